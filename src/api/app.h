@@ -1,0 +1,27 @@
+/* app: the API application — configuration, shared state (store, node
+ * registry, connection pool) and the router every HTTP request goes through. */
+#ifndef AC_API_APP_H
+#define AC_API_APP_H
+
+#include <stdint.h>
+
+#include "http/server.h"
+#include "store/store.h"
+
+typedef struct app_config {
+    const char *public_url;    /* base of links; NULL = http:// + Host */
+    const char *fallback_base; /* base when the request has no Host (HTTP/1.0) */
+    int node_timeout_ms;       /* one deadline for a whole fan-out */
+    uint64_t max_reply_bytes;  /* a node reply above this is cut off */
+    int node_cache_ms;         /* TTL of the cached node list */
+} app_config;
+
+typedef struct app app;
+
+app *app_new(const app_config *cfg, store *st, char err[256]);
+void app_free(app *a);
+
+/* The http_handler: routes and answers one request. */
+void app_handle(void *app, const http_request *req, http_response *res);
+
+#endif

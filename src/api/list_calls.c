@@ -1,0 +1,142 @@
+/* list_calls: GET /api/rest/admin/active-calls (the seed).
+ *
+ * Steps: parse the filters (400 on any problem), pick the nodes the
+ * filters allow, ask them all at once under one deadline, then write the
+ * document straight from the parsed replies, applying the per-call
+ * filters while writing. Nodes that failed are named in meta.failed-nodes;
+ * their calls are missing, nothing else is. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app_internal.h"
+#include "jsonapi/query.h"
+
+typedef struct fanout_plan {
+    size_t n;
+    node_target *targets;
+    node_call *calls;
+    const char ***tags; /* per target: the tags asked for, or NULL */
+    node_result *results;
+} fanout_plan;
+
+static void plan_free(fanout_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->tags[i]);
+        node_result_free(&p->results[i]);
+    }
+    free(p->targets);
+    free(p->calls);
+    free(p->tags);
+    free(p->results);
+}
+
+static bool plan_build(fanout_plan *p, const node_snapshot *snap, const listing_query *q)
+{
+    memset(p, 0, sizeof *p);
+    size_t cap = snap->n ? snap->n : 1;
+    p->targets = calloc(cap, sizeof *p->targets);
+    p->calls = calloc(cap, sizeof *p->calls);
+    p->tags = calloc(cap, sizeof *p->tags);
+    p->results = calloc(cap, sizeof *p->results);
+    if (!p->targets || !p->calls || !p->tags || !p->results) return false;
+    for (size_t i = 0; i < snap->n; i++) {
+        const store_node *nd = &snap->nodes[i];
+        if (!listing_query_wants_node(q, nd->id, nd->pop_id)) continue;
+        size_t k = p->n;
+        size_t ntags = 0;
+        p->tags[k] = listing_query_tags_for(q, nd->id, &ntags);
+        p->targets[k] = (node_target){nd->id, nd->name, nd->rpc_endpoint};
+        p->calls[k] = (node_call){"yeti.show.calls", p->tags[k], ntags, REPLY_EXPECT_CALLS};
+        node_result_init(&p->results[k]);
+        p->n++;
+    }
+    return true;
+}
+
+static void write_meta(buf *out, size_t total, const fanout_plan *p)
+{
+    buf_puts(out, "],\"meta\":{\"total-count\":");
+    buf_put_i64(out, (int64_t)total);
+    int failed = 0, skipped = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const node_result *r = &p->results[i];
+        if (r->status == NODE_OK) continue;
+        buf_puts(out, failed++ ? ",{\"id\":\"" : ",\"failed-nodes\":[{\"id\":\"");
+        buf_put_i64(out, p->targets[i].id);
+        buf_puts(out, "\",\"name\":");
+        buf_put_json_str(out, p->targets[i].name, strlen(p->targets[i].name));
+        buf_puts(out, ",\"error\":\"");
+        buf_puts(out, node_status_code(r->status));
+        buf_puts(out, "\",\"detail\":");
+        buf_put_json_str(out, r->detail, strlen(r->detail));
+        buf_putc(out, '}');
+    }
+    if (failed) buf_putc(out, ']');
+    for (size_t i = 0; i < p->n; i++) {
+        const node_result *r = &p->results[i];
+        if (r->status != NODE_OK || r->calls.skipped == 0) continue;
+        buf_puts(out, skipped++ ? ",{\"id\":\"" : ",\"skipped-records\":[{\"id\":\"");
+        buf_put_i64(out, p->targets[i].id);
+        buf_puts(out, "\",\"count\":");
+        buf_put_i64(out, (int64_t)r->calls.skipped);
+        buf_puts(out, ",\"reason\":\"no local_tag\"}");
+    }
+    if (skipped) buf_putc(out, ']');
+    buf_puts(out, "}}");
+}
+
+void api_list_calls(app *a, const http_request *req, http_response *res)
+{
+    jsonapi_errors errs;
+    jerr_init(&errs);
+    listing_query q;
+    if (listing_query_parse(&q, req->params, req->nparams, &errs) > 0) {
+        res->status = errs.status;
+        jerr_document(&errs, &res->body);
+        jerr_free(&errs);
+        listing_query_free(&q);
+        return;
+    }
+    jerr_free(&errs);
+
+    char base_text[300];
+    doc_base base;
+    if (!app_base_url(a, req, res, base_text, &base)) { listing_query_free(&q); return; }
+
+    char err[STORE_ERR_LEN] = "";
+    node_snapshot *snap = registry_acquire(a->reg, err);
+    if (!snap) {
+        app_error(res, 503, "503", "Store unavailable", err);
+        listing_query_free(&q);
+        return;
+    }
+
+    fanout_plan plan;
+    if (!plan_build(&plan, snap, &q)) {
+        app_error(res, 500, "500", "Internal server error", "Out of memory.");
+    } else {
+        node_pool_run(a->pool, plan.n, plan.targets, plan.calls, a->cfg.node_timeout_ms, plan.results);
+        buf *out = &res->body;
+        buf scratch;
+        buf_init(&scratch);
+        size_t total = 0;
+        buf_puts(out, "{\"data\":[");
+        for (size_t i = 0; i < plan.n; i++) {
+            const callset *cs = &plan.results[i].calls;
+            if (plan.results[i].status != NODE_OK) continue;
+            for (size_t k = 0; k < cs->n; k++) {
+                if (!listing_query_match(&q, plan.targets[i].id, cs, &cs->recs[k])) continue;
+                if (total++) buf_putc(out, ',');
+                doc_call_resource(out, &scratch, base, plan.targets[i].id, cs, &cs->recs[k]);
+            }
+        }
+        write_meta(out, total, &plan);
+        buf_free(&scratch);
+        res->status = 200;
+    }
+    plan_free(&plan);
+    registry_release(a->reg, snap);
+    listing_query_free(&q);
+}

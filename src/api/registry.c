@@ -1,0 +1,102 @@
+/* registry: TTL cache of the node list; see registry.h. Reloading happens
+ * in the requesting thread, outside the mutex, so a slow store never blocks
+ * readers of the current snapshot; two threads may reload at once, and the
+ * later result simply wins. */
+#include "api/registry.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nodes/fanout.h"
+#include "util/log.h"
+
+struct registry {
+    store *st;
+    int ttl_ms;
+    pthread_mutex_t mu;
+    node_snapshot *cur;
+    int64_t loaded_ms;
+};
+
+registry *registry_new(store *st, int ttl_ms)
+{
+    registry *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->st = st;
+    r->ttl_ms = ttl_ms;
+    pthread_mutex_init(&r->mu, NULL);
+    return r;
+}
+
+static void snapshot_unref(node_snapshot *s)
+{
+    if (s && --s->refs == 0) {
+        free(s->nodes);
+        free(s);
+    }
+}
+
+void registry_free(registry *r)
+{
+    if (!r) return;
+    snapshot_unref(r->cur);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+static node_snapshot *load(registry *r, char err[STORE_ERR_LEN])
+{
+    node_snapshot *s = calloc(1, sizeof *s);
+    if (!s) { strcpy(err, "out of memory"); return NULL; }
+    if (store_node_list(r->st, &s->nodes, &s->n, err) != STORE_OK) {
+        free(s);
+        return NULL;
+    }
+    s->refs = 1;
+    return s;
+}
+
+node_snapshot *registry_acquire(registry *r, char err[STORE_ERR_LEN])
+{
+    int64_t now = fanout_now_ms();
+    pthread_mutex_lock(&r->mu);
+    bool stale = !r->cur || now - r->loaded_ms >= r->ttl_ms;
+    pthread_mutex_unlock(&r->mu);
+
+    if (stale) {
+        node_snapshot *fresh = load(r, err);
+        pthread_mutex_lock(&r->mu);
+        if (fresh) {
+            snapshot_unref(r->cur);
+            r->cur = fresh;
+        } else if (r->cur) {
+            log_msg(LOG_WARN, "node list reload failed, keeping the last one: %s", err);
+        }
+        r->loaded_ms = now; /* also after a failure: retry after the TTL, not every request */
+        pthread_mutex_unlock(&r->mu);
+    }
+
+    pthread_mutex_lock(&r->mu);
+    node_snapshot *s = r->cur;
+    if (s) s->refs++;
+    pthread_mutex_unlock(&r->mu);
+    if (!s && !stale) snprintf(err, STORE_ERR_LEN, "the node list could not be read from the store");
+    return s;
+}
+
+void registry_release(registry *r, node_snapshot *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&r->mu);
+    snapshot_unref(s);
+    pthread_mutex_unlock(&r->mu);
+}
+
+const store_node *snapshot_find(const node_snapshot *s, int64_t id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->nodes[i].id == id) return &s->nodes[i];
+    return NULL;
+}

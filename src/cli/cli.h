@@ -1,0 +1,19 @@
+/* cli: the subcommands of the `activecalls` binary that main.c dispatches to.
+ *
+ * Each takes the argument vector from its own name on (argv[0] is "node" or
+ * "pop", argv[1] the verb) and returns the process exit code: 0 ok,
+ * 1 runtime error (message on stderr, prefixed "activecalls: "), 2 usage
+ * error (message and the subcommand's usage on stderr). See docs/CONTRACTS.md. */
+#ifndef AC_CLI_CLI_H
+#define AC_CLI_CLI_H
+
+/* activecalls node add|list|remove ... */
+int cli_node(int argc, char **argv);
+/* activecalls pop add|list|remove ... */
+int cli_pop(int argc, char **argv);
+
+/* The database location: the --db value when given (non-empty), else
+ * $ACTIVECALLS_DB when set and non-empty, else "./activecalls.db". */
+const char *cli_db_location(const char *flag_value);
+
+#endif

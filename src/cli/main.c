@@ -1,0 +1,30 @@
+/* main: the `activecalls` command — dispatches to its subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/serve.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: activecalls <command> [options]\n"
+            "commands:\n"
+            "  serve                     run the JSON:API server\n"
+            "  node add|list|remove      manage switch nodes\n"
+            "  pop add|list|remove       manage points of presence\n"
+            "Run `activecalls <command> --help` for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { usage(stderr); return 2; }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "node") == 0) return cli_node(argc - 1, argv + 1);
+    if (strcmp(cmd, "pop") == 0) return cli_pop(argc - 1, argv + 1);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) { usage(stdout); return 0; }
+    fprintf(stderr, "activecalls: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,183 @@
+/* serve: option parsing, the listening socket, start-up and clean shutdown
+ * of the API server. Signals are blocked in every thread and taken with
+ * sigwait in the main thread, so shutdown runs as ordinary code: stop the
+ * HTTP daemon (its threads finish their requests), then free the app and
+ * the store. */
+#include "cli/serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/app.h"
+#include "cli/cli.h"
+#include "http/server.h"
+#include "store/store.h"
+#include "util/endpoint.h"
+#include "util/log.h"
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: activecalls serve [--listen IP:PORT] [--db PATH]\n"
+            "                         [--node-timeout-ms MS] [--public-url URL]\n"
+            "                         [--max-reply-bytes N] [--node-cache-ms MS]\n"
+            "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
+            "  --db               database (default $ACTIVECALLS_DB or ./activecalls.db)\n"
+            "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
+            "  --public-url       base of the links in documents (default http://<Host header>)\n"
+            "  --max-reply-bytes  largest node reply accepted (default 67108864)\n"
+            "  --node-cache-ms    how long the node list is cached (default 1000)\n");
+}
+
+static bool parse_range(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+/* Binds and listens on "ip:port" (port may be 0). Returns the fd or -1. */
+static int open_listener(const char *spec, char *bound, size_t bound_len)
+{
+    char tmp[300];
+    char err[ENDPOINT_ERR_LEN];
+    snprintf(tmp, sizeof tmp, "%s", spec);
+    size_t n = strlen(tmp);
+    bool any_port = n >= 2 && strcmp(tmp + n - 2, ":0") == 0;
+    if (any_port) tmp[n - 1] = '1'; /* the parser wants 1..65535; the port is reset below */
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (endpoint_parse(tmp, &ss, &len, err) != 0) {
+        fprintf(stderr, "activecalls: --listen %s: %s\n", spec, err);
+        return -1;
+    }
+    if (any_port) {
+        if (ss.ss_family == AF_INET) ((struct sockaddr_in *)&ss)->sin_port = 0;
+        else ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
+        fprintf(stderr, "activecalls: cannot listen on %s: %s\n", spec, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    len = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    char ip[INET6_ADDRSTRLEN];
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+        snprintf(bound, bound_len, "%s:%u", ip, ntohs(a->sin_port));
+    } else {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        snprintf(bound, bound_len, "[%s]:%u", ip, ntohs(a->sin6_port));
+    }
+    return fd;
+}
+
+static bool public_url_ok(const char *u)
+{
+    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) return false;
+    if (strlen(u) > 400) return false;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\' || (unsigned char)*p >= 0x7f)
+            return false;
+    return true;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"node-timeout-ms", required_argument, NULL, 't'},
+        {"public-url", required_argument, NULL, 'u'},
+        {"max-reply-bytes", required_argument, NULL, 'm'},
+        {"node-cache-ms", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *listen_spec = "127.0.0.1:8080", *db = NULL, *public_url = NULL;
+    long long timeout_ms = 2000, max_reply = 64LL * 1024 * 1024, cache_ms = 1000;
+    optind = 1;
+    int c, idx = 0;
+    while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 'l': listen_spec = optarg; break;
+        case 'd': db = optarg; break;
+        case 't': ok = parse_range(optarg, 1, 600000, &timeout_ms); break;
+        case 'u': public_url = optarg; ok = public_url_ok(optarg); break;
+        case 'm': ok = parse_range(optarg, 1024, 1LL << 32, &max_reply); break;
+        case 'c': ok = parse_range(optarg, 0, 3600000, &cache_ms); break;
+        case 'h': usage(); return 0;
+        default: usage(); return 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "activecalls: invalid value for --%s: %s\n", opts[idx].name, optarg);
+            usage();
+            return 2;
+        }
+    }
+    if (optind != argc) { usage(); return 2; }
+
+    /* every thread started from here on inherits this mask */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[256];
+    store *st = store_open(cli_db_location(db), err);
+    if (!st) { fprintf(stderr, "activecalls: %s\n", err); return 1; }
+
+    char bound[128];
+    int fd = open_listener(listen_spec, bound, sizeof bound);
+    if (fd < 0) { store_close(st); return 1; }
+
+    char fallback[160];
+    snprintf(fallback, sizeof fallback, "http://%s", bound);
+    app_config cfg = {
+        .public_url = public_url,
+        .fallback_base = fallback,
+        .node_timeout_ms = (int)timeout_ms,
+        .max_reply_bytes = (uint64_t)max_reply,
+        .node_cache_ms = (int)cache_ms,
+    };
+    app *a = app_new(&cfg, st, err);
+    http_server *srv = a ? http_server_start(fd, app_handle, a, err) : NULL;
+    if (!srv) {
+        fprintf(stderr, "activecalls: %s\n", err);
+        if (!a) close(fd);
+        app_free(a);
+        store_close(st);
+        return 1;
+    }
+    printf("listening %s\n", bound);
+    fflush(stdout);
+    log_msg(LOG_INFO, "serving on %s, node deadline %lld ms", bound, timeout_ms);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_msg(LOG_INFO, "signal %d: shutting down", sig);
+    http_server_stop(srv);
+    app_free(a);
+    store_close(st);
+    return 0;
+}

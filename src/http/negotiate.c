@@ -1,0 +1,135 @@
+/* negotiate: header rules; see negotiate.h. Parsing is by hand because the
+ * grammars are tiny and every byte is untrusted: nothing here allocates. */
+#include "http/negotiate.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t') p++;
+    return p;
+}
+
+/* Trimmed [p, end) equals lit, case-insensitively. */
+static bool token_is(const char *p, const char *end, const char *lit)
+{
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    size_t n = strlen(lit);
+    return (size_t)(end - p) == n && strncasecmp(p, lit, n) == 0;
+}
+
+/* One media range [p, end): type and its parameters. */
+static bool range_ok(const char *p, const char *end)
+{
+    const char *semi = memchr(p, ';', (size_t)(end - p));
+    const char *type_end = semi ? semi : end;
+    bool wildcard = token_is(p, type_end, "*/*") || token_is(p, type_end, "application/*");
+    bool jsonapi = token_is(p, type_end, JSONAPI_MEDIA_TYPE);
+    if (!wildcard && !jsonapi) return false;
+    /* parameters: q is allowed (q=0 refuses); any other makes the JSON:API type unusable */
+    while (semi) {
+        const char *param = skip_ws(semi + 1);
+        semi = memchr(param, ';', (size_t)(end - param));
+        const char *pend = semi ? semi : end;
+        if ((size_t)(pend - param) >= 2 && (param[0] == 'q' || param[0] == 'Q')) {
+            const char *v = skip_ws(param + 1);
+            if (*v == '=') {
+                v = skip_ws(v + 1);
+                bool zero = v < pend && *v == '0';
+                for (const char *d = v + 1; zero && d < pend && *d != ' '; d++)
+                    if (*d != '.' && *d != '0') zero = false;
+                if (zero) return false;
+                continue;
+            }
+        }
+        if (jsonapi) return false;
+    }
+    return true;
+}
+
+bool http_accept_ok(const char *accept)
+{
+    if (!accept) return true;
+    const char *p = skip_ws(accept);
+    if (*p == '\0') return true;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        if (range_ok(p, end)) return true;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return false;
+}
+
+bool http_content_type_is(const char *ct, const char *type)
+{
+    if (!ct) return false;
+    const char *semi = strchr(ct, ';');
+    const char *end = semi ? semi : ct + strlen(ct);
+    if (!token_is(ct, end, type)) return false;
+    if (!semi) return true;
+    if (strcasecmp(type, "application/json") != 0) return false;
+    return token_is(semi + 1, semi + 1 + strlen(semi + 1), "charset=utf-8");
+}
+
+static bool valid_port(const char *p)
+{
+    if (*p == '\0') return true;
+    if (*p++ != ':') return false;
+    size_t n = 0;
+    for (; isdigit((unsigned char)*p); p++) n++;
+    return *p == '\0' && n >= 1 && n <= 5;
+}
+
+bool http_host_valid(const char *host)
+{
+    if (!host || !*host || strlen(host) > 255) return false;
+    const char *p = host;
+    if (*p == '[') {
+        p++;
+        size_t n = 0;
+        for (; isxdigit((unsigned char)*p) || *p == ':' || *p == '.'; p++) n++;
+        if (*p != ']' || n == 0) return false;
+        return valid_port(p + 1);
+    }
+    size_t n = 0;
+    for (; isalnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == '_'; p++) n++;
+    return n > 0 && valid_port(p);
+}
+
+bool http_request_id_sane(const char *id)
+{
+    if (!id) return false;
+    size_t n = 0;
+    for (const char *p = id; *p; p++, n++) {
+        unsigned char c = (unsigned char)*p;
+        if (!(isalnum(c) || c == '-' || c == '_' || c == '.')) return false;
+        if (n >= 200) return false;
+    }
+    return n >= 1;
+}
+
+bool http_etag_matches(const char *inm, const char *etag)
+{
+    if (!inm || !etag) return false;
+    const char *bare = strncmp(etag, "W/", 2) == 0 ? etag + 2 : etag;
+    size_t blen = strlen(bare);
+    const char *p = inm;
+    while (*p) {
+        p = skip_ws(p);
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t')) end--;
+        const char *q = p;
+        if (end - q == 1 && *q == '*') return true;
+        if (end - q >= 2 && strncmp(q, "W/", 2) == 0) q += 2; /* weak comparison */
+        if ((size_t)(end - q) == blen && memcmp(q, bare, blen) == 0) return true;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return false;
+}

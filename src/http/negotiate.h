@@ -1,0 +1,31 @@
+/* negotiate: the pure decisions about HTTP headers — content negotiation
+ * (SPEC §4), Host sanity, request ids, ETag matching. No I/O here, so each
+ * rule is unit-tested on its own. */
+#ifndef AC_HTTP_NEGOTIATE_H
+#define AC_HTTP_NEGOTIATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define JSONAPI_MEDIA_TYPE "application/vnd.api+json"
+
+/* Accept allows a JSON:API answer: absent/empty, or a media range that is
+ * any type, any application type, or the JSON:API type without parameters
+ * other than q (a q of 0 excludes the range). */
+bool http_accept_ok(const char *accept);
+
+/* Content-Type is exactly `type` (case-insensitive), with no parameters
+ * (JSON:API forbids them) — `application/json; charset=utf-8` is allowed
+ * when `type` is application/json. */
+bool http_content_type_is(const char *content_type, const char *type);
+
+/* Host header usable in links: `name[:port]` or `[v6][:port]`. */
+bool http_host_valid(const char *host);
+
+/* A client X-Request-Id we echo: 1..200 of [A-Za-z0-9._-]. */
+bool http_request_id_sane(const char *id);
+
+/* If-None-Match matches etag (exact, weak compare, `*`, or a list). */
+bool http_etag_matches(const char *if_none_match, const char *etag);
+
+#endif

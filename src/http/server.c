@@ -1,0 +1,304 @@
+/* server: libmicrohttpd glue; see server.h.
+ *
+ * Request flow: MHD calls `on_request` once when the headers are in
+ * (we allocate the per-request context and check the body's media type),
+ * then with body chunks (kept up to MAX_BODY), then a last time with no
+ * data: we collect the query arguments, run the handler, and `respond`
+ * adds the shared headers, decides 304, queues the response and logs. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "http/negotiate.h"
+#include "jsonapi/errors.h"
+#include "util/log.h"
+
+#define MAX_BODY (1024 * 1024)
+#define MAX_PARAMS 256
+
+struct http_server {
+    struct MHD_Daemon *d;
+    http_handler handler;
+    void *app;
+};
+
+typedef struct req_ctx {
+    int64_t started_us;
+    buf body;
+    bool body_too_large;
+    query_param params[MAX_PARAMS];
+    size_t nparams;
+    bool too_many_params;
+    char request_id[64];
+} req_ctx;
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void new_uuid(char out[37])
+{
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof r) != 1) {
+        /* the CSPRNG failing is not a reason to drop the request */
+        int64_t t = now_us();
+        memcpy(r, &t, sizeof t);
+        memcpy(r + 8, &out, sizeof(void *));
+    }
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+             r[13], r[14], r[15]);
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    req_ctx *c = cls;
+    if (c->nparams == MAX_PARAMS) { c->too_many_params = true; return MHD_NO; }
+    c->params[c->nparams++] = (query_param){key ? key : "", value ? value : ""};
+    return MHD_YES;
+}
+
+static void etag_of(const buf *body, char out[40])
+{
+    XXH128_hash_t h = XXH3_128bits(body->data ? body->data : "", body->len);
+    snprintf(out, 40, "W/\"%016llx%016llx\"", (unsigned long long)h.high64,
+             (unsigned long long)h.low64);
+}
+
+static void add_common_headers(struct MHD_Response *r, const char *request_id, double secs)
+{
+    char runtime[32];
+    snprintf(runtime, sizeof runtime, "%.6f", secs);
+    MHD_add_response_header(r, "vary", "Accept");
+    MHD_add_response_header(r, "cache-control", "max-age=0, private, must-revalidate");
+    MHD_add_response_header(r, "x-request-id", request_id);
+    MHD_add_response_header(r, "x-runtime", runtime);
+    MHD_add_response_header(r, "x-frame-options", "SAMEORIGIN");
+    MHD_add_response_header(r, "x-xss-protection", "0");
+    MHD_add_response_header(r, "x-content-type-options", "nosniff");
+    MHD_add_response_header(r, "x-permitted-cross-domain-policies", "none");
+    MHD_add_response_header(r, "referrer-policy", "strict-origin-when-cross-origin");
+}
+
+static void log_request(const char *method, const char *path, int status, size_t bytes,
+                        double ms, const char *request_id, const struct sockaddr *peer)
+{
+    char addr[INET6_ADDRSTRLEN] = "-";
+    if (peer && peer->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, addr, sizeof addr);
+    else if (peer && peer->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, addr, sizeof addr);
+    buf line;
+    log_begin(&line, LOG_INFO, "request");
+    log_kv(&line, "method", method);
+    log_kv(&line, "path", path);
+    log_kv_i64(&line, "status", status);
+    log_kv_i64(&line, "bytes", (int64_t)bytes);
+    log_kv_ms(&line, "ms", ms);
+    log_kv(&line, "request_id", request_id);
+    log_kv(&line, "client", addr);
+    log_end(&line, LOG_INFO);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const char *method,
+                               const char *path, http_response *res)
+{
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+    int status = res->status;
+    bool has_body = res->body.len > 0;
+    char etag[40] = "";
+    if (has_body) etag_of(&res->body, etag);
+    bool not_modified = status == 200 && has_body && inm &&
+                        (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+                        http_etag_matches(inm, etag);
+    size_t bytes = 0;
+    struct MHD_Response *r;
+    if (not_modified) {
+        status = 304;
+        r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    } else {
+        bytes = res->body.len;
+        char *data = has_body ? buf_steal(&res->body) : NULL;
+        r = data ? MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE)
+                 : MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        if (!r) free(data);
+    }
+    if (!r) return MHD_NO;
+    if (has_body) MHD_add_response_header(r, "etag", etag);
+    if (has_body && !not_modified) MHD_add_response_header(r, "content-type", JSONAPI_MEDIA_TYPE);
+    if (res->allow) MHD_add_response_header(r, "allow", res->allow);
+    double secs = (double)(now_us() - c->started_us) / 1e6;
+    add_common_headers(r, c->request_id, secs);
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    log_request(method, path, status, bytes, secs * 1000.0, c->request_id,
+                ci ? ci->client_addr : NULL);
+    return ok;
+}
+
+static void error_response(http_response *res, int status, const char *code, const char *title,
+                           const char *detail)
+{
+    res->status = status;
+    jerr_single(&res->body, status, code, title, detail);
+}
+
+/* First call for a request: set up the context (request id, clock). */
+static req_ctx *begin_request(struct MHD_Connection *conn)
+{
+    req_ctx *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->started_us = now_us();
+    buf_init(&c->body);
+    const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (http_request_id_sane(rid)) snprintf(c->request_id, sizeof c->request_id, "%s", rid);
+    else new_uuid(c->request_id);
+    return c;
+}
+
+/* Content negotiation and body checks; true when the response is decided. */
+static bool reject_early(struct MHD_Connection *conn, req_ctx *c, http_response *res)
+{
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+    if (!http_accept_ok(accept)) {
+        error_response(res, 406, "406", "Not acceptable",
+                       "All requests must accept the application/vnd.api+json media type.");
+        return true;
+    }
+    if (c->body_too_large) {
+        error_response(res, 413, "413", "Payload too large", "The request body is over 1 MiB.");
+        return true;
+    }
+    if (c->body.len > 0) {
+        const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+        if (!http_content_type_is(ct, JSONAPI_MEDIA_TYPE) && !http_content_type_is(ct, "application/json")) {
+            error_response(res, 415, "415", "Unsupported media type",
+                           "All requests that create or update must use the "
+                           "application/vnd.api+json media type.");
+            return true;
+        }
+    }
+    if (c->too_many_params) {
+        error_response(res, 400, "400", "Bad request", "Too many query parameters.");
+        return true;
+    }
+    return false;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    http_server *s = cls;
+    req_ctx *c = *con_cls;
+    if (!c) {
+        c = begin_request(conn);
+        if (!c) return MHD_NO;
+        *con_cls = c;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (c->body.len + *upload_data_size > MAX_BODY) c->body_too_large = true;
+        else buf_append(&c->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, c);
+    http_response res = {.status = 500};
+    buf_init(&res.body);
+    if (!reject_early(conn, c, &res)) {
+        http_request req = {
+            .method = method,
+            .path = url,
+            .host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"),
+            .header_accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept"),
+            .params = c->params,
+            .nparams = c->nparams,
+            .body = c->body.data,
+            .body_len = c->body.len,
+            .request_id = c->request_id,
+        };
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr) {
+            size_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                                : sizeof(struct sockaddr_in);
+            memcpy(&req.peer, ci->client_addr, len);
+        }
+        s->handler(s->app, &req, &res);
+    }
+    if (res.body.oom) error_response(&res, 500, "500", "Internal server error", "Out of memory.");
+    enum MHD_Result r = respond(conn, c, method, url, &res);
+    buf_free(&res.body);
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    req_ctx *c = *con_cls;
+    if (!c) return;
+    buf_free(&c->body);
+    free(c);
+    *con_cls = NULL;
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+    char text[256];
+    vsnprintf(text, sizeof text, fmt, ap);
+    size_t n = strlen(text);
+    while (n && text[n - 1] == '\n') text[--n] = '\0';
+    log_msg(LOG_WARN, "http: %s", text);
+}
+
+http_server *http_server_start(int listen_fd, http_handler handler, void *app, char err[256])
+{
+    http_server *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, 256, "out of memory"); close(listen_fd); return NULL; }
+    s->handler = handler;
+    s->app = app;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s,
+                            MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+                            MHD_OPTION_END);
+    if (!s->d) {
+        snprintf(err, 256, "cannot start the HTTP server");
+        close(listen_fd);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void http_server_stop(http_server *s)
+{
+    if (!s) return;
+    MHD_stop_daemon(s->d);
+    free(s);
+}

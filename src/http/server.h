@@ -1,0 +1,47 @@
+/* server: the HTTP front end on libmicrohttpd.
+ *
+ * It owns everything every response shares: reading the request (headers,
+ * query arguments, a bounded body), content negotiation (406/415), the
+ * SPEC §4 headers, the weak ETag and its 304, the request id, x-runtime,
+ * and the one log line per request. Handlers only fill an http_response:
+ * a status and a body. Threading: one thread per connection, because a
+ * handler may wait up to the node deadline and must not hold up others. */
+#ifndef AC_HTTP_SERVER_H
+#define AC_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "jsonapi/query.h"
+#include "util/buf.h"
+
+typedef struct http_request {
+    const char *method;
+    const char *path;          /* percent-decoded, without the query */
+    const char *host;          /* NULL when absent */
+    const char *header_accept;
+    const query_param *params; /* query arguments in order */
+    size_t nparams;
+    const char *body;
+    size_t body_len;
+    const char *request_id;
+    struct sockaddr_storage peer;
+} http_request;
+
+typedef struct http_response {
+    int status;
+    buf body;          /* JSON text; empty = no body */
+    const char *allow; /* for 405 */
+} http_response;
+
+typedef void (*http_handler)(void *app, const http_request *req, http_response *res);
+
+typedef struct http_server http_server;
+
+/* Serves on an already bound and listening socket (ownership passes). */
+http_server *http_server_start(int listen_fd, http_handler handler, void *app,
+                               char err[256]);
+void http_server_stop(http_server *s);
+
+#endif

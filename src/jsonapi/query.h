@@ -1,0 +1,70 @@
+/* query: the listing's query string — filters (SPEC §3) — parsed once per
+ * request into conditions that are cheap to test per call.
+ *
+ * Every problem is reported (400 with jsonapi-resources' codes): unknown
+ * filter 102, bad value 103, unknown parameter 105. Nothing is ignored and
+ * nothing silently matches all or none. */
+#ifndef AC_JSONAPI_QUERY_H
+#define AC_JSONAPI_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jsonapi/errors.h"
+#include "nodes/calls.h"
+
+typedef struct query_param {
+    const char *key;   /* as decoded by the HTTP layer, e.g. "filter[node-id-eq]" */
+    const char *value; /* never NULL ("" for a bare key) */
+} query_param;
+
+typedef enum {
+    COND_REL_IN,  /* record field rel_id[rel] ∈ vals */
+    COND_NODE_IN, /* the node the call is on ∈ vals */
+    COND_POP_IN,  /* that node's pop ∈ vals */
+    COND_DURATION_EQ,
+    COND_DURATION_GT,
+    COND_DURATION_LT,
+    COND_ID_IN,   /* (node, local_tag) ∈ ids */
+} cond_kind;
+
+typedef struct call_ref {
+    int64_t node_id;
+    const char *tag; /* points into query_cond.text */
+    size_t tag_len;
+} call_ref;
+
+typedef struct query_cond {
+    cond_kind kind;
+    int rel;
+    int64_t *vals;
+    size_t nvals;
+    call_ref *ids;
+    size_t nids;
+    char *text; /* COND_ID_IN: the copy of the value the tags point into */
+} query_cond;
+
+typedef struct listing_query {
+    query_cond *conds;
+    size_t n;
+} listing_query;
+
+/* Parses params; returns the number of errors added to errs (0 = usable). */
+int listing_query_parse(listing_query *q, const query_param *params, size_t n,
+                        jsonapi_errors *errs);
+void listing_query_free(listing_query *q);
+
+/* Should this node be asked at all? */
+bool listing_query_wants_node(const listing_query *q, int64_t node_id, int64_t pop_id);
+/* The local tags to ask the node for (from filter[id]); *n = 0 means all calls.
+ * Returns a malloc'd array of pointers into the query (caller frees the array). */
+const char **listing_query_tags_for(const listing_query *q, int64_t node_id, size_t *n);
+/* Does the call pass every per-call condition? */
+bool listing_query_match(const listing_query *q, int64_t node_id, const callset *cs,
+                         const call_record *r);
+
+/* Parses "<node>*<tag>"; false when malformed. The tag points into id. */
+bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag, size_t *tag_len);
+
+#endif

@@ -1,0 +1,73 @@
+/* fanout: asks several switch nodes at once, under one deadline.
+ *
+ * `node_pool_run` sends one JSON-RPC request to each target concurrently
+ * (non-blocking sockets, one poll loop in the calling thread) and returns
+ * when every node has answered, failed, or the deadline passed — never
+ * later. Each node's outcome is reported separately; a failing node never
+ * fails the others. Connections are persistent: after a clean reply the
+ * socket goes back to a per-node idle list and the next request reuses it;
+ * a connection that broke, timed out or misbehaved is closed and replaced.
+ * Replies are parsed while they stream in (nodes/reply.h) and cut off at
+ * the netstring header when they announce more than `max_reply_bytes`. */
+#ifndef AC_NODES_FANOUT_H
+#define AC_NODES_FANOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nodes/calls.h"
+#include "nodes/reply.h"
+
+typedef struct node_target {
+    int64_t id;
+    const char *name;
+    const char *endpoint; /* numeric "ip:port" or "[ipv6]:port" */
+} node_target;
+
+typedef struct node_call {
+    const char *method;
+    const char *const *params; /* string parameters */
+    size_t nparams;
+    reply_expect expect;
+} node_call;
+
+typedef enum {
+    NODE_OK,
+    NODE_ERR_REFUSED,
+    NODE_ERR_TIMEOUT,
+    NODE_ERR_CLOSED,
+    NODE_ERR_INVALID,
+    NODE_ERR_TOO_LARGE,
+    NODE_ERR_RPC,
+    NODE_ERR_ENDPOINT,
+    NODE_ERR_NETWORK,
+} node_status;
+
+typedef struct node_result {
+    node_status status;
+    char detail[256]; /* human-readable reason when status != NODE_OK */
+    int64_t rpc_code; /* NODE_ERR_RPC: the node's error code */
+    bool has_int;     /* REPLY_EXPECT_ANY: the result was an integer */
+    int64_t int_result;
+    callset calls;    /* REPLY_EXPECT_CALLS: the records */
+} node_result;
+
+/* The error code used in documents: "timeout", "connection-refused", ... */
+const char *node_status_code(node_status s);
+
+typedef struct node_pool node_pool;
+
+node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_idle_per_node);
+void node_pool_free(node_pool *pool);
+
+/* results[i] must be initialised (node_result_init) by the caller. */
+void node_result_init(node_result *r);
+void node_result_free(node_result *r);
+
+void node_pool_run(node_pool *pool, size_t n, const node_target *targets,
+                   const node_call *calls, int timeout_ms, node_result *results);
+
+/* Monotonic milliseconds, for deadlines and timing. */
+int64_t fanout_now_ms(void);
+
+#endif

@@ -1,0 +1,46 @@
+/* reply: streaming parser of one JSON-RPC 2.0 reply from a switch node.
+ *
+ * Bytes are fed as they arrive (from the netstring decoder), so a reply of
+ * tens of megabytes is never held whole in memory; yajl tokenises, and the
+ * callbacks here keep only what the API needs (see nodes/calls.h). The
+ * parser checks the envelope: a JSON object whose `id` equals the request's,
+ * holding either `result` or `error`. */
+#ifndef AC_NODES_REPLY_H
+#define AC_NODES_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nodes/calls.h"
+
+typedef enum {
+    REPLY_EXPECT_CALLS, /* result must be an array of call records → callset */
+    REPLY_EXPECT_ANY,   /* any result (count, disconnect): kept if an integer */
+} reply_expect;
+
+typedef enum {
+    REPLY_OK,
+    REPLY_RPC_ERROR, /* the node answered a JSON-RPC error */
+    REPLY_INVALID,   /* not JSON, not JSON-RPC, wrong id, wrong shape */
+} reply_outcome;
+
+typedef struct reply_parser reply_parser;
+
+/* `out` receives the records (REPLY_EXPECT_CALLS); it is not reset. */
+reply_parser *reply_parser_new(reply_expect expect, int64_t request_id, callset *out);
+void reply_parser_free(reply_parser *p);
+
+/* Returns 0, or -1 once the reply is known to be invalid. */
+int reply_parser_feed(reply_parser *p, const char *data, size_t n);
+/* Ends the input and classifies the reply. */
+reply_outcome reply_parser_finish(reply_parser *p);
+
+/* After finish: what went wrong (REPLY_INVALID) or the node's message
+ * (REPLY_RPC_ERROR); "" on success. */
+const char *reply_parser_detail(const reply_parser *p);
+int64_t reply_parser_rpc_code(const reply_parser *p);
+/* After finish with REPLY_EXPECT_ANY: the integer result, if it was one. */
+bool reply_parser_int_result(const reply_parser *p, int64_t *v);
+
+#endif

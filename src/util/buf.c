@@ -1,0 +1,177 @@
+/* buf: growable byte buffer and the JSON/URL escapers that write into it.
+ * See buf.h for the contract; the escapers are on the hot path of every
+ * document, so they copy runs of plain bytes with one memcpy. */
+#include "util/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(buf *b) { memset(b, 0, sizeof *b); }
+
+void buf_free(buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void buf_reset(buf *b)
+{
+    b->len = 0;
+    b->oom = false;
+}
+
+bool buf_reserve(buf *b, size_t extra)
+{
+    if (b->oom) return false;
+    if (b->cap - b->len > extra) return true; /* keeps room for a NUL */
+    size_t need = b->len + extra + 1;
+    if (need < b->len) { b->oom = true; return false; }
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) { cap = need; break; }
+        cap *= 2;
+    }
+    char *p = realloc(b->data, cap);
+    if (!p) { b->oom = true; return false; }
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+char *buf_steal(buf *b)
+{
+    if (!buf_reserve(b, 1)) return NULL;
+    b->data[b->len] = '\0';
+    char *p = b->data;
+    memset(b, 0, sizeof *b);
+    return p;
+}
+
+void buf_append(buf *b, const void *p, size_t n)
+{
+    if (n == 0 || !buf_reserve(b, n)) return;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void buf_puts(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
+
+void buf_putc(buf *b, char c)
+{
+    if (!buf_reserve(b, 1)) return;
+    b->data[b->len++] = c;
+}
+
+void buf_printf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof small) { buf_append(b, small, (size_t)n); return; }
+    if (!buf_reserve(b, (size_t)n)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void buf_put_i64(buf *b, int64_t v)
+{
+    char tmp[24];
+    char *end = tmp + sizeof tmp, *p = end;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) *--p = '-';
+    buf_append(b, p, (size_t)(end - p));
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one
+ * (overlongs, surrogates and code points above U+10FFFF are invalid). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
+        if (c == 0xE0 && s[1] < 0xA0) return 0;     /* overlong */
+        if (c == 0xED && s[1] >= 0xA0) return 0;    /* surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && s[1] < 0x90) return 0;     /* overlong */
+        if (c == 0xF4 && s[1] >= 0x90) return 0;    /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+void buf_put_json_chars(buf *b, const void *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = p;
+    size_t run = 0; /* start of the pending run of bytes copied verbatim */
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) { i++; continue; }
+        if (c >= 0x80) {
+            size_t k = utf8_seq_len(s + i, n - i);
+            if (k) { i += k; continue; }
+        }
+        buf_append(b, s + run, i - run);
+        switch (c) {
+        case '"': buf_append(b, "\\\"", 2); break;
+        case '\\': buf_append(b, "\\\\", 2); break;
+        case '\n': buf_append(b, "\\n", 2); break;
+        case '\r': buf_append(b, "\\r", 2); break;
+        case '\t': buf_append(b, "\\t", 2); break;
+        case '\b': buf_append(b, "\\b", 2); break;
+        case '\f': buf_append(b, "\\f", 2); break;
+        default:
+            if (c < 0x20) {
+                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                buf_append(b, e, 6);
+            } else {
+                buf_append(b, "\\ufffd", 6); /* a byte that is not valid UTF-8 */
+            }
+        }
+        i++;
+        run = i;
+    }
+    buf_append(b, s + run, n - run);
+}
+
+void buf_put_json_str(buf *b, const void *p, size_t n)
+{
+    buf_putc(b, '"');
+    buf_put_json_chars(b, p, n);
+    buf_putc(b, '"');
+}
+
+void buf_put_url_segment(buf *b, const void *p, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = p;
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~' || c == '*' || c == '!' ||
+                    c == '$' || c == '\'' || c == '(' || c == ')' || c == '+' || c == ',' ||
+                    c == ';' || c == '=' || c == ':' || c == '@';
+        if (keep) continue;
+        buf_append(b, s + run, i - run);
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        buf_append(b, e, 3);
+        run = i + 1;
+    }
+    buf_append(b, s + run, n - run);
+}

@@ -1,0 +1,47 @@
+/* buf: a growable byte buffer, the one place JSON and HTTP text is written.
+ *
+ * Documents are written straight into a buf (no DOM, no per-field
+ * allocation): the buffer doubles when it runs out, so appending is amortised
+ * O(1). Allocation failure is sticky: `oom` is set, further appends are
+ * ignored, and the caller checks it once at the end instead of after every
+ * append. */
+#ifndef AC_UTIL_BUF_H
+#define AC_UTIL_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool oom;
+} buf;
+
+void buf_init(buf *b);
+void buf_free(buf *b);
+void buf_reset(buf *b);                 /* len = 0, keeps the memory */
+bool buf_reserve(buf *b, size_t extra); /* room for `extra` more bytes */
+char *buf_steal(buf *b);                /* hands over data (NUL-terminated); b is empty after */
+
+void buf_append(buf *b, const void *p, size_t n);
+void buf_puts(buf *b, const char *s);
+void buf_putc(buf *b, char c);
+void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_put_i64(buf *b, int64_t v);
+
+/* JSON string escaping. Writes the quoted JSON string for bytes p[0..n):
+ * quotes, backslashes and control characters are escaped, valid UTF-8 is
+ * copied as is, and every byte that is not part of valid UTF-8 becomes
+ * U+FFFD, so the output is always valid JSON whatever the input holds. */
+void buf_put_json_str(buf *b, const void *p, size_t n);
+/* Same without the surrounding quotes. */
+void buf_put_json_chars(buf *b, const void *p, size_t n);
+
+/* Percent-encodes bytes for use in a URL path segment: unreserved
+ * characters and the sub-delimiters a call id uses (`*`) stay, all others
+ * become %XX. The result needs no further JSON escaping. */
+void buf_put_url_segment(buf *b, const void *p, size_t n);
+
+#endif

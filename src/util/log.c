@@ -1,0 +1,92 @@
+/* log: key=value lines on stderr; see log.h. */
+#include "util/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/timefmt.h"
+
+static log_level min_level = LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void log_set_level(log_level min) { min_level = min; }
+
+static void put_value(buf *line, const char *v, size_t n)
+{
+    bool plain = n > 0;
+    for (size_t i = 0; i < n && plain; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) plain = false;
+    }
+    if (plain) buf_append(line, v, n);
+    else buf_put_json_str(line, v, n); /* JSON escaping keeps it on one line */
+}
+
+void log_begin(buf *line, log_level lvl, const char *msg)
+{
+    buf_init(line);
+    if (lvl < min_level) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char iso[TIMEFMT_ISO_LEN];
+    timefmt_iso_utc((int64_t)ts.tv_sec, iso);
+    buf_puts(line, "ts=");
+    buf_append(line, iso, 20); /* up to the seconds and the '.' */
+    buf_printf(line, "%03ldZ level=%s msg=", ts.tv_nsec / 1000000, level_names[lvl]);
+    put_value(line, msg, strlen(msg));
+}
+
+void log_kvn(buf *line, const char *key, const char *value, size_t n)
+{
+    if (line->len == 0) return; /* level filtered out */
+    buf_putc(line, ' ');
+    buf_puts(line, key);
+    buf_putc(line, '=');
+    put_value(line, value ? value : "", value ? n : 0);
+}
+
+void log_kv(buf *line, const char *key, const char *value)
+{
+    log_kvn(line, key, value, value ? strlen(value) : 0);
+}
+
+void log_kv_i64(buf *line, const char *key, int64_t value)
+{
+    if (line->len == 0) return;
+    buf_putc(line, ' ');
+    buf_puts(line, key);
+    buf_putc(line, '=');
+    buf_put_i64(line, value);
+}
+
+void log_kv_ms(buf *line, const char *key, double ms)
+{
+    if (line->len == 0) return;
+    buf_printf(line, " %s=%.3f", key, ms);
+}
+
+void log_end(buf *line, log_level lvl)
+{
+    if (line->len > 0 && lvl >= min_level && !line->oom) {
+        buf_putc(line, '\n');
+        ssize_t w = write(STDERR_FILENO, line->data, line->len);
+        (void)w;
+    }
+    buf_free(line);
+}
+
+void log_msg(log_level lvl, const char *fmt, ...)
+{
+    if (lvl < min_level) return;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    buf line;
+    log_begin(&line, lvl, text);
+    log_end(&line, lvl);
+}

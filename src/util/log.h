@@ -1,0 +1,31 @@
+/* log: structured, one-line-per-event logging to stderr.
+ *
+ * Lines look like `ts=2026-11-27T05:10:30.123Z level=info msg=request k=v ...`.
+ * Values are written by the caller through log_kv*, which quote a value
+ * when it holds spaces, quotes or control characters, so a line is always
+ * one line. Never pass passwords or tokens. Thread-safe: a line is built
+ * in memory and written with one write(2). */
+#ifndef AC_UTIL_LOG_H
+#define AC_UTIL_LOG_H
+
+#include <stdint.h>
+
+#include "util/buf.h"
+
+typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
+
+void log_set_level(log_level min);
+
+/* Starts a line in `line` (ts, level, msg). */
+void log_begin(buf *line, log_level lvl, const char *msg);
+void log_kv(buf *line, const char *key, const char *value);
+void log_kvn(buf *line, const char *key, const char *value, size_t n);
+void log_kv_i64(buf *line, const char *key, int64_t value);
+void log_kv_ms(buf *line, const char *key, double ms);
+/* Ends the line, writes it, and frees the buffer. */
+void log_end(buf *line, log_level lvl);
+
+/* Convenience: one message with printf-style free text as msg=... */
+void log_msg(log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,170 @@
+/* harness: helpers for the integration tests (cmocka + libcurl + jansson).
+ *
+ * Every test program is a cmocka group:
+ *
+ *     const struct CMUnitTest tests[] = {
+ *         cmocka_unit_test_setup_teardown(test_x, h_setup, h_teardown),
+ *         ...
+ *         cmocka_unit_test(h_test_validate_documents),   // always last
+ *     };
+ *     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
+ *
+ * h_setup makes a fresh temp dir (mkdtemp under $TMPDIR or /tmp) that holds
+ * the test's database and the stderr log of each process it starts.
+ * h_teardown kills whatever the test left running (a failed assertion jumps
+ * out of the test body), prints those processes' logs, frees everything the
+ * harness handed out during the test and removes the temp dir (kept when
+ * AC_KEEP_TMP is set).
+ *
+ * Processes come from the environment ctest sets: AC_BIN (build/activecalls),
+ * AC_NODESIM (build/activecalls-nodesim), AC_SOURCE_DIR (repo root).
+ * Long-running ones print `listening HOST:PORT` first (docs/CONTRACTS.md);
+ * h_stop sends SIGTERM and returns the exit status, which tests assert is 0
+ * (under ASan a leak or UB report makes it non-zero).
+ *
+ * Every non-empty HTTP response body is also saved, one file per document,
+ * into a per-program directory; h_test_validate_documents runs
+ * tests/tools/validate_jsonapi.py over them against the official JSON:API
+ * schema (tests/data/jsonapi-1.0-schema.json).
+ *
+ * Memory: strings, responses and parsed documents the harness returns are
+ * owned by the harness and freed at teardown; tests never free them.
+ * Only 127.0.0.1 is ever contacted. */
+#ifndef AC_IT_HARNESS_H
+#define AC_IT_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+/* ---- test lifecycle (cmocka hooks) ---- */
+
+int h_group_setup(void **state);    /* curl_global_init, SIGPIPE ignored */
+int h_group_teardown(void **state); /* curl_global_cleanup */
+int h_setup(void **state);          /* fresh temp dir; leaves *state alone */
+int h_teardown(void **state);       /* kill leftovers, free, remove temp dir */
+/* The last test of every program: validates every saved document. */
+void h_test_validate_documents(void **state);
+void h_validate_documents(void);
+
+/* ---- small utilities ---- */
+
+const char *h_tmpdir(void);                /* the current test's temp dir */
+const char *h_db_path(void);               /* <tmpdir>/activecalls.db */
+const char *h_data_path(const char *name); /* <AC_SOURCE_DIR>/tests/data/<name> */
+/* printf into a string owned by the harness (freed at teardown). */
+char *h_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double h_now_ms(void); /* monotonic clock, milliseconds */
+/* true when s matches the POSIX extended regular expression ere. */
+bool h_matches(const char *s, const char *ere);
+/* A 127.0.0.1 port on which nothing listens: bound, then closed. */
+int h_closed_port(void);
+/* Prints at most the first n differences between two JSON values to stderr
+ * (path: expected vs actual); returns the number of differences. */
+int h_json_diff(const json_t *expected, const json_t *actual, int n);
+/* Parses a file with jansson (order preserved); fails the test on error. */
+json_t *h_load_json_file(const char *path);
+/* "k1,k2,..." of an object's keys in document order. */
+const char *h_keys(const json_t *obj);
+
+/* ---- processes ---- */
+
+typedef struct h_proc {
+    char name[64];       /* for logs: "server", "nodesim-3", ... */
+    pid_t pid;           /* 0 once reaped */
+    int out_fd;          /* read end of its stdout pipe; -1 when closed */
+    int port;            /* from its `listening HOST:PORT` line */
+    char addr[64];       /* "127.0.0.1:PORT" */
+    char log_path[1024]; /* its stderr */
+    int exit_status;     /* valid once reaped: exit code, or 128+signal */
+} h_proc;
+
+/* Starts path with argv (argv[0] included, NULL-terminated), stdout piped,
+ * stderr to <tmpdir>/<name>.log, cwd = the temp dir; waits up to 10 s for
+ * its `listening 127.0.0.1:PORT` line. Fails the test otherwise. */
+h_proc *h_spawn(const char *name, const char *path, const char *const argv[]);
+/* SIGTERM, wait up to 10 s (then SIGKILL and fail); returns the exit status
+ * (128+signal when killed by one). Prints the log when it is not 0. */
+int h_stop(h_proc *p);
+/* Prints a process's stderr log to stderr. */
+void h_print_log(const h_proc *p);
+/* Number of lines of p's log that contain needle (case-insensitive). */
+int h_log_count(const h_proc *p, const char *needle);
+
+/* activecalls-nodesim --listen 127.0.0.1:0 --node-id N --pop-id P, then the
+ * NULL-terminated extra arguments. */
+h_proc *h_start_nodesim(int node_id, int pop_id, ...) __attribute__((sentinel));
+/* The same on a given port (to restart a node where it was). */
+h_proc *h_start_nodesim_on(int port, int node_id, int pop_id, ...) __attribute__((sentinel));
+/* activecalls serve --listen 127.0.0.1:0 --db DB, then the extra arguments. */
+h_proc *h_start_server(const char *db, ...) __attribute__((sentinel));
+
+/* Runs `activecalls ARGS...` (NULL-terminated) to completion (10 s bound),
+ * cwd = the temp dir. *out / *err (either may be NULL) get its stdout and
+ * stderr. Returns its exit code (128+signal when killed by one). */
+int h_cli(char **out, char **err, ...) __attribute__((sentinel));
+/* `pop add --id ID --name pop-ID`, asserting exit 0. */
+void h_add_pop(const char *db, int id);
+/* `node add --id ID --name node-ID --endpoint EP --pop-id POP`, exit 0. */
+void h_add_node(const char *db, int id, const char *endpoint, int pop_id);
+
+/* ---- HTTP ---- */
+
+typedef struct h_header {
+    char *name; /* lower-cased */
+    char *value;
+} h_header;
+
+typedef struct h_response {
+    long status;
+    h_header *headers;
+    size_t n_headers;
+    char *body; /* NUL-terminated; body_len excludes the NUL */
+    size_t body_len;
+    json_t *json;       /* parsed body (duplicate keys rejected), or NULL */
+    char json_err[256]; /* why json is NULL when the body is not empty */
+    double elapsed_ms;
+    char *url;
+} h_response;
+
+/* method on url (http://127.0.0.1:...), extra request headers as
+ * "Name: value" strings (NULL-terminated list, may be NULL; "Name:" removes
+ * one curl would add), optional body. Fails the test on transport errors. */
+h_response *h_http(const char *method, const char *url, const char *const *headers,
+                   const char *body);
+/* The first value of a response header (name lower-case), or NULL. */
+const char *h_header_value(const h_response *r, const char *name);
+/* How many times the header occurs. */
+size_t h_header_count(const h_response *r, const char *name);
+/* http://<server addr><path> */
+const char *h_url(const h_proc *server, const char *path);
+/* GET /api/rest/admin/active-calls[?query] with Host: example.org and
+ * Accept: application/vnd.api+json (query NULL or "" for none). */
+h_response *h_listing(const h_proc *server, const char *query);
+/* The body as a JSON document; fails the test when it does not parse. */
+json_t *h_json(const h_response *r);
+
+/* "id1,id2,..." of data[] in order; fails unless data is an array of
+ * objects with string ids. */
+const char *h_ids(const h_response *r);
+/* meta.failed-nodes as "id/name/error,..." ("" when the key is absent);
+ * fails unless each entry is exactly {id,name,error,detail} strings with a
+ * non-empty detail. */
+const char *h_failed(const h_response *r);
+/* Asserts a listing: status 200, data ids exactly `ids` (comma-joined, in
+ * order), meta.total-count == their number, h_failed(r) == failed. */
+void h_assert_listing(const h_response *r, const char *ids, const char *failed);
+/* Asserts an error document: status, and errors[i] == {title, detail, code,
+ * status} exactly (strings; detail NULL = any string). */
+void h_assert_error(const h_response *r, long status, size_t index, const char *title,
+                    const char *detail, const char *code);
+/* Number of objects in errors[] (fails unless an errors document). */
+size_t h_error_count(const h_response *r);
+
+#endif

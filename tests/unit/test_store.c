@@ -1,0 +1,534 @@
+/* test_store: the store API (store.h) on its SQLite backend: creation and
+ * migration, pops and nodes, the error classes and their messages, input
+ * validation, hostile files and strings, and use from several threads. Each
+ * test gets its own mkdtemp directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    store *s;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/acstore-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static void unlink_in(const char *dir, const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    unlink(p);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    store_close(f->s);
+    const char *files[] = {"test.db", "test.db-wal", "test.db-shm", "test.db-journal", "garbage"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlink_in(f->dir, files[i]);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Opens f->path, failing the test with the store's message if it cannot. */
+static store *open_ok(fixture *f)
+{
+    char err[STORE_ERR_LEN] = "";
+    store *s = store_open(f->path, err);
+    if (!s) fail_msg("store_open: %s", err);
+    return s;
+}
+
+static store_pop mkpop(int64_t id, const char *name)
+{
+    store_pop p;
+    memset(&p, 0, sizeof p);
+    p.id = id;
+    snprintf(p.name, sizeof p.name, "%s", name);
+    return p;
+}
+
+static store_node mknode(int64_t id, const char *name, const char *ep, int64_t pop)
+{
+    store_node n;
+    memset(&n, 0, sizeof n);
+    n.id = id;
+    n.pop_id = pop;
+    snprintf(n.name, sizeof n.name, "%s", name);
+    snprintf(n.rpc_endpoint, sizeof n.rpc_endpoint, "%s", ep);
+    return n;
+}
+
+static void add_pop_ok(store *s, int64_t id, const char *name)
+{
+    char err[STORE_ERR_LEN] = "";
+    store_pop p = mkpop(id, name);
+    if (store_pop_add(s, &p, err) != STORE_OK) fail_msg("pop add %lld: %s", (long long)id, err);
+}
+
+static void add_node_ok(store *s, int64_t id, const char *name, const char *ep, int64_t pop)
+{
+    char err[STORE_ERR_LEN] = "";
+    store_node n = mknode(id, name, ep, pop);
+    if (store_node_add(s, &n, err) != STORE_OK) fail_msg("node add %lld: %s", (long long)id, err);
+}
+
+/* Asserts the status and that the message holds `part`. */
+static void expect(store_status got, store_status want, const char *err, const char *part)
+{
+    if (got != want) fail_msg("status %d, wanted %d (message: '%s')", got, want, err);
+    if (part && !strstr(err, part)) fail_msg("message '%s' lacks '%s'", err, part);
+}
+
+static size_t count_nodes(store *s)
+{
+    store_node *nodes = NULL;
+    size_t n = 0;
+    char err[STORE_ERR_LEN] = "";
+    assert_int_equal(store_node_list(s, &nodes, &n, err), STORE_OK);
+    free(nodes);
+    return n;
+}
+
+static int raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static int file_byte(const char *path, long off)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+    int c = fgetc(fp);
+    fclose(fp);
+    return c;
+}
+
+/* ---- lifecycle ---- */
+
+static void test_create_migrate_reopen(void **state)
+{
+    fixture *f = *state;
+    struct stat sb;
+    assert_int_not_equal(stat(f->path, &sb), 0);
+    f->s = open_ok(f);
+    assert_int_equal(stat(f->path, &sb), 0);
+    add_pop_ok(f->s, 1, "Kyiv");
+    add_node_ok(f->s, 1, "sw1", "127.0.0.1:7080", 1);
+    store_close(f->s);
+    f->s = NULL;
+
+    /* yeti's names with the schema prefix mapped to '_', and a version */
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                      " AND name IN ('sys_pops', 'sys_nodes')"),
+                     2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sys_nodes WHERE id = 1 AND"
+                                      " name = 'sw1' AND rpc_endpoint = '127.0.0.1:7080'"
+                                      " AND pop_id = 1"),
+                     1);
+    assert_int_equal(file_byte(f->path, 18), 2); /* header: WAL write version */
+
+    f->s = open_ok(f); /* already current: no migration runs again */
+    store_node one;
+    char err[STORE_ERR_LEN] = "";
+    assert_int_equal(store_node_get(f->s, 1, &one, err), STORE_OK);
+    assert_string_equal(one.name, "sw1");
+    assert_int_equal(one.pop_id, 1);
+}
+
+static void test_two_handles_share_the_file(void **state)
+{
+    fixture *f = *state;
+    f->s = open_ok(f);
+    store *other = open_ok(f);
+    add_pop_ok(f->s, 1, "p");
+    add_node_ok(other, 5, "n5", "10.0.0.5:7080", 1);
+    assert_int_equal(count_nodes(f->s), 1);
+    store_close(other);
+}
+
+static void test_postgres_not_built(void **state)
+{
+    char err[STORE_ERR_LEN] = "";
+    assert_null(store_open("postgresql://yeti:secret@db/yeti", err));
+    assert_string_equal(err, "PostgreSQL backend not built yet");
+    assert_null(store_open("postgres://db/yeti", err));
+    assert_null(strstr(err, "secret"));
+    assert_null(store_open("", err));
+    assert_true(err[0] != '\0');
+    assert_null(store_open(NULL, err));
+}
+
+static void test_garbage_file_refused(void **state)
+{
+    fixture *f = *state;
+    char p[160], err[STORE_ERR_LEN] = "";
+    snprintf(p, sizeof p, "%s/garbage", f->dir);
+    FILE *fp = fopen(p, "wb");
+    assert_non_null(fp);
+    for (int i = 0; i < 4096; i++) fputc((i * 131 + 7) & 0xff, fp);
+    fclose(fp);
+    assert_null(store_open(p, err));
+    if (!strstr(err, "not a database")) fail_msg("message: %s", err);
+    assert_int_equal(file_byte(p, 0), 7); /* not written to */
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(sb.st_size, 4096);
+    assert_null(store_open(f->dir, err)); /* a directory */
+    assert_true(err[0] != '\0');
+}
+
+/* A real database whose pages were overwritten: an error, never a crash. */
+static void test_corrupt_pages(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "", name[32];
+    f->s = open_ok(f);
+    add_pop_ok(f->s, 1, "p1");
+    for (int i = 1; i <= 200; i++) {
+        snprintf(name, sizeof name, "node-%d", i);
+        add_node_ok(f->s, i, name, "127.0.0.1:7080", 1);
+    }
+    store_close(f->s);
+    f->s = NULL;
+    raw_exec(f->path, "PRAGMA wal_checkpoint(TRUNCATE)");
+    FILE *fp = fopen(f->path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 4096, SEEK_SET), 0); /* page 2 onwards */
+    for (int i = 0; i < 3 * 4096; i++) fputc((i * 97 + 13) & 0xff, fp);
+    fclose(fp);
+    f->s = store_open(f->path, err);
+    if (!f->s) {
+        assert_true(err[0] != '\0');
+        return;
+    }
+    store_node *nodes = NULL;
+    size_t n = 0;
+    store_status st = store_node_list(f->s, &nodes, &n, err);
+    free(nodes);
+    if (st != STORE_OK) assert_true(err[0] != '\0');
+}
+
+static void test_newer_version_refused(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    f->s = open_ok(f);
+    store_close(f->s);
+    f->s = NULL;
+    raw_exec(f->path, "PRAGMA user_version = 99");
+    assert_null(store_open(f->path, err));
+    if (!strstr(err, "schema version 99")) fail_msg("message: %s", err);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 99); /* left alone */
+}
+
+static void test_foreign_tables_refused(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    raw_exec(f->path, "CREATE TABLE sys_pops (x TEXT)"); /* user_version 0, not ours */
+    assert_null(store_open(f->path, err));
+    if (!strstr(err, "migration 1")) fail_msg("message: %s", err);
+}
+
+/* ---- pops ---- */
+
+static void test_pops(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    store_pop *pops = NULL;
+    size_t n = 99;
+    f->s = open_ok(f);
+    assert_int_equal(store_pop_list(f->s, &pops, &n, err), STORE_OK);
+    assert_int_equal(n, 0);
+    free(pops);
+
+    add_pop_ok(f->s, 3, "Amsterdam");
+    add_pop_ok(f->s, 1, "Київ"); /* UTF-8 is fine */
+    assert_int_equal(store_pop_list(f->s, &pops, &n, err), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(pops[0].id, 1); /* ordered by id */
+    assert_string_equal(pops[0].name, "Київ");
+    assert_int_equal(pops[1].id, 3);
+    assert_string_equal(pops[1].name, "Amsterdam");
+    free(pops);
+
+    store_pop one;
+    assert_int_equal(store_pop_get(f->s, 3, &one, err), STORE_OK);
+    assert_string_equal(one.name, "Amsterdam");
+    expect(store_pop_get(f->s, 2, &one, err), STORE_NOT_FOUND, err, "pop 2 not found");
+
+    assert_int_equal(store_pop_remove(f->s, 3, err), STORE_OK);
+    expect(store_pop_remove(f->s, 3, err), STORE_NOT_FOUND, err, "pop 3 not found");
+    assert_int_equal(store_pop_list(f->s, &pops, &n, err), STORE_OK);
+    assert_int_equal(n, 1);
+    free(pops);
+}
+
+static void test_pop_conflicts(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    f->s = open_ok(f);
+    add_pop_ok(f->s, 1, "a");
+    store_pop p = mkpop(1, "b");
+    expect(store_pop_add(f->s, &p, err), STORE_CONFLICT, err, "pop id 1 already exists");
+    p = mkpop(2, "a");
+    expect(store_pop_add(f->s, &p, err), STORE_CONFLICT, err, "pop name 'a' already exists");
+
+    add_node_ok(f->s, 7, "n7", "127.0.0.1:1", 1);
+    expect(store_pop_remove(f->s, 1, err), STORE_CONFLICT, err, "pop 1 is still used by 1 node");
+    assert_int_equal(store_node_remove(f->s, 7, err), STORE_OK);
+    assert_int_equal(store_pop_remove(f->s, 1, err), STORE_OK);
+}
+
+/* ---- nodes ---- */
+
+static void test_nodes(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    store_node *nodes = NULL;
+    size_t n = 0;
+    f->s = open_ok(f);
+    add_pop_ok(f->s, 1, "p1");
+    add_pop_ok(f->s, 2, "p2");
+    add_node_ok(f->s, 2, "sw2", "[2001:db8::2]:7080", 2);
+    add_node_ok(f->s, 1, "sw1", "192.0.2.1:7080", 1);
+    assert_int_equal(store_node_list(f->s, &nodes, &n, err), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(nodes[0].id, 1);
+    assert_string_equal(nodes[0].name, "sw1");
+    assert_string_equal(nodes[0].rpc_endpoint, "192.0.2.1:7080");
+    assert_int_equal(nodes[0].pop_id, 1);
+    assert_int_equal(nodes[1].id, 2);
+    assert_string_equal(nodes[1].rpc_endpoint, "[2001:db8::2]:7080");
+    assert_int_equal(nodes[1].pop_id, 2);
+    free(nodes);
+
+    assert_int_equal(store_node_remove(f->s, 1, err), STORE_OK);
+    expect(store_node_remove(f->s, 1, err), STORE_NOT_FOUND, err, "node 1 not found");
+    expect(store_node_remove(f->s, 9, err), STORE_NOT_FOUND, err, "node 9 not found");
+    store_node one;
+    expect(store_node_get(f->s, 1, &one, err), STORE_NOT_FOUND, err, "node 1 not found");
+    assert_int_equal(count_nodes(f->s), 1);
+}
+
+static void test_node_conflicts(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    f->s = open_ok(f);
+    add_pop_ok(f->s, 1, "p1");
+    add_node_ok(f->s, 2, "x", "127.0.0.1:7080", 1);
+    store_node n = mknode(2, "y", "127.0.0.1:7081", 1);
+    expect(store_node_add(f->s, &n, err), STORE_CONFLICT, err, "node id 2 already exists");
+    n = mknode(3, "x", "127.0.0.1:7081", 1);
+    expect(store_node_add(f->s, &n, err), STORE_CONFLICT, err, "node name 'x' already exists");
+    n = mknode(4, "z", "127.0.0.1:7081", 3);
+    expect(store_node_add(f->s, &n, err), STORE_CONFLICT, err, "pop 3 does not exist");
+    assert_int_equal(count_nodes(f->s), 1);
+}
+
+static void test_invalid_endpoints(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    static const char *const bad[] = {
+        "switch1.example.org:7080", "localhost:7080", "127.0.0.1:0", "127.0.0.1:70000",
+        "127.0.0.1", "garbage", "", "::1:7080", "2001:db8::1:7080", "[::1]", "127.0.0.1:7080\n",
+    };
+    f->s = open_ok(f);
+    add_pop_ok(f->s, 1, "p1");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        store_node n = mknode(1, "n", bad[i], 1);
+        store_status st = store_node_add(f->s, &n, err);
+        if (st != STORE_INVALID) fail_msg("endpoint '%s': status %d (%s)", bad[i], st, err);
+        assert_non_null(strstr(err, "rpc_endpoint"));
+    }
+    store_node n = mknode(1, "n", "x", 1);
+    memset(n.rpc_endpoint, '1', sizeof n.rpc_endpoint); /* no terminator at all */
+    expect(store_node_add(f->s, &n, err), STORE_INVALID, err, "longer than");
+    assert_int_equal(count_nodes(f->s), 0);
+    add_node_ok(f->s, 1, "v6", "[::1]:7080", 1);
+}
+
+static void test_invalid_fields(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    f->s = open_ok(f);
+    add_pop_ok(f->s, 1, "p1");
+    store_node n = mknode(0, "n", "127.0.0.1:1", 1);
+    expect(store_node_add(f->s, &n, err), STORE_INVALID, err, "node id must be a positive");
+    n = mknode(-5, "n", "127.0.0.1:1", 1);
+    expect(store_node_add(f->s, &n, err), STORE_INVALID, err, "node id");
+    n = mknode(1, "n", "127.0.0.1:1", 0);
+    expect(store_node_add(f->s, &n, err), STORE_INVALID, err, "pop id");
+    n = mknode(1, "", "127.0.0.1:1", 1);
+    expect(store_node_add(f->s, &n, err), STORE_INVALID, err, "empty");
+    n = mknode(1, "tab\there", "127.0.0.1:1", 1);
+    expect(store_node_add(f->s, &n, err), STORE_INVALID, err, "printable");
+    n = mknode(1, "bad \xff utf8", "127.0.0.1:1", 1);
+    expect(store_node_add(f->s, &n, err), STORE_INVALID, err, "printable");
+    n = mknode(1, "overlong \xc0\xaf", "127.0.0.1:1", 1);
+    expect(store_node_add(f->s, &n, err), STORE_INVALID, err, "printable");
+    n = mknode(1, "x", "127.0.0.1:1", 1);
+    memset(n.name, 'a', sizeof n.name); /* 256 bytes, unterminated */
+    expect(store_node_add(f->s, &n, err), STORE_INVALID, err, "longer than 255");
+    memset(n.name, 'a', sizeof n.name);
+    n.name[255] = '\0'; /* exactly 255 is fine */
+    assert_int_equal(store_node_add(f->s, &n, err), STORE_OK);
+
+    store_pop p = mkpop(2, "ctl\x7f");
+    expect(store_pop_add(f->s, &p, err), STORE_INVALID, err, "printable");
+    p = mkpop(0, "ok");
+    expect(store_pop_add(f->s, &p, err), STORE_INVALID, err, "pop id");
+    expect(store_pop_remove(f->s, 0, err), STORE_INVALID, err, "pop id");
+    expect(store_node_remove(f->s, -1, err), STORE_INVALID, err, "node id");
+    expect(store_pop_add(NULL, &p, err), STORE_ERR, err, "not open");
+    expect(store_pop_list(f->s, NULL, NULL, err), STORE_ERR, err, NULL);
+}
+
+/* Quotes, backslashes, SQL and format metacharacters are data, not code. */
+static void test_injection_stored_verbatim(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    static const char *const names[] = {
+        "x'); DROP TABLE sys_nodes; --",
+        "\"quoted\" 'single' `back` \\ %s %n ; -- /* */",
+        "Robert'); DELETE FROM sys_pops WHERE ('1'='1",
+    };
+    f->s = open_ok(f);
+    add_pop_ok(f->s, 1, "p' OR '1'='1");
+    for (size_t i = 0; i < 3; i++)
+        add_node_ok(f->s, (int64_t)i + 1, names[i], "127.0.0.1:7080", 1);
+    store_node *nodes = NULL;
+    size_t n = 0;
+    assert_int_equal(store_node_list(f->s, &nodes, &n, err), STORE_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 3; i++) assert_string_equal(nodes[i].name, names[i]);
+    free(nodes);
+    store_pop p;
+    assert_int_equal(store_pop_get(f->s, 1, &p, err), STORE_OK);
+    assert_string_equal(p.name, "p' OR '1'='1");
+    store_node dup = mknode(9, names[0], "127.0.0.1:7080", 1);
+    expect(store_node_add(f->s, &dup, err), STORE_CONFLICT, err, "DROP TABLE");
+}
+
+/* ---- threads ---- */
+
+typedef struct worker {
+    store *s;
+    int base;
+    int failures;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    char err[STORE_ERR_LEN], name[32], ep[32];
+    for (int i = 0; i < 50; i++) {
+        int id = w->base + i;
+        snprintf(name, sizeof name, "n%d", id);
+        snprintf(ep, sizeof ep, "10.0.%d.%d:7080", id / 250, id % 250 + 1);
+        store_node n = mknode(id, name, ep, 1);
+        if (store_node_add(w->s, &n, err) != STORE_OK) w->failures++;
+        store_node *all = NULL;
+        size_t cnt = 0;
+        if (store_node_list(w->s, &all, &cnt, err) != STORE_OK) w->failures++;
+        free(all);
+        if (i % 2 && store_node_remove(w->s, id, err) != STORE_OK) w->failures++;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    fixture *f = *state;
+    enum { NT = 8 };
+    pthread_t t[NT];
+    worker w[NT];
+    f->s = open_ok(f);
+    add_pop_ok(f->s, 1, "p1");
+    for (int i = 0; i < NT; i++) {
+        w[i] = (worker){f->s, 1 + i * 100, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < NT; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    assert_int_equal(count_nodes(f->s), NT * 25);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_create_migrate_reopen),
+        T(test_two_handles_share_the_file),
+        T(test_postgres_not_built),
+        T(test_garbage_file_refused),
+        T(test_corrupt_pages),
+        T(test_newer_version_refused),
+        T(test_foreign_tables_refused),
+        T(test_pops),
+        T(test_pop_conflicts),
+        T(test_nodes),
+        T(test_node_conflicts),
+        T(test_invalid_endpoints),
+        T(test_invalid_fields),
+        T(test_injection_stored_verbatim),
+        T(test_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

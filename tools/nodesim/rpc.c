@@ -1,0 +1,179 @@
+/* rpc: JSON-RPC request decoding and method dispatch (see rpc.h). jansson
+ * parses the (small, at most 1 MiB) request; replies are written as text
+ * straight from the pre-rendered records. */
+#include "rpc.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "nodes/netstring.h"
+#include "rng.h"
+
+enum {
+    ERR_PARSE = -32700,
+    ERR_REQUEST = -32600,
+    ERR_METHOD = -32601,
+    ERR_PARAMS = -32602,
+    ERR_INTERNAL = -32603,
+    ERR_NOT_FOUND = 404,
+};
+
+static void put_id(buf *b, const json_t *id)
+{
+    if (id)
+        sim_json_write(b, id);
+    else
+        buf_puts(b, "null");
+}
+
+static void reply_error(buf *b, const json_t *id, int code, const char *msg)
+{
+    buf_reset(b);
+    buf_puts(b, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":");
+    buf_put_i64(b, code);
+    buf_puts(b, ",\"message\":");
+    buf_put_json_str(b, msg, strlen(msg));
+    buf_puts(b, "},\"id\":");
+    put_id(b, id);
+    buf_putc(b, '}');
+}
+
+static void result_begin(buf *b)
+{
+    buf_reset(b);
+    buf_puts(b, "{\"jsonrpc\":\"2.0\",\"result\":");
+}
+
+static void result_end(buf *b, const json_t *id)
+{
+    buf_puts(b, ",\"id\":");
+    put_id(b, id);
+    buf_putc(b, '}');
+}
+
+static bool all_strings(const json_t *params)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(params, i, v) {
+        if (!json_is_string(v)) return false;
+    }
+    return true;
+}
+
+static void show_calls(sim_calls *calls, buf *b, const json_t *params, const json_t *id)
+{
+    if (params && !all_strings(params)) {
+        reply_error(b, id, ERR_PARAMS, "Invalid params: expected local tags (strings)");
+        return;
+    }
+    int64_t now = sim_now_real_us();
+    result_begin(b);
+    if (!params || json_array_size(params) == 0) {
+        sim_calls_write_all(calls, b, now);
+    } else {
+        uint64_t mark = sim_calls_new_mark(calls);
+        bool first = true;
+        size_t i;
+        json_t *v;
+        buf_putc(b, '[');
+        json_array_foreach(params, i, v) {
+            sim_call *c = sim_calls_find(calls, json_string_value(v), json_string_length(v));
+            if (!c || c->mark == mark) continue;
+            c->mark = mark;
+            if (!first) buf_putc(b, ',');
+            first = false;
+            sim_calls_write_one(c, b, now);
+        }
+        buf_putc(b, ']');
+    }
+    result_end(b, id);
+}
+
+static void show_count(sim_calls *calls, buf *b, const json_t *params, const json_t *id)
+{
+    if (params && json_array_size(params) != 0) {
+        reply_error(b, id, ERR_PARAMS, "Invalid params: expected []");
+        return;
+    }
+    result_begin(b);
+    buf_put_i64(b, (int64_t)calls->n);
+    result_end(b, id);
+}
+
+static void disconnect(sim_calls *calls, buf *b, const json_t *params, const json_t *id)
+{
+    json_t *tag = params ? json_array_get(params, 0) : NULL;
+    if (!tag || json_array_size(params) != 1 || !json_is_string(tag)) {
+        reply_error(b, id, ERR_PARAMS, "Invalid params: expected [local_tag]");
+        return;
+    }
+    sim_call *c = sim_calls_find(calls, json_string_value(tag), json_string_length(tag));
+    if (!c) {
+        reply_error(b, id, ERR_NOT_FOUND, "call not found");
+        return;
+    }
+    sim_calls_remove(calls, c);
+    result_begin(b);
+    buf_puts(b, "\"Dropped\"");
+    result_end(b, id);
+}
+
+/* Renders the reply payload into b. Returns false for a notification. */
+static bool dispatch(sim_calls *calls, buf *b, const json_t *req)
+{
+    if (!json_is_object(req)) {
+        reply_error(b, NULL, ERR_REQUEST, "Invalid Request");
+        return true;
+    }
+    json_t *id = json_object_get(req, "id");
+    if (id && !json_is_string(id) && !json_is_number(id) && !json_is_null(id)) {
+        reply_error(b, NULL, ERR_REQUEST, "Invalid Request: bad id");
+        return true;
+    }
+    json_t *version = json_object_get(req, "jsonrpc");
+    json_t *method = json_object_get(req, "method");
+    if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0 ||
+        !json_is_string(method)) {
+        reply_error(b, id, ERR_REQUEST, "Invalid Request");
+        return true;
+    }
+    json_t *params = json_object_get(req, "params");
+    const char *m = json_string_value(method);
+    size_t mlen = json_string_length(method);
+    if (params && !json_is_array(params)) {
+        reply_error(b, id, ERR_PARAMS, "Invalid params: expected an array");
+    } else if (mlen == strlen("yeti.show.calls") && strcmp(m, "yeti.show.calls") == 0) {
+        show_calls(calls, b, params, id);
+    } else if (mlen == strlen("yeti.show.calls.count") && strcmp(m, "yeti.show.calls.count") == 0) {
+        show_count(calls, b, params, id);
+    } else if (mlen == strlen("yeti.request.call.disconnect") &&
+               strcmp(m, "yeti.request.call.disconnect") == 0) {
+        disconnect(calls, b, params, id);
+    } else {
+        reply_error(b, id, ERR_METHOD, "Method not found");
+    }
+    return id != NULL;
+}
+
+bool sim_rpc_handle(sim_calls *calls, buf *scratch, const char *p, size_t n, buf *out)
+{
+    json_error_t jerr;
+    json_t *req = json_loadb(p, n, JSON_DECODE_ANY, &jerr);
+    bool reply = true;
+    if (!req)
+        reply_error(scratch, NULL, ERR_PARSE, "Parse error");
+    else
+        reply = dispatch(calls, scratch, req);
+    if (scratch->oom) {
+        json_t *id = json_object_get(req, "id");
+        if (!json_is_string(id) && !json_is_number(id)) id = NULL;
+        reply_error(scratch, id, ERR_INTERNAL, "Internal error: out of memory");
+    }
+    json_decref(req);
+    if (reply) netstring_encode(out, scratch->data, scratch->len);
+    /* do not keep a huge reply's memory around between requests */
+    if (scratch->cap > ((size_t)64 << 20)) buf_free(scratch);
+    return reply;
+}

@@ -1,0 +1,25 @@
+/* rpc: the JSON-RPC 2.0 layer of the simulated node - decodes one request
+ * payload, runs the method against the call table, and appends the framed
+ * reply. Knows nothing about sockets, so the event loop can queue, delay
+ * or drop the reply as the fault mode says.
+ *
+ * Methods: yeti.show.calls, yeti.show.calls.count,
+ * yeti.request.call.disconnect (SPEC §7). Errors: -32700 parse error,
+ * -32600 invalid request, -32601 unknown method, -32602 bad params,
+ * -32603 out of memory, 404 "call not found". A request without "id" is a
+ * notification: it is executed and not answered (JSON-RPC 2.0). */
+#ifndef NODESIM_RPC_H
+#define NODESIM_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "calls.h"
+#include "util/buf.h"
+
+/* Handles the request payload p[0..n). scratch is reusable working memory
+ * (the reply is rendered there, then framed into out). Returns true when a
+ * reply frame was appended to out. */
+bool sim_rpc_handle(sim_calls *calls, buf *scratch, const char *p, size_t n, buf *out);
+
+#endif
