@@ -81,8 +81,9 @@ static bool valid_port(const char *p)
     if (*p == '\0') return true;
     if (*p++ != ':') return false;
     size_t n = 0;
-    for (; isdigit((unsigned char)*p); p++) n++;
-    return *p == '\0' && n >= 1 && n <= 5;
+    long port = 0;
+    for (; isdigit((unsigned char)*p) && n < 6; p++, n++) port = port * 10 + (*p - '0');
+    return *p == '\0' && n >= 1 && port <= 65535;
 }
 
 bool http_host_valid(const char *host)
@@ -93,11 +94,11 @@ bool http_host_valid(const char *host)
         p++;
         size_t n = 0;
         for (; isxdigit((unsigned char)*p) || *p == ':' || *p == '.'; p++) n++;
-        if (*p != ']' || n == 0) return false;
+        if (*p != ']' || n < 2) return false; /* "::" is the shortest address */
         return valid_port(p + 1);
     }
     size_t n = 0;
-    for (; isalnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == '_'; p++) n++;
+    for (; isalnum((unsigned char)*p) || *p == '-' || *p == '.'; p++) n++;
     return n > 0 && valid_port(p);
 }
 

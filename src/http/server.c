@@ -37,7 +37,7 @@ typedef struct req_ctx {
     query_param params[MAX_PARAMS];
     size_t nparams;
     bool too_many_params;
-    char request_id[64];
+    char request_id[201];
 } req_ctx;
 
 static int64_t now_us(void)

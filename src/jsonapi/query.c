@@ -185,7 +185,8 @@ static void parse_filter(listing_query *q, const char *key, const char *value, j
     const filter_def *f = find_filter(inner, len);
     if (!f) {
         char name[ECHO_MAX + 4];
-        snprintf(name, sizeof name, "%.*s", (int)(len > ECHO_MAX ? ECHO_MAX : len), inner);
+        snprintf(name, sizeof name, "%.*s%s", (int)(len > ECHO_MAX ? ECHO_MAX : len), inner,
+                 len > ECHO_MAX ? "..." : "");
         not_allowed(errs, "102", "Filter not allowed", name);
         return;
     }

@@ -79,7 +79,7 @@ static const field_slot *field_lookup(const unsigned char *s, size_t n)
 /* ---- parser state ------------------------------------------------------- */
 
 enum state { ST_BEGIN, ST_TOP, ST_RESULT, ST_RECORD, ST_ERROR, ST_END };
-enum top_key { K_OTHER, K_ID, K_RESULT, K_ERROR };
+enum top_key { K_OTHER, K_JSONRPC, K_ID, K_RESULT, K_ERROR };
 enum err_key { E_OTHER, E_CODE, E_MESSAGE };
 
 #define CAP_MAX_DEPTH 64
@@ -100,7 +100,7 @@ struct reply_parser {
     const field_slot *field; /* field of the current record key, or NULL */
     uint32_t cap_start;
 
-    bool id_ok, seen_id, seen_result, seen_error, result_int_ok;
+    bool id_ok, seen_id, seen_result, seen_error, result_int_ok, version_ok;
     int64_t result_int;
     int64_t rpc_code;
     char detail[256];
@@ -123,19 +123,20 @@ static void set_span(reply_parser *p, int attr, uint32_t start)
     cur_rec(p)->attr[attr] = (call_span){start, arena_len(p) - start};
 }
 
-/* strict integer: optional '-', 1..18 digits */
+/* strict integer: optional '-', digits, within int64 */
 static bool parse_int(const unsigned char *s, size_t n, int64_t *v)
 {
     size_t i = 0;
     bool neg = false;
     if (n && s[0] == '-') { neg = true; i = 1; }
-    if (i == n || n - i > 18) return false;
-    int64_t x = 0;
+    if (i == n || n - i > 19) return false;
+    uint64_t x = 0;
     for (; i < n; i++) {
         if (s[i] < '0' || s[i] > '9') return false;
-        x = x * 10 + (s[i] - '0');
+        x = x * 10 + (uint64_t)(s[i] - '0'); /* 19 digits fit in uint64 */
     }
-    *v = neg ? -x : x;
+    if (x > (uint64_t)INT64_MAX + (neg ? 1u : 0u)) return false;
+    *v = neg ? (int64_t)(0 - x) : (int64_t)x;
     return true;
 }
 
@@ -239,9 +240,11 @@ static int on_scalar(reply_parser *p, vtype t, const unsigned char *s, size_t n)
             p->seen_result = true;
             if (p->expect == REPLY_EXPECT_CALLS) return fail(p, "result is not an array");
             p->result_int_ok = t == V_NUMBER && parse_int(s, n, &p->result_int);
-        } else if (p->top_key == K_ERROR) {
+        } else if (p->top_key == K_ERROR && t != V_NULL) { /* "error":null is no error */
             p->seen_error = true;
             snprintf(p->detail, sizeof p->detail, "malformed JSON-RPC error");
+        } else if (p->top_key == K_JSONRPC) {
+            p->version_ok = t == V_STRING && n == 3 && memcmp(s, "2.0", 3) == 0;
         }
         return 1;
     case ST_RESULT:
@@ -371,7 +374,12 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t n)
     switch (p->st) {
     case ST_TOP:
         p->top_key = key_is(s, n, "id") ? K_ID : key_is(s, n, "result") ? K_RESULT
-                   : key_is(s, n, "error") ? K_ERROR : K_OTHER;
+                   : key_is(s, n, "error") ? K_ERROR : key_is(s, n, "jsonrpc") ? K_JSONRPC
+                   : K_OTHER;
+        /* a second id/result/error makes the reply ambiguous: refuse it */
+        if ((p->top_key == K_ID && p->seen_id) || (p->top_key == K_RESULT && p->seen_result) ||
+            (p->top_key == K_ERROR && p->seen_error))
+            return fail(p, "duplicate key in the reply envelope");
         return 1;
     case ST_RECORD:
         p->field = field_lookup(s, n);
@@ -452,6 +460,7 @@ reply_outcome reply_parser_finish(reply_parser *p)
         take_yajl_error(p, NULL, 0);
     if (p->failed) return REPLY_INVALID;
     if (p->st != ST_END) { fail(p, "incomplete reply"); return REPLY_INVALID; }
+    if (!p->version_ok) { fail(p, "not JSON-RPC 2.0 (no \"jsonrpc\":\"2.0\")"); return REPLY_INVALID; }
     if (!p->seen_id || !p->id_ok) { fail(p, "reply id does not match the request"); return REPLY_INVALID; }
     if (p->seen_error) {
         if (p->detail[0] == '\0') snprintf(p->detail, sizeof p->detail, "error %lld", (long long)p->rpc_code);

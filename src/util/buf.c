@@ -26,8 +26,8 @@ bool buf_reserve(buf *b, size_t extra)
 {
     if (b->oom) return false;
     if (b->cap - b->len > extra) return true; /* keeps room for a NUL */
+    if (extra > SIZE_MAX - b->len - 1) { b->oom = true; return false; }
     size_t need = b->len + extra + 1;
-    if (need < b->len) { b->oom = true; return false; }
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) {
         if (cap > SIZE_MAX / 2) { cap = need; break; }

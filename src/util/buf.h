@@ -40,8 +40,9 @@ void buf_put_json_str(buf *b, const void *p, size_t n);
 void buf_put_json_chars(buf *b, const void *p, size_t n);
 
 /* Percent-encodes bytes for use in a URL path segment: unreserved
- * characters and the sub-delimiters a call id uses (`*`) stay, all others
- * become %XX. The result needs no further JSON escaping. */
+ * characters, the sub-delimiters (`!$'()*+,;=`, of which a call id uses
+ * `*`), `:` and `@` stay, as RFC 3986 allows in a segment; all others become
+ * %XX. The result needs no further JSON escaping. */
 void buf_put_url_segment(buf *b, const void *p, size_t n);
 
 #endif

@@ -51,10 +51,12 @@ bool timefmt_iso_utc(int64_t secs, char out[TIMEFMT_ISO_LEN])
 
 bool timefmt_parse_seconds(const char *num, size_t len, int64_t *secs)
 {
-    char tmp[64];
+    char tmp[512]; /* JSON allows any number of fraction digits; be generous */
     if (len == 0 || len >= sizeof tmp) return false;
+    if (!(num[0] == '-' || (num[0] >= '0' && num[0] <= '9'))) return false; /* no " 5", "+5" */
     memcpy(tmp, num, len);
     tmp[len] = '\0';
+    if (strlen(tmp) != len) return false; /* an embedded NUL */
 
     /* integers (the common case for ports, limits) without going through double */
     bool integral = true;
@@ -73,7 +75,7 @@ bool timefmt_parse_seconds(const char *num, size_t len, int64_t *secs)
     double d = strtod(tmp, &end);
     if (*end != '\0' || !isfinite(d)) return false;
     d = trunc(d);
-    if (d < -9.2e18 || d > 9.2e18) return false;
+    if (d < -9223372036854775808.0 || d >= 9223372036854775808.0) return false;
     *secs = (int64_t)d;
     return true;
 }

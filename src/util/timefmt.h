@@ -15,7 +15,8 @@
 bool timefmt_iso_utc(int64_t secs, char out[TIMEFMT_ISO_LEN]);
 
 /* Parses a JSON number's text as seconds and truncates towards zero.
- * Returns false when the text is not a finite number or out of int64 range. */
+ * Returns false when the text is not a finite number, is out of int64
+ * range, or is 512 characters or longer. */
 bool timefmt_parse_seconds(const char *num, size_t len, int64_t *secs);
 
 #endif

@@ -108,6 +108,7 @@ static int render_into(sim_call *c, const sim_gen_call *g)
 {
     buf b;
     buf_init(&b);
+    buf_reserve(&b, 4096); /* a record is ~2.6 KB: spares the doubling */
     size_t slot;
     sim_gen_render(g, &b, &slot);
     if (b.oom) {

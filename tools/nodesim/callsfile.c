@@ -11,7 +11,10 @@ int sim_callsfile_load(sim_calls *t, const char *path, char *err, size_t errlen)
     json_error_t jerr;
     json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!doc) {
-        snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+        if (jerr.line > 0)
+            snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+        else
+            snprintf(err, errlen, "%s", jerr.text);
         return -1;
     }
     int rc = -1;

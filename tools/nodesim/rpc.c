@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "jsonw.h"
-#include "nodes/netstring.h"
 #include "rng.h"
 
 enum {
@@ -19,6 +18,16 @@ enum {
     ERR_NOT_FOUND = 404,
 };
 
+/* Room before the payload for the netstring length header and ':'. */
+enum { HDR_ROOM = 24 };
+
+/* Empties b down to the header room. */
+static void payload_reset(buf *b)
+{
+    buf_reset(b);
+    if (buf_reserve(b, HDR_ROOM)) b->len = HDR_ROOM;
+}
+
 static void put_id(buf *b, const json_t *id)
 {
     if (id)
@@ -29,7 +38,7 @@ static void put_id(buf *b, const json_t *id)
 
 static void reply_error(buf *b, const json_t *id, int code, const char *msg)
 {
-    buf_reset(b);
+    payload_reset(b);
     buf_puts(b, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":");
     buf_put_i64(b, code);
     buf_puts(b, ",\"message\":");
@@ -41,7 +50,7 @@ static void reply_error(buf *b, const json_t *id, int code, const char *msg)
 
 static void result_begin(buf *b)
 {
-    buf_reset(b);
+    payload_reset(b);
     buf_puts(b, "{\"jsonrpc\":\"2.0\",\"result\":");
 }
 
@@ -157,23 +166,40 @@ static bool dispatch(sim_calls *calls, buf *b, const json_t *req)
     return id != NULL;
 }
 
-bool sim_rpc_handle(sim_calls *calls, buf *scratch, const char *p, size_t n, buf *out)
+/* Writes the header right before the payload; returns where the frame starts. */
+static size_t frame_close(buf *b)
+{
+    size_t n = b->len - HDR_ROOM;
+    size_t at = HDR_ROOM;
+    b->data[--at] = ':';
+    do {
+        b->data[--at] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    buf_putc(b, ',');
+    return at;
+}
+
+bool sim_rpc_handle(sim_calls *calls, const char *p, size_t n, buf *frame, size_t *start)
 {
     json_error_t jerr;
-    json_t *req = json_loadb(p, n, JSON_DECODE_ANY, &jerr);
+    json_t *req = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     bool reply = true;
     if (!req)
-        reply_error(scratch, NULL, ERR_PARSE, "Parse error");
+        reply_error(frame, NULL, ERR_PARSE, "Parse error");
     else
-        reply = dispatch(calls, scratch, req);
-    if (scratch->oom) {
+        reply = dispatch(calls, frame, req);
+    if (frame->oom) {
         json_t *id = json_object_get(req, "id");
         if (!json_is_string(id) && !json_is_number(id)) id = NULL;
-        reply_error(scratch, id, ERR_INTERNAL, "Internal error: out of memory");
+        reply_error(frame, id, ERR_INTERNAL, "Internal error: out of memory");
     }
     json_decref(req);
-    if (reply) netstring_encode(out, scratch->data, scratch->len);
-    /* do not keep a huge reply's memory around between requests */
-    if (scratch->cap > ((size_t)64 << 20)) buf_free(scratch);
-    return reply;
+    *start = 0;
+    if (!reply) {
+        buf_reset(frame);
+        return false;
+    }
+    if (!frame->oom) *start = frame_close(frame);
+    return true; /* the caller checks frame->oom */
 }

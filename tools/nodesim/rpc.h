@@ -17,9 +17,12 @@
 #include "calls.h"
 #include "util/buf.h"
 
-/* Handles the request payload p[0..n). scratch is reusable working memory
- * (the reply is rendered there, then framed into out). Returns true when a
- * reply frame was appended to out. */
-bool sim_rpc_handle(sim_calls *calls, buf *scratch, const char *p, size_t n, buf *out);
+/* Handles the request payload p[0..n) and renders the framed reply into
+ * frame, which is reset first (its memory is reused). The payload is
+ * rendered in place after room left for the netstring header, so a large
+ * reply is never copied: the frame is frame->data[*start..frame->len).
+ * Returns false, with an empty frame, for a notification; when memory ran
+ * out it returns true with frame->oom set. */
+bool sim_rpc_handle(sim_calls *calls, const char *p, size_t n, buf *frame, size_t *start);
 
 #endif

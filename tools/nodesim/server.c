@@ -43,7 +43,8 @@ static const char oversize_pattern[] = "{\"local_tag\":\"OVERSIZE\",\"filler\":\
 typedef struct pending {
     struct pending *next;
     int64_t due_ms;
-    buf frame;
+    buf frame;           /* the reply is frame.data[start..len) */
+    size_t start;
     bool start_oversize; /* releasing it starts the --oversize stream */
 } pending;
 
@@ -72,7 +73,7 @@ typedef struct server {
     size_t nconns, capconns;
     struct pollfd *pfds;
     size_t cappfds;
-    buf scratch;
+    buf spare;             /* one drained big buffer, reused for the next reply */
     char *filler;
     int64_t next_churn_ms;
     int64_t accept_paused_until;
@@ -213,17 +214,31 @@ static void start_oversize(conn *c)
     c->oversize_sent = 0;
 }
 
-/* Moves a released reply into the output buffer. */
-static void emit(conn *c, buf *frame)
+/* Keeps a drained buffer's memory for the next reply (a fresh 14 MB buffer
+ * costs more in page faults than rendering the reply into it), or frees it. */
+static void recycle(server *s, buf *b)
+{
+    if (b->cap > s->spare.cap) {
+        buf_free(&s->spare);
+        s->spare = *b;
+        buf_reset(&s->spare);
+    } else {
+        buf_free(b);
+    }
+    buf_init(b);
+}
+
+/* Moves a released reply frame->data[start..len) into the output. */
+static void emit(server *s, conn *c, buf *frame, size_t start)
 {
     if (c->out_off == c->out.len) { /* nothing queued: take the buffer over */
-        buf_free(&c->out);
+        recycle(s, &c->out);
         c->out = *frame;
-        c->out_off = 0;
+        c->out_off = start;
         buf_init(frame);
     } else {
-        buf_append(&c->out, frame->data, frame->len);
-        buf_free(frame);
+        buf_append(&c->out, frame->data + start, frame->len - start);
+        recycle(s, frame);
     }
     if (c->out.oom) c->dead = true;
 }
@@ -232,8 +247,10 @@ static void emit(conn *c, buf *frame)
 static void handle_request(server *s, conn *c, const char *p, size_t n)
 {
     const sim_server_opts *o = s->opts;
-    buf frame;
-    buf_init(&frame);
+    buf frame = s->spare;
+    buf_init(&s->spare);
+    buf_reset(&frame);
+    size_t start = 0;
     bool oversize = false;
     switch (o->fault) {
     case SIM_FAULT_GARBAGE:
@@ -247,7 +264,10 @@ static void handle_request(server *s, conn *c, const char *p, size_t n)
         c->streaming = true; /* later requests on this connection are ignored */
         break;
     default:
-        if (!sim_rpc_handle(s->calls, &s->scratch, p ? p : "", n, &frame)) return;
+        if (!sim_rpc_handle(s->calls, p ? p : "", n, &frame, &start)) {
+            recycle(s, &frame);
+            return;
+        }
         break;
     }
     if (frame.oom) {
@@ -257,7 +277,7 @@ static void handle_request(server *s, conn *c, const char *p, size_t n)
         return;
     }
     if (o->delay_ms <= 0) {
-        emit(c, &frame);
+        emit(s, c, &frame, start);
         if (oversize) start_oversize(c);
         return;
     }
@@ -270,6 +290,7 @@ static void handle_request(server *s, conn *c, const char *p, size_t n)
     pe->next = NULL;
     pe->due_ms = sim_now_mono_ms() + o->delay_ms;
     pe->frame = frame;
+    pe->start = start;
     pe->start_oversize = oversize;
     if (c->tail)
         c->tail->next = pe;
@@ -348,7 +369,7 @@ static bool flush(server *s, conn *c)
     if (c->out_off == c->out.len) {
         c->out_off = 0;
         if (c->out.cap > SIM_BUF_KEEP)
-            buf_free(&c->out);
+            recycle(s, &c->out);
         else
             buf_reset(&c->out);
     }
@@ -454,7 +475,7 @@ static int64_t release_due(server *s, int64_t now_ms)
             c->head = pe->next;
             if (!c->head) c->tail = NULL;
             c->pending_bytes -= pe->frame.len;
-            emit(c, &pe->frame);
+            emit(s, c, &pe->frame, pe->start);
             if (pe->start_oversize) start_oversize(c);
             free(pe);
             released = true;
@@ -509,7 +530,7 @@ static void server_free(server *s)
     free(s->conns);
     free(s->pfds);
     free(s->filler);
-    buf_free(&s->scratch);
+    buf_free(&s->spare);
     close(s->lfd);
 }
 
@@ -521,7 +542,7 @@ int sim_server_run(int lfd, sim_calls *calls, const sim_server_opts *opts,
     s.lfd = lfd;
     s.calls = calls;
     s.opts = opts;
-    buf_init(&s.scratch);
+    buf_init(&s.spare);
     int rc = 0;
 
     /* filler: the pattern repeated, one chunk long plus one pattern, so a

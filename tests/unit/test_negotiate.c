@@ -1,0 +1,308 @@
+/* test_negotiate: http/negotiate.c — the pure header decisions of
+ * docs/API.md: Accept (absent, empty, wildcards, the JSON:API type with and
+ * without parameters, q values incl. q=0, lists), Content-Type for request
+ * bodies, Host validation for links (names, IPv4, [IPv6], ports, hostile
+ * text, length), X-Request-Id sanity, and If-None-Match/ETag matching
+ * (exact, weak, `*`, lists, mismatches). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "http/negotiate.h"
+
+#define YES(call) do { if (!(call)) fail_msg("false: %s", #call); } while (0)
+#define NO(call) do { if (call) fail_msg("true: %s", #call); } while (0)
+
+/* ---- Accept ------------------------------------------------------------------------------ */
+
+static void test_accept_absent_or_empty(void **state)
+{
+    YES(http_accept_ok(NULL));
+    YES(http_accept_ok(""));
+    YES(http_accept_ok("   "));
+    YES(http_accept_ok("\t"));
+}
+
+static void test_accept_allowed(void **state)
+{
+    YES(http_accept_ok("*/*"));
+    YES(http_accept_ok("application/*"));
+    YES(http_accept_ok("application/vnd.api+json"));
+    YES(http_accept_ok(JSONAPI_MEDIA_TYPE));
+    YES(http_accept_ok("  application/vnd.api+json  "));
+    YES(http_accept_ok("APPLICATION/VND.API+JSON"));
+    YES(http_accept_ok("Application/*"));
+    /* a q parameter is allowed */
+    YES(http_accept_ok("application/vnd.api+json; q=0.5"));
+    YES(http_accept_ok("application/vnd.api+json;q=0.5"));
+    YES(http_accept_ok("application/vnd.api+json ; q=1"));
+    YES(http_accept_ok("application/vnd.api+json;q=1.0"));
+    YES(http_accept_ok("application/vnd.api+json;Q=0.9"));
+    YES(http_accept_ok("application/vnd.api+json;q=0.001"));
+    YES(http_accept_ok("*/*;q=0.1"));
+    YES(http_accept_ok("application/*; q=0.2"));
+    /* what curl and browsers send */
+    YES(http_accept_ok("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
+    YES(http_accept_ok("application/json, text/plain, */*"));
+}
+
+static void test_accept_refused(void **state)
+{
+    NO(http_accept_ok("text/html"));
+    NO(http_accept_ok("application/json"));
+    NO(http_accept_ok("text/*"));
+    NO(http_accept_ok("application/xml"));
+    NO(http_accept_ok("application/vnd.api+jsonx"));
+    NO(http_accept_ok("application/vnd.api+json2"));
+    NO(http_accept_ok("xapplication/vnd.api+json"));
+    NO(http_accept_ok("vnd.api+json"));
+    NO(http_accept_ok("*"));
+    NO(http_accept_ok("garbage"));
+    /* the JSON:API type with a media type parameter other than q */
+    NO(http_accept_ok("application/vnd.api+json; charset=utf-8"));
+    NO(http_accept_ok("application/vnd.api+json;charset=utf-8"));
+    NO(http_accept_ok("application/vnd.api+json; ext=\"https://jsonapi.org/ext/atomic\""));
+    NO(http_accept_ok("application/vnd.api+json;profile=x"));
+    NO(http_accept_ok("application/vnd.api+json;qs=1"));
+    NO(http_accept_ok("application/vnd.api+json;q=0.5;charset=utf-8"));
+    NO(http_accept_ok("application/vnd.api+json;charset=utf-8;q=0.5"));
+}
+
+static void test_accept_q_zero(void **state)
+{
+    /* q=0 means "not acceptable" */
+    NO(http_accept_ok("application/vnd.api+json;q=0"));
+    NO(http_accept_ok("application/vnd.api+json; q=0"));
+    NO(http_accept_ok("application/vnd.api+json;q=0.0"));
+    NO(http_accept_ok("application/vnd.api+json;q=0.000"));
+    NO(http_accept_ok("application/vnd.api+json; Q = 0"));
+    NO(http_accept_ok("*/*;q=0"));
+    NO(http_accept_ok("application/*;q=0"));
+    NO(http_accept_ok("text/html, application/vnd.api+json;q=0"));
+    NO(http_accept_ok("application/vnd.api+json;q=0, text/html"));
+}
+
+static void test_accept_lists(void **state)
+{
+    YES(http_accept_ok("text/html, application/vnd.api+json"));
+    YES(http_accept_ok("text/html,application/vnd.api+json"));
+    YES(http_accept_ok("application/vnd.api+json; charset=utf-8, application/vnd.api+json"));
+    YES(http_accept_ok("application/vnd.api+json; charset=utf-8, */*"));
+    YES(http_accept_ok("text/html;q=0.9, application/vnd.api+json;q=0.1"));
+    YES(http_accept_ok(", application/vnd.api+json"));
+    YES(http_accept_ok("application/vnd.api+json,"));
+    YES(http_accept_ok("text/html, */*;q=0.1"));
+    NO(http_accept_ok("text/html, application/json"));
+    NO(http_accept_ok("application/vnd.api+json; charset=utf-8, text/html"));
+    NO(http_accept_ok("text/html, application/vnd.api+json;charset=utf-8"));
+    NO(http_accept_ok("text/plain;q=0.5, application/xml"));
+    NO(http_accept_ok(",,,"));
+    NO(http_accept_ok(" , "));
+}
+
+/* ---- Content-Type ---------------------------------------------------------------------------- */
+
+static void test_content_type(void **state)
+{
+    YES(http_content_type_is("application/vnd.api+json", JSONAPI_MEDIA_TYPE));
+    YES(http_content_type_is("Application/Vnd.Api+Json", JSONAPI_MEDIA_TYPE));
+    YES(http_content_type_is(" application/vnd.api+json ", JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is(NULL, JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is("", JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is("application/json", JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is("text/plain", JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is("application/x-www-form-urlencoded", JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is("multipart/form-data; boundary=x", JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is("application/vnd.api+jsonx", JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is("application/vnd.api+json,", JSONAPI_MEDIA_TYPE));
+    /* JSON:API forbids media type parameters */
+    NO(http_content_type_is("application/vnd.api+json; charset=utf-8", JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is("application/vnd.api+json;ext=x", JSONAPI_MEDIA_TYPE));
+    NO(http_content_type_is("application/vnd.api+json;", JSONAPI_MEDIA_TYPE));
+    /* application/json (POST /auth) may say charset=utf-8, nothing else */
+    YES(http_content_type_is("application/json", "application/json"));
+    YES(http_content_type_is("application/json; charset=utf-8", "application/json"));
+    YES(http_content_type_is("application/json;charset=UTF-8", "application/json"));
+    YES(http_content_type_is("APPLICATION/JSON; CHARSET=utf-8", "application/json"));
+    NO(http_content_type_is("application/json; charset=latin1", "application/json"));
+    NO(http_content_type_is("application/json; charset=utf-8; x=y", "application/json"));
+    NO(http_content_type_is("application/json; foo=bar", "application/json"));
+    NO(http_content_type_is("application/json; charset=utf-16", "application/json"));
+    NO(http_content_type_is("application/vnd.api+json", "application/json"));
+    NO(http_content_type_is("text/json", "application/json"));
+}
+
+/* ---- Host ---------------------------------------------------------------------------------- */
+
+static void test_host_valid(void **state)
+{
+    YES(http_host_valid("example.org"));
+    YES(http_host_valid("example.org:8080"));
+    YES(http_host_valid("EXAMPLE.ORG"));
+    YES(http_host_valid("localhost"));
+    YES(http_host_valid("a"));
+    YES(http_host_valid("xn--bcher-kva.example"));
+    YES(http_host_valid("my-host.internal:1"));
+    YES(http_host_valid("127.0.0.1"));
+    YES(http_host_valid("127.0.0.1:3000"));
+    YES(http_host_valid("[::1]:80"));
+    YES(http_host_valid("[::1]"));
+    YES(http_host_valid("[2001:db8::1]:65535"));
+    YES(http_host_valid("[::ffff:192.0.2.1]"));
+    YES(http_host_valid("[2001:0DB8:0000:0000:0000:FF00:0042:8329]:443"));
+    char max[256];
+    memset(max, 'a', 255);
+    max[255] = '\0';
+    YES(http_host_valid(max));
+}
+
+static void test_host_refused(void **state)
+{
+    NO(http_host_valid(NULL));
+    NO(http_host_valid(""));
+    NO(http_host_valid("a b"));
+    NO(http_host_valid("x\"y"));
+    NO(http_host_valid("x\\y"));
+    NO(http_host_valid("host:port:extra"));
+    NO(http_host_valid("host:80:80"));
+    NO(http_host_valid("host:123456"));
+    NO(http_host_valid("host:"));
+    NO(http_host_valid(":80"));
+    NO(http_host_valid("host:8a"));
+    NO(http_host_valid("host:-1"));
+    NO(http_host_valid("host:+80"));
+    NO(http_host_valid("host: 80"));
+    NO(http_host_valid("[]"));
+    NO(http_host_valid("[]:80"));
+    NO(http_host_valid("[::1"));
+    NO(http_host_valid("::1"));
+    NO(http_host_valid("[::1]x"));
+    NO(http_host_valid("[::1]:"));
+    NO(http_host_valid("[::1]:80:80"));
+    NO(http_host_valid("[g::1]"));
+    NO(http_host_valid("[::1%eth0]"));
+    NO(http_host_valid("[[::1]]"));
+    NO(http_host_valid("example.org/path"));
+    NO(http_host_valid("example.org/"));
+    NO(http_host_valid("user@example.org"));
+    NO(http_host_valid("user:pw@example.org"));
+    NO(http_host_valid("example.org?x=1"));
+    NO(http_host_valid("example.org#f"));
+    NO(http_host_valid("exa\tmple.org"));
+    NO(http_host_valid("example.org\r\nX-Injected: 1"));
+    NO(http_host_valid(" example.org"));
+    NO(http_host_valid("example.org "));
+    NO(http_host_valid("<script>"));
+    NO(http_host_valid("\xc3\xa9.org"));
+    NO(http_host_valid("a%20b"));
+    NO(http_host_valid("evil.org\\@good.org"));
+    /* API.md: names are [A-Za-z0-9.-]+ */
+    NO(http_host_valid("my_service"));
+    NO(http_host_valid("my_service:8080"));
+    char long_host[301];
+    memset(long_host, 'a', 300);
+    long_host[300] = '\0';
+    NO(http_host_valid(long_host));
+    char just_over[257];
+    memset(just_over, 'a', 256);
+    just_over[256] = '\0';
+    NO(http_host_valid(just_over));
+}
+
+/* ---- X-Request-Id ------------------------------------------------------------------------------- */
+
+static void test_request_id(void **state)
+{
+    YES(http_request_id_sane("7e0d1478-26f7-4425-baae-334dea4633fd"));
+    YES(http_request_id_sane("a"));
+    YES(http_request_id_sane("A.b_c-9"));
+    YES(http_request_id_sane("..."));
+    char id[202];
+    memset(id, 'x', 201);
+    id[200] = '\0';
+    YES(http_request_id_sane(id)); /* 200: the limit */
+    id[200] = 'x';
+    id[201] = '\0';
+    NO(http_request_id_sane(id)); /* 201 */
+    NO(http_request_id_sane(NULL));
+    NO(http_request_id_sane(""));
+    NO(http_request_id_sane("a b"));
+    NO(http_request_id_sane("a\nb"));
+    NO(http_request_id_sane("a\r\nX-Evil: 1"));
+    NO(http_request_id_sane("a/b"));
+    NO(http_request_id_sane("a\"b"));
+    NO(http_request_id_sane("a:b"));
+    NO(http_request_id_sane("a;b"));
+    NO(http_request_id_sane("a,b"));
+    NO(http_request_id_sane("a=b"));
+    NO(http_request_id_sane("a+b"));
+    NO(http_request_id_sane("\xc3\xa9"));
+    NO(http_request_id_sane("id\x7f"));
+}
+
+/* ---- ETag ------------------------------------------------------------------------------------ */
+
+#define ETAG "W/\"3ceb9a2fc07e8c6cb8176e8470e75f13\""
+#define ETAG_BARE "\"3ceb9a2fc07e8c6cb8176e8470e75f13\""
+
+static void test_etag_matches(void **state)
+{
+    YES(http_etag_matches(ETAG, ETAG));                   /* exact */
+    YES(http_etag_matches(ETAG_BARE, ETAG));              /* weak comparison */
+    YES(http_etag_matches(ETAG, ETAG_BARE));
+    YES(http_etag_matches(ETAG_BARE, ETAG_BARE));
+    YES(http_etag_matches("*", ETAG));
+    YES(http_etag_matches("  *  ", ETAG));
+    YES(http_etag_matches(" " ETAG " ", ETAG));
+    /* lists */
+    YES(http_etag_matches("\"x\", " ETAG, ETAG));
+    YES(http_etag_matches(ETAG ", \"x\"", ETAG));
+    YES(http_etag_matches("W/\"a\",W/\"b\"," ETAG, ETAG));
+    YES(http_etag_matches(" W/\"a\" ,  " ETAG_BARE " ", ETAG));
+    YES(http_etag_matches("W/\"a\", *", ETAG));
+}
+
+static void test_etag_mismatch(void **state)
+{
+    NO(http_etag_matches(NULL, ETAG));
+    NO(http_etag_matches(ETAG, NULL));
+    NO(http_etag_matches("", ETAG));
+    NO(http_etag_matches("   ", ETAG));
+    NO(http_etag_matches(",", ETAG));
+    NO(http_etag_matches(",,,", ETAG));
+    NO(http_etag_matches("W/\"other\"", ETAG));
+    NO(http_etag_matches("W/\"3ceb9a2fc07e8c6cb8176e8470e75f1\"", ETAG));   /* one char short */
+    NO(http_etag_matches("W/\"3ceb9a2fc07e8c6cb8176e8470e75f133\"", ETAG)); /* one char long */
+    NO(http_etag_matches("W/\"3CEB9A2FC07E8C6CB8176E8470E75F13\"", ETAG));  /* case-sensitive */
+    NO(http_etag_matches("3ceb9a2fc07e8c6cb8176e8470e75f13", ETAG));        /* unquoted */
+    NO(http_etag_matches("w/\"3ceb9a2fc07e8c6cb8176e8470e75f13\"", ETAG));  /* W/ is case-sensitive */
+    NO(http_etag_matches("W/", ETAG));
+    NO(http_etag_matches("W/W/\"3ceb9a2fc07e8c6cb8176e8470e75f13\"", ETAG));
+    NO(http_etag_matches("\"a\", \"b\"", ETAG));
+    NO(http_etag_matches("**", ETAG));
+    NO(http_etag_matches("*x", ETAG));
+    NO(http_etag_matches(ETAG "x", ETAG));
+    NO(http_etag_matches("x" ETAG, ETAG));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accept_absent_or_empty),
+        cmocka_unit_test(test_accept_allowed),
+        cmocka_unit_test(test_accept_refused),
+        cmocka_unit_test(test_accept_q_zero),
+        cmocka_unit_test(test_accept_lists),
+        cmocka_unit_test(test_content_type),
+        cmocka_unit_test(test_host_valid),
+        cmocka_unit_test(test_host_refused),
+        cmocka_unit_test(test_request_id),
+        cmocka_unit_test(test_etag_matches),
+        cmocka_unit_test(test_etag_mismatch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,841 @@
+/* test_query: jsonapi/query.c and jsonapi/errors.c — the listing's query
+ * string. Covers: the 22 filter names of the seed in dashed and underscored
+ * form; integer list values (spaces, signs, limits); every error exactly as
+ * docs/API.md words it (102 unknown filter, 103 bad value with the dashed
+ * name, 105 unknown parameter) including malformed filter[id] values;
+ * several errors collected into one document (parsed back with jansson, in
+ * query-string order, keys title/detail/code/status); long and hostile
+ * values echoed safely; listing_query_wants_node (node, pop, id);
+ * listing_query_tags_for; listing_query_match for every condition kind on
+ * hand-built callset records; repeated keys AND together; call_id_parse;
+ * jerr_single / jerr_document. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonapi/errors.h"
+#include "jsonapi/query.h"
+#include "nodes/calls.h"
+
+/* ---- the seed's filters, as the test knows them ------------------------------------ */
+
+typedef struct expect_filter {
+    const char *name;
+    cond_kind kind;
+    int rel;
+} expect_filter;
+
+static const expect_filter seed_filters[22] = {
+    {"id", COND_ID_IN, -1},
+    {"customer-id-eq", COND_REL_IN, REL_CUSTOMER},
+    {"vendor-id-eq", COND_REL_IN, REL_VENDOR},
+    {"customer-acc-id-eq", COND_REL_IN, REL_CUSTOMER_ACC},
+    {"vendor-acc-id-eq", COND_REL_IN, REL_VENDOR_ACC},
+    {"customer-auth-id-eq", COND_REL_IN, REL_CUSTOMER_AUTH},
+    {"rateplan-id-eq", COND_REL_IN, REL_RATEPLAN},
+    {"destination-id-eq", COND_REL_IN, REL_DESTINATION},
+    {"routing-group-id-eq", COND_REL_IN, REL_ROUTING_GROUP},
+    {"routing-plan-id-eq", COND_REL_IN, REL_ROUTING_PLAN},
+    {"dialpeer-id-eq", COND_REL_IN, REL_DIALPEER},
+    {"orig-gw-id-eq", COND_REL_IN, REL_ORIG_GW},
+    {"term-gw-id-eq", COND_REL_IN, REL_TERM_GW},
+    {"src-country-id-eq", COND_REL_IN, REL_SRC_COUNTRY},
+    {"src-network-id-eq", COND_REL_IN, REL_SRC_NETWORK},
+    {"dst-country-id-eq", COND_REL_IN, REL_DST_COUNTRY},
+    {"dst-network-id-eq", COND_REL_IN, REL_DST_NETWORK},
+    {"pop-id-eq", COND_POP_IN, -1},
+    {"node-id-eq", COND_NODE_IN, -1},
+    {"duration-equals", COND_DURATION_EQ, -1},
+    {"duration-greater-than", COND_DURATION_GT, -1},
+    {"duration-less-than", COND_DURATION_LT, -1},
+};
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+typedef struct parsed {
+    listing_query q;
+    jsonapi_errors errs;
+    int nerr;
+    json_t *doc;     /* the error document, parsed */
+    char *doc_text;  /* and as written */
+} parsed;
+
+static void parse_params(parsed *p, const query_param *params, size_t n)
+{
+    memset(p, 0, sizeof *p);
+    jerr_init(&p->errs);
+    p->nerr = listing_query_parse(&p->q, params, n, &p->errs);
+    assert_int_equal(p->nerr, p->errs.n);
+    buf out;
+    buf_init(&out);
+    jerr_document(&p->errs, &out);
+    assert_false(out.oom);
+    p->doc_text = buf_steal(&out);
+    json_error_t err;
+    p->doc = json_loads(p->doc_text, 0, &err);
+    if (!p->doc) fail_msg("error document is not JSON (%s): %s", err.text, p->doc_text);
+    json_t *arr = json_object_get(p->doc, "errors");
+    assert_true(json_is_array(arr));
+    assert_int_equal(json_array_size(arr), (size_t)p->nerr);
+    assert_int_equal(json_object_size(p->doc), 1);
+}
+
+static void parse1(parsed *p, const char *key, const char *value)
+{
+    query_param prm = {key, value};
+    parse_params(p, &prm, 1);
+}
+
+static void parsed_free(parsed *p)
+{
+    listing_query_free(&p->q);
+    jerr_free(&p->errs);
+    json_decref(p->doc);
+    free(p->doc_text);
+}
+
+/* The i-th error object has exactly these four members. */
+static void assert_error(const parsed *p, size_t i, const char *code, const char *title, const char *detail)
+{
+    json_t *e = json_array_get(json_object_get(p->doc, "errors"), i);
+    assert_non_null(e);
+    assert_int_equal(json_object_size(e), 4);
+    const char *got_code = json_string_value(json_object_get(e, "code"));
+    const char *got_title = json_string_value(json_object_get(e, "title"));
+    const char *got_detail = json_string_value(json_object_get(e, "detail"));
+    const char *got_status = json_string_value(json_object_get(e, "status"));
+    assert_non_null(got_code);
+    assert_non_null(got_title);
+    assert_non_null(got_detail);
+    assert_non_null(got_status);
+    assert_string_equal(got_code, code);
+    assert_string_equal(got_title, title);
+    if (strcmp(got_detail, detail) != 0) fail_msg("detail '%s', want '%s'", got_detail, detail);
+    assert_string_equal(got_status, "400");
+}
+
+static void bad_value(const char *key, const char *value, const char *dashed)
+{
+    parsed p;
+    parse1(&p, key, value);
+    if (p.nerr != 1) fail_msg("%s=%s: %d errors, want 1", key, value, p.nerr);
+    char want[512];
+    snprintf(want, sizeof want, "%s is not a valid value for %s.", value, dashed);
+    assert_error(&p, 0, "103", "Invalid filter value", want);
+    assert_int_equal(p.errs.status, 400);
+    parsed_free(&p);
+}
+
+static void good_value(const char *key, const char *value)
+{
+    parsed p;
+    parse1(&p, key, value);
+    if (p.nerr != 0) fail_msg("%s=%s refused: %s", key, value, p.doc_text);
+    assert_int_equal(p.q.n, 1);
+    parsed_free(&p);
+}
+
+/* Hand-built records: the tags live in the callset arena. */
+static call_record *add_call(callset *cs, const char *tag, int64_t duration)
+{
+    size_t off = cs->arena.len;
+    buf_puts(&cs->arena, tag);
+    call_record *r = callset_push(cs);
+    assert_non_null(r);
+    r->tag = (call_span){(uint32_t)off, (uint32_t)strlen(tag)};
+    r->duration = duration;
+    return r;
+}
+
+static bool match1(const char *key, const char *value, int64_t node, const callset *cs, const call_record *r)
+{
+    parsed p;
+    parse1(&p, key, value);
+    if (p.nerr) fail_msg("%s=%s refused: %s", key, value, p.doc_text);
+    bool m = listing_query_match(&p.q, node, cs, r);
+    parsed_free(&p);
+    return m;
+}
+
+/* ---- filter names ---------------------------------------------------------------------- */
+
+static void test_all_filters_both_spellings(void **state)
+{
+    for (int i = 0; i < 22; i++) {
+        const expect_filter *f = &seed_filters[i];
+        char under[64];
+        snprintf(under, sizeof under, "%s", f->name);
+        for (char *c = under; *c; c++)
+            if (*c == '-') *c = '_';
+        const char *spellings[2] = {f->name, under};
+        for (int s = 0; s < 2; s++) {
+            char key[80];
+            snprintf(key, sizeof key, "filter[%s]", spellings[s]);
+            parsed p;
+            parse1(&p, key, f->kind == COND_ID_IN ? "3*abc" : "5");
+            if (p.nerr) fail_msg("%s refused: %s", key, p.doc_text);
+            assert_int_equal(p.q.n, 1);
+            assert_int_equal(p.q.conds[0].kind, f->kind);
+            if (f->kind == COND_REL_IN) assert_int_equal(p.q.conds[0].rel, f->rel);
+            if (f->kind == COND_ID_IN) {
+                assert_int_equal(p.q.conds[0].nids, 1);
+                assert_int_equal(p.q.conds[0].ids[0].node_id, 3);
+                assert_int_equal(p.q.conds[0].ids[0].tag_len, 3);
+                assert_memory_equal(p.q.conds[0].ids[0].tag, "abc", 3);
+            } else {
+                assert_int_equal(p.q.conds[0].nvals, 1);
+                assert_int_equal(p.q.conds[0].vals[0], 5);
+            }
+            assert_string_equal(p.doc_text, "{\"errors\":[]}");
+            parsed_free(&p);
+        }
+    }
+    /* mixed spelling is normalised too */
+    good_value("filter[customer_id-eq]", "1");
+}
+
+static void test_all_filters_together(void **state)
+{
+    query_param params[22];
+    char keys[22][80];
+    for (int i = 0; i < 22; i++) {
+        snprintf(keys[i], sizeof keys[i], "filter[%s]", seed_filters[i].name);
+        params[i] = (query_param){keys[i], seed_filters[i].kind == COND_ID_IN ? "1*x" : "1"};
+    }
+    parsed p;
+    parse_params(&p, params, 22);
+    assert_int_equal(p.nerr, 0);
+    assert_int_equal(p.q.n, 22);
+    for (int i = 0; i < 22; i++) assert_int_equal(p.q.conds[i].kind, seed_filters[i].kind);
+    parsed_free(&p);
+}
+
+static void test_no_params(void **state)
+{
+    parsed p;
+    parse_params(&p, NULL, 0);
+    assert_int_equal(p.nerr, 0);
+    assert_int_equal(p.q.n, 0);
+    assert_int_equal(p.errs.status, 0);
+    assert_true(listing_query_wants_node(&p.q, 1, 1));
+    size_t n = 99;
+    const char **tags = listing_query_tags_for(&p.q, 1, &n);
+    assert_null(tags);
+    assert_int_equal(n, 0);
+    callset cs;
+    callset_init(&cs);
+    call_record *r = add_call(&cs, "t", CALL_DURATION_NULL);
+    assert_true(listing_query_match(&p.q, 1, &cs, r));
+    callset_free(&cs);
+    parsed_free(&p);
+}
+
+/* ---- values -------------------------------------------------------------------------------- */
+
+static void test_int_list_values(void **state)
+{
+    struct { const char *v; size_t n; int64_t vals[3]; } cases[] = {
+        {"1", 1, {1}},
+        {"1,2", 2, {1, 2}},
+        {" 1 , 2 ", 2, {1, 2}},
+        {"1, 2,3", 3, {1, 2, 3}},
+        {"\t7\t", 1, {7}},
+        {"-5", 1, {-5}},
+        {"+5", 1, {5}},
+        {"007", 1, {7}},
+        {"0", 1, {0}},
+        {"9223372036854775807", 1, {INT64_MAX}},
+        {"-9223372036854775808", 1, {INT64_MIN}},
+        {"5,5", 2, {5, 5}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        parsed p;
+        parse1(&p, "filter[customer-id-eq]", cases[i].v);
+        if (p.nerr) fail_msg("'%s' refused", cases[i].v);
+        assert_int_equal(p.q.conds[0].nvals, cases[i].n);
+        for (size_t k = 0; k < cases[i].n; k++) assert_int_equal(p.q.conds[0].vals[k], cases[i].vals[k]);
+        parsed_free(&p);
+    }
+    /* a duration takes exactly one integer */
+    good_value("filter[duration-equals]", "30");
+    good_value("filter[duration-greater-than]", " -1 ");
+    good_value("filter[duration_less_than]", "0");
+}
+
+static void test_bad_values_103(void **state)
+{
+    const char *bad[] = {"abc", "", "1.5", "1,,2", "99999999999999999999", "-99999999999999999999",
+                         "9223372036854775808", ",1", "1,", ",", "1 2", "0x10", "--1", "+-1", "+", "-",
+                         " ", "1e3", "1_000", "١", "5abc", "1;2", "true", "null"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        bad_value("filter[customer-id-eq]", bad[i], "customer-id-eq");
+    /* the detail names the filter dashed, whatever spelling was sent */
+    bad_value("filter[customer_id_eq]", "abc", "customer-id-eq");
+    bad_value("filter[src_network_id_eq]", "1.5", "src-network-id-eq");
+    bad_value("filter[node_id_eq]", "x", "node-id-eq");
+    bad_value("filter[pop-id-eq]", "", "pop-id-eq");
+    /* durations: one integer, not a list */
+    bad_value("filter[duration-equals]", "1,2", "duration-equals");
+    bad_value("filter[duration_greater_than]", "1,2", "duration-greater-than");
+    bad_value("filter[duration-less-than]", "abc", "duration-less-than");
+    bad_value("filter[duration-less-than]", "", "duration-less-than");
+    bad_value("filter[duration-equals]", "32.5", "duration-equals");
+    bad_value("filter[duration-equals]", "99999999999999999999", "duration-equals");
+}
+
+static void test_bad_id_values_103(void **state)
+{
+    const char *bad[] = {"abc", "*x", "1*", "x*y", "", "1", "*", "1*a,,2*b", "1*a,", ",1*a", "-1*a",
+                         "+1*a", "1.5*a", " * ", "1 *a", "a1*b", "99999999999999999999*a"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) bad_value("filter[id]", bad[i], "id");
+}
+
+static void test_id_values(void **state)
+{
+    parsed p;
+    parse1(&p, "filter[id]", " 1*a , 22*b*c,1*FC-D0E4 ");
+    assert_int_equal(p.nerr, 0);
+    const query_cond *c = &p.q.conds[0];
+    assert_int_equal(c->nids, 3);
+    assert_int_equal(c->ids[0].node_id, 1);
+    assert_int_equal(c->ids[0].tag_len, 1);
+    assert_memory_equal(c->ids[0].tag, "a", 1);
+    assert_int_equal(c->ids[1].node_id, 22);
+    assert_int_equal(c->ids[1].tag_len, 3);
+    assert_memory_equal(c->ids[1].tag, "b*c", 3); /* the first '*' separates */
+    assert_int_equal(c->ids[2].node_id, 1);
+    assert_int_equal(c->ids[2].tag_len, 7);
+    assert_memory_equal(c->ids[2].tag, "FC-D0E4", 7);
+    parsed_free(&p);
+    /* the seed's id */
+    parse1(&p, "filter[id]", "1*FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86");
+    assert_int_equal(p.nerr, 0);
+    assert_int_equal(p.q.conds[0].ids[0].tag_len, 57);
+    parsed_free(&p);
+}
+
+/* ---- unknown filters and parameters -------------------------------------------------------- */
+
+static void unknown(const char *key, const char *value, const char *code, const char *title, const char *name)
+{
+    parsed p;
+    parse1(&p, key, value);
+    if (p.nerr != 1) fail_msg("%s: %d errors, want 1", key, p.nerr);
+    char want[512];
+    snprintf(want, sizeof want, "%s is not allowed.", name);
+    assert_error(&p, 0, code, title, want);
+    assert_int_equal(p.q.n, 0);
+    parsed_free(&p);
+}
+
+static void test_unknown_filter_102(void **state)
+{
+    unknown("filter[foo]", "1", "102", "Filter not allowed", "foo");
+    unknown("filter[foo]", "not even a number", "102", "Filter not allowed", "foo");
+    unknown("filter[customer-id]", "1", "102", "Filter not allowed", "customer-id");
+    unknown("filter[customer_id]", "1", "102", "Filter not allowed", "customer_id"); /* as sent */
+    unknown("filter[customer-id-eq-]", "1", "102", "Filter not allowed", "customer-id-eq-");
+    unknown("filter[CUSTOMER-ID-EQ]", "1", "102", "Filter not allowed", "CUSTOMER-ID-EQ");
+    unknown("filter[duration]", "1", "102", "Filter not allowed", "duration");
+    unknown("filter[node-id-in]", "1", "102", "Filter not allowed", "node-id-in");
+    unknown("filter[local-tag]", "x", "102", "Filter not allowed", "local-tag");
+    unknown("filter[ id]", "1*a", "102", "Filter not allowed", " id");
+}
+
+static void test_unknown_param_105(void **state)
+{
+    unknown("include", "customer", "105", "Param not allowed", "include"); /* until includes land */
+    unknown("fields[active-calls]", "duration", "105", "Param not allowed", "fields[active-calls]");
+    unknown("page[number]", "1", "105", "Param not allowed", "page[number]");
+    unknown("sort", "-duration", "105", "Param not allowed", "sort");
+    unknown("filter", "1", "105", "Param not allowed", "filter");
+    unknown("Filter[id]", "1*a", "105", "Param not allowed", "Filter[id]");
+    unknown("foo", "", "105", "Param not allowed", "foo");
+    unknown("", "", "105", "Param not allowed", "");
+}
+
+static void test_errors_collected_in_order(void **state)
+{
+    query_param params[] = {
+        {"filter[foo]", "1"},
+        {"filter[customer-id-eq]", "abc"},
+        {"filter[node-id-eq]", "1"}, /* fine */
+        {"include", "x"},
+        {"filter[duration-equals]", "1,2"},
+        {"filter[id]", "x*y"},
+        {"filter[customer_id_eq]", "2"}, /* fine */
+        {"bogus", ""},
+    };
+    parsed p;
+    parse_params(&p, params, sizeof params / sizeof params[0]);
+    assert_int_equal(p.nerr, 6);
+    assert_int_equal(p.errs.status, 400);
+    assert_error(&p, 0, "102", "Filter not allowed", "foo is not allowed.");
+    assert_error(&p, 1, "103", "Invalid filter value", "abc is not a valid value for customer-id-eq.");
+    assert_error(&p, 2, "105", "Param not allowed", "include is not allowed.");
+    assert_error(&p, 3, "103", "Invalid filter value", "1,2 is not a valid value for duration-equals.");
+    assert_error(&p, 4, "103", "Invalid filter value", "x*y is not a valid value for id.");
+    assert_error(&p, 5, "105", "Param not allowed", "bogus is not allowed.");
+    /* compact, members in the documented order */
+    const char *first = "{\"errors\":[{\"title\":\"Filter not allowed\",\"detail\":\"foo is not allowed.\","
+                        "\"code\":\"102\",\"status\":\"400\"},{\"title\":\"Invalid filter value\",";
+    assert_memory_equal(p.doc_text, first, strlen(first));
+    assert_null(strstr(p.doc_text, "\": "));
+    assert_null(strstr(p.doc_text, "\", \""));
+    assert_null(strstr(p.doc_text, "}, {"));
+    parsed_free(&p);
+}
+
+static void test_hostile_values_echoed_safely(void **state)
+{
+    /* quotes, backslashes, control characters, invalid UTF-8: valid JSON out,
+     * the detail decodes back to the text sent */
+    const char *v = "a\"b\\c\n\x01</script>";
+    parsed p;
+    parse1(&p, "filter[vendor-id-eq]", v);
+    assert_int_equal(p.nerr, 1);
+    char want[256];
+    snprintf(want, sizeof want, "%s is not a valid value for vendor-id-eq.", v);
+    assert_error(&p, 0, "103", "Invalid filter value", want);
+    parsed_free(&p);
+
+    parse1(&p, "filter[vendor-id-eq]", "\xff\xfe");
+    assert_int_equal(p.nerr, 1);
+    assert_error(&p, 0, "103", "Invalid filter value",
+                 "\xef\xbf\xbd\xef\xbf\xbd is not a valid value for vendor-id-eq.");
+    parsed_free(&p);
+
+    parse1(&p, "filter[\"x\n]", "1");
+    assert_int_equal(p.nerr, 1);
+    assert_error(&p, 0, "102", "Filter not allowed", "\"x\n is not allowed.");
+    parsed_free(&p);
+
+    parse1(&p, "\"><img>", "1");
+    assert_error(&p, 0, "105", "Param not allowed", "\"><img> is not allowed.");
+    parsed_free(&p);
+}
+
+static void test_long_values_cut(void **state)
+{
+    /* user text is echoed up to 200 bytes, then "..." */
+    char v[301];
+    memset(v, 'a', 300);
+    v[300] = '\0';
+    char want[400];
+    snprintf(want, sizeof want, "%.200s... is not a valid value for customer-id-eq.", v);
+    parsed p;
+    parse1(&p, "filter[customer-id-eq]", v);
+    assert_int_equal(p.nerr, 1);
+    assert_error(&p, 0, "103", "Invalid filter value", want);
+    parsed_free(&p);
+
+    /* exactly 200 is not cut */
+    v[200] = '\0';
+    snprintf(want, sizeof want, "%s is not a valid value for customer-id-eq.", v);
+    parse1(&p, "filter[customer-id-eq]", v);
+    assert_error(&p, 0, "103", "Invalid filter value", want);
+    parsed_free(&p);
+
+    /* a huge value and a huge key: bounded, still valid JSON */
+    size_t n = 100000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, '9', n);
+    big[n] = '\0';
+    parse1(&p, "filter[customer-id-eq]", big);
+    assert_int_equal(p.nerr, 1);
+    assert_true(strlen(p.doc_text) < 1000);
+    parsed_free(&p);
+    parse1(&p, big, "1");
+    assert_int_equal(p.nerr, 1);
+    assert_true(strlen(p.doc_text) < 1000);
+    parsed_free(&p);
+    char *bigkey = malloc(n + 10);
+    assert_non_null(bigkey);
+    snprintf(bigkey, n + 10, "filter[%s]", big);
+    parse1(&p, bigkey, "1");
+    assert_int_equal(p.nerr, 1);
+    json_t *e = json_array_get(json_object_get(p.doc, "errors"), 0);
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "102");
+    assert_true(strlen(p.doc_text) < 1000);
+    parsed_free(&p);
+    /* a long id list */
+    buf ids;
+    buf_init(&ids);
+    for (int i = 0; i < 5000; i++) buf_printf(&ids, "%s%d*tag-%d", i ? "," : "", i % 9 + 1, i);
+    buf_putc(&ids, '\0');
+    parse1(&p, "filter[id]", ids.data);
+    assert_int_equal(p.nerr, 0);
+    assert_int_equal(p.q.conds[0].nids, 5000);
+    parsed_free(&p);
+    buf_free(&ids);
+    free(big);
+    free(bigkey);
+}
+
+/* ---- evaluation ------------------------------------------------------------------------------ */
+
+static void test_wants_node(void **state)
+{
+    parsed p;
+    parse1(&p, "filter[node-id-eq]", "1,2");
+    assert_true(listing_query_wants_node(&p.q, 1, 9));
+    assert_true(listing_query_wants_node(&p.q, 2, 9));
+    assert_false(listing_query_wants_node(&p.q, 3, 9));
+    parsed_free(&p);
+
+    parse1(&p, "filter[pop_id_eq]", "5");
+    assert_true(listing_query_wants_node(&p.q, 1, 5));
+    assert_true(listing_query_wants_node(&p.q, 7, 5));
+    assert_false(listing_query_wants_node(&p.q, 1, 6));
+    parsed_free(&p);
+
+    parse1(&p, "filter[id]", "1*a,2*b");
+    assert_true(listing_query_wants_node(&p.q, 1, 0));
+    assert_true(listing_query_wants_node(&p.q, 2, 0));
+    assert_false(listing_query_wants_node(&p.q, 3, 0));
+    parsed_free(&p);
+
+    /* per-call filters do not decide which nodes are asked */
+    parse1(&p, "filter[customer-id-eq]", "1");
+    assert_true(listing_query_wants_node(&p.q, 3, 3));
+    parsed_free(&p);
+    parse1(&p, "filter[duration-greater-than]", "100");
+    assert_true(listing_query_wants_node(&p.q, 3, 3));
+    parsed_free(&p);
+
+    /* combinations AND */
+    query_param both[] = {{"filter[node-id-eq]", "1,2"}, {"filter[pop-id-eq]", "5"}};
+    parse_params(&p, both, 2);
+    assert_true(listing_query_wants_node(&p.q, 1, 5));
+    assert_false(listing_query_wants_node(&p.q, 1, 6));
+    assert_false(listing_query_wants_node(&p.q, 3, 5));
+    parsed_free(&p);
+    query_param rep[] = {{"filter[node-id-eq]", "1,2"}, {"filter[node_id_eq]", "2,3"}};
+    parse_params(&p, rep, 2);
+    assert_false(listing_query_wants_node(&p.q, 1, 0));
+    assert_true(listing_query_wants_node(&p.q, 2, 0));
+    assert_false(listing_query_wants_node(&p.q, 3, 0));
+    parsed_free(&p);
+    query_param idnode[] = {{"filter[id]", "1*a,2*b"}, {"filter[node-id-eq]", "2"}};
+    parse_params(&p, idnode, 2);
+    assert_false(listing_query_wants_node(&p.q, 1, 0));
+    assert_true(listing_query_wants_node(&p.q, 2, 0));
+    parsed_free(&p);
+}
+
+static void test_tags_for(void **state)
+{
+    parsed p;
+    parse1(&p, "filter[id]", "1*a,2*b,1*c d, 1*e*f");
+    size_t n = 99;
+    const char **tags = listing_query_tags_for(&p.q, 1, &n);
+    assert_non_null(tags);
+    assert_int_equal(n, 3);
+    assert_string_equal(tags[0], "a");
+    assert_string_equal(tags[1], "c d");
+    assert_string_equal(tags[2], "e*f");
+    free(tags);
+    tags = listing_query_tags_for(&p.q, 2, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(tags[0], "b");
+    free(tags);
+    tags = listing_query_tags_for(&p.q, 3, &n); /* not asked at all (wants_node is false) */
+    assert_int_equal(n, 0);
+    free(tags);
+    parsed_free(&p);
+
+    /* no filter[id]: all calls */
+    parse1(&p, "filter[node-id-eq]", "1");
+    n = 99;
+    tags = listing_query_tags_for(&p.q, 1, &n);
+    assert_null(tags);
+    assert_int_equal(n, 0);
+    parsed_free(&p);
+
+    /* the first filter[id] decides what is asked */
+    query_param two[] = {{"filter[node-id-eq]", "1"}, {"filter[id]", "1*x,1*y"}, {"filter[id]", "1*y"}};
+    parse_params(&p, two, 3);
+    tags = listing_query_tags_for(&p.q, 1, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(tags[0], "x");
+    assert_string_equal(tags[1], "y");
+    free(tags);
+    parsed_free(&p);
+}
+
+static void test_match_rel_in_every_relationship(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    call_record *set = add_call(&cs, "t", 10);
+    call_record *unset = add_call(&cs, "u", 10);
+    for (int i = 0; i < 22; i++) {
+        const expect_filter *f = &seed_filters[i];
+        if (f->kind != COND_REL_IN) continue;
+        char key[80];
+        snprintf(key, sizeof key, "filter[%s]", f->name);
+        for (int k = 0; k < REL_FROM_RECORD; k++) set->rel_id[k] = 1000 + k; /* other fields differ */
+        set->rel_id[f->rel] = 5;
+        assert_true(match1(key, "5", 1, &cs, set));
+        assert_true(match1(key, "4,5", 1, &cs, set));
+        assert_true(match1(key, "5,4", 1, &cs, set));
+        assert_false(match1(key, "4", 1, &cs, set));
+        assert_false(match1(key, "4,6", 1, &cs, set));
+        assert_false(match1(key, "-5", 1, &cs, set));
+        /* a call lacking the field (not routed yet) matches none */
+        assert_true(unset->rel_id[f->rel] == CALL_ID_NONE);
+        assert_false(match1(key, "5", 1, &cs, unset));
+        assert_false(match1(key, "-9223372036854775808", 1, &cs, unset));
+    }
+    /* pop-id-eq matches on the call's pop_id field? no: it is decided per node */
+    set->rel_id[REL_POP] = 5;
+    assert_true(match1("filter[pop-id-eq]", "6", 1, &cs, set));
+    callset_free(&cs);
+}
+
+static void test_match_node(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    call_record *r = add_call(&cs, "t", 10);
+    assert_true(match1("filter[node-id-eq]", "1", 1, &cs, r));
+    assert_true(match1("filter[node-id-eq]", "3,1", 1, &cs, r));
+    assert_false(match1("filter[node-id-eq]", "1", 2, &cs, r));
+    assert_false(match1("filter[node-id-eq]", "3,4", 2, &cs, r));
+    callset_free(&cs);
+}
+
+static void test_match_duration(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    call_record *r30 = add_call(&cs, "a", 30);
+    call_record *r0 = add_call(&cs, "b", 0);
+    call_record *rneg = add_call(&cs, "c", -2);
+    call_record *rnull = add_call(&cs, "d", CALL_DURATION_NULL);
+
+    assert_true(match1("filter[duration-equals]", "30", 1, &cs, r30));
+    assert_false(match1("filter[duration-equals]", "31", 1, &cs, r30));
+    assert_false(match1("filter[duration-equals]", "29", 1, &cs, r30));
+    assert_true(match1("filter[duration-equals]", "0", 1, &cs, r0));
+    assert_true(match1("filter[duration-equals]", "-2", 1, &cs, rneg));
+
+    assert_true(match1("filter[duration-greater-than]", "29", 1, &cs, r30));
+    assert_false(match1("filter[duration-greater-than]", "30", 1, &cs, r30)); /* strict */
+    assert_false(match1("filter[duration-greater-than]", "31", 1, &cs, r30));
+    assert_true(match1("filter[duration-greater-than]", "-1", 1, &cs, r0));
+
+    assert_true(match1("filter[duration-less-than]", "31", 1, &cs, r30));
+    assert_false(match1("filter[duration-less-than]", "30", 1, &cs, r30)); /* strict */
+    assert_false(match1("filter[duration-less-than]", "0", 1, &cs, r0));
+    assert_true(match1("filter[duration-less-than]", "1", 1, &cs, r0));
+    assert_true(match1("filter[duration-less-than]", "0", 1, &cs, rneg));
+
+    /* null duration (not yet connected) matches none of them */
+    const char *vals[] = {"0", "-1", "1", "9223372036854775807", "-9223372036854775808"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_false(match1("filter[duration-equals]", vals[i], 1, &cs, rnull));
+        assert_false(match1("filter[duration-greater-than]", vals[i], 1, &cs, rnull));
+        assert_false(match1("filter[duration-less-than]", vals[i], 1, &cs, rnull));
+    }
+    callset_free(&cs);
+}
+
+static void test_match_id(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    call_record *a = add_call(&cs, "a", 1);
+    call_record *ab = add_call(&cs, "ab", 1);
+    call_record *star = add_call(&cs, "x*y", 1);
+    assert_true(match1("filter[id]", "1*a", 1, &cs, a));
+    assert_false(match1("filter[id]", "1*a", 2, &cs, a));  /* same tag, other node */
+    assert_false(match1("filter[id]", "2*a", 1, &cs, a));
+    assert_false(match1("filter[id]", "1*a", 1, &cs, ab)); /* prefix is not equality */
+    assert_false(match1("filter[id]", "1*ab", 1, &cs, a));
+    assert_false(match1("filter[id]", "1*A", 1, &cs, a));  /* case-sensitive */
+    assert_true(match1("filter[id]", "2*zz,1*ab", 1, &cs, ab));
+    assert_true(match1("filter[id]", "3*x*y", 3, &cs, star));
+    callset_free(&cs);
+}
+
+static void test_repeated_keys_and(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    call_record *r1 = add_call(&cs, "a", 15);
+    call_record *r2 = add_call(&cs, "b", 25);
+    call_record *r3 = add_call(&cs, "c", 5);
+    r1->rel_id[REL_CUSTOMER] = 1;
+    r2->rel_id[REL_CUSTOMER] = 2;
+    r3->rel_id[REL_CUSTOMER] = 3;
+    r1->rel_id[REL_VENDOR] = 7;
+    r2->rel_id[REL_VENDOR] = 7;
+
+    parsed p;
+    query_param rep[] = {{"filter[customer-id-eq]", "1,2"}, {"filter[customer_id_eq]", "2,3"}};
+    parse_params(&p, rep, 2);
+    assert_int_equal(p.q.n, 2);
+    assert_false(listing_query_match(&p.q, 1, &cs, r1));
+    assert_true(listing_query_match(&p.q, 1, &cs, r2));
+    assert_false(listing_query_match(&p.q, 1, &cs, r3));
+    parsed_free(&p);
+
+    query_param range[] = {{"filter[duration-greater-than]", "10"}, {"filter[duration-less-than]", "20"}};
+    parse_params(&p, range, 2);
+    assert_true(listing_query_match(&p.q, 1, &cs, r1));
+    assert_false(listing_query_match(&p.q, 1, &cs, r2));
+    assert_false(listing_query_match(&p.q, 1, &cs, r3));
+    parsed_free(&p);
+
+    query_param mix[] = {{"filter[vendor-id-eq]", "7"}, {"filter[duration-greater-than]", "20"},
+                         {"filter[node-id-eq]", "4"}};
+    parse_params(&p, mix, 3);
+    assert_false(listing_query_match(&p.q, 4, &cs, r1));
+    assert_true(listing_query_match(&p.q, 4, &cs, r2));
+    assert_false(listing_query_match(&p.q, 5, &cs, r2));
+    assert_false(listing_query_match(&p.q, 4, &cs, r3));
+    parsed_free(&p);
+
+    query_param ids[] = {{"filter[id]", "1*a,1*b"}, {"filter[id]", "1*b,1*c"}};
+    parse_params(&p, ids, 2);
+    assert_false(listing_query_match(&p.q, 1, &cs, r1));
+    assert_true(listing_query_match(&p.q, 1, &cs, r2));
+    assert_false(listing_query_match(&p.q, 1, &cs, r3));
+    parsed_free(&p);
+
+    /* contradictory repeats match nothing */
+    query_param none[] = {{"filter[duration-equals]", "15"}, {"filter[duration-equals]", "25"}};
+    parse_params(&p, none, 2);
+    assert_false(listing_query_match(&p.q, 1, &cs, r1));
+    assert_false(listing_query_match(&p.q, 1, &cs, r2));
+    parsed_free(&p);
+    callset_free(&cs);
+}
+
+/* ---- call_id_parse -------------------------------------------------------------------------- */
+
+static void id_ok(const char *id, size_t len, int64_t node, const char *tag, size_t tag_len)
+{
+    int64_t n = -1;
+    const char *t = NULL;
+    size_t tl = 0;
+    if (!call_id_parse(id, len, &n, &t, &tl)) fail_msg("'%.*s' refused", (int)len, id);
+    assert_int_equal(n, node);
+    assert_int_equal(tl, tag_len);
+    assert_memory_equal(t, tag, tag_len);
+    assert_true(t > id && t < id + len); /* points into the input */
+}
+
+static void id_bad(const char *id, size_t len)
+{
+    int64_t n;
+    const char *t;
+    size_t tl;
+    if (call_id_parse(id, len, &n, &t, &tl)) fail_msg("'%.*s' accepted", (int)len, id);
+}
+#define ID_BAD(lit) id_bad((lit), strlen(lit))
+
+static void test_call_id_parse(void **state)
+{
+    id_ok("1*abc", 5, 1, "abc", 3);
+    id_ok("12*a*b", 6, 12, "a*b", 3);
+    id_ok("1*FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86", 59, 1,
+          "FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86", 57);
+    id_ok("9223372036854775807*x", 21, INT64_MAX, "x", 1);
+    id_ok("1*a b/\"%", 8, 1, "a b/\"%", 6);
+    /* only len bytes count */
+    id_ok("1*abcdef", 4, 1, "ab", 2);
+    id_ok("7*t,8*u", 3, 7, "t", 1);
+    ID_BAD("");
+    ID_BAD("abc");
+    ID_BAD("1");
+    ID_BAD("1*");
+    ID_BAD("*a");
+    ID_BAD("*");
+    ID_BAD("**");
+    ID_BAD("x*y");
+    ID_BAD("-1*a");
+    ID_BAD("+1*a");
+    ID_BAD(" 1*a");
+    ID_BAD("1 *a");
+    ID_BAD("1.0*a");
+    ID_BAD("0x1*a");
+    ID_BAD("99999999999999999999*a");
+    id_bad("12*a", 2); /* the '*' is beyond len */
+    id_bad("1*abc", 2);
+}
+
+/* ---- errors.c ------------------------------------------------------------------------------- */
+
+static void test_jerr_single_and_document(void **state)
+{
+    buf out;
+    buf_init(&out);
+    buf_puts(&out, "stale");
+    jerr_single(&out, 404, "404", "Record not found", "The record identified by 1*x could not be found.");
+    const char *want = "{\"errors\":[{\"title\":\"Record not found\",\"detail\":\"The record identified by 1*x "
+                       "could not be found.\",\"code\":\"404\",\"status\":\"404\"}]}";
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+
+    jsonapi_errors e;
+    jerr_init(&e);
+    jerr_document(&e, &out);
+    assert_int_equal(out.len, strlen("{\"errors\":[]}"));
+    assert_memory_equal(out.data, "{\"errors\":[]}", out.len);
+    jerr_add(&e, 406, "406", "Not acceptable", "%s %d", "a\"b", 7);
+    jerr_add(&e, 400, "103", "Invalid \"title\"", "x");
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.status, 406); /* the first error's */
+    jerr_document(&e, &out);
+    buf_putc(&out, '\0');
+    json_error_t err;
+    json_t *doc = json_loads(out.data, 0, &err);
+    assert_non_null(doc);
+    json_t *arr = json_object_get(doc, "errors");
+    assert_int_equal(json_array_size(arr), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "detail")), "a\"b 7");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "status")), "406");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "title")), "Invalid \"title\"");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "status")), "400");
+    json_decref(doc);
+    jerr_free(&e);
+    buf_free(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_filters_both_spellings),
+        cmocka_unit_test(test_all_filters_together),
+        cmocka_unit_test(test_no_params),
+        cmocka_unit_test(test_int_list_values),
+        cmocka_unit_test(test_bad_values_103),
+        cmocka_unit_test(test_bad_id_values_103),
+        cmocka_unit_test(test_id_values),
+        cmocka_unit_test(test_unknown_filter_102),
+        cmocka_unit_test(test_unknown_param_105),
+        cmocka_unit_test(test_errors_collected_in_order),
+        cmocka_unit_test(test_hostile_values_echoed_safely),
+        cmocka_unit_test(test_long_values_cut),
+        cmocka_unit_test(test_wants_node),
+        cmocka_unit_test(test_tags_for),
+        cmocka_unit_test(test_match_rel_in_every_relationship),
+        cmocka_unit_test(test_match_node),
+        cmocka_unit_test(test_match_duration),
+        cmocka_unit_test(test_match_id),
+        cmocka_unit_test(test_repeated_keys_and),
+        cmocka_unit_test(test_call_id_parse),
+        cmocka_unit_test(test_jerr_single_and_document),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
