@@ -118,9 +118,10 @@ static int render_into(sim_call *c, const sim_gen_call *g)
     size_t len = b.len;
     char *json = buf_steal(&b);
     if (!json) return -1;
-    char *shrunk = realloc(json, len + 1);
+    char *shrunk = realloc(json, len + 1); /* give back the doubling slack */
+    if (shrunk) json = shrunk;
     free(c->json);
-    c->json = shrunk ? shrunk : json;
+    c->json = json;
     c->len = len;
     c->slot = slot;
     c->connect_us = g->connect_us;

@@ -25,8 +25,12 @@ static const char *const src_names[] = {
     "\xd0\x9e\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xb0", "Call Center\\1",
 };
 static const char *const user_agents[] = {
-    "Yeti-SBC/1.12", "Asterisk PBX 18.15.0", "FPBX-16.0.33(18.15.0)", "Linphone/5.2.0 (belle-sip/5.2.0)",
-    "PolycomVVX-VVX_411-UA/6.4.3.5018", "Grandstream GXP2170 1.0.11.23",
+    "Yeti-SBC/1.12",
+    "Asterisk PBX 18.15.0",
+    "FPBX-16.0.33(18.15.0)",
+    "Linphone/5.2.0 (belle-sip/5.2.0)",
+    "PolycomVVX-VVX_411-UA/6.4.3.5018",
+    "Grandstream GXP2170 1.0.11.23",
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -161,7 +165,8 @@ void sim_gen_make(sim_gen_call *g, sim_rng *r, int64_t node_id, int64_t pop_id, 
     g->resource_used = pick(r, 1, g->resource_limit);
 }
 
-void sim_put_epoch(buf *b, int64_t us)
+/* Epoch microseconds as JSON seconds with six decimals ("0" when unset). */
+static void put_epoch(buf *b, int64_t us)
 {
     if (us <= 0) {
         buf_putc(b, '0');
@@ -208,7 +213,7 @@ static void kv_raw(buf *b, const char *k, const char *raw)
 static void kv_time(buf *b, const char *k, int64_t us)
 {
     key(b, k);
-    sim_put_epoch(b, us);
+    put_epoch(b, us);
 }
 
 static void kv_str_or_null(buf *b, const char *k, bool present, const char *s)
@@ -222,7 +227,7 @@ static void kv_str_or_null(buf *b, const char *k, bool present, const char *s)
 void sim_gen_render(const sim_gen_call *g, buf *out, size_t *slot)
 {
     char tmp[160];
-    int d = g->destination - 1, p = g->dialpeer - 1;
+    size_t d = (size_t)(g->destination - 1), p = (size_t)(g->dialpeer - 1);
 
     buf_puts(out, "{\"node_id\":");
     buf_put_i64(out, g->node_id);

@@ -49,7 +49,4 @@ void sim_gen_new_tag(sim_gen_call *g, sim_rng *r);
  * the duration value belongs, or SIZE_MAX when it is a constant null. */
 void sim_gen_render(const sim_gen_call *g, buf *out, size_t *slot);
 
-/* Appends epoch microseconds as JSON seconds with six decimals ("0" for 0). */
-void sim_put_epoch(buf *b, int64_t us);
-
 #endif

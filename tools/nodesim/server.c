@@ -35,9 +35,10 @@ static const uint64_t SIM_OVERSIZE_LEN = 1073741824;    /* announced by --oversi
 static const char garbage_reply[] = "HTTP/1.1 500 oops\r\nContent-Type: text/html\r\n\r\n"
                                     "<html>garbage \x01\x02\xff\xfe not a netstring</html>\r\n";
 static const char oversize_head[] = "{\"jsonrpc\":\"2.0\",\"result\":[";
-static const char oversize_pattern[] = "{\"local_tag\":\"OVERSIZE\",\"filler\":\""
-                                       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                       "\"},";
+static const char oversize_pattern[] =
+    "{\"local_tag\":\"OVERSIZE\",\"filler\":\""
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    "\"},";
 
 /* A reply held back by --delay-ms. */
 typedef struct pending {
@@ -206,6 +207,13 @@ static bool want_read(const server *s, const conn *c)
         c->streaming)
         return true; /* input is discarded (or ends it), never piles up */
     return c->in_off == c->in.len && backlog(c) < SIM_BACKLOG_MAX;
+}
+
+/* Buffered requests that could be answered now (pump stops after a bounded
+ * number of rounds, so the loop comes back for the rest). */
+static bool can_process(const conn *c)
+{
+    return !c->dead && !c->streaming && c->in_off < c->in.len && backlog(c) < SIM_BACKLOG_MAX;
 }
 
 static void start_oversize(conn *c)
@@ -462,9 +470,10 @@ static void accept_all(server *s, int64_t now_ms)
     }
 }
 
-/* Moves replies whose delay is over to the output; returns the earliest
- * remaining due time, or INT64_MAX. */
-static int64_t release_due(server *s, int64_t now_ms)
+/* Moves replies whose delay is over to the output and resumes connections
+ * with answerable buffered requests; returns when the loop must run next:
+ * the earliest remaining due time, now_ms when work is left, or INT64_MAX. */
+static int64_t service_conns(server *s, int64_t now_ms)
 {
     int64_t next = INT64_MAX;
     for (size_t i = 0; i < s->nconns; i++) {
@@ -480,8 +489,9 @@ static int64_t release_due(server *s, int64_t now_ms)
             free(pe);
             released = true;
         }
-        if (released) pump(s, c);
+        if (released || can_process(c)) pump(s, c);
         if (c->head && c->head->due_ms < next) next = c->head->due_ms;
+        if (can_process(c)) next = now_ms;
     }
     return next;
 }
@@ -566,7 +576,7 @@ int sim_server_run(int lfd, sim_calls *calls, const sim_server_opts *opts,
             s.next_churn_ms += SIM_CHURN_MS;
             if (s.next_churn_ms <= now) s.next_churn_ms = now + SIM_CHURN_MS;
         }
-        int64_t next = release_due(&s, now);
+        int64_t next = service_conns(&s, now);
         reap(&s);
         if (opts->churn && s.next_churn_ms < next) next = s.next_churn_ms;
         if (s.accept_paused_until > now && s.accept_paused_until < next)
