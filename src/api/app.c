@@ -17,6 +17,7 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     app *a = calloc(1, sizeof *a);
     if (!a) { snprintf(err, 256, "out of memory"); return NULL; }
     a->cfg = *cfg;
+    pthread_mutex_init(&a->users_mu, NULL);
     if (cfg->public_url) {
         snprintf(a->public_url, sizeof a->public_url, "%s", cfg->public_url);
         size_t n = strlen(a->public_url);
@@ -26,11 +27,34 @@ app *app_new(const app_config *cfg, store *st, char err[256])
              cfg->fallback_base ? cfg->fallback_base : "http://localhost");
     a->cfg.public_url = a->public_url[0] ? a->public_url : NULL;
     a->cfg.fallback_base = a->fallback_base;
+    a->cfg.policy_file = NULL;
+    a->cfg.trusted_proxies = NULL;
     a->st = st;
+
+    if (!cfg->secret || cfg->secret_len == 0) {
+        snprintf(err, 256, "no token secret configured");
+        app_free(a);
+        return NULL;
+    }
+    a->secret = malloc(cfg->secret_len);
     a->reg = registry_new(st, cfg->node_cache_ms);
     a->pool = node_pool_new(cfg->max_reply_bytes, MAX_IDLE_PER_NODE);
-    if (!a->reg || !a->pool) {
+    a->thr = throttle_new(cfg->login_max_failures, cfg->login_window_s);
+    if (!a->secret || !a->reg || !a->pool || !a->thr) {
         snprintf(err, 256, "out of memory");
+        app_free(a);
+        return NULL;
+    }
+    memcpy(a->secret, cfg->secret, cfg->secret_len);
+    a->cfg.secret = a->secret;
+
+    char cerr[160];
+    if (cidr_list_parse(cfg->trusted_proxies ? cfg->trusted_proxies : "", &a->trusted, cerr) != 0) {
+        snprintf(err, 256, "--trusted-proxies: %s", cerr);
+        app_free(a);
+        return NULL;
+    }
+    if (cfg->policy_file && !(a->pol = policy_load(cfg->policy_file, err))) {
         app_free(a);
         return NULL;
     }
@@ -42,6 +66,13 @@ void app_free(app *a)
     if (!a) return;
     registry_free(a->reg);
     node_pool_free(a->pool);
+    throttle_free(a->thr);
+    policy_free(a->pol);
+    cidr_list_free(&a->trusted);
+    guard_free_cache(a);
+    if (a->secret) explicit_bzero(a->secret, a->cfg.secret_len);
+    free(a->secret);
+    pthread_mutex_destroy(&a->users_mu);
     free(a);
 }
 
@@ -75,21 +106,76 @@ static bool is_get(const char *method)
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
+static void not_allowed(http_response *res, const char *method, const char *allow)
+{
+    res->allow = allow;
+    char detail[128];
+    snprintf(detail, sizeof detail, "%.16s is not allowed on this resource.", method);
+    app_error(res, 405, "405", "Method not allowed", detail);
+}
+
+/* JSON:API negotiation (SPEC §4); the login also speaks plain JSON. */
+static bool negotiate(const http_request *req, bool plain_json_too, http_response *res)
+{
+    bool accept_ok = plain_json_too ? http_accept_json_ok(req->accept) : http_accept_ok(req->accept);
+    if (!accept_ok) {
+        app_error(res, 406, "406", "Not acceptable",
+                  "All requests must accept the application/vnd.api+json media type.");
+        return false;
+    }
+    if (req->body_len > 0 && !http_content_type_is(req->content_type, JSONAPI_MEDIA_TYPE) &&
+        !(plain_json_too && http_content_type_is(req->content_type, "application/json"))) {
+        app_error(res, 415, "415", "Unsupported media type",
+                  "Request bodies must use the application/vnd.api+json media type.");
+        return false;
+    }
+    return true;
+}
+
+#define ADMIN_PREFIX "/api/rest/admin/"
+
 void app_handle(void *ctx, const http_request *req, http_response *res)
 {
     app *a = ctx;
-    if (strcmp(req->path, "/api/rest/admin/active-calls") == 0) {
-        if (is_get(req->method)) {
-            api_list_calls(a, req, res);
-        } else {
-            res->allow = "GET, HEAD";
-            char detail[128];
-            snprintf(detail, sizeof detail, "%s is not allowed on this resource.", req->method);
-            app_error(res, 405, "405", "Method not allowed", detail);
-        }
+    const char *path = req->path;
+    if (strcmp(path, ADMIN_PREFIX "auth") == 0) {
+        if (!negotiate(req, true, res)) return;
+        if (strcmp(req->method, "POST") != 0) { not_allowed(res, req->method, "POST"); return; }
+        api_login(a, req, res);
+        return;
+    }
+    if (strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) != 0) {
+        char detail[300];
+        snprintf(detail, sizeof detail, "No route matches %.16s %.200s.", req->method, path);
+        app_error(res, 404, "404", "Not found", detail);
+        return;
+    }
+    /* everything else under the admin prefix needs a token first: an
+     * unauthenticated client learns nothing, not even about media types */
+    auth_subject who;
+    const char *action = strcmp(req->method, "DELETE") == 0 ? "remove" : "read";
+    if (!guard_request(a, req, action, res, &who)) return;
+    if (!negotiate(req, false, res)) return;
+
+    const char *rest = path + strlen(ADMIN_PREFIX);
+    if (strcmp(rest, "active-calls") == 0) {
+        if (is_get(req->method)) api_list_calls(a, req, res);
+        else not_allowed(res, req->method, "GET, HEAD");
+        return;
+    }
+    if (strncmp(rest, "active-calls/", 13) == 0) {
+        if (is_get(req->method) || strcmp(req->method, "DELETE") == 0) api_call(a, req, &who, rest + 13, res);
+        else not_allowed(res, req->method, "GET, HEAD, DELETE");
+        return;
+    }
+    const char *slash = strchr(rest, '/');
+    int type = slash ? res_type_find(rest, (size_t)(slash - rest)) : -1;
+    if (type >= 0 && !strchr(slash + 1, '/')) {
+        if (is_get(req->method)) api_show_resource(a, req, type, slash + 1, res);
+        else not_allowed(res, req->method, "GET, HEAD");
         return;
     }
     char detail[300];
-    snprintf(detail, sizeof detail, "No route matches %.16s %.200s.", req->method, req->path);
+    snprintf(detail, sizeof detail, "No route matches %.16s %.200s.", req->method, path);
     app_error(res, 404, "404", "Not found", detail);
 }

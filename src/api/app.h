@@ -14,6 +14,16 @@ typedef struct app_config {
     int node_timeout_ms;       /* one deadline for a whole fan-out */
     uint64_t max_reply_bytes;  /* a node reply above this is cut off */
     int node_cache_ms;         /* TTL of the cached node list */
+
+    /* authentication (SPEC §6) */
+    const unsigned char *secret; /* HS256 key bytes (copied) */
+    size_t secret_len;
+    int token_lifetime_s;        /* 0 = tokens without exp */
+    const char *policy_file;     /* NULL = only root may act */
+    const char *trusted_proxies; /* CIDR list; "" = none */
+    int user_cache_ms;           /* TTL of cached admin users */
+    int login_max_failures;      /* per client address and per username ... */
+    int login_window_s;          /* ... within this many seconds → 429 */
 } app_config;
 
 typedef struct app app;

@@ -2,19 +2,67 @@
 #ifndef AC_API_APP_INTERNAL_H
 #define AC_API_APP_INTERNAL_H
 
+#include <pthread.h>
+
 #include "api/app.h"
 #include "api/registry.h"
+#include "auth/cidr.h"
+#include "auth/policy.h"
+#include "auth/throttle.h"
 #include "jsonapi/document.h"
 #include "nodes/fanout.h"
+
+/* An admin user as the request path needs it, cached for user_cache_ms. */
+typedef struct cached_user {
+    int64_t id;
+    bool found, enabled;
+    char username[STORE_NAME_MAX];
+    char roles[STORE_ROLES_MAX];
+    cidr_list allowed; /* empty = any address */
+    int64_t loaded_ms;
+} cached_user;
 
 struct app {
     app_config cfg;
     char public_url[512];
     char fallback_base[128];
+    unsigned char *secret;
     store *st;
     registry *reg;
     node_pool *pool;
+    policy *pol;
+    cidr_list trusted;
+    throttle *thr;
+    pthread_mutex_t users_mu;
+    cached_user *users; /* small cache, linear scan */
+    size_t nusers;
 };
+
+/* Who is asking, once the guard let the request through. */
+typedef struct auth_subject {
+    int64_t id;
+    char username[STORE_NAME_MAX];
+    char client[64];
+} auth_subject;
+
+#define POLICY_SECTION "RealtimeData/ActiveCall"
+
+/* Token check (401, empty body) and role check for `action` (403). True when
+ * the request may go on; otherwise res holds the answer. */
+bool guard_request(app *a, const http_request *req, const char *action, http_response *res,
+                   auth_subject *who);
+void guard_free_cache(app *a);
+
+/* POST /api/rest/admin/auth */
+void api_login(app *a, const http_request *req, http_response *res);
+
+/* /active-calls/{rest}: show, drop, relationships, related (api/call_show.c) */
+void api_call(app *a, const http_request *req, const auth_subject *who, const char *rest,
+              http_response *res);
+
+/* /{type}/{id}: read-only show of a related type (api/resource_show.c) */
+void api_show_resource(app *a, const http_request *req, int type, const char *id,
+                       http_response *res);
 
 /* The base URL for links, or false (and a 400 in res) when the Host header
  * cannot be used. `storage` holds the text the base points into. */

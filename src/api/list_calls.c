@@ -1,16 +1,19 @@
 /* list_calls: GET /api/rest/admin/active-calls (the seed).
  *
- * Steps: parse the filters (400 on any problem), pick the nodes the
- * filters allow, ask them all at once under one deadline, then write the
- * document straight from the parsed replies, applying the per-call
- * filters while writing. Nodes that failed are named in meta.failed-nodes;
- * their calls are missing, nothing else is. */
+ * Steps: parse the parameters (400 on any problem), pick the nodes the
+ * filters allow, ask them all at once under one deadline, keep the calls
+ * that pass the per-call filters, fetch what `include` asks for in batches,
+ * then write the document straight from the parsed replies. Nodes that
+ * failed are named in meta.failed-nodes; their calls are missing, nothing
+ * else is. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/app_internal.h"
-#include "jsonapi/query.h"
+#include "api/included.h"
+#include "api/params.h"
+#include "util/log.h"
 
 typedef struct fanout_plan {
     size_t n;
@@ -57,7 +60,7 @@ static bool plan_build(fanout_plan *p, const node_snapshot *snap, const listing_
 
 static void write_meta(buf *out, size_t total, const fanout_plan *p)
 {
-    buf_puts(out, "],\"meta\":{\"total-count\":");
+    buf_puts(out, ",\"meta\":{\"total-count\":");
     buf_put_i64(out, (int64_t)total);
     int failed = 0, skipped = 0;
     for (size_t i = 0; i < p->n; i++) {
@@ -87,56 +90,96 @@ static void write_meta(buf *out, size_t total, const fanout_plan *p)
     buf_puts(out, "}}");
 }
 
-void api_list_calls(app *a, const http_request *req, http_response *res)
+/* The calls that pass the filters, in document order. */
+static call_ref_rec *matching_calls(const fanout_plan *plan, const listing_query *q, size_t *n)
 {
-    jsonapi_errors errs;
-    jerr_init(&errs);
-    listing_query q;
-    if (listing_query_parse(&q, req->params, req->nparams, &errs) > 0) {
-        res->status = errs.status;
-        jerr_document(&errs, &res->body);
-        jerr_free(&errs);
-        listing_query_free(&q);
+    size_t cap = 0;
+    for (size_t i = 0; i < plan->n; i++)
+        if (plan->results[i].status == NODE_OK) cap += plan->results[i].calls.n;
+    call_ref_rec *out = malloc((cap ? cap : 1) * sizeof *out);
+    *n = 0;
+    if (!out) return NULL;
+    for (size_t i = 0; i < plan->n; i++) {
+        const callset *cs = &plan->results[i].calls;
+        if (plan->results[i].status != NODE_OK) continue;
+        for (size_t k = 0; k < cs->n; k++)
+            if (listing_query_match(q, plan->targets[i].id, cs, &cs->recs[k]))
+                out[(*n)++] = (call_ref_rec){plan->targets[i].id, &cs->recs[k]};
+    }
+    return out;
+}
+
+/* The callset a matched record lives in (records are stored per node). */
+static const callset *set_of(const fanout_plan *plan, const call_record *r)
+{
+    for (size_t i = 0; i < plan->n; i++) {
+        const callset *cs = &plan->results[i].calls;
+        if (cs->n && r >= cs->recs && r < cs->recs + cs->n) return cs;
+    }
+    return NULL;
+}
+
+static void write_listing(app *a, const fanout_plan *plan, const api_params *p, doc_base base,
+                          http_response *res)
+{
+    size_t n;
+    call_ref_rec *calls = matching_calls(plan, &p->filters, &n);
+    if (!calls) { app_error(res, 500, "500", "Internal server error", "Out of memory."); return; }
+    included inc;
+    char err[STORE_ERR_LEN];
+    if (included_resolve(&inc, a->st, &p->include, calls, n, err) != 0) {
+        app_error(res, 503, "503", "Store unavailable", "Related resources cannot be read right now.");
+        log_msg(LOG_ERROR, "include lookup failed: %s", err);
+        included_free(&inc);
+        free(calls);
         return;
     }
-    jerr_free(&errs);
+    doc_call_opts opts = {p->fields.calls, p->include.call_rels};
+    buf *out = &res->body;
+    buf scratch;
+    buf_init(&scratch);
+    buf_puts(out, "{\"data\":[");
+    const callset *cs = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (i) buf_putc(out, ',');
+        if (!cs || calls[i].rec < cs->recs || calls[i].rec >= cs->recs + cs->n) cs = set_of(plan, calls[i].rec);
+        doc_call_resource(out, &scratch, base, calls[i].node_id, cs, calls[i].rec, &opts);
+    }
+    buf_putc(out, ']');
+    if (p->include.n) {
+        buf_puts(out, ",\"included\":[");
+        included_write(&inc, out, base, &p->fields);
+        buf_putc(out, ']');
+    }
+    write_meta(out, n, plan);
+    res->status = 200;
+    buf_free(&scratch);
+    included_free(&inc);
+    free(calls);
+}
+
+void api_list_calls(app *a, const http_request *req, http_response *res)
+{
+    api_params p;
+    if (!api_params_parse(req, true, true, &p, res)) { api_params_free(&p); return; }
 
     char base_text[300];
     doc_base base;
-    if (!app_base_url(a, req, res, base_text, &base)) { listing_query_free(&q); return; }
-
     char err[STORE_ERR_LEN] = "";
-    node_snapshot *snap = registry_acquire(a->reg, err);
-    if (!snap) {
-        app_error(res, 503, "503", "Store unavailable", err);
-        listing_query_free(&q);
-        return;
-    }
+    node_snapshot *snap = NULL;
+    if (!app_base_url(a, req, res, base_text, &base)) goto done;
+    snap = registry_acquire(a->reg, err);
+    if (!snap) { app_error(res, 503, "503", "Store unavailable", err); goto done; }
 
     fanout_plan plan;
-    if (!plan_build(&plan, snap, &q)) {
+    if (!plan_build(&plan, snap, &p.filters)) {
         app_error(res, 500, "500", "Internal server error", "Out of memory.");
     } else {
         node_pool_run(a->pool, plan.n, plan.targets, plan.calls, a->cfg.node_timeout_ms, plan.results);
-        buf *out = &res->body;
-        buf scratch;
-        buf_init(&scratch);
-        size_t total = 0;
-        buf_puts(out, "{\"data\":[");
-        for (size_t i = 0; i < plan.n; i++) {
-            const callset *cs = &plan.results[i].calls;
-            if (plan.results[i].status != NODE_OK) continue;
-            for (size_t k = 0; k < cs->n; k++) {
-                if (!listing_query_match(&q, plan.targets[i].id, cs, &cs->recs[k])) continue;
-                if (total++) buf_putc(out, ',');
-                doc_call_resource(out, &scratch, base, plan.targets[i].id, cs, &cs->recs[k]);
-            }
-        }
-        write_meta(out, total, &plan);
-        buf_free(&scratch);
-        res->status = 200;
+        write_listing(a, &plan, &p, base, res);
     }
     plan_free(&plan);
+done:
     registry_release(a->reg, snap);
-    listing_query_free(&q);
+    api_params_free(&p);
 }

@@ -1,7 +1,7 @@
 /* cli: the subcommands of the `activecalls` binary that main.c dispatches to.
  *
- * Each takes the argument vector from its own name on (argv[0] is "node" or
- * "pop", argv[1] the verb) and returns the process exit code: 0 ok,
+ * Each takes the argument vector from its own name on (argv[0] is "node",
+ * "pop" or "user", argv[1] the verb) and returns the process exit code: 0 ok,
  * 1 runtime error (message on stderr, prefixed "activecalls: "), 2 usage
  * error (message and the subcommand's usage on stderr). See docs/CONTRACTS.md. */
 #ifndef AC_CLI_CLI_H
@@ -11,6 +11,12 @@
 int cli_node(int argc, char **argv);
 /* activecalls pop add|list|remove ... */
 int cli_pop(int argc, char **argv);
+/* activecalls user add|passwd|enable|disable|list ... (cli_user.c): admin
+ * users; passwords come from the terminal or one line of stdin, never argv. */
+int cli_user(int argc, char **argv);
+/* activecalls demo-data [--db PATH] (cli_demo.c): fills the related tables
+ * with the demo data set; prints a one-line summary. */
+int cli_demo(int argc, char **argv);
 
 /* The database location: the --db value when given (non-empty), else
  * $ACTIVECALLS_DB when set and non-empty, else "./activecalls.db". */

@@ -13,6 +13,8 @@ static void usage(FILE *f)
             "  serve                     run the JSON:API server\n"
             "  node add|list|remove      manage switch nodes\n"
             "  pop add|list|remove       manage points of presence\n"
+            "  user add|passwd|enable|disable|list  manage admin users\n"
+            "  demo-data                 fill the related tables with demo data\n"
             "Run `activecalls <command> --help` for a command's options.\n");
 }
 
@@ -23,6 +25,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "node") == 0) return cli_node(argc - 1, argv + 1);
     if (strcmp(cmd, "pop") == 0) return cli_pop(argc - 1, argv + 1);
+    if (strcmp(cmd, "user") == 0) return cli_user(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo-data") == 0) return cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) { usage(stdout); return 0; }
     fprintf(stderr, "activecalls: unknown command '%s'\n", cmd);
     usage(stderr);

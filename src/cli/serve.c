@@ -29,12 +29,60 @@ static void usage(void)
             "usage: activecalls serve [--listen IP:PORT] [--db PATH]\n"
             "                         [--node-timeout-ms MS] [--public-url URL]\n"
             "                         [--max-reply-bytes N] [--node-cache-ms MS]\n"
+            "                         [--secret-file FILE] [--token-lifetime S] [--policy FILE]\n"
+            "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
+            "                         [--login-max-failures N] [--login-window S]\n"
             "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
             "  --db               database (default $ACTIVECALLS_DB or ./activecalls.db)\n"
             "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
             "  --public-url       base of the links in documents (default http://<Host header>)\n"
             "  --max-reply-bytes  largest node reply accepted (default 67108864)\n"
-            "  --node-cache-ms    how long the node list is cached (default 1000)\n");
+            "  --node-cache-ms    how long the node list is cached (default 1000)\n"
+            "  --secret-file      file holding the token secret (else $ACTIVECALLS_SECRET; required)\n"
+            "  --token-lifetime   seconds a login token lives (default 600; 0 = no expiry)\n"
+            "  --policy           role policy file, yeti's policy_roles.yml shape (default: only root)\n"
+            "  --trusted-proxies  proxies whose X-Forwarded-For is believed (default none)\n"
+            "  --user-cache-ms    how long admin users are cached (default 1000)\n"
+            "  --login-max-failures, --login-window\n"
+            "                     failed logins per address/username before 429 (default 5 in 60 s)\n");
+}
+
+#define SECRET_MIN 16
+#define SECRET_MAX 4096
+
+/* The token secret: the file's bytes (one trailing newline dropped), else
+ * $ACTIVECALLS_SECRET. Returns its length, or 0 with a message printed. */
+static size_t read_secret(const char *file, unsigned char out[SECRET_MAX])
+{
+    size_t n = 0;
+    if (file) {
+        FILE *f = fopen(file, "rb");
+        if (!f) {
+            fprintf(stderr, "activecalls: --secret-file %s: %s\n", file, strerror(errno));
+            return 0;
+        }
+        n = fread(out, 1, SECRET_MAX, f);
+        bool more = fgetc(f) != EOF;
+        fclose(f);
+        if (more) { fprintf(stderr, "activecalls: --secret-file %s: over 4096 bytes\n", file); return 0; }
+    } else {
+        const char *env = getenv("ACTIVECALLS_SECRET");
+        if (!env || !*env) {
+            fprintf(stderr, "activecalls: no token secret: give --secret-file FILE or set "
+                            "ACTIVECALLS_SECRET (there is no built-in default)\n");
+            return 0;
+        }
+        n = strlen(env);
+        if (n > SECRET_MAX) { fprintf(stderr, "activecalls: ACTIVECALLS_SECRET is over 4096 bytes\n"); return 0; }
+        memcpy(out, env, n);
+    }
+    if (n && out[n - 1] == '\n') n--;
+    if (n && out[n - 1] == '\r') n--;
+    if (n < SECRET_MIN) {
+        fprintf(stderr, "activecalls: the token secret is too short (%zu bytes; at least %d)\n", n, SECRET_MIN);
+        return 0;
+    }
+    return n;
 }
 
 static bool parse_range(const char *s, long long lo, long long hi, long long *out)
@@ -108,11 +156,20 @@ int cli_serve(int argc, char **argv)
         {"public-url", required_argument, NULL, 'u'},
         {"max-reply-bytes", required_argument, NULL, 'm'},
         {"node-cache-ms", required_argument, NULL, 'c'},
+        {"secret-file", required_argument, NULL, 's'},
+        {"token-lifetime", required_argument, NULL, 'T'},
+        {"policy", required_argument, NULL, 'p'},
+        {"trusted-proxies", required_argument, NULL, 'P'},
+        {"user-cache-ms", required_argument, NULL, 'U'},
+        {"login-max-failures", required_argument, NULL, 'F'},
+        {"login-window", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *listen_spec = "127.0.0.1:8080", *db = NULL, *public_url = NULL;
+    const char *secret_file = NULL, *policy_file = NULL, *trusted = "";
     long long timeout_ms = 2000, max_reply = 64LL * 1024 * 1024, cache_ms = 1000;
+    long long lifetime = 600, user_cache_ms = 1000, max_failures = 5, window_s = 60;
     optind = 1;
     int c, idx = 0;
     while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
@@ -124,6 +181,13 @@ int cli_serve(int argc, char **argv)
         case 'u': public_url = optarg; ok = public_url_ok(optarg); break;
         case 'm': ok = parse_range(optarg, 1024, 1LL << 32, &max_reply); break;
         case 'c': ok = parse_range(optarg, 0, 3600000, &cache_ms); break;
+        case 's': secret_file = optarg; break;
+        case 'T': ok = parse_range(optarg, 0, 10LL * 365 * 86400, &lifetime); break;
+        case 'p': policy_file = optarg; break;
+        case 'P': trusted = optarg; break;
+        case 'U': ok = parse_range(optarg, 0, 3600000, &user_cache_ms); break;
+        case 'F': ok = parse_range(optarg, 1, 1000000, &max_failures); break;
+        case 'W': ok = parse_range(optarg, 1, 86400, &window_s); break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -143,6 +207,10 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    static unsigned char secret[SECRET_MAX];
+    size_t secret_len = read_secret(secret_file, secret);
+    if (!secret_len) return 1;
+
     char err[256];
     store *st = store_open(cli_db_location(db), err);
     if (!st) { fprintf(stderr, "activecalls: %s\n", err); return 1; }
@@ -159,8 +227,17 @@ int cli_serve(int argc, char **argv)
         .node_timeout_ms = (int)timeout_ms,
         .max_reply_bytes = (uint64_t)max_reply,
         .node_cache_ms = (int)cache_ms,
+        .secret = secret,
+        .secret_len = secret_len,
+        .token_lifetime_s = (int)lifetime,
+        .policy_file = policy_file,
+        .trusted_proxies = trusted,
+        .user_cache_ms = (int)user_cache_ms,
+        .login_max_failures = (int)max_failures,
+        .login_window_s = (int)window_s,
     };
     app *a = app_new(&cfg, st, err);
+    explicit_bzero(secret, sizeof secret); /* the app keeps its own copy */
     http_server *srv = a ? http_server_start(fd, app_handle, a, err) : NULL;
     if (!srv) {
         fprintf(stderr, "activecalls: %s\n", err);

@@ -21,12 +21,14 @@ static bool token_is(const char *p, const char *end, const char *lit)
     return (size_t)(end - p) == n && strncasecmp(p, lit, n) == 0;
 }
 
-/* One media range [p, end): type and its parameters. */
-static bool range_ok(const char *p, const char *end)
+/* One media range [p, end): type and its parameters. `also` is a second
+ * acceptable type (parameters allowed), or NULL. */
+static bool range_ok(const char *p, const char *end, const char *also)
 {
     const char *semi = memchr(p, ';', (size_t)(end - p));
     const char *type_end = semi ? semi : end;
-    bool wildcard = token_is(p, type_end, "*/*") || token_is(p, type_end, "application/*");
+    bool wildcard = token_is(p, type_end, "*/*") || token_is(p, type_end, "application/*") ||
+                    (also && token_is(p, type_end, also));
     bool jsonapi = token_is(p, type_end, JSONAPI_MEDIA_TYPE);
     if (!wildcard && !jsonapi) return false;
     /* parameters: q is allowed (q=0 refuses); any other makes the JSON:API type unusable */
@@ -50,7 +52,7 @@ static bool range_ok(const char *p, const char *end)
     return true;
 }
 
-bool http_accept_ok(const char *accept)
+static bool accept_with(const char *accept, const char *also)
 {
     if (!accept) return true;
     const char *p = skip_ws(accept);
@@ -58,12 +60,16 @@ bool http_accept_ok(const char *accept)
     while (*p) {
         const char *comma = strchr(p, ',');
         const char *end = comma ? comma : p + strlen(p);
-        if (range_ok(p, end)) return true;
+        if (range_ok(p, end, also)) return true;
         if (!comma) break;
         p = comma + 1;
     }
     return false;
 }
+
+bool http_accept_ok(const char *accept) { return accept_with(accept, NULL); }
+
+bool http_accept_json_ok(const char *accept) { return accept_with(accept, "application/json"); }
 
 bool http_content_type_is(const char *ct, const char *type)
 {

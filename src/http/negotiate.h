@@ -13,6 +13,8 @@
  * any type, any application type, or the JSON:API type without parameters
  * other than q (a q of 0 excludes the range). */
 bool http_accept_ok(const char *accept);
+/* The same, also allowing application/json (the login answers plain JSON). */
+bool http_accept_json_ok(const char *accept);
 
 /* Content-Type is exactly `type` (case-insensitive), with no parameters
  * (JSON:API forbids them) — `application/json; charset=utf-8` is allowed

@@ -38,6 +38,7 @@ typedef struct req_ctx {
     size_t nparams;
     bool too_many_params;
     char request_id[201];
+    buf forwarded_for; /* every X-Forwarded-For line, joined with ',' */
 } req_ctx;
 
 static int64_t now_us(void)
@@ -69,6 +70,24 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     req_ctx *c = cls;
     if (c->nparams == MAX_PARAMS) { c->too_many_params = true; return MHD_NO; }
     c->params[c->nparams++] = (query_param){key ? key : "", value ? value : ""};
+    return MHD_YES;
+}
+
+/* Repeated header lines are one comma-separated list (RFC 9110): a proxy
+ * may add its own X-Forwarded-For line instead of extending the client's,
+ * so reading only the first line would trust the client's words. */
+static enum MHD_Result collect_forwarded(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    req_ctx *c = cls;
+    if (!key || strcasecmp(key, "X-Forwarded-For") != 0 || !value) return MHD_YES;
+    if (c->forwarded_for.len + strlen(value) + 2 > 8192) {
+        buf_reset(&c->forwarded_for); /* absurd: treat as malformed, i.e. not believed */
+        buf_puts(&c->forwarded_for, "invalid");
+        return MHD_NO;
+    }
+    if (c->forwarded_for.len) buf_putc(&c->forwarded_for, ',');
+    buf_puts(&c->forwarded_for, value);
     return MHD_YES;
 }
 
@@ -139,8 +158,14 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
     }
     if (!r) return MHD_NO;
     if (has_body) MHD_add_response_header(r, "etag", etag);
-    if (has_body && !not_modified) MHD_add_response_header(r, "content-type", JSONAPI_MEDIA_TYPE);
+    if (has_body && !not_modified)
+        MHD_add_response_header(r, "content-type", res->content_type ? res->content_type : JSONAPI_MEDIA_TYPE);
     if (res->allow) MHD_add_response_header(r, "allow", res->allow);
+    if (res->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", res->retry_after);
+        MHD_add_response_header(r, "retry-after", ra);
+    }
     double secs = (double)(now_us() - c->started_us) / 1e6;
     add_common_headers(r, c->request_id, secs);
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)status, r);
@@ -173,27 +198,13 @@ static req_ctx *begin_request(struct MHD_Connection *conn)
     return c;
 }
 
-/* Content negotiation and body checks; true when the response is decided. */
-static bool reject_early(struct MHD_Connection *conn, req_ctx *c, http_response *res)
+/* Limits of the request itself; true when the response is decided.
+ * (Media types are the application's call: they differ per route.) */
+static bool reject_early(req_ctx *c, http_response *res)
 {
-    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
-    if (!http_accept_ok(accept)) {
-        error_response(res, 406, "406", "Not acceptable",
-                       "All requests must accept the application/vnd.api+json media type.");
-        return true;
-    }
     if (c->body_too_large) {
         error_response(res, 413, "413", "Payload too large", "The request body is over 1 MiB.");
         return true;
-    }
-    if (c->body.len > 0) {
-        const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-        if (!http_content_type_is(ct, JSONAPI_MEDIA_TYPE) && !http_content_type_is(ct, "application/json")) {
-            error_response(res, 415, "415", "Unsupported media type",
-                           "All requests that create or update must use the "
-                           "application/vnd.api+json media type.");
-            return true;
-        }
     }
     if (c->too_many_params) {
         error_response(res, 400, "400", "Bad request", "Too many query parameters.");
@@ -223,14 +234,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, c);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_forwarded, c);
+    if (c->forwarded_for.len) buf_putc(&c->forwarded_for, '\0'); /* as a C string */
     http_response res = {.status = 500};
     buf_init(&res.body);
-    if (!reject_early(conn, c, &res)) {
+    if (!reject_early(c, &res)) {
         http_request req = {
             .method = method,
             .path = url,
             .host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"),
-            .header_accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept"),
+            .accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept"),
+            .content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"),
+            .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+            .forwarded_for = c->forwarded_for.len ? c->forwarded_for.data : NULL,
             .params = c->params,
             .nparams = c->nparams,
             .body = c->body.data,
@@ -258,6 +274,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req_ctx *c = *con_cls;
     if (!c) return;
     buf_free(&c->body);
+    buf_free(&c->forwarded_for);
     free(c);
     *con_cls = NULL;
 }

@@ -4,7 +4,8 @@
  * query arguments, a bounded body), content negotiation (406/415), the
  * SPEC §4 headers, the weak ETag and its 304, the request id, x-runtime,
  * and the one log line per request. Handlers only fill an http_response:
- * a status and a body. Threading: one thread per connection, because a
+ * a status and a body. Which media types a route accepts is the
+ * application's decision (http/negotiate.h has the rules). Threading: one thread per connection, because a
  * handler may wait up to the node deadline and must not hold up others. */
 #ifndef AC_HTTP_SERVER_H
 #define AC_HTTP_SERVER_H
@@ -19,8 +20,11 @@
 typedef struct http_request {
     const char *method;
     const char *path;          /* percent-decoded, without the query */
-    const char *host;          /* NULL when absent */
-    const char *header_accept;
+    const char *host;          /* NULL when absent, as are the other headers */
+    const char *accept;
+    const char *content_type;
+    const char *authorization;
+    const char *forwarded_for; /* X-Forwarded-For */
     const query_param *params; /* query arguments in order */
     size_t nparams;
     const char *body;
@@ -31,8 +35,10 @@ typedef struct http_request {
 
 typedef struct http_response {
     int status;
-    buf body;          /* JSON text; empty = no body */
-    const char *allow; /* for 405 */
+    buf body;                 /* JSON text; empty = no body */
+    const char *content_type; /* NULL = application/vnd.api+json */
+    const char *allow;        /* for 405 */
+    int retry_after;          /* seconds, for 429; 0 = none */
 } http_response;
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "jsonapi/fields.h"
+
 #define CALLS_PATH "/api/rest/admin/active-calls/"
 
 
@@ -17,8 +19,25 @@ void doc_call_self(buf *out, doc_base base, int64_t node_id, const char *tag, si
 
 static void put_lit(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
 
+const doc_call_opts doc_call_all = {FIELDS_ALL, 0};
+
+int64_t doc_call_rel_id(int64_t node_id, const call_record *r, int k)
+{
+    return k == REL_NODE ? node_id : r->rel_id[k];
+}
+
+void doc_linkage(buf *out, const char *type, int64_t id)
+{
+    if (id == CALL_ID_NONE) { put_lit(out, "null"); return; }
+    put_lit(out, "{\"type\":\"");
+    put_lit(out, type);
+    put_lit(out, "\",\"id\":\"");
+    buf_put_i64(out, id);
+    put_lit(out, "\"}");
+}
+
 void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
-                       const callset *cs, const call_record *r)
+                       const callset *cs, const call_record *r, const doc_call_opts *o)
 {
     const char *tag = callset_text(cs, r->tag);
     buf_reset(scratch);
@@ -35,8 +54,11 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
     put_lit(out, "\",\"type\":\"active-calls\",\"links\":{\"self\":\"");
     buf_append(out, self, self_len);
     put_lit(out, "\"},\"attributes\":{");
+    bool first = true;
     for (int a = 0; a < ATTR_COUNT; a++) {
-        if (a) buf_putc(out, ',');
+        if (!fields_has(o->fields, a)) continue;
+        if (!first) buf_putc(out, ',');
+        first = false;
         buf_putc(out, '"');
         put_lit(out, call_attrs[a].name);
         put_lit(out, "\":");
@@ -45,9 +67,12 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
         else put_lit(out, "null");
     }
     put_lit(out, "},\"relationships\":{");
+    first = true;
     for (int k = 0; k < REL_COUNT; k++) {
+        if (!fields_has(o->fields, ATTR_COUNT + k)) continue;
         const char *name = call_rels[k].name;
-        if (k) buf_putc(out, ',');
+        if (!first) buf_putc(out, ',');
+        first = false;
         buf_putc(out, '"');
         put_lit(out, name);
         put_lit(out, "\":{\"links\":{\"self\":\"");
@@ -58,7 +83,119 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
         buf_append(out, self, self_len);
         buf_putc(out, '/');
         put_lit(out, name);
-        put_lit(out, "\"}}");
+        put_lit(out, "\"}");
+        if (o->linkage & (1u << k)) {
+            put_lit(out, ",\"data\":");
+            doc_linkage(out, call_rels[k].type, doc_call_rel_id(node_id, r, k));
+        }
+        buf_putc(out, '}');
     }
     put_lit(out, "}}");
+}
+
+/* A stored integer (id) or CALL_ID_NONE. */
+static int64_t stored_id(const char *v)
+{
+    if (!v || !*v) return CALL_ID_NONE;
+    int64_t x = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || x > (INT64_MAX - 9) / 10) return CALL_ID_NONE;
+        x = x * 10 + (*p - '0');
+    }
+    return x;
+}
+
+static bool plain_number(const char *v)
+{
+    const char *p = v;
+    if (*p == '-') p++;
+    if (!*p) return false;
+    bool dot = false;
+    for (; *p; p++) {
+        if (*p == '.' && !dot) { dot = true; continue; }
+        if (*p < '0' || *p > '9') return false;
+    }
+    return p[-1] != '.';
+}
+
+static void put_column_value(buf *out, col_kind kind, const char *v)
+{
+    if (!v) { put_lit(out, "null"); return; }
+    switch (kind) {
+    case COL_INT:
+        if (plain_number(v) && !strchr(v, '.')) put_lit(out, v);
+        else put_lit(out, "null");
+        return;
+    case COL_BOOL:
+        put_lit(out, (!strcmp(v, "t") || !strcmp(v, "true") || !strcmp(v, "1")) ? "true" : "false");
+        return;
+    case COL_INET_LIST: {
+        buf_putc(out, '[');
+        const char *p = v;
+        bool any = false;
+        while (*p) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            if (len) {
+                if (any) buf_putc(out, ',');
+                buf_put_json_str(out, p, len);
+                any = true;
+            }
+            if (!comma) break;
+            p = comma + 1;
+        }
+        buf_putc(out, ']');
+        return;
+    }
+    default: /* text, decimals (strings, as jsonapi-resources writes them), times */
+        buf_put_json_str(out, v, strlen(v));
+        return;
+    }
+}
+
+void doc_related_resource(buf *out, doc_base base, int type, const res_row *row, uint64_t fields)
+{
+    const res_type *t = &res_types[type];
+    put_lit(out, "{\"id\":\"");
+    buf_put_i64(out, row->id);
+    put_lit(out, "\",\"type\":\"");
+    put_lit(out, t->type);
+    put_lit(out, "\",\"links\":{\"self\":\"");
+    buf_append(out, base.url, base.len);
+    put_lit(out, "/api/rest/admin/");
+    put_lit(out, t->type);
+    buf_putc(out, '/');
+    buf_put_i64(out, row->id);
+    put_lit(out, "\"},\"attributes\":{");
+    bool first = true, any_rel = false;
+    for (size_t i = 0; i < t->ncols; i++) {
+        const res_col *c = &t->cols[i];
+        if (c->kind == COL_REL) { any_rel |= fields_has(fields, (int)i); continue; }
+        if (!fields_has(fields, (int)i)) continue;
+        if (!first) buf_putc(out, ',');
+        first = false;
+        char name[64];
+        buf_putc(out, '"');
+        put_lit(out, res_col_name(c, name));
+        put_lit(out, "\":");
+        put_column_value(out, c->kind, row->vals[i]);
+    }
+    buf_putc(out, '}');
+    if (any_rel) {
+        put_lit(out, ",\"relationships\":{");
+        first = true;
+        for (size_t i = 0; i < t->ncols; i++) {
+            const res_col *c = &t->cols[i];
+            if (c->kind != COL_REL || !fields_has(fields, (int)i)) continue;
+            if (!first) buf_putc(out, ',');
+            first = false;
+            buf_putc(out, '"');
+            put_lit(out, c->rel_name);
+            put_lit(out, "\":{\"data\":");
+            doc_linkage(out, c->rel_type, stored_id(row->vals[i]));
+            buf_putc(out, '}');
+        }
+        buf_putc(out, '}');
+    }
+    buf_putc(out, '}');
 }

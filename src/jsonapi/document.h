@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "nodes/calls.h"
+#include "store/resources.h"
 #include "util/buf.h"
 
 typedef struct doc_base {
@@ -18,10 +19,30 @@ typedef struct doc_base {
     size_t len;
 } doc_base;
 
+/* What to print of a call: fields (jsonapi/fields.h bit layout) and which
+ * relationships carry "data" linkage (bit k = relationship k). */
+typedef struct doc_call_opts {
+    uint64_t fields;
+    uint32_t linkage;
+} doc_call_opts;
+
+extern const doc_call_opts doc_call_all; /* every field, no linkage */
+
 /* Appends one resource object for call r of node node_id. `scratch` is a
  * caller-owned buffer reused between calls (holds the self link). */
 void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
-                       const callset *cs, const call_record *r);
+                       const callset *cs, const call_record *r, const doc_call_opts *o);
+
+/* The id call relationship k points to (the node for "node"), or
+ * CALL_ID_NONE. */
+int64_t doc_call_rel_id(int64_t node_id, const call_record *r, int k);
+
+/* Appends {"type":..,"id":".."} or null. */
+void doc_linkage(buf *out, const char *type, int64_t id);
+
+/* Appends the resource object of a related type's row (store/resources.h):
+ * attributes rendered by column kind, relationships with linkage data. */
+void doc_related_resource(buf *out, doc_base base, int type, const res_row *row, uint64_t fields);
 
 /* Appends "<base>/api/rest/admin/active-calls/<node>*<tag>" (URL-encoded tag). */
 void doc_call_self(buf *out, doc_base base, int64_t node_id, const char *tag, size_t tag_len);

@@ -50,7 +50,9 @@ typedef struct listing_query {
     size_t n;
 } listing_query;
 
-/* Parses params; returns the number of errors added to errs (0 = usable). */
+/* Parses the filters among params; returns the number of errors added to
+ * errs (0 = usable). `token`, `include` and `fields[...]` belong to other
+ * parsers and are skipped; any other parameter is a 105. */
 int listing_query_parse(listing_query *q, const query_param *params, size_t n,
                         jsonapi_errors *errs);
 void listing_query_free(listing_query *q);

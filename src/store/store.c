@@ -4,9 +4,20 @@
  * location, argument checks, and input validation (so the CLI, the API and
  * any future caller get the same rules whatever the database). Everything
  * that touches a database goes through the backend's `store_backend` table
- * (store_backend.h). */
+ * (store_backend.h).
+ *
+ * Admin users: the rules of store.h are applied here, and roles and
+ * allowed_ips are brought to their canonical comma-separated text before a
+ * backend sees them. Messages never show a password hash, and show a
+ * rejected value only when it is printable.
+ *
+ * Related resources (resources.h): store_fetch checks its arguments and
+ * answers an empty id list itself (no query); store_demo_data builds the
+ * demo set (demo_data.c) around the pops that exist and hands it to the
+ * backend, which replaces the tables in one transaction. */
 #include "store/store.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +25,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/cidr.h"
+#include "store/resources.h"
 #include "store/store_backend.h"
 #include "util/endpoint.h"
 
@@ -184,6 +197,233 @@ store_status store_node_validate(const store_node *node, char err[STORE_ERR_LEN]
     return st;
 }
 
+/* ---- admin user validation ---- */
+
+#define ROLE_NAME_MAX 64
+#define BCRYPT_LEN 60
+
+/* White space (Unicode White_Space) and invisible formatting characters:
+ * a username holding them could pass for another one in a listing or log. */
+static bool blank_or_invisible(uint32_t cp)
+{
+    return cp == 0x20 || cp == 0xA0 || cp == 0xAD || cp == 0x115F || cp == 0x1160 ||
+           cp == 0x1680 || cp == 0x180E || (cp >= 0x2000 && cp <= 0x200F) ||
+           (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 ||
+           cp == 0x3164 || cp == 0xFEFF || cp == 0xFFA0;
+}
+
+static bool username_chars_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0;
+        size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (len == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == ',' ||
+            blank_or_invisible(cp))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+store_status store_username_validate(const char *username, char err[STORE_ERR_LEN])
+{
+    if (!username) return store_fail(err, STORE_ERR, "no username given");
+    size_t n = strnlen(username, STORE_NAME_MAX);
+    if (n == 0) return store_fail(err, STORE_INVALID, "username is empty");
+    if (n >= STORE_NAME_MAX)
+        return store_fail(err, STORE_INVALID, "username is longer than %d bytes",
+                          STORE_NAME_MAX - 1);
+    if (!username_chars_ok(username, n))
+        return store_fail(err, STORE_INVALID,
+                          "username must be printable UTF-8 without control characters, "
+                          "white space or commas");
+    return STORE_OK;
+}
+
+/* Printable ASCII only: safe to quote in a message. */
+static bool plain_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7E) return false;
+    return true;
+}
+
+static bool role_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+}
+
+/* Whether the comma-separated list[0..len) holds tok[0..tlen). */
+static bool list_has(const char *list, size_t len, const char *tok, size_t tlen)
+{
+    for (size_t i = 0; i < len;) {
+        const char *comma = memchr(list + i, ',', len - i);
+        size_t end = comma ? (size_t)(comma - list) : len;
+        if (end - i == tlen && memcmp(list + i, tok, tlen) == 0) return true;
+        i = end + 1;
+    }
+    return false;
+}
+
+/* Appends tok to the comma-separated out[*olen] unless already there. */
+static bool list_add(char *out, size_t *olen, size_t cap, const char *tok, size_t tlen)
+{
+    if (list_has(out, *olen, tok, tlen)) return true;
+    size_t need = *olen + (*olen ? 1 : 0) + tlen;
+    if (need >= cap) return false;
+    if (*olen) out[(*olen)++] = ',';
+    memcpy(out + *olen, tok, tlen);
+    *olen += tlen;
+    out[*olen] = '\0';
+    return true;
+}
+
+static store_status check_role(const char *r, size_t n, char *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (role_char(r[i])) continue;
+        if (plain_ascii(r, n) && n <= ROLE_NAME_MAX)
+            return store_fail(err, STORE_INVALID,
+                              "role '%.*s': role names are letters, digits, '_' and '-'", (int)n,
+                              r);
+        return store_fail(err, STORE_INVALID, "role names are letters, digits, '_' and '-'");
+    }
+    if (n > ROLE_NAME_MAX)
+        return store_fail(err, STORE_INVALID, "role '%.40s...' is longer than %d characters", r,
+                          ROLE_NAME_MAX);
+    return STORE_OK;
+}
+
+static store_status normalize_roles(char roles[STORE_ROLES_MAX], char *err)
+{
+    size_t n = strnlen(roles, STORE_ROLES_MAX);
+    if (n >= STORE_ROLES_MAX)
+        return store_fail(err, STORE_INVALID, "roles are longer than %d bytes",
+                          STORE_ROLES_MAX - 1);
+    char out[STORE_ROLES_MAX] = "";
+    size_t olen = 0;
+    for (size_t i = 0; i <= n;) {
+        const char *comma = memchr(roles + i, ',', n - i);
+        size_t end = comma ? (size_t)(comma - roles) : n;
+        size_t a = i, b = end;
+        while (a < b && (roles[a] == ' ' || roles[a] == '\t')) a++;
+        while (b > a && (roles[b - 1] == ' ' || roles[b - 1] == '\t')) b--;
+        if (b > a) {
+            store_status st = check_role(roles + a, b - a, err);
+            if (st != STORE_OK) return st;
+            list_add(out, &olen, sizeof out, roles + a, b - a); /* never longer than roles */
+        }
+        i = end + 1;
+    }
+    if (olen == 0) return store_fail(err, STORE_INVALID, "at least one role is needed");
+    memcpy(roles, out, olen + 1);
+    return STORE_OK;
+}
+
+static bool ip_sep(char c)
+{
+    return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The canonical text of one range cidr_parse accepts: the address as
+ * inet_ntop writes it, then "/prefix" without leading zeros when one was
+ * given. -1 when cidr_parse refuses it. */
+static int canonical_range(const char *entry, char *out, size_t cap)
+{
+    cidr c;
+    if (cidr_parse(entry, &c) != 0) return -1;
+    const char *slash = strchr(entry, '/');
+    size_t alen = slash ? (size_t)(slash - entry) : strlen(entry);
+    char a[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN];
+    unsigned char bin[16];
+    if (alen >= sizeof a) return -1;
+    memcpy(a, entry, alen);
+    a[alen] = '\0';
+    int fam = strchr(a, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(fam, a, bin) != 1 || !inet_ntop(fam, bin, text, sizeof text)) return -1;
+    int n = slash ? snprintf(out, cap, "%s/%ld", text, strtol(slash + 1, NULL, 10))
+                  : snprintf(out, cap, "%s", text);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static store_status normalize_ips(char ips[STORE_IPS_MAX], char *err)
+{
+    size_t n = strnlen(ips, STORE_IPS_MAX);
+    if (n >= STORE_IPS_MAX)
+        return store_fail(err, STORE_INVALID, "allowed_ips is longer than %d bytes",
+                          STORE_IPS_MAX - 1);
+    char out[STORE_IPS_MAX] = "";
+    size_t olen = 0;
+    for (size_t i = 0; i < n;) {
+        while (i < n && ip_sep(ips[i])) i++;
+        if (i == n) break;
+        size_t start = i;
+        while (i < n && !ip_sep(ips[i])) i++;
+        size_t len = i - start;
+        char entry[INET6_ADDRSTRLEN + 8], canon[INET6_ADDRSTRLEN + 8];
+        bool ok = len < sizeof entry;
+        if (ok) {
+            memcpy(entry, ips + start, len);
+            entry[len] = '\0';
+            ok = canonical_range(entry, canon, sizeof canon) == 0;
+        }
+        if (!ok && plain_ascii(ips + start, len))
+            return store_fail(err, STORE_INVALID,
+                              "allowed_ips: '%.*s%s' is not an IPv4/IPv6 address or CIDR range",
+                              (int)(len > 64 ? 64 : len), ips + start, len > 64 ? "..." : "");
+        if (!ok)
+            return store_fail(err, STORE_INVALID,
+                              "allowed_ips: an entry is not an IPv4/IPv6 address or CIDR range");
+        if (!list_add(out, &olen, sizeof out, canon, strlen(canon)))
+            return store_fail(err, STORE_INVALID, "allowed_ips is longer than %d bytes",
+                              STORE_IPS_MAX - 1);
+    }
+    memcpy(ips, out, olen + 1);
+    return STORE_OK;
+}
+
+static bool bcrypt_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '/';
+}
+
+/* "" or "$2a$"/"$2b$", cost 04..31, '$', 53 characters of the bcrypt
+ * alphabet. The message never shows the value. */
+static store_status check_hash(const char *h, char *err)
+{
+    size_t n = strnlen(h, STORE_HASH_MAX);
+    if (n == 0) return STORE_OK;
+    bool ok = n == BCRYPT_LEN && h[0] == '$' && h[1] == '2' &&
+              (h[2] == 'a' || h[2] == 'b') && h[3] == '$' && h[4] >= '0' &&
+              h[4] <= '3' && h[5] >= '0' && h[5] <= '9' && h[6] == '$';
+    if (ok) {
+        int cost = (h[4] - '0') * 10 + (h[5] - '0');
+        ok = cost >= 4 && cost <= 31;
+    }
+    for (size_t i = 7; ok && i < BCRYPT_LEN; i++) ok = bcrypt_char(h[i]);
+    if (ok) return STORE_OK;
+    return store_fail(err, STORE_INVALID,
+                      "encrypted_password must be empty or a bcrypt hash ($2a$ or $2b$, "
+                      "%d characters)",
+                      BCRYPT_LEN);
+}
+
+store_status store_user_normalize(store_admin_user *u, char err[STORE_ERR_LEN])
+{
+    if (!u) return store_fail(err, STORE_ERR, "no user given");
+    if (u->id < 0)
+        return store_fail(err, STORE_INVALID,
+                          "user id must be a positive integer, or 0 to assign one (got %lld)",
+                          (long long)u->id);
+    store_status st = store_username_validate(u->username, err);
+    if (st == STORE_OK) st = check_hash(u->encrypted_password, err);
+    if (st == STORE_OK) st = normalize_roles(u->roles, err);
+    if (st == STORE_OK) st = normalize_ips(u->allowed_ips, err);
+    return st;
+}
+
 /* ---- dispatch ---- */
 
 static store_status begin(const store *s, char *err)
@@ -259,4 +499,116 @@ store_status store_node_get(store *s, int64_t id, store_node *out, char err[STOR
     if (st == STORE_OK && !out) st = store_fail(err, STORE_ERR, "no output given");
     if (st == STORE_OK) st = check_id("node id", id, err);
     return st == STORE_OK ? s->ops->node_get(s->impl, id, out, err) : st;
+}
+
+store_status store_user_add(store *s, store_admin_user *u, char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    if (st == STORE_OK && !u) st = store_fail(err, STORE_ERR, "no user given");
+    if (st != STORE_OK) return st;
+    store_admin_user v = *u;
+    st = store_user_normalize(&v, err);
+    if (st == STORE_OK) st = s->ops->user_add(s->impl, &v, err);
+    if (st == STORE_OK) *u = v;
+    explicit_bzero(&v, sizeof v);
+    return st;
+}
+
+store_status store_user_get(store *s, int64_t id, store_admin_user *out, char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    if (st == STORE_OK && !out) st = store_fail(err, STORE_ERR, "no output given");
+    if (st != STORE_OK) return st;
+    memset(out, 0, sizeof *out);
+    if (id <= 0) return store_fail(err, STORE_NOT_FOUND, "user %lld not found", (long long)id);
+    return s->ops->user_get(s->impl, id, out, err);
+}
+
+store_status store_user_find(store *s, const char *username, store_admin_user *out,
+                             char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    if (st == STORE_OK && (!out || !username))
+        st = store_fail(err, STORE_ERR, "no username or output given");
+    if (st != STORE_OK) return st;
+    memset(out, 0, sizeof *out);
+    /* no such user can exist; the name is not echoed (it may hold anything) */
+    if (store_username_validate(username, NULL) != STORE_OK)
+        return store_fail(err, STORE_NOT_FOUND, "user not found (not a valid username)");
+    return s->ops->user_find(s->impl, username, out, err);
+}
+
+store_status store_user_set_password(store *s, const char *username, const char *hash,
+                                     char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    if (st == STORE_OK && !hash) st = store_fail(err, STORE_ERR, "no password hash given");
+    if (st == STORE_OK) st = store_username_validate(username, err);
+    if (st == STORE_OK) st = check_hash(hash, err);
+    return st == STORE_OK ? s->ops->user_set_password(s->impl, username, hash, err) : st;
+}
+
+store_status store_user_set_enabled(store *s, const char *username, bool enabled,
+                                    char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    if (st == STORE_OK) st = store_username_validate(username, err);
+    return st == STORE_OK ? s->ops->user_set_enabled(s->impl, username, enabled, err) : st;
+}
+
+store_status store_user_list(store *s, store_admin_user **out, size_t *n, char err[STORE_ERR_LEN])
+{
+    store_status st = begin_list(s, out != NULL, n, err);
+    if (st != STORE_OK) return st;
+    *out = NULL;
+    st = s->ops->user_list(s->impl, out, n, err);
+    if (st != STORE_OK) return st;
+    for (size_t i = 0; i < *n; i++)
+        explicit_bzero((*out)[i].encrypted_password, sizeof (*out)[i].encrypted_password);
+    return STORE_OK;
+}
+
+/* ---- related resources ---- */
+
+store_status store_fetch(store *s, res_type_id t, const int64_t *ids, size_t n, res_rows *out,
+                         char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    if (st == STORE_OK && !out) st = store_fail(err, STORE_ERR, "no output given");
+    if (st != STORE_OK) return st;
+    memset(out, 0, sizeof *out);
+    if ((int)t < 0 || (int)t >= RT_COUNT)
+        return store_fail(err, STORE_ERR, "unknown resource type %d", (int)t);
+    if (n == 0) return STORE_OK; /* nothing to read: no query */
+    if (!ids) return store_fail(err, STORE_ERR, "no ids given");
+    return s->ops->fetch(s->impl, t, ids, n, out, err);
+}
+
+uint64_t store_query_count(const store *s)
+{
+    return s ? s->ops->query_count(s->impl) : 0;
+}
+
+store_status store_demo_data(store *s, char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    if (st != STORE_OK) return st;
+    store_pop *pops = NULL;
+    size_t npops = 0;
+    st = s->ops->pop_list(s->impl, &pops, &npops, err);
+    if (st != STORE_OK) return st;
+    int64_t *pop_ids = npops ? calloc(npops, sizeof *pop_ids) : NULL;
+    if (npops && !pop_ids) {
+        free(pops);
+        return store_fail(err, STORE_ERR, "out of memory");
+    }
+    for (size_t i = 0; i < npops; i++) pop_ids[i] = pops[i].id;
+    free(pops);
+    store_demo_set set;
+    st = store_demo_build(pop_ids, npops, &set, err);
+    free(pop_ids);
+    if (st != STORE_OK) return st;
+    st = s->ops->demo_replace(s->impl, &set, err);
+    store_demo_set_free(&set);
+    return st;
 }

@@ -9,6 +9,7 @@
 #ifndef AC_STORE_STORE_H
 #define AC_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,5 +64,64 @@ store_status store_node_get(store *s, int64_t id, store_node *out, char err[STOR
  * Whether the pop exists is the database's to say (STORE_CONFLICT). */
 store_status store_pop_validate(const store_pop *pop, char err[STORE_ERR_LEN]);
 store_status store_node_validate(const store_node *node, char err[STORE_ERR_LEN]);
+
+/* ---- admin users (gui.admin_users) -------------------------------------- */
+
+#define STORE_ROLES_MAX 512   /* comma-separated role names */
+#define STORE_IPS_MAX 2048    /* comma-separated CIDRs; "" = any address */
+#define STORE_HASH_MAX 128
+
+typedef struct store_admin_user {
+    int64_t id;
+    char username[STORE_NAME_MAX];
+    char encrypted_password[STORE_HASH_MAX]; /* bcrypt; never logged or printed */
+    bool enabled;
+    char roles[STORE_ROLES_MAX];
+    char allowed_ips[STORE_IPS_MAX];
+} store_admin_user;
+
+/* Field rules (every backend; STORE_INVALID, and the message never shows a
+ * password hash):
+ *  - username: 1..255 bytes of printable UTF-8 without control characters,
+ *    white space (ASCII or Unicode), invisible formatting characters or
+ *    commas; compared byte for byte (case-sensitive).
+ *  - roles: comma-separated names of [A-Za-z0-9_-], 1..64 characters each;
+ *    spaces around names and empty entries are dropped, duplicates removed
+ *    (first one kept); at least one role. Canonical text: "r1,r2".
+ *  - allowed_ips: ranges parsed by cidr_parse (auth/cidr.h), separated by
+ *    commas and/or white space; empty entries and duplicates dropped; the
+ *    address rewritten as inet_ntop writes it and the prefix (when given)
+ *    without leading zeros, e.g. " 10.0.0.1/08 ,2001:DB8::/32" becomes
+ *    "10.0.0.1/8,2001:db8::/32" (host bits kept, as PostgreSQL inet does).
+ *    "" means any address.
+ *  - encrypted_password: "" (the user cannot log in) or a bcrypt hash:
+ *    "$2a$" / "$2b$" / "$2y$", cost 04..31, '$', 53 characters of the bcrypt
+ *    alphabet (60 bytes in all).
+ * Lookups answer STORE_NOT_FOUND for keys that cannot exist (id <= 0, a
+ * username breaking the rule above), so callers holding untrusted input
+ * (the login) need no checks of their own. */
+
+/* Checks u against the rules above and rewrites u->roles and u->allowed_ips
+ * in canonical form; u->id must be 0 (assign one) or positive. This is what
+ * store_user_add applies; for callers that want to refuse bad input before
+ * opening a store or asking for a password. */
+store_status store_user_normalize(store_admin_user *u, char err[STORE_ERR_LEN]);
+/* The username rule alone (what store_user_set_password/_set_enabled apply). */
+store_status store_username_validate(const char *username, char err[STORE_ERR_LEN]);
+
+/* Adds a user (id assigned when u->id is 0). On success u holds what was
+ * stored: the id and the canonical roles/allowed_ips. A taken id or
+ * username is STORE_CONFLICT. */
+store_status store_user_add(store *s, store_admin_user *u, char err[STORE_ERR_LEN]);
+store_status store_user_get(store *s, int64_t id, store_admin_user *out, char err[STORE_ERR_LEN]);
+store_status store_user_find(store *s, const char *username, store_admin_user *out,
+                             char err[STORE_ERR_LEN]);
+/* hash: "" or a bcrypt hash (rules above); STORE_NOT_FOUND for no such user. */
+store_status store_user_set_password(store *s, const char *username, const char *hash,
+                                     char err[STORE_ERR_LEN]);
+store_status store_user_set_enabled(store *s, const char *username, bool enabled,
+                                    char err[STORE_ERR_LEN]);
+/* Ordered by id; the password hashes are left empty. */
+store_status store_user_list(store *s, store_admin_user **out, size_t *n, char err[STORE_ERR_LEN]);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,6 +44,15 @@ static struct {
     size_t n_procs;
     h_alloc *allocs;
     size_t n_allocs, cap_allocs;
+    /* authentication */
+    char secret[64]; /* "" until the test's first h_secret() */
+    struct {
+        char *db;
+        int64_t admin_id;
+    } seeded[16]; /* databases given the root admin user (strings in the arena) */
+    size_t n_seeded;
+    const char **sensitive; /* strings no process log may contain (arena) */
+    size_t n_sensitive, cap_sensitive;
 } H;
 
 /* ------------------------------------------------------------------ */
@@ -447,13 +457,13 @@ static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
 }
 
 /* In the child, after fork: never returns. */
-static void exec_child(const char *path, const char *const argv[], int out_fd, int err_fd,
-                       pid_t parent)
+static void exec_child(const char *path, const char *const argv[], int in_fd, int out_fd,
+                       int err_fd, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(126);
-    int in = open("/dev/null", O_RDONLY);
+    int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
     if (in < 0 || dup2(in, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         _exit(126);
     if (H.tmpdir[0] != '\0' && chdir(H.tmpdir) != 0)
@@ -502,7 +512,7 @@ h_proc *h_spawn(const char *name, const char *path, const char *const argv[])
     if (pid < 0)
         fail_msg("fork: %s", strerror(errno));
     if (pid == 0)
-        exec_child(path, argv, pipe_fd[1], log_fd, parent);
+        exec_child(path, argv, -1, pipe_fd[1], log_fd, parent);
     p->pid = pid;
     close(pipe_fd[1]);
     close(log_fd);
@@ -521,14 +531,17 @@ h_proc *h_spawn(const char *name, const char *path, const char *const argv[])
         fail_msg("%s: %s (exit status %d)", name, why, p->exit_status);
     }
     const char *colon = strrchr(line, ':');
-    if (strncmp(line, "listening 127.0.0.1:", 20) != 0 || colon == NULL ||
-        (p->port = atoi(colon + 1)) <= 0 || p->port > 65535) {
+    const char *host = strncmp(line, "listening 127.0.0.1:", 20) == 0 ? "127.0.0.1"
+                       : strncmp(line, "listening [::1]:", 16) == 0  ? "[::1]"
+                                                                      : NULL;
+    if (host == NULL || colon == NULL || (p->port = atoi(colon + 1)) <= 0 || p->port > 65535) {
         kill_and_reap(p);
         h_print_log(p);
-        fail_msg("%s: first stdout line is \"%s\", expected \"listening 127.0.0.1:PORT\"", name,
-                 line);
+        fail_msg("%s: first stdout line is \"%s\", expected \"listening 127.0.0.1:PORT\" "
+                 "(or [::1]:PORT)",
+                 name, line);
     }
-    snprintf(p->addr, sizeof p->addr, "127.0.0.1:%d", p->port);
+    snprintf(p->addr, sizeof p->addr, "%s:%d", host, p->port);
     fcntl(p->out_fd, F_SETFL, fcntl(p->out_fd, F_GETFL) | O_NONBLOCK);
     return p;
 }
@@ -550,6 +563,7 @@ int h_stop(h_proc *p)
                 p->exit_status);
         h_print_log(p);
     }
+    h_assert_log_clean(p);
     return p->exit_status;
 }
 
@@ -592,7 +606,7 @@ h_proc *h_start_nodesim_on(int port, int node_id, int pop_id, ...)
     return p;
 }
 
-h_proc *h_start_server(const char *db, ...)
+static h_proc *start_server_v(const char *db, bool with_auth, va_list ap)
 {
     const char *argv[H_MAX_ARGS];
     size_t n = 0;
@@ -602,40 +616,81 @@ h_proc *h_start_server(const char *db, ...)
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--db";
     argv[n++] = db;
-    va_list ap;
-    va_start(ap, db);
+    if (with_auth) {
+        argv[n++] = "--secret-file";
+        argv[n++] = h_secret_file();
+    }
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL) {
-        if (n + 1 >= H_MAX_ARGS) {
-            va_end(ap);
+        if (n + 1 >= H_MAX_ARGS)
             fail_msg("too many arguments");
-        }
         argv[n++] = a;
     }
-    va_end(ap);
     argv[n] = NULL;
-    return h_spawn("server", argv[0], argv);
+    if (with_auth)
+        h_admin_id(db); /* the root user exists before the server starts */
+    h_proc *p = h_spawn("server", argv[0], argv);
+    if (with_auth) {
+        const char *tok = h_login_token(p, H_ADMIN_USERNAME, H_ADMIN_PASSWORD);
+        if (strlen(tok) >= sizeof p->token)
+            fail_msg("%s: the admin token is %zu bytes long", p->name, strlen(tok));
+        snprintf(p->token, sizeof p->token, "%s", tok);
+    }
+    return p;
+}
+
+h_proc *h_start_server(const char *db, ...)
+{
+    va_list ap;
+    va_start(ap, db);
+    h_proc *p = start_server_v(db, true, ap);
+    va_end(ap);
+    return p;
+}
+
+h_proc *h_start_server_bare(const char *db, ...)
+{
+    va_list ap;
+    va_start(ap, db);
+    h_proc *p = start_server_v(db, false, ap);
+    va_end(ap);
+    return p;
 }
 
 /* Runs argv to completion within timeout_ms, collecting stdout and stderr
- * (malloc'd, caller frees). Returns the exit status, or -2 on timeout. */
-static int run_capture(const char *const argv[], char **out, char **err, int timeout_ms)
+ * (malloc'd, caller frees); input (may be NULL: /dev/null) is written to its
+ * stdin, which is then closed. Returns the exit status, or -2 on timeout. */
+static int run_capture(const char *const argv[], const char *input, char **out, size_t *out_len,
+                       char **err, int timeout_ms)
 {
-    int po[2], pe[2];
-    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)
+    int po[2], pe[2], pi[2] = {-1, -1};
+    if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0 ||
+        (input != NULL && pipe2(pi, O_CLOEXEC) != 0))
         fail_msg("pipe: %s", strerror(errno));
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         fail_msg("fork: %s", strerror(errno));
     if (pid == 0)
-        exec_child(argv[0], argv, po[1], pe[1], parent);
+        exec_child(argv[0], argv, pi[0], po[1], pe[1], parent);
     close(po[1]);
     close(pe[1]);
+    size_t in_left = 0;
+    if (input != NULL) {
+        close(pi[0]);
+        in_left = strlen(input);
+        fcntl(pi[1], F_SETFL, fcntl(pi[1], F_GETFL) | O_NONBLOCK);
+        if (in_left == 0) {
+            close(pi[1]);
+            pi[1] = -1;
+        }
+    }
     sbuf bo = {0}, be = {0};
     sb_add(&bo, "", 0);
     sb_add(&be, "", 0);
-    struct pollfd fds[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+    struct pollfd fds[3] = {{.fd = po[0], .events = POLLIN},
+                            {.fd = pe[0], .events = POLLIN},
+                            {.fd = pi[1], .events = POLLOUT}};
     sbuf *bufs[2] = {&bo, &be};
     int open_fds = 2;
     double end = h_now_ms() + timeout_ms;
@@ -646,7 +701,7 @@ static int run_capture(const char *const argv[], char **out, char **err, int tim
             timed_out = true;
             break;
         }
-        int r = poll(fds, 2, left);
+        int r = poll(fds, 3, left);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
@@ -666,8 +721,18 @@ static int run_capture(const char *const argv[], char **out, char **err, int tim
                 open_fds--;
             }
         }
+        if (fds[2].fd >= 0 && fds[2].revents != 0) {
+            const char *p = input + strlen(input) - in_left;
+            ssize_t k = (fds[2].revents & POLLOUT) ? write(fds[2].fd, p, in_left) : -1;
+            if (k > 0)
+                in_left -= (size_t)k;
+            if (in_left == 0 || (k < 0 && errno != EINTR && errno != EAGAIN)) {
+                close(fds[2].fd); /* done, or the child does not read: EOF either way */
+                fds[2].fd = -1;
+            }
+        }
     }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (fds[i].fd >= 0)
             close(fds[i].fd);
     int st = 0;
@@ -676,31 +741,28 @@ static int run_capture(const char *const argv[], char **out, char **err, int tim
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
     *out = bo.s;
+    if (out_len)
+        *out_len = bo.len;
     *err = be.s;
     return timed_out ? -2 : decode_status(st);
 }
 
-int h_cli(char **out, char **err, ...)
+static int cli_v(const char *input, char **out, char **err, va_list ap)
 {
     const char *argv[H_MAX_ARGS];
     size_t n = 0;
     argv[n++] = server_bin();
-    va_list ap;
-    va_start(ap, err);
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL) {
-        if (n + 1 >= H_MAX_ARGS) {
-            va_end(ap);
+        if (n + 1 >= H_MAX_ARGS)
             fail_msg("too many arguments");
-        }
         argv[n++] = a;
     }
-    va_end(ap);
     argv[n] = NULL;
     if (access(argv[0], X_OK) != 0)
         fail_msg("%s: %s (not built? AC_BIN points at it)", argv[0], strerror(errno));
     char *o, *e;
-    int rc = run_capture(argv, &o, &e, H_CLI_TIMEOUT_MS);
+    int rc = run_capture(argv, input, &o, NULL, &e, H_CLI_TIMEOUT_MS);
     h_keep(o, free);
     h_keep(e, free);
     if (rc == -2) {
@@ -714,6 +776,24 @@ int h_cli(char **out, char **err, ...)
         *out = o;
     if (err)
         *err = e;
+    return rc;
+}
+
+int h_cli(char **out, char **err, ...)
+{
+    va_list ap;
+    va_start(ap, err);
+    int rc = cli_v(NULL, out, err, ap);
+    va_end(ap);
+    return rc;
+}
+
+int h_cli_input(const char *input, char **out, char **err, ...)
+{
+    va_list ap;
+    va_start(ap, err);
+    int rc = cli_v(input, out, err, ap);
+    va_end(ap);
     return rc;
 }
 
@@ -831,11 +911,35 @@ static void record_document(const char *method, const h_response *r)
     fclose(f);
 }
 
+/* The path of url is the login's (query string ignored). */
+static bool is_auth_url(const char *url)
+{
+    const char *path = strchr(url + 7, '/');
+    if (path == NULL)
+        return false;
+    size_t n = strcspn(path, "?#");
+    return n == strlen("/api/rest/admin/auth") && strncmp(path, "/api/rest/admin/auth", n) == 0;
+}
+
+/* The admin token of the running server that url points at, or NULL. */
+static const char *token_for(const char *url)
+{
+    for (size_t i = H.n_procs; i-- > 0;) {
+        const h_proc *p = H.procs[i];
+        size_t n = strlen(p->addr);
+        if (p->pid > 0 && p->token[0] && strncmp(url + 7, p->addr, n) == 0 &&
+            (url[7 + n] == '/' || url[7 + n] == '?' || url[7 + n] == '\0'))
+            return p->token;
+    }
+    return NULL;
+}
+
 h_response *h_http(const char *method, const char *url, const char *const *headers,
                    const char *body)
 {
-    if (strncmp(url, "http://127.0.0.1:", 17) != 0)
-        fail_msg("h_http: only 127.0.0.1 is contacted, not %s", url);
+    if (strncmp(url, "http://127.0.0.1:", 17) != 0 && strncmp(url, "http://[::1]:", 13) != 0)
+        fail_msg("h_http: only 127.0.0.1 and [::1] are contacted, not %s", url);
+    bool is_auth = is_auth_url(url);
     h_response *r = calloc(1, sizeof *r);
     if (r == NULL)
         fail_msg("out of memory");
@@ -846,8 +950,19 @@ h_response *h_http(const char *method, const char *url, const char *const *heade
     if (c == NULL)
         fail_msg("curl_easy_init failed");
     struct curl_slist *hl = NULL;
-    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+    bool own_auth = false;
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
         hl = curl_slist_append(hl, headers[i]);
+        own_auth |= strncasecmp(headers[i], "authorization:", 14) == 0;
+    }
+    const char *token = own_auth || is_auth ? NULL : token_for(url);
+    if (token != NULL) {
+        char *line = NULL;
+        if (asprintf(&line, "Authorization: Bearer %s", token) < 0)
+            fail_msg("out of memory");
+        hl = curl_slist_append(hl, line);
+        free(line);
+    }
     hl = curl_slist_append(hl, "Expect:");
     sbuf b = {0};
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -886,7 +1001,9 @@ h_response *h_http(const char *method, const char *url, const char *const *heade
         fail_msg("%s %s: %s (%s) after %.0f ms", method, url, curl_easy_strerror(rc), errbuf,
                  r->elapsed_ms);
     if (r->body_len > 0) {
-        record_document(method, r);
+        /* A login's {"jwt":..} is plain JSON, not a JSON:API document. */
+        if (!(is_auth && r->status == 201))
+            record_document(method, r);
         json_error_t err;
         r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
         if (r->json == NULL)
@@ -1041,6 +1158,360 @@ void h_assert_error(const h_response *r, long status, size_t index, const char *
 }
 
 /* ------------------------------------------------------------------ */
+/* authentication                                                      */
+
+void h_sensitive(const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return;
+    for (size_t i = 0; i < H.n_sensitive; i++)
+        if (strcmp(H.sensitive[i], s) == 0)
+            return;
+    if (H.n_sensitive == H.cap_sensitive) {
+        size_t cap = H.cap_sensitive ? H.cap_sensitive * 2 : 32;
+        const char **a = realloc(H.sensitive, cap * sizeof *a);
+        if (a == NULL)
+            fail_msg("out of memory");
+        H.sensitive = a;
+        H.cap_sensitive = cap;
+    }
+    H.sensitive[H.n_sensitive++] = h_strf("%s", s);
+}
+
+/* The first registered string that text holds, or NULL. */
+static const char *find_sensitive(const char *text, size_t len)
+{
+    for (size_t i = 0; i < H.n_sensitive; i++)
+        if (memmem(text, len, H.sensitive[i], strlen(H.sensitive[i])) != NULL)
+            return H.sensitive[i];
+    return NULL;
+}
+
+void h_assert_log_clean(const h_proc *p)
+{
+    if (H.n_sensitive == 0)
+        return;
+    FILE *f = fopen(p->log_path, "rb");
+    if (f == NULL)
+        fail_msg("cannot open %s: %s", p->log_path, strerror(errno));
+    sbuf b = {0};
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_add(&b, buf, n);
+    fclose(f);
+    const char *hit = b.s ? find_sensitive(b.s, b.len) : NULL;
+    free(b.s);
+    if (hit != NULL) {
+        h_print_log(p);
+        fail_msg("the log of %s (%s) contains a password, secret or token: \"%s\"", p->name,
+                 p->log_path, hit);
+    }
+}
+
+const char *h_secret(void)
+{
+    if (H.secret[0] == '\0') {
+        unsigned char raw[12];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, raw, sizeof raw) != (ssize_t)sizeof raw)
+            fail_msg("/dev/urandom: %s", strerror(errno));
+        close(fd);
+        char hex[2 * sizeof raw + 1];
+        for (size_t i = 0; i < sizeof raw; i++)
+            snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+        snprintf(H.secret, sizeof H.secret, "it-secret-%s", hex);
+        /* with a trailing newline, which the server drops */
+        const char *path = h_secret_file();
+        int wfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (wfd < 0 || dprintf(wfd, "%s\n", H.secret) < 0 || close(wfd) != 0)
+            fail_msg("cannot write %s: %s", path, strerror(errno));
+        h_sensitive(H.secret);
+    }
+    return H.secret;
+}
+
+const char *h_secret_file(void)
+{
+    const char *path = h_strf("%s/secret", h_tmpdir());
+    if (H.secret[0] == '\0')
+        h_secret();
+    return path;
+}
+
+int64_t h_add_user(const char *db, const char *username, const char *password, const char *roles,
+                   const char *allowed_ips)
+{
+    if (password != NULL && strlen(password) >= 8)
+        h_sensitive(password);
+    char *out, *err;
+    const char *input = h_strf("%s\n", password ? password : "");
+    int rc = allowed_ips
+                 ? h_cli_input(input, &out, &err, "user", "add", "--username", username,
+                               "--roles", roles, "--allowed-ips", allowed_ips, "--db", db, NULL)
+                 : h_cli_input(input, &out, &err, "user", "add", "--username", username,
+                               "--roles", roles, "--db", db, NULL);
+    if (rc != 0)
+        fail_msg("user add --username %s --roles %s%s%s: exit %d\nstdout: %s\nstderr: %s",
+                 username, roles, allowed_ips ? " --allowed-ips " : "",
+                 allowed_ips ? allowed_ips : "", rc, out, err);
+    const char *leak = find_sensitive(out, strlen(out));
+    if (leak == NULL)
+        leak = find_sensitive(err, strlen(err));
+    if (leak != NULL)
+        fail_msg("user add printed a password or secret (\"%s\")\nstdout: %s\nstderr: %s", leak,
+                 out, err);
+    const char *want = h_strf("user %s added with id ", username);
+    const char *at = strstr(out, want);
+    long long id = at ? atoll(at + strlen(want)) : 0;
+    if (id <= 0)
+        fail_msg("user add --username %s: no \"%sN\" on stdout: %s", username, want, out);
+    return (int64_t)id;
+}
+
+void h_set_user_enabled(const char *db, const char *username, bool enabled)
+{
+    char *out, *err;
+    int rc = h_cli(&out, &err, "user", enabled ? "enable" : "disable", "--username", username,
+                   "--db", db, NULL);
+    if (rc != 0)
+        fail_msg("user %s --username %s: exit %d\nstdout: %s\nstderr: %s",
+                 enabled ? "enable" : "disable", username, rc, out, err);
+}
+
+int64_t h_admin_id(const char *db)
+{
+    for (size_t i = 0; i < H.n_seeded; i++)
+        if (strcmp(H.seeded[i].db, db) == 0)
+            return H.seeded[i].admin_id;
+    if (H.n_seeded == sizeof H.seeded / sizeof H.seeded[0])
+        fail_msg("too many databases in one test");
+    int64_t id = h_add_user(db, H_ADMIN_USERNAME, H_ADMIN_PASSWORD, "root", NULL);
+    H.seeded[H.n_seeded].db = h_strf("%s", db);
+    H.seeded[H.n_seeded].admin_id = id;
+    H.n_seeded++;
+    return id;
+}
+
+const char *h_admin_token(const h_proc *server)
+{
+    if (server->token[0] == '\0')
+        fail_msg("%s has no admin token (not started by h_start_server)", server->name);
+    return server->token;
+}
+
+h_response *h_post_auth(const h_proc *server, const char *const *headers, const char *body)
+{
+    const char *hdrs[16];
+    size_t n = 0;
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+        if (n + 1 >= sizeof hdrs / sizeof hdrs[0])
+            fail_msg("h_post_auth: too many headers");
+        hdrs[n++] = headers[i];
+    }
+    hdrs[n] = NULL;
+    return h_http("POST", h_url(server, "/api/rest/admin/auth"), hdrs, body ? body : "");
+}
+
+h_response *h_login(const h_proc *server, const char *username, const char *password,
+                    const char *forwarded_for)
+{
+    if (password != NULL && strlen(password) >= 8)
+        h_sensitive(password);
+    json_t *doc = json_pack("{s:{s:s,s:s}}", "auth", "username", username, "password", password);
+    if (doc == NULL)
+        fail_msg("json_pack failed");
+    char *body = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (body == NULL)
+        fail_msg("out of memory");
+    h_keep(body, free);
+    const char *hdrs[] = {"Content-Type: application/json",
+                          forwarded_for ? h_strf("X-Forwarded-For: %s", forwarded_for) : NULL,
+                          NULL};
+    h_response *r = h_post_auth(server, hdrs, body);
+    if (r->status == 201 && r->json != NULL) {
+        const char *jwt = json_string_value(json_object_get(r->json, "jwt"));
+        if (jwt != NULL)
+            h_sensitive(jwt);
+    }
+    return r;
+}
+
+const char *h_login_token(const h_proc *server, const char *username, const char *password)
+{
+    h_response *r = h_login(server, username, password, NULL);
+    if (r->status != 201)
+        fail_msg("login as %s on %s: status %ld, expected 201; body: %.2000s", username,
+                 server->name, r->status, r->body);
+    const char *ct = h_header_value(r, "content-type");
+    if (ct == NULL || strcmp(ct, "application/json") != 0)
+        fail_msg("login as %s: content-type \"%s\", expected \"application/json\"", username,
+                 ct ? ct : "<absent>");
+    json_t *doc = h_json(r);
+    const char *jwt = json_string_value(json_object_get(doc, "jwt"));
+    if (!json_is_object(doc) || json_object_size(doc) != 1 || jwt == NULL || jwt[0] == '\0')
+        fail_msg("login as %s: body is not {\"jwt\":\"...\"}: %.2000s", username, r->body);
+    return jwt;
+}
+
+/* ---- tokens minted here, independently of the server ---- */
+
+char *h_b64url(const void *data, size_t n)
+{
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const unsigned char *p = data;
+    sbuf b = {0};
+    sb_add(&b, "", 0);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        char q[4] = {A[(v >> 18) & 63], A[(v >> 12) & 63], A[(v >> 6) & 63], A[v & 63]};
+        sb_add(&b, q, i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
+    }
+    return sb_keep(&b);
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+char *h_b64url_decode(const char *s, size_t n, size_t *out_len)
+{
+    if (n % 4 == 1)
+        return NULL;
+    sbuf b = {0};
+    sb_add(&b, "", 0);
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64url_value(s[i]);
+        if (v < 0) {
+            free(b.s);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            char c = (char)((acc >> bits) & 0xff);
+            sb_add(&b, &c, 1);
+        }
+    }
+    if (out_len)
+        *out_len = b.len;
+    return sb_keep(&b);
+}
+
+static const char *openssl_bin(void)
+{
+    const char *path = getenv("PATH");
+    const char *p = path && path[0] ? path : "/usr/bin:/bin";
+    while (*p) {
+        size_t n = strcspn(p, ":");
+        const char *cand = h_strf("%.*s/openssl", (int)n, p);
+        if (n > 0 && access(cand, X_OK) == 0)
+            return cand;
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    fail_msg("the openssl command is not installed (Debian package `openssl`; "
+             "scripts/install-deps installs it)");
+    return NULL;
+}
+
+const unsigned char *h_hmac(const char *digest, const char *key, const char *data, size_t *mac_len)
+{
+    const char *argv[] = {openssl_bin(), "dgst", h_strf("-%s", digest), "-hmac", key, "-binary",
+                          NULL};
+    char *out, *err;
+    size_t n = 0;
+    int rc = run_capture(argv, data, &out, &n, &err, H_CLI_TIMEOUT_MS);
+    h_keep(out, free);
+    h_keep(err, free);
+    if (rc != 0)
+        fail_msg("openssl dgst -%s -hmac ... -binary: exit %d: %s", digest, rc, err);
+    size_t want = strcmp(digest, "sha256") == 0   ? 32
+                  : strcmp(digest, "sha384") == 0 ? 48
+                  : strcmp(digest, "sha512") == 0 ? 64
+                                                  : n;
+    if (n != want || n == 0)
+        fail_msg("openssl dgst -%s -hmac: %zu bytes of output, expected %zu", digest, n, want);
+    if (mac_len)
+        *mac_len = n;
+    return (const unsigned char *)out;
+}
+
+const char *h_jwt_sign(const char *digest, const char *key, const char *header_json,
+                       const char *payload_json)
+{
+    const char *signing_input = h_strf("%s.%s", h_b64url(header_json, strlen(header_json)),
+                                       h_b64url(payload_json, strlen(payload_json)));
+    size_t n;
+    const unsigned char *mac = h_hmac(digest, key, signing_input, &n);
+    const char *sig = h_b64url(mac, n);
+    const char *token = h_strf("%s.%s", signing_input, sig);
+    h_sensitive(token);
+    h_sensitive(sig);
+    return token;
+}
+
+const char *h_jwt_hs256(const char *payload_json)
+{
+    return h_jwt_sign("sha256", h_secret(), "{\"alg\":\"HS256\"}", payload_json);
+}
+
+const char *h_jwt_part_text(const char *token, int part)
+{
+    const char *p = token;
+    for (int i = 0; i < part; i++) {
+        p = strchr(p, '.');
+        if (p == NULL)
+            return NULL;
+        p++;
+    }
+    size_t n = strcspn(p, ".");
+    return h_b64url_decode(p, n, NULL);
+}
+
+json_t *h_jwt_part(const char *token, int part)
+{
+    const char *text = h_jwt_part_text(token, part);
+    if (text == NULL)
+        return NULL;
+    json_error_t err;
+    json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    return v ? h_keep(v, (void (*)(void *))json_decref) : NULL;
+}
+
+bool h_jwt_signature_ok(const char *token, const char *key)
+{
+    const char *dot1 = strchr(token, '.');
+    const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    if (dot2 == NULL || strchr(dot2 + 1, '.') != NULL)
+        return false;
+    const char *input = h_strf("%.*s", (int)(dot2 - token), token);
+    size_t n;
+    const unsigned char *mac = h_hmac("sha256", key, input, &n);
+    return strcmp(h_b64url(mac, n), dot2 + 1) == 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* lifecycle                                                           */
 
 int h_group_setup(void **state)
@@ -1092,6 +1563,11 @@ int h_teardown(void **state)
     }
     H.n_procs = 0;
     free_allocs();
+    H.secret[0] = '\0';
+    H.n_seeded = 0;
+    free(H.sensitive);
+    H.sensitive = NULL;
+    H.n_sensitive = H.cap_sensitive = 0;
     if (getenv("AC_KEEP_TMP") != NULL)
         fprintf(stderr, "harness: kept %s\n", H.tmpdir);
     else
@@ -1110,7 +1586,7 @@ void h_validate_documents(void)
         fail_msg("out of memory");
     const char *argv[] = {"/usr/bin/python3", script, schema, H.docs_dir, NULL};
     char *out = NULL, *err = NULL;
-    int rc = run_capture(argv, &out, &err, H_VALIDATE_TIMEOUT_MS);
+    int rc = run_capture(argv, NULL, &out, NULL, &err, H_VALIDATE_TIMEOUT_MS);
     fprintf(stderr, "%s%s", out, err);
     free(out);
     free(err);

@@ -27,9 +27,27 @@
  * tests/tools/validate_jsonapi.py over them against the official JSON:API
  * schema (tests/data/jsonapi-1.0-schema.json).
  *
+ * Authentication (SPEC §6): every test has its own random token secret,
+ * written (with a trailing newline) to <tmpdir>/secret. h_start_server passes
+ * it with --secret-file, creates the root user H_ADMIN_USERNAME in the
+ * database through the real CLI (password piped on stdin) unless this test
+ * already did, logs in through POST /api/rest/admin/auth once the server
+ * listens and keeps the token in h_proc.token. h_http then sends
+ * `Authorization: Bearer <token>` to that server by default; a request that
+ * names its own Authorization header sends that instead (the empty
+ * "Authorization:" — H_NO_AUTH — sends none), and requests to /auth never
+ * get one. Tokens can also be minted independently of the server: HMAC by
+ * the openssl command (`openssl dgst -sha256 -hmac KEY -binary`), base64url
+ * here.
+ *
+ * Passwords, the secret and every token the harness sees or mints are
+ * registered as sensitive: h_stop fails the test when a process's log
+ * contains one (the server must never log them), and h_add_user when the CLI
+ * prints one.
+ *
  * Memory: strings, responses and parsed documents the harness returns are
  * owned by the harness and freed at teardown; tests never free them.
- * Only 127.0.0.1 is ever contacted. */
+ * Only 127.0.0.1 and [::1] are ever contacted. */
 #ifndef AC_IT_HARNESS_H
 #define AC_IT_HARNESS_H
 
@@ -80,17 +98,20 @@ typedef struct h_proc {
     pid_t pid;           /* 0 once reaped */
     int out_fd;          /* read end of its stdout pipe; -1 when closed */
     int port;            /* from its `listening HOST:PORT` line */
-    char addr[64];       /* "127.0.0.1:PORT" */
+    char addr[64];       /* "127.0.0.1:PORT" (or "[::1]:PORT") */
     char log_path[1024]; /* its stderr */
     int exit_status;     /* valid once reaped: exit code, or 128+signal */
+    char token[512];     /* the root admin's JWT (h_start_server), else "" */
 } h_proc;
 
 /* Starts path with argv (argv[0] included, NULL-terminated), stdout piped,
  * stderr to <tmpdir>/<name>.log, cwd = the temp dir; waits up to 10 s for
- * its `listening 127.0.0.1:PORT` line. Fails the test otherwise. */
+ * its `listening 127.0.0.1:PORT` (or `listening [::1]:PORT`) line. Fails the
+ * test otherwise. */
 h_proc *h_spawn(const char *name, const char *path, const char *const argv[]);
 /* SIGTERM, wait up to 10 s (then SIGKILL and fail); returns the exit status
- * (128+signal when killed by one). Prints the log when it is not 0. */
+ * (128+signal when killed by one). Prints the log when it is not 0. Fails the
+ * test when the log holds a sensitive string (h_assert_log_clean). */
 int h_stop(h_proc *p);
 /* Prints a process's stderr log to stderr. */
 void h_print_log(const h_proc *p);
@@ -102,13 +123,21 @@ int h_log_count(const h_proc *p, const char *needle);
 h_proc *h_start_nodesim(int node_id, int pop_id, ...) __attribute__((sentinel));
 /* The same on a given port (to restart a node where it was). */
 h_proc *h_start_nodesim_on(int port, int node_id, int pop_id, ...) __attribute__((sentinel));
-/* activecalls serve --listen 127.0.0.1:0 --db DB, then the extra arguments. */
+/* activecalls serve --listen 127.0.0.1:0 --db DB --secret-file <h_secret_file()>,
+ * then the extra arguments (a later option overrides, e.g. --listen [::1]:0);
+ * with the root admin created first (h_admin_id) and logged in afterwards
+ * (h_proc.token). */
 h_proc *h_start_server(const char *db, ...) __attribute__((sentinel));
+/* activecalls serve --listen 127.0.0.1:0 --db DB, then the extra arguments
+ * only: no secret, no admin user, no login. */
+h_proc *h_start_server_bare(const char *db, ...) __attribute__((sentinel));
 
 /* Runs `activecalls ARGS...` (NULL-terminated) to completion (10 s bound),
  * cwd = the temp dir. *out / *err (either may be NULL) get its stdout and
  * stderr. Returns its exit code (128+signal when killed by one). */
 int h_cli(char **out, char **err, ...) __attribute__((sentinel));
+/* The same with input written to its stdin (then closed). */
+int h_cli_input(const char *input, char **out, char **err, ...) __attribute__((sentinel));
 /* `pop add --id ID --name pop-ID`, asserting exit 0. */
 void h_add_pop(const char *db, int id);
 /* `node add --id ID --name node-ID --endpoint EP --pop-id POP`, exit 0. */
@@ -166,5 +195,66 @@ void h_assert_error(const h_response *r, long status, size_t index, const char *
                     const char *detail, const char *code);
 /* Number of objects in errors[] (fails unless an errors document). */
 size_t h_error_count(const h_response *r);
+
+/* ---- authentication ---- */
+
+#define H_ADMIN_USERNAME "admin"
+#define H_ADMIN_PASSWORD "Root-pw-7f2Kq9xZ-it"
+/* An Authorization header that removes the default one: no token at all. */
+#define H_NO_AUTH "Authorization:"
+
+/* The current test's token secret (printable, >= 16 bytes); the first call
+ * writes it, plus "
+", to h_secret_file(). */
+const char *h_secret(void);
+const char *h_secret_file(void); /* <tmpdir>/secret */
+/* `user add --username U --roles R [--allowed-ips IPS] --db DB` with the
+ * password piped on stdin; asserts exit 0; returns the new user's id. */
+int64_t h_add_user(const char *db, const char *username, const char *password, const char *roles,
+                   const char *allowed_ips);
+/* `user enable|disable --username U --db DB`, asserting exit 0. */
+void h_set_user_enabled(const char *db, const char *username, bool enabled);
+/* The id of the root user H_ADMIN_USERNAME in db (created on first use). */
+int64_t h_admin_id(const char *db);
+/* The server's root token (fails when it has none). */
+const char *h_admin_token(const h_proc *server);
+/* POST /api/rest/admin/auth with exactly these headers (NULL-terminated, may
+ * be NULL) and body (NULL = empty). */
+h_response *h_post_auth(const h_proc *server, const char *const *headers, const char *body);
+/* POST /api/rest/admin/auth, Content-Type: application/json,
+ * {"auth":{"username":U,"password":P}}; X-Forwarded-For when forwarded_for
+ * is not NULL. */
+h_response *h_login(const h_proc *server, const char *username, const char *password,
+                    const char *forwarded_for);
+/* h_login asserting 201, content-type application/json and a body of
+ * exactly {"jwt":"..."}; returns the token. */
+const char *h_login_token(const h_proc *server, const char *username, const char *password);
+
+/* Registers a string that no process log may contain. */
+void h_sensitive(const char *s);
+/* Fails the test when p's log contains a registered sensitive string. */
+void h_assert_log_clean(const h_proc *p);
+
+/* base64url without padding, and back (NULL when s is not base64url;
+ * the result is NUL-terminated, *out_len excludes the NUL). */
+char *h_b64url(const void *data, size_t n);
+char *h_b64url_decode(const char *s, size_t n, size_t *out_len);
+/* HMAC of data with key by `openssl dgst -<digest> -hmac key -binary`
+ * (digest "sha256", "sha384", ...): the raw MAC, *mac_len bytes. */
+const unsigned char *h_hmac(const char *digest, const char *key, const char *data,
+                            size_t *mac_len);
+/* b64url(header).b64url(payload).b64url(HMAC-<digest>(key, the first two)):
+ * a JWT minted without the server's code. */
+const char *h_jwt_sign(const char *digest, const char *key, const char *header_json,
+                       const char *payload_json);
+/* h_jwt_sign("sha256", h_secret(), {"alg":"HS256"}, payload). */
+const char *h_jwt_hs256(const char *payload_json);
+/* Part 0 (header), 1 (payload) of a JWT decoded: as text, or parsed (NULL
+ * when it is not base64url / JSON). */
+const char *h_jwt_part_text(const char *token, int part);
+json_t *h_jwt_part(const char *token, int part);
+/* True when the token's signature is HMAC-SHA256(key, "header.payload")
+ * (computed by openssl). */
+bool h_jwt_signature_ok(const char *token, const char *key);
 
 #endif

@@ -128,7 +128,7 @@ static char *write_one(const callset *cs, size_t i, const char *base, int64_t no
     buf out, scratch;
     buf_init(&out);
     buf_init(&scratch);
-    doc_call_resource(&out, &scratch, base_of(base), node, cs, &cs->recs[i]);
+    doc_call_resource(&out, &scratch, base_of(base), node, cs, &cs->recs[i], &doc_call_all);
     assert_false(out.oom);
     buf_free(&scratch);
     return buf_steal(&out);
@@ -376,7 +376,7 @@ static void test_several_resources_one_buffer(void **state)
     for (size_t i = 0; i < cs.n; i++) {
         if (i) buf_putc(&out, ',');
         doc_call_resource(&out, &scratch, base_of("https://calls.example.net:8443"), (int64_t)i + 7, &cs,
-                          &cs.recs[i]);
+                          &cs.recs[i], &doc_call_all);
     }
     buf_puts(&out, "]}");
     buf_putc(&out, '\0');
@@ -420,7 +420,7 @@ static void test_many_records_and_big_node_id(void **state)
     buf_putc(&out, '[');
     for (size_t i = 0; i < cs.n; i++) {
         if (i) buf_putc(&out, ',');
-        doc_call_resource(&out, &scratch, base_of("http://h"), INT64_MAX, &cs, &cs.recs[i]);
+        doc_call_resource(&out, &scratch, base_of("http://h"), INT64_MAX, &cs, &cs.recs[i], &doc_call_all);
     }
     buf_putc(&out, ']');
     buf_putc(&out, '\0');

@@ -1,0 +1,217 @@
+/* jwt: issuing and verifying the admin API's HS256 tokens (SPEC §6).
+ *
+ * Verification order, chosen so that no claim is trusted before the
+ * signature is checked, yet an unacceptable algorithm is reported as such:
+ *   1. size cap (JWT_MAX_LEN), exactly three '.'-separated parts, header
+ *      and payload non-empty, all three canonical unpadded base64url;
+ *   2. header: a JSON object whose "alg" is exactly "HS256" (typ and other
+ *      members tolerated; "crit" refused, as RFC 7515 §4.1.11 requires of
+ *      extensions we do not understand) — otherwise JWT_BAD_ALG, even when
+ *      the signature part is empty, as in alg "none" tokens;
+ *   3. HMAC-SHA256 over the text "header.payload" with the key, compared
+ *      with CRYPTO_memcmp (constant time); a signature of any length other
+ *      than 32 bytes is a bad signature;
+ *   4. only then the payload: a JSON object (duplicate keys refused); exp,
+ *      when present, an integer or real and > now (exp <= now is expired;
+ *      any other type is malformed); aud "admin" or an array holding the
+ *      string "admin"; sub a JSON integer > 0, or — as some issuers write
+ *      it — a string of decimal digits without sign or leading zeros whose
+ *      value is > 0 and fits in int64.
+ * An empty key is refused both ways (no token can be minted or accepted
+ * with it). JSON parsing uses jansson on the decoded bytes. */
+#include "auth/jwt.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "auth/base64url.h"
+
+#define SIG_LEN 32 /* SHA-256 */
+
+/* base64url('{"alg":"HS256"}') — the only header jwt_sign writes. */
+static const char SIGN_HEADER_B64[] = "eyJhbGciOiJIUzI1NiJ9";
+
+const char *jwt_status_reason(jwt_status s)
+{
+    switch (s) {
+    case JWT_OK: return "ok";
+    case JWT_MALFORMED: return "malformed token";
+    case JWT_BAD_ALG: return "unsupported alg";
+    case JWT_BAD_SIGNATURE: return "bad signature";
+    case JWT_EXPIRED: return "expired";
+    case JWT_BAD_AUDIENCE: return "bad audience";
+    case JWT_BAD_SUBJECT: return "bad subject";
+    }
+    return "invalid token";
+}
+
+static bool hmac_sha256(const unsigned char *key, size_t key_len, const char *data, size_t n,
+                        unsigned char mac[SIG_LEN])
+{
+    if (key == NULL || key_len == 0 || key_len > INT_MAX) return false;
+    unsigned int mac_len = 0;
+    if (HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, n, mac, &mac_len) ==
+        NULL)
+        return false;
+    return mac_len == SIG_LEN;
+}
+
+int jwt_sign(const unsigned char *key, size_t key_len, int64_t sub, int64_t exp, char *out,
+             size_t out_len)
+{
+    if (out == NULL || sub <= 0) return -1;
+    char payload[128];
+    int pn;
+    if (exp > 0)
+        pn = snprintf(payload, sizeof payload, "{\"sub\":%" PRId64 ",\"aud\":[\"admin\"],\"exp\":%" PRId64 "}",
+                      sub, exp);
+    else
+        pn = snprintf(payload, sizeof payload, "{\"sub\":%" PRId64 ",\"aud\":[\"admin\"]}", sub);
+    if (pn < 0 || (size_t)pn >= sizeof payload) return -1;
+
+    size_t hn = sizeof SIGN_HEADER_B64 - 1;
+    size_t total = hn + 1 + b64url_encoded_len((size_t)pn) + 1 + b64url_encoded_len(SIG_LEN);
+    if (out_len < total + 1) return -1;
+
+    memcpy(out, SIGN_HEADER_B64, hn);
+    size_t o = hn;
+    out[o++] = '.';
+    o += b64url_encode((const unsigned char *)payload, (size_t)pn, out + o);
+
+    unsigned char mac[SIG_LEN];
+    if (!hmac_sha256(key, key_len, out, o, mac)) {
+        out[0] = '\0';
+        return -1;
+    }
+    out[o++] = '.';
+    o += b64url_encode(mac, SIG_LEN, out + o);
+    return (int)o;
+}
+
+/* Decodes one part and parses it as a JSON object; NULL when it is not one. */
+static json_t *decode_object(const char *part, size_t n)
+{
+    unsigned char raw[JWT_MAX_LEN];
+    long len = b64url_decode(part, n, raw, sizeof raw);
+    if (len <= 0) return NULL;
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)raw, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
+    if (j != NULL && !json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static bool decodes(const char *part, size_t n)
+{
+    unsigned char raw[JWT_MAX_LEN];
+    return b64url_decode(part, n, raw, sizeof raw) >= 0;
+}
+
+static jwt_status check_exp(const json_t *payload, int64_t now)
+{
+    const json_t *exp = json_object_get(payload, "exp");
+    if (exp == NULL) return JWT_OK;
+    if (json_is_integer(exp)) return json_integer_value(exp) <= now ? JWT_EXPIRED : JWT_OK;
+    if (json_is_real(exp)) return json_real_value(exp) <= (double)now ? JWT_EXPIRED : JWT_OK;
+    return JWT_MALFORMED;
+}
+
+static bool is_admin(const json_t *v)
+{
+    return json_is_string(v) && json_string_length(v) == 5 &&
+           memcmp(json_string_value(v), "admin", 5) == 0;
+}
+
+static jwt_status check_aud(const json_t *payload)
+{
+    const json_t *aud = json_object_get(payload, "aud");
+    if (is_admin(aud)) return JWT_OK;
+    if (json_is_array(aud)) {
+        size_t i;
+        const json_t *v;
+        json_array_foreach(aud, i, v) {
+            if (is_admin(v)) return JWT_OK;
+        }
+    }
+    return JWT_BAD_AUDIENCE;
+}
+
+static jwt_status check_sub(const json_t *payload, int64_t *sub)
+{
+    const json_t *s = json_object_get(payload, "sub");
+    if (json_is_integer(s)) {
+        json_int_t v = json_integer_value(s);
+        if (v <= 0) return JWT_BAD_SUBJECT;
+        *sub = (int64_t)v;
+        return JWT_OK;
+    }
+    if (json_is_string(s)) {
+        const char *t = json_string_value(s);
+        size_t n = json_string_length(s);
+        if (n == 0 || n > 19 || t[0] == '0') return JWT_BAD_SUBJECT;
+        int64_t v = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (t[i] < '0' || t[i] > '9') return JWT_BAD_SUBJECT;
+            int d = t[i] - '0';
+            if (v > (INT64_MAX - d) / 10) return JWT_BAD_SUBJECT;
+            v = v * 10 + d;
+        }
+        *sub = v;
+        return JWT_OK;
+    }
+    return JWT_BAD_SUBJECT;
+}
+
+jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *token, int64_t now,
+                      int64_t *sub)
+{
+    if (token == NULL) return JWT_MALFORMED;
+    size_t n = strnlen(token, JWT_MAX_LEN + 1);
+    if (n > JWT_MAX_LEN) return JWT_MALFORMED;
+
+    const char *dot1 = memchr(token, '.', n);
+    if (dot1 == NULL) return JWT_MALFORMED;
+    const char *dot2 = memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - token));
+    if (dot2 == NULL) return JWT_MALFORMED;
+    if (memchr(dot2 + 1, '.', n - (size_t)(dot2 + 1 - token)) != NULL) return JWT_MALFORMED;
+
+    const char *h = token, *p = dot1 + 1, *s = dot2 + 1;
+    size_t hn = (size_t)(dot1 - h), pn = (size_t)(dot2 - p), sn = n - (size_t)(s - token);
+    if (hn == 0 || pn == 0) return JWT_MALFORMED;
+    if (!decodes(p, pn) || !decodes(s, sn)) return JWT_MALFORMED;
+
+    json_t *header = decode_object(h, hn);
+    if (header == NULL) return JWT_MALFORMED;
+    const json_t *alg = json_object_get(header, "alg");
+    bool alg_ok = json_is_string(alg) && json_string_length(alg) == 5 &&
+                  memcmp(json_string_value(alg), "HS256", 5) == 0;
+    bool has_crit = json_object_get(header, "crit") != NULL;
+    json_decref(header);
+    if (!alg_ok) return JWT_BAD_ALG;
+    if (has_crit) return JWT_MALFORMED;
+
+    unsigned char want[SIG_LEN], got[SIG_LEN];
+    if (!hmac_sha256(key, key_len, token, (size_t)(dot2 - token), want)) return JWT_BAD_SIGNATURE;
+    long gl = b64url_decode(s, sn, got, sizeof got);
+    if (gl != SIG_LEN || CRYPTO_memcmp(want, got, SIG_LEN) != 0) return JWT_BAD_SIGNATURE;
+
+    /* Signed by the key holder: the claims may now be read. */
+    json_t *payload = decode_object(p, pn);
+    if (payload == NULL) return JWT_MALFORMED;
+    int64_t subject = 0;
+    jwt_status st = check_exp(payload, now);
+    if (st == JWT_OK) st = check_aud(payload);
+    if (st == JWT_OK) st = check_sub(payload, &subject);
+    json_decref(payload);
+    if (st == JWT_OK && sub != NULL) *sub = subject;
+    return st;
+}

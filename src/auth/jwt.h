@@ -1,0 +1,41 @@
+/* jwt: the admin API's tokens (SPEC §6) — HS256 JSON Web Tokens.
+ *
+ * Issued: header exactly {"alg":"HS256"}, payload
+ * {"sub":<id>,"aud":["admin"],"exp":<unix time>} (no exp when the lifetime
+ * is 0), as yeti-web issues them. Verified: three base64url parts; header a
+ * JSON object whose alg is exactly "HS256" (other header members such as
+ * typ are tolerated); HMAC-SHA256 over "header.payload" with the secret's
+ * bytes, compared in constant time; aud "admin" or an array containing it;
+ * exp, when present, in the future; sub a positive integer. */
+#ifndef AC_AUTH_JWT_H
+#define AC_AUTH_JWT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JWT_MAX_LEN 4096 /* longer tokens are refused unread */
+
+typedef enum {
+    JWT_OK = 0,
+    JWT_MALFORMED,     /* not three base64url parts of JSON objects */
+    JWT_BAD_ALG,       /* alg missing or not exactly HS256 (none, HS384, RS256, ...) */
+    JWT_BAD_SIGNATURE,
+    JWT_EXPIRED,
+    JWT_BAD_AUDIENCE,  /* aud missing or without "admin" */
+    JWT_BAD_SUBJECT,   /* sub missing or not a positive integer */
+} jwt_status;
+
+/* Short reason for logs: "bad signature", "expired", ... */
+const char *jwt_status_reason(jwt_status s);
+
+/* Writes a NUL-terminated token into out; returns its length, or -1 when
+ * out is too small or HMAC fails. exp <= 0 means no exp claim. */
+int jwt_sign(const unsigned char *key, size_t key_len, int64_t sub, int64_t exp, char *out,
+             size_t out_len);
+
+/* Checks everything above; on JWT_OK *sub is the subject. `now` is unix time. */
+jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *token, int64_t now,
+                      int64_t *sub);
+
+#endif

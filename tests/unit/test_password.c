@@ -1,0 +1,200 @@
+/* test_password: auth/password.c — bcrypt hashing (cost 4 for speed, one
+ * case at PASSWORD_COST), $2b$ output, cost and length limits (no silent
+ * 72-byte collisions), Devise-style $2a$ hashes (openwall's published
+ * vectors and ones made here with crypt_gensalt_rn("$2a$")), refusal of
+ * malformed hashes and failure tokens, and password_burn. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <crypt.h>
+
+#include "auth/password.h"
+
+static void hash_and_verify(void **state)
+{
+    (void)state;
+    char h1[PASSWORD_HASH_MAX], h2[PASSWORD_HASH_MAX], err[128];
+    assert_int_equal(password_hash("correct horse", 4, h1, err), 0);
+    assert_int_equal(strlen(h1), 60);
+    assert_memory_equal(h1, "$2b$04$", 7);
+    assert_true(password_verify("correct horse", h1));
+    assert_false(password_verify("correct hors", h1));
+    assert_false(password_verify("correct horse ", h1));
+    assert_false(password_verify("Correct horse", h1));
+    assert_false(password_verify("", h1));
+    /* a fresh salt every time */
+    assert_int_equal(password_hash("correct horse", 4, h2, err), 0);
+    assert_string_not_equal(h1, h2);
+    assert_true(password_verify("correct horse", h2));
+    /* bytes beyond ASCII are just bytes */
+    assert_int_equal(password_hash("pässwörd ✓", 5, h1, err), 0);
+    assert_memory_equal(h1, "$2b$05$", 7);
+    assert_true(password_verify("pässwörd ✓", h1));
+    assert_false(password_verify("passwörd ✓", h1));
+}
+
+static void default_cost(void **state)
+{
+    (void)state;
+    char h[PASSWORD_HASH_MAX], err[128], prefix[16];
+    assert_int_equal(password_hash("s3cret!", PASSWORD_COST, h, err), 0);
+    snprintf(prefix, sizeof prefix, "$2b$%02d$", PASSWORD_COST);
+    assert_memory_equal(h, prefix, 7);
+    assert_true(password_verify("s3cret!", h));
+
+    /* password_burn's dummy hash is made with PASSWORD_COST too, so it costs
+     * what a failed verify costs; that is by construction, not timed here
+     * (timing assertions do not belong in tests). It must refuse, quietly. */
+    password_burn("s3cret?");
+    assert_false(password_verify("s3cret?", h));
+}
+
+static void cost_limits(void **state)
+{
+    (void)state;
+    char h[PASSWORD_HASH_MAX], err[128];
+    static const int bad[] = {-1, 0, 1, 3, 32, 100};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strcpy(h, "untouched");
+        err[0] = '\0';
+        assert_int_equal(password_hash("pw", bad[i], h, err), -1);
+        assert_string_equal(h, "");
+        assert_true(strlen(err) > 0);
+        assert_null(strstr(err, "pw")); /* never the password */
+    }
+}
+
+static void length_limits(void **state)
+{
+    (void)state;
+    char h[PASSWORD_HASH_MAX], err[128];
+    char p72[PASSWORD_MAX_LEN + 1], p73[PASSWORD_MAX_LEN + 2];
+    memset(p72, 'k', PASSWORD_MAX_LEN);
+    p72[PASSWORD_MAX_LEN] = '\0';
+    memcpy(p73, p72, PASSWORD_MAX_LEN);
+    p73[PASSWORD_MAX_LEN] = 'X';
+    p73[PASSWORD_MAX_LEN + 1] = '\0';
+
+    assert_int_equal(password_hash(p72, 4, h, err), 0);
+    assert_true(password_verify(p72, h));
+    /* bcrypt would accept p73 for p72's hash; we refuse it */
+    assert_false(password_verify(p73, h));
+    assert_int_equal(password_hash(p73, 4, h, err), -1);
+    assert_non_null(strstr(err, "72"));
+    assert_null(strstr(err, "kkkk"));
+
+    assert_int_equal(password_hash("", 4, h, err), -1);
+    assert_int_equal(password_hash(NULL, 4, h, err), -1);
+    assert_false(password_verify(NULL, "$2b$04$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"));
+    /* err may be NULL */
+    assert_int_equal(password_hash("", 4, h, NULL), -1);
+}
+
+/* openwall crypt_blowfish's published vectors (wrapper.c). */
+static const struct { const char *hash, *pw; } VECTORS[] = {
+    {"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "U*U"},
+    {"$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK", "U*U*"},
+    {"$2a$05$XXXXXXXXXXXXXXXXXXXXXOAcXxm9kjPGEMsLznoKqmqw7tc8WCx4a", "U*U*U"},
+    {"$2a$05$CCCCCCCCCCCCCCCCCCCCC.7uG0VCzI2bS7j6ymqJi9CdcdxiRTWNy", ""},
+};
+
+static void devise_hashes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof VECTORS / sizeof VECTORS[0]; i++) {
+        if (!password_verify(VECTORS[i].pw, VECTORS[i].hash)) fail_msg("vector %zu refused", i);
+        assert_false(password_verify("U*U*U*", VECTORS[i].hash));
+        /* $2b$ is the same algorithm for passwords this short */
+        char b[64];
+        strcpy(b, VECTORS[i].hash);
+        b[2] = 'b';
+        assert_true(password_verify(VECTORS[i].pw, b));
+        /* $2y$ / $2x$ are other libraries' names: not Devise's, refused */
+        b[2] = 'y';
+        assert_false(password_verify(VECTORS[i].pw, b));
+        b[2] = 'x';
+        assert_false(password_verify(VECTORS[i].pw, b));
+    }
+    /* the long vector: bcrypt ignores bytes after 72, we refuse such input */
+    assert_false(password_verify(
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789chars after 72 are ignored",
+        "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"));
+    assert_true(password_verify(
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"));
+
+    /* a $2a$ hash made here, the way Ruby's bcrypt gem (Devise) makes them */
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    assert_non_null(crypt_gensalt_rn("$2a$", 4, NULL, 0, salt, (int)sizeof salt));
+    assert_memory_equal(salt, "$2a$04$", 7);
+    struct crypt_data *cd = calloc(1, sizeof *cd);
+    const char *h = crypt_rn("devise-made", salt, cd, (int)sizeof *cd);
+    assert_non_null(h);
+    char copy[PASSWORD_HASH_MAX];
+    strcpy(copy, h);
+    free(cd);
+    assert_memory_equal(copy, "$2a$04$", 7);
+    assert_true(password_verify("devise-made", copy));
+    assert_false(password_verify("devise-mad", copy));
+}
+
+static void malformed_hashes(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        NULL, "", "*0", "*1", "!", "x",
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe",   /* 59 */
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeWW", /* 61 */
+        "$2a$03$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",  /* cost 3 */
+        "$2a$32$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+        "$2a$99$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+        "$2a$5$CCCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC!E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",  /* '!' */
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe=",
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe\n",
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC",                                  /* a bare salt */
+        "$2$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeWx",
+        "$1$abcdefgh$abcdefghijklmnopqrstuv",                            /* md5crypt */
+        "$6$salt$IxDD3jeSOb5eB1CX5LBsqZFVkJdido3OUILO5Ifz5iwMuTS4XMS130MTSuDDl3aCI6WouIL9AjRbLCelDCy.g.",
+        "$y$j9T$abc$def",
+        "U*U",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (password_verify("U*U", bad[i])) fail_msg("hash %zu accepted", i);
+        if (password_verify("", bad[i])) fail_msg("hash %zu accepted for ''", i);
+    }
+    /* a non-canonical salt: libxcrypt may refuse or accept, never crash, and
+     * only the exact recomputed hash matches */
+    assert_false(password_verify("U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC/E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"));
+}
+
+static void burn_any_input(void **state)
+{
+    (void)state;
+    char longer[300];
+    memset(longer, 'z', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    password_burn(NULL);
+    password_burn("");
+    password_burn("some password");
+    password_burn(longer);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hash_and_verify), cmocka_unit_test(cost_limits),
+        cmocka_unit_test(length_limits),   cmocka_unit_test(devise_hashes),
+        cmocka_unit_test(malformed_hashes), cmocka_unit_test(burn_any_input),
+        cmocka_unit_test(default_cost),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
