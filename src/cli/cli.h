@@ -7,6 +7,8 @@
 #ifndef AC_CLI_CLI_H
 #define AC_CLI_CLI_H
 
+#include <stdint.h>
+
 /* activecalls node add|list|remove ... */
 int cli_node(int argc, char **argv);
 /* activecalls pop add|list|remove ... */
@@ -21,5 +23,14 @@ int cli_demo(int argc, char **argv);
 /* The database location: the --db value when given (non-empty), else
  * $ACTIVECALLS_DB when set and non-empty, else "./activecalls.db". */
 const char *cli_db_location(const char *flag_value);
+
+/* Exit codes every subcommand uses. */
+enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
+
+/* Prints "activecalls: <message>" on stderr; returns CLI_RUNTIME. */
+int cli_runtime_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A positive decimal integer, the whole string, no sign or spaces: 0, else -1. */
+int cli_parse_id(const char *s, int64_t *out);
 
 #endif

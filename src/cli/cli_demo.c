@@ -20,7 +20,6 @@
 #include "store/resources.h"
 #include "store/store.h"
 
-enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
 enum { OPT_DB = 256 };
 
 /* Ids the summary reads back: the demo set uses 1..20 of every type. */

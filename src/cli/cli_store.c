@@ -21,7 +21,7 @@
 
 #define DEFAULT_DB "./activecalls.db"
 
-enum { CLI_CONTINUE = -1, CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
+enum { CLI_CONTINUE = -1 };
 
 enum { F_ID = 1u, F_NAME = 2u, F_ENDPOINT = 4u, F_POP_ID = 8u, F_DB = 16u };
 enum { OPT_ID = 256, OPT_NAME, OPT_ENDPOINT, OPT_POP_ID, OPT_DB };
@@ -90,18 +90,6 @@ const char *cli_db_location(const char *flag_value)
 
 /* ---- messages ---- */
 
-static int runtime_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int runtime_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("activecalls: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return CLI_RUNTIME;
-}
-
 static int usage_error(const command *c, const verb *v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int usage_error(const command *c, const verb *v, const char *fmt, ...)
@@ -124,18 +112,6 @@ static const optdef *find_optdef(int val)
     return NULL;
 }
 
-/* A positive decimal integer, the whole string, no sign or spaces. */
-static int parse_id(const char *s, int64_t *out)
-{
-    char *end = NULL;
-    if (s[0] < '0' || s[0] > '9') return -1;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v <= 0) return -1;
-    *out = (int64_t)v;
-    return 0;
-}
-
 static int set_opt(const command *c, const verb *v, const optdef *d, const char *arg, opts *o)
 {
     if (!(v->accepts & d->bit))
@@ -143,7 +119,7 @@ static int set_opt(const command *c, const verb *v, const optdef *d, const char 
     if (o->seen & d->bit) return usage_error(c, v, "%s given more than once", d->flag);
     o->seen |= d->bit;
     int64_t *num = d->bit == F_ID ? &o->id : d->bit == F_POP_ID ? &o->pop_id : NULL;
-    if (num && parse_id(arg, num) != 0)
+    if (num && cli_parse_id(arg, num) != 0)
         return usage_error(c, v, "%s: '%s' is not an integer between 1 and %" PRId64, d->flag,
                            arg, INT64_MAX);
     if (d->bit == F_DB && !*arg) return usage_error(c, v, "--db needs a non-empty path");
@@ -318,13 +294,13 @@ static int execute(const command *c, const verb *v, const opts *o, const record 
 {
     char err[STORE_ERR_LEN] = "";
     store *s = store_open(cli_db_location(o->db), err);
-    if (!s) return runtime_error("%s", err);
+    if (!s) return cli_runtime_error("%s", err);
     store_status st = v->run(s, o, r, err);
     store_close(s);
     if (st == STORE_INVALID) return usage_error(c, v, "%s", err);
-    if (st != STORE_OK) return runtime_error("%s", err);
+    if (st != STORE_OK) return cli_runtime_error("%s", err);
     if (fflush(stdout) != 0 || ferror(stdout))
-        return runtime_error("writing the output: %s", strerror(errno));
+        return cli_runtime_error("writing the output: %s", strerror(errno));
     return CLI_OK;
 }
 

@@ -50,7 +50,7 @@ _Static_assert(STORE_HASH_MAX >= PASSWORD_HASH_MAX, "a hash must fit the store's
 /* Room for a maximal password, a '\r', and one byte more to see it is too long. */
 #define PW_BUF (PASSWORD_MAX_LEN + 2)
 
-enum { CLI_CONTINUE = -1, CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
+enum { CLI_CONTINUE = -1 };
 
 enum { F_USERNAME = 1u, F_ROLES = 2u, F_IPS = 4u, F_ID = 8u, F_DISABLED = 16u, F_DB = 32u };
 enum { OPT_USERNAME = 256, OPT_ROLES, OPT_IPS, OPT_ID, OPT_DISABLED, OPT_DB };
@@ -109,18 +109,6 @@ static const char usage_text[] =
 
 /* ---- messages ---- */
 
-static int runtime_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int runtime_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("activecalls: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return CLI_RUNTIME;
-}
-
 static int usage_error(const verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int usage_error(const verb *v, const char *fmt, ...)
 {
@@ -137,7 +125,7 @@ static int usage_error(const verb *v, const char *fmt, ...)
 static int store_error(const verb *v, store_status st, const char *err)
 {
     if (st == STORE_INVALID) return usage_error(v, "%s", err);
-    return runtime_error("%s", err);
+    return cli_runtime_error("%s", err);
 }
 
 /* ---- option parsing ---- */
@@ -149,18 +137,6 @@ static const optdef *find_optdef(int val)
     return NULL;
 }
 
-/* A positive decimal integer, the whole string, no sign or spaces. */
-static int parse_id(const char *s, int64_t *out)
-{
-    char *end = NULL;
-    if (s[0] < '0' || s[0] > '9') return -1;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v <= 0) return -1;
-    *out = (int64_t)v;
-    return 0;
-}
-
 static int set_opt(const verb *v, const optdef *d, const char *arg, opts *o)
 {
     if (!(v->accepts & d->bit))
@@ -169,7 +145,7 @@ static int set_opt(const verb *v, const optdef *d, const char *arg, opts *o)
     o->seen |= d->bit;
     switch (d->bit) {
     case F_ID:
-        if (parse_id(arg, &o->id) != 0)
+        if (cli_parse_id(arg, &o->id) != 0)
             return usage_error(v, "--id: '%s' is not an integer between 1 and %" PRId64, arg,
                                INT64_MAX);
         break;
@@ -292,24 +268,24 @@ static int read_line(int fd, char *buf, size_t cap, const sigset_t *wait_mask)
 static int check_line(int n, const char *buf)
 {
     switch (n) {
-    case LINE_EOF: runtime_error("no password given"); return -1;
+    case LINE_EOF: cli_runtime_error("no password given"); return -1;
     case LINE_TOO_LONG:
-        runtime_error("the password is longer than %d bytes (bcrypt's limit)", PASSWORD_MAX_LEN);
+        cli_runtime_error("the password is longer than %d bytes (bcrypt's limit)", PASSWORD_MAX_LEN);
         return -1;
-    case LINE_ERROR: runtime_error("reading the password: %s", strerror(errno)); return -1;
+    case LINE_ERROR: cli_runtime_error("reading the password: %s", strerror(errno)); return -1;
     case LINE_SIGNAL: return -1; /* the caller re-raises it */
     default: break;
     }
     if (n == 0) {
-        runtime_error("empty password refused");
+        cli_runtime_error("empty password refused");
         return -1;
     }
     if (n > PASSWORD_MAX_LEN) {
-        runtime_error("the password is longer than %d bytes (bcrypt's limit)", PASSWORD_MAX_LEN);
+        cli_runtime_error("the password is longer than %d bytes (bcrypt's limit)", PASSWORD_MAX_LEN);
         return -1;
     }
     if (memchr(buf, '\0', (size_t)n)) {
-        runtime_error("the password contains a NUL byte");
+        cli_runtime_error("the password contains a NUL byte");
         return -1;
     }
     return 0;
@@ -372,12 +348,12 @@ static int tty_begin(tty_session *t)
         t->handled[i] = sigaction(guarded_signals[i], &sa, NULL) == 0;
     }
 
-    if (tcgetattr(t->in, &t->saved) != 0) return runtime_error("reading the terminal settings: %s",
+    if (tcgetattr(t->in, &t->saved) != 0) return cli_runtime_error("reading the terminal settings: %s",
                                                                strerror(errno));
     struct termios quiet = t->saved;
     quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHOE | ECHOK | ECHONL);
     if (tcsetattr(t->in, TCSAFLUSH, &quiet) != 0)
-        return runtime_error("turning off the terminal echo: %s", strerror(errno));
+        return cli_runtime_error("turning off the terminal echo: %s", strerror(errno));
     t->echo_off = true;
     return CLI_OK;
 }
@@ -411,7 +387,7 @@ static int ask_password_tty(char pw[PW_BUF])
         int n = read_line(t.in, again, PW_BUF, &t.old_mask);
         newline(t.out);
         rc = check_line(n, again) == 0 ? CLI_OK : CLI_RUNTIME;
-        if (rc == CLI_OK && strcmp(pw, again) != 0) rc = runtime_error("passwords do not match");
+        if (rc == CLI_OK && strcmp(pw, again) != 0) rc = cli_runtime_error("passwords do not match");
     }
     explicit_bzero(again, sizeof again);
     if (rc != CLI_OK) explicit_bzero(pw, PW_BUF);
@@ -420,7 +396,7 @@ static int ask_password_tty(char pw[PW_BUF])
     if (sig) {
         got_signal = 0;
         raise(sig); /* the previous disposition: by default, the end */
-        return runtime_error("interrupted");
+        return cli_runtime_error("interrupted");
     }
     return rc;
 }
@@ -441,7 +417,7 @@ static int new_hash(char hash[PASSWORD_HASH_MAX])
     if (rc == CLI_OK) {
         char err[128] = "";
         if (password_hash(pw, PASSWORD_COST, hash, err) != 0)
-            rc = runtime_error("hashing the password: %s", err);
+            rc = cli_runtime_error("hashing the password: %s", err);
     }
     explicit_bzero(pw, sizeof pw);
     return rc;
@@ -453,7 +429,7 @@ static store *open_store(const opts *o)
 {
     char err[STORE_ERR_LEN] = "";
     store *s = store_open(cli_db_location(o->db), err);
-    if (!s) runtime_error("%s", err);
+    if (!s) cli_runtime_error("%s", err);
     return s;
 }
 
@@ -466,13 +442,13 @@ static int check_free(store *s, const store_admin_user *u)
     int rc = CLI_CONTINUE;
     store_status st = store_user_find(s, u->username, &other, err);
     if (st == STORE_OK) {
-        rc = runtime_error("username '%s' already exists", u->username);
+        rc = cli_runtime_error("username '%s' already exists", u->username);
     } else if (st != STORE_NOT_FOUND) {
-        rc = runtime_error("%s", err);
+        rc = cli_runtime_error("%s", err);
     } else if (u->id > 0) {
         st = store_user_get(s, u->id, &other, err);
-        if (st == STORE_OK) rc = runtime_error("user id %" PRId64 " already exists", u->id);
-        else if (st != STORE_NOT_FOUND) rc = runtime_error("%s", err);
+        if (st == STORE_OK) rc = cli_runtime_error("user id %" PRId64 " already exists", u->id);
+        else if (st != STORE_NOT_FOUND) rc = cli_runtime_error("%s", err);
     }
     explicit_bzero(&other, sizeof other);
     return rc;
@@ -615,6 +591,6 @@ int cli_user(int argc, char **argv)
     no_core_dumps();
     rc = v->run(v, &o);
     if (rc == CLI_OK && (fflush(stdout) != 0 || ferror(stdout)))
-        return runtime_error("writing the output: %s", strerror(errno));
+        return cli_runtime_error("writing the output: %s", strerror(errno));
     return rc;
 }
