@@ -27,12 +27,16 @@ typedef struct found_call {
     const call_record *rec;
 } found_call;
 
-static void not_found(http_response *res, const char *id)
+/* 404 naming the id; at most 200 bytes of it are echoed, "..." marks a cut. */
+static void not_found_n(http_response *res, const char *id, size_t len)
 {
     char detail[300];
-    snprintf(detail, sizeof detail, "The record identified by %.200s could not be found.", id);
+    snprintf(detail, sizeof detail, "The record identified by %.*s%s could not be found.",
+             (int)(len > 200 ? 200 : len), id, len > 200 ? "..." : "");
     app_error(res, 404, "404", "Record not found", detail);
 }
+
+static void not_found(http_response *res, const char *id) { not_found_n(res, id, strlen(id)); }
 
 static void node_failed(http_response *res, const store_node *nd, const node_result *r)
 {
@@ -136,7 +140,9 @@ static void drop(app *a, const http_request *req, const auth_subject *who, const
 {
     found_call f;
     if (!find_call(a, id, &f, res)) {
-        audit(req, who, id, res->status == 404 ? "not-found" : "node-error");
+        char result[300] = "not-found";
+        if (res->status != 404) snprintf(result, sizeof result, "node-error: %s", f.result.detail);
+        audit(req, who, id, result);
         found_free(a, &f);
         return;
     }
@@ -192,26 +198,38 @@ static void relationship(app *a, const found_call *f, int k, bool linkage_only, 
     (void)id;
 }
 
+bool call_path_has_rel(const char *rest)
+{
+    const char *last = strrchr(rest, '/');
+    return last && call_rel_index(last + 1, strlen(last + 1)) >= 0;
+}
+
 void api_call(app *a, const http_request *req, const auth_subject *who, const char *rest,
               http_response *res)
 {
-    /* rest: "<id>", "<id>/relationships/<rel>" or "<id>/<rel>" */
+    /* rest: "<id>", "<id>/relationships/<rel>" or "<id>/<rel>". A tag may
+     * hold '/' itself (links encode it as %2F, which arrives decoded), so
+     * the id is all before a trailing segment that names a relationship;
+     * any other trailing segment is part of the id (and so a 404). */
+    size_t idlen = strlen(rest);
+    const char *rel = NULL;
+    bool linkage_only = false;
+    int k = -1;
+    const char *last = strrchr(rest, '/');
+    if (last && (k = call_rel_index(last + 1, strlen(last + 1))) >= 0) {
+        rel = last + 1;
+        idlen = (size_t)(last - rest);
+        static const char marker[] = "/relationships";
+        size_t m = sizeof marker - 1;
+        if (idlen > m && memcmp(rest + idlen - m, marker, m) == 0) {
+            linkage_only = true;
+            idlen -= m;
+        }
+    }
     char id[1100];
-    const char *slash = strchr(rest, '/');
-    size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (idlen == 0 || idlen >= sizeof id) { not_found(res, "(invalid id)"); return; }
+    if (idlen == 0 || idlen >= sizeof id) { not_found_n(res, rest, idlen ? idlen : strlen(rest)); return; }
     memcpy(id, rest, idlen);
     id[idlen] = '\0';
-    const char *sub = slash ? slash + 1 : NULL;
-    bool linkage_only = sub && strncmp(sub, "relationships/", 14) == 0;
-    const char *rel = linkage_only ? sub + 14 : sub;
-    int k = rel ? call_rel_index(rel, strlen(rel)) : -1;
-    if (rel && k < 0) {
-        char detail[200];
-        snprintf(detail, sizeof detail, "%.100s is not a relationship of active-calls.", rel);
-        app_error(res, 404, "404", "Record not found", detail);
-        return;
-    }
     bool is_delete = strcmp(req->method, "DELETE") == 0;
     if (is_delete && rel) {
         res->allow = "GET, HEAD";

@@ -13,7 +13,9 @@
 #include "api/app_internal.h"
 #include "api/included.h"
 #include "api/params.h"
+#include "nodes/coalesce.h"
 #include "util/log.h"
+#include "util/phase.h"
 
 typedef struct fanout_plan {
     size_t n;
@@ -124,6 +126,7 @@ static void write_listing(app *a, const fanout_plan *plan, const api_params *p, 
 {
     size_t n;
     call_ref_rec *calls = matching_calls(plan, &p->filters, &n);
+    phase_lap(PHASE_FILTER);
     if (!calls) { app_error(res, 500, "500", "Internal server error", "Out of memory."); return; }
     included inc;
     char err[STORE_ERR_LEN];
@@ -175,8 +178,9 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
     if (!plan_build(&plan, snap, &p.filters)) {
         app_error(res, 500, "500", "Internal server error", "Out of memory.");
     } else {
-        node_pool_run(a->pool, plan.n, plan.targets, plan.calls, a->cfg.node_timeout_ms, plan.results);
+        coalesce_round *shared = coalesce_run(a->pool, plan.n, plan.targets, plan.calls, a->cfg.node_timeout_ms, plan.results);
         write_listing(a, &plan, &p, base, res);
+        coalesce_release(shared, plan.n, plan.results); /* before plan_free: the results are shared */
     }
     plan_free(&plan);
 done:

@@ -19,6 +19,9 @@ int cli_user(int argc, char **argv);
 /* activecalls demo-data [--db PATH] (cli_demo.c): fills the related tables
  * with the demo data set; prints a one-line summary. */
 int cli_demo(int argc, char **argv);
+/* activecalls db init [--db LOCATION] (cli_db.c): creates the tables the
+ * service uses where they are missing (an empty PostgreSQL database). */
+int cli_db(int argc, char **argv);
 
 /* The database location: the --db value when given (non-empty), else
  * $ACTIVECALLS_DB when set and non-empty, else "./activecalls.db". */

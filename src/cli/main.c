@@ -15,6 +15,7 @@ static void usage(FILE *f)
             "  pop add|list|remove       manage points of presence\n"
             "  user add|passwd|enable|disable|list  manage admin users\n"
             "  demo-data                 fill the related tables with demo data\n"
+            "  db init                   create the tables on an empty database\n"
             "Run `activecalls <command> --help` for a command's options.\n");
 }
 
@@ -27,6 +28,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "pop") == 0) return cli_pop(argc - 1, argv + 1);
     if (strcmp(cmd, "user") == 0) return cli_user(argc - 1, argv + 1);
     if (strcmp(cmd, "demo-data") == 0) return cli_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "db") == 0) return cli_db(argc - 1, argv + 1);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) { usage(stdout); return 0; }
     fprintf(stderr, "activecalls: unknown command '%s'\n", cmd);
     usage(stderr);

@@ -4,25 +4,43 @@
  * (we allocate the per-request context and check the body's media type),
  * then with body chunks (kept up to MAX_BODY), then a last time with no
  * data: we collect the query arguments, run the handler, and `respond`
- * adds the shared headers, decides 304, queues the response and logs. */
+ * adds the shared headers, decides 304, queues the response and logs.
+ *
+ * Compression (issue 6): a body of at least GZIP_MIN bytes goes out gzip'd
+ * (zlib, level GZIP_LEVEL) when the client's Accept-Encoding allows gzip
+ * (q > 0, directly or through `*`). It then carries content-encoding: gzip,
+ * vary: Accept, Accept-Encoding, and its own weak ETag (the identity tag
+ * with "-gz" inside the quotes), against which If-None-Match is compared;
+ * 304s and empty bodies are never compressed.
+ *
+ * Timing: handlers may mark phases (util/phase.h); when they did, the
+ * response carries a Server-Timing header (pre, fanout, parse, filter,
+ * write, gzip in ms) and, at debug level, a `msg=timing` line is logged once
+ * the response is sent, adding `send`. ACTIVECALLS_LOG_LEVEL=debug in the
+ * environment turns debug lines on. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include <zlib.h>
 
 #include "http/negotiate.h"
 #include "jsonapi/errors.h"
 #include "util/log.h"
+#include "util/phase.h"
 
 #define MAX_BODY (1024 * 1024)
 #define MAX_PARAMS 256
+#define GZIP_MIN 1024 /* smaller bodies are not worth a deflate stream */
+#define GZIP_LEVEL 1  /* BENCHMARKS.md: level 1 vs 3 on the 20,000-call listing */
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -39,6 +57,11 @@ typedef struct req_ctx {
     bool too_many_params;
     char request_id[201];
     buf forwarded_for; /* every X-Forwarded-For line, joined with ',' */
+    bool timed;        /* the handler marked phases: log them when sent */
+    phase_rec phases;
+    int64_t queued_us;
+    size_t sent_bytes;
+    int status;
 } req_ctx;
 
 static int64_t now_us(void)
@@ -91,18 +114,91 @@ static enum MHD_Result collect_forwarded(void *cls, enum MHD_ValueKind kind, con
     return MHD_YES;
 }
 
-static void etag_of(const buf *body, char out[40])
+/* The weak ETag of the identity body; `gz` marks the gzip'd representation. */
+static void etag_of(const buf *body, bool gz, char out[48])
 {
     XXH128_hash_t h = XXH3_128bits(body->data ? body->data : "", body->len);
-    snprintf(out, 40, "W/\"%016llx%016llx\"", (unsigned long long)h.high64,
-             (unsigned long long)h.low64);
+    snprintf(out, 48, "W/\"%016llx%016llx%s\"", (unsigned long long)h.high64,
+             (unsigned long long)h.low64, gz ? "-gz" : "");
 }
 
-static void add_common_headers(struct MHD_Response *r, const char *request_id, double secs)
+/* Whether an Accept-Encoding value allows gzip: `gzip` or `x-gzip` with
+ * q > 0, or, when neither is named, `*` with q > 0 (RFC 9110 §12.5.3). */
+static bool accepts_gzip(const char *ae)
+{
+    if (!ae) return false;
+    double gzip_q = -1, star_q = -1;
+    const char *p = ae;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        if (!*p) break;
+        const char *name = p;
+        while (*p && *p != ';' && *p != ',' && *p != ' ' && *p != '\t') p++;
+        size_t nlen = (size_t)(p - name);
+        double q = 1.0;
+        while (*p && *p != ',') {
+            while (*p == ' ' || *p == '\t' || *p == ';') p++;
+            if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+                char *end;
+                q = strtod(p + 2, &end);
+                if (end == p + 2 || q != q) q = 0; /* malformed: not acceptable */
+                p = end;
+            }
+            while (*p && *p != ',' && *p != ';') p++;
+        }
+        if ((nlen == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+            (nlen == 6 && strncasecmp(name, "x-gzip", 6) == 0))
+            gzip_q = q > gzip_q ? q : gzip_q;
+        else if (nlen == 1 && *name == '*')
+            star_q = q;
+    }
+    return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
+}
+
+/* The gzip (RFC 1952) form of in[0..n); NULL when zlib fails or memory runs out. */
+static char *gzip_body(const char *in, size_t n, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, GZIP_LEVEL, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+    size_t cap = deflateBound(&z, (uLong)n);
+    char *out = malloc(cap);
+    bool ok = false;
+    if (out) {
+        z.next_in = (Bytef *)(uintptr_t)in;
+        z.avail_in = (uInt)n;
+        z.next_out = (Bytef *)out;
+        z.avail_out = (uInt)cap;
+        ok = n <= UINT32_MAX && cap <= UINT32_MAX && deflate(&z, Z_FINISH) == Z_STREAM_END;
+    }
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    if (!ok) { free(out); return NULL; }
+    char *shrunk = realloc(out, *out_len ? *out_len : 1);
+    return shrunk ? shrunk : out;
+}
+
+/* "pre;dur=0.012, fanout;dur=..." from the phases the handler marked. */
+static void server_timing(const phase_rec *ph, char *out, size_t cap)
+{
+    static const char *const names[PHASE_COUNT] = {"pre", "fanout", "parse",
+                                                   "filter", "write", "gzip"};
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < PHASE_COUNT && len < cap; i++) {
+        int w = snprintf(out + len, cap - len, "%s%s;dur=%.3f", i ? ", " : "", names[i],
+                         (double)ph->us[i] / 1000.0);
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+}
+
+static void add_common_headers(struct MHD_Response *r, const char *request_id, double secs,
+                               bool gz)
 {
     char runtime[32];
     snprintf(runtime, sizeof runtime, "%.6f", secs);
-    MHD_add_response_header(r, "vary", "Accept");
+    MHD_add_response_header(r, "vary", gz ? "Accept, Accept-Encoding" : "Accept");
     MHD_add_response_header(r, "cache-control", "max-age=0, private, must-revalidate");
     MHD_add_response_header(r, "x-request-id", request_id);
     MHD_add_response_header(r, "x-runtime", runtime);
@@ -139,8 +235,10 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
     const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
     int status = res->status;
     bool has_body = res->body.len > 0;
-    char etag[40] = "";
-    if (has_body) etag_of(&res->body, etag);
+    bool gz = has_body && res->body.len >= GZIP_MIN &&
+              accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"));
+    char etag[48] = "";
+    if (has_body) etag_of(&res->body, gz, etag);
     bool not_modified = status == 200 && has_body && inm &&
                         (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
                         http_etag_matches(inm, etag);
@@ -151,15 +249,32 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
         r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     } else {
         bytes = res->body.len;
-        char *data = has_body ? buf_steal(&res->body) : NULL;
+        char *data = NULL;
+        if (gz) {
+            int64_t t0 = now_us();
+            data = gzip_body(res->body.data, res->body.len, &bytes);
+            if (c->timed) phase_add(PHASE_GZIP, now_us() - t0);
+            if (!data) { gz = false; bytes = res->body.len; } /* identity is always acceptable */
+            else buf_free(&res->body);
+            if (!gz) etag_of(&res->body, false, etag);
+        }
+        if (!data && has_body) data = buf_steal(&res->body);
         r = data ? MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE)
                  : MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
         if (!r) free(data);
     }
     if (!r) return MHD_NO;
     if (has_body) MHD_add_response_header(r, "etag", etag);
-    if (has_body && !not_modified)
+    if (has_body && !not_modified) {
         MHD_add_response_header(r, "content-type", res->content_type ? res->content_type : JSONAPI_MEDIA_TYPE);
+        if (gz) MHD_add_response_header(r, "content-encoding", "gzip");
+    }
+    if (c->timed) {
+        char st[256];
+        c->phases = *phase_get();
+        server_timing(&c->phases, st, sizeof st);
+        MHD_add_response_header(r, "server-timing", st);
+    }
     if (res->allow) MHD_add_response_header(r, "allow", res->allow);
     if (res->retry_after > 0) {
         char ra[16];
@@ -167,7 +282,10 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
         MHD_add_response_header(r, "retry-after", ra);
     }
     double secs = (double)(now_us() - c->started_us) / 1e6;
-    add_common_headers(r, c->request_id, secs);
+    add_common_headers(r, c->request_id, secs, gz);
+    c->queued_us = now_us();
+    c->sent_bytes = bytes;
+    c->status = status;
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)status, r);
     MHD_destroy_response(r);
 
@@ -260,7 +378,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                                                 : sizeof(struct sockaddr_in);
             memcpy(&req.peer, ci->client_addr, len);
         }
+        phase_reset();
         s->handler(s->app, &req, &res);
+        if (phase_get()->used) {
+            phase_lap(PHASE_WRITE); /* the rest of the handler: writing the document */
+            c->timed = true;
+        }
     }
     if (res.body.oom) error_response(&res, 500, "500", "Internal server error", "Out of memory.");
     enum MHD_Result r = respond(conn, c, method, url, &res);
@@ -273,6 +396,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     req_ctx *c = *con_cls;
     if (!c) return;
+    if (c->timed && c->queued_us && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        buf line;
+        log_begin(&line, LOG_DEBUG, "timing");
+        static const char *const keys[PHASE_COUNT] = {"pre_ms", "fanout_ms", "parse_ms",
+                                                      "filter_ms", "write_ms", "gzip_ms"};
+        for (int i = 0; i < PHASE_COUNT; i++)
+            log_kv_ms(&line, keys[i], (double)c->phases.us[i] / 1000.0);
+        log_kv_ms(&line, "send_ms", (double)(now_us() - c->queued_us) / 1000.0);
+        log_kv_i64(&line, "status", c->status);
+        log_kv_i64(&line, "bytes", (int64_t)c->sent_bytes);
+        log_kv(&line, "request_id", c->request_id);
+        log_end(&line, LOG_DEBUG);
+    }
     buf_free(&c->body);
     buf_free(&c->forwarded_for);
     free(c);
@@ -294,6 +430,8 @@ http_server *http_server_start(int listen_fd, http_handler handler, void *app, c
     if (!s) { snprintf(err, 256, "out of memory"); close(listen_fd); return NULL; }
     s->handler = handler;
     s->app = app;
+    const char *lvl = getenv("ACTIVECALLS_LOG_LEVEL");
+    if (lvl && strcmp(lvl, "debug") == 0) log_set_level(LOG_DEBUG);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "jsonapi/fields.h"
+#include "util/timefmt.h"
 
 #define CALLS_PATH "/api/rest/admin/active-calls/"
 
@@ -93,7 +94,8 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
     put_lit(out, "}}");
 }
 
-/* A stored integer (id) or CALL_ID_NONE. */
+/* A stored id (a positive integer) or CALL_ID_NONE — the same rule as the
+ * include resolver's, so linkage and `included` always agree. */
 static int64_t stored_id(const char *v)
 {
     if (!v || !*v) return CALL_ID_NONE;
@@ -102,7 +104,45 @@ static int64_t stored_id(const char *v)
         if (*p < '0' || *p > '9' || x > (INT64_MAX - 9) / 10) return CALL_ID_NONE;
         x = x * 10 + (*p - '0');
     }
-    return x;
+    return x > 0 ? x : CALL_ID_NONE;
+}
+
+static bool digits(const char *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9') return false;
+    return true;
+}
+
+/* A stored timestamp in the API's format: epoch seconds, or
+ * "YYYY-MM-DD[ T]HH:MM:SS[.fraction][Z|+00|+00:00]" (UTC) become
+ * "YYYY-MM-DDTHH:MM:SS.000Z"; anything else is printed as stored. */
+static void put_time(buf *out, const char *v)
+{
+    char iso[TIMEFMT_ISO_LEN];
+    int64_t secs;
+    size_t n = strlen(v);
+    if (n && digits(v, (int)n) && timefmt_parse_seconds(v, n, &secs) && timefmt_iso_utc(secs, iso)) {
+        buf_putc(out, '"');
+        buf_append(out, iso, sizeof iso);
+        buf_putc(out, '"');
+        return;
+    }
+    if (n >= 19 && digits(v, 4) && v[4] == '-' && digits(v + 5, 2) && v[7] == '-' &&
+        digits(v + 8, 2) && (v[10] == ' ' || v[10] == 'T') && digits(v + 11, 2) && v[13] == ':' &&
+        digits(v + 14, 2) && v[16] == ':' && digits(v + 17, 2)) {
+        const char *z = v + 19;
+        if (*z == '.') for (z++; *z >= '0' && *z <= '9'; z++) {}
+        if (!*z || !strcmp(z, "Z") || !strcmp(z, "+00") || !strcmp(z, "+00:00")) {
+            buf_putc(out, '"');
+            buf_append(out, v, 10);
+            buf_putc(out, 'T');
+            buf_append(out, v + 11, 8);
+            buf_puts(out, ".000Z\"");
+            return;
+        }
+    }
+    buf_put_json_str(out, v, n);
 }
 
 static bool plain_number(const char *v)
@@ -147,7 +187,10 @@ static void put_column_value(buf *out, col_kind kind, const char *v)
         buf_putc(out, ']');
         return;
     }
-    default: /* text, decimals (strings, as jsonapi-resources writes them), times */
+    case COL_TIME:
+        put_time(out, v);
+        return;
+    default: /* text, decimals (strings, as jsonapi-resources writes them) */
         buf_put_json_str(out, v, strlen(v));
         return;
     }

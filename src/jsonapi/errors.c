@@ -18,8 +18,11 @@ static void add_text(jsonapi_errors *e, int status, const char *code, const char
                      const char *detail)
 {
     buf *b = &e->items;
-    if (e->n++) buf_putc(b, ',');
     if (!e->status) e->status = status;
+    /* a hostile query can hold thousands of bad items: report the first ones
+     * only, so an error document stays small whatever the input */
+    if (e->n++ >= JERR_MAX_REPORTED) return;
+    if (e->n > 1) buf_putc(b, ',');
     buf_puts(b, "{\"title\":");
     buf_put_json_str(b, title, strlen(title));
     buf_puts(b, ",\"detail\":");

@@ -9,6 +9,8 @@
 
 #include "util/buf.h"
 
+#define JERR_MAX_REPORTED 20 /* errors beyond this are counted, not written */
+
 typedef struct jsonapi_errors {
     buf items; /* the error objects written so far, comma-separated */
     int n;

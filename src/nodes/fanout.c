@@ -32,6 +32,7 @@
 
 #include "nodes/netstring.h"
 #include "util/endpoint.h"
+#include "util/phase.h"
 
 #define READ_CHUNK 65536
 
@@ -212,7 +213,10 @@ static void job_finish(job *j, node_status st, const char *fmt, ...)
 static int payload_sink(void *ctx, const char *p, size_t n)
 {
     job *j = ctx;
-    return reply_parser_feed(j->rp, p, n);
+    int64_t t0 = phase_now_us();
+    int rc = reply_parser_feed(j->rp, p, n);
+    phase_add(PHASE_PARSE, phase_now_us() - t0);
+    return rc;
 }
 
 static void encode_request(job *j)

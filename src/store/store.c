@@ -44,8 +44,8 @@ typedef struct scheme {
 } scheme;
 
 static const scheme schemes[] = {
-    {"postgresql://", NULL, "PostgreSQL backend not built yet"},
-    {"postgres://", NULL, "PostgreSQL backend not built yet"},
+    {"postgresql://", &store_pg_backend, NULL},
+    {"postgres://", &store_pg_backend, NULL},
 };
 
 store_status store_fail(char *err, store_status st, const char *fmt, ...)
@@ -582,6 +582,13 @@ store_status store_fetch(store *s, res_type_id t, const int64_t *ids, size_t n, 
     if (n == 0) return STORE_OK; /* nothing to read: no query */
     if (!ids) return store_fail(err, STORE_ERR, "no ids given");
     return s->ops->fetch(s->impl, t, ids, n, out, err);
+}
+
+store_status store_schema_init(store *s, char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    if (st != STORE_OK) return st;
+    return s->ops->schema_init ? s->ops->schema_init(s->impl, err) : STORE_OK;
 }
 
 uint64_t store_query_count(const store *s)

@@ -2,8 +2,9 @@
  *
  * Callers see only this header. `store_open` picks the backend from the
  * location: a file path means SQLite (created and migrated on first use);
- * `postgresql://` / `postgres://` URIs are reserved for the PostgreSQL
- * backend. Every function returns 0 on success or -1 with a human-readable
+ * a `postgresql://` / `postgres://` URI means PostgreSQL (yeti's schema;
+ * created by store_schema_init, never at open). Every function returns 0
+ * on success or -1 with a human-readable
  * message in `err` (never containing secrets). A store handle may be used
  * from several threads; the backend serialises as it needs. */
 #ifndef AC_STORE_STORE_H
@@ -42,6 +43,10 @@ typedef enum {
 
 store *store_open(const char *location, char err[STORE_ERR_LEN]);
 void store_close(store *s);
+/* Creates the tables the service uses where they are missing (`activecalls
+ * db init`; CREATE ... IF NOT EXISTS, so safe to repeat). A no-op on SQLite,
+ * whose file is created and migrated at open. */
+store_status store_schema_init(store *s, char err[STORE_ERR_LEN]);
 
 store_status store_pop_add(store *s, const store_pop *pop, char err[STORE_ERR_LEN]);
 store_status store_pop_remove(store *s, int64_t id, char err[STORE_ERR_LEN]);

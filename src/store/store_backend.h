@@ -81,10 +81,14 @@ typedef struct store_backend {
      * names, then inserts set->rows. A backend fills columns the service
      * never reads (secrets) with dummy values of its own. */
     store_status (*demo_replace)(void *impl, const store_demo_set *set, char err[STORE_ERR_LEN]);
+    /* Creates the service's tables on an empty database (`activecalls db
+     * init`); NULL when open already does (SQLite migrates at open). */
+    store_status (*schema_init)(void *impl, char err[STORE_ERR_LEN]);
 } store_backend;
 
 /* The backends (one line each). */
 extern const store_backend store_sqlite_backend;
+extern const store_backend store_pg_backend;
 
 /* The demo data set (demo_data.c), coherent with tools/nodesim/demo_ids.h.
  * Gateways get their pop from pops[0..npops) (the pops that exist; NULL

@@ -76,6 +76,8 @@ static void *h_keep(void *p, void (*fn)(void *))
     return p;
 }
 
+void *h_own(void *p, void (*fn)(void *)) { return h_keep(p, fn); }
+
 static void free_allocs(void)
 {
     /* Newest first: a response is freed before nothing that it points to. */

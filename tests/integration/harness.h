@@ -79,6 +79,10 @@ const char *h_data_path(const char *name); /* <AC_SOURCE_DIR>/tests/data/<name> 
 /* printf into a string owned by the harness (freed at teardown). */
 char *h_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double h_now_ms(void); /* monotonic clock, milliseconds */
+/* Hands p to the harness: fn(p) runs at teardown (newest first). Returns p;
+ * fails the test when p is NULL. */
+void *h_own(void *p, void (*fn)(void *));
+
 /* true when s matches the POSIX extended regular expression ere. */
 bool h_matches(const char *s, const char *ere);
 /* A 127.0.0.1 port on which nothing listens: bound, then closed. */
@@ -256,5 +260,31 @@ json_t *h_jwt_part(const char *token, int part);
 /* True when the token's signature is HMAC-SHA256(key, "header.payload")
  * (computed by openssl). */
 bool h_jwt_signature_ok(const char *token, const char *key);
+
+/* ---- talking to nodes directly (SPEC §7) ---- */
+
+/* One JSON-RPC 2.0 request (netstring-framed) to the node at addr
+ * ("127.0.0.1:PORT") over a fresh connection; params_json is a JSON array
+ * text ("[]" when NULL). Returns the whole reply object (harness-owned);
+ * fails the test on a transport error or after 5 s. */
+json_t *h_node_rpc(const char *addr, const char *method, const char *params_json);
+/* The integer result of yeti.show.calls.count at addr. */
+long long h_node_count(const char *addr);
+
+/* A fake node inside the test process (a thread on 127.0.0.1:0) that
+ * records every request it receives and serves a copy of `calls` (a JSON
+ * array of call records): yeti.show.calls [] -> all, [tags] -> those with
+ * that local_tag; yeti.show.calls.count; yeti.request.call.disconnect
+ * [tag] -> "Dropped" and the call is gone (error -32001 "call not found"
+ * when absent). Stopped at teardown. */
+typedef struct h_fake_node h_fake_node;
+h_fake_node *h_fake_node_start(const json_t *calls);
+const char *h_fake_node_addr(const h_fake_node *n); /* "127.0.0.1:PORT" */
+/* The requests received so far, in order, as [{"method":..,"params":..}]
+ * (a harness-owned copy). */
+json_t *h_fake_node_requests(h_fake_node *n);
+void h_fake_node_clear(h_fake_node *n); /* forgets the requests so far */
+/* From now on, answer `method` with the JSON-RPC error {code, message}. */
+void h_fake_node_fail(h_fake_node *n, const char *method, int code, const char *message);
 
 #endif

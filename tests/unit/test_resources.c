@@ -5,7 +5,9 @@
  * hostile values verbatim, secrets never), the query counter (one query
  * per fetch whatever n, none for n = 0, every backend call counted, from
  * several threads) and migration 3 from a version-2 file. Each test gets
- * its own mkdtemp directory. */
+ * its own mkdtemp directory. With $ACTIVECALLS_TEST_PG set the same tests
+ * run on PostgreSQL (store_test_pg.h); the SQLite-specific ones (migrations,
+ * the trigger-based rollback, reading secrets from the file) are skipped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,6 +26,7 @@
 #include "../../tools/nodesim/demo_ids.h"
 #include "store/resources.h"
 #include "store/store.h"
+#include "store_test_pg.h"
 
 #define MAX_ID 100 /* every demo id is below this */
 
@@ -44,6 +47,12 @@ static int setup(void **state)
         return -1;
     }
     snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
+    /* $ACTIVECALLS_TEST_PG: the same tests on a fresh PostgreSQL database */
+    if (tpg_on() && tpg_fresh("res", f->path, sizeof f->path) != 0) {
+        rmdir(f->dir);
+        free(f);
+        return -1;
+    }
     *state = f;
     return 0;
 }
@@ -167,6 +176,10 @@ static long long int_value(store *s, res_type_id t, int64_t id, const char *colu
 
 static void raw_exec(const char *path, const char *sql)
 {
+    if (tpg_is_uri(path)) {
+        if (tpg_raw_exec(path, sql) != 0) fail_msg("sql failed: %.200s", sql);
+        return;
+    }
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     char *msg = NULL;
@@ -176,6 +189,7 @@ static void raw_exec(const char *path, const char *sql)
 
 static int raw_int(const char *path, const char *sql)
 {
+    if (tpg_is_uri(path)) return tpg_raw_int(path, sql);
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int v = -1;
@@ -450,6 +464,7 @@ static void test_demo_replaces(void **state)
 /* A load that fails half-way leaves the previous data as it was. */
 static void test_demo_rolls_back(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     f->s = open_ok(f);
@@ -623,6 +638,7 @@ static void read_secrets(const char *path, const char *sql, secrets *out)
 
 static void test_secrets_never_fetched(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     f->s = open_ok(f);
     demo_ok(f->s);
@@ -749,6 +765,7 @@ static void test_threads_count_every_query(void **state)
  * tables and keeps its pops, nodes and users. */
 static void test_migration_from_v2(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     raw_exec(f->path, "BEGIN;"
@@ -811,6 +828,7 @@ static void test_migration_from_v2(void **state)
  * that already has one of its tables. */
 static void test_migration_3_conflict(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     f->s = open_ok(f);

@@ -1,7 +1,9 @@
 /* test_store: the store API (store.h) on its SQLite backend: creation and
  * migration, pops and nodes, the error classes and their messages, input
  * validation, hostile files and strings, and use from several threads. Each
- * test gets its own mkdtemp directory. */
+ * test gets its own mkdtemp directory.
+ * With $ACTIVECALLS_TEST_PG set the same tests run on PostgreSQL
+ * (store_test_pg.h); the SQLite-file ones are skipped there. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store_test_pg.h"
 
 typedef struct fixture {
     char dir[64];
@@ -35,6 +38,12 @@ static int setup(void **state)
         return -1;
     }
     snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
+    /* $ACTIVECALLS_TEST_PG: the same tests on a fresh PostgreSQL database */
+    if (tpg_on() && tpg_fresh("store", f->path, sizeof f->path) != 0) {
+        rmdir(f->dir);
+        free(f);
+        return -1;
+    }
     *state = f;
     return 0;
 }
@@ -119,6 +128,7 @@ static size_t count_nodes(store *s)
 
 static int raw_int(const char *path, const char *sql)
 {
+    if (tpg_is_uri(path)) return tpg_raw_int(path, sql);
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int v = -1;
@@ -132,6 +142,10 @@ static int raw_int(const char *path, const char *sql)
 
 static void raw_exec(const char *path, const char *sql)
 {
+    if (tpg_is_uri(path)) {
+        if (tpg_raw_exec(path, sql) != 0) fail_msg("sql failed: %.200s", sql);
+        return;
+    }
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
@@ -152,6 +166,7 @@ static int file_byte(const char *path, long off)
 
 static void test_create_migrate_reopen(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     struct stat sb;
     assert_int_not_equal(stat(f->path, &sb), 0);
@@ -192,12 +207,15 @@ static void test_two_handles_share_the_file(void **state)
     store_close(other);
 }
 
-static void test_postgres_not_built(void **state)
+/* A PostgreSQL URI selects that backend; an unreachable server is a clean
+ * error, quickly, whose message never shows the password. */
+static void test_postgres_uri(void **state)
 {
     char err[STORE_ERR_LEN] = "";
-    assert_null(store_open("postgresql://yeti:secret@db/yeti", err));
-    assert_string_equal(err, "PostgreSQL backend not built yet");
-    assert_null(store_open("postgres://db/yeti", err));
+    assert_null(store_open("postgresql://yeti:secret@127.0.0.1:1/yeti?connect_timeout=2", err));
+    assert_non_null(strstr(err, "database unavailable"));
+    assert_null(strstr(err, "secret"));
+    assert_null(store_open("postgres://yeti:secret@127.0.0.1:1/yeti", err));
     assert_null(strstr(err, "secret"));
     assert_null(store_open("", err));
     assert_true(err[0] != '\0');
@@ -206,6 +224,7 @@ static void test_postgres_not_built(void **state)
 
 static void test_garbage_file_refused(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char p[160], err[STORE_ERR_LEN] = "";
     snprintf(p, sizeof p, "%s/garbage", f->dir);
@@ -226,6 +245,7 @@ static void test_garbage_file_refused(void **state)
 /* A real database whose pages were overwritten: an error, never a crash. */
 static void test_corrupt_pages(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "", name[32];
     f->s = open_ok(f);
@@ -256,6 +276,7 @@ static void test_corrupt_pages(void **state)
 
 static void test_newer_version_refused(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     f->s = open_ok(f);
@@ -269,6 +290,7 @@ static void test_newer_version_refused(void **state)
 
 static void test_foreign_tables_refused(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     raw_exec(f->path, "CREATE TABLE sys_pops (x TEXT)"); /* user_version 0, not ours */
@@ -516,7 +538,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_create_migrate_reopen),
         T(test_two_handles_share_the_file),
-        T(test_postgres_not_built),
+        T(test_postgres_uri),
         T(test_garbage_file_refused),
         T(test_corrupt_pages),
         T(test_newer_version_refused),

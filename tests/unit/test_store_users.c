@@ -3,7 +3,9 @@
  * error classes, the field rules and the canonical roles/allowed_ips text,
  * hashes kept out of listings and messages, hostile strings stored
  * verbatim, rows edited by hand, and the migration of a version-1 file.
- * Each test gets its own mkdtemp directory. */
+ * Each test gets its own mkdtemp directory.
+ * With $ACTIVECALLS_TEST_PG set the same tests run on PostgreSQL
+ * (store_test_pg.h); the SQLite-file ones are skipped there. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 
 #include "auth/password.h"
 #include "store/store.h"
+#include "store_test_pg.h"
 
 /* Well-formed bcrypt hashes (60 bytes); their passwords do not matter here. */
 #define HASH_A "$2a$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
@@ -41,6 +44,12 @@ static int setup(void **state)
         return -1;
     }
     snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
+    /* $ACTIVECALLS_TEST_PG: the same tests on a fresh PostgreSQL database */
+    if (tpg_on() && tpg_fresh("users", f->path, sizeof f->path) != 0) {
+        rmdir(f->dir);
+        free(f);
+        return -1;
+    }
     *state = f;
     return 0;
 }
@@ -109,6 +118,7 @@ static size_t count_users(store *s)
 
 static int raw_int(const char *path, const char *sql)
 {
+    if (tpg_is_uri(path)) return tpg_raw_int(path, sql);
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int v = -1;
@@ -122,6 +132,10 @@ static int raw_int(const char *path, const char *sql)
 
 static void raw_exec(const char *path, const char *sql)
 {
+    if (tpg_is_uri(path)) {
+        if (tpg_raw_exec(path, sql) != 0) fail_msg("sql failed: %.200s", sql);
+        return;
+    }
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     char *msg = NULL;
@@ -486,12 +500,16 @@ static void test_injection_stored_verbatim(void **state)
     assert_int_equal(count_users(f->s), 3);
     store_admin_user dup = mkuser(0, names[0], HASH_B, "root", "");
     expect(store_user_add(f->s, &dup, err), STORE_CONFLICT, err, "DROP/**/TABLE");
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM gui_admin_users WHERE enabled = 0"), 3);
+    assert_int_equal(raw_int(f->path, tpg_is_uri(f->path)
+                                          ? "SELECT count(*) FROM gui_admin_users WHERE NOT enabled"
+                                          : "SELECT count(*) FROM gui_admin_users WHERE enabled = 0"),
+                     3);
 }
 
 /* Rows written by someone else come back as stored, or as a clean error. */
 static void test_rows_edited_by_hand(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     f->s = open_ok(f);
@@ -519,10 +537,47 @@ static void test_rows_edited_by_hand(void **state)
     free(users);
 }
 
+/* PostgreSQL only: rows written by yeti itself, with its native types —
+ * varchar[] roles, inet[] allowed_ips (NULL, host addresses, IPv6) —
+ * come back as the store's canonical text. */
+static void test_yeti_typed_columns(void **state)
+{
+    fixture *f = *state;
+    char err[STORE_ERR_LEN] = "";
+    if (!tpg_is_uri(f->path)) {
+        skip();
+        return;
+    }
+    f->s = open_ok(f);
+    raw_exec(f->path,
+             "INSERT INTO gui_admin_users (id, username, roles, allowed_ips) VALUES"
+             " (4, 'defaults', DEFAULT, NULL),"
+             " (5, 'typed', ARRAY['root','x y']::varchar[],"
+             "  ARRAY['10.0.0.0/8','192.168.1.1/32','2001:DB8::/32','::1']::inet[]);"
+             "INSERT INTO gui_admin_users (id, username, encrypted_password, enabled)"
+             " VALUES (6, 'huge', repeat('h', 200), false);");
+    store_admin_user got;
+    assert_int_equal(store_user_get(f->s, 4, &got, err), STORE_OK);
+    assert_true(got.enabled);
+    assert_string_equal(got.roles, "");
+    assert_string_equal(got.allowed_ips, "");
+    assert_int_equal(store_user_find(f->s, "typed", &got, err), STORE_OK);
+    assert_string_equal(got.roles, "root,x y");
+    assert_string_equal(got.allowed_ips, "10.0.0.0/8,192.168.1.1,2001:db8::/32,::1");
+    expect(store_user_get(f->s, 6, &got, err), STORE_ERR, err, "too long");
+    /* and what the store writes is yeti's types */
+    add_ok(f->s, 7, "bob", "root,support", "10.0.0.1/8, 2001:db8::1");
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM gui_admin_users WHERE id = 7"
+                                      " AND roles = ARRAY['root','support']::varchar[]"
+                                      " AND allowed_ips = ARRAY['10.0.0.1/8','2001:db8::1']::inet[]"),
+                     1);
+}
+
 /* A file made by a build that knew only migration 1 gains the users table
  * and keeps its pops and nodes. */
 static void test_migration_from_v1(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     raw_exec(f->path, "BEGIN;"
@@ -568,6 +623,7 @@ static void test_migration_from_v1(void **state)
 /* Migration 2 fails cleanly on a v1 file that already has such a table. */
 static void test_migration_2_conflict(void **state)
 {
+    TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     f->s = open_ok(f);
@@ -600,6 +656,7 @@ int main(void)
         T(test_normalize_checks),
         T(test_injection_stored_verbatim),
         T(test_rows_edited_by_hand),
+        T(test_yeti_typed_columns),
         T(test_migration_from_v1),
         T(test_migration_2_conflict),
     };

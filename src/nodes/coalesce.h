@@ -1,0 +1,46 @@
+/* coalesce: identical node fan-outs that are in flight at the same time
+ * share one round (issue 6, P5).
+ *
+ * coalesce_run has node_pool_run's arguments. When a round with the same
+ * key (pool, and per target: node id, endpoint, method, expected result,
+ * parameters; the order of the targets does not matter) is in flight, the
+ * caller waits for it and gets its results; otherwise the caller runs the
+ * round itself and others may join it until it finishes. A round that has
+ * finished is never joined, so results are never older than the moment the
+ * caller asked.
+ *
+ * results[i] (initialised with node_result_init, as for node_pool_run)
+ * receive read-only views of shared results, in the caller's target order.
+ * Do not modify or node_result_free them: hand them back with
+ * coalesce_release, which drops the reference (the last one frees the
+ * shared results) and re-initialises results[], so a later
+ * node_result_free on them is harmless. */
+#ifndef AC_NODES_COALESCE_H
+#define AC_NODES_COALESCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nodes/fanout.h"
+
+typedef struct coalesce_round coalesce_round;
+
+/* Returns the round reference; NULL when the round could not be shared
+ * (out of memory) and results[] were filled by a private node_pool_run:
+ * then they are the caller's own, and coalesce_release(NULL, ...) leaves
+ * them alone. */
+coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets,
+                             const node_call *calls, int timeout_ms, node_result *results);
+void coalesce_release(coalesce_round *r, size_t n, node_result *results);
+
+/* Process-wide counters, for tests and the benchmark. */
+typedef struct coalesce_stats {
+    uint64_t rounds;  /* rounds run (one node_pool_run each) */
+    uint64_t joins;   /* callers that shared a round instead of running one */
+    size_t inflight;  /* rounds running now */
+    size_t waiting;   /* callers waiting on a round now */
+} coalesce_stats;
+
+coalesce_stats coalesce_get_stats(void);
+
+#endif

@@ -1,0 +1,35 @@
+/* phase: per-thread request phase timings; see phase.h. */
+#include "util/phase.h"
+
+#include <string.h>
+#include <time.h>
+
+static _Thread_local phase_rec cur;
+
+int64_t phase_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void phase_reset(void)
+{
+    memset(&cur, 0, sizeof cur);
+    cur.last_us = phase_now_us();
+}
+
+void phase_add(phase_id p, int64_t us)
+{
+    cur.us[p] += us;
+    cur.used = 1;
+}
+
+void phase_lap(phase_id p)
+{
+    int64_t now = phase_now_us();
+    if (cur.last_us) phase_add(p, now - cur.last_us);
+    cur.last_us = now;
+}
+
+const phase_rec *phase_get(void) { return &cur; }

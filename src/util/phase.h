@@ -1,0 +1,39 @@
+/* phase: where a request's time goes, per thread, for Server-Timing.
+ *
+ * The HTTP server runs each request on its connection's thread, and the
+ * node fan-out runs in the calling thread, so a thread-local record is
+ * enough: the server resets it before the handler, code on the way adds
+ * to a phase (phase_add) or closes a lap (phase_lap: the time since the
+ * previous lap goes to the phase), and the server reads it afterwards.
+ * Costs a clock_gettime per mark; nothing is allocated. */
+#ifndef AC_UTIL_PHASE_H
+#define AC_UTIL_PHASE_H
+
+#include <stdint.h>
+
+typedef enum {
+    PHASE_PRE,    /* parameters, authorization, plan: before the fan-out */
+    PHASE_FANOUT, /* the node round, parsing included (or waiting on a shared one) */
+    PHASE_PARSE,  /* of which: parsing node replies */
+    PHASE_FILTER, /* picking the matching calls */
+    PHASE_WRITE,  /* writing the document (includes, meta) */
+    PHASE_GZIP,   /* compressing the body */
+    PHASE_COUNT
+} phase_id;
+
+typedef struct phase_rec {
+    int64_t us[PHASE_COUNT];
+    int64_t last_us; /* the previous lap (0 = none since reset) */
+    int used;        /* a handler marked at least one phase */
+} phase_rec;
+
+int64_t phase_now_us(void);
+/* Starts a fresh record for this thread; the first lap counts from now. */
+void phase_reset(void);
+void phase_add(phase_id p, int64_t us);
+/* Adds the time since the previous lap (or reset) to p. */
+void phase_lap(phase_id p);
+/* This thread's record. */
+const phase_rec *phase_get(void);
+
+#endif

@@ -1,0 +1,355 @@
+/* it_perf_features: the two features of issue 6 that change what goes over
+ * the wire, checked for correctness only (speed is `make bench`'s job; no
+ * assertion here depends on timing).
+ *
+ * - gzip: with Accept-Encoding allowing gzip, a listing (> 1 KiB) comes
+ *   compressed, with content-encoding: gzip, vary: Accept, Accept-Encoding
+ *   and its own weak ETag (the identity tag plus "-gz"); inflated it is the
+ *   identity body byte for byte. If-None-Match works for both
+ *   representations; q=0, other codings and small bodies stay identity.
+ * - coalescing: 20 identical listings sent at once share fan-out rounds.
+ *   One node answers after 300 ms (nodesim --delay-ms), so rounds stay in
+ *   flight; a second node is the harness's fake node, which records every
+ *   request. Then: every listing is 200 with the same body; the server's
+ *   `msg=fanout` lines (one per round, with joined=J) account for all 20
+ *   listings (sum of 1+J); the fake node saw exactly one request per round;
+ *   and fewer rounds than listings ran. A listing after that starts a new
+ *   round (never an old result).
+ *
+ * The gzip'd and concurrent requests go through libcurl directly (the
+ * harness would save a gzip body as a document to validate). */
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define LISTING_PATH "/api/rest/admin/active-calls"
+
+typedef struct raw_resp {
+    long status;
+    char *body;
+    size_t len;
+    char *headers; /* the raw header block, names lower-cased */
+    size_t hlen;
+} raw_resp;
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    raw_resp *r = ud;
+    size_t add = size * n;
+    char *nb = realloc(r->body, r->len + add + 1);
+    if (!nb) return 0;
+    memcpy(nb + r->len, p, add);
+    r->body = nb;
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    raw_resp *r = ud;
+    size_t add = size * n;
+    char *nb = realloc(r->headers, r->hlen + add + 1);
+    if (!nb) return 0;
+    bool name = true; /* lower-case the name, keep the value */
+    for (size_t i = 0; i < add; i++) {
+        if (p[i] == ':') name = false;
+        nb[r->hlen + i] = (char)(name && p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+    }
+    r->headers = nb;
+    r->hlen += add;
+    r->headers[r->hlen] = '\0';
+    return add;
+}
+
+static void raw_free(void *p)
+{
+    raw_resp *r = p;
+    free(r->body);
+    free(r->headers);
+    free(r);
+}
+
+/* A curl handle for GET url with the server's token and extra headers. */
+static CURL *raw_handle(const h_proc *server, const char *path, const char *const *extra,
+                        raw_resp *out, struct curl_slist **hl)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    *hl = curl_slist_append(NULL, "Accept: application/vnd.api+json");
+    *hl = curl_slist_append(*hl, "Host: example.org"); /* as h_listing: the same links */
+    *hl = curl_slist_append(*hl, h_strf("Authorization: Bearer %s", server->token));
+    for (size_t i = 0; extra && extra[i]; i++) *hl = curl_slist_append(*hl, extra[i]);
+    curl_easy_setopt(c, CURLOPT_URL, h_url(server, path));
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    return c;
+}
+
+static raw_resp *raw_get(const h_proc *server, const char *path, const char *const *extra)
+{
+    raw_resp *r = h_own(calloc(1, sizeof(raw_resp)), raw_free);
+    struct curl_slist *hl = NULL;
+    CURL *c = raw_handle(server, path, extra, r, &hl);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hl);
+    if (rc != CURLE_OK) fail_msg("GET %s: %s", path, curl_easy_strerror(rc));
+    return r;
+}
+
+/* The value of header name (lower-case) in r, or NULL (harness-owned). */
+static const char *raw_header(const raw_resp *r, const char *name)
+{
+    const char *p = r->headers;
+    size_t n = strlen(name);
+    while (p && *p) {
+        if (strncmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+            while (*v == ' ') v++;
+            size_t len = strcspn(v, "\r\n");
+            return h_strf("%.*s", (int)len, v);
+        }
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    return NULL;
+}
+
+/* Asserts header name of r is exactly want. */
+static void expect_hdr(const raw_resp *r, const char *name, const char *want)
+{
+    const char *got = raw_header(r, name);
+    if (!got || strcmp(got, want) != 0)
+        fail_msg("%s is \"%s\", expected \"%s\"", name, got ? got : "<absent>", want);
+}
+
+/* The gzip body inflated (harness-owned); fails on a zlib error. */
+static char *gunzip(const char *in, size_t n, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(inflateInit2(&z, 31), Z_OK);
+    size_t cap = n * 8 + 1024, len = 0;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    int rc;
+    do {
+        if (cap - len < 65536) {
+            cap *= 2;
+            out = realloc(out, cap);
+            assert_non_null(out);
+        }
+        z.next_out = (Bytef *)out + len;
+        z.avail_out = (uInt)(cap - len);
+        rc = inflate(&z, Z_NO_FLUSH);
+        len = cap - z.avail_out;
+    } while (rc == Z_OK);
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) fail_msg("the body is not a whole gzip stream (zlib %d)", rc);
+    *out_len = len;
+    return h_own(out, free);
+}
+
+/* Node 1 (pop 1) serving the seed's two calls, registered in the test's database. */
+static void seed_node(const char *const *nodesim_extra)
+{
+    const char *db = h_db_path();
+    h_proc *node = nodesim_extra
+                       ? h_start_nodesim(1, 1, "--calls-file", h_data_path("seed_calls.json"),
+                                         nodesim_extra[0], nodesim_extra[1], NULL)
+                       : h_start_nodesim(1, 1, "--calls-file", h_data_path("seed_calls.json"), NULL);
+    h_add_pop(db, 1);
+    h_add_node(db, 1, node->addr, 1);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_gzip(void **state)
+{
+    seed_node(NULL);
+    h_proc *server = h_start_server(h_db_path(), NULL);
+
+    h_response *id = h_listing(server, NULL);
+    assert_int_equal(id->status, 200);
+    assert_true(id->body_len > 1024);
+    assert_null(h_header_value(id, "content-encoding"));
+    const char *etag = h_header_value(id, "etag");
+    assert_non_null(etag);
+    assert_true(h_matches(etag, "^W/\"[0-9a-f]{32}\"$"));
+    const char *etag_gz = h_strf("%.*s-gz\"", (int)strlen(etag) - 1, etag);
+
+    const char *gz_hdr[] = {"Accept-Encoding: gzip", NULL};
+    raw_resp *gz = raw_get(server, LISTING_PATH, gz_hdr);
+    assert_int_equal(gz->status, 200);
+    expect_hdr(gz, "content-encoding", "gzip");
+    expect_hdr(gz, "vary", "Accept, Accept-Encoding");
+    expect_hdr(gz, "content-type", "application/vnd.api+json");
+    expect_hdr(gz, "etag", etag_gz);
+    assert_true(gz->len < id->body_len);
+    size_t plain_len;
+    char *plain = gunzip(gz->body, gz->len, &plain_len);
+    assert_int_equal(plain_len, id->body_len);
+    assert_memory_equal(plain, id->body, plain_len);
+
+    /* other spellings that allow gzip */
+    const char *const allow[] = {"Accept-Encoding: br, GZIP;q=0.5", "Accept-Encoding: *",
+                                 "Accept-Encoding: deflate, x-gzip", NULL};
+    for (size_t i = 0; allow[i]; i++) {
+        const char *h[] = {allow[i], NULL};
+        raw_resp *r = raw_get(server, LISTING_PATH, h);
+        if (!raw_header(r, "content-encoding")) fail_msg("%s: not compressed", allow[i]);
+        expect_hdr(r, "etag", etag_gz);
+    }
+    /* ... and ones that do not */
+    const char *const deny[] = {"Accept-Encoding: gzip;q=0", "Accept-Encoding: br, identity",
+                                "Accept-Encoding: *;q=0", "Accept-Encoding: gzip;q=0, *",
+                                "Accept-Encoding: ", NULL};
+    for (size_t i = 0; deny[i]; i++) {
+        const char *h[] = {deny[i], NULL};
+        raw_resp *r = raw_get(server, LISTING_PATH, h);
+        assert_int_equal(r->status, 200);
+        if (raw_header(r, "content-encoding")) fail_msg("%s: compressed", deny[i]);
+        expect_hdr(r, "etag", etag);
+        expect_hdr(r, "vary", "Accept");
+        assert_int_equal(r->len, id->body_len);
+    }
+
+    /* If-None-Match, per representation */
+    const char *inm_gz[] = {"Accept-Encoding: gzip", h_strf("If-None-Match: %s", etag_gz), NULL};
+    raw_resp *nm = raw_get(server, LISTING_PATH, inm_gz);
+    assert_int_equal(nm->status, 304);
+    assert_int_equal(nm->len, 0);
+    assert_null(raw_header(nm, "content-encoding"));
+    expect_hdr(nm, "etag", etag_gz);
+    const char *inm_id[] = {h_strf("If-None-Match: %s", etag), NULL};
+    raw_resp *nm2 = raw_get(server, LISTING_PATH, inm_id);
+    assert_int_equal(nm2->status, 304);
+    expect_hdr(nm2, "etag", etag);
+    /* the identity tag does not match the gzip'd representation */
+    const char *cross[] = {"Accept-Encoding: gzip", h_strf("If-None-Match: %s", etag), NULL};
+    raw_resp *x = raw_get(server, LISTING_PATH, cross);
+    assert_int_equal(x->status, 200);
+    expect_hdr(x, "content-encoding", "gzip");
+
+    /* a small body (< 1 KiB) is never compressed */
+    raw_resp *small = raw_get(server, LISTING_PATH "?filter%5Bnode-id-eq%5D=99", gz_hdr);
+    assert_int_equal(small->status, 200);
+    assert_true(small->len < 1024);
+    assert_null(raw_header(small, "content-encoding"));
+    assert_non_null(strstr(small->body, "\"total-count\":0"));
+
+    assert_int_equal(h_stop(server), 0);
+}
+
+/* Sum of (1 + joined) and count over the server's msg=fanout lines. */
+static void fanout_lines(const h_proc *server, int *rounds, int *listings)
+{
+    FILE *f = fopen(server->log_path, "r");
+    assert_non_null(f);
+    char line[4096];
+    *rounds = *listings = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, "msg=fanout")) continue;
+        const char *j = strstr(line, " joined=");
+        assert_non_null(j);
+        (*rounds)++;
+        *listings += 1 + atoi(j + 8);
+    }
+    fclose(f);
+}
+
+static size_t show_calls_requests(h_fake_node *n)
+{
+    json_t *reqs = h_fake_node_requests(n);
+    size_t count = 0, i;
+    json_t *r;
+    json_array_foreach(reqs, i, r)
+        if (strcmp(json_string_value(json_object_get(r, "method")), "yeti.show.calls") == 0) count++;
+    return count;
+}
+
+static void test_coalescing(void **state)
+{
+    enum { N = 20 };
+    const char *slow[] = {"--delay-ms", "300"};
+    seed_node(slow);
+    json_t *none = json_array();
+    h_fake_node *fake = h_fake_node_start(none); /* no calls: it only counts requests */
+    json_decref(none);
+    h_add_node(h_db_path(), 2, h_fake_node_addr(fake), 1);
+    h_proc *server = h_start_server(h_db_path(), NULL);
+
+    CURLM *m = curl_multi_init();
+    assert_non_null(m);
+    raw_resp rs[N];
+    CURL *cs[N];
+    struct curl_slist *hls[N];
+    memset(rs, 0, sizeof rs);
+    for (int i = 0; i < N; i++) {
+        cs[i] = raw_handle(server, LISTING_PATH, NULL, &rs[i], &hls[i]);
+        curl_multi_add_handle(m, cs[i]);
+    }
+    int running = 1;
+    while (running) {
+        if (curl_multi_perform(m, &running) != CURLM_OK) fail_msg("curl_multi_perform failed");
+        if (running) curl_multi_poll(m, NULL, 0, 1000, NULL);
+    }
+    for (int i = 0; i < N; i++) {
+        curl_easy_getinfo(cs[i], CURLINFO_RESPONSE_CODE, &rs[i].status);
+        curl_multi_remove_handle(m, cs[i]);
+        curl_easy_cleanup(cs[i]);
+        curl_slist_free_all(hls[i]);
+    }
+    curl_multi_cleanup(m);
+
+    bool same = true;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(rs[i].status, 200);
+        if (rs[i].len != rs[0].len || memcmp(rs[i].body, rs[0].body, rs[0].len) != 0) same = false;
+    }
+    assert_non_null(strstr(rs[0].body, "\"total-count\":2"));
+    for (int i = 0; i < N; i++) {
+        free(rs[i].body);
+        free(rs[i].headers);
+    }
+    assert_true(same);
+
+    int rounds, listings;
+    fanout_lines(server, &rounds, &listings);
+    assert_int_equal(listings, N);                   /* every listing took part in a round */
+    assert_int_equal(show_calls_requests(fake), (size_t)rounds); /* one node request per round */
+    if (rounds >= N) fail_msg("no coalescing: %d rounds for %d identical listings", rounds, N);
+
+    /* A listing after those rounds ended asks the nodes again. */
+    h_response *late = h_listing(server, NULL);
+    assert_int_equal(late->status, 200);
+    int rounds2, listings2;
+    fanout_lines(server, &rounds2, &listings2);
+    assert_int_equal(rounds2, rounds + 1);
+    assert_int_equal(listings2, N + 1);
+    assert_int_equal(show_calls_requests(fake), (size_t)rounds + 1);
+
+    assert_int_equal(h_stop(server), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_gzip, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_coalescing, h_setup, h_teardown),
+        cmocka_unit_test(h_test_validate_documents),
+    };
+    return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
+}
