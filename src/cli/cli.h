@@ -7,6 +7,7 @@
 #ifndef AC_CLI_CLI_H
 #define AC_CLI_CLI_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 /* activecalls node add|list|remove ... */
@@ -32,6 +33,18 @@ enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
 
 /* Prints "activecalls: <message>" on stderr; returns CLI_RUNTIME. */
 int cli_runtime_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "activecalls: <what>: <message>" and the usage on stderr;
+ * returns CLI_USAGE. */
+int cli_usage_error(const char *what, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int cli_usage_verror(const char *what, const char *usage, const char *fmt, va_list ap);
+
+/* Parses the options of a command whose only option is --db (and --help).
+ * Returns CLI_CONTINUE with *db set (NULL = default), or the exit code to
+ * return (CLI_OK after printing help, CLI_USAGE after an error). */
+enum { CLI_CONTINUE = -1 };
+int cli_parse_db_only(int argc, char **argv, const char *what, const char *usage, const char **db);
 
 /* A positive decimal integer, the whole string, no sign or spaces: 0, else -1. */
 int cli_parse_id(const char *s, int64_t *out);

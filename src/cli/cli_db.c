@@ -15,25 +15,11 @@
 
 #include "store/store.h"
 
-enum { OPT_DB = 256 };
-
 static const char usage_text[] =
     "usage: activecalls db init [--db LOCATION]\n"
     "Creates the tables the service uses (yeti's names) where they are missing.\n"
     "LOCATION is an SQLite file or a postgresql:// URI; it defaults to\n"
     "$ACTIVECALLS_DB, else ./activecalls.db.\n";
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("activecalls: db: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s", usage_text);
-    return CLI_USAGE;
-}
 
 int cli_db(int argc, char **argv)
 {
@@ -41,31 +27,11 @@ int cli_db(int argc, char **argv)
         fputs(usage_text, stdout);
         return CLI_OK;
     }
-    if (argc < 2) return usage_error("missing verb");
-    if (strcmp(argv[1], "init") != 0) return usage_error("unknown verb '%s'", argv[1]);
-    static const struct option long_opts[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *db = NULL;
-    optind = 0; /* glibc fully reinitialises (see cli_store.c) */
-    opterr = 0;
-    int ch;
-    argc--;
-    argv++;
-    while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-        if (ch == 'h') {
-            fputs(usage_text, stdout);
-            return CLI_OK;
-        }
-        if (ch == ':') return usage_error("option '%s' needs a value", argv[optind - 1]);
-        if (ch != OPT_DB) return usage_error("unknown option '%s'", argv[optind - 1]);
-        if (db) return usage_error("%s given more than once", "--db");
-        if (!*optarg) return usage_error("%s needs a non-empty location", "--db");
-        db = optarg;
-    }
-    if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
+    if (argc < 2) return cli_usage_error("db", usage_text, "missing verb");
+    if (strcmp(argv[1], "init") != 0) return cli_usage_error("db", usage_text, "unknown verb '%s'", argv[1]);
+    const char *db;
+    int rc = cli_parse_db_only(argc - 1, argv + 1, "db init", usage_text, &db);
+    if (rc != CLI_CONTINUE) return rc;
 
     char err[STORE_ERR_LEN] = "";
     store *s = store_open(cli_db_location(db), err);

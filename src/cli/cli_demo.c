@@ -20,7 +20,6 @@
 #include "store/resources.h"
 #include "store/store.h"
 
-enum { OPT_DB = 256 };
 
 /* Ids the summary reads back: the demo set uses 1..20 of every type. */
 #define SUMMARY_IDS 64
@@ -32,18 +31,6 @@ static const char usage_text[] =
     "SMTP connections with a demo data set (pops and nodes are kept; add the\n"
     "pops first so that gateways get one).\n"
     "--db defaults to $ACTIVECALLS_DB, else ./activecalls.db.\n";
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("activecalls: demo-data: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s", usage_text);
-    return CLI_USAGE;
-}
 
 /* "8 contractors, 8 accounts, ..." for every type the demo set fills. */
 static int print_summary(store *s, char *err)
@@ -69,35 +56,13 @@ static int print_summary(store *s, char *err)
 
 int cli_demo(int argc, char **argv)
 {
-    static const struct option long_opts[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *db = NULL;
-    /* 0 rather than 1: glibc fully reinitialises (see cli_store.c) */
-    optind = 0;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-        if (ch == 'h') {
-            fputs(usage_text, stdout);
-            return CLI_OK;
-        }
-        if (ch == ':') return usage_error("option '%s' needs a value", argv[optind - 1]);
-        if (ch != OPT_DB) return usage_error("unknown option '%s'", argv[optind - 1]);
-        if (db) return usage_error("%s given more than once", "--db");
-        if (!*optarg) return usage_error("%s needs a non-empty path", "--db");
-        db = optarg;
-    }
-    if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
+    const char *db;
+    int parsed = cli_parse_db_only(argc, argv, "demo-data", usage_text, &db);
+    if (parsed != CLI_CONTINUE) return parsed;
 
     char err[STORE_ERR_LEN] = "";
     store *s = store_open(cli_db_location(db), err);
-    if (!s) {
-        fprintf(stderr, "activecalls: %s\n", err);
-        return CLI_RUNTIME;
-    }
+    if (!s) return cli_runtime_error("%s", err);
     int rc = CLI_OK;
     if (store_demo_data(s, err) != STORE_OK || print_summary(s, err) != 0) {
         fprintf(stderr, "activecalls: %s\n", err);

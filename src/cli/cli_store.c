@@ -21,7 +21,6 @@
 
 #define DEFAULT_DB "./activecalls.db"
 
-enum { CLI_CONTINUE = -1 };
 
 enum { F_ID = 1u, F_NAME = 2u, F_ENDPOINT = 4u, F_POP_ID = 8u, F_DB = 16u };
 enum { OPT_ID = 256, OPT_NAME, OPT_ENDPOINT, OPT_POP_ID, OPT_DB };
@@ -94,13 +93,13 @@ static int usage_error(const command *c, const verb *v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int usage_error(const command *c, const verb *v, const char *fmt, ...)
 {
+    char what[64];
+    snprintf(what, sizeof what, "%s%s%s", c->name, v ? " " : "", v ? v->name : "");
     va_list ap;
-    fprintf(stderr, "activecalls: %s%s%s: ", c->name, v ? " " : "", v ? v->name : "");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int rc = cli_usage_verror(what, c->usage, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n%s", c->usage);
-    return CLI_USAGE;
+    return rc;
 }
 
 /* ---- option parsing ---- */

@@ -50,7 +50,6 @@ _Static_assert(STORE_HASH_MAX >= PASSWORD_HASH_MAX, "a hash must fit the store's
 /* Room for a maximal password, a '\r', and one byte more to see it is too long. */
 #define PW_BUF (PASSWORD_MAX_LEN + 2)
 
-enum { CLI_CONTINUE = -1 };
 
 enum { F_USERNAME = 1u, F_ROLES = 2u, F_IPS = 4u, F_ID = 8u, F_DISABLED = 16u, F_DB = 32u };
 enum { OPT_USERNAME = 256, OPT_ROLES, OPT_IPS, OPT_ID, OPT_DISABLED, OPT_DB };
@@ -112,13 +111,13 @@ static const char usage_text[] =
 static int usage_error(const verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int usage_error(const verb *v, const char *fmt, ...)
 {
+    char what[64];
+    snprintf(what, sizeof what, "user%s%s", v ? " " : "", v ? v->name : "");
     va_list ap;
-    fprintf(stderr, "activecalls: user%s%s: ", v ? " " : "", v ? v->name : "");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int rc = cli_usage_verror(what, usage_text, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n%s", usage_text);
-    return CLI_USAGE;
+    return rc;
 }
 
 /* A store outcome as an exit code: invalid input is a usage error. */
