@@ -56,9 +56,6 @@ void guard_free_cache(app *a);
 /* POST /api/rest/admin/auth */
 void api_login(app *a, const http_request *req, http_response *res);
 
-/* Does the path after /active-calls/ end in a relationship segment? */
-bool call_path_has_rel(const char *rest);
-
 /* /active-calls/{rest}: show, drop, relationships, related (api/call_show.c) */
 void api_call(app *a, const http_request *req, const auth_subject *who, const char *rest,
               http_response *res);

@@ -198,12 +198,6 @@ static void relationship(app *a, const found_call *f, int k, bool linkage_only, 
     (void)id;
 }
 
-bool call_path_has_rel(const char *rest)
-{
-    const char *last = strrchr(rest, '/');
-    return last && call_rel_index(last + 1, strlen(last + 1)) >= 0;
-}
-
 void api_call(app *a, const http_request *req, const auth_subject *who, const char *rest,
               http_response *res)
 {
@@ -226,16 +220,19 @@ void api_call(app *a, const http_request *req, const auth_subject *who, const ch
             idlen -= m;
         }
     }
+    bool is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    bool is_delete = strcmp(req->method, "DELETE") == 0;
+    if (!is_get && !(is_delete && !rel)) { /* a call can be dropped; its relationships cannot */
+        res->allow = rel ? "GET, HEAD" : "GET, HEAD, DELETE";
+        char detail[128];
+        snprintf(detail, sizeof detail, "%.16s is not allowed on this resource.", req->method);
+        app_error(res, 405, "405", "Method not allowed", detail);
+        return;
+    }
     char id[1100];
     if (idlen == 0 || idlen >= sizeof id) { not_found_n(res, rest, idlen ? idlen : strlen(rest)); return; }
     memcpy(id, rest, idlen);
     id[idlen] = '\0';
-    bool is_delete = strcmp(req->method, "DELETE") == 0;
-    if (is_delete && rel) {
-        res->allow = "GET, HEAD";
-        app_error(res, 405, "405", "Method not allowed", "DELETE is not allowed on this resource.");
-        return;
-    }
     if (is_delete) {
         api_params p;
         bool ok = api_params_parse(req, false, false, &p, res);
