@@ -26,59 +26,12 @@
 #include "../../tools/nodesim/demo_ids.h"
 #include "store/resources.h"
 #include "store/store.h"
-#include "store_test_pg.h"
+#include "store_fixture.h"
 
 #define MAX_ID 100 /* every demo id is below this */
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    store *s;
-} fixture;
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/acres-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
-    /* $ACTIVECALLS_TEST_PG: the same tests on a fresh PostgreSQL database */
-    if (tpg_on() && tpg_fresh("res", f->path, sizeof f->path) != 0) {
-        rmdir(f->dir);
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    store_close(f->s);
-    const char *files[] = {"test.db", "test.db-wal", "test.db-shm", "test.db-journal"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char p[256];
-        snprintf(p, sizeof p, "%s/%s", f->dir, files[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-static store *open_ok(fixture *f)
-{
-    char err[STORE_ERR_LEN] = "";
-    store *s = store_open(f->path, err);
-    if (!s) fail_msg("store_open: %s", err);
-    return s;
-}
+static int setup(void **state) { return fixture_setup(state, "res"); }
 
 static void demo_ok(store *s)
 {
@@ -172,33 +125,6 @@ static long long int_value(store *s, res_type_id t, int64_t id, const char *colu
     const char *v = value_of(s, t, id, column, &null);
     if (null) fail_msg("%s %lld %s is NULL", res_types[t].type, (long long)id, column);
     return strtoll(v, NULL, 10);
-}
-
-static void raw_exec(const char *path, const char *sql)
-{
-    if (tpg_is_uri(path)) {
-        if (tpg_raw_exec(path, sql) != 0) fail_msg("sql failed: %.200s", sql);
-        return;
-    }
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("sql: %s", msg);
-    sqlite3_close(db);
-}
-
-static int raw_int(const char *path, const char *sql)
-{
-    if (tpg_is_uri(path)) return tpg_raw_int(path, sql);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
 }
 
 /* ---- the table ---- */
@@ -849,7 +775,7 @@ static void test_migration_3_conflict(void **state)
                      0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void)
 {

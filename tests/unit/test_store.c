@@ -19,61 +19,10 @@
 #include <unistd.h>
 
 #include "store/store.h"
-#include "store_test_pg.h"
+#include "store_fixture.h"
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    store *s;
-} fixture;
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/acstore-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
-    /* $ACTIVECALLS_TEST_PG: the same tests on a fresh PostgreSQL database */
-    if (tpg_on() && tpg_fresh("store", f->path, sizeof f->path) != 0) {
-        rmdir(f->dir);
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static void unlink_in(const char *dir, const char *name)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    unlink(p);
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    store_close(f->s);
-    const char *files[] = {"test.db", "test.db-wal", "test.db-shm", "test.db-journal", "garbage"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlink_in(f->dir, files[i]);
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-/* Opens f->path, failing the test with the store's message if it cannot. */
-static store *open_ok(fixture *f)
-{
-    char err[STORE_ERR_LEN] = "";
-    store *s = store_open(f->path, err);
-    if (!s) fail_msg("store_open: %s", err);
-    return s;
-}
+static int setup(void **state) { return fixture_setup(state, "store"); }
 
 static store_pop mkpop(int64_t id, const char *name)
 {
@@ -109,13 +58,6 @@ static void add_node_ok(store *s, int64_t id, const char *name, const char *ep, 
     if (store_node_add(s, &n, err) != STORE_OK) fail_msg("node add %lld: %s", (long long)id, err);
 }
 
-/* Asserts the status and that the message holds `part`. */
-static void expect(store_status got, store_status want, const char *err, const char *part)
-{
-    if (got != want) fail_msg("status %d, wanted %d (message: '%s')", got, want, err);
-    if (part && !strstr(err, part)) fail_msg("message '%s' lacks '%s'", err, part);
-}
-
 static size_t count_nodes(store *s)
 {
     store_node *nodes = NULL;
@@ -124,32 +66,6 @@ static size_t count_nodes(store *s)
     assert_int_equal(store_node_list(s, &nodes, &n, err), STORE_OK);
     free(nodes);
     return n;
-}
-
-static int raw_int(const char *path, const char *sql)
-{
-    if (tpg_is_uri(path)) return tpg_raw_int(path, sql);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-static void raw_exec(const char *path, const char *sql)
-{
-    if (tpg_is_uri(path)) {
-        if (tpg_raw_exec(path, sql) != 0) fail_msg("sql failed: %.200s", sql);
-        return;
-    }
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
 }
 
 static int file_byte(const char *path, long off)
@@ -531,7 +447,7 @@ static void test_threads(void **state)
     assert_int_equal(count_nodes(f->s), NT * 25);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void)
 {

@@ -20,62 +20,15 @@
 
 #include "auth/password.h"
 #include "store/store.h"
-#include "store_test_pg.h"
+#include "store_fixture.h"
 
 /* Well-formed bcrypt hashes (60 bytes); their passwords do not matter here. */
 #define HASH_A "$2a$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
 #define HASH_B "$2b$12$0123456789./0123456789./ABCDEFGHIJKLMNOPQRSTUVWXYZabc"
 #define HASH_A2 "$2a$05$zzzzzzzzzzzzzzzzzzzzzu0123456789abcdefghijklmnopqrstu"
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    store *s;
-} fixture;
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (!f) return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/acusers-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
-    /* $ACTIVECALLS_TEST_PG: the same tests on a fresh PostgreSQL database */
-    if (tpg_on() && tpg_fresh("users", f->path, sizeof f->path) != 0) {
-        rmdir(f->dir);
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    store_close(f->s);
-    const char *files[] = {"test.db", "test.db-wal", "test.db-shm", "test.db-journal"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char p[256];
-        snprintf(p, sizeof p, "%s/%s", f->dir, files[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-static store *open_ok(fixture *f)
-{
-    char err[STORE_ERR_LEN] = "";
-    store *s = store_open(f->path, err);
-    if (!s) fail_msg("store_open: %s", err);
-    return s;
-}
+static int setup(void **state) { return fixture_setup(state, "users"); }
 
 static store_admin_user mkuser(int64_t id, const char *name, const char *hash, const char *roles,
                                const char *ips)
@@ -100,12 +53,6 @@ static int64_t add_ok(store *s, int64_t id, const char *name, const char *roles,
     return u.id;
 }
 
-static void expect(store_status got, store_status want, const char *err, const char *part)
-{
-    if (got != want) fail_msg("status %d, wanted %d (message: '%s')", got, want, err);
-    if (part && !strstr(err, part)) fail_msg("message '%s' lacks '%s'", err, part);
-}
-
 static size_t count_users(store *s)
 {
     store_admin_user *users = NULL;
@@ -114,33 +61,6 @@ static size_t count_users(store *s)
     assert_int_equal(store_user_list(s, &users, &n, err), STORE_OK);
     free(users);
     return n;
-}
-
-static int raw_int(const char *path, const char *sql)
-{
-    if (tpg_is_uri(path)) return tpg_raw_int(path, sql);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-static void raw_exec(const char *path, const char *sql)
-{
-    if (tpg_is_uri(path)) {
-        if (tpg_raw_exec(path, sql) != 0) fail_msg("sql failed: %.200s", sql);
-        return;
-    }
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("sql: %s", msg);
-    sqlite3_close(db);
 }
 
 /* ---- the happy paths ---- */
@@ -636,7 +556,7 @@ static void test_migration_2_conflict(void **state)
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1); /* rolled back */
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void)
 {
