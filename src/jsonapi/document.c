@@ -1,6 +1,7 @@
 /* document: the active-calls resource object, written straight into a buf. */
 #include "jsonapi/document.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "jsonapi/fields.h"
@@ -22,6 +23,17 @@ static void put_lit(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
 
 const doc_call_opts doc_call_all = {FIELDS_ALL, 0};
 
+/* Lengths of the attribute and relationship names, measured once: every
+ * call prints each name up to four times. */
+static size_t attr_name_len[ATTR_COUNT], rel_name_len[REL_COUNT];
+static pthread_once_t name_len_once = PTHREAD_ONCE_INIT;
+
+static void measure_names(void)
+{
+    for (int a = 0; a < ATTR_COUNT; a++) attr_name_len[a] = strlen(call_attrs[a].name);
+    for (int k = 0; k < REL_COUNT; k++) rel_name_len[k] = strlen(call_rels[k].name);
+}
+
 int64_t doc_call_rel_id(int64_t node_id, const call_record *r, int k)
 {
     return k == REL_NODE ? node_id : r->rel_id[k];
@@ -40,6 +52,7 @@ void doc_linkage(buf *out, const char *type, int64_t id)
 void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
                        const callset *cs, const call_record *r, const doc_call_opts *o)
 {
+    pthread_once(&name_len_once, measure_names);
     const char *tag = callset_text(cs, r->tag);
     buf_reset(scratch);
     doc_call_self(scratch, base, node_id, tag, r->tag.len);
@@ -61,7 +74,7 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
         if (!first) buf_putc(out, ',');
         first = false;
         buf_putc(out, '"');
-        put_lit(out, call_attrs[a].name);
+        buf_append(out, call_attrs[a].name, attr_name_len[a]);
         put_lit(out, "\":");
         call_span s = r->attr[a];
         if (s.len) buf_append(out, callset_text(cs, s), s.len);
@@ -72,18 +85,19 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
     for (int k = 0; k < REL_COUNT; k++) {
         if (!fields_has(o->fields, ATTR_COUNT + k)) continue;
         const char *name = call_rels[k].name;
+        size_t nlen = rel_name_len[k];
         if (!first) buf_putc(out, ',');
         first = false;
         buf_putc(out, '"');
-        put_lit(out, name);
+        buf_append(out, name, nlen);
         put_lit(out, "\":{\"links\":{\"self\":\"");
         buf_append(out, self, self_len);
         put_lit(out, "/relationships/");
-        put_lit(out, name);
+        buf_append(out, name, nlen);
         put_lit(out, "\",\"related\":\"");
         buf_append(out, self, self_len);
         buf_putc(out, '/');
-        put_lit(out, name);
+        buf_append(out, name, nlen);
         put_lit(out, "\"}");
         if (o->linkage & (1u << k)) {
             put_lit(out, ",\"data\":");
