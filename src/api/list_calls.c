@@ -6,9 +6,11 @@
  * then write the document straight from the parsed replies. Nodes that
  * failed are named in meta.failed-nodes; their calls are missing, nothing
  * else is. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/app_internal.h"
 #include "api/included.h"
@@ -121,6 +123,77 @@ static const callset *set_of(const fanout_plan *plan, const call_record *r)
     return NULL;
 }
 
+/* Writing a big listing is split between threads: each writes a slice of
+ * the calls into its own buffer, handed to the server as consecutive parts
+ * of the body (http/server.h), so the slices are never copied together.
+ * Below WRITE_SLICE_MIN calls per thread a thread costs more than it saves. */
+#define WRITE_SLICE_MIN 1000
+#define WRITE_THREADS_MAX (1 + HTTP_MORE_PARTS) /* into res->body and each `more` part */
+
+typedef struct write_slice {
+    buf *out;
+    const fanout_plan *plan;
+    const call_ref_rec *calls;
+    size_t from, to;
+    doc_base base;
+    const doc_call_opts *opts;
+} write_slice;
+
+static void write_calls(const write_slice *w)
+{
+    buf scratch;
+    buf_init(&scratch);
+    const callset *cs = NULL;
+    for (size_t i = w->from; i < w->to; i++) {
+        const call_record *rec = w->calls[i].rec;
+        if (i) buf_putc(w->out, ',');
+        if (!cs || rec < cs->recs || rec >= cs->recs + cs->n) cs = set_of(w->plan, rec);
+        doc_call_resource(w->out, &scratch, w->base, w->calls[i].node_id, cs, rec, w->opts);
+    }
+    buf_free(&scratch);
+}
+
+static void *write_calls_thread(void *arg)
+{
+    write_calls(arg);
+    return NULL;
+}
+
+/* One thread per core (two at least, so that every machine runs the
+ * sliced path the same way), each with WRITE_SLICE_MIN calls or more. */
+static size_t writer_count(size_t n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t k = n / WRITE_SLICE_MIN;
+    size_t most = cores > 2 ? (size_t)cores : 2;
+    if (k > most) k = most;
+    if (k > WRITE_THREADS_MAX) k = WRITE_THREADS_MAX;
+    return k ? k : 1;
+}
+
+/* The calls of the document: slice 0 into res->body on this thread, the
+ * others into res->more[0..] on threads of their own (or here, if a thread
+ * cannot start). Returns the buffer holding the last slice. */
+static buf *write_data(http_response *res, const fanout_plan *plan, const call_ref_rec *calls,
+                      size_t n, doc_base base, const doc_call_opts *opts)
+{
+    size_t k = writer_count(n);
+    write_slice slice[WRITE_THREADS_MAX];
+    pthread_t tid[WRITE_THREADS_MAX];
+    bool started[WRITE_THREADS_MAX] = {false};
+    for (size_t t = 0; t < k; t++)
+        slice[t] = (write_slice){t == 0 ? &res->body : &res->more[t - 1], plan, calls,
+                                 n * t / k, n * (t + 1) / k, base, opts};
+    for (size_t t = 1; t < k; t++)
+        started[t] = pthread_create(&tid[t], NULL, write_calls_thread, &slice[t]) == 0;
+    write_calls(&slice[0]);
+    for (size_t t = 1; t < k; t++) {
+        if (started[t]) pthread_join(tid[t], NULL);
+        else write_calls(&slice[t]);
+    }
+    return slice[k - 1].out;
+}
+
 static void write_listing(app *a, const fanout_plan *plan, const api_params *p, doc_base base,
                           http_response *res)
 {
@@ -138,16 +211,8 @@ static void write_listing(app *a, const fanout_plan *plan, const api_params *p, 
         return;
     }
     doc_call_opts opts = {p->fields.calls, p->include.call_rels};
-    buf *out = &res->body;
-    buf scratch;
-    buf_init(&scratch);
-    buf_puts(out, "{\"data\":[");
-    const callset *cs = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (i) buf_putc(out, ',');
-        if (!cs || calls[i].rec < cs->recs || calls[i].rec >= cs->recs + cs->n) cs = set_of(plan, calls[i].rec);
-        doc_call_resource(out, &scratch, base, calls[i].node_id, cs, calls[i].rec, &opts);
-    }
+    buf_puts(&res->body, "{\"data\":[");
+    buf *out = write_data(res, plan, calls, n, base, &opts); /* the rest follows the last slice */
     buf_putc(out, ']');
     if (p->include.n) {
         buf_puts(out, ",\"included\":[");
@@ -156,7 +221,6 @@ static void write_listing(app *a, const fanout_plan *plan, const api_params *p, 
     }
     write_meta(out, n, plan);
     res->status = 200;
-    buf_free(&scratch);
     included_free(&inc);
     free(calls);
 }

@@ -114,10 +114,51 @@ static enum MHD_Result collect_forwarded(void *cls, enum MHD_ValueKind kind, con
     return MHD_YES;
 }
 
-/* The weak ETag of the identity body; `gz` marks the gzip'd representation. */
-static void etag_of(const buf *body, bool gz, char out[48])
+/* The body as the handler left it: `body`, then the non-empty `more` parts. */
+typedef struct body_parts {
+    const buf *part[1 + HTTP_MORE_PARTS];
+    size_t n;
+    size_t len;
+} body_parts;
+
+static body_parts parts_of(const http_response *res)
 {
-    XXH128_hash_t h = XXH3_128bits(body->data ? body->data : "", body->len);
+    body_parts b = {.n = 0, .len = 0};
+    if (res->body.len) b.part[b.n++] = &res->body;
+    for (int i = 0; i < HTTP_MORE_PARTS; i++)
+        if (res->more[i].len) b.part[b.n++] = &res->more[i];
+    for (size_t i = 0; i < b.n; i++) b.len += b.part[i]->len;
+    return b;
+}
+
+static bool parts_oom(const http_response *res)
+{
+    bool oom = res->body.oom;
+    for (int i = 0; i < HTTP_MORE_PARTS; i++) oom |= res->more[i].oom;
+    return oom;
+}
+
+static void parts_free(http_response *res)
+{
+    buf_free(&res->body);
+    for (int i = 0; i < HTTP_MORE_PARTS; i++) buf_free(&res->more[i]);
+}
+
+/* The weak ETag of the identity body (all parts, in order: the same hash
+ * as of one buffer holding them); `gz` marks the gzip'd representation. */
+static void etag_of(const body_parts *b, bool gz, char out[48])
+{
+    XXH128_hash_t h;
+    if (b->n <= 1) {
+        h = XXH3_128bits(b->n ? b->part[0]->data : "", b->n ? b->part[0]->len : 0);
+    } else {
+        XXH3_state_t *st = XXH3_createState();
+        if (!st) { snprintf(out, 48, "W/\"-\""); return; } /* never matches a client's tag */
+        XXH3_128bits_reset(st);
+        for (size_t i = 0; i < b->n; i++) XXH3_128bits_update(st, b->part[i]->data, b->part[i]->len);
+        h = XXH3_128bits_digest(st);
+        XXH3_freeState(st);
+    }
     snprintf(out, 48, "W/\"%016llx%016llx%s\"", (unsigned long long)h.high64,
              (unsigned long long)h.low64, gz ? "-gz" : "");
 }
@@ -155,27 +196,59 @@ static bool accepts_gzip(const char *ae)
     return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
 }
 
-/* The gzip (RFC 1952) form of in[0..n); NULL when zlib fails or memory runs out. */
-static char *gzip_body(const char *in, size_t n, size_t *out_len)
+/* The gzip (RFC 1952) form of the body; NULL when zlib fails or memory runs out. */
+static char *gzip_body(const body_parts *b, size_t *out_len)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
     if (deflateInit2(&z, GZIP_LEVEL, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-    size_t cap = deflateBound(&z, (uLong)n);
-    char *out = malloc(cap);
-    bool ok = false;
-    if (out) {
-        z.next_in = (Bytef *)(uintptr_t)in;
-        z.avail_in = (uInt)n;
-        z.next_out = (Bytef *)out;
-        z.avail_out = (uInt)cap;
-        ok = n <= UINT32_MAX && cap <= UINT32_MAX && deflate(&z, Z_FINISH) == Z_STREAM_END;
+    size_t cap = deflateBound(&z, (uLong)b->len) + 64 * b->n; /* + block ends between parts */
+    char *out = b->len <= UINT32_MAX && cap <= UINT32_MAX ? malloc(cap) : NULL;
+    bool ok = out != NULL;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    for (size_t i = 0; ok && i < b->n; i++) {
+        z.next_in = (Bytef *)(uintptr_t)b->part[i]->data;
+        z.avail_in = (uInt)b->part[i]->len;
+        ok = deflate(&z, i + 1 == b->n ? Z_FINISH : Z_NO_FLUSH) == (i + 1 == b->n ? Z_STREAM_END : Z_OK) &&
+             z.avail_in == 0;
     }
     *out_len = z.total_out;
     deflateEnd(&z);
     if (!ok) { free(out); return NULL; }
     char *shrunk = realloc(out, *out_len ? *out_len : 1);
     return shrunk ? shrunk : out;
+}
+
+/* A response from several parts, sent with one writev each time (no copy
+ * into one buffer); the parts are freed when MHD is done with them. */
+typedef struct owned_parts {
+    size_t n;
+    char *data[1 + HTTP_MORE_PARTS];
+} owned_parts;
+
+static void owned_parts_free(void *cls)
+{
+    owned_parts *o = cls;
+    for (size_t i = 0; i < o->n; i++) free(o->data[i]);
+    free(o);
+}
+
+static struct MHD_Response *response_from_parts(http_response *res, const body_parts *b)
+{
+    owned_parts *o = calloc(1, sizeof *o);
+    struct MHD_IoVec iov[1 + HTTP_MORE_PARTS];
+    if (!o) return NULL;
+    for (size_t i = 0; i < b->n; i++) {
+        iov[i] = (struct MHD_IoVec){b->part[i]->data, b->part[i]->len};
+        o->data[o->n++] = b->part[i]->data;
+    }
+    struct MHD_Response *r = MHD_create_response_from_iovec(iov, (unsigned)b->n, owned_parts_free, o);
+    if (!r) { free(o); return NULL; }
+    /* MHD owns the memory now: forget it without freeing */
+    buf_init(&res->body);
+    for (int i = 0; i < HTTP_MORE_PARTS; i++) buf_init(&res->more[i]);
+    return r;
 }
 
 /* "pre;dur=0.012, fanout;dur=..." from the phases the handler marked. */
@@ -234,11 +307,12 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
 {
     const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
     int status = res->status;
-    bool has_body = res->body.len > 0;
-    bool gz = has_body && res->body.len >= GZIP_MIN &&
+    body_parts parts = parts_of(res);
+    bool has_body = parts.len > 0;
+    bool gz = has_body && parts.len >= GZIP_MIN &&
               accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"));
     char etag[48] = "";
-    if (has_body) etag_of(&res->body, gz, etag);
+    if (has_body) etag_of(&parts, gz, etag);
     bool not_modified = status == 200 && has_body && inm &&
                         (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
                         http_etag_matches(inm, etag);
@@ -247,21 +321,31 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
     if (not_modified) {
         status = 304;
         r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    } else if (!has_body) {
+        r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     } else {
-        bytes = res->body.len;
+        bytes = parts.len;
         char *data = NULL;
         if (gz) {
             int64_t t0 = now_us();
-            data = gzip_body(res->body.data, res->body.len, &bytes);
+            data = gzip_body(&parts, &bytes);
             if (c->timed) phase_add(PHASE_GZIP, now_us() - t0);
-            if (!data) { gz = false; bytes = res->body.len; } /* identity is always acceptable */
-            else buf_free(&res->body);
-            if (!gz) etag_of(&res->body, false, etag);
+            if (!data) { /* identity is always acceptable */
+                gz = false;
+                bytes = parts.len;
+                etag_of(&parts, false, etag);
+            }
         }
-        if (!data && has_body) data = buf_steal(&res->body);
-        r = data ? MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE)
-                 : MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-        if (!r) free(data);
+        if (data) {
+            r = MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE);
+            if (!r) free(data);
+        } else if (parts.n == 1 && parts.part[0] == &res->body) {
+            data = buf_steal(&res->body);
+            r = data ? MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE) : NULL;
+            if (!r) free(data);
+        } else {
+            r = response_from_parts(res, &parts);
+        }
     }
     if (!r) return MHD_NO;
     if (has_body) MHD_add_response_header(r, "etag", etag);
@@ -354,8 +438,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, c);
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_forwarded, c);
     if (c->forwarded_for.len) buf_putc(&c->forwarded_for, '\0'); /* as a C string */
-    http_response res = {.status = 500};
-    buf_init(&res.body);
+    http_response res = {.status = 500}; /* every buf zeroed: empty */
     if (!reject_early(c, &res)) {
         http_request req = {
             .method = method,
@@ -385,9 +468,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             c->timed = true;
         }
     }
-    if (res.body.oom) error_response(&res, 500, "500", "Internal server error", "Out of memory.");
+    if (parts_oom(&res)) {
+        parts_free(&res);
+        error_response(&res, 500, "500", "Internal server error", "Out of memory.");
+    }
     enum MHD_Result r = respond(conn, c, method, url, &res);
-    buf_free(&res.body);
+    parts_free(&res);
     return r;
 }
 

@@ -33,9 +33,15 @@ typedef struct http_request {
     struct sockaddr_storage peer;
 } http_request;
 
+#define HTTP_MORE_PARTS 4
+
 typedef struct http_response {
     int status;
     buf body;                 /* JSON text; empty = no body */
+    /* The body may continue in these buffers, in order: a handler that
+     * writes a large document on several threads hands over each thread's
+     * part as it is, without copying them together. Usually all empty. */
+    buf more[HTTP_MORE_PARTS];
     const char *content_type; /* NULL = application/vnd.api+json */
     const char *allow;        /* for 405 */
     int retry_after;          /* seconds, for 429; 0 = none */

@@ -2,6 +2,7 @@
 #include "jsonapi/document.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "jsonapi/fields.h"
@@ -23,15 +24,43 @@ static void put_lit(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
 
 const doc_call_opts doc_call_all = {FIELDS_ALL, 0};
 
-/* Lengths of the attribute and relationship names, measured once: every
- * call prints each name up to four times. */
-static size_t attr_name_len[ATTR_COUNT], rel_name_len[REL_COUNT];
-static pthread_once_t name_len_once = PTHREAD_ONCE_INIT;
+/* The constant text around every attribute and relationship, built once.
+ * A call prints 35 attribute keys and 18 relationships with two links each
+ * (most of a listing's bytes), so the writer appends whole fragments:
+ *
+ *   attr_key[a]  = ,"<name>":
+ *   rel_open[k]  = ,"<name>":{"links":{"self":"      then the call's self link
+ *   rel_mid[k]   = /relationships/<name>","related":"  then the self link again
+ *   rel_close[k] = /<name>"}
+ *
+ * The leading comma is skipped for the first member of an object. */
+typedef struct fragment {
+    char text[96];
+    size_t len;
+} fragment;
 
-static void measure_names(void)
+static fragment attr_key[ATTR_COUNT], rel_open[REL_COUNT], rel_mid[REL_COUNT], rel_close[REL_COUNT];
+static pthread_once_t fragments_once = PTHREAD_ONCE_INIT;
+
+static void fragment_set(fragment *f, const char *a, const char *name, const char *b)
 {
-    for (int a = 0; a < ATTR_COUNT; a++) attr_name_len[a] = strlen(call_attrs[a].name);
-    for (int k = 0; k < REL_COUNT; k++) rel_name_len[k] = strlen(call_rels[k].name);
+    int n = snprintf(f->text, sizeof f->text, "%s%s%s", a, name, b);
+    f->len = n > 0 && (size_t)n < sizeof f->text ? (size_t)n : 0; /* names are short literals */
+}
+
+static void build_fragments(void)
+{
+    for (int a = 0; a < ATTR_COUNT; a++) fragment_set(&attr_key[a], ",\"", call_attrs[a].name, "\":");
+    for (int k = 0; k < REL_COUNT; k++) {
+        fragment_set(&rel_open[k], ",\"", call_rels[k].name, "\":{\"links\":{\"self\":\"");
+        fragment_set(&rel_mid[k], "/relationships/", call_rels[k].name, "\",\"related\":\"");
+        fragment_set(&rel_close[k], "/", call_rels[k].name, "\"}");
+    }
+}
+
+static void put_fragment(buf *out, const fragment *f, bool first)
+{
+    buf_append(out, f->text + first, f->len - first);
 }
 
 int64_t doc_call_rel_id(int64_t node_id, const call_record *r, int k)
@@ -52,14 +81,14 @@ void doc_linkage(buf *out, const char *type, int64_t id)
 void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
                        const callset *cs, const call_record *r, const doc_call_opts *o)
 {
-    pthread_once(&name_len_once, measure_names);
+    pthread_once(&fragments_once, build_fragments);
     const char *tag = callset_text(cs, r->tag);
     buf_reset(scratch);
     doc_call_self(scratch, base, node_id, tag, r->tag.len);
     const char *self = scratch->data;
     size_t self_len = scratch->len;
     /* one reservation covers the common case; buf grows if it must */
-    buf_reserve(out, 600 + 40 * self_len + cs->arena.len / (cs->n ? cs->n : 1));
+    buf_reserve(out, 1200 + 40 * self_len + cs->arena.len / (cs->n ? cs->n : 1));
 
     put_lit(out, "{\"id\":\"");
     buf_put_i64(out, node_id);
@@ -71,34 +100,22 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
     bool first = true;
     for (int a = 0; a < ATTR_COUNT; a++) {
         if (!fields_has(o->fields, a)) continue;
-        if (!first) buf_putc(out, ',');
+        put_fragment(out, &attr_key[a], first);
         first = false;
-        buf_putc(out, '"');
-        buf_append(out, call_attrs[a].name, attr_name_len[a]);
-        put_lit(out, "\":");
         call_span s = r->attr[a];
         if (s.len) buf_append(out, callset_text(cs, s), s.len);
-        else put_lit(out, "null");
+        else buf_append(out, "null", 4);
     }
     put_lit(out, "},\"relationships\":{");
     first = true;
     for (int k = 0; k < REL_COUNT; k++) {
         if (!fields_has(o->fields, ATTR_COUNT + k)) continue;
-        const char *name = call_rels[k].name;
-        size_t nlen = rel_name_len[k];
-        if (!first) buf_putc(out, ',');
+        put_fragment(out, &rel_open[k], first);
         first = false;
-        buf_putc(out, '"');
-        buf_append(out, name, nlen);
-        put_lit(out, "\":{\"links\":{\"self\":\"");
         buf_append(out, self, self_len);
-        put_lit(out, "/relationships/");
-        buf_append(out, name, nlen);
-        put_lit(out, "\",\"related\":\"");
+        put_fragment(out, &rel_mid[k], false);
         buf_append(out, self, self_len);
-        buf_putc(out, '/');
-        buf_append(out, name, nlen);
-        put_lit(out, "\"}");
+        put_fragment(out, &rel_close[k], false);
         if (o->linkage & (1u << k)) {
             put_lit(out, ",\"data\":");
             doc_linkage(out, call_rels[k].type, doc_call_rel_id(node_id, r, k));

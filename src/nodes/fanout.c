@@ -7,8 +7,12 @@
  *
  * Sockets are non-blocking, so no node can hold the loop; the deadline is
  * absolute and the poll timeout is what is left of it. Reading feeds the
- * netstring decoder, whose payload goes straight to the streaming reply
- * parser: nothing waits for a whole reply in memory.
+ * netstring decoder, which collects the payload into one buffer of the
+ * announced size (never more than the pool's reply limit). A complete
+ * reply is parsed (nodes/reply.h) right away: inline when it is small, on
+ * a thread of its own when it is large, so the replies of several big
+ * nodes are parsed in parallel while the loop keeps reading the others.
+ * The loop joins those threads before it returns.
  *
  * The pool keeps, per node, a short list of idle connections. Taking one
  * first peeks at it: a connection the node closed (or that holds stray
@@ -167,7 +171,11 @@ void node_result_free(node_result *r) { callset_free(&r->calls); }
 
 /* ---- jobs ---------------------------------------------------------------- */
 
-enum job_state { J_CONNECTING, J_SENDING, J_READING, J_DONE };
+/* Replies at least this big are parsed on their own thread; smaller ones
+ * cost less to parse than a thread costs to start. */
+#define PARSE_THREAD_MIN (256 * 1024)
+
+enum job_state { J_CONNECTING, J_SENDING, J_READING, J_PARSING, J_DONE };
 
 typedef struct job {
     node_pool *pool;
@@ -184,7 +192,11 @@ typedef struct job {
     uint64_t received;
     int64_t req_id;
     ns_decoder dec;
+    buf payload;       /* the reply being received */
     reply_parser *rp;
+    pthread_t parser;  /* J_PARSING: the thread parsing payload */
+    reply_outcome outcome;
+    int64_t parse_us;
 } job;
 
 static void job_finish(job *j, node_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -213,10 +225,11 @@ static void job_finish(job *j, node_status st, const char *fmt, ...)
 static int payload_sink(void *ctx, const char *p, size_t n)
 {
     job *j = ctx;
-    int64_t t0 = phase_now_us();
-    int rc = reply_parser_feed(j->rp, p, n);
-    phase_add(PHASE_PARSE, phase_now_us() - t0);
-    return rc;
+    /* the header announced the size (within the limit): one allocation */
+    if (j->payload.cap == 0 && !buf_reserve(&j->payload, (size_t)ns_decoder_expected(&j->dec)))
+        return -1;
+    buf_append(&j->payload, p, n);
+    return j->payload.oom ? -1 : 0;
 }
 
 static void encode_request(job *j)
@@ -243,6 +256,7 @@ static void job_start(job *j, bool allow_reuse)
 {
     reply_parser_free(j->rp);
     callset_reset(&j->res->calls);
+    buf_reset(&j->payload);
     j->req_id = atomic_fetch_add(&next_request_id, 1);
     j->rp = reply_parser_new(j->call->expect, j->req_id, &j->res->calls);
     if (!j->rp) { job_finish(j, NODE_ERR_NETWORK, "out of memory"); return; }
@@ -286,20 +300,46 @@ static void job_broken(job *j, const char *what)
     job_finish(j, NODE_ERR_CLOSED, "%s", what);
 }
 
-static void job_on_frame_done(job *j, size_t leftover)
+/* Parses the received payload and frees it; sets outcome and parse_us. */
+static void job_parse(job *j)
 {
-    if (leftover) j->reusable = false; /* bytes beyond the one reply we asked for */
-    reply_outcome o = reply_parser_finish(j->rp);
+    int64_t t0 = phase_now_us();
+    reply_parser_feed(j->rp, j->payload.data, j->payload.len);
+    j->outcome = reply_parser_finish(j->rp);
+    buf_free(&j->payload);
+    j->parse_us = phase_now_us() - t0;
+}
+
+static void *parse_thread(void *arg)
+{
+    job_parse(arg);
+    return NULL;
+}
+
+static void job_complete(job *j)
+{
     node_result *r = j->res;
-    if (o == REPLY_OK) {
+    phase_add(PHASE_PARSE, j->parse_us);
+    if (j->outcome == REPLY_OK) {
         r->has_int = reply_parser_int_result(j->rp, &r->int_result);
         job_finish(j, NODE_OK, NULL);
-    } else if (o == REPLY_RPC_ERROR) {
+    } else if (j->outcome == REPLY_RPC_ERROR) {
         r->rpc_code = reply_parser_rpc_code(j->rp);
         job_finish(j, NODE_ERR_RPC, "%s", reply_parser_detail(j->rp));
     } else {
         job_finish(j, NODE_ERR_INVALID, "%s", reply_parser_detail(j->rp));
     }
+}
+
+static void job_on_frame_done(job *j, size_t leftover)
+{
+    if (leftover) j->reusable = false; /* bytes beyond the one reply we asked for */
+    if (j->payload.len >= PARSE_THREAD_MIN && pthread_create(&j->parser, NULL, parse_thread, j) == 0) {
+        j->st = J_PARSING; /* joined at the end of node_pool_run */
+        return;
+    }
+    job_parse(j);
+    job_complete(j);
 }
 
 static void job_read(job *j)
@@ -329,8 +369,8 @@ static void job_read(job *j)
                        (unsigned long long)j->pool->max_reply_bytes);
             return;
         case NS_ERR_SINK:
-            reply_parser_finish(j->rp);
-            job_finish(j, NODE_ERR_INVALID, "%s", reply_parser_detail(j->rp));
+            job_finish(j, NODE_ERR_NETWORK, "out of memory for a reply of %llu bytes",
+                       (unsigned long long)ns_decoder_expected(&j->dec));
             return;
         default:
             job_finish(j, NODE_ERR_INVALID, "not a netstring reply");
@@ -378,6 +418,7 @@ static void job_step(job *j, short revents)
         else job_send(j);
         break;
     case J_READING: job_read(j); break;
+    case J_PARSING:
     case J_DONE: break;
     }
 }
@@ -402,6 +443,7 @@ void node_pool_run(node_pool *pool, size_t n, const node_target *targets,
         job *j = &jobs[i];
         *j = (job){.pool = pool, .target = &targets[i], .call = &calls[i], .res = &results[i], .fd = -1};
         buf_init(&j->req);
+        buf_init(&j->payload);
         char err[128];
         if (endpoint_parse(targets[i].endpoint, &j->addr, &j->addrlen, err) != 0) {
             job_finish(j, NODE_ERR_ENDPOINT, "%s", err);
@@ -414,7 +456,7 @@ void node_pool_run(node_pool *pool, size_t n, const node_target *targets,
     for (;;) {
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
-            if (jobs[i].st == J_DONE) continue;
+            if (jobs[i].st == J_DONE || jobs[i].st == J_PARSING) continue;
             pfd[k] = (struct pollfd){.fd = jobs[i].fd,
                                      .events = jobs[i].st == J_READING ? POLLIN : POLLOUT};
             which[k++] = i;
@@ -430,10 +472,15 @@ void node_pool_run(node_pool *pool, size_t n, const node_target *targets,
 
     for (size_t i = 0; i < n; i++) {
         job *j = &jobs[i];
+        if (j->st == J_PARSING) {
+            pthread_join(j->parser, NULL); /* the reply came in time: finish parsing it */
+            job_complete(j);
+        }
         if (j->st != J_DONE)
             job_finish(j, NODE_ERR_TIMEOUT, "no complete reply within %d ms", timeout_ms);
         reply_parser_free(j->rp);
         buf_free(&j->req);
+        buf_free(&j->payload);
     }
     free(jobs);
     free(pfd);

@@ -7,8 +7,10 @@
  * fails the others. Connections are persistent: after a clean reply the
  * socket goes back to a per-node idle list and the next request reuses it;
  * a connection that broke, timed out or misbehaved is closed and replaced.
- * Replies are parsed while they stream in (nodes/reply.h) and cut off at
- * the netstring header when they announce more than `max_reply_bytes`. */
+ * A reply is collected whole, then parsed (nodes/reply.h) — large ones on
+ * a thread each, so several nodes' replies are parsed in parallel; a reply
+ * announcing more than `max_reply_bytes` is cut off at its netstring
+ * header. */
 #ifndef AC_NODES_FANOUT_H
 #define AC_NODES_FANOUT_H
 

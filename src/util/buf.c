@@ -22,7 +22,7 @@ void buf_reset(buf *b)
     b->oom = false;
 }
 
-bool buf_reserve(buf *b, size_t extra)
+bool buf_grow(buf *b, size_t extra)
 {
     if (b->oom) return false;
     if (b->cap - b->len > extra) return true; /* keeps room for a NUL */
@@ -49,20 +49,7 @@ char *buf_steal(buf *b)
     return p;
 }
 
-void buf_append(buf *b, const void *p, size_t n)
-{
-    if (n == 0 || !buf_reserve(b, n)) return;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
 void buf_puts(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
-
-void buf_putc(buf *b, char c)
-{
-    if (!buf_reserve(b, 1)) return;
-    b->data[b->len++] = c;
-}
 
 void buf_printf(buf *b, const char *fmt, ...)
 {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct buf {
     char *data;
@@ -22,12 +23,32 @@ typedef struct buf {
 void buf_init(buf *b);
 void buf_free(buf *b);
 void buf_reset(buf *b);                 /* len = 0, keeps the memory */
-bool buf_reserve(buf *b, size_t extra); /* room for `extra` more bytes */
 char *buf_steal(buf *b);                /* hands over data (NUL-terminated); b is empty after */
+bool buf_grow(buf *b, size_t extra);    /* the slow path of buf_reserve */
 
-void buf_append(buf *b, const void *p, size_t n);
+/* Room for `extra` more bytes (and a NUL); false when memory ran out.
+ * Appending is the innermost step of every document, so the common case
+ * (there is room) is inline and the growing is not. */
+static inline bool buf_reserve(buf *b, size_t extra)
+{
+    if (!b->oom && b->cap - b->len > extra) return true;
+    return buf_grow(b, extra);
+}
+
+static inline void buf_append(buf *b, const void *p, size_t n)
+{
+    if (n == 0 || !buf_reserve(b, n)) return;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static inline void buf_putc(buf *b, char c)
+{
+    if (!buf_reserve(b, 1)) return;
+    b->data[b->len++] = c;
+}
+
 void buf_puts(buf *b, const char *s);
-void buf_putc(buf *b, char c);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_put_i64(buf *b, int64_t v);
 

@@ -16,8 +16,15 @@
  *   and fewer rounds than listings ran. A listing after that starts a new
  *   round (never an old result).
  *
- * The gzip'd and concurrent requests go through libcurl directly (the
- * harness would save a gzip body as a document to validate). */
+ * - big listings: 3 nodes x 1,000 calls (from files). Each reply is large enough to be
+ *   parsed on its own thread, and the document is written in slices on
+ *   several threads and sent as several parts (src/api/list_calls.c). The
+ *   whole listing must be exactly the per-node listings' data joined in
+ *   node order, every id once, with total-count 3000; its ETag gives a 304;
+ *   gzip'd it inflates to the same bytes (the deflate stream spans parts).
+ *
+ * The gzip'd, concurrent and big requests go through libcurl directly (the
+ * harness would save each body as a document to validate). */
 #include "harness.h"
 
 #include <curl/curl.h>
@@ -344,11 +351,111 @@ static void test_coalescing(void **state)
     assert_int_equal(h_stop(server), 0);
 }
 
+/* ------------------------------------------------------------------ */
+
+static json_t *parse_doc(const raw_resp *r)
+{
+    json_error_t err;
+    json_t *doc = json_loadb(r->body, r->len, 0, &err);
+    if (!doc) fail_msg("not JSON (%s at %d)", err.text, err.position);
+    return doc;
+}
+
+/* A calls file of n copies of the seed's first call, each with its own
+ * local_tag and ids (a file, not generated calls: durations stay put, so
+ * the body and its ETag do too). */
+static const char *big_calls_file(const char *path, int node, int n)
+{
+    json_error_t err;
+    json_t *seed = json_load_file(h_data_path("seed_calls.json"), 0, &err);
+    assert_non_null(seed);
+    json_t *recs = json_array();
+    for (int k = 0; k < n; k++) {
+        json_t *r = json_deep_copy(json_array_get(seed, 0));
+        json_object_set_new(r, "local_tag", json_string(h_strf("big-%d-%d", node, k)));
+        json_object_set_new(r, "orig_call_id", json_string(h_strf("call-%d@big", k)));
+        json_object_set_new(r, "customer_id", json_integer(k % 7 + 1));
+        json_array_append_new(recs, r);
+    }
+    assert_int_equal(json_dump_file(recs, path, JSON_COMPACT), 0);
+    json_decref(recs);
+    json_decref(seed);
+    return path;
+}
+
+static void test_big_listing(void **state)
+{
+    enum { NODES = 3, CALLS = 1000 };
+    const char *db = h_db_path();
+    h_add_pop(db, 1);
+    for (int i = 1; i <= NODES; i++) {
+        const char *file = big_calls_file(h_strf("%s.node%d.json", db, i), i, CALLS);
+        h_proc *node = h_start_nodesim(i, 1, "--calls-file", file, NULL);
+        h_add_node(db, i, node->addr, 1);
+    }
+    h_proc *server = h_start_server(db, NULL);
+
+    raw_resp *all = raw_get(server, LISTING_PATH, NULL);
+    assert_int_equal(all->status, 200);
+    expect_hdr(all, "content-length", h_strf("%zu", all->len));
+    json_t *doc = parse_doc(all);
+    json_t *data = json_object_get(doc, "data");
+    assert_int_equal(json_array_size(data), NODES * CALLS);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "meta"), "total-count")),
+                     NODES * CALLS);
+    assert_null(json_object_get(json_object_get(doc, "meta"), "failed-nodes"));
+
+    /* the same records as the per-node listings, in node order, each id once */
+    json_t *seen = json_object();
+    size_t at = 0;
+    for (int i = 1; i <= NODES; i++) {
+        raw_resp *one = raw_get(server, h_strf(LISTING_PATH "?filter%%5Bnode-id-eq%%5D=%d", i), NULL);
+        assert_int_equal(one->status, 200);
+        json_t *one_doc = parse_doc(one);
+        json_t *one_data = json_object_get(one_doc, "data");
+        assert_int_equal(json_array_size(one_data), CALLS);
+        for (size_t k = 0; k < CALLS; k++, at++) {
+            json_t *rec = json_array_get(data, at);
+            if (!json_equal(rec, json_array_get(one_data, k)))
+                fail_msg("record %zu of the whole listing differs from node %d's record %zu", at, i, k);
+            const char *id = json_string_value(json_object_get(rec, "id"));
+            assert_non_null(id);
+            if (json_object_get(seen, id)) fail_msg("id %s twice", id);
+            json_object_set_new(seen, id, json_true());
+        }
+        json_decref(one_doc);
+    }
+    json_decref(seen);
+    json_decref(doc);
+
+    /* the ETag covers every part: a 304 for it, and only for it */
+    const char *etag = raw_header(all, "etag");
+    assert_non_null(etag);
+    const char *inm[] = {h_strf("If-None-Match: %s", etag), NULL};
+    raw_resp *nm = raw_get(server, LISTING_PATH, inm);
+    assert_int_equal(nm->status, 304);
+    assert_int_equal(nm->len, 0);
+
+    /* gzip over the parts: one stream, the identity bytes when inflated */
+    const char *gz_hdr[] = {"Accept-Encoding: gzip", NULL};
+    raw_resp *gz = raw_get(server, LISTING_PATH, gz_hdr);
+    assert_int_equal(gz->status, 200);
+    expect_hdr(gz, "content-encoding", "gzip");
+    expect_hdr(gz, "etag", h_strf("%.*s-gz\"", (int)strlen(etag) - 1, etag));
+    size_t plain_len;
+    char *plain = gunzip(gz->body, gz->len, &plain_len);
+    assert_int_equal(plain_len, all->len);
+    assert_memory_equal(plain, all->body, plain_len);
+
+    assert_int_equal(h_stop(server), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_gzip, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_coalescing, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_big_listing, h_setup, h_teardown),
         cmocka_unit_test(h_test_validate_documents),
     };
     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
