@@ -146,6 +146,8 @@ static void write_calls(const write_slice *w)
     const callset *cs = NULL;
     for (size_t i = w->from; i < w->to; i++) {
         const call_record *rec = w->calls[i].rec;
+        if (i == w->from + 16) /* room for the rest at the size of the first 16, plus a margin */
+            buf_reserve(w->out, (w->out->len / 16 + 64) * (w->to - i) / 16 * 17);
         if (i) buf_putc(w->out, ',');
         if (!cs || rec < cs->recs || rec >= cs->recs + cs->n) cs = set_of(w->plan, rec);
         doc_call_resource(w->out, &scratch, w->base, w->calls[i].node_id, cs, rec, w->opts);

@@ -273,6 +273,58 @@ static void test_oom_is_sticky(void **state)
     buf_free(&c);
 }
 
+/* Big blocks (>= 1 MiB) freed are kept and handed to the next buf that
+ * grows past 1 MiB: the smallest that fits, with the buf's content copied
+ * over; a growth that no kept block fits releases the kept ones. */
+static void test_big_blocks_are_reused(void **state)
+{
+    (void)state;
+    const size_t mib = (size_t)1 << 20;
+    buf a, b, c;
+    buf_init(&a);
+    buf_init(&b);
+    buf_init(&c);
+    assert_true(buf_reserve(&a, 4 * mib)); /* an 8 MiB block (powers of two) */
+    assert_true(buf_reserve(&b, 2 * mib)); /* a 4 MiB block */
+    char *big = a.data, *small = b.data;
+    buf_free(&a);
+    buf_free(&b); /* both kept */
+
+    /* a small buf with content grows past 1 MiB: the 4 MiB block, content kept */
+    buf_puts(&c, "head");
+    assert_true(buf_reserve(&c, mib + 10));
+    assert_ptr_equal(c.data, small);
+    assert_true(c.cap >= 4 * mib);
+    ASSERT_BUF(&c, "head");
+    /* growing further takes the 8 MiB block */
+    assert_true(buf_reserve(&c, 5 * mib));
+    assert_ptr_equal(c.data, big);
+    ASSERT_BUF(&c, "head");
+    /* the 4 MiB block went back; a stolen block comes back through buf_block_free */
+    char *stolen = buf_steal(&c);
+    assert_ptr_equal(stolen, big);
+    buf_block_free(stolen);
+    buf_block_free(NULL);
+
+    /* a kept block more than twice the size asked for is not lent */
+    buf d;
+    buf_init(&d);
+    assert_true(buf_reserve(&d, 1 * mib)); /* wants 2 MiB: 8 is too big, 4 fits */
+    assert_ptr_equal(d.data, small);
+    buf_free(&d);
+    /* nothing kept fits 64 MiB: the smaller kept blocks are released, fresh memory is used */
+    buf e;
+    buf_init(&e);
+    assert_true(buf_reserve(&e, 64 * mib));
+    assert_true(e.data != big && e.data != small);
+    buf_free(&e); /* kept */
+    buf f;
+    buf_init(&f);
+    assert_true(buf_reserve(&f, 3 * mib)); /* wants 4 MiB: nothing kept is near: fresh */
+    assert_true(f.cap < 64 * mib);
+    buf_free(&f);
+}
+
 /* Sizes whose `len + extra + 1` wraps around are refused (and set oom),
  * never "reserved" in a small buffer. */
 static void test_reserve_size_overflow(void **state)
@@ -699,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_append_puts_putc_printf),
         cmocka_unit_test(test_printf_long),
         cmocka_unit_test(test_growth_doubles_and_keeps_data),
+        cmocka_unit_test(test_big_blocks_are_reused),
         cmocka_unit_test(test_big_append_and_reserve),
         cmocka_unit_test(test_reset_keeps_memory),
         cmocka_unit_test(test_steal),
