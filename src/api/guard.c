@@ -157,7 +157,7 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     const char *token = token_of(req);
     if (!token) { refuse(res, req, who->client, "no token", 0); return false; }
     int64_t sub = 0;
-    jwt_status js = jwt_verify(a->secret, a->cfg.secret_len, token, (int64_t)time(NULL), &sub);
+    jwt_status js = jwt_verify_cached(a->secret, a->cfg.secret_len, token, (int64_t)time(NULL), &sub);
     if (js != JWT_OK) { refuse(res, req, who->client, jwt_status_reason(js), 0); return false; }
 
     cached_user u;

@@ -33,6 +33,8 @@
 
 #include "auth/base64url.h"
 
+#include <xxhash.h>
+
 #define SIG_LEN 32 /* SHA-256 */
 
 /* base64url('{"alg":"HS256"}') — the only header jwt_sign writes. */
@@ -116,13 +118,35 @@ static bool decodes(const char *part, size_t n)
     return b64url_decode(part, n, raw, sizeof raw) >= 0;
 }
 
-static jwt_status check_exp(const json_t *payload, int64_t now)
+/* The exp claim as read, so that a cached verification can re-check it. */
+typedef struct expiry {
+    enum { EXP_NONE, EXP_INT, EXP_REAL } kind;
+    int64_t i;
+    double r;
+} expiry;
+
+static jwt_status exp_check(const expiry *e, int64_t now)
+{
+    if (e->kind == EXP_INT) return e->i <= now ? JWT_EXPIRED : JWT_OK;
+    if (e->kind == EXP_REAL) return e->r <= (double)now ? JWT_EXPIRED : JWT_OK;
+    return JWT_OK;
+}
+
+static jwt_status check_exp(const json_t *payload, int64_t now, expiry *e)
 {
     const json_t *exp = json_object_get(payload, "exp");
+    e->kind = EXP_NONE;
     if (exp == NULL) return JWT_OK;
-    if (json_is_integer(exp)) return json_integer_value(exp) <= now ? JWT_EXPIRED : JWT_OK;
-    if (json_is_real(exp)) return json_real_value(exp) <= (double)now ? JWT_EXPIRED : JWT_OK;
-    return JWT_MALFORMED;
+    if (json_is_integer(exp)) {
+        e->kind = EXP_INT;
+        e->i = (int64_t)json_integer_value(exp);
+    } else if (json_is_real(exp)) {
+        e->kind = EXP_REAL;
+        e->r = json_real_value(exp);
+    } else {
+        return JWT_MALFORMED;
+    }
+    return exp_check(e, now);
 }
 
 static bool is_admin(const json_t *v)
@@ -171,8 +195,8 @@ static jwt_status check_sub(const json_t *payload, int64_t *sub)
     return JWT_BAD_SUBJECT;
 }
 
-jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *token, int64_t now,
-                      int64_t *sub)
+static jwt_status verify(const unsigned char *key, size_t key_len, const char *token, int64_t now,
+                         int64_t *sub, expiry *e)
 {
     if (token == NULL) return JWT_MALFORMED;
     size_t n = strnlen(token, JWT_MAX_LEN + 1);
@@ -208,10 +232,76 @@ jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *toke
     json_t *payload = decode_object(p, pn);
     if (payload == NULL) return JWT_MALFORMED;
     int64_t subject = 0;
-    jwt_status st = check_exp(payload, now);
+    jwt_status st = check_exp(payload, now, e);
     if (st == JWT_OK) st = check_aud(payload);
     if (st == JWT_OK) st = check_sub(payload, &subject);
     json_decref(payload);
     if (st == JWT_OK && sub != NULL) *sub = subject;
     return st;
+}
+
+jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *token, int64_t now,
+                      int64_t *sub)
+{
+    expiry e;
+    return verify(key, key_len, token, now, sub, &e);
+}
+
+/* The cache: per thread (no lock), CACHE_WAYS entries replaced round-robin.
+ * An entry holds the exact token bytes (compared in full: a hash match
+ * alone would let a forged token pass for a cached one), a fingerprint of
+ * the key it verified under, the subject and the exp claim. */
+#define CACHE_WAYS 4
+#define CACHE_TOKEN_MAX 1024 /* longer tokens are verified every time */
+
+typedef struct cached_token {
+    size_t len; /* 0 = empty */
+    XXH128_hash_t key_fp;
+    size_t key_len;
+    int64_t sub;
+    expiry exp;
+    char token[CACHE_TOKEN_MAX];
+} cached_token;
+
+static _Thread_local cached_token tcache[CACHE_WAYS];
+static _Thread_local unsigned tcache_next;
+
+jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const char *token,
+                             int64_t now, int64_t *sub)
+{
+    if (token == NULL || key == NULL || key_len == 0) return jwt_verify(key, key_len, token, now, sub);
+    size_t n = strnlen(token, CACHE_TOKEN_MAX + 1);
+    if (n > CACHE_TOKEN_MAX) return jwt_verify(key, key_len, token, now, sub);
+    XXH128_hash_t fp = XXH3_128bits(key, key_len);
+    for (int i = 0; i < CACHE_WAYS; i++) {
+        cached_token *c = &tcache[i];
+        if (c->len != n || c->key_len != key_len || !XXH128_isEqual(c->key_fp, fp) ||
+            CRYPTO_memcmp(c->token, token, n) != 0) /* no timing oracle on a valid token */
+            continue;
+        jwt_status st = exp_check(&c->exp, now);
+        if (st != JWT_OK) {
+            c->len = 0; /* expired for good */
+            return st;
+        }
+        if (sub != NULL) *sub = c->sub;
+        return JWT_OK;
+    }
+    expiry e;
+    int64_t subject = 0;
+    jwt_status st = verify(key, key_len, token, now, &subject, &e);
+    if (st != JWT_OK) return st;
+    cached_token *c = &tcache[tcache_next++ % CACHE_WAYS];
+    memcpy(c->token, token, n);
+    c->len = n;
+    c->key_fp = fp;
+    c->key_len = key_len;
+    c->sub = subject;
+    c->exp = e;
+    if (sub != NULL) *sub = subject;
+    return JWT_OK;
+}
+
+void jwt_cache_clear(void)
+{
+    for (int i = 0; i < CACHE_WAYS; i++) tcache[i].len = 0;
 }

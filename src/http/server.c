@@ -21,13 +21,16 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <openssl/rand.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zlib.h>
@@ -39,6 +42,7 @@
 
 #define MAX_BODY (1024 * 1024)
 #define MAX_PARAMS 256
+#define BODY_HINT_MAX (64 * 1024) /* largest body buffer reserved up front */
 #define GZIP_MIN 1024 /* smaller bodies are not worth a deflate stream */
 #define GZIP_LEVEL 1  /* BENCHMARKS.md: level 1 vs 3 on the 20,000-call listing */
 
@@ -52,7 +56,6 @@ typedef struct req_ctx {
     int64_t started_us;
     buf body;
     bool body_too_large;
-    query_param params[MAX_PARAMS];
     size_t nparams;
     bool too_many_params;
     char request_id[201];
@@ -62,6 +65,7 @@ typedef struct req_ctx {
     int64_t queued_us;
     size_t sent_bytes;
     int status;
+    query_param params[MAX_PARAMS]; /* last: only [0, nparams) is ever read, so not zeroed */
 } req_ctx;
 
 static int64_t now_us(void)
@@ -71,10 +75,38 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Random bytes for request ids, from a per-thread pool refilled with one
+ * getrandom(2) per RID_POOL bytes (the kernel CSPRNG, as before, without
+ * a syscall or a DRBG call per request). False when the kernel fails. */
+#define RID_POOL 512
+static bool rid_random(unsigned char out[16])
+{
+    static _Thread_local unsigned char pool[RID_POOL];
+    static _Thread_local size_t left;
+    if (left < 16) {
+        size_t got = 0;
+        while (got < sizeof pool) {
+            ssize_t n = getrandom(pool + got, sizeof pool - got, 0);
+            if (n <= 0) {
+                if (n < 0 && errno == EINTR) continue;
+                return false;
+            }
+            got += (size_t)n;
+        }
+        left = sizeof pool;
+    }
+    unsigned char *p = pool + sizeof pool - left;
+    memcpy(out, p, 16);
+    explicit_bzero(p, 16); /* a later dump of the pool does not reveal ids already used */
+    left -= 16;
+    return true;
+}
+
 static void new_uuid(char out[37])
 {
+    static const char hex[] = "0123456789abcdef";
     unsigned char r[16];
-    if (RAND_bytes(r, sizeof r) != 1) {
+    if (!rid_random(r) && RAND_bytes(r, sizeof r) != 1) {
         /* the CSPRNG failing is not a reason to drop the request */
         int64_t t = now_us();
         memcpy(r, &t, sizeof t);
@@ -82,9 +114,28 @@ static void new_uuid(char out[37])
     }
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
-             r[13], r[14], r[15]);
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) *o++ = '-';
+        *o++ = hex[r[i] >> 4];
+        *o++ = hex[r[i] & 15];
+    }
+    *o = '\0';
+}
+
+/* v / 10^decimals in fixed point ("12.345678"), as printf's %.Nf would
+ * write the exact quotient; v >= 0. Returns the length. */
+static size_t put_fixed(char *out, int64_t v, int decimals)
+{
+    char tmp[32];
+    size_t n = 0;
+    if (v < 0) v = 0;
+    for (int i = 0; i < decimals; i++) { tmp[n++] = (char)('0' + v % 10); v /= 10; }
+    tmp[n++] = '.';
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
 }
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -258,19 +309,20 @@ static void server_timing(const phase_rec *ph, char *out, size_t cap)
                                                    "filter", "write", "gzip"};
     size_t len = 0;
     out[0] = '\0';
-    for (int i = 0; i < PHASE_COUNT && len < cap; i++) {
-        int w = snprintf(out + len, cap - len, "%s%s;dur=%.3f", i ? ", " : "", names[i],
-                         (double)ph->us[i] / 1000.0);
-        if (w < 0) break;
+    for (int i = 0; i < PHASE_COUNT; i++) {
+        char num[32];
+        put_fixed(num, ph->us[i], 3);
+        int w = snprintf(out + len, cap - len, "%s%s;dur=%s", i ? ", " : "", names[i], num);
+        if (w < 0 || (size_t)w >= cap - len) break;
         len += (size_t)w;
     }
 }
 
-static void add_common_headers(struct MHD_Response *r, const char *request_id, double secs,
+static void add_common_headers(struct MHD_Response *r, const char *request_id, int64_t us,
                                bool gz)
 {
     char runtime[32];
-    snprintf(runtime, sizeof runtime, "%.6f", secs);
+    put_fixed(runtime, us, 6);
     MHD_add_response_header(r, "vary", gz ? "Accept, Accept-Encoding" : "Accept");
     MHD_add_response_header(r, "cache-control", "max-age=0, private, must-revalidate");
     MHD_add_response_header(r, "x-request-id", request_id);
@@ -366,8 +418,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
         snprintf(ra, sizeof ra, "%d", res->retry_after);
         MHD_add_response_header(r, "retry-after", ra);
     }
-    double secs = (double)(now_us() - c->started_us) / 1e6;
-    add_common_headers(r, c->request_id, secs, gz);
+    int64_t took_us = now_us() - c->started_us;
+    add_common_headers(r, c->request_id, took_us, gz);
     c->queued_us = now_us();
     c->sent_bytes = bytes;
     c->status = status;
@@ -376,7 +428,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
 
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    log_request(method, path, status, bytes, secs * 1000.0, c->request_id,
+    log_request(method, path, status, bytes, (double)took_us / 1000.0, c->request_id,
                 ci ? ci->client_addr : NULL);
     return ok;
 }
@@ -391,8 +443,9 @@ static void error_response(http_response *res, int status, const char *code, con
 /* First call for a request: set up the context (request id, clock). */
 static req_ctx *begin_request(struct MHD_Connection *conn)
 {
-    req_ctx *c = calloc(1, sizeof *c);
+    req_ctx *c = malloc(sizeof *c);
     if (!c) return NULL;
+    memset(c, 0, offsetof(req_ctx, params));
     c->started_us = now_us();
     buf_init(&c->body);
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
@@ -440,6 +493,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_forwarded, c);
     if (c->forwarded_for.len) buf_putc(&c->forwarded_for, '\0'); /* as a C string */
     http_response res = {.status = 500}; /* every buf zeroed: empty */
+    /* Room for a body like this thread's previous one, so that a usual
+     * document is written without the buffer doubling (and copying) its
+     * way up from 256 bytes; capped, and only a hint. */
+    static _Thread_local size_t last_body;
+    if (last_body > 1024) buf_reserve(&res.body, last_body < BODY_HINT_MAX ? last_body : BODY_HINT_MAX);
     if (!reject_early(c, &res)) {
         http_request req = {
             .method = method,
@@ -473,6 +531,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         parts_free(&res);
         error_response(&res, 500, "500", "Internal server error", "Out of memory.");
     }
+    last_body = res.body.len;
     enum MHD_Result r = respond(conn, c, method, url, &res);
     parts_free(&res);
     return r;
@@ -527,7 +586,7 @@ http_server *http_server_start(int listen_fd, http_handler handler, void *app, c
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
                             MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, 256, "cannot start the HTTP server");

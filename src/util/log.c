@@ -33,9 +33,24 @@ void log_begin(buf *line, log_level lvl, const char *msg)
     clock_gettime(CLOCK_REALTIME, &ts);
     char iso[TIMEFMT_ISO_LEN];
     timefmt_iso_utc((int64_t)ts.tv_sec, iso);
-    buf_puts(line, "ts=");
-    buf_append(line, iso, 20); /* up to the seconds and the '.' */
-    buf_printf(line, "%03ldZ level=%s msg=", ts.tv_nsec / 1000000, level_names[lvl]);
+    char head[64];
+    memcpy(head, "ts=", 3);
+    memcpy(head + 3, iso, 20); /* up to the seconds and the '.' */
+    long msec = ts.tv_nsec / 1000000;
+    head[23] = (char)('0' + msec / 100);
+    head[24] = (char)('0' + msec / 10 % 10);
+    head[25] = (char)('0' + msec % 10);
+    size_t n = 26;
+    static const char mid[] = "Z level=";
+    memcpy(head + n, mid, sizeof mid - 1);
+    n += sizeof mid - 1;
+    size_t ln = strlen(level_names[lvl]);
+    memcpy(head + n, level_names[lvl], ln);
+    n += ln;
+    memcpy(head + n, " msg=", 5);
+    n += 5;
+    buf_reserve(line, 240); /* one allocation for a usual line */
+    buf_append(line, head, n);
     put_value(line, msg, strlen(msg));
 }
 
@@ -65,6 +80,25 @@ void log_kv_i64(buf *line, const char *key, int64_t value)
 void log_kv_ms(buf *line, const char *key, double ms)
 {
     if (line->len == 0) return;
+    /* %.3f by hand for the usual values; printf for the odd ones (ties,
+     * negatives, huge or not finite), so the text is always %.3f's */
+    double k = ms * 1000.0;
+    if (k >= 0 && k < 1e15) {
+        int64_t v = (int64_t)k;
+        double frac = k - (double)v;
+        if (frac < 0.4999 || frac > 0.5001) {
+            if (frac > 0.5) v++;
+            char num[32], *p = num + sizeof num;
+            for (int i = 0; i < 3; i++) { *--p = (char)('0' + v % 10); v /= 10; }
+            *--p = '.';
+            do { *--p = (char)('0' + v % 10); v /= 10; } while (v);
+            buf_putc(line, ' ');
+            buf_puts(line, key);
+            buf_putc(line, '=');
+            buf_append(line, p, (size_t)(num + sizeof num - p));
+            return;
+        }
+    }
     buf_printf(line, " %s=%.3f", key, ms);
 }
 

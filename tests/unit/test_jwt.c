@@ -492,6 +492,62 @@ static void reasons(void **state)
     for (int s = JWT_OK; s <= JWT_BAD_SUBJECT; s++) assert_true(strlen(jwt_status_reason(s)) > 0);
 }
 
+/* jwt_verify_cached answers as jwt_verify does, from the cache or not. */
+static void cached_verify(void **state)
+{
+    (void)state;
+    jwt_cache_clear();
+    char tok[512];
+    assert_true(jwt_sign(KEY, KEYLEN, 42, NOW + 600, tok, sizeof tok) > 0);
+    int64_t sub = 0;
+    for (int i = 0; i < 3; i++) {
+        sub = 0;
+        assert_int_equal(jwt_verify_cached(KEY, KEYLEN, tok, NOW, &sub), JWT_OK);
+        assert_int_equal(sub, 42);
+    }
+    /* exp is checked on every hit, and stays refused once passed */
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, tok, NOW + 599, &sub), JWT_OK);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, tok, NOW + 600, &sub), JWT_EXPIRED);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, tok, NOW + 600, &sub), JWT_EXPIRED);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, tok, NOW, &sub), JWT_OK);
+    /* another key does not find the entry of this one */
+    static const unsigned char other[] = "another-secret";
+    assert_int_equal(jwt_verify_cached(other, sizeof other - 1, tok, NOW, &sub), JWT_BAD_SIGNATURE);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN - 1, tok, NOW, &sub), JWT_BAD_SIGNATURE);
+    /* a token differing in one byte (or a prefix) is verified, not matched */
+    size_t n = strlen(tok);
+    char bad[512];
+    memcpy(bad, tok, n + 1);
+    bad[n - 1] = bad[n - 1] == 'A' ? 'B' : 'A';
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, bad, NOW, &sub), JWT_BAD_SIGNATURE);
+    bad[n - 1] = '\0';
+    memcpy(bad, tok, n - 1);
+    assert_int_not_equal(jwt_verify_cached(KEY, KEYLEN, bad, NOW, &sub), JWT_OK);
+    /* more tokens than entries: every one still right */
+    char toks[8][512];
+    for (int i = 0; i < 8; i++)
+        assert_true(jwt_sign(KEY, KEYLEN, 100 + i, NOW + 60, toks[i], sizeof toks[i]) > 0);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 8; i++) {
+            assert_int_equal(jwt_verify_cached(KEY, KEYLEN, toks[i], NOW, &sub), JWT_OK);
+            assert_int_equal(sub, 100 + i);
+        }
+    /* a real exp, and no exp at all */
+    char *rt = mint("{\"alg\":\"HS256\"}", "{\"sub\":7,\"aud\":\"admin\",\"exp\":1767358010.5}", KEY, KEYLEN);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, rt, NOW, &sub), JWT_OK);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, rt, NOW + 10, &sub), JWT_OK);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, rt, NOW + 11, &sub), JWT_EXPIRED);
+    free(rt);
+    assert_true(jwt_sign(KEY, KEYLEN, 9, 0, tok, sizeof tok) > 0);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, tok, INT64_MAX, &sub), JWT_OK);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, tok, INT64_MAX, &sub), JWT_OK);
+    assert_int_equal(sub, 9);
+    /* failures are never cached; NULL and empty keys as jwt_verify */
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, NULL, NOW, &sub), JWT_MALFORMED);
+    assert_int_equal(jwt_verify_cached(KEY, 0, tok, NOW, &sub), JWT_BAD_SIGNATURE);
+    jwt_cache_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +559,7 @@ int main(void)
         cmocka_unit_test(expired),          cmocka_unit_test(audience),
         cmocka_unit_test(subject),          cmocka_unit_test(structure),
         cmocka_unit_test(huge_token),       cmocka_unit_test(reasons),
+        cmocka_unit_test(cached_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
