@@ -92,10 +92,10 @@ static char *big_take(size_t want, size_t *cap)
     return p;
 }
 
-void buf_block_free(void *block)
+/* Frees a block of (at least) cap bytes: kept if big, see above. */
+static void block_free(void *block, size_t cap)
 {
     if (!block) return;
-    size_t cap = malloc_usable_size(block);
     char *stale[BIG_KEEP];
     size_t nstale = 0;
     if (cap >= BIG_MIN) {
@@ -113,13 +113,18 @@ void buf_block_free(void *block)
     for (size_t i = 0; i < nstale; i++) free(stale[i]);
 }
 
+void buf_block_free(void *block)
+{
+    if (block) block_free(block, malloc_usable_size(block));
+}
+
 /* ---- buf -------------------------------------------------------------------- */
 
 void buf_init(buf *b) { memset(b, 0, sizeof *b); }
 
 void buf_free(buf *b)
 {
-    buf_block_free(b->data);
+    block_free(b->data, b->cap);
     memset(b, 0, sizeof *b);
 }
 
@@ -144,7 +149,7 @@ bool buf_grow(buf *b, size_t extra)
     char *p = cap >= BIG_MIN ? big_take(cap, &kept_cap) : NULL;
     if (p) {
         if (b->len) memcpy(p, b->data, b->len);
-        buf_block_free(b->data);
+        block_free(b->data, b->cap);
         cap = kept_cap;
     } else {
         p = realloc(b->data, cap);
