@@ -1,10 +1,13 @@
-/* reply: streaming parser of one JSON-RPC 2.0 reply from a switch node.
+/* reply: parser of one JSON-RPC 2.0 reply from a switch node.
  *
- * Bytes are fed as they arrive (from the netstring decoder), so a reply of
- * tens of megabytes is never held whole in memory; yajl tokenises, and the
- * callbacks here keep only what the API needs (see nodes/calls.h). The
- * parser checks the envelope: a JSON object whose `id` equals the request's,
- * holding either `result` or `error`. */
+ * The reply is held whole and scanned in one pass by a strict hand-written
+ * JSON scanner (RFC 8259) that keeps only what the API needs (see
+ * nodes/calls.h): reply_parser_feed collects the bytes as they arrive,
+ * reply_parser_finish scans them; reply_parser_parse_all scans a reply the
+ * caller already holds whole, without copying it. The parser checks the
+ * envelope: a JSON object with "jsonrpc":"2.0" whose `id` equals the
+ * request's, holding either `result` or `error`. A parser is used by one
+ * thread at a time; different parsers may run on different threads. */
 #ifndef AC_NODES_REPLY_H
 #define AC_NODES_REPLY_H
 
@@ -31,10 +34,15 @@ typedef struct reply_parser reply_parser;
 reply_parser *reply_parser_new(reply_expect expect, int64_t request_id, callset *out);
 void reply_parser_free(reply_parser *p);
 
-/* Returns 0, or -1 once the reply is known to be invalid. */
+/* Appends bytes of the reply. Returns 0, or -1 once the reply is known to
+ * be invalid (it does not start with an object, or out of memory); most
+ * problems are only found by reply_parser_finish. */
 int reply_parser_feed(reply_parser *p, const char *data, size_t n);
-/* Ends the input and classifies the reply. */
+/* Ends the input, scans it and classifies the reply. */
 reply_outcome reply_parser_finish(reply_parser *p);
+/* The same as feeding data[0..n) and finishing, without copying the bytes:
+ * for a caller that holds the whole reply. */
+reply_outcome reply_parser_parse_all(reply_parser *p, const char *data, size_t n);
 
 /* After finish: what went wrong (REPLY_INVALID) or the node's message
  * (REPLY_RPC_ERROR); "" on success. */

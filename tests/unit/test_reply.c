@@ -1,8 +1,9 @@
-/* test_reply: nodes/reply.c and nodes/calls.c — the streaming JSON-RPC reply
- * parser that turns a node's `yeti.show.calls` answer into a callset.
+/* test_reply: nodes/reply.c and nodes/calls.c — the JSON-RPC reply parser
+ * that turns a node's `yeti.show.calls` answer into a callset.
  *
- * Covers: a realistic two-call reply like the seed's, fed whole and in
- * 1..64-byte chunks with identical results; every attribute's rendering
+ * Covers: a realistic two-call reply like the seed's, fed whole, in fixed
+ * and in random chunk sizes, and through reply_parser_parse_all, with
+ * byte-identical results; every attribute's rendering
  * (times formatted, durations truncated, null, strings re-escaped incl.
  * control characters, quotes and invalid UTF-8, numbers as given, missing
  * fields, nested objects/arrays re-serialised exactly); relationship ids
@@ -10,9 +11,13 @@
  * a string local_tag skipped and counted; JSON-RPC errors (code, message);
  * invalid replies (not JSON, truncated, wrong shapes, wrong/missing id) →
  * REPLY_INVALID with a detail; REPLY_EXPECT_ANY results; unknown fields;
- * duplicate keys (last wins); deep nesting in ignored and in printed fields;
- * and the calls.c tables and callset container. Every non-null rendered
- * attribute is checked to be valid JSON with jansson. */
+ * duplicate keys (last wins); keys in changing order; deep nesting in
+ * ignored and in printed fields; "not JSON" details with byte offsets; what
+ * feed refuses early; times and durations truncated exactly as
+ * timefmt_parse_seconds does; and the calls.c tables and callset container.
+ * Every non-null rendered attribute is checked to be valid JSON with
+ * jansson. (test_reply_fuzz compares the parser with yajl and with
+ * generated replies.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,6 +31,7 @@
 
 #include "nodes/calls.h"
 #include "nodes/reply.h"
+#include "util/timefmt.h"
 
 /* ---- the seed's two calls as a node sends them ----------------------------------- */
 
@@ -516,9 +522,10 @@ static void test_strings_reescaped(void **state)
     assert_attr(&cs, r, ATTR_SRC_PREFIX_IN, "\"\\ufffd\\ufffd\"");
     assert_attr(&cs, r, ATTR_SRC_PREFIX_OUT, "\"ok\\ufffd\\ufffd\"");
     assert_spans_valid_json(&cs);
-    /* escaped lone surrogates: whatever yajl decodes them to, the result is valid JSON */
+    /* escaped lone surrogates become U+FFFD */
     r = one(&cs, "{\"local_tag\":\"t\",\"orig_call_id\":\"a\\ud800b\",\"term_call_id\":\"\\udc00\"}");
-    assert_non_null(span_text(&cs, r->attr[ATTR_ORIG_CALL_ID]));
+    assert_attr(&cs, r, ATTR_ORIG_CALL_ID, "\"a\xef\xbf\xbd" "b\"");
+    assert_attr(&cs, r, ATTR_TERM_CALL_ID, "\"\xef\xbf\xbd\"");
     assert_spans_valid_json(&cs);
     callset_free(&cs);
 }
@@ -743,6 +750,9 @@ static void test_duplicate_envelope_keys_refused(void **state)
     invalid("{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":[],\"id\":1}", 1, "duplicate");
     invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[],\"id\":[1]}", 1, "duplicate");
     invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"id\":1,\"result\":[]}", 1, "duplicate");
+    invalid("{\"jsonrpc\":\"2.0\",\"id\":[1],\"id\":1,\"result\":[]}", 1, "duplicate");
+    invalid("{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":[],\"id\":1}", 1, "duplicate");
+    invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{},\"result\":[]}", 1, NULL);
     invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1},\"error\":{\"code\":2}}", 1, "duplicate");
     /* the same names inside other members are not envelope members */
     callset cs;
@@ -825,6 +835,19 @@ static void test_deep_nesting_printed_field(void **state)
     assert_attr(&cs, &cs.recs[0], ATTR_LRN, want);
     free(want);
     free(json);
+    callset_reset(&cs);
+
+    /* 64 levels in a printed field are printed, 65 are refused */
+    json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"lrn\":", 64, "}]}");
+    r = run(json, 0, REPLY_EXPECT_CALLS, 1, &cs);
+    assert_int_equal(r.outcome, REPLY_OK);
+    want = nested("", 64, "");
+    assert_attr(&cs, &cs.recs[0], ATTR_LRN, want);
+    free(want);
+    free(json);
+    json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"lrn\":", 65, "}]}");
+    invalid(json, 1, "value nested too deeply");
+    free(json);
     callset_free(&cs);
 
     /* 100 levels in a printed field: refused, not a crash */
@@ -834,7 +857,7 @@ static void test_deep_nesting_printed_field(void **state)
     json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":", 100, "}]}");
     invalid(json, 1, "nested too deeply");
     free(json);
-    /* and very deep (yajl's own stack) */
+    /* and very deep: refused without recursing */
     json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"lrn\":", 5000, "}]}");
     invalid(json, 1, "nested too deeply");
     free(json);
@@ -1080,6 +1103,289 @@ static void test_envelope_version_and_null_error(void **state)
     callset_free(&cs);
 }
 
+/* ---- whole replies, chunks and parse_all ----------------------------------------------- */
+
+static uint64_t chunk_rng = 12345;
+
+static size_t random_chunk(size_t max)
+{
+    chunk_rng ^= chunk_rng << 13;
+    chunk_rng ^= chunk_rng >> 7;
+    chunk_rng ^= chunk_rng << 17;
+    return 1 + (size_t)(chunk_rng % max);
+}
+
+/* Feeds json in random chunk sizes of 1..max bytes. */
+static run_result run_random_chunks(const char *json, size_t len, size_t max, callset *cs, int64_t id)
+{
+    run_result r;
+    memset(&r, 0, sizeof r);
+    reply_parser *p = reply_parser_new(REPLY_EXPECT_CALLS, id, cs);
+    assert_non_null(p);
+    for (size_t off = 0; off < len;) {
+        size_t k = random_chunk(max);
+        if (k > len - off) k = len - off;
+        if (reply_parser_feed(p, json + off, k) != 0) {
+            r.feed_rc = -1;
+            break;
+        }
+        off += k;
+    }
+    r.outcome = reply_parser_finish(p);
+    snprintf(r.detail, sizeof r.detail, "%s", reply_parser_detail(p));
+    reply_parser_free(p);
+    return r;
+}
+
+static void assert_same_callset(const callset *a, const callset *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(a->skipped, b->skipped);
+    assert_int_equal(a->arena.len, b->arena.len);
+    if (a->arena.len) assert_memory_equal(a->arena.data, b->arena.data, a->arena.len);
+    if (a->n) assert_memory_equal(a->recs, b->recs, a->n * sizeof *a->recs);
+}
+
+static void test_random_chunks(void **state)
+{
+    buf many;
+    buf_init(&many);
+    buf_puts(&many, "{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":[" REC1);
+    for (int i = 0; i < 50; i++)
+        buf_printf(&many, ",{\"local_tag\":\"t\\u00e9-%d\",\"lrn\":[%d,{\"x\":\"\\ud83d\\ude00\"}]}", i, i);
+    buf_puts(&many, "," REC2 "]}");
+    buf_putc(&many, '\0');
+    const char *docs[] = {SEED_REPLY, many.data};
+    size_t maxes[] = {1, 3, 16, 100, 5000};
+    for (size_t d = 0; d < 2; d++) {
+        callset whole;
+        callset_init(&whole);
+        run_result w = run(docs[d], 0, REPLY_EXPECT_CALLS, 42, &whole);
+        if (w.outcome != REPLY_OK) fail_msg("doc %zu: %s", d, w.detail);
+        for (size_t m = 0; m < sizeof maxes / sizeof maxes[0]; m++) {
+            for (int rep = 0; rep < 5; rep++) {
+                callset cs;
+                callset_init(&cs);
+                run_result r = run_random_chunks(docs[d], strlen(docs[d]), maxes[m], &cs, 42);
+                assert_int_equal(r.outcome, REPLY_OK);
+                assert_same_callset(&whole, &cs);
+                callset_free(&cs);
+            }
+        }
+        callset_free(&whole);
+    }
+    buf_free(&many);
+}
+
+static void test_parse_all(void **state)
+{
+    callset fed, all;
+    callset_init(&fed);
+    callset_init(&all);
+    assert_int_equal(run(SEED_REPLY, 0, REPLY_EXPECT_CALLS, 42, &fed).outcome, REPLY_OK);
+
+    /* the whole reply at once, from a buffer of exactly its size */
+    size_t n = strlen(SEED_REPLY);
+    char *exact = malloc(n);
+    assert_non_null(exact);
+    memcpy(exact, SEED_REPLY, n);
+    reply_parser *p = reply_parser_new(REPLY_EXPECT_CALLS, 42, &all);
+    assert_non_null(p);
+    assert_int_equal(reply_parser_parse_all(p, exact, n), REPLY_OK);
+    assert_string_equal(reply_parser_detail(p), "");
+    assert_int_equal(reply_parser_finish(p), REPLY_OK); /* finishing again: same answer */
+    assert_int_equal(reply_parser_feed(p, "x", 1), -1); /* nothing after the end */
+    reply_parser_free(p);
+    free(exact);
+    assert_seed_records(&all);
+    assert_same_callset(&fed, &all);
+
+    /* after some bytes were fed, parse_all takes the rest */
+    callset_reset(&all);
+    p = reply_parser_new(REPLY_EXPECT_CALLS, 42, &all);
+    assert_int_equal(reply_parser_feed(p, SEED_REPLY, 100), 0);
+    assert_int_equal(reply_parser_parse_all(p, SEED_REPLY + 100, n - 100), REPLY_OK);
+    reply_parser_free(p);
+    assert_same_callset(&fed, &all);
+
+    /* invalid replies give the same outcome and detail either way */
+    const char *bad[] = {
+        "", "[1]", "{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":[{]}", "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":[]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":{}}", "{\"id\":42,\"result\":[],\"jsonrpc\":\"2.0\"} ,",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        callset_reset(&all);
+        callset_reset(&fed);
+        run_result r = run(bad[i], 0, REPLY_EXPECT_CALLS, 42, &fed);
+        p = reply_parser_new(REPLY_EXPECT_CALLS, 42, &all);
+        assert_int_equal(reply_parser_parse_all(p, bad[i], strlen(bad[i])), REPLY_INVALID);
+        assert_int_equal(r.outcome, REPLY_INVALID);
+        assert_string_equal(reply_parser_detail(p), r.detail);
+        reply_parser_free(p);
+    }
+    callset_free(&fed);
+    callset_free(&all);
+}
+
+/* A syntax error is "not JSON: <what> at byte <offset>", also when the
+ * reply had a wrong shape before it. */
+static void test_not_json_details(void **state)
+{
+    static const struct {
+        const char *json;
+        const char *detail;
+    } cases[] = {
+        {"{\"id\":1,}", "not JSON: expected a string key, found '}' at byte 8"},
+        {"{\"id\":01}", "not JSON: expected ',' or '}', found '1' at byte 7"},
+        {"{\"id\":1.}", "not JSON: expected a digit after '.', found '}' at byte 8"},
+        {"{\"id\":-}", "not JSON: expected a digit, found '}' at byte 7"},
+        {"{\"id\":1e+}", "not JSON: expected a digit in the exponent, found '}' at byte 9"},
+        {"{\"id\":tru}", "not JSON: expected true, found '}' at byte 9"},
+        {"{\"id\":\"a\\x\"}", "not JSON: expected an escape character, found 'x' at byte 9"},
+        {"{\"id\":\"\\u12g4\"}", "not JSON: expected 4 hex digits after \\u, found 'g' at byte 11"},
+        {"{\"id\":\"a\tb\"}", "not JSON: control character in string at byte 8"},
+        {"{\"id\":\"abc", "not JSON: unexpected end of input (expected '\"' to end the string) at byte 10"},
+        {"{\"id\":1", "not JSON: unexpected end of input (expected ',' or '}') at byte 7"},
+        {"{\"id\" 1}", "not JSON: expected ':', found '1' at byte 6"},
+        {"{\"id\":1}]", "not JSON: data after the reply at byte 8"},
+        {"{\"result\":[1,]}", "not JSON: expected a value, found ']' at byte 13"},
+        {"{\"x\":[1}", "not JSON: expected ',' or ']', found '}' at byte 7"},
+        {"", "not JSON: unexpected end of input (expected a JSON object) at byte 0"},
+        {" \r\n\t", "not JSON: unexpected end of input (expected a JSON object) at byte 4"},
+        {"hello", "not JSON: expected a JSON object, found 'h' at byte 0"},
+        {"\xef\xbb\xbf{}", "not JSON: expected a JSON object, found byte 0xef at byte 0"},
+        /* a wrong shape first, then not JSON: the reply is not JSON */
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":5,",
+         "not JSON: unexpected end of input (expected a string key) at byte 35"},
+        {"{\"result\":[1],\"x\":[}", "not JSON: expected a value, found '}' at byte 19"},
+        {"{\"id\":1,\"id\":2,\"x\":nul}", "not JSON: expected null, found '}' at byte 22"},
+        /* a wrong shape, and JSON: the shape is the detail */
+        {"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":5,\"x\":[{}]}", "result is not an array"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        callset cs;
+        callset_init(&cs);
+        run_result r = run(cases[i].json, 0, REPLY_EXPECT_CALLS, 1, &cs);
+        assert_int_equal(r.outcome, REPLY_INVALID);
+        if (strcmp(r.detail, cases[i].detail) != 0)
+            fail_msg("'%s': detail '%s', want '%s'", cases[i].json, r.detail, cases[i].detail);
+        r = run(cases[i].json, 1, REPLY_EXPECT_CALLS, 1, &cs); /* byte by byte: the same */
+        assert_string_equal(r.detail, cases[i].detail);
+        callset_free(&cs);
+    }
+}
+
+/* feed refuses a reply from its first byte when that cannot start an object. */
+static void test_feed_refuses_early(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    reply_parser *p = reply_parser_new(REPLY_EXPECT_CALLS, 1, &cs);
+    assert_int_equal(reply_parser_feed(p, " \n", 2), 0);
+    assert_int_equal(reply_parser_feed(p, "\t[", 2), -1);
+    assert_string_equal(reply_parser_detail(p), "reply is not a JSON object");
+    assert_int_equal(reply_parser_finish(p), REPLY_INVALID);
+    assert_string_equal(reply_parser_detail(p), "reply is not a JSON object");
+    reply_parser_free(p);
+
+    p = reply_parser_new(REPLY_EXPECT_CALLS, 1, &cs);
+    assert_int_equal(reply_parser_feed(p, "  HTTP/1.1 502", 14), -1);
+    assert_string_equal(reply_parser_detail(p), "not JSON: expected a JSON object, found 'H' at byte 2");
+    assert_int_equal(reply_parser_finish(p), REPLY_INVALID);
+    reply_parser_free(p);
+
+    /* a literal is only known whole: decided by finish */
+    p = reply_parser_new(REPLY_EXPECT_CALLS, 1, &cs);
+    assert_int_equal(reply_parser_feed(p, "n", 1), 0);
+    assert_int_equal(reply_parser_feed(p, "ull", 3), 0);
+    assert_int_equal(reply_parser_finish(p), REPLY_INVALID);
+    assert_string_equal(reply_parser_detail(p), "reply is not a JSON object");
+    reply_parser_free(p);
+
+    /* an object: everything else is found by finish */
+    p = reply_parser_new(REPLY_EXPECT_CALLS, 1, &cs);
+    assert_int_equal(reply_parser_feed(p, "{", 1), 0);
+    assert_int_equal(reply_parser_feed(p, "]]]", 3), 0);
+    assert_int_equal(reply_parser_finish(p), REPLY_INVALID);
+    assert_string_equal(reply_parser_detail(p), "not JSON: expected a string key, found ']' at byte 1");
+    reply_parser_free(p);
+    callset_free(&cs);
+}
+
+/* Durations and times are truncated exactly as timefmt_parse_seconds does
+ * (the parser has its own fast path for the common shapes). */
+static void test_seconds_like_timefmt(void **state)
+{
+    static const char *const numbers[] = {
+        "0", "-0", "7", "-7", "0.5", "-0.5", "-0.999999", "1.999999", "1.9999999", "1.99999999999999999",
+        "32.93", "1767357798.871", "1767357798.999999", "1767357798.9999999", "1767357798.99999999",
+        "8589934591.999999", "8589934592.999999", "8589934593.5", "17179869183.999999", "99999999999.999999",
+        "123456789012345678", "999999999999999999", "9223372036854775807", "9223372036854775808",
+        "-9223372036854775808", "-9223372036854775809", "12345678901234567890", "1e3", "1.5e2", "-2.5E-1",
+        "1e18", "9.2e18", "1e19", "1e300", "0.000001", "100.000000", "3.0000001", "1E0",
+    };
+    callset cs;
+    callset_init(&cs);
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        const char *t = numbers[i];
+        int64_t want;
+        bool ok = timefmt_parse_seconds(t, strlen(t), &want);
+        char rec[256];
+        snprintf(rec, sizeof rec, "{\"local_tag\":\"t\",\"duration\":%s,\"start_time\":%s}", t, t);
+        const call_record *r = one(&cs, rec);
+        if (!ok || want == CALL_DURATION_NULL) {
+            if (r->duration != CALL_DURATION_NULL) fail_msg("%s: duration %lld, want null", t, (long long)r->duration);
+            assert_attr(&cs, r, ATTR_DURATION, NULL);
+        } else {
+            if (r->duration != want)
+                fail_msg("%s: duration %lld, want %lld", t, (long long)r->duration, (long long)want);
+            char text[32];
+            snprintf(text, sizeof text, "%lld", (long long)want);
+            assert_attr(&cs, r, ATTR_DURATION, text);
+        }
+        char iso[TIMEFMT_ISO_LEN + 3];
+        if (ok && want != 0 && timefmt_iso_utc(want, iso + 1)) {
+            iso[0] = '"';
+            iso[TIMEFMT_ISO_LEN + 1] = '"';
+            iso[TIMEFMT_ISO_LEN + 2] = '\0';
+            assert_attr(&cs, r, ATTR_START_TIME, iso);
+        } else {
+            assert_attr(&cs, r, ATTR_START_TIME, NULL);
+        }
+    }
+    callset_free(&cs);
+}
+
+/* Records whose keys come in changing orders, spellings and lengths. */
+static void test_key_order_changes(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    const char *json =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":["
+        "{\"local_tag\":\"a\",\"duration\":1,\"lrn\":\"x\"},"
+        "{\"local_tag\":\"b\",\"duration\":2,\"lrn\":\"y\"},"
+        "{\"duration\":3,\"local_tag\":\"c\",\"lrn\":\"z\"},"      /* swapped */
+        "{\"local_tag\":\"d\",\"duratioN\":4,\"lrn\":\"w\"},"      /* same length, other name */
+        "{\"local_tag\":\"e\",\"durat\\u0069on\":5,\"lrn\":\"v\"}," /* escaped key */
+        "{\"local_tag\":\"f\",\"duration\":6,\"lrn\":\"u\"},"
+        "{\"local_tag\":\"g\",\"dur\":7,\"lrn\":\"t\"},"           /* shorter */
+        "{\"local_tag\":\"h\",\"duration_\":8},"                  /* longer, and fewer keys */
+        "{\"local_tag\":\"i\",\"duration\":9,\"lrn\":\"s\",\"orig_call_id\":\"o\"}"
+        "]}";
+    run_result r = run(json, 0, REPLY_EXPECT_CALLS, 1, &cs);
+    assert_int_equal(r.outcome, REPLY_OK);
+    assert_int_equal(cs.n, 9);
+    static const int64_t durations[] = {1, 2, 3, CALL_DURATION_NULL, 5, 6, CALL_DURATION_NULL, CALL_DURATION_NULL, 9};
+    static const char *const lrns[] = {"\"x\"", "\"y\"", "\"z\"", "\"w\"", "\"v\"", "\"u\"", "\"t\"", NULL, "\"s\""};
+    for (size_t i = 0; i < 9; i++) {
+        assert_true(cs.recs[i].duration == durations[i]);
+        assert_attr(&cs, &cs.recs[i], ATTR_LRN, lrns[i]);
+        assert_attr(&cs, &cs.recs[i], ATTR_ORIG_CALL_ID, i == 8 ? "\"o\"" : NULL);
+    }
+    callset_free(&cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1110,6 +1416,12 @@ int main(void)
         cmocka_unit_test(test_feed_after_failure),
         cmocka_unit_test(test_expect_any),
         cmocka_unit_test(test_envelope_version_and_null_error),
+        cmocka_unit_test(test_random_chunks),
+        cmocka_unit_test(test_parse_all),
+        cmocka_unit_test(test_not_json_details),
+        cmocka_unit_test(test_feed_refuses_early),
+        cmocka_unit_test(test_seconds_like_timefmt),
+        cmocka_unit_test(test_key_order_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
