@@ -304,8 +304,7 @@ static void job_broken(job *j, const char *what)
 static void job_parse(job *j)
 {
     int64_t t0 = phase_now_us();
-    reply_parser_feed(j->rp, j->payload.data, j->payload.len);
-    j->outcome = reply_parser_finish(j->rp);
+    j->outcome = reply_parser_parse_all(j->rp, j->payload.data, j->payload.len);
     buf_free(&j->payload);
     j->parse_us = phase_now_us() - t0;
 }
