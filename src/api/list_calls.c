@@ -7,6 +7,7 @@
  * failed are named in meta.failed-nodes; their calls are missing, nothing
  * else is. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,9 +166,13 @@ static void *write_calls_thread(void *arg)
  * sliced path the same way), each with WRITE_SLICE_MIN calls or more. */
 static size_t writer_count(size_t n)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     size_t k = n / WRITE_SLICE_MIN;
-    size_t most = cores > 2 ? (size_t)cores : 2;
+    if (k < 2) return 1;
+    /* sysconf reads a file under /sys each time: once is enough */
+    static atomic_long cores;
+    if (atomic_load(&cores) == 0) atomic_store(&cores, sysconf(_SC_NPROCESSORS_ONLN));
+    long c = atomic_load(&cores);
+    size_t most = c > 2 ? (size_t)c : 2;
     if (k > most) k = most;
     if (k > WRITE_THREADS_MAX) k = WRITE_THREADS_MAX;
     return k ? k : 1;
