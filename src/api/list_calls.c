@@ -250,7 +250,12 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
         app_error(res, 500, "500", "Internal server error", "Out of memory.");
     } else {
         coalesce_round *shared = coalesce_run(a->pool, plan.n, plan.targets, plan.calls, a->cfg.node_timeout_ms, plan.results);
-        write_listing(a, &plan, &p, base, res);
+        /* a client that gave up while the nodes answered (a dashboard's
+         * timeout) does not get a document of 100 MB written for nobody */
+        if (http_client_gone(req))
+            app_error(res, 499, "499", "Client closed request", "The client closed the connection.");
+        else
+            write_listing(a, &plan, &p, base, res);
         coalesce_release(shared, plan.n, plan.results); /* before plan_free: the results are shared */
     }
     plan_free(&plan);

@@ -440,6 +440,15 @@ static void error_response(http_response *res, int status, const char *code, con
     jerr_single(&res->body, status, code, title, detail);
 }
 
+bool http_client_gone(const http_request *req)
+{
+    if (req->client_fd < 0) return false;
+    char c;
+    ssize_t r = recv(req->client_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE ||
+                                errno == ETIMEDOUT));
+}
+
 /* First call for a request: set up the context (request id, clock). */
 static req_ctx *begin_request(struct MHD_Connection *conn)
 {
@@ -513,6 +522,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             .body_len = c->body.len,
             .request_id = c->request_id,
         };
+        const union MHD_ConnectionInfo *fdi =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        req.client_fd = fdi ? fdi->connect_fd : -1;
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci && ci->client_addr) {

@@ -31,6 +31,7 @@ typedef struct http_request {
     size_t body_len;
     const char *request_id;
     struct sockaddr_storage peer;
+    int client_fd;             /* the connection's socket (-1 unknown): see http_client_gone */
 } http_request;
 
 #define HTTP_MORE_PARTS 4
@@ -48,6 +49,12 @@ typedef struct http_response {
 } http_response;
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);
+
+/* Whether the client has closed the connection (or it broke) while the
+ * handler worked: a long handler checks before its expensive part and
+ * answers 499 instead (nobody will read it). Bytes the client already
+ * sent (a pipelined request) do not count as gone. */
+bool http_client_gone(const http_request *req);
 
 typedef struct http_server http_server;
 

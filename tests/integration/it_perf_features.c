@@ -23,14 +23,22 @@
  *   node order, every id once, with total-count 3000; its ETag gives a 304;
  *   gzip'd it inflates to the same bytes (the deflate stream spans parts).
  *
+ * - a client that leaves: a listing whose client closed the connection
+ *   while the (slow) node answered is not written: the server logs it with
+ *   status 499, and a listing right after is served as usual.
+ *
  * The gzip'd, concurrent and big requests go through libcurl directly (the
  * harness would save each body as a document to validate). */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define LISTING_PATH "/api/rest/admin/active-calls"
@@ -450,12 +458,43 @@ static void test_big_listing(void **state)
     assert_int_equal(h_stop(server), 0);
 }
 
+/* ------------------------------------------------------------------ */
+
+static void test_client_gone(void **state)
+{
+    const char *slow[] = {"--delay-ms", "600"};
+    seed_node(slow);
+    h_proc *server = h_start_server(h_db_path(), NULL);
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    const char *req = h_strf("GET " LISTING_PATH " HTTP/1.1\r\nHost: example.org\r\n"
+                             "Accept: application/vnd.api+json\r\n"
+                             "Authorization: Bearer %s\r\n\r\n", server->token);
+    assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    usleep(150 * 1000); /* the request is with the node now */
+    close(fd);
+
+    double t0 = h_now_ms();
+    while (h_log_count(server, "status=499") == 0 && h_now_ms() - t0 < 5000) usleep(20 * 1000);
+    assert_int_equal(h_log_count(server, "status=499"), 1);
+    assert_int_equal(h_log_count(server, "status=200"), 0);
+
+    h_response *r = h_listing(server, NULL); /* the next client is served */
+    assert_int_equal(r->status, 200);
+    assert_int_equal(h_stop(server), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_gzip, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_coalescing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_big_listing, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_client_gone, h_setup, h_teardown),
         cmocka_unit_test(h_test_validate_documents),
     };
     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
