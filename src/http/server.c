@@ -281,7 +281,7 @@ typedef struct owned_parts {
 static void owned_parts_free(void *cls)
 {
     owned_parts *o = cls;
-    for (size_t i = 0; i < o->n; i++) buf_block_free(o->data[i]);
+    for (size_t i = 0; i < o->n; i++) free(o->data[i]);
     free(o);
 }
 
@@ -393,9 +393,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
             if (!r) free(data);
         } else if (parts.n == 1 && parts.part[0] == &res->body) {
             data = buf_steal(&res->body);
-            r = data ? MHD_create_response_from_buffer_with_free_callback(bytes, data, buf_block_free)
-                     : NULL;
-            if (!r) buf_block_free(data);
+            r = data ? MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE) : NULL;
+            if (!r) free(data);
         } else {
             r = response_from_parts(res, &parts);
         }

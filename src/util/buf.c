@@ -3,122 +3,10 @@
  * document, so they copy runs of plain bytes with one memcpy. */
 #include "util/buf.h"
 
-#include <malloc.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-/* ---- big blocks ------------------------------------------------------------
- *
- * A listing of 20,000 calls is a 135 MB document. Blocks that big come
- * from mmap and go back to the kernel on free, so every such listing paid a
- * page fault and a page clear for each 4 KiB it wrote: about half of its
- * write time, measured. So the blocks of sent responses (buf_block_free,
- * called by the HTTP server once a body has gone out) are kept for reuse:
- * at most BIG_KEEP of them, BIG_KEEP_BYTES in all, and a block idle for
- * BIG_KEEP_SECONDS is released at the next allocation or free. A buf
- * growing past BIG_MIN takes the smallest kept block that fits well.
- *
- * Only response bodies are kept, not every big buffer: a kept block is
- * resident memory, and keeping the node replies and parsed text too would
- * add their size to the peak of the next listing (measured: 2.9x the body
- * instead of 1.7x), for a few milliseconds of page faults. */
-#define BIG_MIN ((size_t)1 << 20)
-#define BIG_KEEP 16
-#define BIG_KEEP_BYTES ((size_t)384 << 20)
-#define BIG_KEEP_SECONDS 10
-
-typedef struct big_block {
-    char *p;
-    size_t cap;
-    time_t since;
-} big_block;
-
-static big_block kept[BIG_KEEP];
-static size_t kept_n, kept_bytes;
-static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static time_t mono_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
-/* Removes kept[i]; the caller holds the mutex. */
-static char *kept_remove(size_t i)
-{
-    char *p = kept[i].p;
-    kept_bytes -= kept[i].cap;
-    kept[i] = kept[--kept_n];
-    return p;
-}
-
-/* Frees blocks idle too long; the caller holds the mutex. Returns them in
- * `out` (freed outside the lock). */
-static size_t kept_expire(time_t now, char *out[BIG_KEEP])
-{
-    size_t n = 0;
-    for (size_t i = 0; i < kept_n;)
-        if (now - kept[i].since >= BIG_KEEP_SECONDS) out[n++] = kept_remove(i);
-        else i++;
-    return n;
-}
-
-/* The smallest kept block of `want` to 2 x `want` bytes, or NULL (a kept
- * block is resident memory: lending a much bigger one would waste it). When
- * none fits, the kept blocks smaller than `want` are released: the caller
- * is about to take fresh memory, and keeping blocks that did not fit would
- * only raise the process's peak. */
-static char *big_take(size_t want, size_t *cap)
-{
-    char *drop[BIG_KEEP];
-    char *p = NULL;
-    pthread_mutex_lock(&kept_mu);
-    size_t ndrop = kept_expire(mono_seconds(), drop);
-    size_t best = kept_n;
-    for (size_t i = 0; i < kept_n; i++)
-        if (kept[i].cap >= want && kept[i].cap - want <= want + 65536 && /* + mmap's rounding */
-            (best == kept_n || kept[i].cap < kept[best].cap))
-            best = i;
-    if (best < kept_n) {
-        *cap = kept[best].cap;
-        p = kept_remove(best);
-    } else {
-        for (size_t i = 0; i < kept_n;)
-            if (kept[i].cap < want) drop[ndrop++] = kept_remove(i);
-            else i++;
-    }
-    pthread_mutex_unlock(&kept_mu);
-    for (size_t i = 0; i < ndrop; i++) free(drop[i]);
-    return p;
-}
-
-void buf_block_free(void *block)
-{
-    if (!block) return;
-    size_t cap = malloc_usable_size(block);
-    char *stale[BIG_KEEP];
-    size_t nstale = 0;
-    if (cap >= BIG_MIN) {
-        pthread_mutex_lock(&kept_mu);
-        time_t now = mono_seconds();
-        nstale = kept_expire(now, stale);
-        if (kept_n < BIG_KEEP && kept_bytes + cap <= BIG_KEEP_BYTES) {
-            kept[kept_n++] = (big_block){block, cap, now};
-            kept_bytes += cap;
-            block = NULL;
-        }
-        pthread_mutex_unlock(&kept_mu);
-    }
-    free(block);
-    for (size_t i = 0; i < nstale; i++) free(stale[i]);
-}
-
-/* ---- buf -------------------------------------------------------------------- */
 
 void buf_init(buf *b) { memset(b, 0, sizeof *b); }
 
@@ -140,21 +28,13 @@ bool buf_grow(buf *b, size_t extra)
     if (b->cap - b->len > extra) return true; /* keeps room for a NUL */
     if (extra > SIZE_MAX - b->len - 1) { b->oom = true; return false; }
     size_t need = b->len + extra + 1;
-    size_t cap = 256; /* the power of two that fits (a kept block's size may be any) */
+    size_t cap = 256; /* the power of two that fits */
     while (cap < need) {
         if (cap > SIZE_MAX / 2) { cap = need; break; }
         cap *= 2;
     }
-    size_t kept_cap;
-    char *p = cap >= BIG_MIN ? big_take(cap, &kept_cap) : NULL;
-    if (p) {
-        if (b->len) memcpy(p, b->data, b->len);
-        free(b->data);
-        cap = kept_cap;
-    } else {
-        p = realloc(b->data, cap);
-        if (!p) { b->oom = true; return false; }
-    }
+    char *p = realloc(b->data, cap);
+    if (!p) { b->oom = true; return false; }
     b->data = p;
     b->cap = cap;
     return true;

@@ -24,10 +24,6 @@ void buf_init(buf *b);
 void buf_free(buf *b);
 void buf_reset(buf *b);                 /* len = 0, keeps the memory */
 char *buf_steal(buf *b);                /* hands over data (NUL-terminated); b is empty after */
-/* Frees a response body that buf_steal handed over and that has been sent.
- * Big blocks (>= 1 MiB) are kept a few seconds for the next big buffer
- * instead of going back to the kernel (see buf.c). */
-void buf_block_free(void *block);
 bool buf_grow(buf *b, size_t extra);    /* the slow path of buf_reserve */
 
 /* Room for `extra` more bytes (and a NUL); false when memory ran out.

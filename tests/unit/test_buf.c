@@ -273,76 +273,6 @@ static void test_oom_is_sticky(void **state)
     buf_free(&c);
 }
 
-/* Big blocks (>= 1 MiB) given back with buf_block_free are kept and handed
- * to the next buf that grows past 1 MiB: the smallest that fits (at most
- * twice the size asked), with the buf's content copied over; a growth that
- * no kept block fits releases the smaller kept ones. buf_free keeps nothing. */
-static char *big_block(size_t reserve)
-{
-    buf b;
-    buf_init(&b);
-    assert_true(buf_reserve(&b, reserve));
-    return buf_steal(&b);
-}
-
-static void test_big_blocks_are_reused(void **state)
-{
-    (void)state;
-    const size_t mib = (size_t)1 << 20;
-    char *big = big_block(4 * mib);   /* an 8 MiB block (powers of two) */
-    char *small = big_block(2 * mib); /* a 4 MiB block */
-    buf_block_free(big);
-    buf_block_free(small); /* both kept */
-    buf_block_free(NULL);
-
-    /* a small buf with content grows past 1 MiB: the 4 MiB block, content kept */
-    buf c;
-    buf_init(&c);
-    buf_puts(&c, "head");
-    assert_true(buf_reserve(&c, mib + 10));
-    assert_ptr_equal(c.data, small);
-    assert_true(c.cap >= 4 * mib);
-    ASSERT_BUF(&c, "head");
-    /* growing further takes the 8 MiB block; the 4 MiB one is freed, not kept */
-    assert_true(buf_reserve(&c, 5 * mib));
-    assert_ptr_equal(c.data, big);
-    ASSERT_BUF(&c, "head");
-    buf_free(&c); /* not kept either */
-
-    buf d;
-    buf_init(&d);
-    assert_true(buf_reserve(&d, 1 * mib)); /* nothing kept: fresh memory */
-    assert_true(d.data != big && d.data != small);
-    char *fresh = buf_steal(&d);
-    buf_block_free(fresh); /* a 2 MiB block, kept */
-
-    /* each request gets the kept block that fits it */
-    char *huge = big_block(40 * mib); /* 64 MiB */
-    buf_block_free(huge);
-    buf e;
-    buf_init(&e);
-    assert_true(buf_reserve(&e, 20 * mib)); /* wants 32 MiB: the 64 MiB block */
-    assert_ptr_equal(e.data, huge);
-    buf h;
-    buf_init(&h);
-    assert_true(buf_reserve(&h, 1 * mib)); /* wants 2 MiB: the 2 MiB block */
-    assert_ptr_equal(h.data, fresh);
-    buf_free(&h);
-
-    /* a kept block more than twice the size asked for is not lent */
-    buf_block_free(buf_steal(&e)); /* the 64 MiB block is kept again */
-    buf k;
-    buf_init(&k);
-    assert_true(buf_reserve(&k, 1 * mib)); /* wants 2 MiB */
-    assert_true(k.data != huge);           /* (huge is still allocated: a fair comparison) */
-    buf_free(&k);
-    /* a growth nothing kept fits releases the smaller kept blocks (64 < 128 MiB) */
-    buf m;
-    buf_init(&m);
-    assert_true(buf_reserve(&m, 100 * mib));
-    buf_free(&m);
-}
-
 /* Sizes whose `len + extra + 1` wraps around are refused (and set oom),
  * never "reserved" in a small buffer. */
 static void test_reserve_size_overflow(void **state)
@@ -769,7 +699,6 @@ int main(void)
         cmocka_unit_test(test_append_puts_putc_printf),
         cmocka_unit_test(test_printf_long),
         cmocka_unit_test(test_growth_doubles_and_keeps_data),
-        cmocka_unit_test(test_big_blocks_are_reused),
         cmocka_unit_test(test_big_append_and_reserve),
         cmocka_unit_test(test_reset_keeps_memory),
         cmocka_unit_test(test_steal),
