@@ -406,6 +406,12 @@ static void test_big_listing(void **state)
     raw_resp *all = raw_get(server, LISTING_PATH, NULL);
     assert_int_equal(all->status, 200);
     expect_hdr(all, "content-length", h_strf("%zu", all->len));
+    const char *timing = raw_header(all, "server-timing");
+    assert_non_null(timing);
+    if (!h_matches(timing, "^pre;dur=[0-9]+\\.[0-9]{3}, fanout;dur=[0-9]+\\.[0-9]{3}, "
+                           "parse;dur=[0-9]+\\.[0-9]{3}, filter;dur=[0-9]+\\.[0-9]{3}, "
+                           "write;dur=[0-9]+\\.[0-9]{3}, gzip;dur=0\\.000$"))
+        fail_msg("server-timing: %s", timing);
     json_t *doc = parse_doc(all);
     json_t *data = json_object_get(doc, "data");
     assert_int_equal(json_array_size(data), NODES * CALLS);
