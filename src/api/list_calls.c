@@ -131,6 +131,8 @@ static const callset *set_of(const fanout_plan *plan, const call_record *r)
 #define WRITE_SLICE_MIN 1000
 #define WRITE_THREADS_MAX (1 + HTTP_MORE_PARTS) /* into res->body and each `more` part */
 
+#define GONE_CHECK_EVERY 1024 /* calls between two looks at the client's socket */
+
 typedef struct write_slice {
     buf *out;
     const fanout_plan *plan;
@@ -138,6 +140,8 @@ typedef struct write_slice {
     size_t from, to;
     doc_base base;
     const doc_call_opts *opts;
+    const http_request *req; /* the first slice looks whether the client is still there */
+    atomic_bool *gone;       /* ... and tells every slice to stop if not */
 } write_slice;
 
 static void write_calls(const write_slice *w)
@@ -146,6 +150,10 @@ static void write_calls(const write_slice *w)
     buf_init(&scratch);
     const callset *cs = NULL;
     for (size_t i = w->from; i < w->to; i++) {
+        if ((i - w->from) % GONE_CHECK_EVERY == GONE_CHECK_EVERY - 1) {
+            if (w->req && http_client_gone(w->req)) atomic_store(w->gone, true);
+            if (atomic_load(w->gone)) break;
+        }
         const call_record *rec = w->calls[i].rec;
         if (i == w->from + 16) /* room for the rest at the size of the first 16, plus a margin */
             buf_reserve(w->out, (w->out->len / 16 + 64) * (w->to - i) / 16 * 17);
@@ -180,17 +188,20 @@ static size_t writer_count(size_t n)
 
 /* The calls of the document: slice 0 into res->body on this thread, the
  * others into res->more[0..] on threads of their own (or here, if a thread
- * cannot start). Returns the buffer holding the last slice. */
-static buf *write_data(http_response *res, const fanout_plan *plan, const call_ref_rec *calls,
-                      size_t n, doc_base base, const doc_call_opts *opts)
+ * cannot start). Returns the buffer holding the last slice, or NULL when
+ * the client left while they were written (then the slices are partial). */
+static buf *write_data(http_response *res, const http_request *req, const fanout_plan *plan,
+                       const call_ref_rec *calls, size_t n, doc_base base, const doc_call_opts *opts)
 {
     size_t k = writer_count(n);
     write_slice slice[WRITE_THREADS_MAX];
     pthread_t tid[WRITE_THREADS_MAX];
     bool started[WRITE_THREADS_MAX] = {false};
+    atomic_bool gone = false;
     for (size_t t = 0; t < k; t++)
         slice[t] = (write_slice){t == 0 ? &res->body : &res->more[t - 1], plan, calls,
-                                 n * t / k, n * (t + 1) / k, base, opts};
+                                 n * t / k, n * (t + 1) / k, base, opts,
+                                 t == 0 ? req : NULL, &gone};
     for (size_t t = 1; t < k; t++)
         started[t] = pthread_create(&tid[t], NULL, write_calls_thread, &slice[t]) == 0;
     write_calls(&slice[0]);
@@ -198,11 +209,18 @@ static buf *write_data(http_response *res, const fanout_plan *plan, const call_r
         if (started[t]) pthread_join(tid[t], NULL);
         else write_calls(&slice[t]);
     }
-    return slice[k - 1].out;
+    return atomic_load(&gone) ? NULL : slice[k - 1].out;
 }
 
-static void write_listing(app *a, const fanout_plan *plan, const api_params *p, doc_base base,
-                          http_response *res)
+static void client_gone(http_response *res)
+{
+    buf_reset(&res->body);
+    for (int i = 0; i < HTTP_MORE_PARTS; i++) buf_free(&res->more[i]);
+    app_error(res, 499, "499", "Client closed request", "The client closed the connection.");
+}
+
+static void write_listing(app *a, const http_request *req, const fanout_plan *plan,
+                          const api_params *p, doc_base base, http_response *res)
 {
     size_t n;
     call_ref_rec *calls = matching_calls(plan, &p->filters, &n);
@@ -219,7 +237,13 @@ static void write_listing(app *a, const fanout_plan *plan, const api_params *p, 
     }
     doc_call_opts opts = {p->fields.calls, p->include.call_rels};
     buf_puts(&res->body, "{\"data\":[");
-    buf *out = write_data(res, plan, calls, n, base, &opts); /* the rest follows the last slice */
+    buf *out = write_data(res, req, plan, calls, n, base, &opts); /* the rest follows the last slice */
+    if (!out) {
+        client_gone(res);
+        included_free(&inc);
+        free(calls);
+        return;
+    }
     buf_putc(out, ']');
     if (p->include.n) {
         buf_puts(out, ",\"included\":[");
@@ -251,11 +275,10 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
     } else {
         coalesce_round *shared = coalesce_run(a->pool, plan.n, plan.targets, plan.calls, a->cfg.node_timeout_ms, plan.results);
         /* a client that gave up while the nodes answered (a dashboard's
-         * timeout) does not get a document of 100 MB written for nobody */
-        if (http_client_gone(req))
-            app_error(res, 499, "499", "Client closed request", "The client closed the connection.");
-        else
-            write_listing(a, &plan, &p, base, res);
+         * timeout) does not get a document of 100 MB written for nobody;
+         * nor does one that leaves while it is written (write_calls) */
+        if (http_client_gone(req)) client_gone(res);
+        else write_listing(a, req, &plan, &p, base, res);
         coalesce_release(shared, plan.n, plan.results); /* before plan_free: the results are shared */
     }
     plan_free(&plan);
