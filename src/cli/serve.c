@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,8 +148,21 @@ static bool public_url_ok(const char *u)
     return true;
 }
 
+/* Big buffers (node replies, parsed text, documents of up to 100+ MB) are
+ * made and dropped on many threads. glibc's default raises its mmap
+ * threshold after the first big free, after which such buffers come from
+ * per-thread heaps that keep their freed memory: the process then grows by
+ * a buffer's size for every thread that ever held one (measured: a peak of
+ * 2x the largest document instead of 1.7x). A fixed threshold keeps every
+ * buffer of 1 MiB or more in its own mapping, returned when freed. */
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+
 int cli_serve(int argc, char **argv)
 {
+    tune_malloc();
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
