@@ -47,7 +47,14 @@ typedef struct idle_list {
     char endpoint[256];
     int *fds;
     size_t n;
+    buf spare; /* the buffer of the node's last reply, for its next one */
 } idle_list;
+
+/* A node's reply buffer is kept for its next reply: a big node answers
+ * with about the same size every time, and a fresh buffer costs a page
+ * fault per 4 KiB (a third of a filtered 20,000-call listing, measured).
+ * Buffers above this size are not kept. */
+#define SPARE_MAX ((size_t)32 << 20)
 
 struct node_pool {
     pthread_mutex_t mu;
@@ -82,6 +89,7 @@ void node_pool_free(node_pool *p)
     for (size_t i = 0; i < p->nlists; i++) {
         for (size_t k = 0; k < p->lists[i].n; k++) close(p->lists[i].fds[k]);
         free(p->lists[i].fds);
+        buf_free(&p->lists[i].spare);
     }
     free(p->lists);
     pthread_mutex_destroy(&p->mu);
@@ -110,6 +118,7 @@ static idle_list *pool_list(node_pool *p, int64_t node_id, const char *endpoint)
     if (!fds) return NULL;
     p->nlists++;
     *l = (idle_list){.node_id = node_id, .fds = fds};
+    buf_init(&l->spare);
     snprintf(l->endpoint, sizeof l->endpoint, "%s", endpoint);
     return l;
 }
@@ -129,6 +138,35 @@ static int pool_take(node_pool *p, int64_t node_id, const char *endpoint)
     }
     pthread_mutex_unlock(&p->mu);
     return fd;
+}
+
+/* Moves the node's spare reply buffer (if any) into *b, which is empty. */
+static void pool_take_spare(node_pool *p, int64_t node_id, const char *endpoint, buf *b)
+{
+    pthread_mutex_lock(&p->mu);
+    idle_list *l = pool_list(p, node_id, endpoint);
+    if (l && l->spare.cap) {
+        *b = l->spare;
+        buf_init(&l->spare);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Keeps *b as the node's spare when it has none and b is not too big;
+ * frees it otherwise. *b is empty afterwards. */
+static void pool_give_spare(node_pool *p, int64_t node_id, const char *endpoint, buf *b)
+{
+    if (b->cap && b->cap <= SPARE_MAX && !b->oom) {
+        pthread_mutex_lock(&p->mu);
+        idle_list *l = pool_list(p, node_id, endpoint);
+        if (l && l->spare.cap == 0) {
+            buf_reset(b);
+            l->spare = *b;
+            buf_init(b);
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    buf_free(b);
 }
 
 static void pool_give(node_pool *p, int64_t node_id, const char *endpoint, int fd)
@@ -226,7 +264,7 @@ static int payload_sink(void *ctx, const char *p, size_t n)
 {
     job *j = ctx;
     /* the header announced the size (within the limit): one allocation */
-    if (j->payload.cap == 0 && !buf_reserve(&j->payload, (size_t)ns_decoder_expected(&j->dec)))
+    if (j->payload.len == 0 && !buf_reserve(&j->payload, (size_t)ns_decoder_expected(&j->dec)))
         return -1;
     buf_append(&j->payload, p, n);
     return j->payload.oom ? -1 : 0;
@@ -257,6 +295,7 @@ static void job_start(job *j, bool allow_reuse)
     reply_parser_free(j->rp);
     callset_reset(&j->res->calls);
     buf_reset(&j->payload);
+    if (j->payload.cap == 0) pool_take_spare(j->pool, j->target->id, j->target->endpoint, &j->payload);
     j->req_id = atomic_fetch_add(&next_request_id, 1);
     j->rp = reply_parser_new(j->call->expect, j->req_id, &j->res->calls);
     if (!j->rp) { job_finish(j, NODE_ERR_NETWORK, "out of memory"); return; }
@@ -300,12 +339,13 @@ static void job_broken(job *j, const char *what)
     job_finish(j, NODE_ERR_CLOSED, "%s", what);
 }
 
-/* Parses the received payload and frees it; sets outcome and parse_us. */
+/* Parses the received payload and gives its buffer back to the pool; sets
+ * outcome and parse_us. */
 static void job_parse(job *j)
 {
     int64_t t0 = phase_now_us();
     j->outcome = reply_parser_parse_all(j->rp, j->payload.data, j->payload.len);
-    buf_free(&j->payload);
+    pool_give_spare(j->pool, j->target->id, j->target->endpoint, &j->payload);
     j->parse_us = phase_now_us() - t0;
 }
 
@@ -479,7 +519,7 @@ void node_pool_run(node_pool *pool, size_t n, const node_target *targets,
             job_finish(j, NODE_ERR_TIMEOUT, "no complete reply within %d ms", timeout_ms);
         reply_parser_free(j->rp);
         buf_free(&j->req);
-        buf_free(&j->payload);
+        pool_give_spare(pool, j->target->id, j->target->endpoint, &j->payload);
     }
     free(jobs);
     free(pfd);
