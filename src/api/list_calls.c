@@ -95,12 +95,19 @@ static void write_meta(buf *out, size_t total, const fanout_plan *p)
     buf_puts(out, "}}");
 }
 
+/* How many calls the nodes sent (before filters). */
+static size_t plan_calls(const fanout_plan *plan)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < plan->n; i++)
+        if (plan->results[i].status == NODE_OK) n += plan->results[i].calls.n;
+    return n;
+}
+
 /* The calls that pass the filters, in document order. */
 static call_ref_rec *matching_calls(const fanout_plan *plan, const listing_query *q, size_t *n)
 {
-    size_t cap = 0;
-    for (size_t i = 0; i < plan->n; i++)
-        if (plan->results[i].status == NODE_OK) cap += plan->results[i].calls.n;
+    size_t cap = plan_calls(plan);
     call_ref_rec *out = malloc((cap ? cap : 1) * sizeof *out);
     *n = 0;
     if (!out) return NULL;
@@ -276,8 +283,9 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
         coalesce_round *shared = coalesce_run(a->pool, plan.n, plan.targets, plan.calls, a->cfg.node_timeout_ms, plan.results);
         /* a client that gave up while the nodes answered (a dashboard's
          * timeout) does not get a document of 100 MB written for nobody;
-         * nor does one that leaves while it is written (write_calls) */
-        if (http_client_gone(req)) client_gone(res);
+         * nor does one that leaves while it is written (write_calls). A
+         * small document is cheaper to write than to ask the socket. */
+        if (plan_calls(&plan) >= WRITE_SLICE_MIN && http_client_gone(req)) client_gone(res);
         else write_listing(a, req, &plan, &p, base, res);
         coalesce_release(shared, plan.n, plan.results); /* before plan_free: the results are shared */
     }

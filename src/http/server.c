@@ -350,12 +350,27 @@ static void add_common_headers(struct MHD_Response *r, const char *request_id, i
     MHD_add_response_header(r, "referrer-policy", "strict-origin-when-cross-origin");
 }
 
+/* Dotted IPv4 text, as inet_ntop writes it (which goes through sprintf:
+ * a few percent of a small listing's CPU). out holds >= 16 bytes. */
+static void ipv4_text(const struct in_addr *a, char *out)
+{
+    const unsigned char *b = (const unsigned char *)&a->s_addr; /* network order */
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100) *p++ = (char)('0' + v / 100);
+        if (v >= 10) *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+}
+
 static void log_request(const char *method, const char *path, int status, size_t bytes,
                         double ms, const char *request_id, const struct sockaddr *peer)
 {
     char addr[INET6_ADDRSTRLEN] = "-";
     if (peer && peer->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, addr, sizeof addr);
+        ipv4_text(&((const struct sockaddr_in *)peer)->sin_addr, addr);
     else if (peer && peer->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, addr, sizeof addr);
     buf line;

@@ -23,8 +23,8 @@
  *   node order, every id once, with total-count 3000; its ETag gives a 304;
  *   gzip'd it inflates to the same bytes (the deflate stream spans parts).
  *
- * - a client that leaves: a listing whose client closed the connection
- *   while the (slow) node answered is not written: the server logs it with
+ * - a client that leaves: a listing (1,000 calls) whose client closed the
+ *   connection while the (slow) node answered is not written: the server logs it with
  *   status 499, and a listing right after is served as usual.
  *
  * The gzip'd, concurrent and big requests go through libcurl directly (the
@@ -468,9 +468,13 @@ static void test_big_listing(void **state)
 
 static void test_client_gone(void **state)
 {
-    const char *slow[] = {"--delay-ms", "600"};
-    seed_node(slow);
-    h_proc *server = h_start_server(h_db_path(), NULL);
+    /* 1,000 calls: smaller documents are written without asking the socket */
+    const char *db = h_db_path();
+    h_add_pop(db, 1);
+    const char *file = big_calls_file(h_strf("%s.node1.json", db), 1, 1000);
+    h_proc *node = h_start_nodesim(1, 1, "--calls-file", file, "--delay-ms", "600", NULL);
+    h_add_node(db, 1, node->addr, 1);
+    h_proc *server = h_start_server(db, NULL);
 
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
