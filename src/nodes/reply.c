@@ -261,27 +261,11 @@ static inline void skip_ws(reply_parser *p)
 }
 
 /* Room for k more bytes at the end of b, or NULL when out of memory (b->oom
- * is then set and checked once at the end of the scan). */
+ * is then set and checked once at the end of the scan). For text written in
+ * place; plain appends use buf_append / buf_putc (inline, util/buf.h). */
 static inline char *room(buf *b, size_t k)
 {
-    if (b->cap - b->len > k) return b->data + b->len;
     return buf_reserve(b, k) ? b->data + b->len : NULL;
-}
-
-static inline void put_bytes(buf *b, const void *src, size_t k)
-{
-    char *d = room(b, k);
-    if (!d) return;
-    memcpy(d, src, k);
-    b->len += k;
-}
-
-static inline void put_byte(buf *b, char c)
-{
-    char *d = room(b, 1);
-    if (!d) return;
-    *d = c;
-    b->len++;
 }
 
 /* strict integer: optional '-', digits, within int64 */
@@ -501,7 +485,7 @@ static void put_utf8(buf *b, unsigned cp)
         u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
         u[2] = (char)(0x80 | (cp >> 6 & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); k = 4;
     }
-    put_bytes(b, u, k);
+    buf_append(b, u, k);
 }
 
 /* The checked contents s[0..n) of a string with escapes, decoded into b. */
@@ -511,15 +495,15 @@ static void decode_string(buf *b, const unsigned char *s, size_t n)
     while (i < n) {
         const unsigned char *bs = memchr(s + i, '\\', n - i);
         size_t k = bs ? (size_t)(bs - s) : n;
-        if (k > i) put_bytes(b, s + i, k - i);
+        if (k > i) buf_append(b, s + i, k - i);
         if (!bs) break;
         i = k + 2;
         switch (s[k + 1]) {
-        case 'b': put_byte(b, '\b'); break;
-        case 'f': put_byte(b, '\f'); break;
-        case 'n': put_byte(b, '\n'); break;
-        case 'r': put_byte(b, '\r'); break;
-        case 't': put_byte(b, '\t'); break;
+        case 'b': buf_putc(b, '\b'); break;
+        case 'f': buf_putc(b, '\f'); break;
+        case 'n': buf_putc(b, '\n'); break;
+        case 'r': buf_putc(b, '\r'); break;
+        case 't': buf_putc(b, '\t'); break;
         case 'u': {
             unsigned cp = hex4(s + k + 2);
             i = k + 6;
@@ -534,7 +518,7 @@ static void decode_string(buf *b, const unsigned char *s, size_t n)
             put_utf8(b, cp);
             break;
         }
-        default: put_byte(b, (char)s[k + 1]); break; /* " \ / */
+        default: buf_putc(b, (char)s[k + 1]); break; /* " \ / */
         }
     }
 }
@@ -590,7 +574,7 @@ static bool walk_key(reply_parser *p, buf *out)
     if (!scan_string(p, &k)) return false;
     if (out) {
         put_string(p, out, &k);
-        put_byte(out, ':');
+        buf_putc(out, ':');
     }
     skip_ws(p);
     if (peek(p) != ':') return unexpected(p, "':'");
@@ -615,7 +599,7 @@ static bool walk_value(reply_parser *p, int depth, buf *out)
             int close = c == '{' ? '}' : ']';
             stack[top++] = (uint8_t)close;
             p->i++;
-            if (out) put_byte(out, (char)c);
+            if (out) buf_putc(out, (char)c);
             skip_ws(p);
             if (peek(p) != close) {
                 if (c == '{' && !walk_key(p, out)) return false;
@@ -623,7 +607,7 @@ static bool walk_value(reply_parser *p, int depth, buf *out)
             }
             p->i++;
             top--;
-            if (out) put_byte(out, (char)close);
+            if (out) buf_putc(out, (char)close);
         } else if (c == '"') {
             jstr v;
             if (!scan_string(p, &v)) return false;
@@ -631,11 +615,11 @@ static bool walk_value(reply_parser *p, int depth, buf *out)
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             size_t start = p->i;
             if (!scan_number(p)) return false;
-            if (out) put_bytes(out, p->s + start, p->i - start);
+            if (out) buf_append(out, p->s + start, p->i - start);
         } else if (c == 't' || c == 'f' || c == 'n') {
             size_t start = p->i, k = scan_literal(p);
             if (!k) return false;
-            if (out) put_bytes(out, p->s + start, k);
+            if (out) buf_append(out, p->s + start, k);
         } else {
             return unexpected(p, "a value");
         }
@@ -649,12 +633,12 @@ static bool walk_value(reply_parser *p, int depth, buf *out)
             if (c == close) {
                 p->i++;
                 top--;
-                if (out) put_byte(out, (char)close);
+                if (out) buf_putc(out, (char)close);
                 continue;
             }
             if (c != ',') return unexpected(p, close == '}' ? "',' or '}'" : "',' or ']'");
             p->i++;
-            if (out) put_byte(out, ',');
+            if (out) buf_putc(out, ',');
             skip_ws(p);
             if (close == '}' && !walk_key(p, out)) return false;
             break;
@@ -687,7 +671,7 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
             r->tag = (call_span){0, 0};
             t = string_value(p, &v, &k);
             if (k > 0) {
-                put_bytes(a, t, k);
+                buf_append(a, t, k);
                 r->tag = (call_span){(uint32_t)start, (uint32_t)k};
                 start = a->len;
             }
@@ -715,7 +699,7 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
             r->tag = (call_span){0, 0};
             __attribute__((fallthrough));
         case F_ATTR:
-            put_bytes(a, t, k);
+            buf_append(a, t, k);
             break;
         case F_REL:
             if (!parse_int(t, k, &r->rel_id[f->index])) r->rel_id[f->index] = CALL_ID_NONE;
@@ -749,7 +733,7 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
             r->tag = (call_span){0, 0};
             __attribute__((fallthrough));
         case F_ATTR:
-            if (c != 'n') put_bytes(a, p->s + from, k); /* null stays a null span */
+            if (c != 'n') buf_append(a, p->s + from, k); /* null stays a null span */
             break;
         case F_REL:
             r->rel_id[f->index] = CALL_ID_NONE;
