@@ -567,19 +567,65 @@ static void put_string(reply_parser *p, buf *b, const jstr *v)
 
 /* At a key inside an object (whitespace skipped): the key, the ':' and the
  * whitespace after it. With `out`, writes `"key":`. */
-static bool walk_key(reply_parser *p, buf *out)
+/* ---- containers: the steps every object and array loop shares ------------ */
+
+/* At an opening bracket: steps past it; true when the container is empty
+ * (then p->i is past its closing bracket too). */
+static inline bool open_empty(reply_parser *p, int close)
 {
-    if (peek(p) != '"') return unexpected(p, "a string key");
-    jstr k;
-    if (!scan_string(p, &k)) return false;
-    if (out) {
-        put_string(p, out, &k);
-        buf_putc(out, ':');
+    p->i++;
+    skip_ws(p);
+    if (peek(p) != close) return false;
+    p->i++;
+    return true;
+}
+
+typedef enum { LIST_ERR, LIST_END, LIST_MORE } list_step;
+
+/* After a member or element: LIST_END past the closing bracket, LIST_MORE
+ * past a ',' (at the next member or element), LIST_ERR when neither. */
+static inline list_step list_next(reply_parser *p, int close)
+{
+    skip_ws(p);
+    int c = peek(p);
+    if (c == close) {
+        p->i++;
+        return LIST_END;
     }
+    if (c != ',') {
+        unexpected(p, close == '}' ? "',' or '}'" : "',' or ']'");
+        return LIST_ERR;
+    }
+    p->i++;
+    skip_ws(p);
+    return LIST_MORE;
+}
+
+/* After a member's key: past the ':' to its value. */
+static inline bool colon(reply_parser *p)
+{
     skip_ws(p);
     if (peek(p) != ':') return unexpected(p, "':'");
     p->i++;
     skip_ws(p);
+    return true;
+}
+
+/* At a member's key: scans it (k) and steps to its value. */
+static inline bool member_key(reply_parser *p, jstr *k)
+{
+    if (peek(p) != '"') return unexpected(p, "a string key");
+    return scan_string(p, k) && colon(p);
+}
+
+static bool walk_key(reply_parser *p, buf *out)
+{
+    jstr k;
+    if (!member_key(p, &k)) return false;
+    if (out) {
+        put_string(p, out, &k);
+        buf_putc(out, ':');
+    }
     return true;
 }
 
@@ -775,11 +821,7 @@ static bool parse_record(reply_parser *p)
     callset *cs = p->out;
     call_record *r = callset_push(cs);
     if (!r) return fail(p, "out of memory");
-    p->i++;
-    skip_ws(p);
-    if (peek(p) == '}') {
-        p->i++;
-    } else {
+    if (!open_empty(p, '}')) {
         for (size_t pos = 0;; pos++) {
             if (peek(p) != '"') return unexpected(p, "a string key");
             const field_slot *f;
@@ -797,20 +839,11 @@ static bool parse_record(reply_parser *p)
                 f = field_lookup(key, klen);
                 if (m && !k.escaped) *m = (key_memo){key, klen, f}; /* not scratch text */
             }
-            skip_ws(p);
-            if (peek(p) != ':') return unexpected(p, "':'");
-            p->i++;
-            skip_ws(p);
+            if (!colon(p)) return false;
             if (!(f ? record_value(p, r, f) : skip_value(p, RECORD_DEPTH))) return false;
-            skip_ws(p);
-            int c = peek(p);
-            if (c == '}') {
-                p->i++;
-                break;
-            }
-            if (c != ',') return unexpected(p, "',' or '}'");
-            p->i++;
-            skip_ws(p);
+            list_step next = list_next(p, '}');
+            if (next == LIST_ERR) return false;
+            if (next == LIST_END) break;
         }
     }
     if (r->tag.len == 0) { /* no usable local_tag: no id, no call */
@@ -825,24 +858,12 @@ static bool parse_record(reply_parser *p)
 /* At the '[' of the result (REPLY_EXPECT_CALLS). */
 static bool parse_result(reply_parser *p)
 {
-    p->i++;
-    skip_ws(p);
-    if (peek(p) == ']') {
-        p->i++;
-        return true;
-    }
+    if (open_empty(p, ']')) return true;
     for (;;) {
         if (peek(p) != '{') return fail(p, "call record is not an object");
         if (!parse_record(p)) return false;
-        skip_ws(p);
-        int c = peek(p);
-        if (c == ']') {
-            p->i++;
-            return true;
-        }
-        if (c != ',') return unexpected(p, "',' or ']'");
-        p->i++;
-        skip_ws(p);
+        list_step next = list_next(p, ']');
+        if (next != LIST_MORE) return next == LIST_END;
     }
 }
 
@@ -854,23 +875,13 @@ static bool key_is(const unsigned char *s, size_t n, const char *lit)
 /* At the '{' of the JSON-RPC error. */
 static bool parse_error(reply_parser *p)
 {
-    p->i++;
-    skip_ws(p);
-    if (peek(p) == '}') {
-        p->i++;
-        return true;
-    }
+    if (open_empty(p, '}')) return true;
     for (;;) {
-        if (peek(p) != '"') return unexpected(p, "a string key");
         jstr k;
-        if (!scan_string(p, &k)) return false;
+        if (!member_key(p, &k)) return false;
         size_t klen;
         const unsigned char *key = string_value(p, &k, &klen);
         bool is_code = key_is(key, klen, "code"), is_message = key_is(key, klen, "message");
-        skip_ws(p);
-        if (peek(p) != ':') return unexpected(p, "':'");
-        p->i++;
-        skip_ws(p);
         int c = peek(p);
         if (is_code && (c == '-' || (c >= '0' && c <= '9'))) {
             size_t from = p->i;
@@ -887,15 +898,8 @@ static bool parse_error(reply_parser *p)
         } else if (!skip_value(p, 2)) {
             return false;
         }
-        skip_ws(p);
-        c = peek(p);
-        if (c == '}') {
-            p->i++;
-            return true;
-        }
-        if (c != ',') return unexpected(p, "',' or '}'");
-        p->i++;
-        skip_ws(p);
+        list_step next = list_next(p, '}');
+        if (next != LIST_MORE) return next == LIST_END;
     }
 }
 
@@ -920,15 +924,10 @@ static bool parse_reply(reply_parser *p)
 {
     skip_ws(p);
     if (!top_is_object(p)) return false;
-    p->i++;
-    skip_ws(p);
-    if (peek(p) == '}') {
-        p->i++;
-    } else {
+    if (!open_empty(p, '}')) {
         for (;;) {
-            if (peek(p) != '"') return unexpected(p, "a string key");
             jstr k;
-            if (!scan_string(p, &k)) return false;
+            if (!member_key(p, &k)) return false;
             size_t klen;
             const unsigned char *key = string_value(p, &k, &klen);
             bool is_id = key_is(key, klen, "id"), is_result = key_is(key, klen, "result");
@@ -936,10 +935,6 @@ static bool parse_reply(reply_parser *p)
             /* a second id/result/error makes the reply ambiguous: refuse it */
             if ((is_id && p->seen_id) || (is_result && p->seen_result) || (is_error && p->seen_error))
                 return fail(p, "duplicate key in the reply envelope");
-            skip_ws(p);
-            if (peek(p) != ':') return unexpected(p, "':'");
-            p->i++;
-            skip_ws(p);
             int c = peek(p);
             size_t from = p->i;
             if (is_id) {
@@ -981,15 +976,9 @@ static bool parse_reply(reply_parser *p)
                 if (is_version) p->version_ok = false;
                 if (!skip_value(p, 1)) return false;
             }
-            skip_ws(p);
-            c = peek(p);
-            if (c == '}') {
-                p->i++;
-                break;
-            }
-            if (c != ',') return unexpected(p, "',' or '}'");
-            p->i++;
-            skip_ws(p);
+            list_step next = list_next(p, '}');
+            if (next == LIST_ERR) return false;
+            if (next == LIST_END) break;
         }
     }
     skip_ws(p);
