@@ -20,7 +20,9 @@
  *   parsed on its own thread, and the document is written in slices on
  *   several threads and sent as several parts (src/api/list_calls.c). The
  *   whole listing must be exactly the per-node listings' data joined in
- *   node order, every id once, with total-count 3000; its ETag gives a 304;
+ *   node order, every id once, with total-count 3000; a one-call reply and
+ *   then the big one again are read right from the node's reused reply
+ *   buffer; its ETag gives a 304;
  *   gzip'd it inflates to the same bytes (the deflate stream spans parts).
  *
  * - a client that leaves: a listing (1,000 calls) whose client closed the
@@ -441,6 +443,20 @@ static void test_big_listing(void **state)
     }
     json_decref(seen);
     json_decref(doc);
+
+    /* Each node's reply buffer is reused for its next reply: a small reply
+     * after the big one (one tag asked), then the big one again, read right. */
+    raw_resp *one = raw_get(server, LISTING_PATH "?filter%5Bid%5D=2*big-2-7", NULL);
+    assert_int_equal(one->status, 200);
+    json_t *one_doc = parse_doc(one);
+    assert_int_equal(json_array_size(json_object_get(one_doc, "data")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(one_doc, "data"), 0), "id")),
+                        "2*big-2-7");
+    json_decref(one_doc);
+    raw_resp *again = raw_get(server, LISTING_PATH, NULL);
+    assert_int_equal(again->status, 200);
+    assert_int_equal(again->len, all->len);
+    assert_memory_equal(again->body, all->body, all->len);
 
     /* the ETag covers every part: a 304 for it, and only for it */
     const char *etag = raw_header(all, "etag");
