@@ -422,7 +422,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
         if (data) {
             r = MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE);
             if (!r) free(data);
-        } else if (parts.n == 1 && parts.part[0] == &res->body) {
+        } else if (parts.n == 1 && parts.part[0] == &res->body) { /* the usual case: no part list */
             data = buf_steal(&res->body);
             r = data ? MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE) : NULL;
             if (!r) free(data);
