@@ -695,22 +695,7 @@ static void test_migration_from_v2(void **state)
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     raw_exec(f->path, "BEGIN;"
-                      "CREATE TABLE sys_pops ("
-                      "  id INTEGER PRIMARY KEY,"
-                      "  name TEXT NOT NULL UNIQUE);"
-                      "CREATE TABLE sys_nodes ("
-                      "  id INTEGER PRIMARY KEY,"
-                      "  name TEXT NOT NULL UNIQUE,"
-                      "  rpc_endpoint TEXT NOT NULL,"
-                      "  pop_id INTEGER NOT NULL REFERENCES sys_pops(id));"
-                      "CREATE INDEX sys_nodes_pop_id_idx ON sys_nodes(pop_id);"
-                      "CREATE TABLE gui_admin_users ("
-                      "  id INTEGER PRIMARY KEY,"
-                      "  username TEXT NOT NULL UNIQUE,"
-                      "  encrypted_password TEXT NOT NULL DEFAULT '',"
-                      "  enabled INTEGER NOT NULL DEFAULT 1,"
-                      "  roles TEXT NOT NULL DEFAULT '',"
-                      "  allowed_ips TEXT NOT NULL DEFAULT '');"
+                      SQLITE_SCHEMA_V1 SQLITE_SCHEMA_V2
                       "INSERT INTO sys_pops VALUES (1, 'Kyiv'), (2, 'Amsterdam');"
                       "INSERT INTO sys_nodes VALUES (7, 'sw7', '127.0.0.1:7080', 2);"
                       "INSERT INTO gui_admin_users VALUES (3, 'alice', '', 1, 'root', '');"

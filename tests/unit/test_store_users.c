@@ -501,15 +501,7 @@ static void test_migration_from_v1(void **state)
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     raw_exec(f->path, "BEGIN;"
-                      "CREATE TABLE sys_pops ("
-                      "  id INTEGER PRIMARY KEY,"
-                      "  name TEXT NOT NULL UNIQUE);"
-                      "CREATE TABLE sys_nodes ("
-                      "  id INTEGER PRIMARY KEY,"
-                      "  name TEXT NOT NULL UNIQUE,"
-                      "  rpc_endpoint TEXT NOT NULL,"
-                      "  pop_id INTEGER NOT NULL REFERENCES sys_pops(id));"
-                      "CREATE INDEX sys_nodes_pop_id_idx ON sys_nodes(pop_id);"
+                      SQLITE_SCHEMA_V1
                       "INSERT INTO sys_pops VALUES (1, 'Kyiv'), (2, 'Amsterdam');"
                       "INSERT INTO sys_nodes VALUES (7, 'sw7', '127.0.0.1:7080', 2);"
                       "PRAGMA user_version = 1;"
