@@ -3,9 +3,10 @@
  * Steps: parse the parameters (400 on any problem), pick the nodes the
  * filters allow, ask them all at once under one deadline, keep the calls
  * that pass the per-call filters, fetch what `include` asks for in batches,
- * then write the document straight from the parsed replies. Nodes that
- * failed are named in meta.failed-nodes; their calls are missing, nothing
- * else is. */
+ * then write the document straight from the parsed replies (a big one in
+ * slices on several threads, see write_data). Nodes that failed are named
+ * in meta.failed-nodes; their calls are missing, nothing else is. A client
+ * that has left before or while a big document is written gets none (499). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
