@@ -191,7 +191,7 @@ static size_t writer_count(size_t n)
     size_t most = c > 2 ? (size_t)c : 2;
     if (k > most) k = most;
     if (k > WRITE_THREADS_MAX) k = WRITE_THREADS_MAX;
-    return k ? k : 1;
+    return k;
 }
 
 /* The calls of the document: slice 0 into res->body on this thread, the
