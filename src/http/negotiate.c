@@ -3,6 +3,7 @@
 #include "http/negotiate.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -139,4 +140,37 @@ bool http_etag_matches(const char *inm, const char *etag)
         p = comma + 1;
     }
     return false;
+}
+
+/* Whether an Accept-Encoding value allows gzip: `gzip` or `x-gzip` with
+ * q > 0, or, when neither is named, `*` with q > 0 (RFC 9110 §12.5.3). */
+bool http_accepts_gzip(const char *ae)
+{
+    if (!ae) return false;
+    double gzip_q = -1, star_q = -1;
+    const char *p = ae;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        if (!*p) break;
+        const char *name = p;
+        while (*p && *p != ';' && *p != ',' && *p != ' ' && *p != '\t') p++;
+        size_t nlen = (size_t)(p - name);
+        double q = 1.0;
+        while (*p && *p != ',') {
+            while (*p == ' ' || *p == '\t' || *p == ';') p++;
+            if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+                char *end;
+                q = strtod(p + 2, &end);
+                if (end == p + 2 || q != q) q = 0; /* malformed: not acceptable */
+                p = end;
+            }
+            while (*p && *p != ',' && *p != ';') p++;
+        }
+        if ((nlen == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+            (nlen == 6 && strncasecmp(name, "x-gzip", 6) == 0))
+            gzip_q = q > gzip_q ? q : gzip_q;
+        else if (nlen == 1 && *name == '*')
+            star_q = q;
+    }
+    return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
 }

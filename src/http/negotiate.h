@@ -30,4 +30,8 @@ bool http_request_id_sane(const char *id);
 /* If-None-Match matches etag (exact, weak compare, `*`, or a list). */
 bool http_etag_matches(const char *if_none_match, const char *etag);
 
+/* Accept-Encoding allows gzip: `gzip` or `x-gzip` with q > 0, or, when
+ * neither is named, `*` with q > 0 (RFC 9110 §12.5.3). NULL: no. */
+bool http_accepts_gzip(const char *accept_encoding);
+
 #endif

@@ -222,39 +222,6 @@ static void etag_of(const body_parts *b, bool gz, char out[48])
     *p = '\0'; /* at most 3 + 32 + 3 + 2 = 40 bytes of 48 */
 }
 
-/* Whether an Accept-Encoding value allows gzip: `gzip` or `x-gzip` with
- * q > 0, or, when neither is named, `*` with q > 0 (RFC 9110 §12.5.3). */
-static bool accepts_gzip(const char *ae)
-{
-    if (!ae) return false;
-    double gzip_q = -1, star_q = -1;
-    const char *p = ae;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        if (!*p) break;
-        const char *name = p;
-        while (*p && *p != ';' && *p != ',' && *p != ' ' && *p != '\t') p++;
-        size_t nlen = (size_t)(p - name);
-        double q = 1.0;
-        while (*p && *p != ',') {
-            while (*p == ' ' || *p == '\t' || *p == ';') p++;
-            if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
-                char *end;
-                q = strtod(p + 2, &end);
-                if (end == p + 2 || q != q) q = 0; /* malformed: not acceptable */
-                p = end;
-            }
-            while (*p && *p != ',' && *p != ';') p++;
-        }
-        if ((nlen == 4 && strncasecmp(name, "gzip", 4) == 0) ||
-            (nlen == 6 && strncasecmp(name, "x-gzip", 6) == 0))
-            gzip_q = q > gzip_q ? q : gzip_q;
-        else if (nlen == 1 && *name == '*')
-            star_q = q;
-    }
-    return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
-}
-
 /* The gzip (RFC 1952) form of the body; NULL when zlib fails or memory runs out. */
 static char *gzip_body(const body_parts *b, size_t *out_len)
 {
@@ -393,7 +360,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const ch
     body_parts parts = parts_of(res);
     bool has_body = parts.len > 0;
     bool gz = has_body && parts.len >= GZIP_MIN &&
-              accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"));
+              http_accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"));
     char etag[48] = "";
     if (has_body) etag_of(&parts, gz, etag);
     bool not_modified = status == 200 && has_body && inm &&

@@ -862,10 +862,13 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud)
         v++;
     while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
         e--;
-    h_header *hs = realloc(r->headers, (r->n_headers + 1) * sizeof *hs);
-    if (hs == NULL)
-        return 0;
-    r->headers = hs;
+    size_t n = r->n_headers; /* capacity: 8, then doubled each time n reaches a power of two */
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
+        h_header *hs = realloc(r->headers, (n ? 2 * n : 8) * sizeof *hs);
+        if (hs == NULL)
+            return 0;
+        r->headers = hs;
+    }
     h_header *h = &r->headers[r->n_headers++];
     h->name = strndup(buf, nlen);
     h->value = strndup(v, (size_t)(e - v));

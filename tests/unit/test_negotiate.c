@@ -289,6 +289,26 @@ static void test_etag_mismatch(void **state)
     NO(http_etag_matches("x" ETAG, ETAG));
 }
 
+static void test_accepts_gzip(void **state)
+{
+    YES(http_accepts_gzip("gzip"));
+    YES(http_accepts_gzip("GZIP"));
+    YES(http_accepts_gzip("x-gzip"));
+    YES(http_accepts_gzip("deflate, gzip;q=0.5"));
+    YES(http_accepts_gzip("br;q=1.0, gzip ; q=0.001"));
+    YES(http_accepts_gzip("*"));
+    YES(http_accepts_gzip("identity, *;q=0.1"));
+    NO(http_accepts_gzip(NULL));
+    NO(http_accepts_gzip(""));
+    NO(http_accepts_gzip("identity"));
+    NO(http_accepts_gzip("gzip;q=0"));
+    NO(http_accepts_gzip("gzip;q=0, *"));      /* named gzip wins over the wildcard */
+    NO(http_accepts_gzip("*;q=0"));
+    NO(http_accepts_gzip("gzipx, xgzip"));
+    NO(http_accepts_gzip("gzip;q=nan"));
+    NO(http_accepts_gzip("gzip;q="));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_etag_matches),
         cmocka_unit_test(test_etag_mismatch),
+        cmocka_unit_test(test_accepts_gzip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
