@@ -33,6 +33,10 @@ static void usage(void)
             "                         [--secret-file FILE] [--token-lifetime S] [--policy FILE]\n"
             "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
             "                         [--login-max-failures N] [--login-window S]\n"
+            "                         [--workers N] [--max-connections N] [--max-connections-per-ip N]\n"
+            "                         [--request-timeout-ms MS] [--keepalive-timeout-ms MS]\n"
+            "                         [--send-timeout-ms MS] [--max-head-bytes N] [--max-body-bytes N]\n"
+            "                         [--max-unsent-bytes N]\n"
             "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
             "  --db               database (default $ACTIVECALLS_DB or ./activecalls.db)\n"
             "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
@@ -45,7 +49,20 @@ static void usage(void)
             "  --trusted-proxies  proxies whose X-Forwarded-For is believed (default none)\n"
             "  --user-cache-ms    how long admin users are cached (default 1000)\n"
             "  --login-max-failures, --login-window\n"
-            "                     failed logins per address/username before 429 (default 5 in 60 s)\n");
+            "                     failed logins per address/username before 429 (default 5 in 60 s)\n"
+            "  --workers          threads running requests (default 64)\n"
+            "  --max-connections  open connections in all (default 16384; the open-file limit is raised)\n"
+            "  --max-connections-per-ip\n"
+            "                     open connections per client address (default 256; 0 = no cap;\n"
+            "                     --trusted-proxies are exempt)\n"
+            "  --request-timeout-ms\n"
+            "                     a request's line, headers and body, from its first byte (default 10000)\n"
+            "  --keepalive-timeout-ms\n"
+            "                     an idle connection between requests (default 60000)\n"
+            "  --send-timeout-ms  an answer the client does not read (default 30000)\n"
+            "  --max-head-bytes   request line and headers (default 32768: else 414/431)\n"
+            "  --max-body-bytes   request body (default 1048576: else 413)\n"
+            "  --max-unsent-bytes answers waiting for slow readers, in all (default 1073741824: else 503)\n");
 }
 
 #define SECRET_MIN 16
@@ -177,6 +194,15 @@ int cli_serve(int argc, char **argv)
         {"user-cache-ms", required_argument, NULL, 'U'},
         {"login-max-failures", required_argument, NULL, 'F'},
         {"login-window", required_argument, NULL, 'W'},
+        {"workers", required_argument, NULL, 1000},
+        {"max-connections", required_argument, NULL, 1001},
+        {"max-connections-per-ip", required_argument, NULL, 1002},
+        {"request-timeout-ms", required_argument, NULL, 1003},
+        {"keepalive-timeout-ms", required_argument, NULL, 1004},
+        {"send-timeout-ms", required_argument, NULL, 1005},
+        {"max-head-bytes", required_argument, NULL, 1006},
+        {"max-body-bytes", required_argument, NULL, 1007},
+        {"max-unsent-bytes", required_argument, NULL, 1008},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -184,6 +210,9 @@ int cli_serve(int argc, char **argv)
     const char *secret_file = NULL, *policy_file = NULL, *trusted = "";
     long long timeout_ms = 2000, max_reply = 64LL * 1024 * 1024, cache_ms = 1000;
     long long lifetime = 600, user_cache_ms = 1000, max_failures = 5, window_s = 60;
+    http_limits lim;
+    http_limits_default(&lim);
+    long long v = 0;
     optind = 1;
     int c, idx = 0;
     while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
@@ -202,6 +231,15 @@ int cli_serve(int argc, char **argv)
         case 'U': ok = parse_range(optarg, 0, 3600000, &user_cache_ms); break;
         case 'F': ok = parse_range(optarg, 1, 1000000, &max_failures); break;
         case 'W': ok = parse_range(optarg, 1, 86400, &window_s); break;
+        case 1000: ok = parse_range(optarg, 1, 4096, &v); lim.workers = (size_t)v; break;
+        case 1001: ok = parse_range(optarg, 1, 10000000, &v); lim.max_connections = (size_t)v; break;
+        case 1002: ok = parse_range(optarg, 0, 10000000, &v); lim.max_connections_per_ip = (size_t)v; break;
+        case 1003: ok = parse_range(optarg, 100, 3600000, &v); lim.request_timeout_ms = (int)v; break;
+        case 1004: ok = parse_range(optarg, 100, 3600000, &v); lim.keepalive_timeout_ms = (int)v; break;
+        case 1005: ok = parse_range(optarg, 100, 3600000, &v); lim.send_timeout_ms = (int)v; break;
+        case 1006: ok = parse_range(optarg, 1024, 1 << 20, &v); lim.max_head_bytes = (size_t)v; break;
+        case 1007: ok = parse_range(optarg, 0, 1LL << 30, &v); lim.max_body_bytes = (size_t)v; break;
+        case 1008: ok = parse_range(optarg, 1 << 20, 1LL << 40, &v); lim.max_unsent_bytes = (size_t)v; break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
         }
@@ -252,9 +290,13 @@ int cli_serve(int argc, char **argv)
     };
     app *a = app_new(&cfg, st, err);
     explicit_bzero(secret, sizeof secret); /* the app keeps its own copy */
-    http_server *srv = a ? http_server_start(fd, app_handle, a, err) : NULL;
+    cidr_list exempt = {0};
+    char cerr[160];
+    if (a && cidr_list_parse(trusted, &exempt, cerr) == 0) lim.exempt = &exempt;
+    http_server *srv = a ? http_server_start(fd, &lim, app_handle, a, err) : NULL;
     if (!srv) {
         fprintf(stderr, "activecalls: %s\n", err);
+        cidr_list_free(&exempt);
         if (!a) close(fd);
         app_free(a);
         store_close(st);
@@ -268,6 +310,7 @@ int cli_serve(int argc, char **argv)
     sigwait(&stop, &sig);
     log_msg(LOG_INFO, "signal %d: shutting down", sig);
     http_server_stop(srv);
+    cidr_list_free(&exempt);
     app_free(a);
     store_close(st);
     return 0;

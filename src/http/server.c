@@ -1,614 +1,1022 @@
-/* server: libmicrohttpd glue; see server.h.
+/* server: the event loop and the life of a connection; see server.h.
  *
- * Request flow: MHD calls `on_request` once when the headers are in
- * (we allocate the per-request context and check the body's media type),
- * then with body chunks (kept up to MAX_BODY), then a last time with no
- * data: we collect the query arguments, run the handler, and `respond`
- * adds the shared headers, decides 304, queues the response and logs.
+ * A connection moves through these states, all driven by the loop thread:
  *
- * Compression (issue 6): a body of at least GZIP_MIN bytes goes out gzip'd
- * (zlib, level GZIP_LEVEL) when the client's Accept-Encoding allows gzip
- * (q > 0, directly or through `*`). It then carries content-encoding: gzip,
- * vary: Accept, Accept-Encoding, and its own weak ETag (the identity tag
- * with "-gz" inside the quotes), against which If-None-Match is compared;
- * 304s and empty bodies are never compressed.
+ *   HEAD ──> BODY ──> HANDLER ──> WRITE ──> HEAD (keep-alive) ...
+ *     └─────────────────┴─ refusal ─> WRITE ──> LINGER ──> closed
  *
- * Timing: handlers may mark phases (util/phase.h); when they did, the
- * response carries a Server-Timing header (pre, fanout, parse, filter,
- * write, gzip in ms) and, at debug level, a `msg=timing` line is logged once
- * the response is sent, adding `send`. ACTIVECALLS_LOG_LEVEL=debug in the
- * environment turns debug lines on. */
+ * HEAD reads until the request head parses (http/request.h). BODY reads
+ * Content-Length bytes or a chunked body. HANDLER: the request runs on a
+ * worker thread; the loop leaves the socket alone until the worker posts
+ * the finished answer back (a mutex-guarded list and an eventfd). WRITE
+ * sends the head and the body's parts with writev. LINGER: after an
+ * answer that closes the connection, our side is shut down and what the
+ * client still sends is read and dropped for a moment, so that it gets
+ * the answer instead of a reset.
+ *
+ * Deadlines. Each waiting state has one fixed timeout, so a list per
+ * timeout in the order connections entered it is also in deadline order:
+ * the loop looks only at the heads of four lists. The request deadline
+ * starts at a request's first byte (at accept for the first) and is not
+ * extended by further bytes, so a client dripping a byte at a time is
+ * dropped all the same. The send deadline restarts on every write that
+ * makes progress.
+ *
+ * Memory. An idle connection is a `conn` and its input buffer (grown
+ * from 1 KiB up to the head limit as bytes arrive). A connection has one
+ * answer at a time (the next pipelined request is read once it is sent),
+ * and answers not yet sent are counted against max_unsent_bytes: an answer
+ * that would go over it is replaced by a 503 (build_reserved). */
 #include "http/server.h"
 
-#include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
-#include <microhttpd.h>
-#include <openssl/rand.h>
-#include <stddef.h>
-#include <stdint.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
 #include <unistd.h>
-#define XXH_INLINE_ALL /* from the packaged header: XXH3_state_t on the stack, no allocation per ETag */
-#include <xxhash.h>
-#include <zlib.h>
 
+#include "http/access_log.h"
 #include "http/negotiate.h"
-#include "jsonapi/errors.h"
+#include "http/request.h"
+#include "http/response.h"
 #include "util/log.h"
 #include "util/phase.h"
+#include "util/pool.h"
 
-#define MAX_BODY (1024 * 1024)
 #define MAX_PARAMS 256
-#define BODY_HINT_MAX (64 * 1024) /* largest body buffer reserved up front */
-#define GZIP_MIN 1024 /* smaller bodies are not worth a deflate stream */
-#define GZIP_LEVEL 1  /* BENCHMARKS.md: level 1 vs 3 on the 20,000-call listing */
+#define IN_FIRST 1024            /* first input buffer of a connection */
+#define LINGER_MS 2000           /* reading after a closing answer */
+#define FORWARDED_MAX 8192       /* all X-Forwarded-For lines together */
+#define BODY_HINT_MAX (64 * 1024)/* largest body buffer reserved up front */
+#define IP_BUCKETS 4096
 
-struct http_server {
-    struct MHD_Daemon *d;
-    http_handler handler;
-    void *app;
-};
+void http_limits_default(http_limits *l)
+{
+    *l = (http_limits){
+        .workers = 64,
+        .max_connections = 16384,
+        .max_connections_per_ip = 256,
+        .request_timeout_ms = 10000,
+        .keepalive_timeout_ms = 60000,
+        .send_timeout_ms = 30000,
+        .max_head_bytes = 32 * 1024,
+        .max_body_bytes = 1024 * 1024,
+        .max_unsent_bytes = (size_t)1 << 30,
+        .exempt = NULL,
+    };
+}
 
-typedef struct req_ctx {
-    int64_t started_us;
-    buf body;
-    bool body_too_large;
-    size_t nparams;
-    bool too_many_params;
+enum cstate { CS_HEAD, CS_BODY, CS_HANDLER, CS_WRITE, CS_LINGER };
+enum tlist { TL_NONE = -1, TL_REQUEST, TL_IDLE, TL_SEND, TL_LINGER, TL_COUNT };
+
+typedef struct ip_slot {
+    struct ip_slot *next;
+    unsigned char addr[16];
+    size_t n;
+} ip_slot;
+
+typedef struct conn conn;
+
+/* One request, from its parsed head to its finished answer. Lives while
+ * the connection handles it; the worker owns it during HANDLER. */
+typedef struct req_work {
+    conn *c;
+    http_server *s;
+    http_head head;
+    http_request req;
+    http_response res;
+    http_wire wire;
+    buf forwarded;          /* every X-Forwarded-For line, joined with ',' */
     char request_id[201];
-    buf forwarded_for; /* every X-Forwarded-For line, joined with ',' */
-    bool timed;        /* the handler marked phases: log them when sent */
+    int64_t started_us;
+    bool close_after;       /* the connection closes after this answer */
+    bool timed;
+    phase_rec phases;
+    size_t reserved;        /* bytes of the answer counted in the server's unsent total */
+    struct req_work *next_done;
+    char *head_buf;         /* the bytes head, req and params point into */
+    query_param params[MAX_PARAMS];
+} req_work;
+
+struct conn {
+    int fd;
+    enum cstate st;
+    int tl;                 /* the deadline list it is on, or TL_NONE */
+    conn *tprev, *tnext;
+    conn *aprev, *anext;    /* every connection, for shutdown */
+    int64_t deadline_ms;
+    struct sockaddr_storage peer;
+    ip_slot *ip;            /* NULL: not counted (exempt) */
+    char *in;
+    size_t in_len, in_cap;
+    size_t scan_from;       /* head_complete: bytes already searched */
+    req_work *w;            /* the request in progress (BODY, HANDLER, WRITE) */
+    buf body;
+    chunk_decoder chunk;
+    uint64_t body_left;     /* Content-Length bytes still to read */
+    bool peer_closed;
+    bool closing;           /* the answer being written ends the connection */
+    /* WRITE */
+    http_wire wire;
+    struct iovec iov[1 + HTTP_WIRE_PARTS];
+    size_t niov, iov_at;
+    size_t accounted;       /* bytes counted against max_unsent_bytes */
+    bool timed;
     phase_rec phases;
     int64_t queued_us;
-    size_t sent_bytes;
-    int status;
-    query_param params[MAX_PARAMS]; /* last: only [0, nparams) is ever read, so not zeroed */
-} req_ctx;
+    char request_id[201];
+};
 
-static int64_t now_us(void)
+typedef struct tlist_head { conn *first, *last; int ms; } tlist_head;
+
+struct http_server {
+    http_limits lim;
+    http_handler handler;
+    void *app;
+    int listen_fd, ep, evfd, reserve_fd;
+    pthread_t loop;
+    pool *workers;
+    atomic_bool stopping;
+    atomic_size_t nconns;
+    conn *all;
+    tlist_head lists[TL_COUNT];
+    ip_slot *ips[IP_BUCKETS];
+    atomic_size_t unsent;   /* answer bytes reserved and not yet sent */
+    size_t in_handler;      /* loop thread only */
+    pthread_mutex_t done_mu;
+    req_work *done;         /* answers posted by workers */
+};
+
+static int64_t now_ms(void) { return phase_now_us() / 1000; }
+
+/* ---- deadline lists -------------------------------------------------------- */
+
+static void tl_remove(http_server *s, conn *c)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    if (c->tl == TL_NONE) return;
+    tlist_head *l = &s->lists[c->tl];
+    if (c->tprev) c->tprev->tnext = c->tnext; else l->first = c->tnext;
+    if (c->tnext) c->tnext->tprev = c->tprev; else l->last = c->tprev;
+    c->tprev = c->tnext = NULL;
+    c->tl = TL_NONE;
 }
 
-/* Random bytes for request ids, from a per-thread pool refilled with one
- * getrandom(2) per RID_POOL bytes (the kernel CSPRNG, as before, without
- * a syscall or a DRBG call per request). False when the kernel fails. */
-#define RID_POOL 512
-static bool rid_random(unsigned char out[16])
+/* Puts c at the end of list `which`, due its timeout from now. */
+static void tl_set(http_server *s, conn *c, int which)
 {
-    static _Thread_local unsigned char pool[RID_POOL];
-    static _Thread_local size_t left;
-    if (left < 16) {
-        size_t got = 0;
-        while (got < sizeof pool) {
-            ssize_t n = getrandom(pool + got, sizeof pool - got, 0);
-            if (n <= 0) {
-                if (n < 0 && errno == EINTR) continue;
-                return false;
-            }
-            got += (size_t)n;
+    tl_remove(s, c);
+    tlist_head *l = &s->lists[which];
+    c->deadline_ms = now_ms() + l->ms;
+    c->tl = which;
+    c->tprev = l->last;
+    c->tnext = NULL;
+    if (l->last) l->last->tnext = c; else l->first = c;
+    l->last = c;
+}
+
+/* ---- per-address counts ---------------------------------------------------- */
+
+static void addr_key(const struct sockaddr_storage *ss, unsigned char out[16])
+{
+    memset(out, 0, 16);
+    if (ss->ss_family == AF_INET) {
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+    } else if (ss->ss_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+    }
+}
+
+static size_t addr_bucket(const unsigned char a[16])
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (int i = 0; i < 16; i++) h = (h ^ a[i]) * 1099511628211ULL;
+    return (size_t)(h % IP_BUCKETS);
+}
+
+/* Counts one more connection from ss; NULL with *over set when that would
+ * pass the cap (or memory ran out). */
+static ip_slot *ip_acquire(http_server *s, const struct sockaddr_storage *ss, bool *over)
+{
+    unsigned char a[16];
+    addr_key(ss, a);
+    size_t b = addr_bucket(a);
+    ip_slot *e = s->ips[b];
+    while (e && memcmp(e->addr, a, 16) != 0) e = e->next;
+    *over = false;
+    size_t cap = s->lim.max_connections_per_ip ? s->lim.max_connections_per_ip : SIZE_MAX;
+    if (e && e->n >= cap) { *over = true; return NULL; }
+    if (!e) {
+        if (!(e = calloc(1, sizeof *e))) { *over = true; return NULL; }
+        memcpy(e->addr, a, 16);
+        e->next = s->ips[b];
+        s->ips[b] = e;
+    }
+    e->n++;
+    return e;
+}
+
+static void ip_release(http_server *s, ip_slot *e)
+{
+    if (!e) return;
+    assert(e->n > 0);
+    if (--e->n) return;
+    size_t b = addr_bucket(e->addr);
+    ip_slot **pp = &s->ips[b];
+    while (*pp != e) pp = &(*pp)->next;
+    *pp = e->next;
+    free(e);
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+static void work_free(req_work *w)
+{
+    if (!w) return;
+    buf_free(&w->res.body);
+    for (int i = 0; i < HTTP_MORE_PARTS; i++) buf_free(&w->res.more[i]);
+    http_wire_free(&w->wire);
+    buf_free(&w->forwarded);
+    free(w->head_buf);
+    free(w);
+}
+
+static void conn_close(http_server *s, conn *c)
+{
+    assert(c->st != CS_HANDLER);
+    tl_remove(s, c);
+    if (c->aprev) c->aprev->anext = c->anext; else s->all = c->anext;
+    if (c->anext) c->anext->aprev = c->aprev;
+    close(c->fd);
+    ip_release(s, c->ip);
+    atomic_fetch_sub(&s->unsent, c->accounted);
+    http_wire_free(&c->wire);
+    work_free(c->w);
+    buf_free(&c->body);
+    free(c->in);
+    free(c);
+    atomic_fetch_sub(&s->nconns, 1);
+}
+
+static void conn_process(http_server *s, conn *c);
+static void conn_write(http_server *s, conn *c);
+
+/* Starts sending w (taken over) on c; `closing`: the connection ends after
+ * it. `reserved`: bytes of it already counted in s->unsent (the rest is
+ * counted here). */
+static void start_write(http_server *s, conn *c, http_wire *w, bool closing, size_t reserved)
+{
+    c->wire = *w;
+    memset(w, 0, sizeof *w);
+    c->closing = closing;
+    c->niov = 0;
+    c->iov[c->niov++] = (struct iovec){c->wire.head.data, c->wire.head.len};
+    for (size_t i = 0; i < c->wire.nparts; i++)
+        c->iov[c->niov++] = (struct iovec){c->wire.part[i], c->wire.part_len[i]};
+    c->iov_at = 0;
+    c->accounted = c->wire.head.len + c->wire.body_len;
+    if (c->accounted > reserved) atomic_fetch_add(&s->unsent, c->accounted - reserved);
+    else atomic_fetch_sub(&s->unsent, reserved - c->accounted);
+    c->queued_us = phase_now_us();
+    c->st = CS_WRITE;
+    tl_set(s, c, TL_SEND);
+    conn_write(s, c);
+}
+
+/* Answers at the HTTP layer (before or instead of the handler): a JSON:API
+ * error, counted as a refusal; the connection closes after it. */
+static void refuse(http_server *s, conn *c, int status, const char *detail, refuse_reason why)
+{
+    const bool keep = false; /* a refused request ends its connection (no pipelined retries) */
+    http_response res = {.status = status};
+    http_error(&res, status, http_reason(status), detail);
+    if (status == 503) res.retry_after = 1;
+    char rid[37];
+    http_new_request_id(rid);
+    http_exchange x = {.method = "GET", .request_id = rid, .started_us = phase_now_us(), .close = !keep};
+    http_wire w;
+    http_refused(why, (const struct sockaddr *)&c->peer);
+    work_free(c->w);
+    c->w = NULL;
+    buf_free(&c->body);
+    if (!keep) c->in_len = 0; /* the rest of what it sent is not read as requests */
+    if (!http_wire_build(&w, &res, &x)) { buf_free(&res.body); conn_close(s, c); return; }
+    snprintf(c->request_id, sizeof c->request_id, "%s", rid);
+    c->timed = false;
+    start_write(s, c, &w, !keep, 0);
+}
+
+/* Moves c's input down over the `used` bytes already consumed. */
+static void in_consume(conn *c, size_t used)
+{
+    assert(used <= c->in_len);
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+}
+
+/* Reads what the socket has (up to the buffer's limit). Returns false when
+ * the connection is finished (closed by the peer or broken). */
+static bool conn_read(http_server *s, conn *c)
+{
+    size_t limit = s->lim.max_head_bytes > 65536 ? s->lim.max_head_bytes : 65536;
+    for (;;) {
+        if (c->in_len == c->in_cap) {
+            if (c->in_cap >= limit) return true; /* full: the parser decides */
+            size_t cap = c->in_cap ? c->in_cap * 2 : IN_FIRST;
+            if (cap > limit) cap = limit;
+            char *n = realloc(c->in, cap);
+            if (!n) return false;
+            c->in = n;
+            c->in_cap = cap;
         }
-        left = sizeof pool;
+        ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (r > 0) {
+            if (c->in_len == 0 && c->st == CS_HEAD && c->tl == TL_IDLE)
+                tl_set(s, c, TL_REQUEST); /* a request begins: its deadline runs from now */
+            c->in_len += (size_t)r;
+            continue;
+        }
+        if (r == 0) { c->peer_closed = true; return c->in_len > 0 && c->st != CS_LINGER; }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+        c->peer_closed = true;
+        return false;
     }
-    unsigned char *p = pool + sizeof pool - left;
-    memcpy(out, p, 16);
-    explicit_bzero(p, 16); /* a later dump of the pool does not reveal ids already used */
-    left -= 16;
-    return true;
 }
 
-static void new_uuid(char out[37])
+/* ---- requests -------------------------------------------------------------- */
+
+/* The header values the request path reads, X-Forwarded-For lines joined
+ * (a proxy may add its own line instead of extending the client's, so the
+ * first line alone would trust the client's words). */
+static bool collect_headers(req_work *w, const char **bad)
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char r[16];
-    if (!rid_random(r) && RAND_bytes(r, sizeof r) != 1) {
-        /* the CSPRNG failing is not a reason to drop the request */
-        int64_t t = now_us();
-        memcpy(r, &t, sizeof t);
-        memcpy(r + 8, &out, sizeof(void *));
+    static const char *const single[] = {"Host", "Authorization", "Content-Type", "X-Request-Id"};
+    for (size_t i = 0; i < sizeof single / sizeof *single; i++) {
+        bool dup;
+        http_head_get(&w->head, single[i], &dup);
+        if (dup) { *bad = single[i]; return false; }
     }
-    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    char *o = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) *o++ = '-';
-        *o++ = hex[r[i] >> 4];
-        *o++ = hex[r[i] & 15];
+    for (size_t i = 0; i < w->head.nheaders; i++) {
+        const http_header *h = &w->head.headers[i];
+        if (strcasecmp(h->name, "X-Forwarded-For") != 0) continue;
+        if (w->forwarded.len + strlen(h->value) + 2 > FORWARDED_MAX) {
+            buf_reset(&w->forwarded); /* absurd: treat as malformed, i.e. not believed */
+            buf_puts(&w->forwarded, "invalid");
+            break;
+        }
+        if (w->forwarded.len) buf_putc(&w->forwarded, ',');
+        buf_puts(&w->forwarded, h->value);
     }
-    *o = '\0';
+    return !w->forwarded.oom;
 }
 
-/* v / 10^decimals in fixed point ("12.345678"), as printf's %.Nf would
- * write the exact quotient; v >= 0. Returns the length. */
-static size_t put_fixed(char *out, int64_t v, int decimals)
-{
-    char tmp[32];
-    size_t n = 0;
-    if (v < 0) v = 0;
-    for (int i = 0; i < decimals; i++) { tmp[n++] = (char)('0' + v % 10); v /= 10; }
-    tmp[n++] = '.';
-    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-    return n;
-}
+static void run_request(void *arg);
 
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+/* The head and body are in: check what the request says and hand it to a
+ * worker, or answer it here. */
+static void dispatch(http_server *s, conn *c)
 {
-    req_ctx *c = cls;
-    if (c->nparams == MAX_PARAMS) { c->too_many_params = true; return MHD_NO; }
-    c->params[c->nparams++] = (query_param){key ? key : "", value ? value : ""};
-    return MHD_YES;
-}
-
-/* Repeated header lines are one comma-separated list (RFC 9110): a proxy
- * may add its own X-Forwarded-For line instead of extending the client's,
- * so reading only the first line would trust the client's words. */
-static enum MHD_Result collect_forwarded(void *cls, enum MHD_ValueKind kind, const char *key,
-                                         const char *value)
-{
-    req_ctx *c = cls;
-    if (!key || strcasecmp(key, "X-Forwarded-For") != 0 || !value) return MHD_YES;
-    if (c->forwarded_for.len + strlen(value) + 2 > 8192) {
-        buf_reset(&c->forwarded_for); /* absurd: treat as malformed, i.e. not believed */
-        buf_puts(&c->forwarded_for, "invalid");
-        return MHD_NO;
+    req_work *w = c->w;
+    http_head *h = &w->head;
+    const char *bad = NULL;
+    const char *host = h->authority ? h->authority : http_head_get(h, "Host", NULL);
+    if (!collect_headers(w, &bad)) {
+        char d[96];
+        snprintf(d, sizeof d, bad ? "More than one %s header." : "Out of memory.", bad);
+        refuse(s, c, bad ? 400 : 500, d, REFUSE_MALFORMED);
+        return;
     }
-    if (c->forwarded_for.len) buf_putc(&c->forwarded_for, ',');
-    buf_puts(&c->forwarded_for, value);
-    return MHD_YES;
+    if (h->minor >= 1 && !host) {
+        refuse(s, c, 400, "An HTTP/1.1 request needs a Host header.", REFUSE_MALFORMED);
+        return;
+    }
+    /* the target: path, then the query (decoded in place) */
+    char *target = (char *)h->target;
+    char *q = strchr(target, '?');
+    if (q) *q++ = '\0';
+    if (!http_percent_decode(target, false)) {
+        refuse(s, c, 400, "The request path has a malformed or NUL percent-escape.", REFUSE_MALFORMED);
+        return;
+    }
+    size_t np = 0;
+    switch (q ? http_parse_query(q, w->params, MAX_PARAMS, &np) : QUERY_OK) {
+    case QUERY_OK: break;
+    case QUERY_TOO_MANY:
+        refuse(s, c, 400, "Too many query parameters.", REFUSE_MALFORMED);
+        return;
+    case QUERY_MALFORMED:
+        refuse(s, c, 400, "The query has a malformed or NUL percent-escape.", REFUSE_MALFORMED);
+        return;
+    }
+    const char *rid = http_head_get(h, "X-Request-Id", NULL);
+    if (http_request_id_sane(rid)) snprintf(w->request_id, sizeof w->request_id, "%s", rid);
+    else http_new_request_id(w->request_id);
+    if (w->forwarded.len) buf_putc(&w->forwarded, '\0');
+    w->req = (http_request){
+        .method = h->method,
+        .path = target,
+        .host = host,
+        .accept = http_head_get(h, "Accept", NULL),
+        .content_type = http_head_get(h, "Content-Type", NULL),
+        .authorization = http_head_get(h, "Authorization", NULL),
+        .forwarded_for = w->forwarded.len ? w->forwarded.data : NULL,
+        .params = w->params,
+        .nparams = np,
+        .body = c->body.data,
+        .body_len = c->body.len,
+        .request_id = w->request_id,
+        .peer = c->peer,
+        .client_fd = c->fd,
+    };
+    w->close_after = !h->keep_alive;
+    w->c = c;
+    w->s = s;
+    c->st = CS_HANDLER;
+    tl_remove(s, c);
+    s->in_handler++;
+    if (!pool_submit(s->workers, run_request, w)) {
+        s->in_handler--;
+        c->st = CS_BODY;
+        refuse(s, c, 503, "The server is out of memory.", REFUSE_BUSY);
+    }
 }
 
-/* The body as the handler left it: `body`, then the non-empty `more` parts. */
-typedef struct body_parts {
-    const buf *part[1 + HTTP_MORE_PARTS];
-    size_t n;
-    size_t len;
-} body_parts;
-
-static body_parts parts_of(const http_response *res)
+/* Content-Length or chunked bytes from the input into the body; dispatches
+ * when the body is whole. */
+static void read_body(http_server *s, conn *c)
 {
-    body_parts b = {.n = 0, .len = 0};
-    if (res->body.len) b.part[b.n++] = &res->body;
-    for (int i = 0; i < HTTP_MORE_PARTS; i++)
-        if (res->more[i].len) b.part[b.n++] = &res->more[i];
-    for (size_t i = 0; i < b.n; i++) b.len += b.part[i]->len;
-    return b;
-}
-
-static bool parts_oom(const http_response *res)
-{
-    bool oom = res->body.oom;
-    for (int i = 0; i < HTTP_MORE_PARTS; i++) oom |= res->more[i].oom;
-    return oom;
-}
-
-static void parts_free(http_response *res)
-{
-    buf_free(&res->body);
-    for (int i = 0; i < HTTP_MORE_PARTS; i++) buf_free(&res->more[i]);
-}
-
-/* The weak ETag of the identity body (all parts, in order: the same hash
- * as of one buffer holding them); `gz` marks the gzip'd representation. */
-static void etag_of(const body_parts *b, bool gz, char out[48])
-{
-    XXH128_hash_t h;
-    if (b->n <= 1) {
-        h = XXH3_128bits(b->n ? b->part[0]->data : "", b->n ? b->part[0]->len : 0);
+    req_work *w = c->w;
+    if (w->head.chunked) {
+        size_t used = 0, produced = 0;
+        chunk_result r = chunk_decode(&c->chunk, c->in, c->in_len, c->in, &used, &produced);
+        if (produced && c->body.len + produced > s->lim.max_body_bytes) {
+            refuse(s, c, 413, "The request body is too large.", REFUSE_TOO_LARGE);
+            return;
+        }
+        buf_append(&c->body, c->in, produced);
+        in_consume(c, used);
+        if (r == CHUNK_ERROR) { refuse(s, c, 400, "Malformed chunked body.", REFUSE_MALFORMED); return; }
+        if (r == CHUNK_MORE) return;
     } else {
-        XXH3_state_t st;
-        XXH3_INITSTATE(&st);
-        XXH3_128bits_reset(&st);
-        for (size_t i = 0; i < b->n; i++) XXH3_128bits_update(&st, b->part[i]->data, b->part[i]->len);
-        h = XXH3_128bits_digest(&st);
+        size_t take = c->in_len < c->body_left ? c->in_len : (size_t)c->body_left;
+        buf_append(&c->body, c->in, take);
+        in_consume(c, take);
+        c->body_left -= take;
+        if (c->body_left) return;
     }
-    static const char hex[] = "0123456789abcdef";
-    char *p = out;
-    *p++ = 'W';
-    *p++ = '/';
-    *p++ = '"';
-    for (int i = 60; i >= 0; i -= 4) *p++ = hex[(h.high64 >> i) & 15];
-    for (int i = 60; i >= 0; i -= 4) *p++ = hex[(h.low64 >> i) & 15];
-    if (gz) { memcpy(p, "-gz", 3); p += 3; }
-    *p++ = '"';
-    *p = '\0'; /* at most 3 + 32 + 3 + 2 = 40 bytes of 48 */
+    if (c->body.oom) { refuse(s, c, 500, "Out of memory.", REFUSE_BUSY); return; }
+    dispatch(s, c);
 }
 
-/* The gzip (RFC 1952) form of the body; NULL when zlib fails or memory runs out. */
-static char *gzip_body(const body_parts *b, size_t *out_len)
+/* A head is complete in c->in: parse it and go on with the body. */
+static void begin_request(http_server *s, conn *c)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, GZIP_LEVEL, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-    size_t cap = deflateBound(&z, (uLong)b->len) + 64 * b->n; /* + block ends between parts */
-    char *out = b->len <= UINT32_MAX && cap <= UINT32_MAX ? malloc(cap) : NULL;
-    bool ok = out != NULL;
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)cap;
-    for (size_t i = 0; ok && i < b->n; i++) {
-        z.next_in = (Bytef *)(uintptr_t)b->part[i]->data;
-        z.avail_in = (uInt)b->part[i]->len;
-        ok = deflate(&z, i + 1 == b->n ? Z_FINISH : Z_NO_FLUSH) == (i + 1 == b->n ? Z_STREAM_END : Z_OK) &&
-             z.avail_in == 0;
+    req_work *w = malloc(sizeof *w);
+    if (!w) { refuse(s, c, 500, "Out of memory.", REFUSE_BUSY); return; }
+    memset(w, 0, offsetof(req_work, params)); /* params: only [0, nparams) is ever read */
+    w->started_us = phase_now_us();
+    buf_init(&w->forwarded);
+    c->w = w;
+    size_t used = 0;
+    int status = 0;
+    const char *detail = NULL;
+    head_result r = http_parse_head(c->in, c->in_len, s->lim.max_head_bytes, &w->head, &used,
+                                    &status, &detail);
+    assert(r != HEAD_INCOMPLETE);
+    if (r == HEAD_ERROR) {
+        refuse(s, c, status, detail, status == 414 || status == 431 ? REFUSE_TOO_LARGE : REFUSE_MALFORMED);
+        return;
     }
-    *out_len = z.total_out;
-    deflateEnd(&z);
-    if (!ok) { free(out); return NULL; }
-    char *shrunk = realloc(out, *out_len ? *out_len : 1);
-    return shrunk ? shrunk : out;
-}
+    /* the head stays at the start of c->in (the request points into it);
+     * what follows is moved to a fresh buffer */
+    char *rest = NULL;
+    size_t rest_len = c->in_len - used;
+    size_t cap = rest_len > IN_FIRST ? rest_len : IN_FIRST;
+    if (!(rest = malloc(cap))) { refuse(s, c, 500, "Out of memory.", REFUSE_BUSY); return; }
+    memcpy(rest, c->in + used, rest_len);
+    /* the head buffer now belongs to the request */
+    w->head_buf = c->in;
+    c->in = rest;
+    c->in_len = rest_len;
+    c->in_cap = cap;
 
-/* A response from several parts, sent with one writev each time (no copy
- * into one buffer); the parts are freed when MHD is done with them. */
-typedef struct owned_parts {
-    size_t n;
-    char *data[1 + HTTP_MORE_PARTS];
-} owned_parts;
-
-static void owned_parts_free(void *cls)
-{
-    owned_parts *o = cls;
-    for (size_t i = 0; i < o->n; i++) free(o->data[i]);
-    free(o);
-}
-
-static struct MHD_Response *response_from_parts(http_response *res, const body_parts *b)
-{
-    owned_parts *o = calloc(1, sizeof *o);
-    struct MHD_IoVec iov[1 + HTTP_MORE_PARTS];
-    if (!o) return NULL;
-    for (size_t i = 0; i < b->n; i++) {
-        iov[i] = (struct MHD_IoVec){b->part[i]->data, b->part[i]->len};
-        o->data[o->n++] = b->part[i]->data;
-    }
-    struct MHD_Response *r = MHD_create_response_from_iovec(iov, (unsigned)b->n, owned_parts_free, o);
-    if (!r) { free(o); return NULL; }
-    /* MHD owns the memory now: forget it without freeing */
-    buf_init(&res->body);
-    for (int i = 0; i < HTTP_MORE_PARTS; i++) buf_init(&res->more[i]);
-    return r;
-}
-
-/* "pre;dur=0.012, fanout;dur=..." from the phases the handler marked
- * (no printf: every listing sends it). */
-static void server_timing(const phase_rec *ph, char *out, size_t cap)
-{
-    static const char *const names[PHASE_COUNT] = {"pre", "fanout", "parse",
-                                                   "filter", "write", "gzip"};
-    size_t len = 0;
-    out[0] = '\0';
-    for (int i = 0; i < PHASE_COUNT; i++) {
-        char num[32];
-        put_fixed(num, ph->us[i], 3);
-        const char *piece[4] = {i ? ", " : "", names[i], ";dur=", num};
-        size_t need = 0;
-        for (int k = 0; k < 4; k++) need += strlen(piece[k]);
-        if (need >= cap - len) break;
-        for (int k = 0; k < 4; k++) {
-            size_t n = strlen(piece[k]);
-            memcpy(out + len, piece[k], n);
-            len += n;
-        }
-        out[len] = '\0';
-    }
-}
-
-static void add_common_headers(struct MHD_Response *r, const char *request_id, int64_t us,
-                               bool gz)
-{
-    char runtime[32];
-    put_fixed(runtime, us, 6);
-    MHD_add_response_header(r, "vary", gz ? "Accept, Accept-Encoding" : "Accept");
-    MHD_add_response_header(r, "cache-control", "max-age=0, private, must-revalidate");
-    MHD_add_response_header(r, "x-request-id", request_id);
-    MHD_add_response_header(r, "x-runtime", runtime);
-    MHD_add_response_header(r, "x-frame-options", "SAMEORIGIN");
-    MHD_add_response_header(r, "x-xss-protection", "0");
-    MHD_add_response_header(r, "x-content-type-options", "nosniff");
-    MHD_add_response_header(r, "x-permitted-cross-domain-policies", "none");
-    MHD_add_response_header(r, "referrer-policy", "strict-origin-when-cross-origin");
-}
-
-/* Dotted IPv4 text, as inet_ntop writes it (which goes through sprintf:
- * a few percent of a small listing's CPU). out holds >= 16 bytes. */
-static void ipv4_text(const struct in_addr *a, char *out)
-{
-    const unsigned char *b = (const unsigned char *)&a->s_addr; /* network order */
-    char *p = out;
-    for (int i = 0; i < 4; i++) {
-        unsigned v = b[i];
-        if (v >= 100) *p++ = (char)('0' + v / 100);
-        if (v >= 10) *p++ = (char)('0' + v / 10 % 10);
-        *p++ = (char)('0' + v % 10);
-        *p++ = i < 3 ? '.' : '\0';
-    }
-}
-
-static void log_request(const char *method, const char *path, int status, size_t bytes,
-                        double ms, const char *request_id, const struct sockaddr *peer)
-{
-    char addr[INET6_ADDRSTRLEN] = "-";
-    if (peer && peer->sa_family == AF_INET)
-        ipv4_text(&((const struct sockaddr_in *)peer)->sin_addr, addr);
-    else if (peer && peer->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, addr, sizeof addr);
-    buf line;
-    log_begin(&line, LOG_INFO, "request");
-    log_kv(&line, "method", method);
-    log_kv(&line, "path", path);
-    log_kv_i64(&line, "status", status);
-    log_kv_i64(&line, "bytes", (int64_t)bytes);
-    log_kv_ms(&line, "ms", ms);
-    log_kv(&line, "request_id", request_id);
-    log_kv(&line, "client", addr);
-    log_end(&line, LOG_INFO);
-}
-
-static enum MHD_Result respond(struct MHD_Connection *conn, req_ctx *c, const char *method,
-                               const char *path, http_response *res)
-{
-    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
-    int status = res->status;
-    body_parts parts = parts_of(res);
-    bool has_body = parts.len > 0;
-    bool gz = has_body && parts.len >= GZIP_MIN &&
-              http_accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"));
-    char etag[48] = "";
-    if (has_body) etag_of(&parts, gz, etag);
-    bool not_modified = status == 200 && has_body && inm &&
-                        (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
-                        http_etag_matches(inm, etag);
-    size_t bytes = 0;
-    struct MHD_Response *r;
-    if (not_modified) {
-        status = 304;
-        r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-    } else if (!has_body) {
-        r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-    } else {
-        bytes = parts.len;
-        char *data = NULL;
-        if (gz) {
-            int64_t t0 = now_us();
-            data = gzip_body(&parts, &bytes);
-            if (c->timed) phase_add(PHASE_GZIP, now_us() - t0);
-            if (!data) { /* identity is always acceptable */
-                gz = false;
-                bytes = parts.len;
-                etag_of(&parts, false, etag);
-            }
-        }
-        if (data) {
-            r = MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE);
-            if (!r) free(data);
-        } else if (parts.n == 1 && parts.part[0] == &res->body) { /* the usual case: no part list */
-            data = buf_steal(&res->body);
-            r = data ? MHD_create_response_from_buffer(bytes, data, MHD_RESPMEM_MUST_FREE) : NULL;
-            if (!r) free(data);
-        } else {
-            r = response_from_parts(res, &parts);
-        }
-    }
-    if (!r) return MHD_NO;
-    if (has_body) MHD_add_response_header(r, "etag", etag);
-    if (has_body && !not_modified) {
-        MHD_add_response_header(r, "content-type", res->content_type ? res->content_type : JSONAPI_MEDIA_TYPE);
-        if (gz) MHD_add_response_header(r, "content-encoding", "gzip");
-    }
-    if (c->timed) {
-        char st[256];
-        c->phases = *phase_get();
-        server_timing(&c->phases, st, sizeof st);
-        MHD_add_response_header(r, "server-timing", st);
-    }
-    if (res->allow) MHD_add_response_header(r, "allow", res->allow);
-    if (res->retry_after > 0) {
-        char ra[16];
-        snprintf(ra, sizeof ra, "%d", res->retry_after);
-        MHD_add_response_header(r, "retry-after", ra);
-    }
-    int64_t took_us = now_us() - c->started_us;
-    add_common_headers(r, c->request_id, took_us, gz);
-    c->queued_us = now_us();
-    c->sent_bytes = bytes;
-    c->status = status;
-    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)status, r);
-    MHD_destroy_response(r);
-
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    log_request(method, path, status, bytes, (double)took_us / 1000.0, c->request_id,
-                ci ? ci->client_addr : NULL);
-    return ok;
-}
-
-static void error_response(http_response *res, int status, const char *code, const char *title,
-                           const char *detail)
-{
-    res->status = status;
-    jerr_single(&res->body, status, code, title, detail);
-}
-
-bool http_client_gone(const http_request *req)
-{
-    if (req->client_fd < 0) return false;
-    char c;
-    ssize_t r = recv(req->client_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return r == 0 || (r < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE ||
-                                errno == ETIMEDOUT));
-}
-
-/* First call for a request: set up the context (request id, clock). */
-static req_ctx *begin_request(struct MHD_Connection *conn)
-{
-    req_ctx *c = malloc(sizeof *c);
-    if (!c) return NULL;
-    memset(c, 0, offsetof(req_ctx, params));
-    c->started_us = now_us();
     buf_init(&c->body);
-    const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-    if (http_request_id_sane(rid)) snprintf(c->request_id, sizeof c->request_id, "%s", rid);
-    else new_uuid(c->request_id);
-    return c;
+    http_head *h = &w->head;
+    if (h->has_length && h->content_length > s->lim.max_body_bytes) {
+        refuse(s, c, 413, "The request body is too large.", REFUSE_TOO_LARGE);
+        return;
+    }
+    c->st = CS_BODY;
+    c->body_left = h->has_length ? h->content_length : 0;
+    chunk_decoder_init(&c->chunk);
+    if (h->has_length && c->body_left)
+        buf_reserve(&c->body, (size_t)c->body_left);
+    bool pending = h->chunked || c->body_left > c->in_len;
+    if (pending && h->expect_continue && h->minor >= 1) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(sizeof cont - 1)) {
+            refuse(s, c, 500, "Cannot write to the connection.", REFUSE_MALFORMED);
+            return;
+        }
+    }
+    read_body(s, c);
 }
 
-/* Limits of the request itself; true when the response is decided.
- * (Media types are the application's call: they differ per route.) */
-static bool reject_early(req_ctx *c, http_response *res)
+/* Whether c->in holds a whole head (the empty line after the headers);
+ * the search resumes where the previous one stopped, so a head dripped in
+ * byte by byte is scanned once, not once per byte. */
+static bool head_complete(conn *c)
 {
-    if (c->body_too_large) {
-        error_response(res, 413, "413", "Payload too large", "The request body is over 1 MiB.");
-        return true;
+    size_t from = c->scan_from > 2 ? c->scan_from - 2 : 0;
+    for (size_t i = from; i + 1 < c->in_len; i++) {
+        if (c->in[i] != '\n') continue;
+        if (c->in[i + 1] == '\n' || (c->in[i + 1] == '\r' && i + 2 < c->in_len && c->in[i + 2] == '\n'))
+            return true;
     }
-    if (c->too_many_params) {
-        error_response(res, 400, "400", "Bad request", "Too many query parameters.");
-        return true;
-    }
+    c->scan_from = c->in_len;
     return false;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+/* Advances c as far as its buffered input allows. */
+static void conn_process(http_server *s, conn *c)
 {
-    http_server *s = cls;
-    req_ctx *c = *con_cls;
-    if (!c) {
-        c = begin_request(conn);
-        if (!c) return MHD_NO;
-        *con_cls = c;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (c->body.len + *upload_data_size > MAX_BODY) c->body_too_large = true;
-        else buf_append(&c->body, upload_data, *upload_data_size);
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, c);
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_forwarded, c);
-    if (c->forwarded_for.len) buf_putc(&c->forwarded_for, '\0'); /* as a C string */
-    http_response res = {.status = 500}; /* every buf zeroed: empty */
-    /* Room for a body like this thread's previous one, so that a usual
-     * document is written without the buffer doubling (and copying) its
-     * way up from 256 bytes; capped, and only a hint. */
-    static _Thread_local size_t last_body;
-    if (last_body > 1024) buf_reserve(&res.body, last_body < BODY_HINT_MAX ? last_body : BODY_HINT_MAX);
-    if (!reject_early(c, &res)) {
-        http_request req = {
-            .method = method,
-            .path = url,
-            .host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"),
-            .accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept"),
-            .content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"),
-            .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
-            .forwarded_for = c->forwarded_for.len ? c->forwarded_for.data : NULL,
-            .params = c->params,
-            .nparams = c->nparams,
-            .body = c->body.data,
-            .body_len = c->body.len,
-            .request_id = c->request_id,
-        };
-        const union MHD_ConnectionInfo *fdi =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        req.client_fd = fdi ? fdi->connect_fd : -1;
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        if (ci && ci->client_addr) {
-            size_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                                : sizeof(struct sockaddr_in);
-            memcpy(&req.peer, ci->client_addr, len);
-        }
-        phase_reset();
-        s->handler(s->app, &req, &res);
-        if (phase_get()->used) {
-            phase_lap(PHASE_WRITE); /* the rest of the handler: writing the document */
-            c->timed = true;
+    while (c->st == CS_HEAD || c->st == CS_BODY) {
+        if (c->st == CS_HEAD) {
+            if (c->in_len == 0 || (!head_complete(c) && c->in_len < s->lim.max_head_bytes)) {
+                if (c->peer_closed) conn_close(s, c);
+                return;
+            }
+            c->scan_from = 0;
+            begin_request(s, c); /* parses; refuses an overlong or malformed head */
+        } else {
+            read_body(s, c);
+            if (c->st == CS_BODY) {
+                if (c->peer_closed) conn_close(s, c);
+                return;
+            }
         }
     }
-    if (parts_oom(&res)) {
-        parts_free(&res);
-        error_response(&res, 500, "500", "Internal server error", "Out of memory.");
-    }
-    last_body = res.body.len;
-    enum MHD_Result r = respond(conn, c, method, url, &res);
-    parts_free(&res);
-    return r;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+/* ---- writing ------------------------------------------------------------- */
+
+/* The answer is out: log its timing, then close, linger or take the next request. */
+static void write_done(http_server *s, conn *c)
 {
-    req_ctx *c = *con_cls;
-    if (!c) return;
-    if (c->timed && c->queued_us && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+    if (c->timed) {
         buf line;
         log_begin(&line, LOG_DEBUG, "timing");
         static const char *const keys[PHASE_COUNT] = {"pre_ms", "fanout_ms", "parse_ms",
                                                       "filter_ms", "write_ms", "gzip_ms"};
         for (int i = 0; i < PHASE_COUNT; i++)
             log_kv_ms(&line, keys[i], (double)c->phases.us[i] / 1000.0);
-        log_kv_ms(&line, "send_ms", (double)(now_us() - c->queued_us) / 1000.0);
-        log_kv_i64(&line, "status", c->status);
-        log_kv_i64(&line, "bytes", (int64_t)c->sent_bytes);
+        log_kv_ms(&line, "send_ms", (double)(phase_now_us() - c->queued_us) / 1000.0);
+        log_kv_i64(&line, "status", c->wire.status);
+        log_kv_i64(&line, "bytes", (int64_t)c->wire.body_len);
         log_kv(&line, "request_id", c->request_id);
         log_end(&line, LOG_DEBUG);
     }
+    atomic_fetch_sub(&s->unsent, c->accounted);
+    c->accounted = 0;
+    http_wire_free(&c->wire);
+    work_free(c->w);
+    c->w = NULL;
     buf_free(&c->body);
-    buf_free(&c->forwarded_for);
-    free(c);
-    *con_cls = NULL;
+    if (c->closing || c->peer_closed || atomic_load(&s->stopping)) {
+        /* our side is done; read and drop what the client still sends, so
+         * it sees the answer rather than a reset */
+        shutdown(c->fd, SHUT_WR);
+        c->st = CS_LINGER;
+        c->in_len = 0;
+        tl_set(s, c, TL_LINGER);
+        if (!conn_read(s, c) || c->peer_closed) conn_close(s, c);
+        else c->in_len = 0;
+        return;
+    }
+    c->st = CS_HEAD;
+    tl_set(s, c, c->in_len ? TL_REQUEST : TL_IDLE);
+    if (!conn_read(s, c)) { conn_close(s, c); return; }
+    conn_process(s, c);
 }
 
-static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+static void conn_write(http_server *s, conn *c)
 {
-    char text[256];
-    vsnprintf(text, sizeof text, fmt, ap);
-    size_t n = strlen(text);
-    while (n && text[n - 1] == '\n') text[--n] = '\0';
-    log_msg(LOG_WARN, "http: %s", text);
+    while (c->iov_at < c->niov) {
+        ssize_t n = writev(c->fd, c->iov + c->iov_at, (int)(c->niov - c->iov_at));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return; /* EPOLLOUT brings us back */
+            c->peer_closed = true;
+            c->iov_at = c->niov;
+            http_wire_free(&c->wire);
+            c->st = CS_LINGER; /* nothing more to read either */
+            conn_close(s, c);
+            return;
+        }
+        size_t left = (size_t)n;
+        while (left && c->iov_at < c->niov) {
+            struct iovec *v = &c->iov[c->iov_at];
+            if (left >= v->iov_len) { left -= v->iov_len; v->iov_len = 0; c->iov_at++; }
+            else { v->iov_base = (char *)v->iov_base + left; v->iov_len -= left; left = 0; }
+        }
+        tl_set(s, c, TL_SEND); /* progress: the send deadline starts again */
+    }
+    write_done(s, c);
 }
 
-http_server *http_server_start(int listen_fd, http_handler handler, void *app, char err[256])
+/* ---- workers ------------------------------------------------------------- */
+
+static void post_done(http_server *s, req_work *w)
 {
+    pthread_mutex_lock(&s->done_mu);
+    w->next_done = s->done;
+    s->done = w;
+    pthread_mutex_unlock(&s->done_mu);
+    uint64_t one = 1;
+    ssize_t r = write(s->evfd, &one, sizeof one);
+    (void)r; /* the counter only saturates; a wakeup is pending then */
+}
+
+/* The answer's bytes, counted against max_unsent_bytes: when answers that
+ * clients have not taken yet would pass it, this one becomes a 503 (its
+ * document freed at once). A lone answer always goes, whatever its size:
+ * otherwise a budget below one document would refuse every document. */
+static bool build_reserved(http_server *s, req_work *w, const http_exchange *x)
+{
+    if (!http_wire_build(&w->wire, &w->res, x)) return false;
+    size_t size = w->wire.head.len + w->wire.body_len;
+    size_t before = atomic_fetch_add(&s->unsent, size);
+    if (before == 0 || before + size <= s->lim.max_unsent_bytes) {
+        w->reserved = size;
+        return true;
+    }
+    atomic_fetch_sub(&s->unsent, size);
+    http_wire_free(&w->wire);
+    http_refused(REFUSE_BUSY, (const struct sockaddr *)&w->req.peer);
+    http_error(&w->res, 503, "Service Unavailable",
+               "Too many answers are waiting for slow clients; try again.");
+    w->res.retry_after = 1;
+    if (!http_wire_build(&w->wire, &w->res, x)) return false;
+    w->reserved = 0;
+    return true;
+}
+
+/* On a worker: the handler, then the answer's bytes. */
+static void run_request(void *arg)
+{
+    req_work *w = arg;
+    http_server *s = w->s;
+    http_response *res = &w->res;
+    *res = (http_response){.status = 500};
+    /* room for a body like this thread's previous one, so that a usual
+     * document is written without doubling its way up; only a hint */
+    static _Thread_local size_t last_body;
+    if (last_body > 1024) buf_reserve(&res->body, last_body < BODY_HINT_MAX ? last_body : BODY_HINT_MAX);
+    phase_reset();
+    s->handler(s->app, &w->req, res);
+    if (phase_get()->used) {
+        phase_lap(PHASE_WRITE); /* the rest of the handler: writing the document */
+        w->timed = true;
+    }
+    last_body = res->body.len;
+    http_exchange x = {
+        .method = w->req.method,
+        .if_none_match = http_head_get(&w->head, "If-None-Match", NULL),
+        .accept_encoding = http_head_get(&w->head, "Accept-Encoding", NULL),
+        .request_id = w->request_id,
+        .started_us = w->started_us,
+        .phases = w->timed ? phase_get() : NULL,
+        .close = w->close_after,
+    };
+    if (res->status == 499) {
+        /* the client left: nothing is sent, the line says so */
+        http_log_request(w->req.method, w->req.path, 499, 0, phase_now_us() - w->started_us,
+                         w->request_id, (const struct sockaddr *)&w->req.peer);
+    } else if (build_reserved(s, w, &x)) {
+        http_log_request(w->req.method, w->req.path, w->wire.status, w->wire.body_len,
+                         phase_now_us() - w->started_us, w->request_id,
+                         (const struct sockaddr *)&w->req.peer);
+    } else {
+        w->res.status = 499; /* out of memory for the answer: drop the connection */
+        log_msg(LOG_ERROR, "out of memory writing an answer");
+    }
+    if (w->timed) w->phases = *phase_get();
+    post_done(s, w);
+}
+
+/* On the loop: the answers the workers finished. */
+static void take_done(http_server *s)
+{
+    uint64_t v;
+    ssize_t r = read(s->evfd, &v, sizeof v);
+    (void)r;
+    pthread_mutex_lock(&s->done_mu);
+    req_work *list = s->done;
+    s->done = NULL;
+    pthread_mutex_unlock(&s->done_mu);
+    while (list) {
+        req_work *w = list;
+        list = w->next_done;
+        conn *c = w->c;
+        assert(c->st == CS_HANDLER && c->w == w);
+        s->in_handler--;
+        c->st = CS_BODY; /* out of HANDLER: the loop owns it again */
+        if (w->res.status == 499 || c->peer_closed) {
+            atomic_fetch_sub(&s->unsent, w->reserved);
+            conn_close(s, c);
+            continue;
+        }
+        c->timed = w->timed;
+        c->phases = w->phases;
+        snprintf(c->request_id, sizeof c->request_id, "%s", w->request_id);
+        start_write(s, c, &w->wire, w->close_after, w->reserved);
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+#define TAG_LISTEN ((void *)1)
+#define TAG_EVENT ((void *)2)
+
+/* A best-effort JSON:API answer on a socket that is not a connection of
+ * ours (over a cap), then closed. */
+static void refuse_socket(int fd, const struct sockaddr_storage *peer, refuse_reason why,
+                          const char *detail)
+{
+    http_refused(why, (const struct sockaddr *)peer);
+    http_response res = {.status = 503};
+    http_error(&res, 503, "Service Unavailable", detail);
+    res.retry_after = 1;
+    char rid[37];
+    http_new_request_id(rid);
+    http_exchange x = {.method = "GET", .request_id = rid, .started_us = phase_now_us(), .close = true};
+    http_wire w;
+    if (http_wire_build(&w, &res, &x)) {
+        struct iovec v[2] = {{w.head.data, w.head.len}, {w.nparts ? w.part[0] : NULL, w.nparts ? w.part_len[0] : 0}};
+        struct msghdr m = {.msg_iov = v, .msg_iovlen = 2};
+        ssize_t r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)r;
+        http_wire_free(&w);
+    } else {
+        buf_free(&res.body);
+    }
+    close(fd);
+}
+
+static void accept_all(http_server *s)
+{
+    for (;;) {
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if ((errno == EMFILE || errno == ENFILE) && s->reserve_fd >= 0) {
+                /* out of descriptors: free the reserve, answer one, take it back */
+                close(s->reserve_fd);
+                fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+                if (fd >= 0) refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server is at its connection limit.");
+                s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                continue;
+            }
+            return; /* EAGAIN, or an error the next readiness retries */
+        }
+        if (atomic_load(&s->nconns) >= s->lim.max_connections) {
+            refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server is at its connection limit.");
+            continue;
+        }
+        ip_slot *ip = NULL;
+        bool exempt = s->lim.exempt && cidr_list_contains(s->lim.exempt, (const struct sockaddr *)&peer);
+        if (!exempt) {
+            bool over;
+            ip = ip_acquire(s, &peer, &over);
+            if (over) {
+                refuse_socket(fd, &peer, REFUSE_PER_IP, "Too many connections from this address.");
+                continue;
+            }
+        }
+        conn *c = calloc(1, sizeof *c);
+        if (!c) { ip_release(s, ip); refuse_socket(fd, &peer, REFUSE_GLOBAL, "Out of memory."); continue; }
+        c->fd = fd;
+        c->peer = peer;
+        c->ip = ip;
+        c->tl = TL_NONE;
+        c->st = CS_HEAD;
+        buf_init(&c->body);
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+        if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            ip_release(s, ip);
+            free(c);
+            refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server cannot watch more connections.");
+            continue;
+        }
+        c->anext = s->all;
+        if (s->all) s->all->aprev = c;
+        s->all = c;
+        atomic_fetch_add(&s->nconns, 1);
+        tl_set(s, c, TL_REQUEST); /* the first request's deadline runs from the accept */
+    }
+}
+
+static void on_conn_event(http_server *s, conn *c, uint32_t ev)
+{
+    if (ev & (EPOLLHUP | EPOLLERR)) c->peer_closed = true;
+    switch (c->st) {
+    case CS_HEAD:
+    case CS_BODY:
+        if (!conn_read(s, c)) { conn_close(s, c); return; }
+        conn_process(s, c);
+        return;
+    case CS_HANDLER:
+        /* the worker has the request; a client that hung up is noticed
+         * here and its answer dropped when it comes */
+        if (ev & EPOLLRDHUP) c->peer_closed = true;
+        return;
+    case CS_WRITE:
+        if (ev & EPOLLOUT) conn_write(s, c);
+        else if (c->peer_closed) { c->st = CS_LINGER; conn_close(s, c); }
+        return;
+    case CS_LINGER:
+        if (!conn_read(s, c) || c->peer_closed) { conn_close(s, c); return; }
+        c->in_len = 0;
+        return;
+    }
+}
+
+/* Connections past their deadline; returns ms until the next one (or 1000). */
+static int expire(http_server *s)
+{
+    int64_t now = now_ms();
+    int64_t next = now + 1000;
+    for (int l = 0; l < TL_COUNT; l++) {
+        conn *c;
+        while ((c = s->lists[l].first) && c->deadline_ms <= now) {
+            switch (l) {
+            case TL_REQUEST:
+                refuse(s, c, 408, "The request did not arrive in time.", REFUSE_HEAD_TIMEOUT);
+                if (c->st == CS_WRITE) { c->closing = true; } /* best effort: one write, then gone */
+                break;
+            case TL_IDLE:
+                http_refused(REFUSE_IDLE_TIMEOUT, NULL);
+                c->st = CS_LINGER;
+                conn_close(s, c);
+                break;
+            case TL_SEND:
+                http_refused(REFUSE_SEND_TIMEOUT, (const struct sockaddr *)&c->peer);
+                c->st = CS_LINGER;
+                conn_close(s, c);
+                break;
+            default:
+                conn_close(s, c);
+                break;
+            }
+            if (s->lists[l].first == c) break; /* still there (a 408 being written): next round */
+        }
+        if (s->lists[l].first && s->lists[l].first->deadline_ms < next) next = s->lists[l].first->deadline_ms;
+    }
+    http_refusals_flush(now, false);
+    int64_t wait = next - now;
+    return wait < 1 ? 1 : (int)wait;
+}
+
+static void *loop_main(void *arg)
+{
+    http_server *s = arg;
+    struct epoll_event evs[256];
+    int timeout = 1000;
+    for (;;) {
+        bool stopping = atomic_load(&s->stopping);
+        if (stopping && s->in_handler == 0) break;
+        int n = epoll_wait(s->ep, evs, 256, timeout);
+        for (int i = 0; i < n; i++) {
+            void *tag = evs[i].data.ptr;
+            if (tag == TAG_LISTEN) { if (!stopping) accept_all(s); }
+            else if (tag == TAG_EVENT) take_done(s);
+            else on_conn_event(s, tag, evs[i].events);
+        }
+        timeout = expire(s);
+    }
+    while (s->all) {
+        conn *c = s->all;
+        if (c->st == CS_WRITE || c->st == CS_HANDLER) c->st = CS_LINGER;
+        conn_close(s, c);
+    }
+    http_refusals_flush(now_ms(), true);
+    return NULL;
+}
+
+/* ---- start and stop -------------------------------------------------------- */
+
+/* Room for max_connections descriptors (plus nodes, the store and slack):
+ * the soft limit is raised as far as the hard one allows. */
+static void raise_fd_limit(http_server *s)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = (rlim_t)s->lim.max_connections + 1024;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < want) {
+        size_t fit = rl.rlim_cur > 1024 + 64 ? (size_t)(rl.rlim_cur - 1024) : 64;
+        log_msg(LOG_WARN, "the open-file limit is %llu: at most %zu connections instead of %zu",
+                (unsigned long long)rl.rlim_cur, fit, s->lim.max_connections);
+        s->lim.max_connections = fit;
+    }
+}
+
+http_server *http_server_start(int listen_fd, const http_limits *lim, http_handler handler,
+                               void *app, char err[256])
+{
+    assert(lim && handler);
     http_server *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, 256, "out of memory"); close(listen_fd); return NULL; }
+    s->lim = *lim;
     s->handler = handler;
     s->app = app;
+    s->listen_fd = listen_fd;
+    s->ep = s->evfd = s->reserve_fd = -1;
     const char *lvl = getenv("ACTIVECALLS_LOG_LEVEL");
     if (lvl && strcmp(lvl, "debug") == 0) log_set_level(LOG_DEBUG);
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, s,
-                            MHD_OPTION_LISTEN_SOCKET, listen_fd,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-                            MHD_OPTION_END);
-    if (!s->d) {
-        snprintf(err, 256, "cannot start the HTTP server");
-        close(listen_fd);
-        free(s);
-        return NULL;
+    s->lists[TL_REQUEST].ms = lim->request_timeout_ms;
+    s->lists[TL_IDLE].ms = lim->keepalive_timeout_ms;
+    s->lists[TL_SEND].ms = lim->send_timeout_ms;
+    s->lists[TL_LINGER].ms = LINGER_MS;
+    pthread_mutex_init(&s->done_mu, NULL);
+    raise_fd_limit(s);
+    int fl = fcntl(listen_fd, F_GETFL);
+    s->ep = epoll_create1(EPOLL_CLOEXEC);
+    s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    struct epoll_event le = {.events = EPOLLIN, .data.ptr = TAG_LISTEN};
+    struct epoll_event ee = {.events = EPOLLIN, .data.ptr = TAG_EVENT};
+    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0 || s->ep < 0 || s->evfd < 0 ||
+        epoll_ctl(s->ep, EPOLL_CTL_ADD, listen_fd, &le) < 0 ||
+        epoll_ctl(s->ep, EPOLL_CTL_ADD, s->evfd, &ee) < 0) {
+        snprintf(err, 256, "cannot set up the event loop: %s", strerror(errno));
+        goto fail;
+    }
+    s->workers = pool_new(lim->workers ? lim->workers : 1);
+    if (!s->workers) { snprintf(err, 256, "cannot start worker threads"); goto fail; }
+    if (pthread_create(&s->loop, NULL, loop_main, s) != 0) {
+        snprintf(err, 256, "cannot start the event loop thread");
+        pool_free(s->workers);
+        goto fail;
     }
     return s;
+fail:
+    if (s->ep >= 0) close(s->ep);
+    if (s->evfd >= 0) close(s->evfd);
+    if (s->reserve_fd >= 0) close(s->reserve_fd);
+    close(listen_fd);
+    pthread_mutex_destroy(&s->done_mu);
+    free(s);
+    return NULL;
 }
 
 void http_server_stop(http_server *s)
 {
     if (!s) return;
-    MHD_stop_daemon(s->d);
+    atomic_store(&s->stopping, true);
+    epoll_ctl(s->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
+    close(s->listen_fd); /* no new connections from here on */
+    uint64_t one = 1;
+    ssize_t r = write(s->evfd, &one, sizeof one);
+    (void)r;
+    pthread_join(s->loop, NULL);  /* it waits for the requests in the workers */
+    pool_free(s->workers);
+    for (size_t b = 0; b < IP_BUCKETS; b++)
+        while (s->ips[b]) { ip_slot *e = s->ips[b]; s->ips[b] = e->next; free(e); }
+    close(s->ep);
+    close(s->evfd);
+    if (s->reserve_fd >= 0) close(s->reserve_fd);
+    pthread_mutex_destroy(&s->done_mu);
     free(s);
+}
+
+size_t http_server_connections(http_server *s) { return atomic_load(&s->nconns); }
+
+bool http_client_gone(const http_request *req)
+{
+    if (req->client_fd < 0) return false;
+    char ch;
+    ssize_t r = recv(req->client_fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE ||
+                                errno == ETIMEDOUT));
 }

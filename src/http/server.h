@@ -1,12 +1,15 @@
-/* server: the HTTP front end on libmicrohttpd.
+/* server: the HTTP/1.1 front end, event-driven.
  *
- * It owns everything every response shares: reading the request (headers,
- * query arguments, a bounded body), content negotiation (406/415), the
- * SPEC §4 headers, the weak ETag and its 304, the request id, x-runtime,
- * and the one log line per request. Handlers only fill an http_response:
- * a status and a body. Which media types a route accepts is the
- * application's decision (http/negotiate.h has the rules). Threading: one thread per connection, because a
- * handler may wait up to the node deadline and must not hold up others. */
+ * One event loop (epoll) owns every connection: it accepts, reads and
+ * parses requests (http/request.h), enforces the limits below, and writes
+ * answers. A complete request is handed to a fixed pool of worker threads
+ * (util/pool.h), which run the handler and turn its http_response into
+ * bytes (http/response.h); the loop then sends them. So an idle or slow
+ * connection costs memory, never a thread, and the number of threads is
+ * fixed at start. Every answer, refusals included, is a JSON:API document
+ * with the shared headers; refusals at the connection level are counted and
+ * logged in aggregate (http/access_log.h). docs/API.md, "The front door",
+ * has the rules and the defaults. */
 #ifndef AC_HTTP_SERVER_H
 #define AC_HTTP_SERVER_H
 
@@ -14,6 +17,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "auth/cidr.h"
 #include "jsonapi/query.h"
 #include "util/buf.h"
 
@@ -58,9 +62,27 @@ bool http_client_gone(const http_request *req);
 
 typedef struct http_server http_server;
 
+typedef struct http_limits {
+    size_t workers;                /* threads running handlers */
+    size_t max_connections;        /* open connections, all clients together */
+    size_t max_connections_per_ip; /* per client address (exempt: below); 0 = no cap */
+    int request_timeout_ms;        /* a request's line, headers and body, from its first byte */
+    int keepalive_timeout_ms;      /* an idle connection between requests */
+    int send_timeout_ms;           /* a response that makes no progress */
+    size_t max_head_bytes;         /* request line (else 414) and headers (else 431) */
+    size_t max_body_bytes;         /* request body (else 413) */
+    size_t max_unsent_bytes;       /* response bytes waiting for slow readers, in total */
+    const cidr_list *exempt;       /* addresses without a per-address cap (proxies), or NULL */
+} http_limits;
+
+/* The defaults (docs/API.md). */
+void http_limits_default(http_limits *l);
+
 /* Serves on an already bound and listening socket (ownership passes). */
-http_server *http_server_start(int listen_fd, http_handler handler, void *app,
-                               char err[256]);
+http_server *http_server_start(int listen_fd, const http_limits *lim, http_handler handler,
+                               void *app, char err[256]);
+/* Open connections now (for tests and the benchmark's figures). */
+size_t http_server_connections(http_server *s);
 void http_server_stop(http_server *s);
 
 #endif

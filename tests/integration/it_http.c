@@ -471,10 +471,8 @@ static void test_public_url(void **state)
     stop_fx(&f);
 }
 
-/* The per-connection memory limit (32 KiB): a 16 KB query and a 12 KB
- * header line still work. (Over the limit MHD answers 414/431 with its
- * own HTML body, which the document validation below would refuse, so
- * that case is not sent here.) */
+/* The head limit (32 KiB): a 16 KB query and a 12 KB header line still
+ * work (over it: it_frontdoor). */
 static void test_request_size(void **state)
 {
     fx f;

@@ -1,0 +1,165 @@
+/* pool: worker threads and a FIFO of jobs; see pool.h.
+ *
+ * One mutex guards the FIFO (an intrusive doubly linked list, so a batch's
+ * waiter can take back a job no worker has started) and every batch's
+ * `running` count. Workers sleep on `work`; batch waiters sleep on `done`,
+ * broadcast whenever a batch job finishes. Jobs are short CPU work or a
+ * request's handler; the lock is held only to link and unlink. */
+#include "util/pool.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    pool_item *head, *tail;
+    bool stopping;
+    size_t nthreads;
+    pthread_t *threads;
+};
+
+/* Called with the mutex held. */
+static void fifo_push(pool *p, pool_item *it)
+{
+    it->next = NULL;
+    it->prev = p->tail;
+    if (p->tail) p->tail->next = it;
+    else p->head = it;
+    p->tail = it;
+    it->queued = true;
+}
+
+/* Called with the mutex held. */
+static void fifo_unlink(pool *p, pool_item *it)
+{
+    assert(it->queued);
+    if (it->prev) it->prev->next = it->next;
+    else p->head = it->next;
+    if (it->next) it->next->prev = it->prev;
+    else p->tail = it->prev;
+    it->prev = it->next = NULL;
+    it->queued = false;
+}
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->stopping) pthread_cond_wait(&p->work, &p->mu);
+        pool_item *it = p->head;
+        if (!it) break; /* stopping, and nothing left to run */
+        fifo_unlink(p, it);
+        pool_batch *b = it->batch;
+        if (b) b->running++;
+        pthread_mutex_unlock(&p->mu);
+        it->fn(it->arg);
+        if (!b) free(it);
+        pthread_mutex_lock(&p->mu);
+        if (b) {
+            b->running--;
+            pthread_cond_broadcast(&p->done);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+pool *pool_new(size_t threads)
+{
+    assert(threads >= 1);
+    pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->threads = calloc(threads, sizeof *p->threads);
+    if (!p->threads) { free(p); return NULL; }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    for (size_t i = 0; i < threads; i++) {
+        if (pthread_create(&p->threads[i], NULL, worker, p) != 0) break;
+        p->nthreads++;
+    }
+    if (p->nthreads == 0) {
+        pthread_cond_destroy(&p->work);
+        pthread_cond_destroy(&p->done);
+        pthread_mutex_destroy(&p->mu);
+        free(p->threads);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void pool_free(pool *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    assert(!p->head);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+    free(p->threads);
+    free(p);
+}
+
+size_t pool_threads(const pool *p) { return p->nthreads; }
+
+bool pool_submit(pool *p, pool_fn fn, void *arg)
+{
+    assert(p && fn);
+    pool_item *it = calloc(1, sizeof *it);
+    if (!it) return false;
+    it->fn = fn;
+    it->arg = arg;
+    pthread_mutex_lock(&p->mu);
+    assert(!p->stopping);
+    fifo_push(p, it);
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    return true;
+}
+
+void pool_batch_init(pool_batch *b, pool *p)
+{
+    assert(b && p);
+    b->p = p;
+    b->n = 0;
+    b->running = 0;
+}
+
+void pool_batch_add(pool_batch *b, pool_fn fn, void *arg)
+{
+    assert(b->p && fn);
+    if (b->n == POOL_BATCH_MAX) { fn(arg); return; }
+    pool_item *it = &b->job[b->n++];
+    *it = (pool_item){.fn = fn, .arg = arg, .batch = b};
+    pthread_mutex_lock(&b->p->mu);
+    fifo_push(b->p, it);
+    pthread_cond_signal(&b->p->work);
+    pthread_mutex_unlock(&b->p->mu);
+}
+
+void pool_batch_wait(pool_batch *b)
+{
+    pool *p = b->p;
+    assert(p);
+    /* run here what no worker has taken yet, newest first (the oldest are
+     * the likeliest to be taken meanwhile) */
+    for (size_t i = b->n; i-- > 0;) {
+        pool_item *it = &b->job[i];
+        pthread_mutex_lock(&p->mu);
+        bool mine = it->queued;
+        if (mine) fifo_unlink(p, it);
+        pthread_mutex_unlock(&p->mu);
+        if (mine) it->fn(it->arg);
+    }
+    pthread_mutex_lock(&p->mu);
+    while (b->running) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,53 @@
+/* pool: a fixed set of worker threads and a FIFO of jobs.
+ *
+ * The process starts its threads once and never one per request or per
+ * reply: work is handed to a pool with pool_submit, and runs on one of the
+ * pool's threads in submission order. A batch (pool_batch) is fork/join on
+ * top of it: the caller adds jobs, then pool_batch_wait runs on its own
+ * thread every job of the batch that no worker has started yet and waits
+ * for the rest, so a batch finishes even when every worker is busy (or the
+ * caller is itself a worker): no deadlock, no extra thread. */
+#ifndef AC_UTIL_POOL_H
+#define AC_UTIL_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct pool pool;
+typedef void (*pool_fn)(void *arg);
+
+/* Starts `threads` workers (>= 1); NULL when none could be started. */
+pool *pool_new(size_t threads);
+/* Runs every job already submitted, then stops the workers. */
+void pool_free(pool *p);
+size_t pool_threads(const pool *p);
+
+/* Queues fn(arg); false only when out of memory (then nothing runs). */
+bool pool_submit(pool *p, pool_fn fn, void *arg);
+
+#define POOL_BATCH_MAX 16
+
+/* A queued job; batch jobs live in their batch, others on the heap. */
+typedef struct pool_item {
+    pool_fn fn;
+    void *arg;
+    struct pool_item *prev, *next; /* in the pool's FIFO while queued */
+    struct pool_batch *batch;      /* NULL: a pool_submit job */
+    bool queued;
+} pool_item;
+
+typedef struct pool_batch {
+    pool *p;
+    size_t n;
+    size_t running; /* taken by a worker and not finished: under the pool's lock */
+    pool_item job[POOL_BATCH_MAX];
+} pool_batch;
+
+void pool_batch_init(pool_batch *b, pool *p);
+/* Adds fn(arg) to the batch and offers it to the workers. At most
+ * POOL_BATCH_MAX jobs; runs fn(arg) right here when the batch is full. */
+void pool_batch_add(pool_batch *b, pool_fn fn, void *arg);
+/* Returns when every job of the batch has run. */
+void pool_batch_wait(pool_batch *b);
+
+#endif
