@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http/negotiate.h"
 #include "jsonapi/errors.h"
@@ -38,7 +39,9 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     }
     a->secret = malloc(cfg->secret_len);
     a->reg = registry_new(st, cfg->node_cache_ms);
-    a->pool = node_pool_new(cfg->max_reply_bytes, MAX_IDLE_PER_NODE);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    a->cpu = pool_new(cores > 2 ? (size_t)cores : 2);
+    a->pool = a->cpu ? node_pool_new(cfg->max_reply_bytes, MAX_IDLE_PER_NODE, a->cpu) : NULL;
     a->thr = throttle_new(cfg->login_max_failures, cfg->login_window_s);
     if (!a->secret || !a->reg || !a->pool || !a->thr) {
         snprintf(err, 256, "out of memory");
@@ -66,6 +69,7 @@ void app_free(app *a)
     if (!a) return;
     registry_free(a->reg);
     node_pool_free(a->pool);
+    pool_free(a->cpu);
     throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);

@@ -11,6 +11,7 @@
 #include "auth/throttle.h"
 #include "jsonapi/document.h"
 #include "nodes/fanout.h"
+#include "util/pool.h"
 
 /* An admin user as the request path needs it, cached for user_cache_ms. */
 typedef struct cached_user {
@@ -30,6 +31,7 @@ struct app {
     store *st;
     registry *reg;
     node_pool *pool;
+    worker_pool *cpu;          /* CPU work of requests: parsing big replies, writing big documents */
     policy *pol;
     cidr_list trusted;
     throttle *thr;

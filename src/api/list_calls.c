@@ -282,6 +282,9 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
         app_error(res, 500, "500", "Internal server error", "Out of memory.");
     } else {
         coalesce_round *shared = coalesce_run(a->pool, plan.n, plan.targets, plan.calls, a->cfg.node_timeout_ms, plan.results);
+        int64_t parse_us = 0;
+        for (size_t i = 0; i < plan.n; i++) parse_us += plan.results[i].parse_us;
+        phase_add(PHASE_PARSE, parse_us);
         /* a client that gave up while the nodes answered (a dashboard's
          * timeout) does not get a document of 100 MB written for nobody;
          * nor does one that leaves while it is written (write_calls). A

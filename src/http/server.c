@@ -146,7 +146,7 @@ struct http_server {
     void *app;
     int listen_fd, ep, evfd, reserve_fd;
     pthread_t loop;
-    pool *workers;
+    worker_pool *workers;
     atomic_bool stopping;
     atomic_size_t nconns;
     conn *all;

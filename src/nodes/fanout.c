@@ -20,6 +20,7 @@
  * reply byte, the job reconnects once — the node restarted, not failed. */
 #include "nodes/fanout.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +40,7 @@
 #include "nodes/netstring.h"
 #include "util/endpoint.h"
 #include "util/phase.h"
+#include "util/pool.h"
 
 #define READ_CHUNK 65536
 
@@ -56,13 +60,26 @@ typedef struct idle_list {
  * Buffers above this size are not kept. */
 #define SPARE_MAX ((size_t)32 << 20)
 
+typedef struct job job;
+
 struct node_pool {
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;       /* the idle lists */
     idle_list *lists;
     size_t nlists;
     size_t max_idle;
     uint64_t max_reply_bytes;
+    worker_pool *cpu;                /* parses big replies; NULL: parse on the loop */
+    /* the rounds' loop: one thread, its epoll, and what callers hand it */
+    int ep, evfd;
+    pthread_t loop;
+    atomic_bool stopping;
+    pthread_mutex_t q_mu;
+    node_round *incoming;     /* rounds to start (q_mu) */
+    job *parsed;              /* replies parsed on the CPU pool (q_mu) */
+    node_round *active;       /* loop thread only */
 };
+
+static void *rounds_loop(void *arg);
 
 static atomic_llong next_request_id = 1;
 
@@ -73,19 +90,41 @@ int64_t fanout_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_idle_per_node)
+node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_idle_per_node, worker_pool *cpu)
 {
     node_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->q_mu, NULL);
     p->max_idle = max_idle_per_node ? max_idle_per_node : 1;
     p->max_reply_bytes = max_reply_bytes;
+    p->cpu = cpu;
+    p->ep = epoll_create1(EPOLL_CLOEXEC);
+    p->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (p->ep < 0 || p->evfd < 0 || epoll_ctl(p->ep, EPOLL_CTL_ADD, p->evfd, &ev) != 0 ||
+        pthread_create(&p->loop, NULL, rounds_loop, p) != 0) {
+        if (p->ep >= 0) close(p->ep);
+        if (p->evfd >= 0) close(p->evfd);
+        pthread_mutex_destroy(&p->q_mu);
+        pthread_mutex_destroy(&p->mu);
+        free(p);
+        return NULL;
+    }
     return p;
 }
 
 void node_pool_free(node_pool *p)
 {
     if (!p) return;
+    atomic_store(&p->stopping, true);
+    uint64_t one = 1;
+    ssize_t w = write(p->evfd, &one, sizeof one);
+    (void)w;
+    pthread_join(p->loop, NULL); /* it finishes the rounds in flight first */
+    close(p->ep);
+    close(p->evfd);
+    pthread_mutex_destroy(&p->q_mu);
     for (size_t i = 0; i < p->nlists; i++) {
         for (size_t k = 0; k < p->lists[i].n; k++) close(p->lists[i].fds[k]);
         free(p->lists[i].fds);
@@ -209,19 +248,21 @@ void node_result_free(node_result *r) { callset_free(&r->calls); }
 
 /* ---- jobs ---------------------------------------------------------------- */
 
-/* Replies at least this big are parsed on their own thread; smaller ones
- * cost less to parse than a thread costs to start. */
-#define PARSE_THREAD_MIN (256 * 1024)
+/* Replies at least this big are parsed on the CPU pool while the loop
+ * reads the others; smaller ones cost less to parse than to hand over. */
+#define PARSE_ASYNC_MIN (256 * 1024)
 
-enum job_state { J_CONNECTING, J_SENDING, J_READING, J_PARSING, J_DONE };
+typedef enum job_state { J_CONNECTING, J_SENDING, J_READING, J_PARSING, J_DONE } job_state;
 
-typedef struct job {
+struct job {
     node_pool *pool;
+    node_round *rd;
     const node_target *target;
     const node_call *call;
     node_result *res;
-    enum job_state st;
+    job_state st;
     int fd;
+    bool watched;      /* fd registered with the loop's epoll */
     bool reused, retried, reusable;
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -232,15 +273,19 @@ typedef struct job {
     ns_decoder dec;
     buf payload;       /* the reply being received */
     reply_parser *rp;
-    pthread_t parser;  /* J_PARSING: the thread parsing payload */
     reply_outcome outcome;
     int64_t parse_us;
-} job;
+    job *next_parsed;  /* in the pool's queue of parsed replies */
+};
+
+static void job_watch(job *j, bool on);
+static void job_done(job *j);
 
 static void job_finish(job *j, node_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void job_finish(job *j, node_status st, const char *fmt, ...)
 {
+    bool had_outcome = j->st == J_DONE;
     j->res->status = st;
     if (fmt) {
         va_list ap;
@@ -249,6 +294,7 @@ static void job_finish(job *j, node_status st, const char *fmt, ...)
         va_end(ap);
     }
     if (j->fd >= 0) {
+        job_watch(j, false);
         if (st == NODE_OK || st == NODE_ERR_RPC) {
             if (j->reusable) pool_give(j->pool, j->target->id, j->target->endpoint, j->fd);
             else close(j->fd);
@@ -258,6 +304,7 @@ static void job_finish(job *j, node_status st, const char *fmt, ...)
         j->fd = -1;
     }
     j->st = J_DONE;
+    if (!had_outcome) job_done(j);
 }
 
 static int payload_sink(void *ctx, const char *p, size_t n)
@@ -330,6 +377,7 @@ static void job_start(job *j, bool allow_reuse)
 static void job_broken(job *j, const char *what)
 {
     if (j->reused && !j->retried && j->received == 0) {
+        job_watch(j, false);
         close(j->fd);
         j->fd = -1;
         j->retried = true;
@@ -349,16 +397,10 @@ static void job_parse(job *j)
     j->parse_us = phase_now_us() - t0;
 }
 
-static void *parse_thread(void *arg)
-{
-    job_parse(arg);
-    return NULL;
-}
-
 static void job_complete(job *j)
 {
     node_result *r = j->res;
-    phase_add(PHASE_PARSE, j->parse_us);
+    r->parse_us = j->parse_us;
     if (j->outcome == REPLY_OK) {
         r->has_int = reply_parser_int_result(j->rp, &r->int_result);
         job_finish(j, NODE_OK, NULL);
@@ -370,16 +412,7 @@ static void job_complete(job *j)
     }
 }
 
-static void job_on_frame_done(job *j, size_t leftover)
-{
-    if (leftover) j->reusable = false; /* bytes beyond the one reply we asked for */
-    if (j->payload.len >= PARSE_THREAD_MIN && pthread_create(&j->parser, NULL, parse_thread, j) == 0) {
-        j->st = J_PARSING; /* joined at the end of node_pool_run */
-        return;
-    }
-    job_parse(j);
-    job_complete(j);
-}
+static void job_on_frame_done(job *j);
 
 static void job_read(job *j)
 {
@@ -401,7 +434,10 @@ static void job_read(job *j)
         size_t used = 0;
         switch (ns_decoder_feed(&j->dec, chunk, (size_t)n, &used)) {
         case NS_MORE: break;
-        case NS_DONE: job_on_frame_done(j, (size_t)n - used); return;
+        case NS_DONE:
+            if ((size_t)n > used) j->reusable = false; /* bytes beyond the one reply we asked for */
+            job_on_frame_done(j);
+            return;
         case NS_ERR_TOO_BIG:
             job_finish(j, NODE_ERR_TOO_LARGE, "reply of %llu bytes is over the limit of %llu",
                        (unsigned long long)ns_decoder_expected(&j->dec),
@@ -462,66 +498,254 @@ static void job_step(job *j, short revents)
     }
 }
 
-void node_pool_run(node_pool *pool, size_t n, const node_target *targets,
-                   const node_call *calls, int timeout_ms, node_result *results)
+/* ---- the rounds' event loop ------------------------------------------------ */
+
+struct node_round {
+    node_pool *pool;
+    size_t n, pending;        /* jobs; jobs without an outcome yet */
+    job *jobs;
+    int64_t deadline_ms;
+    int timeout_ms;
+    node_round_done done;
+    void *arg;
+    node_round *next;
+};
+
+static void job_watch(job *j, bool on);
+
+static void round_check(node_round *rd);
+
+/* The job has its outcome: one less to wait for. */
+static void job_done(job *j)
 {
-    if (n == 0) return;
-    int64_t deadline = fanout_now_ms() + timeout_ms;
-    job *jobs = calloc(n, sizeof *jobs);
-    struct pollfd *pfd = calloc(n, sizeof *pfd);
-    size_t *which = calloc(n, sizeof *which);
-    if (!jobs || !pfd || !which) {
+    assert(j->rd->pending > 0);
+    j->rd->pending--;
+}
+
+static void parse_task(void *arg)
+{
+    job *j = arg;
+    job_parse(j);
+    node_pool *p = j->pool;
+    pthread_mutex_lock(&p->q_mu);
+    j->next_parsed = p->parsed;
+    p->parsed = j;
+    pthread_mutex_unlock(&p->q_mu);
+    uint64_t one = 1;
+    ssize_t r = write(p->evfd, &one, sizeof one);
+    (void)r;
+}
+
+static void job_on_frame_done(job *j)
+{
+    job_watch(j, false); /* no more events until the reply is parsed */
+    if (j->payload.len >= PARSE_ASYNC_MIN && j->pool->cpu && pool_submit(j->pool->cpu, parse_task, j)) {
+        j->st = J_PARSING; /* back through the loop's queue: job_parsed */
+        return;
+    }
+    job_parse(j);
+    job_complete(j);
+}
+
+static void job_parsed(job *j)
+{
+    job_complete(j);
+}
+
+/* Registers (on) or unregisters the job's socket with the loop. */
+static void job_watch(job *j, bool on)
+{
+    node_pool *p = j->pool;
+    if (j->fd < 0) return;
+    if (!on) {
+        if (j->watched) epoll_ctl(p->ep, EPOLL_CTL_DEL, j->fd, NULL);
+        j->watched = false;
+        return;
+    }
+    struct epoll_event ev = {.events = j->st == J_READING ? EPOLLIN : EPOLLOUT, .data.ptr = j};
+    if (epoll_ctl(p->ep, j->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, j->fd, &ev) == 0) j->watched = true;
+    else job_finish(j, NODE_ERR_NETWORK, "epoll: %s", strerror(errno));
+}
+
+static void round_begin(node_pool *p, node_round *rd)
+{
+    for (size_t i = 0; i < rd->n; i++) {
+        job *j = &rd->jobs[i];
+        if (j->st == J_DONE) continue; /* failed before it started (endpoint) */
+        job_start(j, true);
+        if (j->st == J_SENDING) job_send(j);
+        if (j->st != J_DONE && j->st != J_PARSING) job_watch(j, true);
+    }
+    rd->next = p->active;
+    p->active = rd;
+}
+
+/* Every job has an outcome: unlink the round, tidy up, tell the caller. */
+static void round_check(node_round *rd)
+{
+    if (rd->pending) return;
+    node_pool *p = rd->pool;
+    for (node_round **pp = &p->active; *pp; pp = &(*pp)->next)
+        if (*pp == rd) { *pp = rd->next; break; }
+    for (size_t i = 0; i < rd->n; i++) {
+        job *j = &rd->jobs[i];
+        reply_parser_free(j->rp);
+        buf_free(&j->req);
+        pool_give_spare(p, j->target->id, j->target->endpoint, &j->payload);
+    }
+    free(rd->jobs);
+    node_round_done done = rd->done;
+    void *arg = rd->arg;
+    free(rd);
+    done(arg);
+}
+
+/* Jobs of rounds past their deadline time out (a reply being parsed came
+ * in time: it finishes). Returns ms until the next deadline, or -1. */
+static int expire_rounds(node_pool *p)
+{
+    int64_t now = fanout_now_ms(), next = -1;
+    node_round *rd = p->active;
+    while (rd) {
+        node_round *following = rd->next; /* round_check may free rd */
+        if (rd->deadline_ms <= now) {
+            for (size_t i = 0; i < rd->n; i++) {
+                job *j = &rd->jobs[i];
+                if (j->st != J_DONE && j->st != J_PARSING) {
+                    job_watch(j, false);
+                    job_finish(j, NODE_ERR_TIMEOUT, "no complete reply within %d ms", rd->timeout_ms);
+                }
+            }
+            round_check(rd);
+        } else if (next < 0 || rd->deadline_ms < next) {
+            next = rd->deadline_ms;
+        }
+        rd = following;
+    }
+    return next < 0 ? -1 : (int)(next - now);
+}
+
+/* Rounds handed over by callers, and replies parsed on the CPU pool. */
+static void take_queued(node_pool *p)
+{
+    uint64_t v;
+    ssize_t r = read(p->evfd, &v, sizeof v);
+    (void)r;
+    pthread_mutex_lock(&p->q_mu);
+    node_round *in = p->incoming;
+    job *parsed = p->parsed;
+    p->incoming = NULL;
+    p->parsed = NULL;
+    pthread_mutex_unlock(&p->q_mu);
+    /* the queue is LIFO: start rounds in the order they came */
+    node_round *rev = NULL;
+    while (in) { node_round *n = in->next; in->next = rev; rev = in; in = n; }
+    while (rev) {
+        node_round *n = rev->next;
+        round_begin(p, rev);
+        round_check(rev);
+        rev = n;
+    }
+    while (parsed) {
+        job *j = parsed;
+        parsed = j->next_parsed;
+        node_round *rd = j->rd;
+        job_parsed(j);
+        round_check(rd);
+    }
+}
+
+static void *rounds_loop(void *arg)
+{
+    node_pool *p = arg;
+    struct epoll_event evs[128];
+    int timeout = -1;
+    for (;;) {
+        if (atomic_load(&p->stopping) && !p->active) {
+            pthread_mutex_lock(&p->q_mu);
+            bool idle = !p->incoming && !p->parsed;
+            pthread_mutex_unlock(&p->q_mu);
+            if (idle) break;
+        }
+        int n = epoll_wait(p->ep, evs, 128, timeout < 0 ? 1000 : timeout + 1);
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == NULL) { take_queued(p); continue; }
+            job *j = evs[i].data.ptr;
+            node_round *rd = j->rd;
+            job_state before = j->st;
+            job_step(j, evs[i].events);
+            if (j->st != J_DONE && j->st != J_PARSING && (!j->watched || j->st != before))
+                job_watch(j, true);
+            round_check(rd);
+        }
+        timeout = expire_rounds(p);
+    }
+    return NULL;
+}
+
+void node_pool_start(node_pool *pool, size_t n, const node_target *targets,
+                     const node_call *calls, int timeout_ms, node_result *results,
+                     node_round_done done, void *arg)
+{
+    assert(pool && done && (n == 0 || (targets && calls && results)));
+    node_round *rd = calloc(1, sizeof *rd);
+    job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    if (!rd || !jobs) {
         for (size_t i = 0; i < n; i++) {
             results[i].status = NODE_ERR_NETWORK;
             snprintf(results[i].detail, sizeof results[i].detail, "out of memory");
         }
-        free(jobs); free(pfd); free(which);
+        free(rd);
+        free(jobs);
+        done(arg);
         return;
     }
+    *rd = (node_round){.pool = pool, .n = n, .pending = n, .jobs = jobs,
+                       .deadline_ms = fanout_now_ms() + timeout_ms, .timeout_ms = timeout_ms,
+                       .done = done, .arg = arg};
     for (size_t i = 0; i < n; i++) {
         job *j = &jobs[i];
-        *j = (job){.pool = pool, .target = &targets[i], .call = &calls[i], .res = &results[i], .fd = -1};
+        *j = (job){.pool = pool, .rd = rd, .target = &targets[i], .call = &calls[i], .res = &results[i], .fd = -1};
         buf_init(&j->req);
         buf_init(&j->payload);
         char err[128];
-        if (endpoint_parse(targets[i].endpoint, &j->addr, &j->addrlen, err) != 0) {
+        if (endpoint_parse(targets[i].endpoint, &j->addr, &j->addrlen, err) != 0)
             job_finish(j, NODE_ERR_ENDPOINT, "%s", err);
-            continue;
-        }
-        job_start(j, true);
-        if (j->st == J_SENDING) job_send(j);
     }
+    pthread_mutex_lock(&pool->q_mu);
+    rd->next = pool->incoming;
+    pool->incoming = rd;
+    pthread_mutex_unlock(&pool->q_mu);
+    uint64_t one = 1;
+    ssize_t w = write(pool->evfd, &one, sizeof one);
+    (void)w;
+}
 
-    for (;;) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (jobs[i].st == J_DONE || jobs[i].st == J_PARSING) continue;
-            pfd[k] = (struct pollfd){.fd = jobs[i].fd,
-                                     .events = jobs[i].st == J_READING ? POLLIN : POLLOUT};
-            which[k++] = i;
-        }
-        if (k == 0) break;
-        int64_t left = deadline - fanout_now_ms();
-        if (left <= 0) break;
-        int r = poll(pfd, k, (int)left);
-        if (r < 0 && errno != EINTR) break;
-        for (size_t x = 0; r > 0 && x < k; x++)
-            if (pfd[x].revents) job_step(&jobs[which[x]], pfd[x].revents);
-    }
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} waiter;
 
-    for (size_t i = 0; i < n; i++) {
-        job *j = &jobs[i];
-        if (j->st == J_PARSING) {
-            pthread_join(j->parser, NULL); /* the reply came in time: finish parsing it */
-            job_complete(j);
-        }
-        if (j->st != J_DONE)
-            job_finish(j, NODE_ERR_TIMEOUT, "no complete reply within %d ms", timeout_ms);
-        reply_parser_free(j->rp);
-        buf_free(&j->req);
-        pool_give_spare(pool, j->target->id, j->target->endpoint, &j->payload);
-    }
-    free(jobs);
-    free(pfd);
-    free(which);
+static void wake_waiter(void *arg)
+{
+    waiter *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void node_pool_run(node_pool *pool, size_t n, const node_target *targets,
+                   const node_call *calls, int timeout_ms, node_result *results)
+{
+    waiter w = {.done = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    node_pool_start(pool, n, targets, calls, timeout_ms, results, wake_waiter, &w);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
 }

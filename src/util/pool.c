@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-struct pool {
+struct worker_pool {
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     pool_item *head, *tail;
@@ -21,7 +21,7 @@ struct pool {
 };
 
 /* Called with the mutex held. */
-static void fifo_push(pool *p, pool_item *it)
+static void fifo_push(worker_pool *p, pool_item *it)
 {
     it->next = NULL;
     it->prev = p->tail;
@@ -32,7 +32,7 @@ static void fifo_push(pool *p, pool_item *it)
 }
 
 /* Called with the mutex held. */
-static void fifo_unlink(pool *p, pool_item *it)
+static void fifo_unlink(worker_pool *p, pool_item *it)
 {
     assert(it->queued);
     if (it->prev) it->prev->next = it->next;
@@ -45,7 +45,7 @@ static void fifo_unlink(pool *p, pool_item *it)
 
 static void *worker(void *arg)
 {
-    pool *p = arg;
+    worker_pool *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->head && !p->stopping) pthread_cond_wait(&p->work, &p->mu);
@@ -67,10 +67,10 @@ static void *worker(void *arg)
     return NULL;
 }
 
-pool *pool_new(size_t threads)
+worker_pool *pool_new(size_t threads)
 {
     assert(threads >= 1);
-    pool *p = calloc(1, sizeof *p);
+    worker_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->threads = calloc(threads, sizeof *p->threads);
     if (!p->threads) { free(p); return NULL; }
@@ -92,7 +92,7 @@ pool *pool_new(size_t threads)
     return p;
 }
 
-void pool_free(pool *p)
+void pool_free(worker_pool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
@@ -108,9 +108,9 @@ void pool_free(pool *p)
     free(p);
 }
 
-size_t pool_threads(const pool *p) { return p->nthreads; }
+size_t pool_threads(const worker_pool *p) { return p->nthreads; }
 
-bool pool_submit(pool *p, pool_fn fn, void *arg)
+bool pool_submit(worker_pool *p, pool_fn fn, void *arg)
 {
     assert(p && fn);
     pool_item *it = calloc(1, sizeof *it);
@@ -125,7 +125,7 @@ bool pool_submit(pool *p, pool_fn fn, void *arg)
     return true;
 }
 
-void pool_batch_init(pool_batch *b, pool *p)
+void pool_batch_init(pool_batch *b, worker_pool *p)
 {
     assert(b && p);
     b->p = p;
@@ -147,7 +147,7 @@ void pool_batch_add(pool_batch *b, pool_fn fn, void *arg)
 
 void pool_batch_wait(pool_batch *b)
 {
-    pool *p = b->p;
+    worker_pool *p = b->p;
     assert(p);
     /* run here what no worker has taken yet, newest first (the oldest are
      * the likeliest to be taken meanwhile) */

@@ -13,17 +13,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct pool pool;
+typedef struct worker_pool worker_pool;
 typedef void (*pool_fn)(void *arg);
 
 /* Starts `threads` workers (>= 1); NULL when none could be started. */
-pool *pool_new(size_t threads);
+worker_pool *pool_new(size_t threads);
 /* Runs every job already submitted, then stops the workers. */
-void pool_free(pool *p);
-size_t pool_threads(const pool *p);
+void pool_free(worker_pool *p);
+size_t pool_threads(const worker_pool *p);
 
 /* Queues fn(arg); false only when out of memory (then nothing runs). */
-bool pool_submit(pool *p, pool_fn fn, void *arg);
+bool pool_submit(worker_pool *p, pool_fn fn, void *arg);
 
 #define POOL_BATCH_MAX 16
 
@@ -37,13 +37,13 @@ typedef struct pool_item {
 } pool_item;
 
 typedef struct pool_batch {
-    pool *p;
+    worker_pool *p;
     size_t n;
     size_t running; /* taken by a worker and not finished: under the pool's lock */
     pool_item job[POOL_BATCH_MAX];
 } pool_batch;
 
-void pool_batch_init(pool_batch *b, pool *p);
+void pool_batch_init(pool_batch *b, worker_pool *p);
 /* Adds fn(arg) to the batch and offers it to the workers. At most
  * POOL_BATCH_MAX jobs; runs fn(arg) right here when the batch is full. */
 void pool_batch_add(pool_batch *b, pool_fn fn, void *arg);
