@@ -7,7 +7,6 @@
  * slices on several threads, see write_data). Nodes that failed are named
  * in meta.failed-nodes; their calls are missing, nothing else is. A client
  * that has left before or while a big document is written gets none (499). */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,51 +171,40 @@ static void write_calls(const write_slice *w)
     buf_free(&scratch);
 }
 
-static void *write_calls_thread(void *arg)
-{
-    write_calls(arg);
-    return NULL;
-}
+static void write_calls_task(void *arg) { write_calls(arg); }
 
-/* One thread per core (two at least, so that every machine runs the
+/* One slice per core (two at least, so that every machine runs the
  * sliced path the same way), each with WRITE_SLICE_MIN calls or more. */
-static size_t writer_count(size_t n)
+static size_t writer_count(const app *a, size_t n)
 {
     size_t k = n / WRITE_SLICE_MIN;
     if (k < 2) return 1;
-    /* sysconf reads a file under /sys each time: once is enough */
-    static atomic_long cores;
-    if (atomic_load(&cores) == 0) atomic_store(&cores, sysconf(_SC_NPROCESSORS_ONLN));
-    long c = atomic_load(&cores);
-    size_t most = c > 2 ? (size_t)c : 2;
+    size_t most = pool_threads(a->cpu) > 2 ? pool_threads(a->cpu) : 2;
     if (k > most) k = most;
     if (k > WRITE_THREADS_MAX) k = WRITE_THREADS_MAX;
     return k;
 }
 
-/* The calls of the document: slice 0 into res->body on this thread, the
- * others into res->more[0..] on threads of their own (or here, if a thread
- * cannot start). Returns the buffer holding the last slice, or NULL when
- * the client left while they were written (then the slices are partial). */
-static buf *write_data(http_response *res, const http_request *req, const fanout_plan *plan,
+/* The calls of the document: slice 0 into res->body, the others into
+ * res->more[0..], written on the CPU pool (this thread takes any slice no
+ * worker has started). Returns the buffer holding the last slice, or NULL
+ * when the client left while they were written (then the slices are
+ * partial). */
+static buf *write_data(app *a, http_response *res, const http_request *req, const fanout_plan *plan,
                        const call_ref_rec *calls, size_t n, doc_base base, const doc_call_opts *opts)
 {
-    size_t k = writer_count(n);
+    size_t k = writer_count(a, n);
     write_slice slice[WRITE_THREADS_MAX];
-    pthread_t tid[WRITE_THREADS_MAX];
-    bool started[WRITE_THREADS_MAX] = {false};
     atomic_bool gone = false;
     for (size_t t = 0; t < k; t++)
         slice[t] = (write_slice){t == 0 ? &res->body : &res->more[t - 1], plan, calls,
                                  n * t / k, n * (t + 1) / k, base, opts,
                                  t == 0 ? req : NULL, &gone};
-    for (size_t t = 1; t < k; t++)
-        started[t] = pthread_create(&tid[t], NULL, write_calls_thread, &slice[t]) == 0;
+    pool_batch b;
+    pool_batch_init(&b, a->cpu);
+    for (size_t t = 1; t < k; t++) pool_batch_add(&b, write_calls_task, &slice[t]);
     write_calls(&slice[0]);
-    for (size_t t = 1; t < k; t++) {
-        if (started[t]) pthread_join(tid[t], NULL);
-        else write_calls(&slice[t]);
-    }
+    pool_batch_wait(&b);
     return atomic_load(&gone) ? NULL : slice[k - 1].out;
 }
 
@@ -245,7 +233,7 @@ static void write_listing(app *a, const http_request *req, const fanout_plan *pl
     }
     doc_call_opts opts = {p->fields.calls, p->include.call_rels};
     buf_puts(&res->body, "{\"data\":[");
-    buf *out = write_data(res, req, plan, calls, n, base, &opts); /* the rest follows the last slice */
+    buf *out = write_data(a, res, req, plan, calls, n, base, &opts); /* the rest follows the last slice */
     if (!out) {
         client_gone(res);
         included_free(&inc);
@@ -264,37 +252,76 @@ static void write_listing(app *a, const http_request *req, const fanout_plan *pl
     free(calls);
 }
 
-void api_list_calls(app *a, const http_request *req, http_response *res)
-{
+/* A listing waiting for its node round, then written on a worker. */
+typedef struct listing {
+    app *a;
+    const http_request *req;
+    http_response *res;
     api_params p;
-    if (!api_params_parse(req, true, true, &p, res)) { api_params_free(&p); return; }
-
     char base_text[300];
     doc_base base;
-    char err[STORE_ERR_LEN] = "";
-    node_snapshot *snap = NULL;
-    if (!app_base_url(a, req, res, base_text, &base)) goto done;
-    snap = registry_acquire(a->reg, err);
-    if (!snap) { app_error(res, 503, "503", "Store unavailable", err); goto done; }
-
+    node_snapshot *snap;
     fanout_plan plan;
-    if (!plan_build(&plan, snap, &p.filters)) {
-        app_error(res, 500, "500", "Internal server error", "Out of memory.");
-    } else {
-        coalesce_round *shared = coalesce_run(a->pool, plan.n, plan.targets, plan.calls, a->cfg.node_timeout_ms, plan.results);
-        int64_t parse_us = 0;
-        for (size_t i = 0; i < plan.n; i++) parse_us += plan.results[i].parse_us;
-        phase_add(PHASE_PARSE, parse_us);
-        /* a client that gave up while the nodes answered (a dashboard's
-         * timeout) does not get a document of 100 MB written for nobody;
-         * nor does one that leaves while it is written (write_calls). A
-         * small document is cheaper to write than to ask the socket. */
-        if (plan_calls(&plan) >= WRITE_SLICE_MIN && http_client_gone(req)) client_gone(res);
-        else write_listing(a, req, &plan, &p, base, res);
-        coalesce_release(shared, plan.n, plan.results); /* before plan_free: the results are shared */
+    coalesce_round *shared;
+} listing;
+
+static void listing_free(listing *l)
+{
+    coalesce_release(l->shared, l->plan.n, l->plan.results); /* before plan_free: the results are shared */
+    plan_free(&l->plan);
+    registry_release(l->a->reg, l->snap);
+    api_params_free(&l->p);
+    free(l);
+}
+
+/* On a worker, once the nodes have answered (or the deadline passed). */
+static void listing_write(void *arg)
+{
+    listing *l = arg;
+    phase_lap(PHASE_FANOUT);
+    int64_t parse_us = 0;
+    for (size_t i = 0; i < l->plan.n; i++) parse_us += l->plan.results[i].parse_us;
+    phase_add(PHASE_PARSE, parse_us);
+    /* a client that gave up while the nodes answered (a dashboard's
+     * timeout) does not get a document of 100 MB written for nobody; nor
+     * does one that leaves while it is written (write_calls). A small
+     * document is cheaper to write than to ask the socket. */
+    if (plan_calls(&l->plan) >= WRITE_SLICE_MIN && http_client_gone(l->req)) client_gone(l->res);
+    else write_listing(l->a, l->req, &l->plan, &l->p, l->base, l->res);
+    listing_free(l);
+}
+
+/* On the node pool's loop: hand the rest to a worker. */
+static void listing_round_done(void *arg)
+{
+    listing *l = arg;
+    http_continue(l->req, listing_write, l);
+}
+
+void api_list_calls(app *a, const http_request *req, http_response *res)
+{
+    listing *l = calloc(1, sizeof *l);
+    if (!l) { app_error(res, 500, "500", "Internal server error", "Out of memory."); return; }
+    *l = (listing){.a = a, .req = req, .res = res};
+    char err[STORE_ERR_LEN] = "";
+    if (!api_params_parse(req, true, true, &l->p, res) ||
+        !app_base_url(a, req, res, l->base_text, &l->base)) {
+        listing_free(l);
+        return;
     }
-    plan_free(&plan);
-done:
-    registry_release(a->reg, snap);
-    api_params_free(&p);
+    l->snap = registry_acquire(a->reg, err);
+    if (!l->snap) {
+        app_error(res, 503, "503", "Store unavailable", err);
+        listing_free(l);
+        return;
+    }
+    if (!plan_build(&l->plan, l->snap, &l->p.filters)) {
+        app_error(res, 500, "500", "Internal server error", "Out of memory.");
+        listing_free(l);
+        return;
+    }
+    phase_lap(PHASE_PRE);
+    http_defer(req); /* this thread is free while the nodes answer */
+    coalesce_start(a->pool, l->plan.n, l->plan.targets, l->plan.calls, a->cfg.node_timeout_ms,
+                   l->plan.results, &l->shared, listing_round_done, l);
 }

@@ -673,24 +673,16 @@ static bool build_reserved(http_server *s, req_work *w, const http_exchange *x)
     return true;
 }
 
-/* On a worker: the handler, then the answer's bytes. */
-static void run_request(void *arg)
+/* On a worker, once res is final: the answer's bytes and the log line,
+ * then back to the loop. */
+static void finish_request(req_work *w)
 {
-    req_work *w = arg;
     http_server *s = w->s;
     http_response *res = &w->res;
-    *res = (http_response){.status = 500};
-    /* room for a body like this thread's previous one, so that a usual
-     * document is written without doubling its way up; only a hint */
-    static _Thread_local size_t last_body;
-    if (last_body > 1024) buf_reserve(&res->body, last_body < BODY_HINT_MAX ? last_body : BODY_HINT_MAX);
-    phase_reset();
-    s->handler(s->app, &w->req, res);
     if (phase_get()->used) {
         phase_lap(PHASE_WRITE); /* the rest of the handler: writing the document */
         w->timed = true;
     }
-    last_body = res->body.len;
     http_exchange x = {
         .method = w->req.method,
         .if_none_match = http_head_get(&w->head, "If-None-Match", NULL),
@@ -714,6 +706,67 @@ static void run_request(void *arg)
     }
     if (w->timed) w->phases = *phase_get();
     post_done(s, w);
+}
+
+/* Set by http_defer on the thread running a handler; read by that thread
+ * only (after the handler returns the request may already be finished
+ * elsewhere, so its req_work is not touched again). */
+static _Thread_local bool deferred;
+
+void http_defer(const http_request *req)
+{
+    req_work *w = (req_work *)((char *)req - offsetof(req_work, req));
+    assert(!deferred);
+    w->phases = *phase_get(); /* the record goes on with the request */
+    deferred = true;
+}
+
+typedef struct continuation {
+    req_work *w;
+    void (*fn)(void *);
+    void *arg;
+} continuation;
+
+static void run_continuation(void *p)
+{
+    continuation c = *(continuation *)p;
+    free(p);
+    phase_set(&c.w->phases);
+    c.fn(c.arg);
+    finish_request(c.w);
+}
+
+void http_continue(const http_request *req, void (*fn)(void *arg), void *arg)
+{
+    req_work *w = (req_work *)((char *)req - offsetof(req_work, req));
+    continuation *c = malloc(sizeof *c);
+    if (c) *c = (continuation){w, fn, arg};
+    if (!c || !pool_submit(w->s->workers, run_continuation, c)) {
+        /* no memory to hand it over: go on right here */
+        free(c);
+        phase_set(&w->phases);
+        fn(arg);
+        finish_request(w);
+    }
+}
+
+/* On a worker: the handler, then (unless it waits) the answer. */
+static void run_request(void *arg)
+{
+    req_work *w = arg;
+    http_server *s = w->s;
+    http_response *res = &w->res;
+    *res = (http_response){.status = 500};
+    /* room for a body like this thread's previous one, so that a usual
+     * document is written without doubling its way up; only a hint */
+    static _Thread_local size_t last_body;
+    if (last_body > 1024) buf_reserve(&res->body, last_body < BODY_HINT_MAX ? last_body : BODY_HINT_MAX);
+    phase_reset();
+    deferred = false;
+    s->handler(s->app, &w->req, res);
+    if (deferred) { deferred = false; return; } /* http_continue finishes it */
+    last_body = res->body.len;
+    finish_request(w);
 }
 
 /* On the loop: the answers the workers finished. */

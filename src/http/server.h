@@ -54,6 +54,14 @@ typedef struct http_response {
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);
 
+/* A handler that must wait (for the nodes) calls http_defer before it
+ * starts waiting and returns with res not yet filled: the worker thread is
+ * free at once. Later, from any thread, http_continue(req, fn, arg) runs
+ * fn(arg) on a worker thread; fn fills res, and when it returns the
+ * answer is sent. req and res stay valid until then. */
+void http_defer(const http_request *req);
+void http_continue(const http_request *req, void (*fn)(void *arg), void *arg);
+
 /* Whether the client has closed the connection (or it broke) while the
  * handler worked: a long handler checks before its expensive part and
  * answers 499 instead (nobody will read it). Bytes the client already

@@ -1,48 +1,42 @@
 /* coalesce: sharing identical in-flight fan-out rounds; see coalesce.h.
  *
  * Design. One process-wide registry (a mutex and a short list of the
- * rounds in flight; there are never many) maps a key to a round; each round
- * has a `done` word its waiters sleep on (a futex). The key is the pool's address followed by one line per target
- * — id, endpoint, method, expected result kind, parameters, separated by
- * control bytes that cannot occur in them unescaped — with the lines
- * sorted, so the same nodes asked the same thing in another order share
- * too. A round holds its results in that sorted order; every caller keeps
- * the permutation from its own target order.
+ * rounds in flight; there are never many) maps a key to a round. The key
+ * is the pool's address followed by one line per target — id, endpoint,
+ * method, expected result kind, parameters, separated by control bytes
+ * that cannot occur in them unescaped — with the lines sorted, so the same
+ * nodes asked the same thing in another order share too. A round holds its
+ * results in that sorted order; every caller (a waiter) keeps the
+ * permutation from its own target order.
  *
- * - The first caller (the leader) creates the round, lists it, and runs
- *   node_pool_run without the lock, in its own thread, under its own
- *   deadline. Then it unlists the round (registry lock), marks it done and
- *   wakes all its waiters at once.
+ * - The first caller (the leader) creates the round, lists it, and starts
+ *   it on the node pool's loop (node_pool_start) under its own deadline.
  * - A caller that finds a listed round with an equal key (hash, length,
- *   bytes) takes a reference and sleeps until the round is done. Rounds are unlisted the moment they finish, so a
- *   caller that arrives later starts a new one: results are never older
- *   than the round a caller joined.
+ *   bytes) adds itself to the round's waiters. Nobody sleeps: every caller
+ *   returns at once and is called back.
+ * - When the round ends (on the node pool's loop) it is unlisted first, so
+ *   a caller that arrives later starts a new one: results are never older
+ *   than the round a caller joined. Then each waiter gets its views and its
+ *   callback, which hands the rest of its work to a worker.
  * - Results are shared read-only: callers get struct copies whose callset
- *   pointers point into the round. An atomic reference count frees them
- *   with the last coalesce_release.
+ *   pointers point into the round. An atomic reference count (one per
+ *   waiter) frees them with the last coalesce_release.
  *
- * Why a futex and not a condition variable: with dozens of identical small
- * listings in flight (dashboards), every finished round wakes all its
- * waiters at once, and a condition variable makes each of them take its
- * mutex again, one after the other — a quarter of the CPU of a small
- * listing, measured (with one process-wide lock, and still a tenth with a
- * lock per round). Waiting on the `done` word itself needs no lock: the
- * leader sets it and wakes them all in one call.
+ * coalesce_run is the same for a caller that waits in its own thread.
  *
- * The leader logs one line per round: `msg=fanout nodes=N joined=J ms=T`
- * (J = callers that shared it besides the leader); tests and the benchmark
+ * One line per round is logged: `msg=fanout nodes=N joined=J ms=T` (J =
+ * callers that shared it besides the leader); tests and the benchmark
  * count these lines to see how many rounds the nodes were asked for. */
 #include "nodes/coalesce.h"
 
+#include <assert.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -50,16 +44,21 @@
 #include "util/log.h"
 #include "util/phase.h"
 
+typedef struct coalesce_waiter coalesce_waiter;
+
 struct coalesce_round {
     coalesce_round *next;
     char *key;
     size_t keylen;
     uint64_t hash;
     size_t n;
-    node_result *results; /* in sorted target order */
-    int joined;           /* under mu */
-    atomic_int refs;
-    atomic_int done;      /* 0, then 1 for good; waiters sleep on it */
+    node_target *targets;      /* sorted; the strings are the leader's */
+    node_call *calls;
+    node_result *results;      /* in sorted target order */
+    int joined;                /* under mu */
+    coalesce_waiter *waiters;  /* under mu; handed their views when it ends */
+    int64_t started_us;
+    atomic_int refs;           /* one per waiter, dropped by coalesce_release */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* the registry */
@@ -117,10 +116,22 @@ static bool build_key(node_pool *pool, size_t n, const node_target *targets,
     return !key->oom;
 }
 
+/* One caller of a round: where its views go, and whom to tell. */
+typedef struct coalesce_waiter {
+    struct coalesce_waiter *next;
+    node_result *results;  /* the caller's, in its own target order */
+    size_t *order;         /* order[k]: the caller's index of sorted target k */
+    coalesce_round **ref;
+    coalesce_done done;
+    void *arg;
+} coalesce_waiter;
+
 static void round_free(coalesce_round *r)
 {
     for (size_t i = 0; i < r->n; i++) node_result_free(&r->results[i]);
     free(r->results);
+    free(r->targets);
+    free(r->calls);
     free(r->key);
     free(r);
 }
@@ -140,106 +151,157 @@ static void unlist(coalesce_round *r)
         if (*pp == r) { *pp = r->next; return; }
 }
 
-/* Leader: a new round for key (ownership of key passes); NULL when out of memory. */
-static coalesce_round *round_new(buf *key, uint64_t hash, size_t n)
+/* Leader: a new round for key (ownership of key passes), with the targets
+ * in sorted order; NULL when out of memory. */
+static coalesce_round *round_new(buf *key, uint64_t hash, size_t n, const node_target *targets,
+                                 const node_call *calls, const keyed *ks)
 {
     coalesce_round *r = calloc(1, sizeof *r);
     node_result *res = calloc(n ? n : 1, sizeof *res);
-    if (!r || !res) { free(r); free(res); return NULL; }
-    for (size_t i = 0; i < n; i++) node_result_init(&res[i]);
+    node_target *st = malloc((n ? n : 1) * sizeof *st);
+    node_call *sc = malloc((n ? n : 1) * sizeof *sc);
+    if (!r || !res || !st || !sc) { free(r); free(res); free(st); free(sc); return NULL; }
+    for (size_t k = 0; k < n; k++) {
+        node_result_init(&res[k]);
+        st[k] = targets[ks[k].idx];
+        sc[k] = calls[ks[k].idx];
+    }
     r->keylen = key->len;
     r->key = buf_steal(key);
     r->hash = hash;
     r->n = n;
     r->results = res;
-    atomic_init(&r->refs, 1);
-    atomic_init(&r->done, 0);
+    r->targets = st;
+    r->calls = sc;
+    atomic_init(&r->refs, 0);
     return r;
 }
 
-static void run_round(coalesce_round *r, node_pool *pool, const node_target *targets,
-                      const node_call *calls, int timeout_ms, const keyed *ks)
+/* On the node pool's loop: the round is over. Unlist it (nobody joins from
+ * now on), then hand every caller its views. */
+static void round_finished(void *arg)
 {
-    node_target *st = malloc((r->n ? r->n : 1) * sizeof *st);
-    node_call *sc = malloc((r->n ? r->n : 1) * sizeof *sc);
-    int64_t t0 = phase_now_us();
-    if (st && sc) {
-        for (size_t k = 0; k < r->n; k++) {
-            st[k] = targets[ks[k].idx];
-            sc[k] = calls[ks[k].idx];
-        }
-        node_pool_run(pool, r->n, st, sc, timeout_ms, r->results);
-    } else {
-        for (size_t k = 0; k < r->n; k++) {
-            r->results[k].status = NODE_ERR_NETWORK;
-            strcpy(r->results[k].detail, "out of memory");
-        }
-    }
-    free(st);
-    free(sc);
-    double ms = (double)(phase_now_us() - t0) / 1000.0;
-
+    coalesce_round *r = arg;
     pthread_mutex_lock(&mu);
-    unlist(r); /* nobody joins from now on */
+    unlist(r);
     stats.inflight--;
     int joined = r->joined;
+    coalesce_waiter *w = r->waiters;
+    r->waiters = NULL;
     pthread_mutex_unlock(&mu);
-    atomic_store_explicit(&r->done, 1, memory_order_release);
-    syscall(SYS_futex, &r->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 
     buf line;
     log_begin(&line, LOG_INFO, "fanout");
     log_kv_i64(&line, "nodes", (int64_t)r->n);
     log_kv_i64(&line, "joined", joined);
-    log_kv_ms(&line, "ms", ms);
+    log_kv_ms(&line, "ms", (double)(phase_now_us() - r->started_us) / 1000.0);
     log_end(&line, LOG_INFO);
+
+    while (w) {
+        coalesce_waiter *next = w->next;
+        for (size_t k = 0; k < r->n; k++) w->results[w->order[k]] = r->results[k];
+        *w->ref = r;
+        coalesce_done done = w->done;
+        void *darg = w->arg;
+        free(w->order);
+        free(w);
+        done(darg); /* may release r: the last waiter's release frees it */
+        w = next;
+    }
 }
 
-coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets,
-                             const node_call *calls, int timeout_ms, node_result *results)
+/* The caller's permutation of the sorted targets. */
+static coalesce_waiter *waiter_new(size_t n, const keyed *ks, node_result *results,
+                                   coalesce_round **ref, coalesce_done done, void *arg)
 {
-    phase_lap(PHASE_PRE);
+    coalesce_waiter *w = calloc(1, sizeof *w);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!w || !order) { free(w); free(order); return NULL; }
+    for (size_t k = 0; k < n; k++) order[k] = ks[k].idx;
+    *w = (coalesce_waiter){.results = results, .order = order, .ref = ref, .done = done, .arg = arg};
+    return w;
+}
+
+void coalesce_start(node_pool *pool, size_t n, const node_target *targets,
+                    const node_call *calls, int timeout_ms, node_result *results,
+                    coalesce_round **ref, coalesce_done done, void *arg)
+{
+    assert(pool && ref && done);
+    *ref = NULL;
     keyed *ks = calloc(n ? n : 1, sizeof *ks);
     buf key;
     buf_init(&key);
-    coalesce_round *r = NULL;
+    coalesce_round *lead = NULL;
+    bool queued = false;
     if (ks && build_key(pool, n, targets, calls, ks, &key)) {
         uint64_t hash = XXH3_64bits(key.data, key.len);
+        coalesce_waiter *w = waiter_new(n, ks, results, ref, done, arg);
         pthread_mutex_lock(&mu);
-        r = find_round(key.data, key.len, hash);
+        coalesce_round *r = w ? find_round(key.data, key.len, hash) : NULL;
         if (r) {
-            atomic_fetch_add(&r->refs, 1);
             r->joined++;
             stats.joins++;
-            pthread_mutex_unlock(&mu);
-            atomic_fetch_add(&waiting, 1);
-            /* sleeps only while done is still 0; spurious wakes just look again */
-            while (atomic_load_explicit(&r->done, memory_order_acquire) == 0)
-                syscall(SYS_futex, &r->done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-            atomic_fetch_sub(&waiting, 1);
-        } else {
-            r = round_new(&key, hash, n);
-            if (r) {
-                r->next = inflight;
-                inflight = r;
-                stats.rounds++;
-                stats.inflight++;
-            }
-            pthread_mutex_unlock(&mu);
-            if (r) run_round(r, pool, targets, calls, timeout_ms, ks);
+        } else if (w && (r = round_new(&key, hash, n, targets, calls, ks))) {
+            r->next = inflight;
+            inflight = r;
+            stats.rounds++;
+            stats.inflight++;
+            r->started_us = phase_now_us();
+            lead = r;
         }
-    }
-    if (r) {
-        for (size_t k = 0; k < n; k++) results[ks[k].idx] = r->results[k];
-    } else {
-        node_pool_run(pool, n, targets, calls, timeout_ms, results);
+        if (r) {
+            atomic_fetch_add(&r->refs, 1);
+            w->next = r->waiters;
+            r->waiters = w;
+            queued = true;
+        }
+        pthread_mutex_unlock(&mu);
+        if (!queued && w) { free(w->order); free(w); }
     }
     if (ks)
         for (size_t i = 0; i < n; i++) buf_free(&ks[i].line);
     free(ks);
     buf_free(&key);
+    if (lead)
+        node_pool_start(pool, lead->n, lead->targets, lead->calls, timeout_ms, lead->results,
+                        round_finished, lead);
+    else if (!queued) /* out of memory: a private round, not shared */
+        node_pool_start(pool, n, targets, calls, timeout_ms, results, done, arg);
+}
+
+typedef struct sync_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} sync_wait;
+
+static void sync_done(void *arg)
+{
+    sync_wait *s = arg;
+    pthread_mutex_lock(&s->mu);
+    s->done = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets,
+                             const node_call *calls, int timeout_ms, node_result *results)
+{
+    sync_wait s = {.done = false};
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    coalesce_round *ref = NULL;
+    phase_lap(PHASE_PRE);
+    atomic_fetch_add(&waiting, 1);
+    coalesce_start(pool, n, targets, calls, timeout_ms, results, &ref, sync_done, &s);
+    pthread_mutex_lock(&s.mu);
+    while (!s.done) pthread_cond_wait(&s.cv, &s.mu);
+    pthread_mutex_unlock(&s.mu);
+    atomic_fetch_sub(&waiting, 1);
     phase_lap(PHASE_FANOUT);
-    return r;
+    pthread_cond_destroy(&s.cv);
+    pthread_mutex_destroy(&s.mu);
+    return ref;
 }
 
 void coalesce_release(coalesce_round *r, size_t n, node_result *results)

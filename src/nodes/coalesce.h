@@ -31,6 +31,17 @@ typedef struct coalesce_round coalesce_round;
  * them alone. */
 coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets,
                              const node_call *calls, int timeout_ms, node_result *results);
+
+typedef void (*coalesce_done)(void *arg);
+
+/* The same without waiting: returns at once; done(arg) is called (on the
+ * node pool's loop thread, or right here when memory runs out) once
+ * results[] hold the views and *ref the round reference (NULL: results
+ * are the caller's own, as above). targets, calls and results must stay
+ * valid until then; done must be quick. */
+void coalesce_start(node_pool *pool, size_t n, const node_target *targets,
+                    const node_call *calls, int timeout_ms, node_result *results,
+                    coalesce_round **ref, coalesce_done done, void *arg);
 void coalesce_release(coalesce_round *r, size_t n, node_result *results);
 
 /* Process-wide counters, for tests and the benchmark. */
@@ -38,7 +49,7 @@ typedef struct coalesce_stats {
     uint64_t rounds;  /* rounds run (one node_pool_run each) */
     uint64_t joins;   /* callers that shared a round instead of running one */
     size_t inflight;  /* rounds running now */
-    size_t waiting;   /* callers waiting on a round now */
+    size_t waiting;   /* coalesce_run callers waiting on a round now */
 } coalesce_stats;
 
 coalesce_stats coalesce_get_stats(void);

@@ -33,3 +33,5 @@ void phase_lap(phase_id p)
 }
 
 const phase_rec *phase_get(void) { return &cur; }
+
+void phase_set(const phase_rec *r) { cur = *r; }

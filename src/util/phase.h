@@ -1,8 +1,8 @@
 /* phase: where a request's time goes, per thread, for Server-Timing.
  *
- * The HTTP server runs each request on its connection's thread, and the
- * node fan-out runs in the calling thread, so a thread-local record is
- * enough: the server resets it before the handler, code on the way adds
+ * A request runs on one worker thread at a time, so a thread-local record
+ * is enough (a request that waits for its nodes and goes on elsewhere
+ * carries its record over with phase_set): the server resets it before the handler, code on the way adds
  * to a phase (phase_add) or closes a lap (phase_lap: the time since the
  * previous lap goes to the phase), and the server reads it afterwards.
  * Costs a clock_gettime per mark; nothing is allocated. */
@@ -35,5 +35,8 @@ void phase_add(phase_id p, int64_t us);
 void phase_lap(phase_id p);
 /* This thread's record. */
 const phase_rec *phase_get(void);
+/* Makes r this thread's record: a request that goes on on another thread
+ * (after waiting for its nodes) takes its record along. */
+void phase_set(const phase_rec *r);
 
 #endif
