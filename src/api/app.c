@@ -39,7 +39,8 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     a->secret = malloc(cfg->secret_len);
     a->reg = registry_new(st, cfg->node_cache_ms);
     a->pool = node_pool_new(cfg->max_reply_bytes, MAX_IDLE_PER_NODE);
-    a->thr = throttle_new(cfg->login_max_failures, cfg->login_window_s);
+    a->thr = login_throttle_new(cfg->login_max_failures, cfg->login_max_address_failures,
+                                cfg->login_window_s);
     if (!a->secret || !a->reg || !a->pool || !a->thr) {
         snprintf(err, 256, "out of memory");
         app_free(a);
@@ -66,7 +67,7 @@ void app_free(app *a)
     if (!a) return;
     registry_free(a->reg);
     node_pool_free(a->pool);
-    throttle_free(a->thr);
+    login_throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);
     guard_free_cache(a);

@@ -32,7 +32,7 @@ struct app {
     node_pool *pool;
     policy *pol;
     cidr_list trusted;
-    throttle *thr;
+    login_throttle *thr;
     pthread_mutex_t users_mu;
     cached_user *users; /* small cache, linear scan */
     size_t nusers;

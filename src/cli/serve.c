@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "auth/throttle.h"
 #include "cli/cli.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -32,7 +33,8 @@ static void usage(void)
             "                         [--max-reply-bytes N] [--node-cache-ms MS]\n"
             "                         [--secret-file FILE] [--token-lifetime S] [--policy FILE]\n"
             "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
-            "                         [--login-max-failures N] [--login-window S]\n"
+            "                         [--login-max-failures N] [--login-max-address-failures N]\n"
+            "                         [--login-window S]\n"
             "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
             "  --db               database (default $ACTIVECALLS_DB or ./activecalls.db)\n"
             "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
@@ -44,8 +46,13 @@ static void usage(void)
             "  --policy           role policy file, yeti's policy_roles.yml shape (default: only root)\n"
             "  --trusted-proxies  proxies whose X-Forwarded-For is believed (default none)\n"
             "  --user-cache-ms    how long admin users are cached (default 1000)\n"
-            "  --login-max-failures, --login-window\n"
-            "                     failed logins per address/username before 429 (default 5 in 60 s)\n");
+            "  --login-max-failures\n"
+            "                     failed logins of one username from one address (IPv6: /64)\n"
+            "                     before that pair gets 429 (default 5)\n"
+            "  --login-max-address-failures\n"
+            "                     failed logins from one address (IPv6: /64), any usernames,\n"
+            "                     before it gets 429 (default 20)\n"
+            "  --login-window     seconds those failures are counted for (default 60)\n");
 }
 
 #define SECRET_MIN 16
@@ -176,6 +183,7 @@ int cli_serve(int argc, char **argv)
         {"trusted-proxies", required_argument, NULL, 'P'},
         {"user-cache-ms", required_argument, NULL, 'U'},
         {"login-max-failures", required_argument, NULL, 'F'},
+        {"login-max-address-failures", required_argument, NULL, 'A'},
         {"login-window", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -184,6 +192,7 @@ int cli_serve(int argc, char **argv)
     const char *secret_file = NULL, *policy_file = NULL, *trusted = "";
     long long timeout_ms = 2000, max_reply = 64LL * 1024 * 1024, cache_ms = 1000;
     long long lifetime = 600, user_cache_ms = 1000, max_failures = 5, window_s = 60;
+    long long max_address_failures = 20;
     optind = 1;
     int c, idx = 0;
     while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
@@ -200,7 +209,8 @@ int cli_serve(int argc, char **argv)
         case 'p': policy_file = optarg; break;
         case 'P': trusted = optarg; break;
         case 'U': ok = parse_range(optarg, 0, 3600000, &user_cache_ms); break;
-        case 'F': ok = parse_range(optarg, 1, 1000000, &max_failures); break;
+        case 'F': ok = parse_range(optarg, 1, THROTTLE_MAX_FAILURES, &max_failures); break;
+        case 'A': ok = parse_range(optarg, 1, THROTTLE_MAX_FAILURES, &max_address_failures); break;
         case 'W': ok = parse_range(optarg, 1, 86400, &window_s); break;
         case 'h': usage(); return 0;
         default: usage(); return 2;
@@ -248,6 +258,7 @@ int cli_serve(int argc, char **argv)
         .trusted_proxies = trusted,
         .user_cache_ms = (int)user_cache_ms,
         .login_max_failures = (int)max_failures,
+        .login_max_address_failures = (int)max_address_failures,
         .login_window_s = (int)window_s,
     };
     app *a = app_new(&cfg, st, err);
