@@ -36,6 +36,11 @@ app *app_new(const app_config *cfg, store *st, char err[256])
         app_free(a);
         return NULL;
     }
+    if (cfg->token_lifetime_s < 1) {
+        snprintf(err, 256, "the token lifetime must be at least 1 second: tokens always carry exp");
+        app_free(a);
+        return NULL;
+    }
     a->secret = malloc(cfg->secret_len);
     a->reg = registry_new(st, cfg->node_cache_ms);
     a->pool = node_pool_new(cfg->max_reply_bytes, MAX_IDLE_PER_NODE);

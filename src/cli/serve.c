@@ -42,7 +42,8 @@ static void usage(void)
             "  --max-reply-bytes  largest node reply accepted (default 67108864)\n"
             "  --node-cache-ms    how long the node list is cached (default 1000)\n"
             "  --secret-file      file holding the token secret (else $ACTIVECALLS_SECRET; required)\n"
-            "  --token-lifetime   seconds a login token lives (default 600; 0 = no expiry)\n"
+            "  --token-lifetime   seconds a login token lives, 1..315360000 (default 600);\n"
+            "                     every token carries exp\n"
             "  --policy           role policy file, yeti's policy_roles.yml shape (default: only root)\n"
             "  --trusted-proxies  proxies whose X-Forwarded-For is believed (default none)\n"
             "  --user-cache-ms    how long admin users are cached (default 1000)\n"
@@ -205,7 +206,14 @@ int cli_serve(int argc, char **argv)
         case 'm': ok = parse_range(optarg, 1024, 1LL << 32, &max_reply); break;
         case 'c': ok = parse_range(optarg, 0, 3600000, &cache_ms); break;
         case 's': secret_file = optarg; break;
-        case 'T': ok = parse_range(optarg, 0, 10LL * 365 * 86400, &lifetime); break;
+        case 'T':
+            ok = parse_range(optarg, 1, 10LL * 365 * 86400, &lifetime);
+            if (!ok && strcmp(optarg, "0") == 0) {
+                fprintf(stderr, "activecalls: --token-lifetime 0 is refused: every token carries exp "
+                                "and one without it is not accepted; give seconds, 1 or more\n");
+                return 2;
+            }
+            break;
         case 'p': policy_file = optarg; break;
         case 'P': trusted = optarg; break;
         case 'U': ok = parse_range(optarg, 0, 3600000, &user_cache_ms); break;

@@ -232,19 +232,13 @@ static void check_issued(const char *jwt, long long sub, long long t0, long long
     if (!aud_ok)
         fail_msg("token payload %s: aud is not [\"admin\"]", h_jwt_part_text(jwt, 1));
     json_t *exp = json_object_get(p, "exp");
-    if (lifetime == 0) {
-        if (exp != NULL || json_object_size(p) != 2)
-            fail_msg("token payload %s: expected only sub and aud (lifetime 0: no exp)",
-                     h_jwt_part_text(jwt, 1));
-    } else {
-        if (!json_is_integer(exp) || json_object_size(p) != 3)
-            fail_msg("token payload %s: expected sub, aud and an integer exp",
-                     h_jwt_part_text(jwt, 1));
-        long long e = json_integer_value(exp);
-        if (e < t0 + lifetime - 1 || e > t1 + lifetime + 1)
-            fail_msg("token exp %lld, expected %lld..%lld (now + %lld s)", e, t0 + lifetime,
-                     t1 + lifetime, lifetime);
-    }
+    if (!json_is_integer(exp) || json_object_size(p) != 3)
+        fail_msg("token payload %s: expected sub, aud and an integer exp",
+                 h_jwt_part_text(jwt, 1));
+    long long e = json_integer_value(exp);
+    if (e < t0 + lifetime - 1 || e > t1 + lifetime + 1)
+        fail_msg("token exp %lld, expected %lld..%lld (now + %lld s)", e, t0 + lifetime,
+                 t1 + lifetime, lifetime);
     if (!h_jwt_signature_ok(jwt, h_secret()))
         fail_msg("the token's signature is not HMAC-SHA256(secret, header.payload) as "
                  "openssl computes it: %s",
@@ -302,17 +296,11 @@ static void test_login_lifetime(void **state)
     const char *db = h_db_path();
     int64_t id = h_add_user(db, "alice", PW_ALICE, "root", NULL);
 
-    /* 0: tokens without exp. */
-    h_proc *s = h_start_server(db, "--token-lifetime", "0", NULL);
-    const char *jwt = h_login_token(s, "alice", PW_ALICE);
-    check_issued(jwt, id, now_s(), now_s(), 0);
-    expect_ok(list_with(s, jwt), "token without exp");
-    stop(s);
-
-    /* Another lifetime: exp = now + it. */
-    s = h_start_server(db, "--token-lifetime", "7200", NULL);
+    /* Another lifetime: exp = now + it (a lifetime of 0 is refused:
+     * test_token_lifetime_zero). */
+    h_proc *s = h_start_server(db, "--token-lifetime", "7200", NULL);
     long long t0 = now_s();
-    jwt = h_login_token(s, "alice", PW_ALICE);
+    const char *jwt = h_login_token(s, "alice", PW_ALICE);
     check_issued(jwt, id, t0, now_s(), 7200);
     expect_ok(list_with(s, jwt), "token with a 2 h lifetime");
     stop(s);
@@ -542,9 +530,11 @@ static void test_independent_token(void **state)
               "?filter...&token=");
     expect_ok(get_as(s, h_strf(LISTING "?token=%s", tok), bearer(tok), NULL),
               "both header and parameter");
-    /* Without exp: valid. */
-    const char *no_exp = h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"]}", (long long)id));
-    expect_ok(list_with(s, no_exp), "minted token without exp");
+    /* With an nbf already reached. */
+    expect_ok(list_with(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"nbf\":%lld,"
+                                               "\"exp\":%lld}",
+                                               (long long)id, now_s() - 5, now_s() + 60))),
+              "nbf 5 s ago");
     /* The seed's shape with aud listing more than admin. */
     const char *two_aud = h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"other\",\"admin\"],"
                                              "\"exp\":%lld}",
@@ -803,6 +793,27 @@ static void test_refuse_expired(void **state)
     }
     fprintf(stderr, "note: the 2 s token was refused %.0f ms after its first use\n",
             h_now_ms() - t0);
+    stop(s);
+}
+
+/* A token without exp would never end: refused, as is one whose nbf has
+ * not come yet (no leeway: docs/API.md). */
+static void test_refuse_no_exp_or_early(void **state)
+{
+    int64_t id;
+    h_proc *s = start_with_alice(&id, NULL, NULL);
+
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"]}", (long long)id)),
+                   "no exp");
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":null}",
+                                         (long long)id)),
+                   "exp null");
+    assert_true(h_log_count(s, "reason=\"no exp\"") >= 3);
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"nbf\":%lld,"
+                                         "\"exp\":%lld}",
+                                         (long long)id, now_s() + 120, now_s() + 600)),
+                   "nbf in two minutes");
+    assert_true(h_log_count(s, "reason=\"not yet valid\"") >= 3);
     stop(s);
 }
 
@@ -1446,6 +1457,20 @@ static void test_serve_without_secret(void **state)
     env_restore();
 }
 
+/* Every token carries exp: a lifetime of 0 (once "no exp") is refused at
+ * start with a message that says why. */
+static void test_token_lifetime_zero(void **state)
+{
+    const char *err = serve_refused("--token-lifetime 0", "--secret-file", h_secret_file(),
+                                    "--token-lifetime", "0");
+    assert_int_equal(last_rc, 2);
+    if (strstr(err, "--token-lifetime") == NULL || strstr(err, "exp") == NULL)
+        fail_msg("--token-lifetime 0: the message does not say why:\n%s", err);
+    serve_refused("--token-lifetime -1", "--secret-file", h_secret_file(), "--token-lifetime",
+                  "-1");
+    assert_int_equal(last_rc, 2);
+}
+
 static void test_secret_too_short(void **state)
 {
     const char *db = h_db_path();
@@ -1520,6 +1545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuse_tampered_payload, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_bad_signature, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_expired, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_refuse_no_exp_or_early, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_wrong_aud, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_missing_aud, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_unknown_sub, h_setup, h_teardown),
@@ -1544,6 +1570,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_policy_non_boolean, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_policy_wrong_top_level, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_serve_without_secret, h_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_token_lifetime_zero, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_secret_too_short, h_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_secret_from_env, h_setup, env_teardown),
         cmocka_unit_test(h_test_validate_documents),
