@@ -37,6 +37,7 @@
 #include <openssl/hmac.h>
 
 #include "auth/base64url.h"
+#include "util/decimal.h"
 
 #include <xxhash.h>
 
@@ -202,20 +203,10 @@ static jwt_status check_sub(const json_t *payload, int64_t *sub)
         *sub = (int64_t)v;
         return JWT_OK;
     }
-    if (json_is_string(s)) {
-        const char *t = json_string_value(s);
-        size_t n = json_string_length(s);
-        if (n == 0 || n > 19 || t[0] == '0') return JWT_BAD_SUBJECT;
-        int64_t v = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (t[i] < '0' || t[i] > '9') return JWT_BAD_SUBJECT;
-            int d = t[i] - '0';
-            if (v > (INT64_MAX - d) / 10) return JWT_BAD_SUBJECT;
-            v = v * 10 + d;
-        }
-        *sub = v;
-        return JWT_OK;
-    }
+    if (json_is_string(s))
+        return decimal_positive_i64(json_string_value(s), json_string_length(s), sub)
+                   ? JWT_OK
+                   : JWT_BAD_SUBJECT;
     return JWT_BAD_SUBJECT;
 }
 
