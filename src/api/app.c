@@ -37,12 +37,18 @@ app *app_new(const app_config *cfg, store *st, char err[256])
         app_free(a);
         return NULL;
     }
+    if (cfg->token_lifetime_s < 1) {
+        snprintf(err, 256, "the token lifetime must be at least 1 second: tokens always carry exp");
+        app_free(a);
+        return NULL;
+    }
     a->secret = malloc(cfg->secret_len);
     a->reg = registry_new(st, cfg->node_cache_ms);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     a->cpu = pool_new(cores > 2 ? (size_t)cores : 2);
     a->pool = a->cpu ? node_pool_new(cfg->max_reply_bytes, MAX_IDLE_PER_NODE, a->cpu) : NULL;
-    a->thr = throttle_new(cfg->login_max_failures, cfg->login_window_s);
+    a->thr = login_throttle_new(cfg->login_max_failures, cfg->login_max_address_failures,
+                                cfg->login_window_s);
     if (!a->secret || !a->reg || !a->pool || !a->thr) {
         snprintf(err, 256, "out of memory");
         app_free(a);
@@ -70,7 +76,7 @@ void app_free(app *a)
     registry_free(a->reg);
     node_pool_free(a->pool);
     pool_free(a->cpu);
-    throttle_free(a->thr);
+    login_throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);
     guard_free_cache(a);

@@ -18,11 +18,12 @@ typedef struct app_config {
     /* authentication (SPEC §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */
     size_t secret_len;
-    int token_lifetime_s;        /* 0 = tokens without exp */
+    int token_lifetime_s;        /* >= 1: every token carries exp (auth/jwt.h) */
     const char *policy_file;     /* NULL = only root may act */
     const char *trusted_proxies; /* CIDR list; "" = none */
     int user_cache_ms;           /* TTL of cached admin users */
-    int login_max_failures;      /* per client address and per username ... */
+    int login_max_failures;      /* per (username, client address) ... */
+    int login_max_address_failures; /* ... and per client address (IPv6: /64) ... */
     int login_window_s;          /* ... within this many seconds → 429 */
 } app_config;
 

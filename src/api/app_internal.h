@@ -34,7 +34,7 @@ struct app {
     worker_pool *cpu;          /* CPU work of requests: parsing big replies, writing big documents */
     policy *pol;
     cidr_list trusted;
-    throttle *thr;
+    login_throttle *thr;
     pthread_mutex_t users_mu;
     cached_user *users; /* small cache, linear scan */
     size_t nusers;

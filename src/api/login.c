@@ -4,10 +4,12 @@
  * is the same 401 "Authentication failed" and costs the same time: an
  * unknown user is checked against a dummy hash (password_burn). Only once
  * the password is right does the answer say more — that the client's
- * address is not allowed for this user. Failures are counted per client
- * address and per username; past the limit the answer is 429 with
- * Retry-After, before any password is checked. One log line per attempt,
- * never with the password or the token. */
+ * address is not allowed for this user. Failures are counted per
+ * (username, client address) and per client address (auth/throttle.h);
+ * past either limit the answer is 429 with Retry-After, before any
+ * password is checked, and a success clears only its own (username,
+ * address) count. One log line per attempt, never with the password or the
+ * token. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,12 +65,10 @@ static bool read_credentials(const http_request *req, http_response *res, json_t
     return true;
 }
 
-static bool throttled(app *a, const char *ip_key, const char *user_key, http_response *res)
+static bool throttled(app *a, const char *username, const struct sockaddr *client,
+                      http_response *res)
 {
-    int64_t now = fanout_now_ms();
-    int wait_ip = throttle_retry_after(a->thr, ip_key, now);
-    int wait_user = throttle_retry_after(a->thr, user_key, now);
-    int wait = wait_ip > wait_user ? wait_ip : wait_user;
+    int wait = login_throttle_retry_after(a->thr, username, client, fanout_now_ms());
     if (wait == 0) return false;
     char detail[128];
     snprintf(detail, sizeof detail, "Too many failed logins; try again in %d s.", wait);
@@ -91,10 +91,8 @@ void api_login(app *a, const http_request *req, http_response *res)
         log_login(req, "fail", "malformed body", "", 0, client_text);
         return;
     }
-    char ip_key[80], user_key[STORE_NAME_MAX + 8];
-    snprintf(ip_key, sizeof ip_key, "ip:%s", client_text);
-    snprintf(user_key, sizeof user_key, "user:%.255s", username);
-    if (throttled(a, ip_key, user_key, res)) {
+    const struct sockaddr *client_sa = (const struct sockaddr *)&client;
+    if (throttled(a, username, client_sa, res)) {
         log_login(req, "throttled", NULL, username, 0, client_text);
         json_decref(root);
         return;
@@ -129,8 +127,7 @@ void api_login(app *a, const http_request *req, http_response *res)
     }
 
     if (reason) {
-        throttle_failure(a->thr, ip_key, fanout_now_ms());
-        throttle_failure(a->thr, user_key, fanout_now_ms());
+        login_throttle_failure(a->thr, username, client_sa, fanout_now_ms());
         if (strcmp(reason, "address not allowed") == 0) {
             char detail[128];
             snprintf(detail, sizeof detail, "Logins from %s are not allowed for this user.", client_text);
@@ -140,9 +137,8 @@ void api_login(app *a, const http_request *req, http_response *res)
         }
         log_login(req, "fail", reason, username, st == STORE_OK ? u.id : 0, client_text);
     } else {
-        throttle_success(a->thr, ip_key);
-        throttle_success(a->thr, user_key);
-        int64_t exp = a->cfg.token_lifetime_s > 0 ? (int64_t)time(NULL) + a->cfg.token_lifetime_s : 0;
+        login_throttle_success(a->thr, username, client_sa);
+        int64_t exp = (int64_t)time(NULL) + a->cfg.token_lifetime_s; /* app_new: >= 1 */
         char token[JWT_MAX_LEN];
         if (jwt_sign(a->secret, a->cfg.secret_len, u.id, exp, token, sizeof token) < 0) {
             app_error(res, 500, "500", "Internal server error", "The token could not be signed.");

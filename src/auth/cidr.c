@@ -255,12 +255,31 @@ void cidr_client_address(const struct sockaddr *peer, const char *x_forwarded_fo
     }
 }
 
-void cidr_addr_text(const struct sockaddr *addr, char *out, size_t len)
+/* An address's text; an IPv6 one cut to its first v6_prefix bits, with
+ * "/prefix" when that is less than all 128. */
+static void block_text(const struct sockaddr *addr, int v6_prefix, char *out, size_t len)
 {
     if (out == NULL || len == 0) return;
+    if (v6_prefix < 0) v6_prefix = 0;
+    if (v6_prefix > 128) v6_prefix = 128;
     char buf[INET6_ADDRSTRLEN];
     addr_key k;
     const char *r = NULL;
-    if (key_of(addr, &k)) r = inet_ntop(k.family, k.bytes, buf, sizeof buf);
-    snprintf(out, len, "%s", r ? r : "unknown");
+    if (key_of(addr, &k)) {
+        if (k.family == AF_INET6) clear_host_bits(k.bytes, 16, v6_prefix);
+        r = inet_ntop(k.family, k.bytes, buf, sizeof buf);
+    }
+    if (r == NULL) snprintf(out, len, "unknown");
+    else if (k.family == AF_INET6 && v6_prefix < 128) snprintf(out, len, "%s/%d", r, v6_prefix);
+    else snprintf(out, len, "%s", r);
+}
+
+void cidr_addr_text(const struct sockaddr *addr, char *out, size_t len)
+{
+    block_text(addr, 128, out, len);
+}
+
+void cidr_block_text(const struct sockaddr *addr, int v6_prefix, char *out, size_t len)
+{
+    block_text(addr, v6_prefix, out, len);
 }

@@ -45,4 +45,10 @@ void cidr_client_address(const struct sockaddr *peer, const char *x_forwarded_fo
 /* Text of an address ("127.0.0.1", "::1"), for logs. */
 void cidr_addr_text(const struct sockaddr *addr, char *out, size_t len);
 
+/* Text of the block an address belongs to: an IPv4 address (IPv4-mapped
+ * IPv6 folded) is its own block ("192.0.2.1"); an IPv6 address's block is
+ * its first v6_prefix bits ("2001:db8:1:2::/64"). "unknown" for other
+ * families. */
+void cidr_block_text(const struct sockaddr *addr, int v6_prefix, char *out, size_t len);
+
 #endif

@@ -11,14 +11,19 @@
  *   3. HMAC-SHA256 over the text "header.payload" with the key, compared
  *      with CRYPTO_memcmp (constant time); a signature of any length other
  *      than 32 bytes is a bad signature;
- *   4. only then the payload: a JSON object (duplicate keys refused); exp,
- *      when present, an integer or real and > now (exp <= now is expired;
- *      any other type is malformed); aud "admin" or an array holding the
- *      string "admin"; sub a JSON integer > 0, or — as some issuers write
- *      it — a string of decimal digits without sign or leading zeros whose
- *      value is > 0 and fits in int64.
- * An empty key is refused both ways (no token can be minted or accepted
- * with it). JSON parsing uses jansson on the decoded bytes. */
+ *   4. only then the payload: a JSON object (duplicate keys refused); exp
+ *      required (yeti-web always sets it, and a token without one would
+ *      never end), an integer or real and > now (exp <= now is expired);
+ *      nbf, when present, an integer or real and <= now (later is not yet
+ *      valid); exp or nbf of any other type is malformed; aud "admin" or
+ *      an array holding the string "admin"; sub a JSON integer > 0, or —
+ *      as some issuers write it — a string of decimal digits without sign
+ *      or leading zeros whose value is > 0 and fits in int64.
+ * Both times are compared with `now` with no leeway, as ruby-jwt does by
+ * default (yeti-web): a token is accepted from second nbf up to, not
+ * including, second exp. An empty key is refused both ways (no token can be
+ * minted or accepted with it), and so is minting without exp. JSON parsing
+ * uses jansson on the decoded bytes. */
 #include "auth/jwt.h"
 
 #include <inttypes.h>
@@ -32,6 +37,7 @@
 #include <openssl/hmac.h>
 
 #include "auth/base64url.h"
+#include "util/decimal.h"
 
 #include <xxhash.h>
 
@@ -48,6 +54,8 @@ const char *jwt_status_reason(jwt_status s)
     case JWT_BAD_ALG: return "unsupported alg";
     case JWT_BAD_SIGNATURE: return "bad signature";
     case JWT_EXPIRED: return "expired";
+    case JWT_NO_EXPIRY: return "no exp";
+    case JWT_NOT_YET_VALID: return "not yet valid";
     case JWT_BAD_AUDIENCE: return "bad audience";
     case JWT_BAD_SUBJECT: return "bad subject";
     }
@@ -68,14 +76,10 @@ static bool hmac_sha256(const unsigned char *key, size_t key_len, const char *da
 int jwt_sign(const unsigned char *key, size_t key_len, int64_t sub, int64_t exp, char *out,
              size_t out_len)
 {
-    if (out == NULL || sub <= 0) return -1;
+    if (out == NULL || sub <= 0 || exp <= 0) return -1;
     char payload[128];
-    int pn;
-    if (exp > 0)
-        pn = snprintf(payload, sizeof payload, "{\"sub\":%" PRId64 ",\"aud\":[\"admin\"],\"exp\":%" PRId64 "}",
-                      sub, exp);
-    else
-        pn = snprintf(payload, sizeof payload, "{\"sub\":%" PRId64 ",\"aud\":[\"admin\"]}", sub);
+    int pn = snprintf(payload, sizeof payload,
+                      "{\"sub\":%" PRId64 ",\"aud\":[\"admin\"],\"exp\":%" PRId64 "}", sub, exp);
     if (pn < 0 || (size_t)pn >= sizeof payload) return -1;
 
     size_t hn = sizeof SIGN_HEADER_B64 - 1;
@@ -118,35 +122,56 @@ static bool decodes(const char *part, size_t n)
     return b64url_decode(part, n, raw, sizeof raw) >= 0;
 }
 
-/* The exp claim as read, so that a cached verification can re-check it. */
-typedef struct expiry {
-    enum { EXP_NONE, EXP_INT, EXP_REAL } kind;
+/* A time claim (exp, nbf) as read, so that a cached verification can
+ * re-check it against a later `now`. */
+typedef struct time_claim {
+    enum { CLAIM_NONE, CLAIM_INT, CLAIM_REAL } kind;
     int64_t i;
     double r;
-} expiry;
+} time_claim;
 
-static jwt_status exp_check(const expiry *e, int64_t now)
+typedef struct validity {
+    time_claim exp, nbf;
+} validity;
+
+/* The claim's time is later than now. */
+static bool later_than(const time_claim *c, int64_t now)
 {
-    if (e->kind == EXP_INT) return e->i <= now ? JWT_EXPIRED : JWT_OK;
-    if (e->kind == EXP_REAL) return e->r <= (double)now ? JWT_EXPIRED : JWT_OK;
+    return c->kind == CLAIM_INT ? c->i > now : c->r > (double)now;
+}
+
+static jwt_status validity_check(const validity *v, int64_t now)
+{
+    if (v->exp.kind == CLAIM_NONE) return JWT_NO_EXPIRY;
+    if (!later_than(&v->exp, now)) return JWT_EXPIRED;
+    if (v->nbf.kind != CLAIM_NONE && later_than(&v->nbf, now)) return JWT_NOT_YET_VALID;
     return JWT_OK;
 }
 
-static jwt_status check_exp(const json_t *payload, int64_t now, expiry *e)
+/* Reads one time claim: absent, an integer or a real; false for any other
+ * type. */
+static bool read_time(const json_t *payload, const char *name, time_claim *c)
 {
-    const json_t *exp = json_object_get(payload, "exp");
-    e->kind = EXP_NONE;
-    if (exp == NULL) return JWT_OK;
-    if (json_is_integer(exp)) {
-        e->kind = EXP_INT;
-        e->i = (int64_t)json_integer_value(exp);
-    } else if (json_is_real(exp)) {
-        e->kind = EXP_REAL;
-        e->r = json_real_value(exp);
+    const json_t *t = json_object_get(payload, name);
+    c->kind = CLAIM_NONE;
+    if (t == NULL) return true;
+    if (json_is_integer(t)) {
+        c->kind = CLAIM_INT;
+        c->i = (int64_t)json_integer_value(t);
+    } else if (json_is_real(t)) {
+        c->kind = CLAIM_REAL;
+        c->r = json_real_value(t);
     } else {
-        return JWT_MALFORMED;
+        return false;
     }
-    return exp_check(e, now);
+    return true;
+}
+
+static jwt_status check_validity(const json_t *payload, int64_t now, validity *v)
+{
+    if (!read_time(payload, "exp", &v->exp) || !read_time(payload, "nbf", &v->nbf))
+        return JWT_MALFORMED;
+    return validity_check(v, now);
 }
 
 static bool is_admin(const json_t *v)
@@ -178,25 +203,15 @@ static jwt_status check_sub(const json_t *payload, int64_t *sub)
         *sub = (int64_t)v;
         return JWT_OK;
     }
-    if (json_is_string(s)) {
-        const char *t = json_string_value(s);
-        size_t n = json_string_length(s);
-        if (n == 0 || n > 19 || t[0] == '0') return JWT_BAD_SUBJECT;
-        int64_t v = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (t[i] < '0' || t[i] > '9') return JWT_BAD_SUBJECT;
-            int d = t[i] - '0';
-            if (v > (INT64_MAX - d) / 10) return JWT_BAD_SUBJECT;
-            v = v * 10 + d;
-        }
-        *sub = v;
-        return JWT_OK;
-    }
+    if (json_is_string(s))
+        return decimal_positive_i64(json_string_value(s), json_string_length(s), sub)
+                   ? JWT_OK
+                   : JWT_BAD_SUBJECT;
     return JWT_BAD_SUBJECT;
 }
 
 static jwt_status verify(const unsigned char *key, size_t key_len, const char *token, int64_t now,
-                         int64_t *sub, expiry *e)
+                         int64_t *sub, validity *v)
 {
     if (token == NULL) return JWT_MALFORMED;
     size_t n = strnlen(token, JWT_MAX_LEN + 1);
@@ -232,7 +247,7 @@ static jwt_status verify(const unsigned char *key, size_t key_len, const char *t
     json_t *payload = decode_object(p, pn);
     if (payload == NULL) return JWT_MALFORMED;
     int64_t subject = 0;
-    jwt_status st = check_exp(payload, now, e);
+    jwt_status st = check_validity(payload, now, v);
     if (st == JWT_OK) st = check_aud(payload);
     if (st == JWT_OK) st = check_sub(payload, &subject);
     json_decref(payload);
@@ -243,14 +258,14 @@ static jwt_status verify(const unsigned char *key, size_t key_len, const char *t
 jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *token, int64_t now,
                       int64_t *sub)
 {
-    expiry e;
-    return verify(key, key_len, token, now, sub, &e);
+    validity v;
+    return verify(key, key_len, token, now, sub, &v);
 }
 
 /* The cache: per thread (no lock), CACHE_WAYS entries replaced round-robin.
  * An entry holds the exact token bytes (compared in full: a hash match
  * alone would let a forged token pass for a cached one), a fingerprint of
- * the key it verified under, the subject and the exp claim. */
+ * the key it verified under, the subject and the exp and nbf claims. */
 #define CACHE_WAYS 4
 #define CACHE_TOKEN_MAX 1024 /* longer tokens are verified every time */
 
@@ -259,7 +274,7 @@ typedef struct cached_token {
     XXH128_hash_t key_fp;
     size_t key_len;
     int64_t sub;
-    expiry exp;
+    validity valid;
     char token[CACHE_TOKEN_MAX];
 } cached_token;
 
@@ -278,17 +293,17 @@ jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const cha
         if (c->len != n || c->key_len != key_len || !XXH128_isEqual(c->key_fp, fp) ||
             CRYPTO_memcmp(c->token, token, n) != 0) /* no timing oracle on a valid token */
             continue;
-        jwt_status st = exp_check(&c->exp, now);
+        jwt_status st = validity_check(&c->valid, now);
         if (st != JWT_OK) {
-            c->len = 0; /* expired for good */
+            c->len = 0; /* expired (for good), or the clock went back */
             return st;
         }
         if (sub != NULL) *sub = c->sub;
         return JWT_OK;
     }
-    expiry e;
+    validity v;
     int64_t subject = 0;
-    jwt_status st = verify(key, key_len, token, now, &subject, &e);
+    jwt_status st = verify(key, key_len, token, now, &subject, &v);
     if (st != JWT_OK) return st;
     cached_token *c = &tcache[tcache_next++ % CACHE_WAYS];
     memcpy(c->token, token, n);
@@ -296,7 +311,7 @@ jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const cha
     c->key_fp = fp;
     c->key_len = key_len;
     c->sub = subject;
-    c->exp = e;
+    c->valid = v;
     if (sub != NULL) *sub = subject;
     return JWT_OK;
 }

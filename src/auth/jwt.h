@@ -1,12 +1,13 @@
 /* jwt: the admin API's tokens (SPEC §6) — HS256 JSON Web Tokens.
  *
  * Issued: header exactly {"alg":"HS256"}, payload
- * {"sub":<id>,"aud":["admin"],"exp":<unix time>} (no exp when the lifetime
- * is 0), as yeti-web issues them. Verified: three base64url parts; header a
- * JSON object whose alg is exactly "HS256" (other header members such as
- * typ are tolerated); HMAC-SHA256 over "header.payload" with the secret's
- * bytes, compared in constant time; aud "admin" or an array containing it;
- * exp, when present, in the future; sub a positive integer. */
+ * {"sub":<id>,"aud":["admin"],"exp":<unix time>}, as yeti-web issues them;
+ * always with exp. Verified: three base64url parts; header a JSON object
+ * whose alg is exactly "HS256" (other header members such as typ are
+ * tolerated); HMAC-SHA256 over "header.payload" with the secret's bytes,
+ * compared in constant time; aud "admin" or an array containing it; exp
+ * present and in the future; nbf, when present, not in the future (no
+ * leeway on either); sub a positive integer. */
 #ifndef AC_AUTH_JWT_H
 #define AC_AUTH_JWT_H
 
@@ -21,7 +22,9 @@ typedef enum {
     JWT_MALFORMED,     /* not three base64url parts of JSON objects */
     JWT_BAD_ALG,       /* alg missing or not exactly HS256 (none, HS384, RS256, ...) */
     JWT_BAD_SIGNATURE,
-    JWT_EXPIRED,
+    JWT_EXPIRED,       /* exp <= now */
+    JWT_NO_EXPIRY,     /* no exp claim: such a token would never end */
+    JWT_NOT_YET_VALID, /* nbf > now */
     JWT_BAD_AUDIENCE,  /* aud missing or without "admin" */
     JWT_BAD_SUBJECT,   /* sub missing or not a positive integer */
 } jwt_status;
@@ -30,7 +33,7 @@ typedef enum {
 const char *jwt_status_reason(jwt_status s);
 
 /* Writes a NUL-terminated token into out; returns its length, or -1 when
- * out is too small or HMAC fails. exp <= 0 means no exp claim. */
+ * sub or exp is not > 0, out is too small or HMAC fails. */
 int jwt_sign(const unsigned char *key, size_t key_len, int64_t sub, int64_t exp, char *out,
              size_t out_len);
 
@@ -40,8 +43,8 @@ jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *toke
 
 /* jwt_verify with a small per-thread cache of tokens that verified: a
  * token seen before under the same key skips the decoding, parsing and
- * HMAC, but its exp is checked against `now` every time, as jwt_verify
- * would. Only JWT_OK outcomes are cached, at most 4 tokens of up to 1 KiB
+ * HMAC, but its exp and nbf are checked against `now` every time, as
+ * jwt_verify would. Only JWT_OK outcomes are cached, at most 4 tokens of up to 1 KiB
  * per thread; the token bytes are compared in full. Same results as
  * jwt_verify for every input. */
 jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const char *token,

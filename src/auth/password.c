@@ -1,23 +1,39 @@
-/* password: bcrypt through libxcrypt (crypt_rn / crypt_gensalt_rn).
+/* password: bcrypt through libxcrypt (crypt_rn / crypt_gensalt_rn), hashing
+ * and checking passwords the way Devise (bcrypt-ruby) does.
  *
- * Hashing: cost 4..31, salt from crypt_gensalt_rn("$2b$", cost, NULL, 0)
- * — libxcrypt draws the salt from the OS itself — and the result must be a
- * well-formed 60-character $2b$ hash. Passwords are 1..PASSWORD_MAX_LEN
- * bytes: bcrypt ignores everything past byte 72, so longer ones are
- * refused rather than silently colliding with their 72-byte prefix.
+ * The key: bcrypt reads at most 72 bytes of a password. bcrypt-ruby cuts
+ * every secret to its first 72 bytes (bytes, not characters: a multi-byte
+ * character may be cut in two) before hashing or checking it, and its older
+ * versions, which did not cut, read only those 72 bytes anyway. This file
+ * does the same, in one place (bcrypt_key), for hashing and verifying alike:
+ * a password of any length verifies against a hash that yeti-web or this
+ * file made from it, and so does every password with the same first 72
+ * bytes (for such keys $2a$ and $2b$ are the same algorithm).
+ *
+ * Hashing: a non-empty password, cost 4..31, salt from
+ * crypt_gensalt_rn("$2b$", cost, NULL, 0) — libxcrypt draws it from the OS
+ * itself — and the result must be a well-formed 60-character $2b$ hash.
  *
  * Verifying: only well-formed $2a$/$2b$ hashes (cost 04..31, 53 characters
  * of the bcrypt alphabet) are tried; $2x$/$2y$, other schemes and failure
- * tokens such as "*0" are refused before crypt is called. The recomputed
- * hash is compared with CRYPTO_memcmp. The crypt_data scratch area (large,
- * so heap-allocated; it holds key material) is wiped after every use.
+ * tokens such as "*0" never verify. The recomputed hash is compared with
+ * CRYPTO_memcmp. The key copy and the crypt_data scratch area (large, so
+ * heap-allocated; it holds key material) are wiped after every use.
  *
- * Timing: password_burn() runs the same verification against a dummy hash
- * of cost PASSWORD_COST, made once (pthread_once) from a fixed salt, so an
- * unknown user costs what a wrong password of a PASSWORD_COST user costs. */
+ * Equal cost: password_verify and password_burn both go through run_once,
+ * which runs exactly one bcrypt and returns nothing before it has. Its key
+ * is the password cut to 72 bytes (bcrypt costs the same for every key of
+ * up to 72 bytes: the key is cycled into the same 18 words), so a password's
+ * length changes nothing. Its hash is the stored one when that is
+ * well-formed, otherwise — an unknown user's burn, a stored hash that is
+ * malformed, no password — DUMMY_HASH, a $2b$ hash of cost PASSWORD_COST
+ * whose password nobody knows, and the answer is then false whatever bcrypt
+ * says. So an unknown user, a wrong password, a long password and a broken
+ * stored hash each cost one bcrypt at PASSWORD_COST, as long as the user's
+ * hash has that cost. A stored hash of another cost costs what its cost
+ * costs (2^cost rounds): hashes made here have PASSWORD_COST. */
 #include "auth/password.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +42,12 @@
 #include <openssl/crypto.h>
 
 #define BCRYPT_LEN 60
+
+/* Made once with crypt_gensalt_rn("$2b$", 12) from 24 random bytes that
+ * were then thrown away. */
+static const char DUMMY_HASH[] = "$2b$12$dT0kpcbQZ6kl4gDbQigILeShJilsEvqAzS9ht13LzZMyawjZD72Ou";
+_Static_assert(PASSWORD_COST == 12, "DUMMY_HASH has cost 12: make one of PASSWORD_COST");
+_Static_assert(sizeof DUMMY_HASH == BCRYPT_LEN + 1, "a bcrypt hash is 60 characters");
 
 static bool bcrypt_char(char c)
 {
@@ -47,17 +69,40 @@ static bool well_formed(const char *h, bool b_only)
     return true;
 }
 
-/* Runs bcrypt for password with hash's settings, compares in constant time. */
-static bool check(const char *password, const char *hash)
+/* The bytes bcrypt uses: the first PASSWORD_KEY_BYTES of password (none
+ * when it is NULL), NUL-terminated, as bcrypt-ruby's byteslice(0, 72). */
+static void bcrypt_key(const char *password, char key[PASSWORD_KEY_BYTES + 1])
+{
+    size_t len = password == NULL ? 0 : strnlen(password, PASSWORD_KEY_BYTES);
+    if (len > 0) memcpy(key, password, len);
+    key[len] = '\0';
+}
+
+/* One bcrypt of key with setting's salt and cost; the result (a hash, or
+ * NULL) is copied to out, which must hold BCRYPT_LEN + 1 bytes. */
+static bool bcrypt_with(const char *key, const char *setting, char out[BCRYPT_LEN + 1])
 {
     struct crypt_data *cd = calloc(1, sizeof *cd);
     if (cd == NULL) return false;
-    const char *r = crypt_rn(password, hash, cd, (int)sizeof *cd);
-    bool ok = r != NULL && r[0] != '*' && strnlen(r, BCRYPT_LEN + 1) == BCRYPT_LEN &&
-              CRYPTO_memcmp(r, hash, BCRYPT_LEN) == 0;
+    const char *r = crypt_rn(key, setting, cd, (int)sizeof *cd);
+    bool ok = r != NULL && r[0] != '*' && strnlen(r, BCRYPT_LEN + 1) == BCRYPT_LEN;
+    if (ok) memcpy(out, r, BCRYPT_LEN + 1);
     OPENSSL_cleanse(cd, sizeof *cd);
     free(cd);
     return ok;
+}
+
+/* The one bcrypt of every check (see the top of the file): true only when
+ * hash is well-formed and is password's hash. */
+static bool run_once(const char *password, const char *hash)
+{
+    bool usable = password != NULL && well_formed(hash, false);
+    const char *against = usable ? hash : DUMMY_HASH;
+    char key[PASSWORD_KEY_BYTES + 1], got[BCRYPT_LEN + 1];
+    bcrypt_key(password, key);
+    bool same = bcrypt_with(key, against, got) && CRYPTO_memcmp(got, against, BCRYPT_LEN) == 0;
+    OPENSSL_cleanse(key, sizeof key);
+    return usable && same;
 }
 
 int password_hash(const char *password, int cost, char out[PASSWORD_HASH_MAX], char err[128])
@@ -70,13 +115,8 @@ int password_hash(const char *password, int cost, char out[PASSWORD_HASH_MAX], c
         snprintf(err, 128, "no password");
         return -1;
     }
-    size_t len = strnlen(password, PASSWORD_MAX_LEN + 1);
-    if (len == 0) {
+    if (password[0] == '\0') {
         snprintf(err, 128, "password is empty");
-        return -1;
-    }
-    if (len > PASSWORD_MAX_LEN) {
-        snprintf(err, 128, "password is longer than %d bytes", PASSWORD_MAX_LEN);
         return -1;
     }
     if (cost < 4 || cost > 31) {
@@ -91,57 +131,25 @@ int password_hash(const char *password, int cost, char out[PASSWORD_HASH_MAX], c
         return -1;
     }
 
-    struct crypt_data *cd = calloc(1, sizeof *cd);
-    if (cd == NULL) {
-        snprintf(err, 128, "out of memory");
+    char key[PASSWORD_KEY_BYTES + 1], got[BCRYPT_LEN + 1];
+    bcrypt_key(password, key);
+    bool ok = bcrypt_with(key, salt, got) && well_formed(got, true);
+    OPENSSL_cleanse(key, sizeof key);
+    if (!ok) {
+        snprintf(err, 128, "bcrypt failed");
         return -1;
     }
-    const char *r = crypt_rn(password, salt, cd, (int)sizeof *cd);
-    int rc = -1;
-    if (r != NULL && well_formed(r, true) && BCRYPT_LEN < PASSWORD_HASH_MAX) {
-        memcpy(out, r, BCRYPT_LEN + 1);
-        rc = 0;
-    } else {
-        snprintf(err, 128, "bcrypt failed");
-    }
-    OPENSSL_cleanse(cd, sizeof *cd);
-    free(cd);
-    return rc;
+    _Static_assert(BCRYPT_LEN < PASSWORD_HASH_MAX, "a hash fits out");
+    memcpy(out, got, BCRYPT_LEN + 1);
+    return 0;
 }
 
 bool password_verify(const char *password, const char *hash)
 {
-    if (password == NULL || strnlen(password, PASSWORD_MAX_LEN + 1) > PASSWORD_MAX_LEN)
-        return false;
-    if (!well_formed(hash, false)) return false;
-    return check(password, hash);
-}
-
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
-static char dummy_hash[BCRYPT_LEN + 1];
-
-static void make_dummy(void)
-{
-    /* A fixed, canonical 22-character salt: the dummy needs no secrecy, only
-     * the cost of a real hash. */
-    char setting[64];
-    snprintf(setting, sizeof setting, "$2b$%02d$activecallsdummysalt.u", PASSWORD_COST);
-    struct crypt_data *cd = calloc(1, sizeof *cd);
-    if (cd == NULL) return;
-    const char *r = crypt_rn("activecalls-dummy-password", setting, cd, (int)sizeof *cd);
-    if (r != NULL && well_formed(r, true)) memcpy(dummy_hash, r, BCRYPT_LEN + 1);
-    OPENSSL_cleanse(cd, sizeof *cd);
-    free(cd);
+    return run_once(password, hash);
 }
 
 void password_burn(const char *password)
 {
-    pthread_once(&dummy_once, make_dummy);
-    char pw[PASSWORD_MAX_LEN + 1];
-    size_t len = password == NULL ? 0 : strnlen(password, PASSWORD_MAX_LEN);
-    if (len > 0) memcpy(pw, password, len);
-    pw[len] = '\0';
-    /* Without a dummy, crypt itself is broken and no password verifies. */
-    if (dummy_hash[0] != '\0') (void)check(pw, dummy_hash);
-    OPENSSL_cleanse(pw, sizeof pw);
+    (void)run_once(password, NULL);
 }

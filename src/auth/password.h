@@ -1,8 +1,12 @@
 /* password: bcrypt password hashes through libxcrypt, compatible with
  * Devise (yeti-web): `$2a$` and `$2b$` hashes verify; new hashes are `$2b$`
- * with cost PASSWORD_COST. Verification compares in constant time, and
- * password_burn() spends the same time on a dummy hash, so an unknown user
- * and a wrong password cannot be told apart by timing. */
+ * with cost PASSWORD_COST. As bcrypt-ruby does, only the first
+ * PASSWORD_KEY_BYTES bytes of a password are hashed or checked. Verification
+ * compares in constant time, and every check — password_verify on any
+ * input, password_burn — runs exactly one bcrypt, so an unknown user, a
+ * wrong password and a password of any length cannot be told apart by
+ * timing (password.c says how, and the one exception: stored hashes of
+ * another cost). */
 #ifndef AC_AUTH_PASSWORD_H
 #define AC_AUTH_PASSWORD_H
 
@@ -11,15 +15,18 @@
 
 #define PASSWORD_COST 12
 #define PASSWORD_HASH_MAX 128
-#define PASSWORD_MAX_LEN 72 /* bcrypt uses at most 72 bytes; longer are refused */
+#define PASSWORD_KEY_BYTES 72 /* bcrypt uses the first 72 bytes; the rest is cut */
 
-/* Returns 0 and a NUL-terminated hash in out, or -1 with err set. */
+/* Returns 0 and a NUL-terminated hash of password's first
+ * PASSWORD_KEY_BYTES bytes in out, or -1 with err set. */
 int password_hash(const char *password, int cost, char out[PASSWORD_HASH_MAX], char err[128]);
 
-/* True only when hash is a well-formed $2a$/$2b$ bcrypt hash of password. */
+/* True only when hash is a well-formed $2a$/$2b$ bcrypt hash of password's
+ * first PASSWORD_KEY_BYTES bytes. */
 bool password_verify(const char *password, const char *hash);
 
-/* Same cost as a failed password_verify, for unknown users. */
+/* The cost of a failed password_verify against a PASSWORD_COST hash, for
+ * unknown users. */
 void password_burn(const char *password);
 
 #endif

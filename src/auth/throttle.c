@@ -1,27 +1,41 @@
-/* throttle: failed-login counting per key with a sliding window.
+/* throttle: failed-login counting — a bounded table of sliding windows,
+ * and the login policy built from two of them (throttle.h; the policy's
+ * why is in docs/API.md "Authentication").
  *
- * An open-addressing hash table (linear probing, backward-shift deletion,
- * so no tombstones) of TABLE_SIZE slots holds at most THROTTLE_MAX_KEYS
- * keys. Each key keeps a ring of its last max_failures failure times; the
- * key is refused while the ring is full and its oldest entry is still
- * inside the window, until exactly that entry leaves it. When the table is
- * full, a new key evicts the key whose newest failure is oldest (one
- * linear scan, only then). Keys longer than MAX_KEY bytes are cut to that
- * length (such keys can only share, i.e. tighten, a limit). The hash is
- * FNV-1a with a per-table random seed; even adversarial collisions cost at
- * most one scan of the bounded table. One mutex guards everything. */
+ * The table: an open-addressing hash table (linear probing, backward-shift
+ * deletion, so no tombstones) of TABLE_SIZE slots holds at most
+ * THROTTLE_MAX_KEYS keys. Each key keeps a ring of its last max_failures
+ * failure times; the key is refused while the ring is full and its oldest
+ * entry is still inside the window, until exactly that entry leaves it.
+ * When the table is full, a new key evicts the key whose newest failure is
+ * oldest (one linear scan, only then). Keys longer than MAX_KEY bytes are
+ * cut to that length (such keys can only share, i.e. tighten, a limit).
+ * The hash is FNV-1a with a per-table random seed; even adversarial
+ * collisions cost at most one scan of the bounded table. One mutex guards
+ * everything.
+ *
+ * The policy: keys are the client's block ("192.0.2.1", "2001:db8::/64")
+ * and that block, a space and the username (a block's text has no space,
+ * so no two pairs share a key; a username long enough to be cut can only
+ * share its own block's limit). An IPv6 client counts as its /64, the
+ * usual allocation of one subscriber: otherwise one host could take a new
+ * address for every few attempts. Nothing is keyed by username alone: such
+ * a key would let anyone lock any user (the administrator) out from
+ * everywhere. */
 #include "auth/throttle.h"
+
+#include "auth/cidr.h"
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
 #define TABLE_SIZE 16384 /* power of two, > THROTTLE_MAX_KEYS / 0.7 */
-#define MAX_KEY 256
-#define MAX_FAILURES_LIMIT 1000
+#define MAX_KEY 320 /* a block's text, a space, a username of up to 255 bytes */
 #define MAX_WINDOW_S (7 * 86400)
 
 typedef struct {
@@ -58,7 +72,7 @@ static size_t key_len(const char *key)
 
 throttle *throttle_new(int max_failures, int window_s)
 {
-    if (max_failures < 1 || max_failures > MAX_FAILURES_LIMIT || window_s < 1 ||
+    if (max_failures < 1 || max_failures > THROTTLE_MAX_FAILURES || window_s < 1 ||
         window_s > MAX_WINDOW_S)
         return NULL;
     throttle *t = calloc(1, sizeof *t);
@@ -205,4 +219,73 @@ void throttle_success(throttle *t, const char *key)
     slot *s = find(t, key, n, h);
     if (s != NULL) remove_slot(t, s);
     pthread_mutex_unlock(&t->mu);
+}
+
+/* ---- the login policy ------------------------------------------------------ */
+
+struct login_throttle {
+    throttle *pairs;  /* "<block> <username>" */
+    throttle *blocks; /* "<block>" */
+};
+
+login_throttle *login_throttle_new(int max_failures, int max_block_failures, int window_s)
+{
+    login_throttle *lt = calloc(1, sizeof *lt);
+    if (lt == NULL) return NULL;
+    lt->pairs = throttle_new(max_failures, window_s);
+    lt->blocks = throttle_new(max_block_failures, window_s);
+    if (lt->pairs == NULL || lt->blocks == NULL) {
+        login_throttle_free(lt);
+        return NULL;
+    }
+    return lt;
+}
+
+void login_throttle_free(login_throttle *lt)
+{
+    if (lt == NULL) return;
+    throttle_free(lt->pairs);
+    throttle_free(lt->blocks);
+    free(lt);
+}
+
+typedef struct login_keys {
+    char block[64];
+    char pair[MAX_KEY + 1];
+} login_keys;
+
+/* False when there is nothing to count (no username or no client). */
+static bool make_keys(const char *username, const struct sockaddr *client, login_keys *k)
+{
+    if (username == NULL || client == NULL) return false;
+    cidr_block_text(client, LOGIN_THROTTLE_V6_BLOCK, k->block, sizeof k->block);
+    snprintf(k->pair, sizeof k->pair, "%s %s", k->block, username);
+    return true;
+}
+
+int login_throttle_retry_after(login_throttle *lt, const char *username,
+                               const struct sockaddr *client, int64_t now_ms)
+{
+    login_keys k;
+    if (lt == NULL || !make_keys(username, client, &k)) return 0;
+    int pair = throttle_retry_after(lt->pairs, k.pair, now_ms);
+    int block = throttle_retry_after(lt->blocks, k.block, now_ms);
+    return pair > block ? pair : block;
+}
+
+void login_throttle_failure(login_throttle *lt, const char *username,
+                            const struct sockaddr *client, int64_t now_ms)
+{
+    login_keys k;
+    if (lt == NULL || !make_keys(username, client, &k)) return;
+    throttle_failure(lt->pairs, k.pair, now_ms);
+    throttle_failure(lt->blocks, k.block, now_ms);
+}
+
+void login_throttle_success(login_throttle *lt, const char *username,
+                            const struct sockaddr *client)
+{
+    login_keys k;
+    if (lt == NULL || !make_keys(username, client, &k)) return;
+    throttle_success(lt->pairs, k.pair);
 }

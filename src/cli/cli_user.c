@@ -14,7 +14,8 @@
  * before the signal is re-raised with its previous disposition. Otherwise
  * exactly one line is read from stdin with read(2) — no stdio buffer keeps
  * a copy — without its "\n" / "\r\n", so scripts can pipe it. Passwords
- * must be 1..PASSWORD_MAX_LEN bytes without NUL; they are hashed with
+ * must be 1..PASSWORD_KEY_BYTES bytes without NUL (bcrypt would ignore the
+ * rest of a longer one, so a new password may not have any); they are hashed with
  * password_hash (bcrypt $2b$, PASSWORD_COST) and every buffer that held the
  * password or the hash is wiped with explicit_bzero. Neither is ever
  * printed; core dumps are switched off while they are in memory.
@@ -48,7 +49,7 @@ _Static_assert(STORE_HASH_MAX >= PASSWORD_HASH_MAX, "a hash must fit the store's
 
 #define DEFAULT_DB "./activecalls.db"
 /* Room for a maximal password, a '\r', and one byte more to see it is too long. */
-#define PW_BUF (PASSWORD_MAX_LEN + 2)
+#define PW_BUF (PASSWORD_KEY_BYTES + 2)
 
 
 enum { F_USERNAME = 1u, F_ROLES = 2u, F_IPS = 4u, F_ID = 8u, F_DISABLED = 16u, F_DB = 32u };
@@ -269,7 +270,7 @@ static int check_line(int n, const char *buf)
     switch (n) {
     case LINE_EOF: cli_runtime_error("no password given"); return -1;
     case LINE_TOO_LONG:
-        cli_runtime_error("the password is longer than %d bytes (bcrypt's limit)", PASSWORD_MAX_LEN);
+        cli_runtime_error("the password is longer than %d bytes (bcrypt would ignore the rest)", PASSWORD_KEY_BYTES);
         return -1;
     case LINE_ERROR: cli_runtime_error("reading the password: %s", strerror(errno)); return -1;
     case LINE_SIGNAL: return -1; /* the caller re-raises it */
@@ -279,8 +280,8 @@ static int check_line(int n, const char *buf)
         cli_runtime_error("empty password refused");
         return -1;
     }
-    if (n > PASSWORD_MAX_LEN) {
-        cli_runtime_error("the password is longer than %d bytes (bcrypt's limit)", PASSWORD_MAX_LEN);
+    if (n > PASSWORD_KEY_BYTES) {
+        cli_runtime_error("the password is longer than %d bytes (bcrypt would ignore the rest)", PASSWORD_KEY_BYTES);
         return -1;
     }
     if (memchr(buf, '\0', (size_t)n)) {

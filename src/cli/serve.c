@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "auth/throttle.h"
 #include "cli/cli.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -32,7 +33,8 @@ static void usage(void)
             "                         [--max-reply-bytes N] [--node-cache-ms MS]\n"
             "                         [--secret-file FILE] [--token-lifetime S] [--policy FILE]\n"
             "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
-            "                         [--login-max-failures N] [--login-window S]\n"
+            "                         [--login-max-failures N] [--login-max-address-failures N]\n"
+            "                         [--login-window S]\n"
             "                         [--workers N] [--max-connections N] [--max-connections-per-ip N]\n"
             "                         [--request-timeout-ms MS] [--keepalive-timeout-ms MS]\n"
             "                         [--send-timeout-ms MS] [--max-head-bytes N] [--max-body-bytes N]\n"
@@ -44,12 +46,18 @@ static void usage(void)
             "  --max-reply-bytes  largest node reply accepted (default 67108864)\n"
             "  --node-cache-ms    how long the node list is cached (default 1000)\n"
             "  --secret-file      file holding the token secret (else $ACTIVECALLS_SECRET; required)\n"
-            "  --token-lifetime   seconds a login token lives (default 600; 0 = no expiry)\n"
+            "  --token-lifetime   seconds a login token lives, 1..315360000 (default 600);\n"
+            "                     every token carries exp\n"
             "  --policy           role policy file, yeti's policy_roles.yml shape (default: only root)\n"
             "  --trusted-proxies  proxies whose X-Forwarded-For is believed (default none)\n"
             "  --user-cache-ms    how long admin users are cached (default 1000)\n"
-            "  --login-max-failures, --login-window\n"
-            "                     failed logins per address/username before 429 (default 5 in 60 s)\n"
+            "  --login-max-failures\n"
+            "                     failed logins of one username from one address (IPv6: /64)\n"
+            "                     before that pair gets 429 (default 5)\n"
+            "  --login-max-address-failures\n"
+            "                     failed logins from one address (IPv6: /64), any usernames,\n"
+            "                     before it gets 429 (default 20)\n"
+            "  --login-window     seconds those failures are counted for (default 60)\n"
             "  --workers          threads running requests (default 64)\n"
             "  --max-connections  open connections in all (default 16384; the open-file limit is raised)\n"
             "  --max-connections-per-ip\n"
@@ -193,6 +201,7 @@ int cli_serve(int argc, char **argv)
         {"trusted-proxies", required_argument, NULL, 'P'},
         {"user-cache-ms", required_argument, NULL, 'U'},
         {"login-max-failures", required_argument, NULL, 'F'},
+        {"login-max-address-failures", required_argument, NULL, 'A'},
         {"login-window", required_argument, NULL, 'W'},
         {"workers", required_argument, NULL, 1000},
         {"max-connections", required_argument, NULL, 1001},
@@ -210,6 +219,7 @@ int cli_serve(int argc, char **argv)
     const char *secret_file = NULL, *policy_file = NULL, *trusted = "";
     long long timeout_ms = 2000, max_reply = 64LL * 1024 * 1024, cache_ms = 1000;
     long long lifetime = 600, user_cache_ms = 1000, max_failures = 5, window_s = 60;
+    long long max_address_failures = 20;
     http_limits lim;
     http_limits_default(&lim);
     long long v = 0;
@@ -225,11 +235,19 @@ int cli_serve(int argc, char **argv)
         case 'm': ok = parse_range(optarg, 1024, 1LL << 32, &max_reply); break;
         case 'c': ok = parse_range(optarg, 0, 3600000, &cache_ms); break;
         case 's': secret_file = optarg; break;
-        case 'T': ok = parse_range(optarg, 0, 10LL * 365 * 86400, &lifetime); break;
+        case 'T':
+            ok = parse_range(optarg, 1, 10LL * 365 * 86400, &lifetime);
+            if (!ok && strcmp(optarg, "0") == 0) {
+                fprintf(stderr, "activecalls: --token-lifetime 0 is refused: every token carries exp "
+                                "and one without it is not accepted; give seconds, 1 or more\n");
+                return 2;
+            }
+            break;
         case 'p': policy_file = optarg; break;
         case 'P': trusted = optarg; break;
         case 'U': ok = parse_range(optarg, 0, 3600000, &user_cache_ms); break;
-        case 'F': ok = parse_range(optarg, 1, 1000000, &max_failures); break;
+        case 'F': ok = parse_range(optarg, 1, THROTTLE_MAX_FAILURES, &max_failures); break;
+        case 'A': ok = parse_range(optarg, 1, THROTTLE_MAX_FAILURES, &max_address_failures); break;
         case 'W': ok = parse_range(optarg, 1, 86400, &window_s); break;
         case 1000: ok = parse_range(optarg, 1, 4096, &v); lim.workers = (size_t)v; break;
         case 1001: ok = parse_range(optarg, 1, 10000000, &v); lim.max_connections = (size_t)v; break;
@@ -286,6 +304,7 @@ int cli_serve(int argc, char **argv)
         .trusted_proxies = trusted,
         .user_cache_ms = (int)user_cache_ms,
         .login_max_failures = (int)max_failures,
+        .login_max_address_failures = (int)max_address_failures,
         .login_window_s = (int)window_s,
     };
     app *a = app_new(&cfg, st, err);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/decimal.h"
+
 #define ECHO_MAX 200 /* longest user text echoed back in an error detail */
 
 typedef struct filter_def {
@@ -69,11 +71,10 @@ static bool parse_i64(const char *s, size_t n, int64_t *out)
 bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag, size_t *tag_len)
 {
     const char *star = memchr(id, '*', len);
-    if (!star || star == id) return false;
+    if (!star) return false;
     size_t nlen = (size_t)(star - id);
-    for (size_t i = 0; i < nlen; i++)
-        if (id[i] < '0' || id[i] > '9') return false;
-    if (!parse_i64(id, nlen, node_id) || *node_id <= 0) return false;
+    /* one spelling per node: "01*t" or "+1*t" is not node 1's call */
+    if (!decimal_positive_i64(id, nlen, node_id)) return false;
     *tag = star + 1;
     *tag_len = len - nlen - 1;
     return *tag_len > 0 && *tag_len <= 1024;

@@ -100,19 +100,42 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return 0;
 }
 
-void buf_put_json_chars(buf *b, const void *p, size_t n)
+/* Does the valid UTF-8 sequence at s (k bytes) end a line for some reader
+ * or control a terminal: a C1 control (U+0080..U+009F, NEL among them) or
+ * U+2028 / U+2029? Its code point goes to *cp. */
+static bool breaks_lines(const unsigned char *s, size_t k, unsigned *cp)
+{
+    if (k == 2 && s[0] == 0xC2 && s[1] <= 0x9F) {
+        *cp = s[1];
+        return true;
+    }
+    if (k == 3 && s[0] == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9)) {
+        *cp = 0x2000u | (s[2] == 0xA8 ? 0x28u : 0x29u);
+        return true;
+    }
+    return false;
+}
+
+static void put_u_escape(buf *b, unsigned cp)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = p;
+    char e[6] = {'\\', 'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15], hex[cp & 15]};
+    buf_append(b, e, 6);
+}
+
+/* The JSON escaper. line_safe (a constant at each call, so the document
+ * path pays nothing for it) also escapes DEL and breaks_lines' characters. */
+static inline __attribute__((always_inline)) void json_chars(buf *b, const unsigned char *s,
+                                                             size_t n, bool line_safe)
+{
     size_t run = 0; /* start of the pending run of bytes copied verbatim */
     size_t i = 0;
     while (i < n) {
         unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) { i++; continue; }
-        if (c >= 0x80) {
-            size_t k = utf8_seq_len(s + i, n - i);
-            if (k) { i += k; continue; }
-        }
+        if (c >= 0x20 && c != '"' && c != '\\' && c < (line_safe ? 0x7f : 0x80)) { i++; continue; }
+        size_t k = c >= 0x80 ? utf8_seq_len(s + i, n - i) : 0;
+        unsigned cp = c;
+        if (k && !(line_safe && breaks_lines(s + i, k, &cp))) { i += k; continue; }
         buf_append(b, s + run, i - run);
         switch (c) {
         case '"': buf_append(b, "\\\"", 2); break;
@@ -123,17 +146,22 @@ void buf_put_json_chars(buf *b, const void *p, size_t n)
         case '\b': buf_append(b, "\\b", 2); break;
         case '\f': buf_append(b, "\\f", 2); break;
         default:
-            if (c < 0x20) {
-                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                buf_append(b, e, 6);
-            } else {
-                buf_append(b, "\\ufffd", 6); /* a byte that is not valid UTF-8 */
-            }
+            /* a control (C0, DEL, C1, U+2028/9), else a byte that is not valid UTF-8 */
+            put_u_escape(b, c < 0x80 || k ? cp : 0xfffd);
         }
-        i++;
+        i += k ? k : 1;
         run = i;
     }
     buf_append(b, s + run, n - run);
+}
+
+void buf_put_json_chars(buf *b, const void *p, size_t n) { json_chars(b, p, n, false); }
+
+void buf_put_json_line_str(buf *b, const void *p, size_t n)
+{
+    buf_putc(b, '"');
+    json_chars(b, p, n, true);
+    buf_putc(b, '"');
 }
 
 void buf_put_json_str(buf *b, const void *p, size_t n)

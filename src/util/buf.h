@@ -59,6 +59,11 @@ void buf_put_i64(buf *b, int64_t v);
 void buf_put_json_str(buf *b, const void *p, size_t n);
 /* Same without the surrounding quotes. */
 void buf_put_json_chars(buf *b, const void *p, size_t n);
+/* buf_put_json_str for text that must stay on one line whatever reads it
+ * (log lines): also escapes DEL, the C1 controls U+0080..U+009F (NEL,
+ * U+0085, among them) and U+2028 / U+2029 as \u007f, \u0085, \u2028, ...
+ * The output is printable ASCII plus valid UTF-8 of none of those. */
+void buf_put_json_line_str(buf *b, const void *p, size_t n);
 
 /* Percent-encodes bytes for use in a URL path segment: unreserved
  * characters, the sub-delimiters (`!$'()*+,;=`, of which a call id uses

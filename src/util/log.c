@@ -1,4 +1,8 @@
-/* log: key=value lines on stderr; see log.h. */
+/* log: key=value lines on stderr; see log.h. A value is written as it is
+ * when it is printable ASCII without spaces, '"', '=' or '\\', otherwise as a
+ * JSON string that escapes every C0 and C1 control, DEL, U+2028 and U+2029
+ * and turns bytes that are not valid UTF-8 into \ufffd, so no value can
+ * start a line or forge a field, however the log is read. */
 #include "util/log.h"
 
 #include <stdarg.h>
@@ -22,7 +26,7 @@ static void put_value(buf *line, const char *v, size_t n)
         if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) plain = false;
     }
     if (plain) buf_append(line, v, n);
-    else buf_put_json_str(line, v, n); /* JSON escaping keeps it on one line */
+    else buf_put_json_line_str(line, v, n); /* one line for any reader (util/buf.h) */
 }
 
 void log_begin(buf *line, log_level lvl, const char *msg)

@@ -2,8 +2,9 @@
  *
  * Lines look like `ts=2026-11-27T05:10:30.123Z level=info msg=request k=v ...`.
  * Values are written by the caller through log_kv*, which quote a value
- * when it holds spaces, quotes or control characters, so a line is always
- * one line. Never pass passwords or tokens. Thread-safe: a line is built
+ * when it holds spaces, quotes, control characters (C0, DEL, C1, U+2028,
+ * U+2029: escaped) or bytes that are not valid UTF-8 (written as \ufffd),
+ * so a line is always one line. Never pass passwords or tokens. Thread-safe: a line is built
  * in memory and written with one write(2). */
 #ifndef AC_UTIL_LOG_H
 #define AC_UTIL_LOG_H

@@ -9,7 +9,9 @@
  *   the three places a token may travel;
  * - every refusal of a token (401, empty body, the common headers);
  * - trusted and untrusted proxies (X-Forwarded-For);
- * - throttling of failed logins per address and per username, and its reset;
+ * - throttling of failed logins per (username, address) and per address
+ *   (IPv6: /64), what a success clears, and that no address can lock a user
+ *   out of another;
  * - roles: root, the policy file's section and Default, unknown roles, no
  *   policy file; policy file errors; serve refusing to start without a good
  *   secret.
@@ -230,19 +232,13 @@ static void check_issued(const char *jwt, long long sub, long long t0, long long
     if (!aud_ok)
         fail_msg("token payload %s: aud is not [\"admin\"]", h_jwt_part_text(jwt, 1));
     json_t *exp = json_object_get(p, "exp");
-    if (lifetime == 0) {
-        if (exp != NULL || json_object_size(p) != 2)
-            fail_msg("token payload %s: expected only sub and aud (lifetime 0: no exp)",
-                     h_jwt_part_text(jwt, 1));
-    } else {
-        if (!json_is_integer(exp) || json_object_size(p) != 3)
-            fail_msg("token payload %s: expected sub, aud and an integer exp",
-                     h_jwt_part_text(jwt, 1));
-        long long e = json_integer_value(exp);
-        if (e < t0 + lifetime - 1 || e > t1 + lifetime + 1)
-            fail_msg("token exp %lld, expected %lld..%lld (now + %lld s)", e, t0 + lifetime,
-                     t1 + lifetime, lifetime);
-    }
+    if (!json_is_integer(exp) || json_object_size(p) != 3)
+        fail_msg("token payload %s: expected sub, aud and an integer exp",
+                 h_jwt_part_text(jwt, 1));
+    long long e = json_integer_value(exp);
+    if (e < t0 + lifetime - 1 || e > t1 + lifetime + 1)
+        fail_msg("token exp %lld, expected %lld..%lld (now + %lld s)", e, t0 + lifetime,
+                 t1 + lifetime, lifetime);
     if (!h_jwt_signature_ok(jwt, h_secret()))
         fail_msg("the token's signature is not HMAC-SHA256(secret, header.payload) as "
                  "openssl computes it: %s",
@@ -300,17 +296,11 @@ static void test_login_lifetime(void **state)
     const char *db = h_db_path();
     int64_t id = h_add_user(db, "alice", PW_ALICE, "root", NULL);
 
-    /* 0: tokens without exp. */
-    h_proc *s = h_start_server(db, "--token-lifetime", "0", NULL);
-    const char *jwt = h_login_token(s, "alice", PW_ALICE);
-    check_issued(jwt, id, now_s(), now_s(), 0);
-    expect_ok(list_with(s, jwt), "token without exp");
-    stop(s);
-
-    /* Another lifetime: exp = now + it. */
-    s = h_start_server(db, "--token-lifetime", "7200", NULL);
+    /* Another lifetime: exp = now + it (a lifetime of 0 is refused:
+     * test_token_lifetime_zero). */
+    h_proc *s = h_start_server(db, "--token-lifetime", "7200", NULL);
     long long t0 = now_s();
-    jwt = h_login_token(s, "alice", PW_ALICE);
+    const char *jwt = h_login_token(s, "alice", PW_ALICE);
     check_issued(jwt, id, t0, now_s(), 7200);
     expect_ok(list_with(s, jwt), "token with a 2 h lifetime");
     stop(s);
@@ -320,7 +310,7 @@ static void test_login_wrong_password(void **state)
 {
     const char *db = h_db_path();
     h_add_user(db, "alice", PW_ALICE, "root", NULL);
-    /* bcrypt reads 72 bytes: one more must not be ignored */
+    /* bcrypt reads 72 bytes: each of them counts */
     char pw72[73];
     memset(pw72, 'L', 72);
     pw72[72] = '\0';
@@ -331,11 +321,19 @@ static void test_login_wrong_password(void **state)
     expect_login_failed(h_login(s, "alice", "", NULL), INVALID);
     expect_login_failed(h_login(s, "alice", PW_ALICE "x", NULL), INVALID);
     expect_login_failed(h_login(s, "Alice", PW_ALICE, NULL), INVALID);
-    expect_login_failed(h_login(s, "long", h_strf("%sx", pw72), NULL), INVALID);
-    assert_int_equal(h_log_count(s, "msg=login result=fail"), 5);
-    /* The right ones still work (5 failures, under this server's limit). */
+    char pw72_last[73];
+    memcpy(pw72_last, pw72, sizeof pw72);
+    pw72_last[71] = 'M';
+    expect_login_failed(h_login(s, "long", pw72_last, NULL), INVALID);
+    expect_login_failed(h_login(s, "long", pw72 + 1, NULL), INVALID);
+    assert_int_equal(h_log_count(s, "msg=login result=fail"), 6);
+    /* The right ones still work (6 failures, under this server's limit). */
     h_login_token(s, "long", pw72);
     h_login_token(s, "alice", PW_ALICE);
+    /* ... and, as with Devise (bcrypt-ruby cuts a password to its first 72
+     * bytes), so does the right one followed by anything */
+    h_login_token(s, "long", h_strf("%sx", pw72));
+    h_login_token(s, "long", h_strf("%s%s%s", pw72, pw72, pw72));
     stop(s);
 }
 
@@ -532,9 +530,11 @@ static void test_independent_token(void **state)
               "?filter...&token=");
     expect_ok(get_as(s, h_strf(LISTING "?token=%s", tok), bearer(tok), NULL),
               "both header and parameter");
-    /* Without exp: valid. */
-    const char *no_exp = h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"]}", (long long)id));
-    expect_ok(list_with(s, no_exp), "minted token without exp");
+    /* With an nbf already reached. */
+    expect_ok(list_with(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"nbf\":%lld,"
+                                               "\"exp\":%lld}",
+                                               (long long)id, now_s() - 5, now_s() + 60))),
+              "nbf 5 s ago");
     /* The seed's shape with aud listing more than admin. */
     const char *two_aud = h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"other\",\"admin\"],"
                                              "\"exp\":%lld}",
@@ -796,6 +796,27 @@ static void test_refuse_expired(void **state)
     stop(s);
 }
 
+/* A token without exp would never end: refused, as is one whose nbf has
+ * not come yet (no leeway: docs/API.md). */
+static void test_refuse_no_exp_or_early(void **state)
+{
+    int64_t id;
+    h_proc *s = start_with_alice(&id, NULL, NULL);
+
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"]}", (long long)id)),
+                   "no exp");
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":null}",
+                                         (long long)id)),
+                   "exp null");
+    assert_true(h_log_count(s, "reason=\"no exp\"") >= 3);
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"nbf\":%lld,"
+                                         "\"exp\":%lld}",
+                                         (long long)id, now_s() + 120, now_s() + 600)),
+                   "nbf in two minutes");
+    assert_true(h_log_count(s, "reason=\"not yet valid\"") >= 3);
+    stop(s);
+}
+
 static void test_refuse_wrong_aud(void **state)
 {
     int64_t id;
@@ -1036,6 +1057,8 @@ static void test_proxy_split_forwarded_for(void **state)
 /* ------------------------------------------------------------------ */
 /* throttling                                                          */
 
+/* n wrong passwords for user, from X-Forwarded-For xff_fmt (NULL: none), in
+ * which a %d, if any, is the attempt's number 1..n. */
 static void fail_logins(const h_proc *s, const char *user, int n, const char *xff_fmt)
 {
     for (int i = 0; i < n; i++) {
@@ -1044,7 +1067,19 @@ static void fail_logins(const h_proc *s, const char *user, int n, const char *xf
     }
 }
 
-static void test_throttle_per_ip(void **state)
+/* A login from forwarded_for (through the trusted proxy 127.0.0.1) that
+ * must succeed. */
+static void login_ok_from(const h_proc *s, const char *user, const char *pw, const char *xff)
+{
+    h_response *r = h_login(s, user, pw, xff);
+    if (r->status != 201)
+        fail_msg("%s from %s: status %ld, expected 201: %.500s", user, xff ? xff : "127.0.0.1",
+                 r->status, r->body);
+}
+
+/* Per (username, address): 5 failures of alice lock alice out of this
+ * address only. */
+static void test_throttle_per_pair(void **state)
 {
     const char *db = h_db_path();
     h_add_user(db, "alice", PW_ALICE, "root", NULL);
@@ -1055,12 +1090,13 @@ static void test_throttle_per_ip(void **state)
     /* The 6th attempt: throttled before the password is looked at. */
     expect_429(h_login(s, "alice", PW_ALICE, NULL), 60, "alice after 5 failures");
     expect_429(h_login(s, "alice", PW_WRONG, NULL), 60, "alice again, wrong password");
-    /* Another username from the same address: the address is throttled. */
-    expect_429(h_login(s, "bob", PW_BOB, NULL), 60, "bob from the same address");
-    expect_429(h_login(s, "nobody", PW_BOB, NULL), 60, "an unknown user from the same address");
+    /* Other usernames from the same address: 5 failures are under the
+     * address's own limit (20). */
+    h_login_token(s, "bob", PW_BOB);
+    expect_login_failed(h_login(s, "nobody", PW_BOB, NULL), INVALID);
     /* Issued tokens are not affected. */
     expect_ok(h_listing(s, NULL), "the admin's token during the lock-out");
-    assert_true(h_log_count(s, "msg=login result=throttled") >= 4);
+    assert_int_equal(h_log_count(s, "msg=login result=throttled"), 2);
     stop(s);
 }
 
@@ -1071,7 +1107,7 @@ static void test_throttle_success_resets(void **state)
     h_proc *s = h_start_server(db, NULL);
 
     fail_logins(s, "alice", 4, NULL);
-    h_login_token(s, "alice", PW_ALICE); /* resets both counters */
+    h_login_token(s, "alice", PW_ALICE); /* clears alice's count from this address */
     fail_logins(s, "alice", 4, NULL);
     h_login_token(s, "alice", PW_ALICE); /* 8 failures in all: not 429 */
     fail_logins(s, "alice", 5, NULL);
@@ -1105,22 +1141,78 @@ static void test_throttle_window(void **state)
     stop(s);
 }
 
-/* Per username: each failure from another address (via a trusted proxy). */
-static void test_throttle_per_username(void **state)
+/* Nobody locks the administrator out from elsewhere: an address that
+ * fails admin's password as often as it may (and then more, under other
+ * names) is refused, admin from any other address is not. */
+static void test_throttle_no_lockout_from_elsewhere(void **state)
+{
+    h_proc *s = h_start_server(h_db_path(), "--trusted-proxies", "127.0.0.1/32",
+                               "--login-max-address-failures", "8", NULL);
+
+    fail_logins(s, H_ADMIN_USERNAME, 5, "192.0.2.66");
+    expect_429(h_login(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD, "192.0.2.66"), 60,
+               "admin from the attacking address");
+    login_ok_from(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD, "198.51.100.1");
+    login_ok_from(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD, NULL);
+    /* The same failures spread over five addresses, one each: no address
+     * is near a limit, so admin is not refused anywhere. */
+    fail_logins(s, H_ADMIN_USERNAME, 5, "203.0.113.%d");
+    login_ok_from(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD, "203.0.113.1");
+    login_ok_from(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD, "203.0.113.6");
+    /* The attacker goes on under other names until its address is full
+     * (8 failures): every name is refused there, nowhere else. */
+    for (int i = 0; i < 3; i++)
+        expect_login_failed(h_login(s, h_strf("guess%d", i), PW_WRONG, "192.0.2.66"), INVALID);
+    expect_429(h_login(s, "guess9", PW_WRONG, "192.0.2.66"), 60, "a new name from a full address");
+    login_ok_from(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD, "198.51.100.1");
+    stop(s);
+}
+
+/* Per address, whatever the usernames: 8 failures under 8 names. A success
+ * on one's own account clears that account's count there and nothing else,
+ * so it is no way around the limits. */
+static void test_throttle_per_address(void **state)
 {
     const char *db = h_db_path();
     h_add_user(db, "alice", PW_ALICE, "root", NULL);
-    h_add_user(db, "bob", PW_BOB, "root", NULL);
-    h_proc *s = h_start_server(db, "--trusted-proxies", "127.0.0.1/32", NULL);
+    h_add_user(db, "eve", PW_USER, "root", NULL);
+    h_proc *s = h_start_server(db, "--trusted-proxies", "127.0.0.1/32", "--login-max-failures",
+                               "3", "--login-max-address-failures", "8", NULL);
+    const char *a = "192.0.2.20", *b = "192.0.2.21";
 
-    fail_logins(s, "alice", 5, "192.0.2.%d");
-    expect_429(h_login(s, "alice", PW_ALICE, "192.0.2.6"), 60, "alice from a 6th address");
-    expect_429(h_login(s, "alice", PW_ALICE, "198.51.100.1"), 60, "alice from yet another");
-    /* Those addresses are not locked: one failure each. */
-    h_response *r = h_login(s, "bob", PW_BOB, "192.0.2.1");
-    if (r->status != 201)
-        fail_msg("bob from 192.0.2.1 (one failure there): status %ld, expected 201: %s",
-                 r->status, r->body);
+    fail_logins(s, "alice", 2, a);               /* alice@a 2, a 2 */
+    login_ok_from(s, "alice", PW_ALICE, a);      /* alice@a 0, a 2 */
+    fail_logins(s, "alice", 2, a);               /* alice@a 2, a 4 */
+    login_ok_from(s, "alice", PW_ALICE, a);      /* alice@a 0, a 4 */
+    fail_logins(s, "bob", 2, a);                 /* bob@a 2, a 6 */
+    login_ok_from(s, "eve", PW_USER, a);         /* eve@a 0: bob@a stays 2 */
+    fail_logins(s, "bob", 1, a);                 /* bob@a 3, a 7 */
+    expect_429(h_login(s, "bob", PW_WRONG, a), 60, "bob@a after eve's success");
+    expect_login_failed(h_login(s, "bob", PW_WRONG, b), INVALID);
+    expect_login_failed(h_login(s, "carol", PW_WRONG, a), INVALID); /* a 8: full */
+    expect_429(h_login(s, "eve", PW_USER, a), 60, "eve's own account from a full address");
+    expect_429(h_login(s, "alice", PW_ALICE, a), 60, "alice from a full address");
+    login_ok_from(s, "eve", PW_USER, b);
+    login_ok_from(s, "alice", PW_ALICE, b);
+    stop(s);
+}
+
+/* An IPv6 client counts as its /64; an IPv4 one as itself. */
+static void test_throttle_ipv6_block(void **state)
+{
+    const char *db = h_db_path();
+    h_add_user(db, "alice", PW_ALICE, "root", NULL);
+    h_proc *s = h_start_server(db, "--trusted-proxies", "127.0.0.1/32", "--login-max-failures",
+                               "3", NULL);
+
+    fail_logins(s, "alice", 3, "2001:db8:0:1::%d");
+    expect_429(h_login(s, "alice", PW_ALICE, "2001:db8:0:1:ffff:ffff:ffff:ffff"), 60,
+               "alice from another address of the same /64");
+    expect_429(h_login(s, "alice", PW_ALICE, "[2001:db8:0:1::abcd]"), 60,
+               "alice from the same /64, bracketed");
+    login_ok_from(s, "alice", PW_ALICE, "2001:db8:0:2::1");
+    fail_logins(s, "alice", 3, "192.0.2.%d");
+    login_ok_from(s, "alice", PW_ALICE, "192.0.2.4");
     stop(s);
 }
 
@@ -1365,6 +1457,20 @@ static void test_serve_without_secret(void **state)
     env_restore();
 }
 
+/* Every token carries exp: a lifetime of 0 (once "no exp") is refused at
+ * start with a message that says why. */
+static void test_token_lifetime_zero(void **state)
+{
+    const char *err = serve_refused("--token-lifetime 0", "--secret-file", h_secret_file(),
+                                    "--token-lifetime", "0");
+    assert_int_equal(last_rc, 2);
+    if (strstr(err, "--token-lifetime") == NULL || strstr(err, "exp") == NULL)
+        fail_msg("--token-lifetime 0: the message does not say why:\n%s", err);
+    serve_refused("--token-lifetime -1", "--secret-file", h_secret_file(), "--token-lifetime",
+                  "-1");
+    assert_int_equal(last_rc, 2);
+}
+
 static void test_secret_too_short(void **state)
 {
     const char *db = h_db_path();
@@ -1439,6 +1545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuse_tampered_payload, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_bad_signature, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_expired, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_refuse_no_exp_or_early, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_wrong_aud, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_missing_aud, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_refuse_unknown_sub, h_setup, h_teardown),
@@ -1448,10 +1555,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuse_ipv6_list_forwarded, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_trusted_vs_untrusted_proxy, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_proxy_split_forwarded_for, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(test_throttle_per_ip, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_per_pair, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_throttle_success_resets, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_throttle_window, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(test_throttle_per_username, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_no_lockout_from_elsewhere, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_per_address, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_ipv6_block, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_roles_read_not_remove, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_roles_default_fallback, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_roles_unknown_role, h_setup, h_teardown),
@@ -1460,6 +1570,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_policy_non_boolean, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_policy_wrong_top_level, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_serve_without_secret, h_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_token_lifetime_zero, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_secret_too_short, h_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_secret_from_env, h_setup, env_teardown),
         cmocka_unit_test(h_test_validate_documents),

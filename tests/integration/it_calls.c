@@ -5,7 +5,8 @@
  *   (the seed's, exactly), for any node; only that node is asked, and only
  *   for that tag (a recording fake node proves it; a blackholed neighbour
  *   does not slow it down);
- * - 404 for malformed ids, unknown nodes and absent calls (exact detail);
+ * - 404 for malformed ids (non-canonical node numbers included, GET and
+ *   DELETE), unknown nodes and absent calls (exact detail);
  *   502/504 naming the node for a node that is down, broken or too slow;
  * - drop: DELETE really ends the call on the node (listing, show and the
  *   node's own count), 404 when absent, 502 on node errors, one audit line
@@ -262,6 +263,17 @@ static const char *nth_id(const h_response *r, size_t i)
 static const char *call_path(const char *id, const char *suffix)
 {
     return h_strf("%s/%s%s", CALLS, id, suffix ? suffix : "");
+}
+
+/* text with spaces and other control bytes percent-encoded (curl would send
+ * them as they are). */
+static const char *encode_blanks(const char *text)
+{
+    const char *out = "";
+    for (const char *p = text; *p; p++)
+        out = (unsigned char)*p <= ' ' ? h_strf("%s%%%02X", out, (unsigned char)*p)
+                                       : h_strf("%s%c", out, *p);
+    return out;
 }
 
 /* No attribute name of a related resource may reveal a secret column. */
@@ -627,13 +639,11 @@ static void test_not_found_ids(void **state)
     /* Malformed: the node is never asked; the detail echoes the id. */
     static const char *const malformed[] = {
         "abc",   "abc*x", "0*x",  "1*", "*x", "-1*x", "+1*x", "1x*y", " 1*x",
-        "99999999999999999999*x", "1.0*x",
+        "99999999999999999999*x", "1.0*x", "01*x", "00*x", "1 *x", "9223372036854775808*x",
     };
     for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
-        const char *path = h_strf(CALLS "/%s", malformed[i]);
         /* curl sends a space as is; encode it */
-        if (malformed[i][0] == ' ')
-            path = CALLS "/%201*x";
+        const char *path = h_strf(CALLS "/%s", encode_blanks(malformed[i]));
         h_response *r = get(server, path);
         expect_not_found(r, malformed[i]);
         h_response *rel = get(server, h_strf("%s/relationships/pop", path));
@@ -641,7 +651,23 @@ static void test_not_found_ids(void **state)
         h_response *rr = get(server, h_strf("%s/pop", path));
         expect_not_found(rr, malformed[i]);
     }
+    /* A call has one id: other spellings of its node ("01", "+1", " 1",
+     * "1 ", overflowing digits) are ids of no call — for GET and DELETE
+     * alike, the node never asked and the call not dropped. */
+    static const char *const spellings[] = {
+        "01", "001", "+1", " 1", "1 ", "\t1", "99999999999999999999", "18446744073709551617",
+    };
+    size_t nsp = sizeof spellings / sizeof *spellings;
+    for (size_t i = 0; i < nsp; i++) {
+        const char *id = h_strf("%s*%s", spellings[i], SEED_TAG_1);
+        const char *path = h_strf(CALLS "/%s", encode_blanks(id));
+        expect_not_found(get(server, path), id);
+        expect_not_found(get(server, h_strf("%s/relationships/customer", path)), id);
+        expect_not_found(request(server, "DELETE", path), id);
+    }
     expect_json(parse("[]"), h_fake_node_requests(fake), "requests for malformed ids");
+    show_data(get(server, call_path(SEED_ID_1, NULL))); /* still there */
+    h_fake_node_clear(fake);
 
     /* 1024 bytes is a tag the node is asked about (exactly that tag). */
     char big[1025];
@@ -677,6 +703,9 @@ static void test_not_found_ids(void **state)
     h_response *lc = get(server, call_path("1*fc-d0e4-dfe7a0d5e7641edad6e6e9b8fdcedb91-706ea6ceac6ebd86", NULL));
     expect_not_found(lc, "1*fc-d0e4-dfe7a0d5e7641edad6e6e9b8fdcedb91-706ea6ceac6ebd86");
     assert_int_equal(h_stop(server), 0);
+    /* one audit line per refused drop */
+    assert_int_equal(h_log_count(server, "msg=audit action=drop"), (int)nsp);
+    assert_int_equal(h_log_count(server, "result=not-found"), (int)nsp);
 }
 
 /* Oversized tags (1025 and 2000 bytes): 404 "Record not found" whose

@@ -2,7 +2,8 @@
  * sticky out-of-memory, reset, steal), the integer writer buf_put_i64, the
  * JSON string escaper (quotes, backslash, control characters, valid UTF-8
  * kept verbatim, every byte of invalid UTF-8 → \ufffd, NUL bytes; output
- * always valid JSON, checked with jansson) and the URL path-segment encoder
+ * always valid JSON, checked with jansson), its one-line variant for logs
+ * (DEL, C1 controls, U+2028/U+2029 escaped too) and the URL path-segment encoder
  * (unreserved and `*` kept, everything unsafe → %XX, round trip of all 256
  * byte values). */
 #include <stdarg.h>
@@ -440,6 +441,33 @@ static void test_json_valid_utf8_verbatim(void **state)
 
 #define FFFD "\\ufffd"
 
+static void line_is(const char *s, size_t n, const char *expect)
+{
+    buf b;
+    buf_init(&b);
+    buf_put_json_line_str(&b, s, n);
+    assert_false(b.oom);
+    if (b.len != strlen(expect) || memcmp(b.data, expect, b.len) != 0)
+        fail_msg("line string of %zu bytes: got %.*s, want %s", n, (int)b.len, b.data, expect);
+    buf_free(&b);
+}
+
+#define LINE_IS(lit, expect) line_is((lit), sizeof(lit) - 1, (expect))
+
+/* The log's variant: what a document may carry raw, a log line may not. */
+static void test_json_line_str(void **state)
+{
+    LINE_IS("a\x7f" "b", "\"a\\u007fb\"");
+    LINE_IS("\xc2\x80", "\"\\u0080\"");
+    LINE_IS("\xc2\x85", "\"\\u0085\"");
+    LINE_IS("\xc2\x9f\xc2\xa0", "\"\\u009f\xc2\xa0\"");        /* C1 ends at U+009F */
+    LINE_IS("\xe2\x80\xa7\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaa",
+            "\"\xe2\x80\xa7\\u2028\\u2029\xe2\x80\xaa\"");
+    LINE_IS("\n\"\\\x01", "\"\\n\\\"\\\\\\u0001\"");
+    LINE_IS("\xff\xe2\x80", "\"" FFFD FFFD FFFD "\"");
+    LINE_IS("caf\xc3\xa9 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+}
+
 static void test_json_invalid_utf8(void **state)
 {
     /* lone continuation bytes and bytes that never start a sequence */
@@ -711,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_json_nul_bytes),
         cmocka_unit_test(test_json_valid_utf8_verbatim),
         cmocka_unit_test(test_json_invalid_utf8),
+        cmocka_unit_test(test_json_line_str),
         cmocka_unit_test(test_json_valid_roundtrip_property),
         cmocka_unit_test(test_json_any_bytes_property),
         cmocka_unit_test(test_json_long_mixed),

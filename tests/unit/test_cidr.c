@@ -366,6 +366,33 @@ static void addr_text(void **state)
     assert_string_equal(buf, "unknown");
 }
 
+static const char *block_of(const char *addr, int v6_prefix)
+{
+    static char buf[64];
+    struct sockaddr_storage ss = sa(addr);
+    cidr_block_text((const struct sockaddr *)&ss, v6_prefix, buf, sizeof buf);
+    return buf;
+}
+
+static void block_text(void **state)
+{
+    (void)state;
+    assert_string_equal(block_of("192.0.2.77", 64), "192.0.2.77");
+    assert_string_equal(block_of("::ffff:192.0.2.77", 64), "192.0.2.77");
+    assert_string_equal(block_of("2001:db8:1:2:3:4:5:6", 64), "2001:db8:1:2::/64");
+    assert_string_equal(block_of("2001:db8:1:2::", 64), "2001:db8:1:2::/64");
+    assert_string_equal(block_of("2001:db8:1:2:3:4:5:6", 48), "2001:db8:1::/48");
+    assert_string_equal(block_of("2001:db8:1:2:3:4:5:6", 60), "2001:db8:1::/60");
+    assert_string_equal(block_of("2001:db8:1:2:3:4:5:6", 128), "2001:db8:1:2:3:4:5:6");
+    assert_string_equal(block_of("2001:db8:1:2:3:4:5:6", 0), "::/0");
+    assert_string_equal(block_of("2001:db8:1:2:3:4:5:6", 200), "2001:db8:1:2:3:4:5:6");
+    assert_string_equal(block_of("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 64),
+                        "ffff:ffff:ffff:ffff::/64");
+    char buf[64];
+    cidr_block_text(NULL, 64, buf, sizeof buf);
+    assert_string_equal(buf, "unknown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,7 +401,7 @@ int main(void)
         cmocka_unit_test(matching_v6),        cmocka_unit_test(matching_mapped),
         cmocka_unit_test(matching_lists),     cmocka_unit_test(client_untrusted_peer),
         cmocka_unit_test(client_trusted_peer), cmocka_unit_test(client_malformed_hops),
-        cmocka_unit_test(addr_text),
+        cmocka_unit_test(addr_text),          cmocka_unit_test(block_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,9 +2,10 @@
  * verify; the seed's token has the exact header/payload jwt_sign writes and
  * is refused with a different key; a token minted here independently
  * (OpenSSL HMAC() and a hand-written base64url) verifies; and every refusal:
- * algs none/HS384/RS256, tampering, bad/short/empty signatures, expiry,
- * audience, subject forms, structure (2/4/empty parts, padding,
- * non-canonical base64url, non-object JSON, oversized tokens). */
+ * algs none/HS384/RS256, tampering, bad/short/empty signatures, expiry (exp
+ * required), not-before, audience, subject forms, structure (2/4/empty
+ * parts, padding, non-canonical base64url, non-object JSON, oversized
+ * tokens). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -156,17 +157,6 @@ static void sign_exact_bytes(void **state)
     assert_int_equal(n, (long)strlen(want));
     assert_memory_equal(raw, want, strlen(want));
 
-    /* no lifetime → no exp; the token never expires */
-    assert_true(jwt_sign(KEY, KEYLEN, 7, 0, tok, sizeof tok) > 0);
-    dot1 = strchr(tok, '.');
-    dot2 = strchr(dot1 + 1, '.');
-    n = b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), raw, sizeof raw);
-    const char want2[] = "{\"sub\":7,\"aud\":[\"admin\"]}";
-    assert_int_equal(n, (long)strlen(want2));
-    assert_memory_equal(raw, want2, strlen(want2));
-    int64_t sub = 0;
-    assert_int_equal(jwt_verify(KEY, KEYLEN, tok, INT64_MAX, &sub), JWT_OK);
-    assert_int_equal(sub, 7);
 }
 
 static void sign_refusals(void **state)
@@ -181,6 +171,9 @@ static void sign_refusals(void **state)
     assert_int_equal(jwt_sign(KEY, KEYLEN, 0, 1767358560, tok, sizeof tok), -1);
     assert_int_equal(jwt_sign(KEY, KEYLEN, -3, 1767358560, tok, sizeof tok), -1);
     assert_int_equal(jwt_sign(KEY, 0, 22, 1767358560, tok, sizeof tok), -1); /* empty key */
+    /* never a token without exp */
+    assert_int_equal(jwt_sign(KEY, KEYLEN, 22, 0, tok, sizeof tok), -1);
+    assert_int_equal(jwt_sign(KEY, KEYLEN, 22, -1, tok, sizeof tok), -1);
 }
 
 static void seed_token(void **state)
@@ -342,7 +335,49 @@ static void expired(void **state)
     payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":\"1767358560\"}", JWT_MALFORMED);
     payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":null}", JWT_MALFORMED);
     payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":99999999999999999999}", JWT_MALFORMED);
-    payload_status("{\"sub\":22,\"aud\":[\"admin\"]}", JWT_OK); /* no exp: no expiry */
+    /* no exp: refused (it would never end) */
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"]}", JWT_NO_EXPIRY);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"nbf\":1767357000}", JWT_NO_EXPIRY);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"Exp\":1767358560}", JWT_NO_EXPIRY);
+}
+
+/* nbf: accepted from that second on, with no leeway (as exp). */
+static void not_before(void **state)
+{
+    (void)state;
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":1767358001}",
+                   JWT_NOT_YET_VALID);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":1767400000}",
+                   JWT_NOT_YET_VALID);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":1767358000.5}",
+                   JWT_NOT_YET_VALID);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":1767358000}",
+                   JWT_OK); /* == now */
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":1767357999.5}",
+                   JWT_OK);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":0}", JWT_OK);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":\"1767357000\"}",
+                   JWT_MALFORMED);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":null}",
+                   JWT_MALFORMED);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":[1]}",
+                   JWT_MALFORMED);
+    /* both wrong: expired is said first */
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767357000,\"nbf\":1767400000}",
+                   JWT_EXPIRED);
+
+    /* one token through time: not yet, valid, expired */
+    char *tok = mint("{\"alg\":\"HS256\"}",
+                     "{\"sub\":5,\"aud\":[\"admin\"],\"nbf\":1767358100,\"exp\":1767358600}", KEY,
+                     KEYLEN);
+    int64_t sub = 0;
+    assert_int_equal(jwt_verify(KEY, KEYLEN, tok, NOW + 99, &sub), JWT_NOT_YET_VALID);
+    assert_int_equal(sub, 0);
+    assert_int_equal(jwt_verify(KEY, KEYLEN, tok, NOW + 100, &sub), JWT_OK);
+    assert_int_equal(sub, 5);
+    assert_int_equal(jwt_verify(KEY, KEYLEN, tok, NOW + 599, &sub), JWT_OK);
+    assert_int_equal(jwt_verify(KEY, KEYLEN, tok, NOW + 600, &sub), JWT_EXPIRED);
+    free(tok);
 }
 
 static void audience(void **state)
@@ -489,6 +524,8 @@ static void reasons(void **state)
     (void)state;
     assert_string_equal(jwt_status_reason(JWT_BAD_SIGNATURE), "bad signature");
     assert_string_equal(jwt_status_reason(JWT_EXPIRED), "expired");
+    assert_string_equal(jwt_status_reason(JWT_NO_EXPIRY), "no exp");
+    assert_string_equal(jwt_status_reason(JWT_NOT_YET_VALID), "not yet valid");
     for (int s = JWT_OK; s <= JWT_BAD_SUBJECT; s++) assert_true(strlen(jwt_status_reason(s)) > 0);
 }
 
@@ -532,16 +569,27 @@ static void cached_verify(void **state)
             assert_int_equal(jwt_verify_cached(KEY, KEYLEN, toks[i], NOW, &sub), JWT_OK);
             assert_int_equal(sub, 100 + i);
         }
-    /* a real exp, and no exp at all */
+    /* a real exp; no exp at all; an nbf */
     char *rt = mint("{\"alg\":\"HS256\"}", "{\"sub\":7,\"aud\":\"admin\",\"exp\":1767358010.5}", KEY, KEYLEN);
     assert_int_equal(jwt_verify_cached(KEY, KEYLEN, rt, NOW, &sub), JWT_OK);
     assert_int_equal(jwt_verify_cached(KEY, KEYLEN, rt, NOW + 10, &sub), JWT_OK);
     assert_int_equal(jwt_verify_cached(KEY, KEYLEN, rt, NOW + 11, &sub), JWT_EXPIRED);
     free(rt);
-    assert_true(jwt_sign(KEY, KEYLEN, 9, 0, tok, sizeof tok) > 0);
-    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, tok, INT64_MAX, &sub), JWT_OK);
-    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, tok, INT64_MAX, &sub), JWT_OK);
+    char *no_exp = mint("{\"alg\":\"HS256\"}", "{\"sub\":9,\"aud\":\"admin\"}", KEY, KEYLEN);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, no_exp, NOW, &sub), JWT_NO_EXPIRY);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, no_exp, NOW, &sub), JWT_NO_EXPIRY);
+    free(no_exp);
+    char *nbf = mint("{\"alg\":\"HS256\"}",
+                     "{\"sub\":9,\"aud\":\"admin\",\"nbf\":1767358100,\"exp\":1767358600}", KEY, KEYLEN);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, nbf, NOW, &sub), JWT_NOT_YET_VALID);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, nbf, NOW + 100, &sub), JWT_OK);
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, nbf, NOW + 100, &sub), JWT_OK);
     assert_int_equal(sub, 9);
+    /* a clock that went back: as jwt_verify, from the cache too */
+    assert_int_equal(jwt_verify_cached(KEY, KEYLEN, nbf, NOW + 99, &sub), JWT_NOT_YET_VALID);
+    assert_int_equal(jwt_verify(KEY, KEYLEN, nbf, NOW + 99, &sub), JWT_NOT_YET_VALID);
+    free(nbf);
+    assert_true(jwt_sign(KEY, KEYLEN, 9, NOW + 60, tok, sizeof tok) > 0);
     /* failures are never cached; NULL and empty keys as jwt_verify */
     assert_int_equal(jwt_verify_cached(KEY, KEYLEN, NULL, NOW, &sub), JWT_MALFORMED);
     assert_int_equal(jwt_verify_cached(KEY, 0, tok, NOW, &sub), JWT_BAD_SIGNATURE);
@@ -559,7 +607,7 @@ int main(void)
         cmocka_unit_test(expired),          cmocka_unit_test(audience),
         cmocka_unit_test(subject),          cmocka_unit_test(structure),
         cmocka_unit_test(huge_token),       cmocka_unit_test(reasons),
-        cmocka_unit_test(cached_verify),
+        cmocka_unit_test(cached_verify),    cmocka_unit_test(not_before),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* test_password: auth/password.c — bcrypt hashing (cost 4 for speed, one
- * case at PASSWORD_COST), $2b$ output, cost and length limits (no silent
- * 72-byte collisions), Devise-style $2a$ hashes (openwall's published
- * vectors and ones made here with crypt_gensalt_rn("$2a$")), refusal of
- * malformed hashes and failure tokens, and password_burn. */
+ * case at PASSWORD_COST), $2b$ output, cost limits, long passwords as
+ * bcrypt-ruby (Devise) treats them (only the first 72 bytes count, cut as
+ * bytes), Devise-style $2a$ hashes (openwall's published vectors and ones
+ * made here with crypt_gensalt_rn("$2a$")), refusal of malformed hashes and
+ * failure tokens, and password_burn. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -72,25 +73,100 @@ static void cost_limits(void **state)
     }
 }
 
-static void length_limits(void **state)
+/* A $2a$ hash of key made as bcrypt-ruby makes one: crypt over exactly
+ * these bytes (the gem cuts them to 72 first; older versions did not cut
+ * and crypt read only 72 of them). */
+static void devise_hash(const char *key, char out[PASSWORD_HASH_MAX])
+{
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    assert_non_null(crypt_gensalt_rn("$2a$", 4, NULL, 0, salt, (int)sizeof salt));
+    struct crypt_data *cd = calloc(1, sizeof *cd);
+    assert_non_null(cd);
+    const char *h = crypt_rn(key, salt, cd, (int)sizeof *cd);
+    assert_non_null(h);
+    assert_int_equal(strlen(h), 60);
+    strcpy(out, h);
+    free(cd);
+}
+
+static void long_passwords(void **state)
 {
     (void)state;
     char h[PASSWORD_HASH_MAX], err[128];
-    char p72[PASSWORD_MAX_LEN + 1], p73[PASSWORD_MAX_LEN + 2];
-    memset(p72, 'k', PASSWORD_MAX_LEN);
-    p72[PASSWORD_MAX_LEN] = '\0';
-    memcpy(p73, p72, PASSWORD_MAX_LEN);
-    p73[PASSWORD_MAX_LEN] = 'X';
-    p73[PASSWORD_MAX_LEN + 1] = '\0';
+    /* 100 bytes, no two 72-byte prefixes alike */
+    char p100[101];
+    for (int i = 0; i < 100; i++) p100[i] = (char)('!' + (i * 7) % 90);
+    p100[100] = '\0';
 
-    assert_int_equal(password_hash(p72, 4, h, err), 0);
-    assert_true(password_verify(p72, h));
-    /* bcrypt would accept p73 for p72's hash; we refuse it */
-    assert_false(password_verify(p73, h));
-    assert_int_equal(password_hash(p73, 4, h, err), -1);
-    assert_non_null(strstr(err, "72"));
-    assert_null(strstr(err, "kkkk"));
+    assert_int_equal(password_hash(p100, 4, h, err), 0);
+    assert_memory_equal(h, "$2b$04$", 7);
+    assert_true(password_verify(p100, h));
+    /* only the first 72 bytes count: the prefix and any other tail verify */
+    char other[101];
+    memcpy(other, p100, 100);
+    other[100] = '\0';
+    other[72] = 'X';
+    other[99] = 'Y';
+    assert_true(password_verify(other, h));
+    other[72] = '\0';
+    assert_true(password_verify(other, h));
+    /* ... and every one of them matters */
+    other[71] = '\0';
+    assert_false(password_verify(other, h));
+    memcpy(other, p100, 101);
+    other[71] ^= 1;
+    assert_false(password_verify(other, h));
+    other[71] ^= 1;
+    other[0] ^= 1;
+    assert_false(password_verify(other, h));
 
+    /* yeti-web's hashes of the same password, new gem (cut) and old (not) */
+    char cut[73];
+    memcpy(cut, p100, 72);
+    cut[72] = '\0';
+    devise_hash(cut, h);
+    assert_true(password_verify(p100, h));
+    assert_true(password_verify(cut, h));
+    devise_hash(p100, h);
+    assert_true(password_verify(p100, h));
+    assert_true(password_verify(cut, h));
+
+    /* bytes, not characters: 71 ASCII bytes and a 2-byte letter keep its
+     * first byte only, so letters sharing it are the same password */
+    char e_acute[74], e_grave[74], u_uml[74], short_e[73];
+    memset(e_acute, 'a', 71);
+    memcpy(e_acute + 71, "\xc3\xa9", 3); /* é */
+    memcpy(e_grave, e_acute, 74);
+    e_grave[72] = (char)0xa8;              /* è */
+    memcpy(u_uml, e_acute, 74);
+    u_uml[72] = (char)0xbc;                /* ü */
+    memset(short_e, 'a', 70);
+    memcpy(short_e + 70, "\xc3\xa9", 3);   /* é one byte earlier: both bytes count */
+    assert_int_equal(password_hash(e_acute, 4, h, err), 0);
+    assert_true(password_verify(e_acute, h));
+    assert_true(password_verify(e_grave, h));
+    assert_true(password_verify(u_uml, h));
+    assert_false(password_verify(short_e, h));
+
+    /* as long as a login body allows: cut before crypt sees it (libxcrypt
+     * refuses keys over 512 bytes) */
+    char *huge = malloc(8001);
+    assert_non_null(huge);
+    memset(huge, 'h', 8000);
+    huge[8000] = '\0';
+    assert_int_equal(password_hash(huge, 4, h, err), 0);
+    assert_true(password_verify(huge, h));
+    huge[72] = '\0';
+    assert_true(password_verify(huge, h));
+    huge[71] = '\0';
+    assert_false(password_verify(huge, h));
+    free(huge);
+}
+
+static void refusals(void **state)
+{
+    (void)state;
+    char h[PASSWORD_HASH_MAX], err[128];
     assert_int_equal(password_hash("", 4, h, err), -1);
     assert_int_equal(password_hash(NULL, 4, h, err), -1);
     assert_false(password_verify(NULL, "$2b$04$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"));
@@ -123,8 +199,8 @@ static void devise_hashes(void **state)
         b[2] = 'x';
         assert_false(password_verify(VECTORS[i].pw, b));
     }
-    /* the long vector: bcrypt ignores bytes after 72, we refuse such input */
-    assert_false(password_verify(
+    /* the long vector: bcrypt ignores bytes after 72, and so do we */
+    assert_true(password_verify(
         "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789chars after 72 are ignored",
         "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"));
     assert_true(password_verify(
@@ -132,15 +208,8 @@ static void devise_hashes(void **state)
         "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"));
 
     /* a $2a$ hash made here, the way Ruby's bcrypt gem (Devise) makes them */
-    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-    assert_non_null(crypt_gensalt_rn("$2a$", 4, NULL, 0, salt, (int)sizeof salt));
-    assert_memory_equal(salt, "$2a$04$", 7);
-    struct crypt_data *cd = calloc(1, sizeof *cd);
-    const char *h = crypt_rn("devise-made", salt, cd, (int)sizeof *cd);
-    assert_non_null(h);
     char copy[PASSWORD_HASH_MAX];
-    strcpy(copy, h);
-    free(cd);
+    devise_hash("devise-made", copy);
     assert_memory_equal(copy, "$2a$04$", 7);
     assert_true(password_verify("devise-made", copy));
     assert_false(password_verify("devise-mad", copy));
@@ -192,9 +261,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hash_and_verify), cmocka_unit_test(cost_limits),
-        cmocka_unit_test(length_limits),   cmocka_unit_test(devise_hashes),
+        cmocka_unit_test(long_passwords),   cmocka_unit_test(devise_hashes),
         cmocka_unit_test(malformed_hashes), cmocka_unit_test(burn_any_input),
-        cmocka_unit_test(default_cost),
+        cmocka_unit_test(default_cost),    cmocka_unit_test(refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

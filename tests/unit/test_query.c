@@ -293,7 +293,8 @@ static void test_bad_values_103(void **state)
 static void test_bad_id_values_103(void **state)
 {
     const char *bad[] = {"abc", "*x", "1*", "x*y", "", "1", "*", "1*a,,2*b", "1*a,", ",1*a", "-1*a",
-                         "+1*a", "1.5*a", " * ", "1 *a", "a1*b", "99999999999999999999*a"};
+                         "+1*a", "1.5*a", " * ", "1 *a", "a1*b", "99999999999999999999*a",
+                         "01*a", "00*a", "0*a", "9223372036854775808*a"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) bad_value("filter[id]", bad[i], "id");
 }
 
@@ -319,6 +320,43 @@ static void test_id_values(void **state)
     assert_int_equal(p.nerr, 0);
     assert_int_equal(p.q.conds[0].ids[0].tag_len, 57);
     parsed_free(&p);
+}
+
+/* A call id names its node in canonical decimal only: no second spelling
+ * of node 1 (docs/API.md). */
+static void test_call_id_parse_canonical(void **state)
+{
+    static const struct { const char *id; int64_t node; const char *tag; } good[] = {
+        {"1*t", 1, "t"},
+        {"10*t", 10, "t"},
+        {"1*0", 1, "0"},
+        {"1* t", 1, " t"},
+        {"1**", 1, "*"},
+        {"9223372036854775807*x", INT64_MAX, "x"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int64_t node = 0;
+        const char *tag = NULL;
+        size_t tag_len = 0;
+        if (!call_id_parse(good[i].id, strlen(good[i].id), &node, &tag, &tag_len))
+            fail_msg("%s refused", good[i].id);
+        assert_int_equal(node, good[i].node);
+        assert_int_equal(tag_len, strlen(good[i].tag));
+        assert_memory_equal(tag, good[i].tag, tag_len);
+    }
+    static const char *const bad[] = {
+        "01*t", "001*t", "0*t", "00*t", "+1*t", "-1*t", " 1*t", "1 *t", "\t1*t", "1\n*t",
+        "99999999999999999999*t", "9223372036854775808*t", "1e3*t", "0x1*t", "1.0*t",
+        "\xef\xbc\x91*t" /* a fullwidth 1 */, "*t", "1*", "1", "", "1*\0t",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t node = 0;
+        const char *tag = NULL;
+        size_t tag_len = 0;
+        /* "1*\0t": the length stops at the NUL, so the tag is empty */
+        if (call_id_parse(bad[i], strlen(bad[i]), &node, &tag, &tag_len))
+            fail_msg("\"%s\" accepted as node %lld", bad[i], (long long)node);
+    }
 }
 
 /* ---- unknown filters and parameters -------------------------------------------------------- */
@@ -820,6 +858,7 @@ static void test_jerr_single_and_document(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_call_id_parse_canonical),
         cmocka_unit_test(test_all_filters_both_spellings),
         cmocka_unit_test(test_all_filters_together),
         cmocka_unit_test(test_no_params),
