@@ -7,7 +7,8 @@
  * (which says 404 for everything), a node that cannot be reached is 502
  * and one that misses the deadline is 504, each naming the node. A drop
  * sends `yeti.request.call.disconnect [tag]` after finding the call, and
- * writes one audit line whatever the outcome. */
+ * writes one audit line whatever the outcome. While a node is asked the
+ * request waits without a thread (call_req, http_defer/http_continue). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +18,6 @@
 #include "api/params.h"
 #include "jsonapi/query.h"
 #include "util/log.h"
-
-typedef struct found_call {
-    node_snapshot *snap;
-    const store_node *node;
-    const char *tag;
-    size_t tag_len;
-    node_result result; /* holds the record */
-    const call_record *rec;
-} found_call;
 
 /* 404 naming the id; at most 200 bytes of it are echoed, "..." marks a cut. */
 static void not_found_n(http_response *res, const char *id, size_t len)
@@ -47,53 +39,109 @@ static void node_failed(http_response *res, const store_node *nd, const node_res
     app_error(res, status, status == 504 ? "504" : "502", "Node unavailable", detail);
 }
 
-/* Sends one request to the call's node. */
-static void ask_node(app *a, found_call *f, const char *method, reply_expect expect)
+/* One call's request while it waits for its node: what it asked, and the
+ * step that goes on once the node answered. Steps run on worker threads
+ * (http_continue); the node round holds no thread. */
+typedef struct call_req call_req;
+typedef void (*call_step)(call_req *cr);
+
+struct call_req {
+    app *a;
+    const http_request *req;
+    http_response *res;
+    auth_subject who;
+    char id[1100];
+    const char *rel;         /* relationship name, or NULL */
+    int k;                   /* its index in call_rels */
+    bool linkage_only, is_delete;
+    api_params p;
+    char base_text[300];
+    doc_base base;
+    node_snapshot *snap;
+    const store_node *node;
+    const char *tag;         /* into id */
+    size_t tag_len;
+    char tag_text[1025];     /* NUL-terminated, the request's parameter */
+    const char *params[1];
+    node_target target;
+    node_call call;
+    node_result result;      /* holds the record */
+    const call_record *rec;
+    call_step then;
+};
+
+static void call_req_free(call_req *cr)
 {
-    char tag[1025];
-    snprintf(tag, sizeof tag, "%.*s", (int)f->tag_len, f->tag);
-    const char *params[1] = {tag};
-    node_target t = {f->node->id, f->node->name, f->node->rpc_endpoint};
-    node_call c = {method, params, 1, expect};
-    node_result_free(&f->result);
-    node_result_init(&f->result);
-    node_pool_run(a->pool, 1, &t, &c, a->cfg.node_timeout_ms, &f->result);
+    node_result_free(&cr->result);
+    registry_release(cr->a->reg, cr->snap);
+    api_params_free(&cr->p);
+    free(cr);
 }
 
-/* Finds the call; false when res already holds the answer (404/502/503/504). */
-static bool find_call(app *a, const char *id, found_call *f, http_response *res)
+static void call_req_step(void *arg)
 {
-    memset(f, 0, sizeof *f);
-    node_result_init(&f->result);
+    call_req *cr = arg;
+    cr->then(cr);
+}
+
+/* On the node pool's loop: the rest goes to a worker. */
+static void call_req_answered(void *arg)
+{
+    call_req *cr = arg;
+    http_continue(cr->req, call_req_step, cr);
+}
+
+/* Asks the call's node `method [tag]`; `then` goes on with the answer. */
+static void ask_node(call_req *cr, const char *method, reply_expect expect, call_step then)
+{
+    cr->params[0] = cr->tag_text;
+    cr->target = (node_target){cr->node->id, cr->node->name, cr->node->rpc_endpoint};
+    cr->call = (node_call){method, cr->params, 1, expect};
+    node_result_free(&cr->result);
+    node_result_init(&cr->result);
+    cr->then = then;
+    http_defer(cr->req);
+    node_pool_start(cr->a->pool, 1, &cr->target, &cr->call, cr->a->cfg.node_timeout_ms, &cr->result,
+                    call_req_answered, cr);
+}
+
+/* Starts looking for the call; false when res already holds the answer
+ * (404/503): then nothing waits. */
+static bool find_call(call_req *cr, call_step then)
+{
     int64_t node_id;
-    if (!call_id_parse(id, strlen(id), &node_id, &f->tag, &f->tag_len)) { not_found(res, id); return false; }
     char err[STORE_ERR_LEN] = "";
-    f->snap = registry_acquire(a->reg, err);
-    if (!f->snap) { app_error(res, 503, "503", "Store unavailable", err); return false; }
-    f->node = snapshot_find(f->snap, node_id);
-    if (!f->node) { not_found(res, id); return false; }
-    ask_node(a, f, "yeti.show.calls", REPLY_EXPECT_CALLS);
-    if (f->result.status != NODE_OK) { node_failed(res, f->node, &f->result); return false; }
-    const callset *cs = &f->result.calls;
+    if (!call_id_parse(cr->id, strlen(cr->id), &node_id, &cr->tag, &cr->tag_len)) {
+        not_found(cr->res, cr->id);
+        return false;
+    }
+    cr->snap = registry_acquire(cr->a->reg, err);
+    if (!cr->snap) { app_error(cr->res, 503, "503", "Store unavailable", err); return false; }
+    cr->node = snapshot_find(cr->snap, node_id);
+    if (!cr->node) { not_found(cr->res, cr->id); return false; }
+    snprintf(cr->tag_text, sizeof cr->tag_text, "%.*s", (int)cr->tag_len, cr->tag);
+    ask_node(cr, "yeti.show.calls", REPLY_EXPECT_CALLS, then);
+    return true;
+}
+
+/* After find_call's round: the record, or false with the answer in res
+ * (404/502/504). */
+static bool found(call_req *cr)
+{
+    if (cr->result.status != NODE_OK) { node_failed(cr->res, cr->node, &cr->result); return false; }
+    const callset *cs = &cr->result.calls;
     for (size_t i = 0; i < cs->n; i++) {
         const call_record *r = &cs->recs[i];
-        if (r->tag.len == f->tag_len && memcmp(callset_text(cs, r->tag), f->tag, f->tag_len) == 0) {
-            f->rec = r;
+        if (r->tag.len == cr->tag_len && memcmp(callset_text(cs, r->tag), cr->tag, cr->tag_len) == 0) {
+            cr->rec = r;
             return true;
         }
     }
-    not_found(res, id);
+    not_found(cr->res, cr->id);
     return false;
 }
 
-static void found_free(app *a, found_call *f)
-{
-    node_result_free(&f->result);
-    registry_release(a->reg, f->snap);
-}
-
-static void show(app *a, const http_request *req, const found_call *f, const api_params *p,
-                 doc_base base, http_response *res)
+static void show(app *a, const call_req *f, const api_params *p, doc_base base, http_response *res)
 {
     call_ref_rec one = {f->node->id, f->rec};
     included inc;
@@ -118,7 +166,6 @@ static void show(app *a, const http_request *req, const found_call *f, const api
     res->status = 200;
     buf_free(&scratch);
     included_free(&inc);
-    (void)req;
 }
 
 static void audit(const http_request *req, const auth_subject *who, const char *id, const char *result)
@@ -135,33 +182,36 @@ static void audit(const http_request *req, const auth_subject *who, const char *
     log_end(&line, LOG_INFO);
 }
 
-static void drop(app *a, const http_request *req, const auth_subject *who, const char *id,
-                 http_response *res)
+/* DELETE, after the node said whether it has the call / after it was asked
+ * to drop it. One audit line whatever the outcome. */
+static void drop_done(call_req *cr)
 {
-    found_call f;
-    if (!find_call(a, id, &f, res)) {
-        char result[300] = "not-found";
-        if (res->status != 404) snprintf(result, sizeof result, "node-error: %s", f.result.detail);
-        audit(req, who, id, result);
-        found_free(a, &f);
+    char result[300] = "dropped";
+    if (cr->result.status == NODE_OK) {
+        cr->res->status = 204;
+    } else {
+        node_failed(cr->res, cr->node, &cr->result);
+        snprintf(result, sizeof result, "node-error: %s", cr->result.detail);
+    }
+    audit(cr->req, &cr->who, cr->id, result);
+    call_req_free(cr);
+}
+
+static void drop_found(call_req *cr)
+{
+    if (found(cr)) {
+        ask_node(cr, "yeti.request.call.disconnect", REPLY_EXPECT_ANY, drop_done);
         return;
     }
-    ask_node(a, &f, "yeti.request.call.disconnect", REPLY_EXPECT_ANY);
-    if (f.result.status == NODE_OK) {
-        res->status = 204;
-        audit(req, who, id, "dropped");
-    } else {
-        node_failed(res, f.node, &f.result);
-        char result[300];
-        snprintf(result, sizeof result, "node-error: %s", f.result.detail);
-        audit(req, who, id, result);
-    }
-    found_free(a, &f);
+    char result[300] = "not-found";
+    if (cr->res->status != 404) snprintf(result, sizeof result, "node-error: %s", cr->result.detail);
+    audit(cr->req, &cr->who, cr->id, result);
+    call_req_free(cr);
 }
 
 /* GET .../{id}/relationships/{rel} and GET .../{id}/{rel}. */
-static void relationship(app *a, const found_call *f, int k, bool linkage_only, const api_params *p,
-                         doc_base base, http_response *res, const char *id, const char *rel)
+static void relationship(app *a, const call_req *f, int k, bool linkage_only, const api_params *p,
+                         doc_base base, http_response *res, const char *rel)
 {
     int64_t target = doc_call_rel_id(f->node->id, f->rec, k);
     const char *type = call_rels[k].type;
@@ -195,7 +245,16 @@ static void relationship(app *a, const found_call *f, int k, bool linkage_only, 
     buf_putc(out, '}');
     res_rows_free(&rows);
     res->status = 200;
-    (void)id;
+}
+
+/* GET, once the node answered. */
+static void show_found(call_req *cr)
+{
+    if (found(cr)) {
+        if (cr->rel) relationship(cr->a, cr, cr->k, cr->linkage_only, &cr->p, cr->base, cr->res, cr->rel);
+        else show(cr->a, cr, &cr->p, cr->base, cr->res);
+    }
+    call_req_free(cr);
 }
 
 void api_call(app *a, const http_request *req, const auth_subject *who, const char *rest,
@@ -229,27 +288,27 @@ void api_call(app *a, const http_request *req, const auth_subject *who, const ch
         app_error(res, 405, "405", "Method not allowed", detail);
         return;
     }
-    char id[1100];
-    if (idlen == 0 || idlen >= sizeof id) { not_found_n(res, rest, idlen ? idlen : strlen(rest)); return; }
-    memcpy(id, rest, idlen);
-    id[idlen] = '\0';
-    if (is_delete) {
-        api_params p;
-        bool ok = api_params_parse(req, false, false, &p, res);
-        api_params_free(&p);
-        if (ok) drop(a, req, who, id, res);
+    call_req *cr = calloc(1, sizeof *cr);
+    if (!cr) { app_error(res, 500, "500", "Internal server error", "Out of memory."); return; }
+    *cr = (call_req){.a = a, .req = req, .res = res, .who = *who, .rel = rel, .k = k,
+                     .linkage_only = linkage_only, .is_delete = is_delete};
+    node_result_init(&cr->result);
+    if (idlen == 0 || idlen >= sizeof cr->id) {
+        not_found_n(res, rest, idlen ? idlen : strlen(rest));
+        call_req_free(cr);
         return;
     }
-    api_params p;
-    if (!api_params_parse(req, false, rel == NULL, &p, res)) { api_params_free(&p); return; }
-    char base_text[300];
-    doc_base base;
-    found_call f;
-    memset(&f, 0, sizeof f);
-    if (app_base_url(a, req, res, base_text, &base) && find_call(a, id, &f, res)) {
-        if (rel) relationship(a, &f, k, linkage_only, &p, base, res, id, rel);
-        else show(a, req, &f, &p, base, res);
+    memcpy(cr->id, rest, idlen);
+    cr->id[idlen] = '\0';
+    if (is_delete) {
+        if (!api_params_parse(req, false, false, &cr->p, res)) { call_req_free(cr); return; }
+        if (find_call(cr, drop_found)) return; /* waiting for the node; cr is the step's now */
+        audit(req, who, cr->id, res->status == 404 ? "not-found" : "store-error");
+        call_req_free(cr);
+        return;
     }
-    found_free(a, &f);
-    api_params_free(&p);
+    if (api_params_parse(req, false, rel == NULL, &cr->p, res) &&
+        app_base_url(a, req, res, cr->base_text, &cr->base) && find_call(cr, show_found))
+        return; /* waiting for the node */
+    call_req_free(cr);
 }

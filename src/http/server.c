@@ -727,13 +727,21 @@ typedef struct continuation {
     void *arg;
 } continuation;
 
+/* fn, then the answer, unless fn waits again (http_defer once more). */
+static void continue_here(req_work *w, void (*fn)(void *), void *arg)
+{
+    phase_set(&w->phases);
+    deferred = false;
+    fn(arg);
+    if (deferred) { deferred = false; return; }
+    finish_request(w);
+}
+
 static void run_continuation(void *p)
 {
     continuation c = *(continuation *)p;
     free(p);
-    phase_set(&c.w->phases);
-    c.fn(c.arg);
-    finish_request(c.w);
+    continue_here(c.w, c.fn, c.arg);
 }
 
 void http_continue(const http_request *req, void (*fn)(void *arg), void *arg)
@@ -744,9 +752,7 @@ void http_continue(const http_request *req, void (*fn)(void *arg), void *arg)
     if (!c || !pool_submit(w->s->workers, run_continuation, c)) {
         /* no memory to hand it over: go on right here */
         free(c);
-        phase_set(&w->phases);
-        fn(arg);
-        finish_request(w);
+        continue_here(w, fn, arg);
     }
 }
 

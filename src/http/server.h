@@ -58,7 +58,8 @@ typedef void (*http_handler)(void *app, const http_request *req, http_response *
  * starts waiting and returns with res not yet filled: the worker thread is
  * free at once. Later, from any thread, http_continue(req, fn, arg) runs
  * fn(arg) on a worker thread; fn fills res, and when it returns the
- * answer is sent. req and res stay valid until then. */
+ * answer is sent (unless fn calls http_defer again: a request may wait
+ * several times). req and res stay valid until then. */
 void http_defer(const http_request *req);
 void http_continue(const http_request *req, void (*fn)(void *arg), void *arg);
 

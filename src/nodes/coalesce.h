@@ -1,7 +1,7 @@
 /* coalesce: identical node fan-outs that are in flight at the same time
  * share one round (issue 6, P5).
  *
- * coalesce_run has node_pool_run's arguments. When a round with the same
+ * coalesce_run has node_pool_start's arguments, less the callback. When a round with the same
  * key (pool, and per target: node id, endpoint, method, expected result,
  * parameters; the order of the targets does not matter) is in flight, the
  * caller waits for it and gets its results; otherwise the caller runs the
@@ -9,7 +9,7 @@
  * finished is never joined, so results are never older than the moment the
  * caller asked.
  *
- * results[i] (initialised with node_result_init, as for node_pool_run)
+ * results[i] (initialised with node_result_init, as for node_pool_start)
  * receive read-only views of shared results, in the caller's target order.
  * Do not modify or node_result_free them: hand them back with
  * coalesce_release, which drops the reference (the last one frees the
@@ -26,7 +26,7 @@
 typedef struct coalesce_round coalesce_round;
 
 /* Returns the round reference; NULL when the round could not be shared
- * (out of memory) and results[] were filled by a private node_pool_run:
+ * (out of memory) and results[] were filled by a private round:
  * then they are the caller's own, and coalesce_release(NULL, ...) leaves
  * them alone. */
 coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets,
@@ -46,7 +46,7 @@ void coalesce_release(coalesce_round *r, size_t n, node_result *results);
 
 /* Process-wide counters, for tests and the benchmark. */
 typedef struct coalesce_stats {
-    uint64_t rounds;  /* rounds run (one node_pool_run each) */
+    uint64_t rounds;  /* rounds run (one node_pool_start each) */
     uint64_t joins;   /* callers that shared a round instead of running one */
     size_t inflight;  /* rounds running now */
     size_t waiting;   /* coalesce_run callers waiting on a round now */

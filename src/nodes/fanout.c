@@ -720,32 +720,3 @@ void node_pool_start(node_pool *pool, size_t n, const node_target *targets,
     ssize_t w = write(pool->evfd, &one, sizeof one);
     (void)w;
 }
-
-typedef struct waiter {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-} waiter;
-
-static void wake_waiter(void *arg)
-{
-    waiter *w = arg;
-    pthread_mutex_lock(&w->mu);
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-void node_pool_run(node_pool *pool, size_t n, const node_target *targets,
-                   const node_call *calls, int timeout_ms, node_result *results)
-{
-    waiter w = {.done = false};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    node_pool_start(pool, n, targets, calls, timeout_ms, results, wake_waiter, &w);
-    pthread_mutex_lock(&w.mu);
-    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
-    pthread_mutex_unlock(&w.mu);
-    pthread_cond_destroy(&w.cv);
-    pthread_mutex_destroy(&w.mu);
-}
