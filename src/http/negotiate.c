@@ -42,7 +42,7 @@ static bool range_ok(const char *p, const char *end, const char *also)
             if (*v == '=') {
                 v = skip_ws(v + 1);
                 bool zero = v < pend && *v == '0';
-                for (const char *d = v + 1; zero && d < pend && *d != ' '; d++)
+                for (const char *d = v + 1; zero && d < pend && *d != ' ' && *d != '\t'; d++)
                     if (*d != '.' && *d != '0') zero = false;
                 if (zero) return false;
                 continue;
@@ -143,7 +143,8 @@ bool http_etag_matches(const char *inm, const char *etag)
 }
 
 /* Whether an Accept-Encoding value allows gzip: `gzip` or `x-gzip` with
- * q > 0, or, when neither is named, `*` with q > 0 (RFC 9110 §12.5.3). */
+ * q > 0, or, when neither is named, `*` with q > 0 (RFC 9110 §12.5.3).
+ * A coding named more than once counts with its best q, in any order. */
 bool http_accepts_gzip(const char *ae)
 {
     if (!ae) return false;
@@ -170,7 +171,7 @@ bool http_accepts_gzip(const char *ae)
             (nlen == 6 && strncasecmp(name, "x-gzip", 6) == 0))
             gzip_q = q > gzip_q ? q : gzip_q;
         else if (nlen == 1 && *name == '*')
-            star_q = q;
+            star_q = q > star_q ? q : star_q;
     }
     return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
 }
