@@ -191,6 +191,16 @@ static void test_host_refused(void **state)
     NO(http_host_valid("[g::1]"));
     NO(http_host_valid("[::1%eth0]"));
     NO(http_host_valid("[[::1]]"));
+    /* hex digits, colons and dots that are no IPv6 address, and ports of
+     * more than 5 digits (fuzz/fuzz_host.c, against docs/API.md's grammar) */
+    NO(http_host_valid("[..]"));
+    NO(http_host_valid("[1]"));
+    NO(http_host_valid("[ab]:80"));
+    NO(http_host_valid("[1:2:3]"));
+    NO(http_host_valid("[::1::2]"));
+    NO(http_host_valid("[1.2.3.4]"));
+    NO(http_host_valid("host:000080"));
+    NO(http_host_valid("[::1]:000080"));
     NO(http_host_valid("example.org/path"));
     NO(http_host_valid("example.org/"));
     NO(http_host_valid("user@example.org"));
