@@ -71,10 +71,28 @@ typedef struct {
 
 /* ---- errors ------------------------------------------------------------------- */
 
+/* The 0-based number of the text's last line: its line breaks as YAML
+ * counts them (CR LF, CR, LF, NEL, LS, PS). */
+static size_t last_line(const unsigned char *s, size_t n)
+{
+    size_t breaks = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\r') breaks += i + 1 == n || s[i + 1] != '\n';
+        else if (s[i] == '\n') breaks++;
+        else if (s[i] == 0xC2 && i + 1 < n && s[i + 1] == 0x85) breaks++;
+        else if (s[i] == 0xE2 && i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) breaks++;
+    }
+    return breaks;
+}
+
+/* libyaml puts the end of a text without a final line break on a line of
+ * its own, one past the last: a problem found there is on the last line. */
 static void fail_at(reader *r, size_t line0, const char *fmt, const char *name)
 {
     if (r->failed) return;
     r->failed = true;
+    size_t last = last_line(r->data, r->len);
+    if (line0 > last) line0 = last;
     char msg[160];
     if (name != NULL) {
         char shown[68];

@@ -330,6 +330,21 @@ static void from_memory(void **state)
     policy_free(p);
 }
 
+/* A problem found at the very end of a file without a final line break is
+ * on the file's last line: libyaml counts one line more there
+ * (fuzz/fuzz_policy.c found "policy_roles.yml:4:" for a 3-line file). */
+static void error_at_the_end_without_final_newline(void **state)
+{
+    (void)state;
+    refused("r:\n  S:\n  read:change", 3, "could not find expected ':'");
+    refused("r:\r\n  S:\r\n  read:change", 3, "could not find expected ':'");
+    refused("r:\r  S:\r  read:change", 3, "could not find expected ':'"); /* CR alone breaks a line */
+    refused("operator:\n  Default: {read: true", 2, "did not find expected ',' or '}'");
+    refused("operator:\n  Default:\n    read: \"true", 3, "found unexpected end of stream");
+    /* with the final line break, the end is the empty line after it */
+    refused("r:\n  S:\n  read:change\n", 4, "could not find expected ':'");
+}
+
 static void files(void **state)
 {
     (void)state;
@@ -387,6 +402,7 @@ int main(void)
         cmocka_unit_test(booleans),      cmocka_unit_test(bad_values),
         cmocka_unit_test(bad_shapes),    cmocka_unit_test(duplicates),
         cmocka_unit_test(unsupported_features), cmocka_unit_test(syntax_errors),
+        cmocka_unit_test(error_at_the_end_without_final_newline),
         cmocka_unit_test(from_memory),
         cmocka_unit_test(files),
     };
