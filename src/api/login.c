@@ -9,18 +9,17 @@
  * past either limit the answer is 429 with Retry-After, before any
  * password is checked, and a success clears only its own (username,
  * address) count. One log line per attempt, never with the password or the
- * token. */
+ * token. The body itself is read by login_body_parse (api/login.h). */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "api/app_internal.h"
+#include "api/login.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
 #include "util/log.h"
-
-#define LOGIN_BODY_MAX 8192
 
 static void log_login(const http_request *req, const char *result, const char *reason,
                       const char *username, int64_t user_id, const char *client)
@@ -41,28 +40,33 @@ static void failed(http_response *res, const char *detail)
     app_error(res, 401, "401", "Authentication failed", detail);
 }
 
+bool login_body_parse(const char *body, size_t len, json_t **root, const char **username,
+                      const char **password)
+{
+    json_error_t jerr;
+    *root = NULL;
+    if (len == 0 || len > LOGIN_BODY_MAX) return false;
+    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *auth = json_object_get(*root, "auth");
+    json_t *u = json_object_get(auth, "username");
+    json_t *p = json_object_get(auth, "password");
+    if (!json_is_string(u) || !json_is_string(p)) return false;
+    *username = json_string_value(u);
+    *password = json_string_value(p);
+    return true;
+}
+
 /* Parses the body; false (with a 400 in res) when it is not a login. */
 static bool read_credentials(const http_request *req, http_response *res, json_t **root,
                              const char **username, const char **password)
 {
-    json_error_t jerr;
-    *root = NULL;
-    if (req->body_len == 0 || req->body_len > LOGIN_BODY_MAX) {
+    if (login_body_parse(req->body, req->body_len, root, username, password)) return true;
+    if (req->body_len == 0 || req->body_len > LOGIN_BODY_MAX)
         app_error(res, 400, "400", "Bad request", "The body must be a login object of at most 8 KiB.");
-        return false;
-    }
-    *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *auth = json_object_get(*root, "auth");
-    json_t *u = json_object_get(auth, "username");
-    json_t *p = json_object_get(auth, "password");
-    if (!json_is_string(u) || !json_is_string(p)) {
+    else
         app_error(res, 400, "400", "Bad request",
                   "Expected {\"auth\":{\"username\":\"...\",\"password\":\"...\"}}.");
-        return false;
-    }
-    *username = json_string_value(u);
-    *password = json_string_value(p);
-    return true;
+    return false;
 }
 
 static bool throttled(app *a, const char *username, const struct sockaddr *client,

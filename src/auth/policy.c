@@ -1,13 +1,14 @@
 /* policy: role permissions read from a yeti policy_roles.yml-shaped file.
  *
- * The file is read whole (regular file, at most 1 MiB) and walked with
- * libyaml's event API by one function per level: a mapping of roles, each
- * a mapping of sections, each a mapping of actions to booleans. Anything
- * else is refused with "path:LINE: problem" (libyaml marks are 0-based;
- * messages are 1-based): a top level that is not a mapping, a role or
- * section that is not a mapping (this catches a mis-indented section that
- * would otherwise turn into a role), a value that is not a plain YAML 1.1
- * boolean (true/false/yes/no/on/off, any case; quoted "true" is a string),
+ * The file is read whole (regular file, at most 1 MiB; policy_parse takes
+ * the same text from memory) and walked with libyaml's event API by one
+ * function per level: a mapping of roles, each a mapping of sections, each
+ * a mapping of actions to booleans. Anything else is refused with
+ * "path:LINE: problem" (libyaml marks are 0-based; messages are 1-based):
+ * a top level that is not a mapping, a role or section that is not a
+ * mapping (this catches a mis-indented section that would otherwise turn
+ * into a role), a value that is not a plain YAML 1.1 boolean
+ * (true/false/yes/no/on/off, any case; quoted "true" is a string),
  * duplicate keys, empty or non-scalar keys, more than one document, and —
  * to keep the format simple and safe — anchors, aliases and explicit tags.
  * An empty file (or a lone empty document) is a valid policy with no roles:
@@ -70,10 +71,28 @@ typedef struct {
 
 /* ---- errors ------------------------------------------------------------------- */
 
+/* The 0-based number of the text's last line: its line breaks as YAML
+ * counts them (CR LF, CR, LF, NEL, LS, PS). */
+static size_t last_line(const unsigned char *s, size_t n)
+{
+    size_t breaks = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\r') breaks += i + 1 == n || s[i + 1] != '\n';
+        else if (s[i] == '\n') breaks++;
+        else if (s[i] == 0xC2 && i + 1 < n && s[i + 1] == 0x85) breaks++;
+        else if (s[i] == 0xE2 && i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) breaks++;
+    }
+    return breaks;
+}
+
+/* libyaml puts the end of a text without a final line break on a line of
+ * its own, one past the last: a problem found there is on the last line. */
 static void fail_at(reader *r, size_t line0, const char *fmt, const char *name)
 {
     if (r->failed) return;
     r->failed = true;
+    size_t last = last_line(r->data, r->len);
+    if (line0 > last) line0 = last;
     char msg[160];
     if (name != NULL) {
         char shown[68];
@@ -373,6 +392,29 @@ static unsigned char *read_file(const char *path, size_t *len, char err[256])
     return data;
 }
 
+policy *policy_parse(const void *data, size_t len, const char *name, char err[256])
+{
+    char scratch[256];
+    if (err == NULL) err = scratch;
+    err[0] = '\0';
+    policy *p = calloc(1, sizeof *p);
+    reader r = {.path = name, .err = err, .failed = false, .data = data, .len = len};
+    if (p == NULL || !yaml_parser_initialize(&r.parser)) {
+        snprintf(err, 256, "%s: out of memory", name);
+        free(p);
+        return NULL;
+    }
+    yaml_parser_set_input_string(&r.parser, data, len);
+    bool ok = read_stream(&r, p);
+    yaml_parser_delete(&r.parser);
+    if (!ok) {
+        if (!r.failed) snprintf(err, 256, "%s: invalid policy file", name);
+        policy_free(p);
+        return NULL;
+    }
+    return p;
+}
+
 policy *policy_load(const char *path, char err[256])
 {
     char scratch[256];
@@ -385,24 +427,8 @@ policy *policy_load(const char *path, char err[256])
     size_t len = 0;
     unsigned char *data = read_file(path, &len, err);
     if (data == NULL) return NULL;
-
-    policy *p = calloc(1, sizeof *p);
-    reader r = {.path = path, .err = err, .failed = false, .data = data, .len = len};
-    if (p == NULL || !yaml_parser_initialize(&r.parser)) {
-        snprintf(err, 256, "%s: out of memory", path);
-        free(p);
-        free(data);
-        return NULL;
-    }
-    yaml_parser_set_input_string(&r.parser, data, len);
-    bool ok = read_stream(&r, p);
-    yaml_parser_delete(&r.parser);
+    policy *p = policy_parse(data, len, path, err);
     free(data);
-    if (!ok) {
-        if (!r.failed) snprintf(err, 256, "%s: invalid policy file", path);
-        policy_free(p);
-        return NULL;
-    }
     return p;
 }
 

@@ -21,6 +21,9 @@ typedef struct policy policy;
 
 /* NULL with err ("policy.yml:7: ...") when the file cannot be used. */
 policy *policy_load(const char *path, char err[256]);
+/* The same for the file's text data[0..len), read already; `name` stands
+ * for the path in messages. */
+policy *policy_parse(const void *data, size_t len, const char *name, char err[256]);
 void policy_free(policy *p);
 
 /* roles: comma-separated role names (as stored). p may be NULL (no file). */

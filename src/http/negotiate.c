@@ -2,6 +2,7 @@
  * grammars are tiny and every byte is untrusted: nothing here allocates. */
 #include "http/negotiate.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ static bool range_ok(const char *p, const char *end, const char *also)
             if (*v == '=') {
                 v = skip_ws(v + 1);
                 bool zero = v < pend && *v == '0';
-                for (const char *d = v + 1; zero && d < pend && *d != ' '; d++)
+                for (const char *d = v + 1; zero && d < pend && *d != ' ' && *d != '\t'; d++)
                     if (*d != '.' && *d != '0') zero = false;
                 if (zero) return false;
                 continue;
@@ -89,7 +90,7 @@ static bool valid_port(const char *p)
     if (*p++ != ':') return false;
     size_t n = 0;
     long port = 0;
-    for (; isdigit((unsigned char)*p) && n < 6; p++, n++) port = port * 10 + (*p - '0');
+    for (; isdigit((unsigned char)*p) && n < 5; p++, n++) port = port * 10 + (*p - '0');
     return *p == '\0' && n >= 1 && port <= 65535;
 }
 
@@ -101,8 +102,12 @@ bool http_host_valid(const char *host)
         p++;
         size_t n = 0;
         for (; isxdigit((unsigned char)*p) || *p == ':' || *p == '.'; p++) n++;
-        if (*p != ']' || n < 2) return false; /* "::" is the shortest address */
-        return valid_port(p + 1);
+        if (*p != ']' || n < 2 || n >= INET6_ADDRSTRLEN) return false; /* "::" is the shortest address */
+        char v6[INET6_ADDRSTRLEN]; /* the characters fit; is it an address? */
+        struct in6_addr a;
+        memcpy(v6, host + 1, n);
+        v6[n] = '\0';
+        return inet_pton(AF_INET6, v6, &a) == 1 && valid_port(p + 1);
     }
     size_t n = 0;
     for (; isalnum((unsigned char)*p) || *p == '-' || *p == '.'; p++) n++;
@@ -143,7 +148,8 @@ bool http_etag_matches(const char *inm, const char *etag)
 }
 
 /* Whether an Accept-Encoding value allows gzip: `gzip` or `x-gzip` with
- * q > 0, or, when neither is named, `*` with q > 0 (RFC 9110 §12.5.3). */
+ * q > 0, or, when neither is named, `*` with q > 0 (RFC 9110 §12.5.3).
+ * A coding named more than once counts with its best q, in any order. */
 bool http_accepts_gzip(const char *ae)
 {
     if (!ae) return false;
@@ -170,7 +176,7 @@ bool http_accepts_gzip(const char *ae)
             (nlen == 6 && strncasecmp(name, "x-gzip", 6) == 0))
             gzip_q = q > gzip_q ? q : gzip_q;
         else if (nlen == 1 && *name == '*')
-            star_q = q;
+            star_q = q > star_q ? q : star_q;
     }
     return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
 }

@@ -21,7 +21,8 @@ bool http_accept_json_ok(const char *accept);
  * when `type` is application/json. */
 bool http_content_type_is(const char *content_type, const char *type);
 
-/* Host header usable in links: `name[:port]` or `[v6][:port]`. */
+/* Host header usable in links: `name[:port]` or `[v6][:port]`, where v6 is
+ * an IPv6 address and port 1..5 digits up to 65535. */
 bool http_host_valid(const char *host);
 
 /* A client X-Request-Id we echo: 1..200 of [A-Za-z0-9._-]. */

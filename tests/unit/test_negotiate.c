@@ -84,6 +84,11 @@ static void test_accept_q_zero(void **state)
     NO(http_accept_ok("application/*;q=0"));
     NO(http_accept_ok("text/html, application/vnd.api+json;q=0"));
     NO(http_accept_ok("application/vnd.api+json;q=0, text/html"));
+    /* a tab after the 0 is whitespace as a space is (fuzz/fuzz_negotiate.c
+     * found "q=0<TAB>" read as a q above 0) */
+    NO(http_accept_ok("application/vnd.api+json;q=0\t"));
+    NO(http_accept_ok("application/vnd.api+json ;q=0\t,application/json"));
+    NO(http_accept_ok("*/*; q=0.0\t ; x=y"));
 }
 
 static void test_accept_lists(void **state)
@@ -186,6 +191,16 @@ static void test_host_refused(void **state)
     NO(http_host_valid("[g::1]"));
     NO(http_host_valid("[::1%eth0]"));
     NO(http_host_valid("[[::1]]"));
+    /* hex digits, colons and dots that are no IPv6 address, and ports of
+     * more than 5 digits (fuzz/fuzz_host.c, against docs/API.md's grammar) */
+    NO(http_host_valid("[..]"));
+    NO(http_host_valid("[1]"));
+    NO(http_host_valid("[ab]:80"));
+    NO(http_host_valid("[1:2:3]"));
+    NO(http_host_valid("[::1::2]"));
+    NO(http_host_valid("[1.2.3.4]"));
+    NO(http_host_valid("host:000080"));
+    NO(http_host_valid("[::1]:000080"));
     NO(http_host_valid("example.org/path"));
     NO(http_host_valid("example.org/"));
     NO(http_host_valid("user@example.org"));
@@ -307,6 +322,12 @@ static void test_accepts_gzip(void **state)
     NO(http_accepts_gzip("gzipx, xgzip"));
     NO(http_accepts_gzip("gzip;q=nan"));
     NO(http_accepts_gzip("gzip;q="));
+    /* `*` twice: the best q counts, whatever the order, as for gzip
+     * (fuzz/fuzz_negotiate.c found the last one counting) */
+    YES(http_accepts_gzip("*;q=0.5, *;q=0"));
+    YES(http_accepts_gzip("*;q=0, *;q=0.5"));
+    YES(http_accepts_gzip("*;q=1e0, br, *;q=junk"));
+    NO(http_accepts_gzip("*;q=0, *;q=0.000"));
 }
 
 int main(void)

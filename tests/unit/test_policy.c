@@ -3,7 +3,8 @@
  * overriding Default both ways, several roles, role lists with spaces, no
  * file), YAML 1.1 booleans, and every refusal with its file:line message
  * (syntax errors, wrong shapes, non-booleans, duplicates, anchors/aliases,
- * tags, several documents, size cap, missing file). */
+ * tags, several documents, size cap, missing file), from a file and from
+ * memory (policy_parse). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -301,6 +302,49 @@ static void syntax_errors(void **state)
     assert_string_equal(err, want);
 }
 
+/* policy_parse: the same text from memory, the name in messages; it is
+ * what policy_load calls on the file's bytes. */
+static void from_memory(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    policy *p = policy_parse(MATRIX, strlen(MATRIX), "mem.yml", err);
+    assert_non_null(p);
+    assert_true(policy_allows(p, "operator", AC, "read"));
+    assert_false(policy_allows(p, "operator", AC, "remove"));
+    assert_true(policy_allows(p, "killer", AC, "remove"));
+    policy_free(p);
+    /* not NUL-terminated: only len bytes are read */
+    static const char cut[] = "viewer:\n  Default: {read: true}\nbroken: [";
+    p = policy_parse(cut, strlen(cut) - strlen("broken: ["), "mem.yml", err);
+    assert_non_null(p);
+    assert_true(policy_allows(p, "viewer", AC, "read"));
+    policy_free(p);
+    assert_null(policy_parse(cut, strlen(cut), "mem.yml", err));
+    assert_string_equal(err, "mem.yml:3: expected a mapping of sections for role 'broken'");
+    assert_null(policy_parse("- a\n", 4, "mem.yml", err));
+    assert_string_equal(err, "mem.yml:1: the top level must be a mapping of roles");
+    p = policy_parse("", 0, "mem.yml", err);
+    assert_non_null(p);
+    assert_false(policy_allows(p, "operator", AC, "read"));
+    policy_free(p);
+}
+
+/* A problem found at the very end of a file without a final line break is
+ * on the file's last line: libyaml counts one line more there
+ * (fuzz/fuzz_policy.c found "policy_roles.yml:4:" for a 3-line file). */
+static void error_at_the_end_without_final_newline(void **state)
+{
+    (void)state;
+    refused("r:\n  S:\n  read:change", 3, "could not find expected ':'");
+    refused("r:\r\n  S:\r\n  read:change", 3, "could not find expected ':'");
+    refused("r:\r  S:\r  read:change", 3, "could not find expected ':'"); /* CR alone breaks a line */
+    refused("operator:\n  Default: {read: true", 2, "did not find expected ',' or '}'");
+    refused("operator:\n  Default:\n    read: \"true", 3, "found unexpected end of stream");
+    /* with the final line break, the end is the empty line after it */
+    refused("r:\n  S:\n  read:change\n", 4, "could not find expected ':'");
+}
+
 static void files(void **state)
 {
     (void)state;
@@ -358,6 +402,8 @@ int main(void)
         cmocka_unit_test(booleans),      cmocka_unit_test(bad_values),
         cmocka_unit_test(bad_shapes),    cmocka_unit_test(duplicates),
         cmocka_unit_test(unsupported_features), cmocka_unit_test(syntax_errors),
+        cmocka_unit_test(error_at_the_end_without_final_newline),
+        cmocka_unit_test(from_memory),
         cmocka_unit_test(files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

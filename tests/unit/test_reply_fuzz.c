@@ -16,7 +16,8 @@
  *    nesting), and the parser must call a reply "not JSON" exactly when yajl
  *    (yajl_dont_validate_strings, nothing else) rejects it. Chunked feeding
  *    must agree with parse_all byte for byte. Intentional differences, each
- *    checked on its own below:
+ *    checked on its own below (reply_diff.h applies them, here and in
+ *    fuzz/fuzz_reply.c):
  *    - yajl takes \v and \f as whitespace, RFC 8259 does not: the yajl
  *      verdict is taken on a copy where those two bytes read \x01 (a byte
  *      invalid everywhere, as they are in strict JSON);
@@ -36,10 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_parse.h>
 
 #include "nodes/calls.h"
 #include "nodes/reply.h"
+#include "reply_diff.h"
 #include "util/buf.h"
 #include "util/timefmt.h"
 
@@ -540,75 +541,28 @@ static void gen_reply_free(gen_reply *g)
 
 /* ---- running the parser ------------------------------------------------------------- */
 
-typedef struct outcome {
-    reply_outcome o;
-    char detail[256];
-    int64_t code;
-    bool has_int;
-    int64_t ival;
-} outcome;
+/* (reply_run_whole, in reply_diff.h, parses a whole reply) */
 
-static void take(outcome *r, reply_parser *p, reply_outcome o)
-{
-    r->o = o;
-    snprintf(r->detail, sizeof r->detail, "%s", reply_parser_detail(p));
-    r->code = reply_parser_rpc_code(p);
-    r->ival = 0;
-    r->has_int = reply_parser_int_result(p, &r->ival);
-}
-
-/* parse_all on an exact-size copy (so that ASan sees any read past the end). */
-static outcome parse_whole(const char *json, size_t n, reply_expect ex, int64_t id, callset *cs)
-{
-    char *copy = malloc(n ? n : 1);
-    assert_non_null(copy);
-    if (n) memcpy(copy, json, n);
-    reply_parser *p = reply_parser_new(ex, id, cs);
-    assert_non_null(p);
-    outcome r;
-    take(&r, p, reply_parser_parse_all(p, copy, n));
-    reply_parser_free(p);
-    free(copy);
-    return r;
-}
+static size_t random_chunk(void *max) { return 1 + (size_t)(rnd() % *(size_t *)max); }
 
 /* feed in random chunks of 1..max bytes, then finish */
-static outcome parse_chunked(const char *json, size_t n, size_t max, reply_expect ex, int64_t id, callset *cs)
+static reply_run parse_chunked(const char *json, size_t n, size_t max, reply_expect ex, int64_t id, callset *cs)
 {
-    reply_parser *p = reply_parser_new(ex, id, cs);
-    assert_non_null(p);
-    for (size_t off = 0; off < n;) {
-        size_t k = 1 + (size_t)(rnd() % max);
-        if (k > n - off) k = n - off;
-        char *chunk = malloc(k);
-        assert_non_null(chunk);
-        memcpy(chunk, json + off, k);
-        int rc = reply_parser_feed(p, chunk, k);
-        free(chunk);
-        if (rc != 0) break;
-        off += k;
-    }
-    outcome r;
-    take(&r, p, reply_parser_finish(p));
-    reply_parser_free(p);
-    return r;
+    return reply_run_chunked(json, n, ex, id, cs, random_chunk, &max);
 }
 
-static void assert_same_outcome(const outcome *a, const outcome *b, const char *json, size_t n)
+static void assert_same_outcome(const reply_run *a, const reply_run *b, const char *json, size_t n)
 {
-    if (a->o != b->o || strcmp(a->detail, b->detail) != 0 || a->code != b->code || a->has_int != b->has_int ||
-        a->ival != b->ival)
+    if (!reply_runs_equal(a, b))
         fail_msg("whole and chunked differ: %d '%s' vs %d '%s' on '%.*s'", a->o, a->detail, b->o, b->detail,
                  (int)(n < 300 ? n : 300), json);
 }
 
 static void assert_same_callset(const callset *a, const callset *b)
 {
-    assert_int_equal(a->n, b->n);
-    assert_int_equal(a->skipped, b->skipped);
-    assert_int_equal(a->arena.len, b->arena.len);
-    if (a->arena.len) assert_memory_equal(a->arena.data, b->arena.data, a->arena.len);
-    if (a->n) assert_memory_equal(a->recs, b->recs, a->n * sizeof *a->recs);
+    if (!reply_callsets_equal(a, b))
+        fail_msg("whole and chunked callsets differ: %zu vs %zu records, %zu vs %zu arena bytes", a->n, b->n,
+                 a->arena.len, b->arena.len);
 }
 
 static void assert_span(const callset *cs, call_span s, const buf *want, const char *what, size_t rec)
@@ -657,18 +611,18 @@ static void test_generated_replies(void **state)
         callset whole, chunked;
         callset_init(&whole);
         callset_init(&chunked);
-        outcome a = parse_whole(g.json.data, g.json.len, REPLY_EXPECT_CALLS, id, &whole);
+        reply_run a = reply_run_whole(g.json.data, g.json.len, REPLY_EXPECT_CALLS, id, &whole);
         if (a.o != REPLY_OK) fail_msg("reply %d refused: %s\n%.*s", it, a.detail, (int)g.json.len, g.json.data);
         assert_string_equal(a.detail, "");
         check_generated(&g, &whole);
         kept += whole.n;
         skipped += whole.skipped;
-        outcome b = parse_chunked(g.json.data, g.json.len, it % 2 ? 7 : 4096, REPLY_EXPECT_CALLS, id, &chunked);
+        reply_run b = parse_chunked(g.json.data, g.json.len, it % 2 ? 7 : 4096, REPLY_EXPECT_CALLS, id, &chunked);
         assert_same_outcome(&a, &b, g.json.data, g.json.len);
         assert_same_callset(&whole, &chunked);
         /* the same reply, only counted */
         callset_reset(&whole);
-        a = parse_whole(g.json.data, g.json.len, REPLY_EXPECT_ANY, id, &whole);
+        a = reply_run_whole(g.json.data, g.json.len, REPLY_EXPECT_ANY, id, &whole);
         assert_int_equal(a.o, REPLY_OK);
         assert_false(a.has_int);
         assert_int_equal(whole.n, 0);
@@ -714,7 +668,7 @@ static void test_known_strings(void **state)
                    cases[i].json);
         callset cs;
         callset_init(&cs);
-        outcome r = parse_whole(j.data, j.len, REPLY_EXPECT_CALLS, 1, &cs);
+        reply_run r = reply_run_whole(j.data, j.len, REPLY_EXPECT_CALLS, 1, &cs);
         if (r.o != REPLY_OK) fail_msg("case %zu refused: %s", i, r.detail);
         assert_int_equal(cs.n, 1);
         call_span s = cs.recs[0].attr[ATTR_ORIG_CALL_ID];
@@ -725,7 +679,7 @@ static void test_known_strings(void **state)
         if (cases[i].json[0] == '"') {
             buf_reset(&j);
             buf_printf(&j, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":%s}]}", cases[i].json);
-            r = parse_whole(j.data, j.len, REPLY_EXPECT_CALLS, 1, &cs);
+            r = reply_run_whole(j.data, j.len, REPLY_EXPECT_CALLS, 1, &cs);
             assert_int_equal(r.o, REPLY_OK);
             if (cs.n == 1) assert_memory_equal(callset_text(&cs, cs.recs[0].attr[ATTR_LOCAL_TAG]), cases[i].want,
                                                strlen(cases[i].want));
@@ -737,42 +691,6 @@ static void test_known_strings(void **state)
 
 /* ---- 2. JSON syntax against yajl --------------------------------------------------------- */
 
-/* Is the detail that of a syntax error? */
-static bool says_not_json(const char *detail) { return strncmp(detail, "not JSON: ", 10) == 0; }
-
-/* yajl's verdict; with strict, \v and \f made invalid and a newline
- * appended (see the top comment). */
-static bool yajl_verdict(const char *json, size_t n, bool strict)
-{
-    unsigned char *copy = malloc(n + 1);
-    assert_non_null(copy);
-    for (size_t i = 0; i < n; i++)
-        copy[i] = strict && (json[i] == '\v' || json[i] == '\f') ? 0x01 : (unsigned char)json[i];
-    if (strict) copy[n++] = '\n';
-    yajl_handle h = yajl_alloc(NULL, NULL, NULL);
-    assert_non_null(h);
-    yajl_config(h, yajl_dont_validate_strings, 1);
-    bool ok = yajl_parse(h, copy, n) == yajl_status_ok && yajl_complete_parse(h) == yajl_status_ok;
-    yajl_free(h);
-    free(copy);
-    return ok;
-}
-
-static bool yajl_accepts(const char *json, size_t n) { return yajl_verdict(json, n, true); }
-
-/* Does the reply start (after strict whitespace) with a value other than an
- * object? Such a reply is refused without being read further. */
-static bool starts_with_non_object(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
-    if (i == n) return false;
-    char c = s[i];
-    if (c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9')) return true;
-    return (n - i >= 4 && (memcmp(s + i, "true", 4) == 0 || memcmp(s + i, "null", 4) == 0)) ||
-           (n - i >= 5 && memcmp(s + i, "false", 5) == 0);
-}
-
 static long verdicts_valid, verdicts_invalid;
 
 /* Parses json whole and chunked, and compares the JSON verdict with yajl's. */
@@ -781,21 +699,21 @@ static void check_syntax(const char *json, size_t n, reply_expect ex)
     callset a, b;
     callset_init(&a);
     callset_init(&b);
-    outcome r = parse_whole(json, n, ex, 1, &a);
-    outcome c = parse_chunked(json, n, 1 + (size_t)(rnd() % 100), ex, 1, &b);
+    reply_run r = reply_run_whole(json, n, ex, 1, &a);
+    reply_run c = parse_chunked(json, n, 1 + (size_t)(rnd() % 100), ex, 1, &b);
     assert_same_outcome(&r, &c, json, n);
     assert_same_callset(&a, &b);
     callset_free(&a);
     callset_free(&b);
 
-    if (r.o != REPLY_INVALID) assert_false(says_not_json(r.detail));
-    if (starts_with_non_object(json, n)) {
+    if (r.o != REPLY_INVALID) assert_false(reply_says_not_json(r.detail));
+    if (reply_starts_with_non_object(json, n)) {
         assert_int_equal(r.o, REPLY_INVALID);
         assert_string_equal(r.detail, "reply is not a JSON object");
         return;
     }
-    if (strstr(r.detail, "nested too deeply (more than")) return;
-    bool ours = !says_not_json(r.detail), theirs = yajl_accepts(json, n);
+    if (reply_nested_too_deeply(r.detail)) return;
+    bool ours = !reply_says_not_json(r.detail), theirs = reply_yajl_accepts(json, n);
     if (ours != theirs)
         fail_msg("JSON verdict differs: ours %s ('%s'), yajl %s, on '%.*s'", ours ? "valid" : "invalid", r.detail,
                  theirs ? "valid" : "invalid", (int)(n < 400 ? n : 400), json);
@@ -953,14 +871,14 @@ static void test_syntax_edges(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = cases[i].len ? cases[i].len : strlen(cases[i].json);
-        if (yajl_accepts(cases[i].json, n) != cases[i].valid) fail_msg("case %zu: yajl disagrees", i);
+        if (reply_yajl_accepts(cases[i].json, n) != cases[i].valid) fail_msg("case %zu: yajl disagrees", i);
         check_syntax(cases[i].json, n, REPLY_EXPECT_CALLS);
         callset cs;
         callset_init(&cs);
-        outcome r = parse_whole(cases[i].json, n, REPLY_EXPECT_CALLS, 1, &cs);
+        reply_run r = reply_run_whole(cases[i].json, n, REPLY_EXPECT_CALLS, 1, &cs);
         callset_free(&cs);
         assert_int_equal(r.o, REPLY_INVALID); /* none is a whole JSON-RPC reply */
-        bool not_json = says_not_json(r.detail);
+        bool not_json = reply_says_not_json(r.detail);
         if (not_json == cases[i].valid) fail_msg("case %zu: detail '%s'", i, r.detail);
         if (not_json && !strstr(r.detail, " at byte ")) fail_msg("case %zu: no offset in '%s'", i, r.detail);
     }
@@ -974,30 +892,30 @@ static void test_differences_from_yajl(void **state)
     /* \v and \f are no whitespace in RFC 8259 (yajl takes them) */
     const char *vt = "{\"jsonrpc\":\"2.0\",\v\"id\":1,\"result\":[]}";
     const char *ff = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[]}\f";
-    assert_true(yajl_verdict("{\v}", 3, false));
-    outcome r = parse_whole(vt, strlen(vt), REPLY_EXPECT_CALLS, 1, &cs);
+    assert_true(reply_yajl_verdict("{\v}", 3, false));
+    reply_run r = reply_run_whole(vt, strlen(vt), REPLY_EXPECT_CALLS, 1, &cs);
     assert_int_equal(r.o, REPLY_INVALID);
     assert_string_equal(r.detail, "not JSON: expected a string key, found byte 0x0b at byte 17");
-    r = parse_whole(ff, strlen(ff), REPLY_EXPECT_CALLS, 1, &cs);
+    r = reply_run_whole(ff, strlen(ff), REPLY_EXPECT_CALLS, 1, &cs);
     assert_int_equal(r.o, REPLY_INVALID);
     char want[64];
     snprintf(want, sizeof want, "not JSON: data after the reply at byte %zu", strlen(ff) - 1);
     assert_string_equal(r.detail, want);
     /* trailing data that is an unterminated string (yajl does not see it) */
     const char *tail = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[]}\"abc";
-    assert_true(yajl_verdict(tail, strlen(tail), false));
-    assert_false(yajl_accepts(tail, strlen(tail)));
-    r = parse_whole(tail, strlen(tail), REPLY_EXPECT_CALLS, 1, &cs);
+    assert_true(reply_yajl_verdict(tail, strlen(tail), false));
+    assert_false(reply_yajl_accepts(tail, strlen(tail)));
+    r = reply_run_whole(tail, strlen(tail), REPLY_EXPECT_CALLS, 1, &cs);
     assert_int_equal(r.o, REPLY_INVALID);
     snprintf(want, sizeof want, "not JSON: data after the reply at byte %zu", strlen(tail) - 4);
     assert_string_equal(r.detail, want);
     /* a first value that is not an object: refused as such, whatever follows */
-    r = parse_whole("[1,,,", 5, REPLY_EXPECT_CALLS, 1, &cs);
+    r = reply_run_whole("[1,,,", 5, REPLY_EXPECT_CALLS, 1, &cs);
     assert_string_equal(r.detail, "reply is not a JSON object");
-    r = parse_whole("nullx", 5, REPLY_EXPECT_CALLS, 1, &cs);
+    r = reply_run_whole("nullx", 5, REPLY_EXPECT_CALLS, 1, &cs);
     assert_string_equal(r.detail, "reply is not a JSON object");
-    r = parse_whole("nul", 3, REPLY_EXPECT_CALLS, 1, &cs);
-    assert_true(says_not_json(r.detail));
+    r = reply_run_whole("nul", 3, REPLY_EXPECT_CALLS, 1, &cs);
+    assert_true(reply_says_not_json(r.detail));
     /* nesting: 1024 levels in all are fine, 1025 are not (yajl has no limit) */
     for (int depth = 1020; depth <= 1026; depth++) {
         buf j;
@@ -1006,8 +924,8 @@ static void test_differences_from_yajl(void **state)
         for (int k = 0; k < depth - 1; k++) buf_putc(&j, '[');
         for (int k = 0; k < depth - 1; k++) buf_putc(&j, ']');
         buf_putc(&j, '}');
-        assert_true(yajl_accepts(j.data, j.len));
-        r = parse_whole(j.data, j.len, REPLY_EXPECT_CALLS, 1, &cs);
+        assert_true(reply_yajl_accepts(j.data, j.len));
+        r = reply_run_whole(j.data, j.len, REPLY_EXPECT_CALLS, 1, &cs);
         if (depth <= 1024) {
             assert_int_equal(r.o, REPLY_OK);
         } else {
@@ -1024,7 +942,7 @@ static void test_differences_from_yajl(void **state)
         buf_init(&j);
         buf_puts(&j, prefixes[where]);
         for (int k = 0; k < 200000; k++) buf_putc(&j, '[');
-        r = parse_whole(j.data, j.len, REPLY_EXPECT_CALLS, 1, &cs);
+        r = reply_run_whole(j.data, j.len, REPLY_EXPECT_CALLS, 1, &cs);
         assert_int_equal(r.o, REPLY_INVALID);
         assert_true(r.detail[0] != '\0');
         buf_free(&j);
