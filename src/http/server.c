@@ -64,7 +64,7 @@
 void http_limits_default(http_limits *l)
 {
     *l = (http_limits){
-        .workers = 64,
+        .workers = 16,
         .max_connections = 16384,
         .max_connections_per_ip = 256,
         .request_timeout_ms = 10000,
