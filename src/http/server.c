@@ -8,7 +8,7 @@
  * HEAD reads until the request head parses (http/request.h). BODY reads
  * Content-Length bytes or a chunked body. HANDLER: the request runs on a
  * worker thread; the loop leaves the socket alone until the worker posts
- * the finished answer back (a mutex-guarded list and an eventfd). WRITE
+ * the finished answer back (util/mailbox.h). WRITE
  * sends the head and the body's parts with writev. LINGER: after an
  * answer that closes the connection, our side is shut down and what the
  * client still sends is read and dropped for a moment, so that it gets
@@ -41,7 +41,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -51,6 +50,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "util/log.h"
+#include "util/mailbox.h"
 #include "util/phase.h"
 #include "util/pool.h"
 
@@ -104,7 +104,7 @@ typedef struct req_work {
     bool timed;
     phase_rec phases;
     size_t reserved;        /* bytes of the answer counted in the server's unsent total */
-    struct req_work *next_done;
+    mail_link done;         /* in the server's mailbox once answered */
     char *head_buf;         /* the bytes head, req and params point into */
     query_param params[MAX_PARAMS];
 } req_work;
@@ -144,7 +144,7 @@ struct http_server {
     http_limits lim;
     http_handler handler;
     void *app;
-    int listen_fd, ep, evfd, reserve_fd;
+    int listen_fd, ep, reserve_fd;
     pthread_t loop;
     worker_pool *workers;
     atomic_bool stopping;
@@ -154,8 +154,7 @@ struct http_server {
     ip_slot *ips[IP_BUCKETS];
     atomic_size_t unsent;   /* answer bytes reserved and not yet sent */
     size_t in_handler;      /* loop thread only */
-    pthread_mutex_t done_mu;
-    req_work *done;         /* answers posted by workers */
+    mailbox done;           /* answers posted by workers */
 };
 
 static int64_t now_ms(void) { return phase_now_us() / 1000; }
@@ -638,16 +637,7 @@ static void conn_write(http_server *s, conn *c)
 
 /* ---- workers ------------------------------------------------------------- */
 
-static void post_done(http_server *s, req_work *w)
-{
-    pthread_mutex_lock(&s->done_mu);
-    w->next_done = s->done;
-    s->done = w;
-    pthread_mutex_unlock(&s->done_mu);
-    uint64_t one = 1;
-    ssize_t r = write(s->evfd, &one, sizeof one);
-    (void)r; /* the counter only saturates; a wakeup is pending then */
-}
+static void post_done(http_server *s, req_work *w) { mailbox_post(&s->done, &w->done); }
 
 /* The answer's bytes, counted against max_unsent_bytes: when answers that
  * clients have not taken yet would pass it, this one becomes a 503 (its
@@ -778,16 +768,10 @@ static void run_request(void *arg)
 /* On the loop: the answers the workers finished. */
 static void take_done(http_server *s)
 {
-    uint64_t v;
-    ssize_t r = read(s->evfd, &v, sizeof v);
-    (void)r;
-    pthread_mutex_lock(&s->done_mu);
-    req_work *list = s->done;
-    s->done = NULL;
-    pthread_mutex_unlock(&s->done_mu);
+    mail_link *list = mailbox_take(&s->done);
     while (list) {
-        req_work *w = list;
-        list = w->next_done;
+        req_work *w = MAIL_ITEM(list, req_work, done);
+        list = list->next;
         conn *c = w->c;
         assert(c->st == CS_HANDLER && c->w == w);
         s->in_handler--;
@@ -1010,24 +994,24 @@ http_server *http_server_start(int listen_fd, const http_limits *lim, http_handl
     s->handler = handler;
     s->app = app;
     s->listen_fd = listen_fd;
-    s->ep = s->evfd = s->reserve_fd = -1;
+    s->ep = s->reserve_fd = -1;
+    s->done.fd = -1;
     const char *lvl = getenv("ACTIVECALLS_LOG_LEVEL");
     if (lvl && strcmp(lvl, "debug") == 0) log_set_level(LOG_DEBUG);
     s->lists[TL_REQUEST].ms = lim->request_timeout_ms;
     s->lists[TL_IDLE].ms = lim->keepalive_timeout_ms;
     s->lists[TL_SEND].ms = lim->send_timeout_ms;
     s->lists[TL_LINGER].ms = LINGER_MS;
-    pthread_mutex_init(&s->done_mu, NULL);
     raise_fd_limit(s);
     int fl = fcntl(listen_fd, F_GETFL);
     s->ep = epoll_create1(EPOLL_CLOEXEC);
-    s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    bool mb = mailbox_init(&s->done);
     s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct epoll_event le = {.events = EPOLLIN, .data.ptr = TAG_LISTEN};
     struct epoll_event ee = {.events = EPOLLIN, .data.ptr = TAG_EVENT};
-    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0 || s->ep < 0 || s->evfd < 0 ||
+    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0 || s->ep < 0 || !mb ||
         epoll_ctl(s->ep, EPOLL_CTL_ADD, listen_fd, &le) < 0 ||
-        epoll_ctl(s->ep, EPOLL_CTL_ADD, s->evfd, &ee) < 0) {
+        epoll_ctl(s->ep, EPOLL_CTL_ADD, s->done.fd, &ee) < 0) {
         snprintf(err, 256, "cannot set up the event loop: %s", strerror(errno));
         goto fail;
     }
@@ -1041,10 +1025,9 @@ http_server *http_server_start(int listen_fd, const http_limits *lim, http_handl
     return s;
 fail:
     if (s->ep >= 0) close(s->ep);
-    if (s->evfd >= 0) close(s->evfd);
+    mailbox_destroy(&s->done);
     if (s->reserve_fd >= 0) close(s->reserve_fd);
     close(listen_fd);
-    pthread_mutex_destroy(&s->done_mu);
     free(s);
     return NULL;
 }
@@ -1055,17 +1038,14 @@ void http_server_stop(http_server *s)
     atomic_store(&s->stopping, true);
     epoll_ctl(s->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
     close(s->listen_fd); /* no new connections from here on */
-    uint64_t one = 1;
-    ssize_t r = write(s->evfd, &one, sizeof one);
-    (void)r;
+    mailbox_wake(&s->done);
     pthread_join(s->loop, NULL);  /* it waits for the requests in the workers */
     pool_free(s->workers);
     for (size_t b = 0; b < IP_BUCKETS; b++)
         while (s->ips[b]) { ip_slot *e = s->ips[b]; s->ips[b] = e->next; free(e); }
     close(s->ep);
-    close(s->evfd);
+    mailbox_destroy(&s->done);
     if (s->reserve_fd >= 0) close(s->reserve_fd);
-    pthread_mutex_destroy(&s->done_mu);
     free(s);
 }
 

@@ -32,13 +32,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "nodes/netstring.h"
 #include "util/endpoint.h"
+#include "util/mailbox.h"
 #include "util/phase.h"
 #include "util/pool.h"
 
@@ -70,12 +70,11 @@ struct node_pool {
     uint64_t max_reply_bytes;
     worker_pool *cpu;                /* parses big replies; NULL: parse on the loop */
     /* the rounds' loop: one thread, its epoll, and what callers hand it */
-    int ep, evfd;
+    int ep;
     pthread_t loop;
     atomic_bool stopping;
-    pthread_mutex_t q_mu;
-    node_round *incoming;     /* rounds to start (q_mu) */
-    job *parsed;              /* replies parsed on the CPU pool (q_mu) */
+    mailbox incoming;         /* rounds to start */
+    mailbox parsed;           /* replies parsed on the CPU pool */
     node_round *active;       /* loop thread only */
 };
 
@@ -90,23 +89,29 @@ int64_t fanout_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Watches mailbox m's fd in the loop's epoll set (tagged with m itself). */
+static bool watch_mailbox(node_pool *p, mailbox *m)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = m};
+    return epoll_ctl(p->ep, EPOLL_CTL_ADD, m->fd, &ev) == 0;
+}
+
 node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_idle_per_node, worker_pool *cpu)
 {
     node_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     pthread_mutex_init(&p->mu, NULL);
-    pthread_mutex_init(&p->q_mu, NULL);
     p->max_idle = max_idle_per_node ? max_idle_per_node : 1;
     p->max_reply_bytes = max_reply_bytes;
     p->cpu = cpu;
+    p->incoming.fd = p->parsed.fd = -1;
     p->ep = epoll_create1(EPOLL_CLOEXEC);
-    p->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (p->ep < 0 || p->evfd < 0 || epoll_ctl(p->ep, EPOLL_CTL_ADD, p->evfd, &ev) != 0 ||
+    if (p->ep < 0 || !mailbox_init(&p->incoming) || !mailbox_init(&p->parsed) ||
+        !watch_mailbox(p, &p->incoming) || !watch_mailbox(p, &p->parsed) ||
         pthread_create(&p->loop, NULL, rounds_loop, p) != 0) {
         if (p->ep >= 0) close(p->ep);
-        if (p->evfd >= 0) close(p->evfd);
-        pthread_mutex_destroy(&p->q_mu);
+        mailbox_destroy(&p->incoming);
+        mailbox_destroy(&p->parsed);
         pthread_mutex_destroy(&p->mu);
         free(p);
         return NULL;
@@ -118,13 +123,11 @@ void node_pool_free(node_pool *p)
 {
     if (!p) return;
     atomic_store(&p->stopping, true);
-    uint64_t one = 1;
-    ssize_t w = write(p->evfd, &one, sizeof one);
-    (void)w;
+    mailbox_wake(&p->incoming);
     pthread_join(p->loop, NULL); /* it finishes the rounds in flight first */
     close(p->ep);
-    close(p->evfd);
-    pthread_mutex_destroy(&p->q_mu);
+    mailbox_destroy(&p->incoming);
+    mailbox_destroy(&p->parsed);
     for (size_t i = 0; i < p->nlists; i++) {
         for (size_t k = 0; k < p->lists[i].n; k++) close(p->lists[i].fds[k]);
         free(p->lists[i].fds);
@@ -275,7 +278,7 @@ struct job {
     reply_parser *rp;
     reply_outcome outcome;
     int64_t parse_us;
-    job *next_parsed;  /* in the pool's queue of parsed replies */
+    mail_link mail;    /* in the pool's mailbox of parsed replies */
 };
 
 static void job_watch(job *j, bool on);
@@ -508,7 +511,8 @@ struct node_round {
     int timeout_ms;
     node_round_done done;
     void *arg;
-    node_round *next;
+    node_round *next;         /* in the loop's list of active rounds */
+    mail_link mail;           /* in the pool's mailbox of rounds to start */
 };
 
 static void job_watch(job *j, bool on);
@@ -527,13 +531,7 @@ static void parse_task(void *arg)
     job *j = arg;
     job_parse(j);
     node_pool *p = j->pool;
-    pthread_mutex_lock(&p->q_mu);
-    j->next_parsed = p->parsed;
-    p->parsed = j;
-    pthread_mutex_unlock(&p->q_mu);
-    uint64_t one = 1;
-    ssize_t r = write(p->evfd, &one, sizeof one);
-    (void)r;
+    mailbox_post(&p->parsed, &j->mail);
 }
 
 static void job_on_frame_done(job *j)
@@ -625,30 +623,23 @@ static int expire_rounds(node_pool *p)
     return next < 0 ? -1 : (int)(next - now);
 }
 
-/* Rounds handed over by callers, and replies parsed on the CPU pool. */
-static void take_queued(node_pool *p)
+/* Rounds handed over by callers, in the order they came. */
+static void take_rounds(node_pool *p)
 {
-    uint64_t v;
-    ssize_t r = read(p->evfd, &v, sizeof v);
-    (void)r;
-    pthread_mutex_lock(&p->q_mu);
-    node_round *in = p->incoming;
-    job *parsed = p->parsed;
-    p->incoming = NULL;
-    p->parsed = NULL;
-    pthread_mutex_unlock(&p->q_mu);
-    /* the queue is LIFO: start rounds in the order they came */
-    node_round *rev = NULL;
-    while (in) { node_round *n = in->next; in->next = rev; rev = in; in = n; }
-    while (rev) {
-        node_round *n = rev->next;
-        round_begin(p, rev);
-        round_check(rev);
-        rev = n;
+    for (mail_link *l = mailbox_take(&p->incoming); l;) {
+        node_round *rd = MAIL_ITEM(l, node_round, mail);
+        l = l->next;
+        round_begin(p, rd);
+        round_check(rd);
     }
-    while (parsed) {
-        job *j = parsed;
-        parsed = j->next_parsed;
+}
+
+/* Replies parsed on the CPU pool. */
+static void take_parsed(node_pool *p)
+{
+    for (mail_link *l = mailbox_take(&p->parsed); l;) {
+        job *j = MAIL_ITEM(l, job, mail);
+        l = l->next;
         node_round *rd = j->rd;
         job_parsed(j);
         round_check(rd);
@@ -662,14 +653,12 @@ static void *rounds_loop(void *arg)
     int timeout = -1;
     for (;;) {
         if (atomic_load(&p->stopping) && !p->active) {
-            pthread_mutex_lock(&p->q_mu);
-            bool idle = !p->incoming && !p->parsed;
-            pthread_mutex_unlock(&p->q_mu);
-            if (idle) break;
+            if (mailbox_empty(&p->incoming)) break; /* parses belong to active rounds */
         }
         int n = epoll_wait(p->ep, evs, 128, timeout < 0 ? 1000 : timeout + 1);
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.ptr == NULL) { take_queued(p); continue; }
+            if (evs[i].data.ptr == &p->incoming) { take_rounds(p); continue; }
+            if (evs[i].data.ptr == &p->parsed) { take_parsed(p); continue; }
             job *j = evs[i].data.ptr;
             node_round *rd = j->rd;
             job_state before = j->st;
@@ -712,11 +701,5 @@ void node_pool_start(node_pool *pool, size_t n, const node_target *targets,
         if (endpoint_parse(targets[i].endpoint, &j->addr, &j->addrlen, err) != 0)
             job_finish(j, NODE_ERR_ENDPOINT, "%s", err);
     }
-    pthread_mutex_lock(&pool->q_mu);
-    rd->next = pool->incoming;
-    pool->incoming = rd;
-    pthread_mutex_unlock(&pool->q_mu);
-    uint64_t one = 1;
-    ssize_t w = write(pool->evfd, &one, sizeof one);
-    (void)w;
+    mailbox_post(&pool->incoming, &rd->mail);
 }
