@@ -403,7 +403,8 @@ static void job_read(job *j)
         case NS_MORE: break;
         case NS_DONE: job_on_frame_done(j, (size_t)n - used); return;
         case NS_ERR_TOO_BIG:
-            job_finish(j, NODE_ERR_TOO_LARGE, "reply of %llu bytes is over the limit of %llu",
+            job_finish(j, NODE_ERR_TOO_LARGE, "reply announces %s%llu bytes; the limit is %llu",
+                       ns_decoder_overflowed(&j->dec) ? "more than " : "",
                        (unsigned long long)ns_decoder_expected(&j->dec),
                        (unsigned long long)j->pool->max_reply_bytes);
             return;
