@@ -38,7 +38,7 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     }
     a->secret = malloc(cfg->secret_len);
     a->reg = registry_new(st, cfg->node_cache_ms);
-    a->pool = node_pool_new(cfg->max_reply_bytes, MAX_IDLE_PER_NODE);
+    a->pool = node_pool_new(cfg->max_reply_bytes, cfg->max_node_calls, MAX_IDLE_PER_NODE);
     a->thr = throttle_new(cfg->login_max_failures, cfg->login_window_s);
     if (!a->secret || !a->reg || !a->pool || !a->thr) {
         snprintf(err, 256, "out of memory");

@@ -13,6 +13,7 @@ typedef struct app_config {
     const char *fallback_base; /* base when the request has no Host (HTTP/1.0) */
     int node_timeout_ms;       /* one deadline for a whole fan-out */
     uint64_t max_reply_bytes;  /* a node reply above this is cut off */
+    size_t max_node_calls;     /* a node reply with more call records is refused */
     int node_cache_ms;         /* TTL of the cached node list */
 
     /* authentication (SPEC §6) */

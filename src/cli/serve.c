@@ -29,7 +29,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: activecalls serve [--listen IP:PORT] [--db PATH]\n"
             "                         [--node-timeout-ms MS] [--public-url URL]\n"
-            "                         [--max-reply-bytes N] [--node-cache-ms MS]\n"
+            "                         [--max-reply-bytes N] [--max-node-calls N] [--node-cache-ms MS]\n"
             "                         [--secret-file FILE] [--token-lifetime S] [--policy FILE]\n"
             "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
             "                         [--login-max-failures N] [--login-window S]\n"
@@ -38,6 +38,7 @@ static void usage(void)
             "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
             "  --public-url       base of the links in documents (default http://<Host header>)\n"
             "  --max-reply-bytes  largest node reply accepted (default 67108864)\n"
+            "  --max-node-calls   most call records accepted in one node's reply (default 50000)\n"
             "  --node-cache-ms    how long the node list is cached (default 1000)\n"
             "  --secret-file      file holding the token secret (else $ACTIVECALLS_SECRET; required)\n"
             "  --token-lifetime   seconds a login token lives (default 600; 0 = no expiry)\n"
@@ -47,6 +48,14 @@ static void usage(void)
             "  --login-max-failures, --login-window\n"
             "                     failed logins per address/username before 429 (default 5 in 60 s)\n");
 }
+
+/* A real switch node carries at most a few tens of thousands of calls, and
+ * a real record is 2-3 KB of reply, so the default --max-reply-bytes
+ * (64 MiB) holds about 25,000 of them. Twice that is the cap: it never
+ * bites on a real node, while a reply of tiny records (each still rendered
+ * as a resource object of ~5 KB) is stopped at ~250 MB of document instead
+ * of 15 GB (docs/API.md, "Listing"). */
+#define DEFAULT_MAX_NODE_CALLS 50000
 
 #define SECRET_MIN 16
 #define SECRET_MAX 4096
@@ -169,6 +178,7 @@ int cli_serve(int argc, char **argv)
         {"node-timeout-ms", required_argument, NULL, 't'},
         {"public-url", required_argument, NULL, 'u'},
         {"max-reply-bytes", required_argument, NULL, 'm'},
+        {"max-node-calls", required_argument, NULL, 'n'},
         {"node-cache-ms", required_argument, NULL, 'c'},
         {"secret-file", required_argument, NULL, 's'},
         {"token-lifetime", required_argument, NULL, 'T'},
@@ -183,6 +193,7 @@ int cli_serve(int argc, char **argv)
     const char *listen_spec = "127.0.0.1:8080", *db = NULL, *public_url = NULL;
     const char *secret_file = NULL, *policy_file = NULL, *trusted = "";
     long long timeout_ms = 2000, max_reply = 64LL * 1024 * 1024, cache_ms = 1000;
+    long long max_node_calls = DEFAULT_MAX_NODE_CALLS;
     long long lifetime = 600, user_cache_ms = 1000, max_failures = 5, window_s = 60;
     optind = 1;
     int c, idx = 0;
@@ -194,6 +205,7 @@ int cli_serve(int argc, char **argv)
         case 't': ok = parse_range(optarg, 1, 600000, &timeout_ms); break;
         case 'u': public_url = optarg; ok = public_url_ok(optarg); break;
         case 'm': ok = parse_range(optarg, 1024, 1LL << 32, &max_reply); break;
+        case 'n': ok = parse_range(optarg, 1, 100000000, &max_node_calls); break;
         case 'c': ok = parse_range(optarg, 0, 3600000, &cache_ms); break;
         case 's': secret_file = optarg; break;
         case 'T': ok = parse_range(optarg, 0, 10LL * 365 * 86400, &lifetime); break;
@@ -240,6 +252,7 @@ int cli_serve(int argc, char **argv)
         .fallback_base = fallback,
         .node_timeout_ms = (int)timeout_ms,
         .max_reply_bytes = (uint64_t)max_reply,
+        .max_node_calls = (size_t)max_node_calls,
         .node_cache_ms = (int)cache_ms,
         .secret = secret,
         .secret_len = secret_len,

@@ -62,6 +62,7 @@ struct node_pool {
     size_t nlists;
     size_t max_idle;
     uint64_t max_reply_bytes;
+    size_t max_calls;
 };
 
 static atomic_llong next_request_id = 1;
@@ -73,13 +74,14 @@ int64_t fanout_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_idle_per_node)
+node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_calls, size_t max_idle_per_node)
 {
     node_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     pthread_mutex_init(&p->mu, NULL);
     p->max_idle = max_idle_per_node ? max_idle_per_node : 1;
     p->max_reply_bytes = max_reply_bytes;
+    p->max_calls = max_calls;
     return p;
 }
 
@@ -192,6 +194,7 @@ const char *node_status_code(node_status s)
     case NODE_ERR_CLOSED: return "connection-closed";
     case NODE_ERR_INVALID: return "invalid-reply";
     case NODE_ERR_TOO_LARGE: return "reply-too-large";
+    case NODE_ERR_TOO_MANY_RECORDS: return "too-many-records";
     case NODE_ERR_RPC: return "rpc-error";
     case NODE_ERR_ENDPOINT: return "bad-endpoint";
     case NODE_ERR_NETWORK: return "network-error";
@@ -299,6 +302,7 @@ static void job_start(job *j, bool allow_reuse)
     j->req_id = atomic_fetch_add(&next_request_id, 1);
     j->rp = reply_parser_new(j->call->expect, j->req_id, &j->res->calls);
     if (!j->rp) { job_finish(j, NODE_ERR_NETWORK, "out of memory"); return; }
+    reply_parser_limit_records(j->rp, j->pool->max_calls);
     ns_decoder_init(&j->dec, j->pool->max_reply_bytes, payload_sink, j);
     encode_request(j);
     if (j->req.oom) { job_finish(j, NODE_ERR_NETWORK, "out of memory"); return; }
@@ -362,12 +366,16 @@ static void job_complete(job *j)
     if (j->outcome == REPLY_OK) {
         r->has_int = reply_parser_int_result(j->rp, &r->int_result);
         job_finish(j, NODE_OK, NULL);
-    } else if (j->outcome == REPLY_RPC_ERROR) {
+        return;
+    }
+    if (j->outcome == REPLY_RPC_ERROR) {
         r->rpc_code = reply_parser_rpc_code(j->rp);
         job_finish(j, NODE_ERR_RPC, "%s", reply_parser_detail(j->rp));
     } else {
-        job_finish(j, NODE_ERR_INVALID, "%s", reply_parser_detail(j->rp));
+        job_finish(j, j->outcome == REPLY_TOO_MANY_RECORDS ? NODE_ERR_TOO_MANY_RECORDS : NODE_ERR_INVALID, "%s",
+                   reply_parser_detail(j->rp));
     }
+    callset_free(&r->calls); /* records read before the problem: nobody lists them */
 }
 
 static void job_on_frame_done(job *j, size_t leftover)

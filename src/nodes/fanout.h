@@ -10,7 +10,8 @@
  * A reply is collected whole, then parsed (nodes/reply.h) — large ones on
  * a thread each, so several nodes' replies are parsed in parallel; a reply
  * announcing more than `max_reply_bytes` is cut off at its netstring
- * header. */
+ * header, and one holding more than `max_calls` call records is refused at
+ * the first record beyond (NODE_ERR_TOO_MANY_RECORDS). */
 #ifndef AC_NODES_FANOUT_H
 #define AC_NODES_FANOUT_H
 
@@ -40,6 +41,7 @@ typedef enum {
     NODE_ERR_CLOSED,
     NODE_ERR_INVALID,
     NODE_ERR_TOO_LARGE,
+    NODE_ERR_TOO_MANY_RECORDS,
     NODE_ERR_RPC,
     NODE_ERR_ENDPOINT,
     NODE_ERR_NETWORK,
@@ -59,7 +61,7 @@ const char *node_status_code(node_status s);
 
 typedef struct node_pool node_pool;
 
-node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_idle_per_node);
+node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_calls, size_t max_idle_per_node);
 void node_pool_free(node_pool *pool);
 
 /* results[i] must be initialised (node_result_init) by the caller. */

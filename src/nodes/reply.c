@@ -43,6 +43,13 @@
  * each kept field has a bit and a record's fields seen so far are one
  * 64-bit word.
  *
+ * Records. A reply may hold at most max_records call records (kept or
+ * skipped; reply_parser_limit_records): the scan stops at the first record
+ * beyond, before it takes any memory, and the reply is REPLY_TOO_MANY_RECORDS
+ * (unless it is not JSON further on, see below). A tiny record renders as a
+ * full resource object of some kilobytes, so this, not the reply's size, is
+ * what bounds the document a node can cause (docs/API.md, "Listing").
+ *
  * Errors. The first problem found wins. A syntax error gives "not JSON:
  * <what> at byte <offset>". A reply that is JSON of the wrong shape stops
  * the scan with its own detail ("result is not an array", ...); the buffer
@@ -205,6 +212,8 @@ struct reply_parser {
     /* what the envelope held */
     bool seen_id, id_ok, seen_result, seen_error, error_malformed, version_ok;
     size_t records;     /* call records scanned so far */
+    size_t max_records; /* ... and at most (reply_parser_limit_records) */
+    bool too_many;      /* the scan stopped at record max_records + 1 */
     bool result_int_ok;
     int64_t result_int;
     int64_t rpc_code;
@@ -840,6 +849,12 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
 static bool parse_record(reply_parser *p)
 {
     callset *cs = p->out;
+    if (p->records == p->max_records) {
+        char why[80];
+        snprintf(why, sizeof why, "reply holds more than %zu call records", p->max_records);
+        p->too_many = true;
+        return fail(p, why);
+    }
     call_record *r = callset_push(cs);
     if (!r) return fail(p, "out of memory");
     p->records++;
@@ -1049,7 +1064,7 @@ static reply_outcome scan(reply_parser *p, const unsigned char *s, size_t n)
     buf_free(&p->scratch);
 
     if (!p->failed && p->out->arena.oom) fail(p, "out of memory");
-    if (p->failed) return REPLY_INVALID;
+    if (p->failed) return p->too_many && !p->syntax_failed ? REPLY_TOO_MANY_RECORDS : REPLY_INVALID;
     if (!p->version_ok) { fail(p, "not JSON-RPC 2.0 (no \"jsonrpc\":\"2.0\")"); return REPLY_INVALID; }
     if (!p->seen_id || !p->id_ok) { fail(p, "reply id does not match the request"); return REPLY_INVALID; }
     if (p->seen_error) {
@@ -1071,6 +1086,7 @@ reply_parser *reply_parser_new(reply_expect expect, int64_t request_id, callset 
     if (!p) return NULL;
     p->expect = expect;
     p->out = out;
+    p->max_records = SIZE_MAX;
     snprintf(p->want_id, sizeof p->want_id, "%lld", (long long)request_id);
     p->want_id_len = strlen(p->want_id);
     buf_init(&p->scratch);
@@ -1142,6 +1158,8 @@ reply_outcome reply_parser_parse_all(reply_parser *p, const char *data, size_t n
     p->finished = true;
     return p->outcome;
 }
+
+void reply_parser_limit_records(reply_parser *p, size_t max) { p->max_records = max; }
 
 const char *reply_parser_detail(const reply_parser *p) { return p->detail; }
 int64_t reply_parser_rpc_code(const reply_parser *p) { return p->rpc_code; }

@@ -12,7 +12,7 @@
  * invalid replies (not JSON, truncated, wrong shapes, wrong/missing id) →
  * REPLY_INVALID with a detail; REPLY_EXPECT_ANY results; unknown fields;
  * duplicate keys (refused where the service reads the member, allowed
- * elsewhere); keys in changing order; deep nesting in
+ * elsewhere); the limit on records per reply; keys in changing order; deep nesting in
  * ignored and in printed fields; "not JSON" details with byte offsets; what
  * feed refuses early; times and durations truncated exactly as
  * timefmt_parse_seconds does; and the calls.c tables and callset container.
@@ -766,6 +766,93 @@ static void test_duplicate_record_keys_refused(void **state)
 #undef REPLY_WITH
 }
 
+/* n records {"local_tag":"<k>"} (every third without a tag), then tail. */
+static char *tiny_records(size_t n, const char *tail)
+{
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[");
+    for (size_t k = 0; k < n; k++) {
+        if (k) buf_putc(&b, ',');
+        if (k % 3 == 2) buf_puts(&b, "{\"duration\":1}");
+        else buf_printf(&b, "{\"local_tag\":\"%zu\"}", k);
+    }
+    buf_puts(&b, tail);
+    return buf_steal(&b);
+}
+
+/* Parses json with at most `limit` records, whole and in 7-byte chunks (the
+ * same outcome either way); returns the outcome, detail in *detail. */
+static reply_outcome parse_limited(const char *json, size_t limit, callset *cs, char detail[256])
+{
+    reply_outcome o[2] = {REPLY_OK, REPLY_OK};
+    for (int chunked = 0; chunked < 2; chunked++) {
+        callset_reset(cs);
+        reply_parser *p = reply_parser_new(REPLY_EXPECT_CALLS, 1, cs);
+        assert_non_null(p);
+        reply_parser_limit_records(p, limit);
+        size_t n = strlen(json);
+        if (chunked) {
+            for (size_t off = 0; off < n; off += 7)
+                if (reply_parser_feed(p, json + off, n - off < 7 ? n - off : 7) != 0) break;
+            o[1] = reply_parser_finish(p);
+            if (strcmp(detail, reply_parser_detail(p)) != 0)
+                fail_msg("chunked detail '%s', whole '%s'", reply_parser_detail(p), detail);
+        } else {
+            o[0] = reply_parser_parse_all(p, json, n);
+            snprintf(detail, 256, "%s", reply_parser_detail(p));
+        }
+        reply_parser_free(p);
+    }
+    assert_int_equal(o[0], o[1]);
+    return o[0];
+}
+
+/* --max-node-calls: at most `limit` records, counting those skipped for
+ * want of a tag; the scan stops at the first one beyond. */
+static void test_record_limit(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    char detail[256];
+    char *json = tiny_records(9, "]}");
+    assert_int_equal(parse_limited(json, 9, &cs, detail), REPLY_OK);
+    assert_int_equal(cs.n, 6);
+    assert_int_equal(cs.skipped, 3);
+    assert_int_equal(parse_limited(json, 1000, &cs, detail), REPLY_OK);
+    assert_int_equal(parse_limited(json, 8, &cs, detail), REPLY_TOO_MANY_RECORDS);
+    assert_string_equal(detail, "reply holds more than 8 call records");
+    assert_true(cs.n + cs.skipped <= 8); /* nothing read past the limit */
+    assert_int_equal(parse_limited(json, 1, &cs, detail), REPLY_TOO_MANY_RECORDS);
+    assert_string_equal(detail, "reply holds more than 1 call records");
+    assert_true(cs.n <= 1);
+    assert_int_equal(parse_limited(json, 0, &cs, detail), REPLY_TOO_MANY_RECORDS);
+    assert_int_equal(cs.n, 0);
+    free(json);
+
+    /* no records: fine with any limit */
+    assert_int_equal(parse_limited("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[]}", 0, &cs, detail), REPLY_OK);
+
+    /* a reply that is not JSON after the limit is "not JSON", as always */
+    json = tiny_records(20, "],}");
+    assert_int_equal(parse_limited(json, 5, &cs, detail), REPLY_INVALID);
+    assert_true(strncmp(detail, "not JSON: ", 10) == 0);
+    free(json);
+    /* a problem before the limit is that problem */
+    json = tiny_records(3, ",{\"local_tag\":\"x\",\"local_tag\":\"y\"},{},{}]}");
+    assert_int_equal(parse_limited(json, 4, &cs, detail), REPLY_INVALID);
+    assert_string_equal(detail, "duplicate key \"local_tag\" in call record 4");
+    free(json);
+
+    /* a big one: 100,001 records of 20 bytes, as a hostile node would send,
+     * stop at the default limit */
+    json = tiny_records(100001, "]}");
+    assert_int_equal(parse_limited(json, 100000, &cs, detail), REPLY_TOO_MANY_RECORDS);
+    assert_string_equal(detail, "reply holds more than 100000 call records");
+    free(json);
+    callset_free(&cs);
+}
+
 /* Duplicate envelope members make a reply ambiguous: it is refused (the
  * records of two "result" arrays are never merged, a second "id" never
  * slips past the check); so do the error object's code and message. */
@@ -1443,6 +1530,7 @@ int main(void)
         cmocka_unit_test(test_tag_and_skipped_records),
         cmocka_unit_test(test_unknown_fields_ignored),
         cmocka_unit_test(test_duplicate_record_keys_refused),
+        cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_duplicate_envelope_keys_refused),
         cmocka_unit_test(test_deep_nesting_ignored_field),
         cmocka_unit_test(test_deep_nesting_printed_field),
