@@ -1,6 +1,7 @@
-/* buf: growable byte buffer and the JSON/URL escapers that write into it.
- * See buf.h for the contract; the escapers are on the hot path of every
- * document, so they copy runs of plain bytes with one memcpy. */
+/* buf: growable byte buffer and the JSON/URL escapers that write into it
+ * (or only measure what they would write). See buf.h for the contract; the
+ * escapers are on the hot path of every document, so they copy runs of
+ * plain bytes with one memcpy. */
 #include "util/buf.h"
 
 #include <stdarg.h>
@@ -100,10 +101,19 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return 0;
 }
 
-void buf_put_json_chars(buf *b, const void *p, size_t n)
+/* Appends p[0..k) to b when there is a b; returns k. The escapers below
+ * write with it, so that the same code also measures (b NULL). */
+static inline size_t emit(buf *b, const void *p, size_t k)
+{
+    if (b) buf_append(b, p, k);
+    return k;
+}
+
+/* buf_put_json_chars into b, or only its length when b is NULL. */
+static size_t json_chars(buf *b, const unsigned char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = p;
+    size_t len = 0;
     size_t run = 0; /* start of the pending run of bytes copied verbatim */
     size_t i = 0;
     while (i < n) {
@@ -113,28 +123,32 @@ void buf_put_json_chars(buf *b, const void *p, size_t n)
             size_t k = utf8_seq_len(s + i, n - i);
             if (k) { i += k; continue; }
         }
-        buf_append(b, s + run, i - run);
+        len += emit(b, s + run, i - run);
         switch (c) {
-        case '"': buf_append(b, "\\\"", 2); break;
-        case '\\': buf_append(b, "\\\\", 2); break;
-        case '\n': buf_append(b, "\\n", 2); break;
-        case '\r': buf_append(b, "\\r", 2); break;
-        case '\t': buf_append(b, "\\t", 2); break;
-        case '\b': buf_append(b, "\\b", 2); break;
-        case '\f': buf_append(b, "\\f", 2); break;
+        case '"': len += emit(b, "\\\"", 2); break;
+        case '\\': len += emit(b, "\\\\", 2); break;
+        case '\n': len += emit(b, "\\n", 2); break;
+        case '\r': len += emit(b, "\\r", 2); break;
+        case '\t': len += emit(b, "\\t", 2); break;
+        case '\b': len += emit(b, "\\b", 2); break;
+        case '\f': len += emit(b, "\\f", 2); break;
         default:
             if (c < 0x20) {
                 char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                buf_append(b, e, 6);
+                len += emit(b, e, 6);
             } else {
-                buf_append(b, "\\ufffd", 6); /* a byte that is not valid UTF-8 */
+                len += emit(b, "\\ufffd", 6); /* a byte that is not valid UTF-8 */
             }
         }
         i++;
         run = i;
     }
-    buf_append(b, s + run, n - run);
+    return len + emit(b, s + run, n - run);
 }
+
+void buf_put_json_chars(buf *b, const void *p, size_t n) { json_chars(b, p, n); }
+
+size_t buf_json_chars_len(const void *p, size_t n) { return json_chars(NULL, p, n); }
 
 void buf_put_json_str(buf *b, const void *p, size_t n)
 {
@@ -143,10 +157,11 @@ void buf_put_json_str(buf *b, const void *p, size_t n)
     buf_putc(b, '"');
 }
 
-void buf_put_url_segment(buf *b, const void *p, size_t n)
+/* buf_put_url_segment into b, or only its length when b is NULL. */
+static size_t url_segment(buf *b, const unsigned char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *s = p;
+    size_t len = 0;
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
@@ -155,10 +170,14 @@ void buf_put_url_segment(buf *b, const void *p, size_t n)
                     c == '$' || c == '\'' || c == '(' || c == ')' || c == '+' || c == ',' ||
                     c == ';' || c == '=' || c == ':' || c == '@';
         if (keep) continue;
-        buf_append(b, s + run, i - run);
+        len += emit(b, s + run, i - run);
         char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-        buf_append(b, e, 3);
+        len += emit(b, e, 3);
         run = i + 1;
     }
-    buf_append(b, s + run, n - run);
+    return len + emit(b, s + run, n - run);
 }
+
+void buf_put_url_segment(buf *b, const void *p, size_t n) { url_segment(b, p, n); }
+
+size_t buf_url_segment_len(const void *p, size_t n) { return url_segment(NULL, p, n); }
