@@ -40,7 +40,8 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     a->reg = registry_new(st, cfg->node_cache_ms);
     a->pool = node_pool_new(cfg->max_reply_bytes, cfg->max_node_calls, MAX_IDLE_PER_NODE);
     a->thr = throttle_new(cfg->login_max_failures, cfg->login_window_s);
-    if (!a->secret || !a->reg || !a->pool || !a->thr) {
+    a->docs = budget_new(cfg->max_inflight_bytes);
+    if (!a->secret || !a->reg || !a->pool || !a->thr || !a->docs) {
         snprintf(err, 256, "out of memory");
         app_free(a);
         return NULL;
@@ -66,6 +67,7 @@ void app_free(app *a)
     if (!a) return;
     registry_free(a->reg);
     node_pool_free(a->pool);
+    budget_free(a->docs);
     throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);

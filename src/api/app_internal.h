@@ -11,6 +11,7 @@
 #include "auth/throttle.h"
 #include "jsonapi/document.h"
 #include "nodes/fanout.h"
+#include "util/budget.h"
 
 /* An admin user as the request path needs it, cached for user_cache_ms. */
 typedef struct cached_user {
@@ -30,6 +31,7 @@ struct app {
     store *st;
     registry *reg;
     node_pool *pool;
+    budget *docs; /* bytes of listing documents being written */
     policy *pol;
     cidr_list trusted;
     throttle *thr;

@@ -195,6 +195,7 @@ const char *node_status_code(node_status s)
     case NODE_ERR_INVALID: return "invalid-reply";
     case NODE_ERR_TOO_LARGE: return "reply-too-large";
     case NODE_ERR_TOO_MANY_RECORDS: return "too-many-records";
+    case NODE_ERR_DOCUMENT_TOO_LARGE: return "document-too-large";
     case NODE_ERR_RPC: return "rpc-error";
     case NODE_ERR_ENDPOINT: return "bad-endpoint";
     case NODE_ERR_NETWORK: return "network-error";

@@ -42,6 +42,7 @@ typedef enum {
     NODE_ERR_INVALID,
     NODE_ERR_TOO_LARGE,
     NODE_ERR_TOO_MANY_RECORDS,
+    NODE_ERR_DOCUMENT_TOO_LARGE, /* set by a listing: the node's calls alone are over its limit */
     NODE_ERR_RPC,
     NODE_ERR_ENDPOINT,
     NODE_ERR_NETWORK,
