@@ -286,5 +286,10 @@ json_t *h_fake_node_requests(h_fake_node *n);
 void h_fake_node_clear(h_fake_node *n); /* forgets the requests so far */
 /* From now on, answer `method` with the JSON-RPC error {code, message}. */
 void h_fake_node_fail(h_fake_node *n, const char *method, int code, const char *message);
+/* From now on, answer every request with `reply` as it is (a hostile node:
+ * duplicate keys, a lying netstring header, ...): every "@ID@" in it is
+ * replaced by the request's id; framed as a netstring when `frame`, else
+ * sent as raw bytes. */
+void h_fake_node_reply_raw(h_fake_node *n, const char *reply, bool frame);
 
 #endif
