@@ -157,6 +157,17 @@ void buf_put_json_str(buf *b, const void *p, size_t n)
     buf_putc(b, '"');
 }
 
+/* Whether a URL path segment keeps byte c as it is: A-Z a-z 0-9, the
+ * unreserved -._~, the sub-delimiters !$'()*+,;= and : @ (RFC 3986,
+ * pchar). One bit per byte value, for bytes 0-63 and 64-127 (every byte
+ * from 128 on is encoded): a lookup, not a chain of comparisons, as every
+ * call's self link goes through here. */
+static inline bool url_keeps(unsigned char c)
+{
+    static const uint64_t keep[2] = {0x2fff7f9200000000u, 0x47fffffe87ffffffu};
+    return c < 128 && (keep[c >> 6] >> (c & 63) & 1);
+}
+
 /* buf_put_url_segment into b, or only its length when b is NULL. */
 static size_t url_segment(buf *b, const unsigned char *s, size_t n)
 {
@@ -165,11 +176,7 @@ static size_t url_segment(buf *b, const unsigned char *s, size_t n)
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
-        bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~' || c == '*' || c == '!' ||
-                    c == '$' || c == '\'' || c == '(' || c == ')' || c == '+' || c == ',' ||
-                    c == ';' || c == '=' || c == ':' || c == '@';
-        if (keep) continue;
+        if (url_keeps(c)) continue;
         len += emit(b, s + run, i - run);
         char e[3] = {'%', hex[c >> 4], hex[c & 15]};
         len += emit(b, e, 3);
