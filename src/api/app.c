@@ -46,10 +46,12 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     a->reg = registry_new(st, cfg->node_cache_ms);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     a->cpu = pool_new(cores > 2 ? (size_t)cores : 2);
-    a->pool = a->cpu ? node_pool_new(cfg->max_reply_bytes, MAX_IDLE_PER_NODE, a->cpu) : NULL;
+    a->pool = a->cpu ? node_pool_new(cfg->max_reply_bytes, cfg->max_node_calls, MAX_IDLE_PER_NODE, a->cpu)
+                     : NULL;
     a->thr = login_throttle_new(cfg->login_max_failures, cfg->login_max_address_failures,
                                 cfg->login_window_s);
-    if (!a->secret || !a->reg || !a->pool || !a->thr) {
+    a->docs = budget_new(cfg->max_inflight_bytes);
+    if (!a->secret || !a->reg || !a->pool || !a->thr || !a->docs) {
         snprintf(err, 256, "out of memory");
         app_free(a);
         return NULL;
@@ -76,6 +78,7 @@ void app_free(app *a)
     registry_free(a->reg);
     node_pool_free(a->pool);
     pool_free(a->cpu);
+    budget_free(a->docs);
     login_throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);

@@ -13,6 +13,12 @@ typedef struct app_config {
     const char *fallback_base; /* base when the request has no Host (HTTP/1.0) */
     int node_timeout_ms;       /* one deadline for a whole fan-out */
     uint64_t max_reply_bytes;  /* a node reply above this is cut off */
+    size_t max_node_calls;     /* a node reply with more call records is refused */
+    /* memory of listings (docs/API.md, "Memory") */
+    uint64_t max_node_document_bytes; /* a node whose calls take more fails */
+    uint64_t max_document_bytes;      /* a bigger listing document is a 507 */
+    uint64_t max_inflight_bytes;      /* documents being written at once, in all */
+    int inflight_wait_ms;             /* how long a listing waits for room, then 503 */
     int node_cache_ms;         /* TTL of the cached node list */
 
     /* authentication (SPEC §6) */

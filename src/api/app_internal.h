@@ -11,6 +11,7 @@
 #include "auth/throttle.h"
 #include "jsonapi/document.h"
 #include "nodes/fanout.h"
+#include "util/budget.h"
 #include "util/pool.h"
 
 /* An admin user as the request path needs it, cached for user_cache_ms. */
@@ -32,6 +33,7 @@ struct app {
     registry *reg;
     node_pool *pool;
     worker_pool *cpu;          /* CPU work of requests: parsing big replies, writing big documents */
+    budget *docs; /* bytes of listing documents being written */
     policy *pol;
     cidr_list trusted;
     login_throttle *thr;

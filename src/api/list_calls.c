@@ -6,7 +6,18 @@
  * then write the document straight from the parsed replies (a big one in
  * slices on several threads, see write_data). Nodes that failed are named
  * in meta.failed-nodes; their calls are missing, nothing else is. A client
- * that has left before or while a big document is written gets none (499). */
+ * that has left before or while a big document is written gets none (499).
+ *
+ * Memory (docs/API.md, "Memory"). Before anything is written, the exact
+ * size of the document is known: each matched call's resource object is
+ * sized (jsonapi/document.h), and the end of the document (included
+ * resources, meta) is written first into a buffer of its own. A node whose
+ * calls alone would take more than the per-node limit fails as
+ * document-too-large; a document still over the document limit is a 507
+ * naming each node's share; otherwise its size is reserved from the
+ * process-wide budget of documents being written (util/budget.h), waiting
+ * briefly for room or answering 503 with Retry-After, and given back once
+ * it is written. Each buffer is then reserved once, at its final size. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +27,9 @@
 #include "api/app_internal.h"
 #include "api/included.h"
 #include "api/params.h"
+#include "jsonapi/errors.h"
 #include "nodes/coalesce.h"
+#include "util/budget.h"
 #include "util/log.h"
 #include "util/phase.h"
 
@@ -145,6 +158,7 @@ typedef struct write_slice {
     const fanout_plan *plan;
     const call_ref_rec *calls;
     size_t from, to;
+    size_t bytes;            /* what this slice will append: reserved at once */
     doc_base base;
     const doc_call_opts *opts;
     const http_request *req; /* the first slice looks whether the client is still there */
@@ -155,6 +169,7 @@ static void write_calls(const write_slice *w)
 {
     buf scratch;
     buf_init(&scratch);
+    buf_reserve(w->out, w->bytes);
     const callset *cs = NULL;
     for (size_t i = w->from; i < w->to; i++) {
         if ((i - w->from) % GONE_CHECK_EVERY == GONE_CHECK_EVERY - 1) {
@@ -162,8 +177,6 @@ static void write_calls(const write_slice *w)
             if (atomic_load(w->gone)) break;
         }
         const call_record *rec = w->calls[i].rec;
-        if (i == w->from + 16) /* room for the rest at the size of the first 16, plus a margin */
-            buf_reserve(w->out, (w->out->len / 16 + 64) * (w->to - i) / 16 * 17);
         if (i) buf_putc(w->out, ',');
         if (!cs || rec < cs->recs || rec >= cs->recs + cs->n) cs = set_of(w->plan, rec);
         doc_call_resource(w->out, &scratch, w->base, w->calls[i].node_id, cs, rec, w->opts);
@@ -187,19 +200,24 @@ static size_t writer_count(const app *a, size_t n)
 
 /* The calls of the document: slice 0 into res->body, the others into
  * res->more[0..], written on the CPU pool (this thread takes any slice no
- * worker has started). Returns the buffer holding the last slice, or NULL
- * when the client left while they were written (then the slices are
- * partial). */
+ * worker has started). sizes[i] is call i's resource object; the last
+ * slice's buffer gets room for `tail` more bytes. Returns the buffer
+ * holding the last slice, or NULL when the client left while they were
+ * written (then the slices are partial). */
 static buf *write_data(app *a, http_response *res, const http_request *req, const fanout_plan *plan,
-                       const call_ref_rec *calls, size_t n, doc_base base, const doc_call_opts *opts)
+                       const call_ref_rec *calls, const size_t *sizes, size_t n, size_t tail,
+                       doc_base base, const doc_call_opts *opts)
 {
     size_t k = writer_count(a, n);
     write_slice slice[WRITE_THREADS_MAX];
     atomic_bool gone = false;
-    for (size_t t = 0; t < k; t++)
-        slice[t] = (write_slice){t == 0 ? &res->body : &res->more[t - 1], plan, calls,
-                                 n * t / k, n * (t + 1) / k, base, opts,
-                                 t == 0 ? req : NULL, &gone};
+    for (size_t t = 0; t < k; t++) {
+        size_t from = n * t / k, to = n * (t + 1) / k;
+        size_t bytes = (to - from) - (from == 0 && to > 0) + (t == k - 1 ? tail : 0); /* commas, tail */
+        for (size_t i = from; i < to; i++) bytes += sizes[i];
+        slice[t] = (write_slice){t == 0 ? &res->body : &res->more[t - 1], plan, calls, from, to, bytes,
+                                 base, opts, t == 0 ? req : NULL, &gone};
+    }
     pool_batch b;
     pool_batch_init(&b, a->cpu);
     for (size_t t = 1; t < k; t++) pool_batch_add(&b, write_calls_task, &slice[t]);
@@ -215,40 +233,232 @@ static void client_gone(http_response *res)
     app_error(res, 499, "499", "Client closed request", "The client closed the connection.");
 }
 
-static void write_listing(app *a, const http_request *req, const fanout_plan *plan,
+/* ---- the memory a document takes (docs/API.md, "Memory") ---------------- */
+
+#define DATA_HEAD "{\"data\":["
+
+/* What each node's matched calls take in `data`. */
+typedef struct doc_sizes {
+    size_t *of_call;    /* per matched call: its resource object */
+    uint64_t *of_node;  /* per plan node: its calls, with the commas between them */
+    size_t *calls;      /* per plan node: matched calls */
+} doc_sizes;
+
+static void sizes_free(doc_sizes *z)
+{
+    free(z->of_call);
+    free(z->of_node);
+    free(z->calls);
+}
+
+/* Sizes calls[0..n) (in plan order, as matching_calls gives them). */
+static bool sizes_measure(doc_sizes *z, const fanout_plan *plan, const call_ref_rec *calls, size_t n,
+                          doc_base base, const doc_call_opts *opts)
+{
+    z->of_call = malloc((n ? n : 1) * sizeof *z->of_call);
+    z->of_node = calloc(plan->n ? plan->n : 1, sizeof *z->of_node);
+    z->calls = calloc(plan->n ? plan->n : 1, sizeof *z->calls);
+    if (!z->of_call || !z->of_node || !z->calls) return false;
+    size_t node = 0;
+    doc_call_sizer sizer;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || calls[i].node_id != calls[i - 1].node_id) {
+            while (plan->targets[node].id != calls[i].node_id) node++;
+            doc_call_sizer_init(&sizer, base, calls[i].node_id, opts);
+        }
+        const callset *cs = &plan->results[node].calls;
+        /* the tags are spread over the replies' text: ask for one ahead
+         * (sizing is mostly waiting for memory, measured) */
+        if (i + 8 < n && calls[i + 8].node_id == calls[i].node_id)
+            __builtin_prefetch(callset_text(cs, calls[i + 8].rec->tag));
+        z->of_call[i] = doc_call_size(&sizer, cs, calls[i].rec);
+        z->of_node[node] += z->of_call[i] + (z->calls[node]++ ? 1 : 0);
+    }
+    return true;
+}
+
+/* A node whose calls alone take more than `limit` fails as
+ * document-too-large (in this listing's copy of its result): its calls
+ * leave calls[] and sizes. Returns the number of calls left. */
+static size_t drop_oversized_nodes(fanout_plan *plan, doc_sizes *z, call_ref_rec *calls, size_t n,
+                                   uint64_t limit)
+{
+    bool any = false;
+    for (size_t i = 0; i < plan->n; i++) {
+        if (z->of_node[i] <= limit) continue;
+        node_result *r = &plan->results[i];
+        r->status = NODE_ERR_DOCUMENT_TOO_LARGE;
+        snprintf(r->detail, sizeof r->detail,
+                 "its %zu calls would take %llu bytes of the document; the limit per node is %llu",
+                 z->calls[i], (unsigned long long)z->of_node[i], (unsigned long long)limit);
+        any = true;
+    }
+    if (!any) return n;
+    size_t kept = 0, node = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (plan->targets[node].id != calls[i].node_id) node++;
+        if (plan->results[node].status != NODE_OK) continue;
+        calls[kept] = calls[i];
+        z->of_call[kept++] = z->of_call[i];
+    }
+    for (size_t i = 0; i < plan->n; i++)
+        if (plan->results[i].status != NODE_OK) z->of_node[i] = z->calls[i] = 0;
+    return kept;
+}
+
+/* 507: the document is over the limit even without the nodes over theirs.
+ * meta names every node that has calls in it, biggest share first. */
+static void too_large(http_response *res, const fanout_plan *plan, const doc_sizes *z,
+                      uint64_t total, uint64_t included_bytes, uint64_t limit)
+{
+    char detail[400];
+    snprintf(detail, sizeof detail,
+             "The listing would be a document of %llu bytes; the limit is %llu. Ask for fewer calls "
+             "(filter[node-id-eq], filter[pop-id-eq], fields[active-calls]) or raise the limit.",
+             (unsigned long long)total, (unsigned long long)limit);
+    jsonapi_errors e;
+    jerr_init(&e);
+    jerr_add(&e, 507, "507", "Listing too large", "%s", detail);
+    buf meta;
+    buf_init(&meta);
+    buf_puts(&meta, "{\"document-bytes\":");
+    buf_put_i64(&meta, (int64_t)total);
+    buf_puts(&meta, ",\"limit\":");
+    buf_put_i64(&meta, (int64_t)limit);
+    if (included_bytes) {
+        buf_puts(&meta, ",\"included-bytes\":");
+        buf_put_i64(&meta, (int64_t)included_bytes);
+    }
+    buf_puts(&meta, ",\"nodes\":[");
+    bool *done = calloc(plan->n ? plan->n : 1, sizeof *done);
+    for (size_t listed = 0; done; listed++) { /* selection by size: there are few nodes */
+        size_t best = plan->n;
+        for (size_t i = 0; i < plan->n; i++)
+            if (!done[i] && z->calls[i] && (best == plan->n || z->of_node[i] > z->of_node[best])) best = i;
+        if (best == plan->n) break;
+        done[best] = true;
+        buf_puts(&meta, listed ? ",{\"id\":\"" : "{\"id\":\"");
+        buf_put_i64(&meta, plan->targets[best].id);
+        buf_puts(&meta, "\",\"name\":");
+        buf_put_json_str(&meta, plan->targets[best].name, strlen(plan->targets[best].name));
+        buf_puts(&meta, ",\"calls\":");
+        buf_put_i64(&meta, (int64_t)z->calls[best]);
+        buf_puts(&meta, ",\"bytes\":");
+        buf_put_i64(&meta, (int64_t)z->of_node[best]);
+        buf_putc(&meta, '}');
+    }
+    free(done);
+    buf_puts(&meta, "]}");
+    jerr_document_meta(&e, &meta, &res->body);
+    res->status = 507;
+    buf_free(&meta);
+    jerr_free(&e);
+}
+
+/* The budget counts on the size being exact: a document that is not is a
+ * bug, logged (tests look for the line). */
+static void check_size(const http_response *res, uint64_t total)
+{
+    uint64_t written = res->body.len;
+    for (int i = 0; i < HTTP_MORE_PARTS; i++) written += res->more[i].len;
+    if (written == total) return;
+    buf line;
+    log_begin(&line, LOG_ERROR, "document-size-mismatch");
+    log_kv_i64(&line, "sized", (int64_t)total);
+    log_kv_i64(&line, "written", (int64_t)written);
+    log_end(&line, LOG_ERROR);
+}
+
+/* Reserves the document's bytes from the budget of documents being
+ * written; false (and a 503 in res) when there is no room in time. */
+static bool reserve(app *a, uint64_t total, http_response *res)
+{
+    int64_t waited;
+    bool ok = budget_take(a->docs, total, a->cfg.inflight_wait_ms, &waited);
+    if (ok && waited == 0) return true;
+    log_level lvl = ok ? LOG_INFO : LOG_WARN;
+    buf line;
+    log_begin(&line, lvl, "document-budget");
+    log_kv(&line, "outcome", ok ? "waited" : "refused");
+    log_kv_i64(&line, "bytes", (int64_t)total);
+    log_kv_i64(&line, "in_use", (int64_t)budget_in_use(a->docs));
+    log_kv_i64(&line, "limit", (int64_t)budget_limit(a->docs));
+    log_kv_i64(&line, "waited_ms", waited);
+    log_end(&line, lvl);
+    if (ok) return true;
+    char detail[300];
+    snprintf(detail, sizeof detail,
+             "Listings being written hold the memory this one needs (%llu bytes; %llu in all may be "
+             "written at once). Try again shortly.",
+             (unsigned long long)total, (unsigned long long)budget_limit(a->docs));
+    app_error(res, 503, "503", "Server busy", detail);
+    res->retry_after = 1;
+    return false;
+}
+
+static void write_listing(app *a, const http_request *req, fanout_plan *plan,
                           const api_params *p, doc_base base, http_response *res)
 {
+    doc_call_opts opts = {p->fields.calls, p->include.call_rels};
     size_t n;
     call_ref_rec *calls = matching_calls(plan, &p->filters, &n);
-    phase_lap(PHASE_FILTER);
-    if (!calls) { app_error(res, 500, "500", "Internal server error", "Out of memory."); return; }
+    doc_sizes z = {NULL, NULL, NULL};
     included inc;
+    memset(&inc, 0, sizeof inc);
+    buf tail;
+    buf_init(&tail);
+    if (!calls || !sizes_measure(&z, plan, calls, n, base, &opts)) {
+        app_error(res, 500, "500", "Internal server error", "Out of memory.");
+        goto done;
+    }
+    uint64_t doc_limit = a->cfg.max_document_bytes;
+    if (doc_limit > budget_limit(a->docs)) doc_limit = budget_limit(a->docs); /* it could never be written */
+    uint64_t node_limit = a->cfg.max_node_document_bytes < doc_limit ? a->cfg.max_node_document_bytes : doc_limit;
+    n = drop_oversized_nodes(plan, &z, calls, n, node_limit);
+    phase_lap(PHASE_FILTER);
+
     char err[STORE_ERR_LEN];
     if (included_resolve(&inc, a->st, &p->include, calls, n, err) != 0) {
         app_error(res, 503, "503", "Store unavailable", "Related resources cannot be read right now.");
         log_msg(LOG_ERROR, "include lookup failed: %s", err);
-        included_free(&inc);
-        free(calls);
-        return;
+        goto done;
     }
-    doc_call_opts opts = {p->fields.calls, p->include.call_rels};
-    buf_puts(&res->body, "{\"data\":[");
-    buf *out = write_data(a, res, req, plan, calls, n, base, &opts); /* the rest follows the last slice */
-    if (!out) {
-        client_gone(res);
-        included_free(&inc);
-        free(calls);
-        return;
-    }
-    buf_putc(out, ']');
+    /* the end of the document first: its size counts too */
+    buf_putc(&tail, ']');
+    size_t included_at = tail.len;
     if (p->include.n) {
-        buf_puts(out, ",\"included\":[");
-        included_write(&inc, out, base, &p->fields);
-        buf_putc(out, ']');
+        buf_puts(&tail, ",\"included\":[");
+        included_write(&inc, &tail, base, &p->fields);
+        buf_putc(&tail, ']');
     }
-    write_meta(out, n, plan);
-    res->status = 200;
+    size_t included_bytes = tail.len - included_at;
+    write_meta(&tail, n, plan);
+    if (tail.oom) {
+        app_error(res, 500, "500", "Internal server error", "Out of memory.");
+        goto done;
+    }
+    uint64_t total = sizeof DATA_HEAD - 1 + (n ? n - 1 : 0) + tail.len; /* the head, commas, the end */
+    for (size_t i = 0; i < n; i++) total += z.of_call[i];
+    if (total > doc_limit) {
+        too_large(res, plan, &z, total, included_bytes, doc_limit);
+        goto done;
+    }
+    if (!reserve(a, total, res)) goto done;
+
+    buf_puts(&res->body, DATA_HEAD);
+    buf *out = write_data(a, res, req, plan, calls, z.of_call, n, tail.len, base, &opts);
+    if (out) {
+        buf_append(out, tail.data, tail.len);
+        res->status = 200;
+        check_size(res, total);
+    } else {
+        client_gone(res);
+    }
+    budget_give(a->docs, total);
+done:
+    buf_free(&tail);
     included_free(&inc);
+    sizes_free(&z);
     free(calls);
 }
 

@@ -30,7 +30,9 @@ static void usage(void)
     fprintf(stderr,
             "usage: activecalls serve [--listen IP:PORT] [--db PATH]\n"
             "                         [--node-timeout-ms MS] [--public-url URL]\n"
-            "                         [--max-reply-bytes N] [--node-cache-ms MS]\n"
+            "                         [--max-reply-bytes N] [--max-node-calls N] [--node-cache-ms MS]\n"
+            "                         [--max-node-document-bytes N] [--max-document-bytes N]\n"
+            "                         [--max-inflight-bytes N] [--inflight-wait-ms MS]\n"
             "                         [--secret-file FILE] [--token-lifetime S] [--policy FILE]\n"
             "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
             "                         [--login-max-failures N] [--login-max-address-failures N]\n"
@@ -44,6 +46,14 @@ static void usage(void)
             "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
             "  --public-url       base of the links in documents (default http://<Host header>)\n"
             "  --max-reply-bytes  largest node reply accepted (default 67108864)\n"
+            "  --max-node-calls   most call records accepted in one node's reply (default 50000)\n"
+            "  --max-node-document-bytes\n"
+            "                     most bytes one node's calls may take in a listing (default 536870912)\n"
+            "  --max-document-bytes\n"
+            "                     largest listing document (default 1073741824)\n"
+            "  --max-inflight-bytes\n"
+            "                     listing documents being written at once, in all (default 2147483648)\n"
+            "  --inflight-wait-ms how long a listing waits for that room before a 503 (default 1000)\n"
             "  --node-cache-ms    how long the node list is cached (default 1000)\n"
             "  --secret-file      file holding the token secret (else $ACTIVECALLS_SECRET; required)\n"
             "  --token-lifetime   seconds a login token lives, 1..315360000 (default 600);\n"
@@ -72,6 +82,22 @@ static void usage(void)
             "  --max-body-bytes   request body (default 1048576: else 413)\n"
             "  --max-unsent-bytes answers waiting for slow readers, in all (default 1073741824: else 503)\n");
 }
+
+/* A real switch node carries at most a few tens of thousands of calls, and
+ * a real record is 2-3 KB of reply, so the default --max-reply-bytes
+ * (64 MiB) holds about 25,000 of them. Twice that is the cap: it never
+ * bites on a real node, while a reply of tiny records (each still rendered
+ * as a resource object of ~5 KB) is stopped at ~250 MB of document instead
+ * of 15 GB (docs/API.md, "Listing"). */
+#define DEFAULT_MAX_NODE_CALLS 50000
+
+/* The document limits (docs/API.md, "Memory"). A real call is ~6.7 KB in
+ * a listing: 512 MiB per node holds the 50,000 calls above with room for
+ * a long --public-url, 1 GiB per document ~160,000 calls (eight times the
+ * 20,000-call listing BENCHMARKS.md measures), and 2 GiB of documents
+ * being written at once two of the biggest, or many ordinary ones. A
+ * listing's peak memory is ~1.6x its document, so the listings of a
+ * process stay within ~3.5 GB whatever the nodes answer. */
 
 #define SECRET_MIN 16
 #define SECRET_MAX 4096
@@ -194,6 +220,11 @@ int cli_serve(int argc, char **argv)
         {"node-timeout-ms", required_argument, NULL, 't'},
         {"public-url", required_argument, NULL, 'u'},
         {"max-reply-bytes", required_argument, NULL, 'm'},
+        {"max-node-calls", required_argument, NULL, 'n'},
+        {"max-node-document-bytes", required_argument, NULL, 'N'},
+        {"max-document-bytes", required_argument, NULL, 'D'},
+        {"max-inflight-bytes", required_argument, NULL, 'I'},
+        {"inflight-wait-ms", required_argument, NULL, 'w'},
         {"node-cache-ms", required_argument, NULL, 'c'},
         {"secret-file", required_argument, NULL, 's'},
         {"token-lifetime", required_argument, NULL, 'T'},
@@ -218,6 +249,8 @@ int cli_serve(int argc, char **argv)
     const char *listen_spec = "127.0.0.1:8080", *db = NULL, *public_url = NULL;
     const char *secret_file = NULL, *policy_file = NULL, *trusted = "";
     long long timeout_ms = 2000, max_reply = 64LL * 1024 * 1024, cache_ms = 1000;
+    long long max_node_calls = DEFAULT_MAX_NODE_CALLS, max_node_doc = 512LL << 20;
+    long long max_doc = 1LL << 30, max_inflight = 2LL << 30, inflight_wait_ms = 1000;
     long long lifetime = 600, user_cache_ms = 1000, max_failures = 5, window_s = 60;
     long long max_address_failures = 20;
     http_limits lim;
@@ -233,6 +266,11 @@ int cli_serve(int argc, char **argv)
         case 't': ok = parse_range(optarg, 1, 600000, &timeout_ms); break;
         case 'u': public_url = optarg; ok = public_url_ok(optarg); break;
         case 'm': ok = parse_range(optarg, 1024, 1LL << 32, &max_reply); break;
+        case 'n': ok = parse_range(optarg, 1, 100000000, &max_node_calls); break;
+        case 'N': ok = parse_range(optarg, 1024, 1LL << 50, &max_node_doc); break;
+        case 'D': ok = parse_range(optarg, 1024, 1LL << 50, &max_doc); break;
+        case 'I': ok = parse_range(optarg, 1024, 1LL << 50, &max_inflight); break;
+        case 'w': ok = parse_range(optarg, 0, 600000, &inflight_wait_ms); break;
         case 'c': ok = parse_range(optarg, 0, 3600000, &cache_ms); break;
         case 's': secret_file = optarg; break;
         case 'T':
@@ -296,6 +334,11 @@ int cli_serve(int argc, char **argv)
         .fallback_base = fallback,
         .node_timeout_ms = (int)timeout_ms,
         .max_reply_bytes = (uint64_t)max_reply,
+        .max_node_calls = (size_t)max_node_calls,
+        .max_node_document_bytes = (uint64_t)max_node_doc,
+        .max_document_bytes = (uint64_t)max_doc,
+        .max_inflight_bytes = (uint64_t)max_inflight,
+        .inflight_wait_ms = (int)inflight_wait_ms,
         .node_cache_ms = (int)cache_ms,
         .secret = secret,
         .secret_len = secret_len,

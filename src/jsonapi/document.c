@@ -1,4 +1,5 @@
-/* document: the active-calls resource object, written straight into a buf. */
+/* document: the active-calls resource object, written straight into a buf,
+ * and its size (doc_call_size) from the same pieces of text. */
 #include "jsonapi/document.h"
 
 #include <pthread.h>
@@ -9,6 +10,20 @@
 #include "util/timefmt.h"
 
 #define CALLS_PATH "/api/rest/admin/active-calls/"
+
+/* The text of a call's resource object around its parts (the writer and
+ * the sizer both use these). */
+#define RES_OPEN "{\"id\":\""
+#define RES_TYPE_SELF "\",\"type\":\"active-calls\",\"links\":{\"self\":\""
+#define RES_ATTRS "\"},\"attributes\":{"
+#define RES_RELS "},\"relationships\":{"
+#define RES_CLOSE "}}"
+#define REL_DATA ",\"data\":"
+#define LINK_OPEN "{\"type\":\""
+#define LINK_ID "\",\"id\":\""
+#define LINK_CLOSE "\"}"
+#define NULL_TEXT "null"
+#define LIT_LEN(s) (sizeof s - 1)
 
 
 void doc_call_self(buf *out, doc_base base, int64_t node_id, const char *tag, size_t tag_len)
@@ -70,12 +85,12 @@ int64_t doc_call_rel_id(int64_t node_id, const call_record *r, int k)
 
 void doc_linkage(buf *out, const char *type, int64_t id)
 {
-    if (id == CALL_ID_NONE) { put_lit(out, "null"); return; }
-    put_lit(out, "{\"type\":\"");
+    if (id == CALL_ID_NONE) { put_lit(out, NULL_TEXT); return; }
+    put_lit(out, LINK_OPEN);
     put_lit(out, type);
-    put_lit(out, "\",\"id\":\"");
+    put_lit(out, LINK_ID);
     buf_put_i64(out, id);
-    put_lit(out, "\"}");
+    put_lit(out, LINK_CLOSE);
 }
 
 void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
@@ -90,13 +105,13 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
     /* one reservation covers the common case; buf grows if it must */
     buf_reserve(out, 1200 + 40 * self_len + cs->arena.len / (cs->n ? cs->n : 1));
 
-    put_lit(out, "{\"id\":\"");
+    put_lit(out, RES_OPEN);
     buf_put_i64(out, node_id);
     buf_putc(out, '*');
     buf_put_json_chars(out, tag, r->tag.len);
-    put_lit(out, "\",\"type\":\"active-calls\",\"links\":{\"self\":\"");
+    put_lit(out, RES_TYPE_SELF);
     buf_append(out, self, self_len);
-    put_lit(out, "\"},\"attributes\":{");
+    put_lit(out, RES_ATTRS);
     bool first = true;
     for (int a = 0; a < ATTR_COUNT; a++) {
         if (!fields_has(o->fields, a)) continue;
@@ -104,9 +119,9 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
         first = false;
         call_span s = r->attr[a];
         if (s.len) buf_append(out, callset_text(cs, s), s.len);
-        else buf_append(out, "null", 4);
+        else put_lit(out, NULL_TEXT);
     }
-    put_lit(out, "},\"relationships\":{");
+    put_lit(out, RES_RELS);
     first = true;
     for (int k = 0; k < REL_COUNT; k++) {
         if (!fields_has(o->fields, ATTR_COUNT + k)) continue;
@@ -117,12 +132,74 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
         buf_append(out, self, self_len);
         put_fragment(out, &rel_close[k], false);
         if (o->linkage & (1u << k)) {
-            put_lit(out, ",\"data\":");
+            put_lit(out, REL_DATA);
             doc_linkage(out, call_rels[k].type, doc_call_rel_id(node_id, r, k));
         }
         buf_putc(out, '}');
     }
-    put_lit(out, "}}");
+    put_lit(out, RES_CLOSE);
+}
+
+/* ---- sizes ----------------------------------------------------------------- */
+
+/* The length of buf_put_i64's text. */
+static size_t i64_len(int64_t v)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = v < 0 ? 2 : 1;
+    while (u >= 10) { u /= 10; n++; }
+    return n;
+}
+
+static size_t linkage_len(const char *type, int64_t id)
+{
+    if (id == CALL_ID_NONE) return LIT_LEN(NULL_TEXT);
+    return LIT_LEN(LINK_OPEN) + strlen(type) + LIT_LEN(LINK_ID) + i64_len(id) + LIT_LEN(LINK_CLOSE);
+}
+
+void doc_call_sizer_init(doc_call_sizer *z, doc_base base, int64_t node_id, const doc_call_opts *o)
+{
+    pthread_once(&fragments_once, build_fragments);
+    size_t id_len = i64_len(node_id);
+    size_t n = LIT_LEN(RES_OPEN) + id_len + 1 + LIT_LEN(RES_TYPE_SELF) + LIT_LEN(RES_ATTRS);
+    bool first = true;
+    for (int a = 0; a < ATTR_COUNT; a++) {
+        if (!fields_has(o->fields, a)) continue;
+        n += attr_key[a].len - first;
+        first = false;
+    }
+    n += LIT_LEN(RES_RELS);
+    size_t uses = 1;
+    first = true;
+    for (int k = 0; k < REL_COUNT; k++) {
+        if (!fields_has(o->fields, ATTR_COUNT + k)) continue;
+        n += rel_open[k].len - first + rel_mid[k].len + rel_close[k].len + 1;
+        if (o->linkage & (1u << k)) n += LIT_LEN(REL_DATA);
+        first = false;
+        uses += 2;
+    }
+    n += LIT_LEN(RES_CLOSE);
+    /* the self link without its tag: base, path, node id and '*' */
+    n += uses * (base.len + LIT_LEN(CALLS_PATH) + id_len + 1);
+    *z = (doc_call_sizer){n, uses, node_id, *o};
+}
+
+size_t doc_call_size(const doc_call_sizer *z, const callset *cs, const call_record *r)
+{
+    const char *tag = callset_text(cs, r->tag);
+    size_t url = buf_url_segment_len(tag, r->tag.len);
+    /* a byte a URL segment keeps is printable ASCII, kept by JSON too */
+    size_t json = url == r->tag.len ? url : buf_json_chars_len(tag, r->tag.len);
+    size_t n = z->fixed + json + z->self_uses * url;
+    uint64_t fields = z->opts.fields;
+    for (int a = 0; a < ATTR_COUNT; a++)
+        if (fields_has(fields, a)) n += r->attr[a].len ? r->attr[a].len : LIT_LEN(NULL_TEXT);
+    for (uint32_t links = z->opts.linkage; links; links &= links - 1) {
+        int k = __builtin_ctz(links);
+        if (fields_has(fields, ATTR_COUNT + k))
+            n += linkage_len(call_rels[k].type, doc_call_rel_id(z->node_id, r, k));
+    }
+    return n;
 }
 
 /* A stored id (a positive integer) or CALL_ID_NONE — the same rule as the

@@ -44,13 +44,20 @@ void jerr_add(jsonapi_errors *e, int status, const char *code, const char *title
     add_text(e, status, code, title, small);
 }
 
-void jerr_document(const jsonapi_errors *e, buf *out)
+void jerr_document_meta(const jsonapi_errors *e, const buf *meta, buf *out)
 {
     buf_reset(out);
     buf_puts(out, "{\"errors\":[");
     buf_append(out, e->items.data, e->items.len);
-    buf_puts(out, "]}");
+    buf_putc(out, ']');
+    if (meta) {
+        buf_puts(out, ",\"meta\":");
+        buf_append(out, meta->data, meta->len);
+    }
+    buf_putc(out, '}');
 }
+
+void jerr_document(const jsonapi_errors *e, buf *out) { jerr_document_meta(e, NULL, out); }
 
 void jerr_single(buf *out, int status, const char *code, const char *title, const char *detail)
 {

@@ -26,6 +26,8 @@ void jerr_add(jsonapi_errors *e, int status, const char *code, const char *title
 
 /* Writes the whole document into out (which is reset first). */
 void jerr_document(const jsonapi_errors *e, buf *out);
+/* The same with a top-level "meta": the JSON object text in meta. */
+void jerr_document_meta(const jsonapi_errors *e, const buf *meta, buf *out);
 
 /* One-error document in one call. */
 void jerr_single(buf *out, int status, const char *code, const char *title, const char *detail);

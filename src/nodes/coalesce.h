@@ -10,8 +10,10 @@
  * caller asked.
  *
  * results[i] (initialised with node_result_init, as for node_pool_start)
- * receive read-only views of shared results, in the caller's target order.
- * Do not modify or node_result_free them: hand them back with
+ * receive views of shared results, in the caller's target order: struct
+ * copies whose status and detail are the caller's own, and whose callset is
+ * shared and read-only. Do not modify the callset or node_result_free
+ * them: hand them back with
  * coalesce_release, which drops the reference (the last one frees the
  * shared results) and re-initialises results[], so a later
  * node_result_free on them is harmless. */

@@ -68,6 +68,7 @@ struct node_pool {
     size_t nlists;
     size_t max_idle;
     uint64_t max_reply_bytes;
+    size_t max_calls;         /* call records a reply may hold */
     worker_pool *cpu;                /* parses big replies; NULL: parse on the loop */
     /* the rounds' loop: one thread, its epoll, and what callers hand it */
     int ep;
@@ -96,13 +97,15 @@ static bool watch_mailbox(node_pool *p, mailbox *m)
     return epoll_ctl(p->ep, EPOLL_CTL_ADD, m->fd, &ev) == 0;
 }
 
-node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_idle_per_node, worker_pool *cpu)
+node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_calls, size_t max_idle_per_node,
+                        worker_pool *cpu)
 {
     node_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     pthread_mutex_init(&p->mu, NULL);
     p->max_idle = max_idle_per_node ? max_idle_per_node : 1;
     p->max_reply_bytes = max_reply_bytes;
+    p->max_calls = max_calls;
     p->cpu = cpu;
     p->incoming.fd = p->parsed.fd = -1;
     p->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -234,6 +237,8 @@ const char *node_status_code(node_status s)
     case NODE_ERR_CLOSED: return "connection-closed";
     case NODE_ERR_INVALID: return "invalid-reply";
     case NODE_ERR_TOO_LARGE: return "reply-too-large";
+    case NODE_ERR_TOO_MANY_RECORDS: return "too-many-records";
+    case NODE_ERR_DOCUMENT_TOO_LARGE: return "document-too-large";
     case NODE_ERR_RPC: return "rpc-error";
     case NODE_ERR_ENDPOINT: return "bad-endpoint";
     case NODE_ERR_NETWORK: return "network-error";
@@ -349,6 +354,7 @@ static void job_start(job *j, bool allow_reuse)
     j->req_id = atomic_fetch_add(&next_request_id, 1);
     j->rp = reply_parser_new(j->call->expect, j->req_id, &j->res->calls);
     if (!j->rp) { job_finish(j, NODE_ERR_NETWORK, "out of memory"); return; }
+    reply_parser_limit_records(j->rp, j->pool->max_calls);
     ns_decoder_init(&j->dec, j->pool->max_reply_bytes, payload_sink, j);
     encode_request(j);
     if (j->req.oom) { job_finish(j, NODE_ERR_NETWORK, "out of memory"); return; }
@@ -407,12 +413,16 @@ static void job_complete(job *j)
     if (j->outcome == REPLY_OK) {
         r->has_int = reply_parser_int_result(j->rp, &r->int_result);
         job_finish(j, NODE_OK, NULL);
-    } else if (j->outcome == REPLY_RPC_ERROR) {
+        return;
+    }
+    if (j->outcome == REPLY_RPC_ERROR) {
         r->rpc_code = reply_parser_rpc_code(j->rp);
         job_finish(j, NODE_ERR_RPC, "%s", reply_parser_detail(j->rp));
     } else {
-        job_finish(j, NODE_ERR_INVALID, "%s", reply_parser_detail(j->rp));
+        job_finish(j, j->outcome == REPLY_TOO_MANY_RECORDS ? NODE_ERR_TOO_MANY_RECORDS : NODE_ERR_INVALID, "%s",
+                   reply_parser_detail(j->rp));
     }
+    callset_free(&r->calls); /* records read before the problem: nobody lists them */
 }
 
 static void job_on_frame_done(job *j);
@@ -442,7 +452,8 @@ static void job_read(job *j)
             job_on_frame_done(j);
             return;
         case NS_ERR_TOO_BIG:
-            job_finish(j, NODE_ERR_TOO_LARGE, "reply of %llu bytes is over the limit of %llu",
+            job_finish(j, NODE_ERR_TOO_LARGE, "reply announces %s%llu bytes; the limit is %llu",
+                       ns_decoder_overflowed(&j->dec) ? "more than " : "",
                        (unsigned long long)ns_decoder_expected(&j->dec),
                        (unsigned long long)j->pool->max_reply_bytes);
             return;

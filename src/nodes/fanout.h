@@ -13,7 +13,9 @@
  * the CPU pool while the loop reads the others. A reply that has arrived
  * whole by the deadline is parsed to the end, so `done` may come after the
  * deadline by that parse, never by a wait on a node. A reply announcing
- * more than `max_reply_bytes` is cut off at its netstring header. */
+ * more than `max_reply_bytes` is cut off at its netstring header, and one
+ * holding more than `max_calls` call records is refused at the first record
+ * beyond (NODE_ERR_TOO_MANY_RECORDS). */
 #ifndef AC_NODES_FANOUT_H
 #define AC_NODES_FANOUT_H
 
@@ -44,6 +46,8 @@ typedef enum {
     NODE_ERR_CLOSED,
     NODE_ERR_INVALID,
     NODE_ERR_TOO_LARGE,
+    NODE_ERR_TOO_MANY_RECORDS,
+    NODE_ERR_DOCUMENT_TOO_LARGE, /* set by a listing: the node's calls alone are over its limit */
     NODE_ERR_RPC,
     NODE_ERR_ENDPOINT,
     NODE_ERR_NETWORK,
@@ -67,7 +71,8 @@ typedef struct node_round node_round;
 typedef void (*node_round_done)(void *arg);
 
 /* `cpu` parses big replies (NULL: the loop parses them itself). */
-node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_idle_per_node, worker_pool *cpu);
+node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_calls, size_t max_idle_per_node,
+                         worker_pool *cpu);
 /* Finishes the rounds in flight, then stops the loop. */
 void node_pool_free(node_pool *pool);
 

@@ -1,15 +1,15 @@
 /* netstring: frame encoder and incremental, non-buffering decoder.
  * The decoder is a three-state machine (header digits, payload, trailing
  * comma); payload bytes go straight to the sink, so memory use does not
- * depend on the frame size. */
+ * depend on the frame size. A length over the limit is refused once its
+ * last digit is read, so the refusal can say how long the frame claimed to
+ * be; a length that does not fit in 64 bits is refused at the digit that
+ * overflows. */
 #include "nodes/netstring.h"
 
 #include <string.h>
 
-enum { ST_HEADER, ST_PAYLOAD, ST_TRAILER, ST_DONE };
-
-/* 20 digits would overflow uint64; 10 digits is already far above any limit. */
-#define NS_MAX_DIGITS 19
+enum { ST_HEADER, ST_PAYLOAD, ST_TRAILER, ST_DONE, ST_REFUSED };
 
 void netstring_encode(buf *out, const void *p, size_t n)
 {
@@ -33,6 +33,19 @@ uint64_t ns_decoder_expected(const ns_decoder *d)
     return d->state == ST_HEADER ? 0 : d->want;
 }
 
+bool ns_decoder_overflowed(const ns_decoder *d) { return d->overflow; }
+
+/* The header is over: refuse a length above the limit, else go on. */
+static ns_status header_end(ns_decoder *d)
+{
+    if (d->want > d->max_len) {
+        d->state = ST_REFUSED;
+        return NS_ERR_TOO_BIG;
+    }
+    d->state = d->want ? ST_PAYLOAD : ST_TRAILER;
+    return NS_MORE;
+}
+
 ns_status ns_decoder_feed(ns_decoder *d, const char *p, size_t n, size_t *used)
 {
     size_t i = 0;
@@ -43,11 +56,17 @@ ns_status ns_decoder_feed(ns_decoder *d, const char *p, size_t n, size_t *used)
             if (c >= '0' && c <= '9') {
                 /* a leading zero is only allowed for the length 0 itself */
                 if (d->header_digits == 1 && d->want == 0) return NS_ERR_HEADER;
-                if (++d->header_digits > NS_MAX_DIGITS) return NS_ERR_HEADER;
-                d->want = d->want * 10 + (uint64_t)(c - '0');
-                if (d->want > d->max_len) return NS_ERR_TOO_BIG;
+                d->header_digits++;
+                uint64_t digit = (uint64_t)(c - '0');
+                if (d->want > (UINT64_MAX - digit) / 10) { /* over any limit */
+                    d->want = UINT64_MAX;
+                    d->overflow = true;
+                    d->state = ST_REFUSED;
+                    return NS_ERR_TOO_BIG;
+                }
+                d->want = d->want * 10 + digit;
             } else if (c == ':' && d->header_digits > 0) {
-                d->state = d->want ? ST_PAYLOAD : ST_TRAILER;
+                if (header_end(d) != NS_MORE) return NS_ERR_TOO_BIG;
             } else {
                 return NS_ERR_HEADER;
             }
@@ -67,6 +86,8 @@ ns_status ns_decoder_feed(ns_decoder *d, const char *p, size_t n, size_t *used)
             d->state = ST_DONE;
             *used = i;
             return NS_DONE;
+        case ST_REFUSED:
+            return NS_ERR_TOO_BIG;
         default:
             *used = 0;
             return NS_DONE;

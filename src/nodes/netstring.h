@@ -5,10 +5,12 @@
  * megabytes: the decoder hands payload bytes to the caller as they arrive
  * (so they can be fed straight into a streaming JSON parser) and never
  * buffers the payload itself. A length above the configured limit is refused
- * as soon as the header is read. */
+ * as soon as the header is read (at its ':'), before any payload byte, and
+ * the decoder keeps the length it announced for the error message. */
 #ifndef AC_NODES_NETSTRING_H
 #define AC_NODES_NETSTRING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +37,7 @@ typedef struct ns_decoder {
     uint64_t got;       /* payload bytes delivered so far */
     int state;          /* header, payload, trailer, done */
     int header_digits;
+    bool overflow;      /* the announced length does not fit in 64 bits */
     ns_sink sink;
     void *ctx;
 } ns_decoder;
@@ -44,7 +47,10 @@ void ns_decoder_init(ns_decoder *d, uint64_t max_len, ns_sink sink, void *ctx);
  * to the frame (the rest, if any, starts the next one); otherwise *used = n
  * for NS_MORE and is unspecified on errors. */
 ns_status ns_decoder_feed(ns_decoder *d, const char *p, size_t n, size_t *used);
-/* Payload length announced by the header, once known (0 before). */
+/* Payload length announced by the header, once known (0 before); after
+ * NS_ERR_TOO_BIG, the length that was refused (UINT64_MAX when it does not
+ * fit in 64 bits: then ns_decoder_overflowed is true). */
 uint64_t ns_decoder_expected(const ns_decoder *d);
+bool ns_decoder_overflowed(const ns_decoder *d);
 
 #endif

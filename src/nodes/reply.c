@@ -34,6 +34,22 @@
  * numbers as in the grammar. The buffer is not NUL-terminated: every read is
  * bounds-checked against its length.
  *
+ * Duplicate keys. A member whose value the service reads appearing twice
+ * in one object makes the reply ambiguous, and the reply is refused as
+ * invalid ("duplicate key ..."): in the envelope `jsonrpc`, `id`, `result`
+ * and `error`, in the error object `code` and `message`, in a call record
+ * every field the API keeps (docs/API.md, "Listing"). Members nobody reads
+ * may repeat, as JSON allows. In records, where this is on the hot path,
+ * each kept field has a bit and a record's fields seen so far are one
+ * 64-bit word.
+ *
+ * Records. A reply may hold at most max_records call records (kept or
+ * skipped; reply_parser_limit_records): the scan stops at the first record
+ * beyond, before it takes any memory, and the reply is REPLY_TOO_MANY_RECORDS
+ * (unless it is not JSON further on, see below). A tiny record renders as a
+ * full resource object of some kilobytes, so this, not the reply's size, is
+ * what bounds the document a node can cause (docs/API.md, "Listing").
+ *
  * Errors. The first problem found wins. A syntax error gives "not JSON:
  * <what> at byte <offset>". A reply that is JSON of the wrong shape stops
  * the scan with its own detail ("result is not an array", ...); the buffer
@@ -68,6 +84,7 @@ typedef struct field_slot {
     uint8_t len;
     uint8_t kind;
     uint8_t index; /* attribute or relationship index */
+    uint8_t bit;   /* its bit in a record's word of fields seen (duplicate keys) */
 } field_slot;
 
 #define FIELD_SLOTS 256 /* power of two, well above the ~55 names */
@@ -103,12 +120,14 @@ static uint32_t name_hash(const unsigned char *s, size_t n)
     return h;
 }
 
-static void field_put(const char *name, field_kind kind, int index)
+_Static_assert(ATTR_COUNT + REL_FROM_RECORD <= 64, "a record's fields seen fit in one word");
+
+static void field_put(const char *name, field_kind kind, int index, int bit)
 {
     size_t n = strlen(name);
     uint32_t i = name_hash((const unsigned char *)name, n) & (FIELD_SLOTS - 1);
     while (field_table[i].name) i = (i + 1) & (FIELD_SLOTS - 1);
-    field_table[i] = (field_slot){name, (uint8_t)n, (uint8_t)kind, (uint8_t)index};
+    field_table[i] = (field_slot){name, (uint8_t)n, (uint8_t)kind, (uint8_t)index, (uint8_t)bit};
 }
 
 static void tables_build(void)
@@ -118,9 +137,9 @@ static void tables_build(void)
         if (a == ATTR_START_TIME || a == ATTR_CONNECT_TIME) k = F_TIME;
         else if (a == ATTR_DURATION) k = F_DURATION;
         else if (a == ATTR_LOCAL_TAG) k = F_TAG;
-        field_put(call_attrs[a].field, k, a);
+        field_put(call_attrs[a].field, k, a, a);
     }
-    for (int r = 0; r < REL_FROM_RECORD; r++) field_put(call_rels[r].field, F_REL, r);
+    for (int r = 0; r < REL_FROM_RECORD; r++) field_put(call_rels[r].field, F_REL, r, ATTR_COUNT + r);
 
     for (int c = 0x20; c < 256; c++) {
         if (c == '"' || c == '\\') continue;
@@ -192,6 +211,9 @@ struct reply_parser {
 
     /* what the envelope held */
     bool seen_id, id_ok, seen_result, seen_error, error_malformed, version_ok;
+    size_t records;     /* call records scanned so far */
+    size_t max_records; /* ... and at most (reply_parser_limit_records) */
+    bool too_many;      /* the scan stopped at record max_records + 1 */
     bool result_int_ok;
     int64_t result_int;
     int64_t rpc_code;
@@ -233,6 +255,14 @@ static bool unexpected(reply_parser *p, const char *wanted)
         else snprintf(what, sizeof what, "expected %s, found byte 0x%02x", wanted, c);
     }
     return bad_json(p, p->i, what);
+}
+
+/* A member the service reads, met a second time in one object. */
+static bool duplicate_key(reply_parser *p, const char *name, const char *where)
+{
+    char why[160];
+    snprintf(why, sizeof why, "duplicate key \"%s\" in %s", name, where);
+    return fail(p, why);
 }
 
 static bool too_deep(reply_parser *p)
@@ -819,8 +849,16 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
 static bool parse_record(reply_parser *p)
 {
     callset *cs = p->out;
+    if (p->records == p->max_records) {
+        char why[80];
+        snprintf(why, sizeof why, "reply holds more than %zu call records", p->max_records);
+        p->too_many = true;
+        return fail(p, why);
+    }
     call_record *r = callset_push(cs);
     if (!r) return fail(p, "out of memory");
+    p->records++;
+    uint64_t seen = 0; /* the kept fields met so far, by field_slot.bit */
     if (!open_empty(p, '}')) {
         for (size_t pos = 0;; pos++) {
             if (peek(p) != '"') return unexpected(p, "a string key");
@@ -838,6 +876,15 @@ static bool parse_record(reply_parser *p)
                 const unsigned char *key = string_value(p, &k, &klen);
                 f = field_lookup(key, klen);
                 if (m && !k.escaped) *m = (key_memo){key, klen, f}; /* not scratch text */
+            }
+            if (f) {
+                uint64_t bit = (uint64_t)1 << f->bit;
+                if (seen & bit) {
+                    char where[48];
+                    snprintf(where, sizeof where, "call record %zu", p->records);
+                    return duplicate_key(p, f->name, where);
+                }
+                seen |= bit;
             }
             if (!colon(p)) return false;
             if (!(f ? record_value(p, r, f) : skip_value(p, RECORD_DEPTH))) return false;
@@ -876,12 +923,17 @@ static bool key_is(const unsigned char *s, size_t n, const char *lit)
 static bool parse_error(reply_parser *p)
 {
     if (open_empty(p, '}')) return true;
+    bool seen_code = false, seen_message = false;
     for (;;) {
         jstr k;
         if (!member_key(p, &k)) return false;
         size_t klen;
         const unsigned char *key = string_value(p, &k, &klen);
         bool is_code = key_is(key, klen, "code"), is_message = key_is(key, klen, "message");
+        if ((is_code && seen_code) || (is_message && seen_message))
+            return duplicate_key(p, is_code ? "code" : "message", "the JSON-RPC error");
+        seen_code |= is_code;
+        seen_message |= is_message;
         int c = peek(p);
         if (is_code && (c == '-' || (c >= '0' && c <= '9'))) {
             size_t from = p->i;
@@ -924,6 +976,8 @@ static bool parse_reply(reply_parser *p)
 {
     skip_ws(p);
     if (!top_is_object(p)) return false;
+    unsigned seen = 0; /* the members read so far: bit k for envelope_keys[k] */
+    static const char *const envelope_keys[] = {"id", "result", "error", "jsonrpc"};
     if (!open_empty(p, '}')) {
         for (;;) {
             jstr k;
@@ -932,9 +986,12 @@ static bool parse_reply(reply_parser *p)
             const unsigned char *key = string_value(p, &k, &klen);
             bool is_id = key_is(key, klen, "id"), is_result = key_is(key, klen, "result");
             bool is_error = key_is(key, klen, "error"), is_version = key_is(key, klen, "jsonrpc");
-            /* a second id/result/error makes the reply ambiguous: refuse it */
-            if ((is_id && p->seen_id) || (is_result && p->seen_result) || (is_error && p->seen_error))
-                return fail(p, "duplicate key in the reply envelope");
+            /* a member read twice makes the reply ambiguous: refuse it */
+            int which = is_id ? 0 : is_result ? 1 : is_error ? 2 : is_version ? 3 : -1;
+            if (which >= 0) {
+                if (seen & 1u << which) return duplicate_key(p, envelope_keys[which], "the reply envelope");
+                seen |= 1u << which;
+            }
             int c = peek(p);
             size_t from = p->i;
             if (is_id) {
@@ -1007,7 +1064,7 @@ static reply_outcome scan(reply_parser *p, const unsigned char *s, size_t n)
     buf_free(&p->scratch);
 
     if (!p->failed && p->out->arena.oom) fail(p, "out of memory");
-    if (p->failed) return REPLY_INVALID;
+    if (p->failed) return p->too_many && !p->syntax_failed ? REPLY_TOO_MANY_RECORDS : REPLY_INVALID;
     if (!p->version_ok) { fail(p, "not JSON-RPC 2.0 (no \"jsonrpc\":\"2.0\")"); return REPLY_INVALID; }
     if (!p->seen_id || !p->id_ok) { fail(p, "reply id does not match the request"); return REPLY_INVALID; }
     if (p->seen_error) {
@@ -1029,6 +1086,7 @@ reply_parser *reply_parser_new(reply_expect expect, int64_t request_id, callset 
     if (!p) return NULL;
     p->expect = expect;
     p->out = out;
+    p->max_records = SIZE_MAX;
     snprintf(p->want_id, sizeof p->want_id, "%lld", (long long)request_id);
     p->want_id_len = strlen(p->want_id);
     buf_init(&p->scratch);
@@ -1100,6 +1158,8 @@ reply_outcome reply_parser_parse_all(reply_parser *p, const char *data, size_t n
     p->finished = true;
     return p->outcome;
 }
+
+void reply_parser_limit_records(reply_parser *p, size_t max) { p->max_records = max; }
 
 const char *reply_parser_detail(const reply_parser *p) { return p->detail; }
 int64_t reply_parser_rpc_code(const reply_parser *p) { return p->rpc_code; }

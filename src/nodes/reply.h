@@ -26,6 +26,7 @@ typedef enum {
     REPLY_OK,
     REPLY_RPC_ERROR, /* the node answered a JSON-RPC error */
     REPLY_INVALID,   /* not JSON, not JSON-RPC, wrong id, wrong shape */
+    REPLY_TOO_MANY_RECORDS, /* more call records than reply_parser_limit_records allows */
 } reply_outcome;
 
 typedef struct reply_parser reply_parser;
@@ -33,6 +34,9 @@ typedef struct reply_parser reply_parser;
 /* `out` receives the records (REPLY_EXPECT_CALLS); it is not reset. */
 reply_parser *reply_parser_new(reply_expect expect, int64_t request_id, callset *out);
 void reply_parser_free(reply_parser *p);
+/* At most `max` call records (default: no limit); the scan stops at the
+ * first one beyond, which makes the reply REPLY_TOO_MANY_RECORDS. */
+void reply_parser_limit_records(reply_parser *p, size_t max);
 
 /* Appends bytes of the reply. Returns 0, or -1 once the reply is known to
  * be invalid (it does not start with an object, or out of memory); most
@@ -44,8 +48,8 @@ reply_outcome reply_parser_finish(reply_parser *p);
  * for a caller that holds the whole reply. */
 reply_outcome reply_parser_parse_all(reply_parser *p, const char *data, size_t n);
 
-/* After finish: what went wrong (REPLY_INVALID) or the node's message
- * (REPLY_RPC_ERROR); "" on success. */
+/* After finish: what went wrong (REPLY_INVALID, REPLY_TOO_MANY_RECORDS) or
+ * the node's message (REPLY_RPC_ERROR); "" on success. */
 const char *reply_parser_detail(const reply_parser *p);
 int64_t reply_parser_rpc_code(const reply_parser *p);
 /* After finish with REPLY_EXPECT_ANY: the integer result, if it was one. */

@@ -1,6 +1,7 @@
-/* buf: growable byte buffer and the JSON/URL escapers that write into it.
- * See buf.h for the contract; the escapers are on the hot path of every
- * document, so they copy runs of plain bytes with one memcpy. */
+/* buf: growable byte buffer and the JSON/URL escapers that write into it
+ * (or only measure what they would write). See buf.h for the contract; the
+ * escapers are on the hot path of every document, so they copy runs of
+ * plain bytes with one memcpy. */
 #include "util/buf.h"
 
 #include <stdarg.h>
@@ -116,18 +117,28 @@ static bool breaks_lines(const unsigned char *s, size_t k, unsigned *cp)
     return false;
 }
 
-static void put_u_escape(buf *b, unsigned cp)
+/* Appends p[0..k) to b when there is a b; returns k. The escapers below
+ * write with it, so that the same code also measures (b NULL). */
+static inline size_t emit(buf *b, const void *p, size_t k)
+{
+    if (b) buf_append(b, p, k);
+    return k;
+}
+
+static size_t put_u_escape(buf *b, unsigned cp)
 {
     static const char hex[] = "0123456789abcdef";
     char e[6] = {'\\', 'u', hex[cp >> 12 & 15], hex[cp >> 8 & 15], hex[cp >> 4 & 15], hex[cp & 15]};
-    buf_append(b, e, 6);
+    return emit(b, e, 6);
 }
 
-/* The JSON escaper. line_safe (a constant at each call, so the document
- * path pays nothing for it) also escapes DEL and breaks_lines' characters. */
-static inline __attribute__((always_inline)) void json_chars(buf *b, const unsigned char *s,
-                                                             size_t n, bool line_safe)
+/* The JSON escaper, into b or (b NULL) only measuring. line_safe (a
+ * constant at each call, so the document path pays nothing for it) also
+ * escapes DEL and breaks_lines' characters. */
+static inline __attribute__((always_inline)) size_t json_chars(buf *b, const unsigned char *s,
+                                                               size_t n, bool line_safe)
 {
+    size_t len = 0;
     size_t run = 0; /* start of the pending run of bytes copied verbatim */
     size_t i = 0;
     while (i < n) {
@@ -136,26 +147,28 @@ static inline __attribute__((always_inline)) void json_chars(buf *b, const unsig
         size_t k = c >= 0x80 ? utf8_seq_len(s + i, n - i) : 0;
         unsigned cp = c;
         if (k && !(line_safe && breaks_lines(s + i, k, &cp))) { i += k; continue; }
-        buf_append(b, s + run, i - run);
+        len += emit(b, s + run, i - run);
         switch (c) {
-        case '"': buf_append(b, "\\\"", 2); break;
-        case '\\': buf_append(b, "\\\\", 2); break;
-        case '\n': buf_append(b, "\\n", 2); break;
-        case '\r': buf_append(b, "\\r", 2); break;
-        case '\t': buf_append(b, "\\t", 2); break;
-        case '\b': buf_append(b, "\\b", 2); break;
-        case '\f': buf_append(b, "\\f", 2); break;
+        case '"': len += emit(b, "\\\"", 2); break;
+        case '\\': len += emit(b, "\\\\", 2); break;
+        case '\n': len += emit(b, "\\n", 2); break;
+        case '\r': len += emit(b, "\\r", 2); break;
+        case '\t': len += emit(b, "\\t", 2); break;
+        case '\b': len += emit(b, "\\b", 2); break;
+        case '\f': len += emit(b, "\\f", 2); break;
         default:
             /* a control (C0, DEL, C1, U+2028/9), else a byte that is not valid UTF-8 */
-            put_u_escape(b, c < 0x80 || k ? cp : 0xfffd);
+            len += put_u_escape(b, c < 0x80 || k ? cp : 0xfffd);
         }
         i += k ? k : 1;
         run = i;
     }
-    buf_append(b, s + run, n - run);
+    return len + emit(b, s + run, n - run);
 }
 
 void buf_put_json_chars(buf *b, const void *p, size_t n) { json_chars(b, p, n, false); }
+
+size_t buf_json_chars_len(const void *p, size_t n) { return json_chars(NULL, p, n, false); }
 
 void buf_put_json_line_str(buf *b, const void *p, size_t n)
 {
@@ -171,22 +184,34 @@ void buf_put_json_str(buf *b, const void *p, size_t n)
     buf_putc(b, '"');
 }
 
-void buf_put_url_segment(buf *b, const void *p, size_t n)
+/* Whether a URL path segment keeps byte c as it is: A-Z a-z 0-9, the
+ * unreserved -._~, the sub-delimiters !$'()*+,;= and : @ (RFC 3986,
+ * pchar). One bit per byte value, for bytes 0-63 and 64-127 (every byte
+ * from 128 on is encoded): a lookup, not a chain of comparisons, as every
+ * call's self link goes through here. */
+static inline bool url_keeps(unsigned char c)
+{
+    static const uint64_t keep[2] = {0x2fff7f9200000000u, 0x47fffffe87ffffffu};
+    return c < 128 && (keep[c >> 6] >> (c & 63) & 1);
+}
+
+/* buf_put_url_segment into b, or only its length when b is NULL. */
+static size_t url_segment(buf *b, const unsigned char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *s = p;
+    size_t len = 0;
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
-        bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~' || c == '*' || c == '!' ||
-                    c == '$' || c == '\'' || c == '(' || c == ')' || c == '+' || c == ',' ||
-                    c == ';' || c == '=' || c == ':' || c == '@';
-        if (keep) continue;
-        buf_append(b, s + run, i - run);
+        if (url_keeps(c)) continue;
+        len += emit(b, s + run, i - run);
         char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-        buf_append(b, e, 3);
+        len += emit(b, e, 3);
         run = i + 1;
     }
-    buf_append(b, s + run, n - run);
+    return len + emit(b, s + run, n - run);
 }
+
+void buf_put_url_segment(buf *b, const void *p, size_t n) { url_segment(b, p, n); }
+
+size_t buf_url_segment_len(const void *p, size_t n) { return url_segment(NULL, p, n); }

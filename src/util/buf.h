@@ -71,4 +71,9 @@ void buf_put_json_line_str(buf *b, const void *p, size_t n);
  * %XX. The result needs no further JSON escaping. */
 void buf_put_url_segment(buf *b, const void *p, size_t n);
 
+/* The number of bytes buf_put_json_chars / buf_put_url_segment would
+ * append for p[0..n), without writing them (to size a document first). */
+size_t buf_json_chars_len(const void *p, size_t n);
+size_t buf_url_segment_len(const void *p, size_t n);
+
 #endif

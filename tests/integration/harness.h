@@ -200,6 +200,28 @@ void h_assert_error(const h_response *r, long status, size_t index, const char *
 /* Number of objects in errors[] (fails unless an errors document). */
 size_t h_error_count(const h_response *r);
 
+/* ---- raw HTTP (harness_raw.c) ---- */
+
+/* A response read through libcurl directly: not saved as a document, not
+ * parsed (for gzip'd or very big bodies). Harness-owned. */
+typedef struct h_raw {
+    long status;
+    char *body; /* NUL-terminated */
+    size_t len, cap;
+    char *headers; /* the raw header block, names lower-cased */
+    size_t hlen, hcap;
+} h_raw;
+
+/* GET path on the server with its token, Host: example.org, Accept:
+ * application/vnd.api+json and the extra headers (NULL-terminated, may be
+ * NULL). Fails the test on a transport error. */
+h_raw *h_raw_get(const h_proc *server, const char *path, const char *const *extra);
+/* n such GETs sent at once (one curl multi handle); an array of n. */
+h_raw *h_raw_get_concurrently(const h_proc *server, const char *path, const char *const *extra,
+                              size_t n);
+/* The value of header name (lower-case) in r, or NULL (harness-owned). */
+const char *h_raw_header(const h_raw *r, const char *name);
+
 /* ---- authentication ---- */
 
 #define H_ADMIN_USERNAME "admin"
@@ -286,5 +308,10 @@ json_t *h_fake_node_requests(h_fake_node *n);
 void h_fake_node_clear(h_fake_node *n); /* forgets the requests so far */
 /* From now on, answer `method` with the JSON-RPC error {code, message}. */
 void h_fake_node_fail(h_fake_node *n, const char *method, int code, const char *message);
+/* From now on, answer every request with `reply` as it is (a hostile node:
+ * duplicate keys, a lying netstring header, ...): every "@ID@" in it is
+ * replaced by the request's id; framed as a netstring when `frame`, else
+ * sent as raw bytes. */
+void h_fake_node_reply_raw(h_fake_node *n, const char *reply, bool frame);
 
 #endif

@@ -181,6 +181,8 @@ struct h_fake_node {
     json_t *calls;    /* array of records */
     json_t *requests; /* array of {method, params} */
     json_t *failures; /* object: method -> {code, message} */
+    char *raw;        /* h_fake_node_reply_raw: the reply for every request, or NULL */
+    bool raw_frame;
     fake_conn conns[FAKE_MAX_CONNS];
 };
 
@@ -230,6 +232,40 @@ static json_t *fake_result(h_fake_node *n, const char *method, json_t *params, b
     return json_pack("{s:i,s:s}", "code", -32601, "message", "Method not found");
 }
 
+/* The raw reply for a request with this id: "@ID@" replaced, framed if
+ * asked (under n->mu). */
+static char *raw_reply(const h_fake_node *n, const json_t *id, size_t *len)
+{
+    char *id_text = json_dumps(id ? id : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
+    size_t id_len = id_text ? strlen(id_text) : 0, cap = strlen(n->raw) + 1;
+    for (const char *p = n->raw; (p = strstr(p, "@ID@")) != NULL; p += 4) cap += id_len;
+    char *text = malloc(cap);
+    if (text == NULL || id_text == NULL) {
+        free(text);
+        free(id_text);
+        return NULL;
+    }
+    size_t k = 0;
+    for (const char *p = n->raw; *p;) {
+        if (strncmp(p, "@ID@", 4) == 0) {
+            memcpy(text + k, id_text, id_len);
+            k += id_len;
+            p += 4;
+        } else {
+            text[k++] = *p++;
+        }
+    }
+    text[k] = '\0';
+    free(id_text);
+    if (!n->raw_frame) {
+        *len = k;
+        return text;
+    }
+    char *frame = frame_make(text, len);
+    free(text);
+    return frame;
+}
+
 /* Answers every complete request in c->in; false when the peer is broken. */
 static bool fake_serve(h_fake_node *n, fake_conn *c)
 {
@@ -254,17 +290,23 @@ static bool fake_serve(h_fake_node *n, fake_conn *c)
         json_array_append_new(n->requests,
                               json_pack("{s:s,s:O}", "method", method ? method : "",
                                         "params", params ? params : json_null()));
-        bool is_error;
-        json_t *result = fake_result(n, method ? method : "", params, &is_error);
-        pthread_mutex_unlock(&n->mu);
-        json_t *reply = json_pack("{s:s,s:o,s:O}", "jsonrpc", "2.0", is_error ? "error" : "result",
-                                  result, "id", id ? id : json_null());
-        char *text = json_dumps(reply, JSON_COMPACT);
-        json_decref(reply);
-        json_decref(req);
         size_t len;
-        char *frame = text ? frame_make(text, &len) : NULL;
-        free(text);
+        char *frame = NULL;
+        if (n->raw != NULL) {
+            frame = raw_reply(n, id, &len);
+            pthread_mutex_unlock(&n->mu);
+        } else {
+            bool is_error;
+            json_t *result = fake_result(n, method ? method : "", params, &is_error);
+            pthread_mutex_unlock(&n->mu);
+            json_t *reply = json_pack("{s:s,s:o,s:O}", "jsonrpc", "2.0", is_error ? "error" : "result",
+                                      result, "id", id ? id : json_null());
+            char *text = json_dumps(reply, JSON_COMPACT);
+            json_decref(reply);
+            frame = text ? frame_make(text, &len) : NULL;
+            free(text);
+        }
+        json_decref(req);
         if (frame == NULL) {
             ok = false;
             break;
@@ -372,6 +414,7 @@ static void fake_stop(void *p)
     json_decref(n->calls);
     json_decref(n->requests);
     json_decref(n->failures);
+    free(n->raw);
     pthread_mutex_destroy(&n->mu);
     free(n);
 }
@@ -430,5 +473,17 @@ void h_fake_node_fail(h_fake_node *n, const char *method, int code, const char *
     pthread_mutex_lock(&n->mu);
     json_object_set_new(n->failures, method, json_pack("{s:i,s:s}", "code", code, "message",
                                                        message));
+    pthread_mutex_unlock(&n->mu);
+}
+
+void h_fake_node_reply_raw(h_fake_node *n, const char *reply, bool frame)
+{
+    char *copy = strdup(reply);
+    if (copy == NULL)
+        fail_msg("out of memory");
+    pthread_mutex_lock(&n->mu);
+    free(n->raw);
+    n->raw = copy;
+    n->raw_frame = frame;
     pthread_mutex_unlock(&n->mu);
 }

@@ -4,7 +4,9 @@
  * in meta.failed-nodes with its error code; the request never outlives the
  * deadline by much; and a failure never wedges the server or poisons the
  * connection pool (the next requests still work). Also: a slow-but-in-time
- * node, the reply size limit, persistent connections, a restarted node. */
+ * node, the reply size limit (and the length a lying header announced, up
+ * to and past 64 bits), a record with a repeated field, persistent
+ * connections, a restarted node. */
 #include "harness.h"
 
 #include <stdlib.h>
@@ -160,6 +162,84 @@ static void test_reply_too_large(void **state)
     stop_ok(small);
 }
 
+/* meta.failed-nodes[0].detail of a listing (fails when there is none). */
+static const char *first_failed_detail(const h_response *r)
+{
+    json_t *e = json_array_get(json_object_get(json_object_get(h_json(r), "meta"), "failed-nodes"), 0);
+    const char *detail = json_string_value(json_object_get(e, "detail"));
+    if (detail == NULL)
+        fail_msg("%s: no failed-nodes[0].detail: %.2000s", r->url, r->body);
+    return detail;
+}
+
+/* Node 1 good, node 2 the harness's fake node (the test scripts its
+ * replies), and a server. */
+static h_proc *start_with_fake(h_proc **good, h_fake_node **fake)
+{
+    const char *db = h_db_path();
+    h_add_pop(db, 1);
+    *good = start_good(db);
+    json_t *none = json_array();
+    *fake = h_fake_node_start(none);
+    json_decref(none);
+    h_add_node(db, 2, h_fake_node_addr(*fake), 1);
+    return h_start_server(db, "--node-timeout-ms", "2000", NULL);
+}
+
+/* A node whose netstring header announces 2 GiB, 4 GiB, the largest 64-bit
+ * length, or more than fits in 64 bits: refused at the header, and the
+ * detail says what it announced (it said "reply of 0 bytes"). */
+static void test_huge_announced_length(void **state)
+{
+    static const struct {
+        const char *header;
+        const char *detail;
+    } cases[] = {
+        {"2147483648:", "reply announces 2147483648 bytes; the limit is 67108864"},
+        {"4294967296:", "reply announces 4294967296 bytes; the limit is 67108864"},
+        {"18446744073709551615:", "reply announces 18446744073709551615 bytes; the limit is 67108864"},
+        {"18446744073709551616:", "reply announces more than 18446744073709551615 bytes; the limit is 67108864"},
+        {"99999999999999999999999999999999:", "reply announces more than 18446744073709551615 bytes; the limit is 67108864"},
+    };
+    h_proc *good;
+    h_fake_node *liar;
+    h_proc *server = start_with_fake(&good, &liar);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        h_fake_node_reply_raw(liar, h_strf("%s{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":[", cases[i].header),
+                              false);
+        h_response *r = h_listing(server, NULL);
+        h_assert_listing(r, SEED_IDS, "2/node-2/reply-too-large");
+        assert_string_equal(first_failed_detail(r), cases[i].detail);
+    }
+    assert_int_equal(h_stop(server), 0);
+    stop_ok(good);
+}
+
+/* A record that repeats a field the API keeps makes its node's reply
+ * invalid (docs/API.md), as a repeated envelope member does; a repeated
+ * field nobody reads is fine. */
+static void test_repeated_record_field(void **state)
+{
+    h_proc *good;
+    h_fake_node *node;
+    h_proc *server = start_with_fake(&good, &node);
+    h_fake_node_reply_raw(node,
+                          "{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":[{\"local_tag\":\"n2-a\"},"
+                          "{\"local_tag\":\"n2-b\",\"duration\":5,\"customer_id\":1,\"duration\":7}]}",
+                          true);
+    h_response *r = h_listing(server, NULL);
+    h_assert_listing(r, SEED_IDS, "2/node-2/invalid-reply");
+    assert_string_equal(first_failed_detail(r), "duplicate key \"duration\" in call record 2");
+
+    h_fake_node_reply_raw(node,
+                          "{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":[{\"local_tag\":\"n2-a\","
+                          "\"global_tag\":\"x\",\"global_tag\":\"y\"}]}",
+                          true);
+    h_assert_listing(h_listing(server, NULL), SEED_IDS ",2*n2-a", NULL);
+    assert_int_equal(h_stop(server), 0);
+    stop_ok(good);
+}
+
 /* The client side of every TCP connection to 127.0.0.1:port, from
  * /proc/net/tcp, as a bitmap of local ports: set[local_port] = state
  * (1 = ESTABLISHED, 6 = TIME_WAIT, ...; 0 = none). Linux only. */
@@ -265,6 +345,8 @@ int main(void)
         FAULT_TEST(5, "oversize"),
         cmocka_unit_test_setup_teardown(test_delay_below_deadline, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_reply_too_large, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_huge_announced_length, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_repeated_record_field, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_connection_reuse, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_node_restart, h_setup, h_teardown),
         cmocka_unit_test(h_test_validate_documents),

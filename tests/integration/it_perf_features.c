@@ -29,12 +29,11 @@
  *   connection while the (slow) node answered is not written: the server logs it with
  *   status 499, and a listing right after is served as usual.
  *
- * The gzip'd, concurrent and big requests go through libcurl directly (the
+ * The gzip'd, concurrent and big requests go through h_raw_get (the
  * harness would save each body as a document to validate). */
 #include "harness.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,119 +44,10 @@
 
 #define LISTING_PATH "/api/rest/admin/active-calls"
 
-typedef struct raw_resp {
-    long status;
-    char *body;
-    size_t len, cap;
-    char *headers; /* the raw header block, names lower-cased */
-    size_t hlen, hcap;
-} raw_resp;
-
-/* Room for `add` more bytes and a NUL in *p (capacity *cap), growing
- * geometrically: a 14 MB body arrives in 16 KiB pieces, and growing by
- * the piece copies gigabytes under ASan, whose realloc always moves. */
-static bool room_for(char **p, size_t len, size_t *cap, size_t add)
-{
-    if (len + add + 1 <= *cap) return true;
-    size_t c = *cap ? *cap : 4096;
-    while (c < len + add + 1) c *= 2;
-    char *nb = realloc(*p, c);
-    if (!nb) return false;
-    *p = nb;
-    *cap = c;
-    return true;
-}
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-    raw_resp *r = ud;
-    size_t add = size * n;
-    if (!room_for(&r->body, r->len, &r->cap, add)) return 0;
-    memcpy(r->body + r->len, p, add);
-    r->len += add;
-    r->body[r->len] = '\0';
-    return add;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    raw_resp *r = ud;
-    size_t add = size * n;
-    if (!room_for(&r->headers, r->hlen, &r->hcap, add)) return 0;
-    char *nb = r->headers;
-    bool name = true; /* lower-case the name, keep the value */
-    for (size_t i = 0; i < add; i++) {
-        if (p[i] == ':') name = false;
-        nb[r->hlen + i] = (char)(name && p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
-    }
-    r->hlen += add;
-    r->headers[r->hlen] = '\0';
-    return add;
-}
-
-static void raw_free(void *p)
-{
-    raw_resp *r = p;
-    free(r->body);
-    free(r->headers);
-    free(r);
-}
-
-/* A curl handle for GET url with the server's token and extra headers. */
-static CURL *raw_handle(const h_proc *server, const char *path, const char *const *extra,
-                        raw_resp *out, struct curl_slist **hl)
-{
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    *hl = curl_slist_append(NULL, "Accept: application/vnd.api+json");
-    *hl = curl_slist_append(*hl, "Host: example.org"); /* as h_listing: the same links */
-    *hl = curl_slist_append(*hl, h_strf("Authorization: Bearer %s", server->token));
-    for (size_t i = 0; extra && extra[i]; i++) *hl = curl_slist_append(*hl, extra[i]);
-    curl_easy_setopt(c, CURLOPT_URL, h_url(server, path));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L); /* the work takes < 1 s under ASan */
-    return c;
-}
-
-static raw_resp *raw_get(const h_proc *server, const char *path, const char *const *extra)
-{
-    raw_resp *r = h_own(calloc(1, sizeof(raw_resp)), raw_free);
-    struct curl_slist *hl = NULL;
-    CURL *c = raw_handle(server, path, extra, r, &hl);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(hl);
-    if (rc != CURLE_OK) fail_msg("GET %s: %s", path, curl_easy_strerror(rc));
-    return r;
-}
-
-/* The value of header name (lower-case) in r, or NULL (harness-owned). */
-static const char *raw_header(const raw_resp *r, const char *name)
-{
-    const char *p = r->headers;
-    size_t n = strlen(name);
-    while (p && *p) {
-        if (strncmp(p, name, n) == 0 && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ') v++;
-            size_t len = strcspn(v, "\r\n");
-            return h_strf("%.*s", (int)len, v);
-        }
-        p = strchr(p, '\n');
-        if (p) p++;
-    }
-    return NULL;
-}
-
 /* Asserts header name of r is exactly want. */
-static void expect_hdr(const raw_resp *r, const char *name, const char *want)
+static void expect_hdr(const h_raw *r, const char *name, const char *want)
 {
-    const char *got = raw_header(r, name);
+    const char *got = h_raw_header(r, name);
     if (!got || strcmp(got, want) != 0)
         fail_msg("%s is \"%s\", expected \"%s\"", name, got ? got : "<absent>", want);
 }
@@ -220,7 +110,7 @@ static void test_gzip(void **state)
     const char *etag_gz = h_strf("%.*s-gz\"", (int)strlen(etag) - 1, etag);
 
     const char *gz_hdr[] = {"Accept-Encoding: gzip", NULL};
-    raw_resp *gz = raw_get(server, LISTING_PATH, gz_hdr);
+    h_raw *gz = h_raw_get(server, LISTING_PATH, gz_hdr);
     assert_int_equal(gz->status, 200);
     expect_hdr(gz, "content-encoding", "gzip");
     expect_hdr(gz, "vary", "Accept, Accept-Encoding");
@@ -237,8 +127,8 @@ static void test_gzip(void **state)
                                  "Accept-Encoding: deflate, x-gzip", NULL};
     for (size_t i = 0; allow[i]; i++) {
         const char *h[] = {allow[i], NULL};
-        raw_resp *r = raw_get(server, LISTING_PATH, h);
-        if (!raw_header(r, "content-encoding")) fail_msg("%s: not compressed", allow[i]);
+        h_raw *r = h_raw_get(server, LISTING_PATH, h);
+        if (!h_raw_header(r, "content-encoding")) fail_msg("%s: not compressed", allow[i]);
         expect_hdr(r, "etag", etag_gz);
     }
     /* ... and ones that do not */
@@ -247,9 +137,9 @@ static void test_gzip(void **state)
                                 "Accept-Encoding: ", NULL};
     for (size_t i = 0; deny[i]; i++) {
         const char *h[] = {deny[i], NULL};
-        raw_resp *r = raw_get(server, LISTING_PATH, h);
+        h_raw *r = h_raw_get(server, LISTING_PATH, h);
         assert_int_equal(r->status, 200);
-        if (raw_header(r, "content-encoding")) fail_msg("%s: compressed", deny[i]);
+        if (h_raw_header(r, "content-encoding")) fail_msg("%s: compressed", deny[i]);
         expect_hdr(r, "etag", etag);
         expect_hdr(r, "vary", "Accept");
         assert_int_equal(r->len, id->body_len);
@@ -257,26 +147,26 @@ static void test_gzip(void **state)
 
     /* If-None-Match, per representation */
     const char *inm_gz[] = {"Accept-Encoding: gzip", h_strf("If-None-Match: %s", etag_gz), NULL};
-    raw_resp *nm = raw_get(server, LISTING_PATH, inm_gz);
+    h_raw *nm = h_raw_get(server, LISTING_PATH, inm_gz);
     assert_int_equal(nm->status, 304);
     assert_int_equal(nm->len, 0);
-    assert_null(raw_header(nm, "content-encoding"));
+    assert_null(h_raw_header(nm, "content-encoding"));
     expect_hdr(nm, "etag", etag_gz);
     const char *inm_id[] = {h_strf("If-None-Match: %s", etag), NULL};
-    raw_resp *nm2 = raw_get(server, LISTING_PATH, inm_id);
+    h_raw *nm2 = h_raw_get(server, LISTING_PATH, inm_id);
     assert_int_equal(nm2->status, 304);
     expect_hdr(nm2, "etag", etag);
     /* the identity tag does not match the gzip'd representation */
     const char *cross[] = {"Accept-Encoding: gzip", h_strf("If-None-Match: %s", etag), NULL};
-    raw_resp *x = raw_get(server, LISTING_PATH, cross);
+    h_raw *x = h_raw_get(server, LISTING_PATH, cross);
     assert_int_equal(x->status, 200);
     expect_hdr(x, "content-encoding", "gzip");
 
     /* a small body (< 1 KiB) is never compressed */
-    raw_resp *small = raw_get(server, LISTING_PATH "?filter%5Bnode-id-eq%5D=99", gz_hdr);
+    h_raw *small = h_raw_get(server, LISTING_PATH "?filter%5Bnode-id-eq%5D=99", gz_hdr);
     assert_int_equal(small->status, 200);
     assert_true(small->len < 1024);
-    assert_null(raw_header(small, "content-encoding"));
+    assert_null(h_raw_header(small, "content-encoding"));
     assert_non_null(strstr(small->body, "\"total-count\":0"));
 
     assert_int_equal(h_stop(server), 0);
@@ -320,28 +210,7 @@ static void test_coalescing(void **state)
     h_add_node(h_db_path(), 2, h_fake_node_addr(fake), 1);
     h_proc *server = h_start_server(h_db_path(), NULL);
 
-    CURLM *m = curl_multi_init();
-    assert_non_null(m);
-    raw_resp rs[N];
-    CURL *cs[N];
-    struct curl_slist *hls[N];
-    memset(rs, 0, sizeof rs);
-    for (int i = 0; i < N; i++) {
-        cs[i] = raw_handle(server, LISTING_PATH, NULL, &rs[i], &hls[i]);
-        curl_multi_add_handle(m, cs[i]);
-    }
-    int running = 1;
-    while (running) {
-        if (curl_multi_perform(m, &running) != CURLM_OK) fail_msg("curl_multi_perform failed");
-        if (running) curl_multi_poll(m, NULL, 0, 1000, NULL);
-    }
-    for (int i = 0; i < N; i++) {
-        curl_easy_getinfo(cs[i], CURLINFO_RESPONSE_CODE, &rs[i].status);
-        curl_multi_remove_handle(m, cs[i]);
-        curl_easy_cleanup(cs[i]);
-        curl_slist_free_all(hls[i]);
-    }
-    curl_multi_cleanup(m);
+    h_raw *rs = h_raw_get_concurrently(server, LISTING_PATH, NULL, N);
 
     bool same = true;
     for (int i = 0; i < N; i++) {
@@ -349,10 +218,6 @@ static void test_coalescing(void **state)
         if (rs[i].len != rs[0].len || memcmp(rs[i].body, rs[0].body, rs[0].len) != 0) same = false;
     }
     assert_non_null(strstr(rs[0].body, "\"total-count\":2"));
-    for (int i = 0; i < N; i++) {
-        free(rs[i].body);
-        free(rs[i].headers);
-    }
     assert_true(same);
 
     int rounds, listings;
@@ -375,7 +240,7 @@ static void test_coalescing(void **state)
 
 /* ------------------------------------------------------------------ */
 
-static json_t *parse_doc(const raw_resp *r)
+static json_t *parse_doc(const h_raw *r)
 {
     json_error_t err;
     json_t *doc = json_loadb(r->body, r->len, 0, &err);
@@ -417,10 +282,10 @@ static void test_big_listing(void **state)
     }
     h_proc *server = h_start_server(db, NULL);
 
-    raw_resp *all = raw_get(server, LISTING_PATH, NULL);
+    h_raw *all = h_raw_get(server, LISTING_PATH, NULL);
     assert_int_equal(all->status, 200);
     expect_hdr(all, "content-length", h_strf("%zu", all->len));
-    const char *timing = raw_header(all, "server-timing");
+    const char *timing = h_raw_header(all, "server-timing");
     assert_non_null(timing);
     if (!h_matches(timing, "^pre;dur=[0-9]+\\.[0-9]{3}, fanout;dur=[0-9]+\\.[0-9]{3}, "
                            "parse;dur=[0-9]+\\.[0-9]{3}, filter;dur=[0-9]+\\.[0-9]{3}, "
@@ -437,7 +302,7 @@ static void test_big_listing(void **state)
     json_t *seen = json_object();
     size_t at = 0;
     for (int i = 1; i <= NODES; i++) {
-        raw_resp *one = raw_get(server, h_strf(LISTING_PATH "?filter%%5Bnode-id-eq%%5D=%d", i), NULL);
+        h_raw *one = h_raw_get(server, h_strf(LISTING_PATH "?filter%%5Bnode-id-eq%%5D=%d", i), NULL);
         assert_int_equal(one->status, 200);
         json_t *one_doc = parse_doc(one);
         json_t *one_data = json_object_get(one_doc, "data");
@@ -458,29 +323,29 @@ static void test_big_listing(void **state)
 
     /* Each node's reply buffer is reused for its next reply: a small reply
      * after the big one (one tag asked), then the big one again, read right. */
-    raw_resp *one = raw_get(server, LISTING_PATH "?filter%5Bid%5D=2*big-2-7", NULL);
+    h_raw *one = h_raw_get(server, LISTING_PATH "?filter%5Bid%5D=2*big-2-7", NULL);
     assert_int_equal(one->status, 200);
     json_t *one_doc = parse_doc(one);
     assert_int_equal(json_array_size(json_object_get(one_doc, "data")), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(one_doc, "data"), 0), "id")),
                         "2*big-2-7");
     json_decref(one_doc);
-    raw_resp *again = raw_get(server, LISTING_PATH, NULL);
+    h_raw *again = h_raw_get(server, LISTING_PATH, NULL);
     assert_int_equal(again->status, 200);
     assert_int_equal(again->len, all->len);
     assert_memory_equal(again->body, all->body, all->len);
 
     /* the ETag covers every part: a 304 for it, and only for it */
-    const char *etag = raw_header(all, "etag");
+    const char *etag = h_raw_header(all, "etag");
     assert_non_null(etag);
     const char *inm[] = {h_strf("If-None-Match: %s", etag), NULL};
-    raw_resp *nm = raw_get(server, LISTING_PATH, inm);
+    h_raw *nm = h_raw_get(server, LISTING_PATH, inm);
     assert_int_equal(nm->status, 304);
     assert_int_equal(nm->len, 0);
 
     /* gzip over the parts: one stream, the identity bytes when inflated */
     const char *gz_hdr[] = {"Accept-Encoding: gzip", NULL};
-    raw_resp *gz = raw_get(server, LISTING_PATH, gz_hdr);
+    h_raw *gz = h_raw_get(server, LISTING_PATH, gz_hdr);
     assert_int_equal(gz->status, 200);
     expect_hdr(gz, "content-encoding", "gzip");
     expect_hdr(gz, "etag", h_strf("%.*s-gz\"", (int)strlen(etag) - 1, etag));

@@ -5,7 +5,7 @@
  * always valid JSON, checked with jansson), its one-line variant for logs
  * (DEL, C1 controls, U+2028/U+2029 escaped too) and the URL path-segment encoder
  * (unreserved and `*` kept, everything unsafe → %XX, round trip of all 256
- * byte values). */
+ * byte values), and the lengths both escapers report without writing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -720,6 +720,40 @@ static void test_url_all_bytes(void **state)
     }
 }
 
+/* buf_json_chars_len and buf_url_segment_len count exactly what the
+ * escapers write: every pair of bytes, then random strings of every kind
+ * of byte. */
+static void check_lengths(const unsigned char *in, size_t n)
+{
+    buf b;
+    buf_init(&b);
+    buf_put_json_chars(&b, in, n);
+    if (buf_json_chars_len(in, n) != b.len)
+        fail_msg("json: %zu counted, %zu written for %zu bytes", buf_json_chars_len(in, n), b.len, n);
+    buf_reset(&b);
+    buf_put_url_segment(&b, in, n);
+    if (buf_url_segment_len(in, n) != b.len)
+        fail_msg("url: %zu counted, %zu written for %zu bytes", buf_url_segment_len(in, n), b.len, n);
+    buf_free(&b);
+}
+
+static void test_escaped_lengths(void **state)
+{
+    check_lengths((const unsigned char *)"", 0);
+    for (int a = 0; a < 256; a++) {
+        for (int c = 0; c < 256; c++) {
+            unsigned char in[3] = {(unsigned char)a, (unsigned char)c, 'z'};
+            check_lengths(in, 3);
+        }
+    }
+    unsigned char in[96];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = rnd() % sizeof in;
+        for (size_t i = 0; i < n; i++) in[i] = (unsigned char)(rnd() % 3 ? 0x20 + rnd() % 0x60 : rnd());
+        check_lengths(in, n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -746,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_url_kept),
         cmocka_unit_test(test_url_encoded),
         cmocka_unit_test(test_url_all_bytes),
+        cmocka_unit_test(test_escaped_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

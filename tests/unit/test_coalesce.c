@@ -130,7 +130,7 @@ static int setup(void **state)
         listen(listen_fd, 64) != 0 || getsockname(listen_fd, (struct sockaddr *)&a, &alen) != 0)
         return -1;
     snprintf(endpoint, sizeof endpoint, "127.0.0.1:%u", ntohs(a.sin_port));
-    pool = node_pool_new(1 << 20, 16, NULL);
+    pool = node_pool_new(1 << 20, SIZE_MAX, 16, NULL);
     return pthread_create(&acceptor, NULL, accept_loop, NULL) == 0 && pool ? 0 : -1;
 }
 

@@ -7,7 +7,8 @@
  * same values), and equal to it as JSON. Also: tags needing JSON and URL
  * escaping (valid JSON, percent-encoded links, id decoding back to the tag),
  * invalid UTF-8 tags, all-null records, nested attribute values, several
- * resources into one buffer with a reused scratch buffer, doc_call_self. */
+ * resources into one buffer with a reused scratch buffer, doc_call_self,
+ * and doc_call_size against what the writer writes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -461,6 +462,57 @@ static void test_doc_call_self(void **state)
     buf_free(&b);
 }
 
+/* ---- sizes --------------------------------------------------------------------------------- */
+
+/* doc_call_size is exactly what doc_call_resource writes: for odd tags and
+ * values, every field set and link set tried at random (fixed seed), node
+ * ids of every length, short and long bases. */
+static void test_call_size_matches_writer(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    load(&cs, SEED_NODE_RECORD ","
+              "{\"local_tag\":\"a b/\\\"c\\\\%\\u00e9?#\\u0001*z\",\"customer_id\":-5,\"vendor_id\":\"9223372036854775807\"},"
+              "{\"local_tag\":\"x\xff\xc3\",\"duration\":null,\"lrn\":{\"a\":[1,\"\\n\"]},\"pop_id\":0},"
+              "{\"local_tag\":\"a\\u0000b\",\"dst_network_id\":-9223372036854775808},"
+              "{\"local_tag\":\"t\"},"
+              "{\"local_tag\":\"\\\"\\\\\\b\\f\\n\\r\\t\\u001f\",\"customer_acc_id\":123456789012}");
+    assert_int_equal(cs.n, 6);
+    static const char *const bases[] = {"http://h", "http://example.org:8080",
+                                        "https://a-rather-long-public-host-name.example.com:44300/some/prefix"};
+    static const int64_t nodes[] = {0, 1, 7, 42, 1000000, INT64_MAX};
+    uint64_t rng = 12345;
+    buf out, scratch;
+    buf_init(&out);
+    buf_init(&scratch);
+    buf_puts(&out, "{\"data\":["); /* sizes do not depend on what the buffer already holds */
+    for (int round = 0; round < 400; round++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        doc_call_opts o = doc_call_all;
+        if (round % 4 == 1) o.fields = rng >> 11;                 /* some fields */
+        if (round % 4 == 2) o.fields = 0;                         /* none */
+        if (round % 2 == 1) o.linkage = (uint32_t)(rng >> 40) & ((1u << REL_COUNT) - 1);
+        if (round % 8 == 3) o.linkage = (1u << REL_COUNT) - 1;   /* every relationship */
+        doc_base base = base_of(bases[round % 3]);
+        int64_t node = nodes[(round / 3) % 6];
+        doc_call_sizer z;
+        doc_call_sizer_init(&z, base, node, &o);
+        for (size_t i = 0; i < cs.n; i++) {
+            size_t before = out.len;
+            doc_call_resource(&out, &scratch, base, node, &cs, &cs.recs[i], &o);
+            size_t want = out.len - before, got = doc_call_size(&z, &cs, &cs.recs[i]);
+            if (got != want)
+                fail_msg("record %zu, node %lld, base %s, fields %llx, linkage %x: size %zu, wrote %zu", i,
+                         (long long)node, base.url, (unsigned long long)o.fields, o.linkage, got, want);
+        }
+        if (out.len > (1u << 20)) buf_reset(&out);
+    }
+    assert_false(out.oom);
+    buf_free(&out);
+    buf_free(&scratch);
+    callset_free(&cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_several_resources_one_buffer),
         cmocka_unit_test(test_many_records_and_big_node_id),
         cmocka_unit_test(test_doc_call_self),
+        cmocka_unit_test(test_call_size_matches_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

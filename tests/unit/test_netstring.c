@@ -1,10 +1,10 @@
 /* test_netstring: nodes/netstring.c — the frame encoder and the incremental
  * decoder of the node protocol (SPEC §7): whole frames, byte-by-byte and
  * arbitrary chunking, two frames back to back (the `used` count), the empty
- * frame, header errors (leading zeros, non-digits, missing colon, 20-digit
- * lengths), a missing trailing comma, the size limit enforced while the
- * header is read (before any payload reaches the sink), and a sink that
- * refuses. */
+ * frame, header errors (leading zeros, non-digits, missing colon), a missing
+ * trailing comma, the size limit enforced when the header ends (before any
+ * payload reaches the sink) with the refused length kept for the error
+ * message, lengths at and beyond 64 bits, and a sink that refuses. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -358,32 +358,92 @@ static void test_decode_limit_at_header(void **state)
     /* exactly the limit is fine */
     assert_int_equal(decode_status("4:abcd,", 7, 4, &c), NS_DONE);
 
-    /* one over: refused as soon as the header digits exceed the limit, before
-     * the colon, and nothing reaches the sink even though payload follows */
+    /* one over: refused at the colon, and nothing reaches the sink even
+     * though payload follows */
     buf_reset(&c.payload);
     c.calls = 0;
     ns_decoder_init(&d, 4, collect_sink, &c);
     size_t used;
     assert_int_equal(ns_decoder_feed(&d, "5:abcde,", 8, &used), NS_ERR_TOO_BIG);
     assert_int_equal(c.calls, 0);
+    assert_int_equal(ns_decoder_expected(&d), 5);
+    assert_false(ns_decoder_overflowed(&d));
+    /* once refused, always refused */
+    assert_int_equal(ns_decoder_feed(&d, "1:a,", 4, &used), NS_ERR_TOO_BIG);
+    assert_int_equal(c.calls, 0);
 
-    /* byte by byte: the digit that crosses the limit is refused */
+    /* byte by byte: the digits go on past the limit until the colon, which
+     * refuses the whole length */
     ns_decoder_init(&d, 1000, collect_sink, &c);
     assert_int_equal(ns_decoder_feed(&d, "1", 1, &used), NS_MORE);
     assert_int_equal(ns_decoder_feed(&d, "0", 1, &used), NS_MORE);
     assert_int_equal(ns_decoder_feed(&d, "0", 1, &used), NS_MORE);
-    assert_int_equal(ns_decoder_feed(&d, "1", 1, &used), NS_ERR_TOO_BIG); /* 1001 */
+    assert_int_equal(ns_decoder_feed(&d, "1", 1, &used), NS_MORE); /* 1001 */
+    assert_int_equal(ns_decoder_expected(&d), 0);                   /* not known yet */
+    assert_int_equal(ns_decoder_feed(&d, "7", 1, &used), NS_MORE); /* 10017 */
+    assert_int_equal(ns_decoder_feed(&d, ":xyz", 4, &used), NS_ERR_TOO_BIG);
+    assert_int_equal(ns_decoder_expected(&d), 10017);
     assert_int_equal(c.calls, 0);
 
-    /* a 64 MiB limit (the default --max-reply-bytes) and a huge announcement */
+    /* a 64 MiB limit (the default --max-reply-bytes) and huge announcements */
     uint64_t lim = 64u << 20;
     const char *huge = "99999999999:{\"jsonrpc\":\"2.0\",\"result\":[";
     ns_decoder_init(&d, lim, collect_sink, &c);
     assert_int_equal(ns_decoder_feed(&d, huge, strlen(huge), &used), NS_ERR_TOO_BIG);
     assert_int_equal(c.calls, 0);
+    assert_int_equal(ns_decoder_expected(&d), 99999999999ull);
     assert_int_equal(decode_status("67108865:", 9, lim, &c), NS_ERR_TOO_BIG);
     assert_int_equal(decode_status("67108864:", 9, lim, &c), NS_MORE);
     assert_int_equal(c.calls, 0);
+    buf_free(&c.payload);
+}
+
+/* The length a refused header announced: exact up to 2^64 - 1, "more than
+ * that" beyond, at every chunking. */
+static void refused_length(const char *header, uint64_t limit, uint64_t want, bool overflow)
+{
+    for (size_t chunk = 0; chunk <= 3; chunk++) {
+        collect c;
+        collect_init(&c);
+        ns_decoder d;
+        ns_decoder_init(&d, limit, collect_sink, &c);
+        size_t end = 0;
+        ns_status st = feed_chunks(&d, header, strlen(header), chunk, &end);
+        if (st != NS_ERR_TOO_BIG) fail_msg("'%s' in chunks of %zu: status %d", header, chunk, (int)st);
+        if (ns_decoder_expected(&d) != want || ns_decoder_overflowed(&d) != overflow)
+            fail_msg("'%s' in chunks of %zu: length %llu%s, want %llu%s", header, chunk,
+                     (unsigned long long)ns_decoder_expected(&d), ns_decoder_overflowed(&d) ? "+" : "",
+                     (unsigned long long)want, overflow ? "+" : "");
+        assert_int_equal(c.calls, 0);
+        buf_free(&c.payload);
+    }
+}
+
+static void test_decode_refused_length(void **state)
+{
+    uint64_t lim = 64u << 20;
+    /* 2 GiB and 4 GiB: above 32 bits, never reported as 0 or cut */
+    refused_length("2147483648:{\"jsonrpc\"", lim, 2147483648ull, false);
+    refused_length("2147483647:", lim, 2147483647ull, false);
+    refused_length("4294967296:", lim, 4294967296ull, false);
+    refused_length("4294967297:x", lim, 4294967297ull, false);
+    /* the largest length that fits, and one more */
+    refused_length("18446744073709551615:", lim, UINT64_MAX, false);
+    refused_length("18446744073709551616:", lim, UINT64_MAX, true);
+    refused_length("99999999999999999999:", lim, UINT64_MAX, true);
+    /* far beyond: refused at the digit that overflows, whatever follows */
+    refused_length("1000000000000000000000000000000000000000", lim, UINT64_MAX, true);
+    refused_length("184467440737095516150", lim, UINT64_MAX, true);
+    /* an unlimited decoder refuses only what does not fit */
+    refused_length("18446744073709551616:", UINT64_MAX, UINT64_MAX, true);
+    collect c;
+    collect_init(&c);
+    ns_decoder d;
+    ns_decoder_init(&d, UINT64_MAX, collect_sink, &c);
+    size_t used;
+    assert_int_equal(ns_decoder_feed(&d, "18446744073709551615:", 21, &used), NS_MORE);
+    assert_int_equal(ns_decoder_expected(&d), UINT64_MAX);
+    assert_false(ns_decoder_overflowed(&d));
     buf_free(&c.payload);
 }
 
@@ -400,15 +460,14 @@ static void test_decode_twenty_digits(void **state)
     ns_decoder_init(&d, UINT64_MAX, collect_sink, &c);
     assert_int_equal(ns_decoder_feed(&d, "9999999999999999999:", 20, &used), NS_MORE);
     assert_int_equal(ns_decoder_expected(&d), 9999999999999999999ull);
-    /* 20 digits could overflow: refused, never wrapped around */
+    /* past 64 bits: refused as too big, never wrapped around */
     ns_decoder_init(&d, UINT64_MAX, collect_sink, &c);
-    assert_int_equal(ns_decoder_feed(&d, "18446744073709551615:", 21, &used), NS_ERR_HEADER);
+    assert_int_equal(ns_decoder_feed(&d, "18446744073709551616:x,", 23, &used), NS_ERR_TOO_BIG);
     ns_decoder_init(&d, UINT64_MAX, collect_sink, &c);
-    assert_int_equal(ns_decoder_feed(&d, "18446744073709551616:x,", 23, &used), NS_ERR_HEADER);
-    ns_decoder_init(&d, UINT64_MAX, collect_sink, &c);
-    assert_int_equal(ns_decoder_feed(&d, "99999999999999999999:", 21, &used), NS_ERR_HEADER);
+    assert_int_equal(ns_decoder_feed(&d, "99999999999999999999:", 21, &used), NS_ERR_TOO_BIG);
     /* with a realistic limit the same lengths are simply too big */
     assert_int_equal(decode_status("18446744073709551617:", 21, 1 << 20, &c), NS_ERR_TOO_BIG);
+    /* leading zeros are still no length, however many */
     assert_int_equal(decode_status("00000000000000000000001:a,", 26, 1 << 20, &c), NS_ERR_HEADER);
     assert_int_equal(c.calls, 0);
     buf_free(&c.payload);
@@ -474,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_decode_bad_header),
         cmocka_unit_test(test_decode_bad_trailer),
         cmocka_unit_test(test_decode_limit_at_header),
+        cmocka_unit_test(test_decode_refused_length),
         cmocka_unit_test(test_decode_twenty_digits),
         cmocka_unit_test(test_decode_sink_refuses),
         cmocka_unit_test(test_decode_large_payload_streamed),

@@ -11,7 +11,8 @@
  * a string local_tag skipped and counted; JSON-RPC errors (code, message);
  * invalid replies (not JSON, truncated, wrong shapes, wrong/missing id) →
  * REPLY_INVALID with a detail; REPLY_EXPECT_ANY results; unknown fields;
- * duplicate keys (last wins); keys in changing order; deep nesting in
+ * duplicate keys (refused where the service reads the member, allowed
+ * elsewhere); the limit on records per reply; keys in changing order; deep nesting in
  * ignored and in printed fields; "not JSON" details with byte offsets; what
  * feed refuses early; times and durations truncated exactly as
  * timefmt_parse_seconds does; and the calls.c tables and callset container.
@@ -704,44 +705,157 @@ static void test_unknown_fields_ignored(void **state)
     callset_free(&cs);
 }
 
-static void test_duplicate_keys_last_wins(void **state)
+/* A record that repeats a field the API keeps is ambiguous: the reply is
+ * refused, as one that repeats an envelope member (below), naming the field
+ * and the record (counted from 1). Fields the API ignores may repeat. */
+static void test_duplicate_record_keys_refused(void **state)
+{
+#define REPLY_WITH(r) "{\"jsonrpc\":\"2.0\",\"result\":[" r "],\"id\":1}"
+    static const struct {
+        const char *records; /* the result array's contents */
+        const char *detail;
+    } cases[] = {
+        /* every kind of kept field, with values equal or not */
+        {"{\"local_tag\":\"first\",\"local_tag\":\"second\"}", "\"local_tag\" in call record 1"},
+        {"{\"local_tag\":\"a\",\"duration\":10,\"duration\":10}", "\"duration\" in call record 1"},
+        {"{\"start_time\":0,\"local_tag\":\"a\",\"start_time\":1767357798}", "\"start_time\" in call record 1"},
+        {"{\"local_tag\":\"a\",\"orig_call_id\":null,\"orig_call_id\":\"x\"}", "\"orig_call_id\" in call record 1"},
+        {"{\"local_tag\":\"a\",\"customer_id\":1,\"customer_id\":\"x\"}", "\"customer_id\" in call record 1"},
+        {"{\"local_tag\":\"a\",\"lrn\":[1],\"lrn\":{\"a\":1}}", "\"lrn\" in call record 1"},
+        {"{\"local_tag\":\"a\",\"pop_id\":4,\"dst_network_id\":1,\"pop_id\":4}", "\"pop_id\" in call record 1"},
+        /* the same key spelt with an escape is the same key */
+        {"{\"local_tag\":\"a\",\"local\\u005ftag\":\"b\"}", "\"local_tag\" in call record 1"},
+        {"{\"dur\\u0061tion\":1,\"local_tag\":\"a\",\"duration\":2}", "\"duration\" in call record 1"},
+        /* in a later record, after earlier ones taught the parser the key
+         * order (the fast path that skips the name lookup) */
+        {"{\"local_tag\":\"a\",\"duration\":1},{\"local_tag\":\"b\",\"duration\":2},"
+         "{\"local_tag\":\"c\",\"duration\":3,\"duration\":3}",
+         "\"duration\" in call record 3"},
+        {"{\"local_tag\":\"a\",\"duration\":1},{\"local_tag\":\"b\",\"local_tag\":\"b\"}", "\"local_tag\" in call record 2"},
+        /* a record without a usable tag is still a record */
+        {"{\"duration\":1},{\"local_tag\":\"b\",\"vendor_id\":1,\"vendor_id\":2}", "\"vendor_id\" in call record 2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[512], detail[128];
+        snprintf(json, sizeof json, "{\"jsonrpc\":\"2.0\",\"result\":[%s],\"id\":1}", cases[i].records);
+        snprintf(detail, sizeof detail, "duplicate key %s", cases[i].detail);
+        invalid(json, 1, detail);
+    }
+    /* a syntax error after the duplicate still makes the reply "not JSON" */
+    invalid("{\"jsonrpc\":\"2.0\",\"result\":[{\"local_tag\":\"a\",\"local_tag\":\"b\"}],\"id\":1,}", 1,
+            "not JSON: ");
+
+    /* fields the API does not keep may repeat; the same field in two records
+     * is no duplicate */
+    callset cs;
+    callset_init(&cs);
+    const call_record *r =
+        one(&cs, "{\"local_tag\":\"t\",\"node_id\":1,\"node_id\":2,\"global_tag\":\"g\",\"global_tag\":null,"
+                 "\"Local_Tag\":\"x\",\"local_tag \":\"y\",\"active_resources_json\":[],\"active_resources_json\":{}}");
+    assert_tag(&cs, r, "t", 1);
+    callset_reset(&cs);
+    run_result rr = run(REPLY_WITH("{\"local_tag\":\"a\",\"duration\":1},{\"local_tag\":\"b\",\"duration\":2}"), 0,
+                        REPLY_EXPECT_CALLS, 1, &cs);
+    assert_int_equal(rr.outcome, REPLY_OK);
+    assert_int_equal(cs.n, 2);
+    /* a count (REPLY_EXPECT_ANY) does not read the records */
+    callset_reset(&cs);
+    rr = run(REPLY_WITH("{\"local_tag\":\"a\",\"local_tag\":\"b\"}"), 0, REPLY_EXPECT_ANY, 1, &cs);
+    assert_int_equal(rr.outcome, REPLY_OK);
+    callset_free(&cs);
+#undef REPLY_WITH
+}
+
+/* n records {"local_tag":"<k>"} (every third without a tag), then tail. */
+static char *tiny_records(size_t n, const char *tail)
+{
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[");
+    for (size_t k = 0; k < n; k++) {
+        if (k) buf_putc(&b, ',');
+        if (k % 3 == 2) buf_puts(&b, "{\"duration\":1}");
+        else buf_printf(&b, "{\"local_tag\":\"%zu\"}", k);
+    }
+    buf_puts(&b, tail);
+    return buf_steal(&b);
+}
+
+/* Parses json with at most `limit` records, whole and in 7-byte chunks (the
+ * same outcome either way); returns the outcome, detail in *detail. */
+static reply_outcome parse_limited(const char *json, size_t limit, callset *cs, char detail[256])
+{
+    reply_outcome o[2] = {REPLY_OK, REPLY_OK};
+    for (int chunked = 0; chunked < 2; chunked++) {
+        callset_reset(cs);
+        reply_parser *p = reply_parser_new(REPLY_EXPECT_CALLS, 1, cs);
+        assert_non_null(p);
+        reply_parser_limit_records(p, limit);
+        size_t n = strlen(json);
+        if (chunked) {
+            for (size_t off = 0; off < n; off += 7)
+                if (reply_parser_feed(p, json + off, n - off < 7 ? n - off : 7) != 0) break;
+            o[1] = reply_parser_finish(p);
+            if (strcmp(detail, reply_parser_detail(p)) != 0)
+                fail_msg("chunked detail '%s', whole '%s'", reply_parser_detail(p), detail);
+        } else {
+            o[0] = reply_parser_parse_all(p, json, n);
+            snprintf(detail, 256, "%s", reply_parser_detail(p));
+        }
+        reply_parser_free(p);
+    }
+    assert_int_equal(o[0], o[1]);
+    return o[0];
+}
+
+/* --max-node-calls: at most `limit` records, counting those skipped for
+ * want of a tag; the scan stops at the first one beyond. */
+static void test_record_limit(void **state)
 {
     callset cs;
     callset_init(&cs);
-    const call_record *r;
-    r = one(&cs, "{\"local_tag\":\"first\",\"duration\":10,\"orig_call_id\":\"x\",\"customer_id\":1,"
-                 "\"start_time\":1767357798,\"lrn\":[1],\"time_limit\":1,"
-                 "\"local_tag\":\"second\",\"duration\":20.5,\"orig_call_id\":null,\"customer_id\":\"x\","
-                 "\"start_time\":0,\"lrn\":\"s\",\"time_limit\":{\"a\":1}}");
-    assert_tag(&cs, r, "second", 6);
-    assert_attr(&cs, r, ATTR_LOCAL_TAG, "\"second\"");
-    assert_attr(&cs, r, ATTR_DURATION, "20");
-    assert_int_equal(r->duration, 20);
-    assert_attr(&cs, r, ATTR_ORIG_CALL_ID, NULL);
-    assert_true(r->rel_id[REL_CUSTOMER] == CALL_ID_NONE);
-    assert_attr(&cs, r, ATTR_START_TIME, NULL);
-    assert_attr(&cs, r, ATTR_LRN, "\"s\"");
-    assert_attr(&cs, r, ATTR_TIME_LIMIT, "{\"a\":1}");
-    /* the reverse: a value after a null */
-    r = one(&cs, "{\"local_tag\":\"t\",\"duration\":null,\"duration\":5,\"customer_id\":null,"
-                 "\"customer_id\":9,\"connect_time\":0,\"connect_time\":1767357840}");
-    assert_attr(&cs, r, ATTR_DURATION, "5");
-    assert_int_equal(r->duration, 5);
-    assert_int_equal(r->rel_id[REL_CUSTOMER], 9);
-    assert_attr(&cs, r, ATTR_CONNECT_TIME, "\"2026-01-02T12:44:00.000Z\"");
-    /* a valid tag then an unusable one: the record has no usable tag */
-    callset_reset(&cs);
-    run_result rr = run("{\"jsonrpc\":\"2.0\",\"result\":[{\"local_tag\":\"a\",\"local_tag\":5}],\"id\":1}", 0,
-                        REPLY_EXPECT_CALLS, 1, &cs);
-    assert_int_equal(rr.outcome, REPLY_OK);
+    char detail[256];
+    char *json = tiny_records(9, "]}");
+    assert_int_equal(parse_limited(json, 9, &cs, detail), REPLY_OK);
+    assert_int_equal(cs.n, 6);
+    assert_int_equal(cs.skipped, 3);
+    assert_int_equal(parse_limited(json, 1000, &cs, detail), REPLY_OK);
+    assert_int_equal(parse_limited(json, 8, &cs, detail), REPLY_TOO_MANY_RECORDS);
+    assert_string_equal(detail, "reply holds more than 8 call records");
+    assert_true(cs.n + cs.skipped <= 8); /* nothing read past the limit */
+    assert_int_equal(parse_limited(json, 1, &cs, detail), REPLY_TOO_MANY_RECORDS);
+    assert_string_equal(detail, "reply holds more than 1 call records");
+    assert_true(cs.n <= 1);
+    assert_int_equal(parse_limited(json, 0, &cs, detail), REPLY_TOO_MANY_RECORDS);
     assert_int_equal(cs.n, 0);
-    assert_int_equal(cs.skipped, 1);
+    free(json);
+
+    /* no records: fine with any limit */
+    assert_int_equal(parse_limited("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[]}", 0, &cs, detail), REPLY_OK);
+
+    /* a reply that is not JSON after the limit is "not JSON", as always */
+    json = tiny_records(20, "],}");
+    assert_int_equal(parse_limited(json, 5, &cs, detail), REPLY_INVALID);
+    assert_true(strncmp(detail, "not JSON: ", 10) == 0);
+    free(json);
+    /* a problem before the limit is that problem */
+    json = tiny_records(3, ",{\"local_tag\":\"x\",\"local_tag\":\"y\"},{},{}]}");
+    assert_int_equal(parse_limited(json, 4, &cs, detail), REPLY_INVALID);
+    assert_string_equal(detail, "duplicate key \"local_tag\" in call record 4");
+    free(json);
+
+    /* a big one: 100,001 records of 20 bytes, as a hostile node would send,
+     * stop at the default limit */
+    json = tiny_records(100001, "]}");
+    assert_int_equal(parse_limited(json, 100000, &cs, detail), REPLY_TOO_MANY_RECORDS);
+    assert_string_equal(detail, "reply holds more than 100000 call records");
+    free(json);
     callset_free(&cs);
 }
 
 /* Duplicate envelope members make a reply ambiguous: it is refused (the
  * records of two "result" arrays are never merged, a second "id" never
- * slips past the check). Inside records, the last value wins (above). */
+ * slips past the check); so do the error object's code and message. */
 static void test_duplicate_envelope_keys_refused(void **state)
 {
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[{\"local_tag\":\"a\"}],\"result\":[{\"local_tag\":\"b\"}],"
@@ -754,6 +868,16 @@ static void test_duplicate_envelope_keys_refused(void **state)
     invalid("{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":[],\"id\":1}", 1, "duplicate");
     invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{},\"result\":[]}", 1, NULL);
     invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1},\"error\":{\"code\":2}}", 1, "duplicate");
+    invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":null,\"error\":{\"code\":2}}", 1,
+            "duplicate key \"error\" in the reply envelope");
+    invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[],\"jsonrpc\":\"2.0\"}", 1,
+            "duplicate key \"jsonrpc\" in the reply envelope");
+    invalid("{\"jsonrpc\":\"1.0\",\"id\":1,\"result\":[],\"jsonrpc\":\"2.0\"}", 1,
+            "duplicate key \"jsonrpc\" in the reply envelope");
+    invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1,\"message\":\"a\",\"code\":2}}", 1,
+            "duplicate key \"code\" in the JSON-RPC error");
+    invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"message\":\"a\",\"message\":\"b\"}}", 1,
+            "duplicate key \"message\" in the JSON-RPC error");
     /* the same names inside other members are not envelope members */
     callset cs;
     callset_init(&cs);
@@ -1405,7 +1529,8 @@ int main(void)
         cmocka_unit_test(test_rel_ids),
         cmocka_unit_test(test_tag_and_skipped_records),
         cmocka_unit_test(test_unknown_fields_ignored),
-        cmocka_unit_test(test_duplicate_keys_last_wins),
+        cmocka_unit_test(test_duplicate_record_keys_refused),
+        cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_duplicate_envelope_keys_refused),
         cmocka_unit_test(test_deep_nesting_ignored_field),
         cmocka_unit_test(test_deep_nesting_printed_field),
