@@ -29,11 +29,16 @@
  * malformed, no password — DUMMY_HASH, a $2b$ hash of cost PASSWORD_COST
  * whose password nobody knows, and the answer is then false whatever bcrypt
  * says. So an unknown user, a wrong password, a long password and a broken
- * stored hash each cost one bcrypt at PASSWORD_COST, as long as the user's
- * hash has that cost. A stored hash of another cost costs what its cost
- * costs (2^cost rounds): hashes made here have PASSWORD_COST. */
+ * stored hash each cost one bcrypt of the same cost, as long as the users'
+ * hashes share one cost. That cost is learned: the dummy runs at the cost
+ * of the last well-formed stored hash checked (DUMMY_HASH with its cost
+ * digits changed: bcrypt's work depends only on the setting, and the
+ * answer is false anyway), so against yeti-web's Devise hashes (cost 10)
+ * an unknown user costs a cost-10 bcrypt too. Until a stored hash has been
+ * seen it is PASSWORD_COST. */
 #include "auth/password.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,10 +99,28 @@ static bool bcrypt_with(const char *key, const char *setting, char out[BCRYPT_LE
 
 /* The one bcrypt of every check (see the top of the file): true only when
  * hash is well-formed and is password's hash. */
+/* The cost of the last stored hash checked; a stored cost above
+ * DUMMY_COST_MAX (a hash nobody would make for a web login) is not
+ * learned, so one odd row cannot make every unknown user's check slow. */
+#define DUMMY_COST_MAX 16
+static atomic_int dummy_cost = PASSWORD_COST;
+
+int password_dummy_cost(void) { return atomic_load(&dummy_cost); }
+
 static bool run_once(const char *password, const char *hash)
 {
     bool usable = password != NULL && well_formed(hash, false);
-    const char *against = usable ? hash : DUMMY_HASH;
+    char dummy[sizeof DUMMY_HASH];
+    memcpy(dummy, DUMMY_HASH, sizeof dummy);
+    if (usable) {
+        int c = (hash[4] - '0') * 10 + (hash[5] - '0');
+        if (c <= DUMMY_COST_MAX) atomic_store(&dummy_cost, c);
+    } else {
+        int c = atomic_load(&dummy_cost);
+        dummy[4] = (char)('0' + c / 10);
+        dummy[5] = (char)('0' + c % 10);
+    }
+    const char *against = usable ? hash : dummy;
     char key[PASSWORD_KEY_BYTES + 1], got[BCRYPT_LEN + 1];
     bcrypt_key(password, key);
     bool same = bcrypt_with(key, against, got) && CRYPTO_memcmp(got, against, BCRYPT_LEN) == 0;

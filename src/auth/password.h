@@ -5,8 +5,7 @@
  * compares in constant time, and every check — password_verify on any
  * input, password_burn — runs exactly one bcrypt, so an unknown user, a
  * wrong password and a password of any length cannot be told apart by
- * timing (password.c says how, and the one exception: stored hashes of
- * another cost). */
+ * timing (password.c says how). */
 #ifndef AC_AUTH_PASSWORD_H
 #define AC_AUTH_PASSWORD_H
 
@@ -25,8 +24,12 @@ int password_hash(const char *password, int cost, char out[PASSWORD_HASH_MAX], c
  * first PASSWORD_KEY_BYTES bytes. */
 bool password_verify(const char *password, const char *hash);
 
-/* The cost of a failed password_verify against a PASSWORD_COST hash, for
- * unknown users. */
+/* The cost of a failed password_verify, for unknown users: one bcrypt at
+ * the cost of the last stored hash checked (PASSWORD_COST before any),
+ * so that with a store whose hashes share one cost (yeti-web's are 10)
+ * every path costs the same. */
 void password_burn(const char *password);
+/* That cost, for tests. */
+int password_dummy_cost(void);
 
 #endif

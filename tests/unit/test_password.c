@@ -257,9 +257,28 @@ static void burn_any_input(void **state)
     password_burn(longer);
 }
 
+/* An unknown user's check runs at the cost of the stored hashes checked
+ * before it (yeti-web's Devise hashes are cost 10), not at ours. */
+static void burn_learns_cost(void **state)
+{
+    (void)state;
+    char h[PASSWORD_HASH_MAX], err[128];
+    assert_int_equal(password_hash("pw", 5, h, err), 0);
+    assert_false(password_verify("other", h));
+    assert_int_equal(password_dummy_cost(), 5);
+    password_burn("x"); /* runs at cost 5, and answers nothing */
+    assert_int_equal(password_hash("pw", 4, h, err), 0);
+    assert_true(password_verify("pw", h));
+    assert_int_equal(password_dummy_cost(), 4);
+    /* a malformed stored hash teaches nothing */
+    assert_false(password_verify("pw", "$2b$31$short"));
+    assert_int_equal(password_dummy_cost(), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(burn_learns_cost),
         cmocka_unit_test(hash_and_verify), cmocka_unit_test(cost_limits),
         cmocka_unit_test(long_passwords),   cmocka_unit_test(devise_hashes),
         cmocka_unit_test(malformed_hashes), cmocka_unit_test(burn_any_input),
