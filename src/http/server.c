@@ -126,6 +126,7 @@ struct conn {
     chunk_decoder chunk;
     uint64_t body_left;     /* Content-Length bytes still to read */
     bool peer_closed;
+    bool dead;              /* closed; freed at the end of the loop's round */
     bool closing;           /* the answer being written ends the connection */
     /* WRITE */
     http_wire wire;
@@ -150,6 +151,7 @@ struct http_server {
     atomic_bool stopping;
     atomic_size_t nconns;
     conn *all;
+    conn *graveyard;        /* closed this round (linked through anext) */
     tlist_head lists[TL_COUNT];
     ip_slot *ips[IP_BUCKETS];
     atomic_size_t unsent;   /* answer bytes reserved and not yet sent */
@@ -253,7 +255,7 @@ static void work_free(req_work *w)
 
 static void conn_close(http_server *s, conn *c)
 {
-    assert(c->st != CS_HANDLER);
+    assert(c->st != CS_HANDLER && !c->dead);
     tl_remove(s, c);
     if (c->aprev) c->aprev->anext = c->anext; else s->all = c->anext;
     if (c->anext) c->anext->aprev = c->aprev;
@@ -264,8 +266,23 @@ static void conn_close(http_server *s, conn *c)
     work_free(c->w);
     buf_free(&c->body);
     free(c->in);
-    free(c);
+    c->in = NULL;
+    c->w = NULL;
+    c->dead = true;
+    /* freed after this round of events: a later event of the same
+     * epoll_wait batch may still name it */
+    c->anext = s->graveyard;
+    s->graveyard = c;
     atomic_fetch_sub(&s->nconns, 1);
+}
+
+static void bury(http_server *s)
+{
+    while (s->graveyard) {
+        conn *c = s->graveyard;
+        s->graveyard = c->anext;
+        free(c);
+    }
 }
 
 static void conn_process(http_server *s, conn *c);
@@ -877,6 +894,7 @@ static void accept_all(http_server *s)
 
 static void on_conn_event(http_server *s, conn *c, uint32_t ev)
 {
+    if (c->dead) return;
     if (ev & (EPOLLHUP | EPOLLERR)) c->peer_closed = true;
     switch (c->st) {
     case CS_HEAD:
@@ -952,12 +970,14 @@ static void *loop_main(void *arg)
             else on_conn_event(s, tag, evs[i].events);
         }
         timeout = expire(s);
+        bury(s);
     }
     while (s->all) {
         conn *c = s->all;
         if (c->st == CS_WRITE || c->st == CS_HANDLER) c->st = CS_LINGER;
         conn_close(s, c);
     }
+    bury(s);
     http_refusals_flush(now_ms(), true);
     return NULL;
 }

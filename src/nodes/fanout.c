@@ -77,6 +77,7 @@ struct node_pool {
     mailbox incoming;         /* rounds to start */
     mailbox parsed;           /* replies parsed on the CPU pool */
     node_round *active;       /* loop thread only */
+    node_round *graveyard;    /* finished this round of events (loop thread) */
 };
 
 static void *rounds_loop(void *arg);
@@ -522,7 +523,8 @@ struct node_round {
     int timeout_ms;
     node_round_done done;
     void *arg;
-    node_round *next;         /* in the loop's list of active rounds */
+    node_round *next;         /* in the loop's list of active rounds, or the graveyard */
+    bool dead;                /* finished: its jobs see no more events */
     mail_link mail;           /* in the pool's mailbox of rounds to start */
 };
 
@@ -592,7 +594,7 @@ static void round_begin(node_pool *p, node_round *rd)
 /* Every job has an outcome: unlink the round, tidy up, tell the caller. */
 static void round_check(node_round *rd)
 {
-    if (rd->pending) return;
+    if (rd->pending || rd->dead) return;
     node_pool *p = rd->pool;
     for (node_round **pp = &p->active; *pp; pp = &(*pp)->next)
         if (*pp == rd) { *pp = rd->next; break; }
@@ -602,11 +604,22 @@ static void round_check(node_round *rd)
         buf_free(&j->req);
         pool_give_spare(p, j->target->id, j->target->endpoint, &j->payload);
     }
-    free(rd->jobs);
-    node_round_done done = rd->done;
-    void *arg = rd->arg;
-    free(rd);
-    done(arg);
+    /* the jobs and the round are freed after this round of events: a later
+     * event of the same epoll_wait batch may still name one of its jobs */
+    rd->dead = true;
+    rd->next = p->graveyard;
+    p->graveyard = rd;
+    rd->done(rd->arg);
+}
+
+static void bury_rounds(node_pool *p)
+{
+    while (p->graveyard) {
+        node_round *rd = p->graveyard;
+        p->graveyard = rd->next;
+        free(rd->jobs);
+        free(rd);
+    }
 }
 
 /* Jobs of rounds past their deadline time out (a reply being parsed came
@@ -616,7 +629,7 @@ static int expire_rounds(node_pool *p)
     int64_t now = fanout_now_ms(), next = -1;
     node_round *rd = p->active;
     while (rd) {
-        node_round *following = rd->next; /* round_check may free rd */
+        node_round *following = rd->next; /* round_check may retire rd */
         if (rd->deadline_ms <= now) {
             for (size_t i = 0; i < rd->n; i++) {
                 job *j = &rd->jobs[i];
@@ -672,6 +685,7 @@ static void *rounds_loop(void *arg)
             if (evs[i].data.ptr == &p->parsed) { take_parsed(p); continue; }
             job *j = evs[i].data.ptr;
             node_round *rd = j->rd;
+            if (rd->dead) continue;
             job_state before = j->st;
             job_step(j, evs[i].events);
             if (j->st != J_DONE && j->st != J_PARSING && (!j->watched || j->st != before))
@@ -679,6 +693,7 @@ static void *rounds_loop(void *arg)
             round_check(rd);
         }
         timeout = expire_rounds(p);
+        bury_rounds(p);
     }
     return NULL;
 }
