@@ -835,9 +835,15 @@ static void refuse_socket(int fd, const struct sockaddr_storage *peer, refuse_re
     close(fd);
 }
 
+/* Connections accepted per wakeup: a burst of thousands (a slowloris
+ * cycle) is taken in slices between the other connections' events, so
+ * served clients do not wait behind it. The listener is level-triggered:
+ * the rest is there on the next round. */
+#define ACCEPT_BATCH 64
+
 static void accept_all(http_server *s)
 {
-    for (;;) {
+    for (int taken = 0; taken < ACCEPT_BATCH; taken++) {
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
