@@ -586,6 +586,20 @@ static void conn_process(http_server *s, conn *c)
     }
 }
 
+/* Reads what the socket has and advances c with it. Events are
+ * edge-triggered: while the input buffer fills up before the socket runs
+ * dry (a body bigger than the buffer), the body consumes it and reading
+ * goes on here, since no new event would come for bytes already there. */
+static void read_and_process(http_server *s, conn *c)
+{
+    for (;;) {
+        if (!conn_read(s, c)) { conn_close(s, c); return; }
+        bool full = c->in_len == c->in_cap;
+        conn_process(s, c);
+        if (c->dead || !full || (c->st != CS_HEAD && c->st != CS_BODY)) return;
+    }
+}
+
 /* ---- writing ------------------------------------------------------------- */
 
 /* The answer is out: log its timing, then close, linger or take the next request. */
@@ -623,8 +637,7 @@ static void write_done(http_server *s, conn *c)
     }
     c->st = CS_HEAD;
     tl_set(s, c, c->in_len ? TL_REQUEST : TL_IDLE);
-    if (!conn_read(s, c)) { conn_close(s, c); return; }
-    conn_process(s, c);
+    read_and_process(s, c);
 }
 
 static void conn_write(http_server *s, conn *c)
@@ -905,8 +918,7 @@ static void on_conn_event(http_server *s, conn *c, uint32_t ev)
     switch (c->st) {
     case CS_HEAD:
     case CS_BODY:
-        if (!conn_read(s, c)) { conn_close(s, c); return; }
-        conn_process(s, c);
+        read_and_process(s, c);
         return;
     case CS_HANDLER:
         /* the worker has the request; a client that hung up is noticed

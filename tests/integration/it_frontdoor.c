@@ -384,6 +384,21 @@ static void test_well_formed(void **state)
     assert_int_equal(r.status, 200);
     raw_resp r2 = raw_parse(r.rest, strlen(r.rest), closed);
     assert_int_equal(r2.status, 404);
+    /* a body bigger than the input buffer, sent at once: read to its end
+     * promptly (answered 400: it is no login), not left to the deadline */
+    size_t blen = 600 * 1024;
+    char *big = h_own(malloc(blen + 1), free);
+    memset(big, ' ', blen);
+    big[0] = '{';
+    big[blen - 1] = '}';
+    big[blen] = '\0';
+    fd = raw_connect(server->port);
+    raw_send_str(fd, h_strf("POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                            "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen));
+    raw_send(fd, big, blen);
+    text = raw_read(fd, 30000, &len, &closed);
+    r = raw_parse(text, len, closed);
+    if (r.status != 400) fail_msg("big body: status %d (408: it was left unread)", r.status);
     /* a bare query key (no '=') is an empty value, answered by the application */
     const char *bare = authed_get(LISTING "?include&fields", NULL);
     r = exchange(server, bare, strlen(bare));
