@@ -22,8 +22,10 @@
  *     over JWT_MAX_LEN); under another key, a token whose claims were read
  *     is a bad signature and one refused for its alg stays refused so;
  *   - expiry is monotonic: accepted now means accepted a day earlier with
- *     the same subject, expired now means expired a day later;
- *   - jwt_sign's tokens verify to their subject until they expire. */
+ *     the same subject (or not yet valid then, by its nbf), expired now
+ *     means expired a day later;
+ *   - jwt_sign refuses a subject or an expiry that is not positive; its
+ *     tokens verify to their subject until they expire. */
 #include "fuzz.h"
 
 #include <openssl/evp.h>
@@ -98,8 +100,9 @@ static void check_token(const char *token, bool signed_here)
     if (st == JWT_OK) {
         check_signature(KEY, KEY_LEN, token);
         FZ_CHECK(sub > 0, "accepted with subject %lld", (long long)sub);
-        FZ_CHECK(verify_both(KEY, KEY_LEN, token, NOW - DAY, &sub2) == JWT_OK && sub2 == sub,
-                 "accepted now but not a day earlier");
+        jwt_status earlier = verify_both(KEY, KEY_LEN, token, NOW - DAY, &sub2);
+        FZ_CHECK((earlier == JWT_OK && sub2 == sub) || earlier == JWT_NOT_YET_VALID,
+                 "accepted now, a day earlier %d", earlier);
     }
     if (st == JWT_EXPIRED)
         FZ_CHECK(verify_both(KEY, KEY_LEN, token, NOW + DAY, &sub2) == JWT_EXPIRED, "expired now, not a day later");
@@ -107,7 +110,8 @@ static void check_token(const char *token, bool signed_here)
         FZ_CHECK(st != JWT_BAD_SIGNATURE, "a token signed with the key has a bad signature");
     jwt_status other = verify_both(OTHER, OTHER_LEN, token, NOW, &sub2);
     if (st == JWT_BAD_ALG) FZ_CHECK(other == JWT_BAD_ALG, "bad alg under one key, %d under another", other);
-    if (st == JWT_OK || st == JWT_EXPIRED || st == JWT_BAD_AUDIENCE || st == JWT_BAD_SUBJECT)
+    if (st == JWT_OK || st == JWT_EXPIRED || st == JWT_BAD_AUDIENCE || st == JWT_BAD_SUBJECT ||
+        st == JWT_NO_EXPIRY || st == JWT_NOT_YET_VALID)
         FZ_CHECK(other == JWT_BAD_SIGNATURE, "claims read (%d) yet another key gives %d", st, other);
 }
 
@@ -135,14 +139,14 @@ static void check_sign(fz_in *in)
     if (fz_u8(in) & 1) exp = NOW - DAY + exp % (2 * DAY); /* around now */
     char token[JWT_MAX_LEN];
     int n = jwt_sign(KEY, KEY_LEN, sub, exp, token, sizeof token);
-    if (sub <= 0) {
-        FZ_CHECK(n == -1, "signed a token for subject %lld", (long long)sub);
+    if (sub <= 0 || exp <= 0) { /* every token has a subject and an expiry */
+        FZ_CHECK(n == -1, "signed a token for subject %lld, exp %lld", (long long)sub, (long long)exp);
         return;
     }
     FZ_CHECK(n > 0 && (size_t)n == strlen(token), "jwt_sign returned %d", n);
     int64_t got = 0;
     jwt_status st = verify_both(KEY, KEY_LEN, token, NOW, &got);
-    if (exp > 0 && exp <= NOW) {
+    if (exp <= NOW) {
         FZ_CHECK(st == JWT_EXPIRED, "exp %lld <= now gave %d", (long long)exp, st);
     } else {
         FZ_CHECK(st == JWT_OK && got == sub, "sub %lld exp %lld: status %d, sub %lld", (long long)sub,

@@ -19,10 +19,11 @@
 
 #include "nodes/netstring.h"
 
-/* The frame grammar, whole: "0" or [1-9][0-9]{0,18}, each digit checked in
- * order for (a leading zero, more than 19 digits, the value over the
- * limit); then ':', the payload, ','. The sink refuses any call that would
- * deliver payload byte `refuse_at` or later. */
+/* The frame grammar, whole: "0" or [1-9][0-9]*, a leading zero refused at
+ * the digit after it and a length that does not fit in 64 bits at the
+ * digit that overflows; then ':', where a length over the limit is refused
+ * (so the refusal can say what was announced); the payload, ','. The sink
+ * refuses any call that would deliver payload byte `refuse_at` or later. */
 typedef struct ref_frame {
     ns_status st;
     size_t used;        /* bytes of the stream the frame took (NS_DONE) */
@@ -39,13 +40,15 @@ static ref_frame ref_decode(const uint8_t *s, size_t n, uint64_t max_len, uint64
     int digits = 0;
     uint64_t v = 0;
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (digits == 1 && s[0] == '0') return f.st = NS_ERR_HEADER, f;
-        if (++digits > 19) return f.st = NS_ERR_HEADER, f;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-        if (v > max_len) return f.st = NS_ERR_TOO_BIG, f;
+        if (digits == 1 && v == 0) return f.st = NS_ERR_HEADER, f;
+        digits++;
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) return f.st = NS_ERR_TOO_BIG, f;
+        v = v * 10 + d;
     }
     if (i == n) return f; /* header not finished */
     if (s[i] != ':' || digits == 0) return f.st = NS_ERR_HEADER, f;
+    if (v > max_len) return f.st = NS_ERR_TOO_BIG, f;
     i++;
     f.header_done = true;
     f.want = v;
