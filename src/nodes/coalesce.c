@@ -124,6 +124,7 @@ typedef struct coalesce_waiter {
     coalesce_round **ref;
     coalesce_done done;
     void *arg;
+    bool joined;           /* it joined a round another caller started */
 } coalesce_waiter;
 
 static void round_free(coalesce_round *r)
@@ -203,6 +204,7 @@ static void round_finished(void *arg)
         *w->ref = r;
         coalesce_done done = w->done;
         void *darg = w->arg;
+        if (w->joined) atomic_fetch_sub(&waiting, 1);
         free(w->order);
         free(w);
         done(darg); /* may release r: the last waiter's release frees it */
@@ -241,6 +243,8 @@ void coalesce_start(node_pool *pool, size_t n, const node_target *targets,
         if (r) {
             r->joined++;
             stats.joins++;
+            w->joined = true;
+            atomic_fetch_add(&waiting, 1);
         } else if (w && (r = round_new(&key, hash, n, targets, calls, ks))) {
             r->next = inflight;
             inflight = r;
@@ -292,12 +296,10 @@ coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targe
     pthread_cond_init(&s.cv, NULL);
     coalesce_round *ref = NULL;
     phase_lap(PHASE_PRE);
-    atomic_fetch_add(&waiting, 1);
     coalesce_start(pool, n, targets, calls, timeout_ms, results, &ref, sync_done, &s);
     pthread_mutex_lock(&s.mu);
     while (!s.done) pthread_cond_wait(&s.cv, &s.mu);
     pthread_mutex_unlock(&s.mu);
-    atomic_fetch_sub(&waiting, 1);
     phase_lap(PHASE_FANOUT);
     pthread_cond_destroy(&s.cv);
     pthread_mutex_destroy(&s.mu);

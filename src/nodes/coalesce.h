@@ -51,7 +51,7 @@ typedef struct coalesce_stats {
     uint64_t rounds;  /* rounds run (one node_pool_start each) */
     uint64_t joins;   /* callers that shared a round instead of running one */
     size_t inflight;  /* rounds running now */
-    size_t waiting;   /* coalesce_run callers waiting on a round now */
+    size_t waiting;   /* callers that joined a round in flight, not called back yet */
 } coalesce_stats;
 
 coalesce_stats coalesce_get_stats(void);
