@@ -93,7 +93,7 @@ static ns_status run_decoder(const uint8_t *s, size_t n, uint64_t max_len, sink_
         size_t k = n - off;
         if (rng) {
             uint64_t r = fz_rand(rng);
-            k = r % 8 == 0 ? 0 : 1 + (size_t)(r >> 8) % (r % 3 == 0 ? 64 : 4);
+            k = r % 8 == 0 ? 0 : 1 + (size_t)(r >> 8) % (r % 4 == 0 ? 4 : 512);
             if (k > n - off) k = n - off;
         }
         char *chunk = fz_strndup(s + off, k);
