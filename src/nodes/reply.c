@@ -57,7 +57,8 @@
  * at all is always reported as such. Two exceptions are decided without
  * reading on: a reply whose first value is not an object ("reply is not a
  * JSON object": feed can refuse it from its first byte), and nesting deeper
- * than MAX_DEPTH levels. Inside a printed field CAP_MAX_DEPTH levels are
+ * than MAX_DEPTH levels (so reported, also when the walk after a wrong
+ * shape reaches it). Inside a printed field CAP_MAX_DEPTH levels are
  * allowed.
  *
  * Threads. A parser is used by one thread at a time; the only shared state
@@ -265,12 +266,14 @@ static bool duplicate_key(reply_parser *p, const char *name, const char *where)
     return fail(p, why);
 }
 
+/* Too deep to read on: replaces any earlier detail, as a syntax error does,
+ * since a wrong shape found before it (the walk after it) is only known
+ * to be JSON up to here. */
 static bool too_deep(reply_parser *p)
 {
-    char why[128];
-    snprintf(why, sizeof why, "reply nested too deeply (more than %d levels) at byte %zu", MAX_DEPTH, p->i);
-    fail(p, why);
-    p->terminal = true;
+    snprintf(p->detail, sizeof p->detail, "reply nested too deeply (more than %d levels) at byte %zu", MAX_DEPTH,
+             p->i);
+    p->failed = p->terminal = true;
     return false;
 }
 

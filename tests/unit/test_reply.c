@@ -985,6 +985,22 @@ static void test_deep_nesting_printed_field(void **state)
     json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"lrn\":", 5000, "}]}");
     invalid(json, 1, "nested too deeply");
     free(json);
+    /* a wrong shape first ("call record is not an object"), then nesting
+     * past the limit: the walk that checks the rest is JSON stops at the
+     * limit, so the detail says so — whether the brackets close or not
+     * (fuzz/fuzz_reply.c found the wrong-shape detail kept for an
+     * unbalanced reply that yajl refuses) */
+    for (int balanced = 0; balanced < 2; balanced++) {
+        buf b;
+        buf_init(&b);
+        buf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[");
+        for (int k = 0; k < 1100; k++) buf_putc(&b, '[');
+        for (int k = 0; k < (balanced ? 1100 : 16); k++) buf_putc(&b, ']');
+        buf_puts(&b, "]}");
+        json = buf_steal(&b);
+        invalid(json, 1, "reply nested too deeply (more than 1024 levels)");
+        free(json);
+    }
 }
 
 /* ---- JSON-RPC errors ---------------------------------------------------------------------- */
