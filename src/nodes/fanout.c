@@ -525,6 +525,9 @@ struct node_round {
     void *arg;
     node_round *next;         /* in the loop's list of active rounds, or the graveyard */
     bool dead;                /* finished: its jobs see no more events */
+    bool fresh;               /* started this round of events: not expired yet, so that
+                               * it first sees what its sockets already say (a refused
+                               * connection is not a timeout, however late the loop ran) */
     mail_link mail;           /* in the pool's mailbox of rounds to start */
 };
 
@@ -587,6 +590,7 @@ static void round_begin(node_pool *p, node_round *rd)
         if (j->st == J_SENDING) job_send(j);
         if (j->st != J_DONE && j->st != J_PARSING) job_watch(j, true);
     }
+    rd->fresh = true;
     rd->next = p->active;
     p->active = rd;
 }
@@ -630,7 +634,10 @@ static int expire_rounds(node_pool *p)
     node_round *rd = p->active;
     while (rd) {
         node_round *following = rd->next; /* round_check may retire rd */
-        if (rd->deadline_ms <= now) {
+        if (rd->fresh) {
+            rd->fresh = false;
+            next = now; /* looked at again right after the next events */
+        } else if (rd->deadline_ms <= now) {
             for (size_t i = 0; i < rd->n; i++) {
                 job *j = &rd->jobs[i];
                 if (j->st != J_DONE && j->st != J_PARSING) {
@@ -679,9 +686,10 @@ static void *rounds_loop(void *arg)
         if (atomic_load(&p->stopping) && !p->active) {
             if (mailbox_empty(&p->incoming)) break; /* parses belong to active rounds */
         }
-        int n = epoll_wait(p->ep, evs, 128, timeout < 0 ? 1000 : timeout + 1);
+        int n = epoll_wait(p->ep, evs, 128, timeout == -2 ? 0 : timeout < 0 ? 1000 : timeout + 1);
+        bool started = false;
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.ptr == &p->incoming) { take_rounds(p); continue; }
+            if (evs[i].data.ptr == &p->incoming) { take_rounds(p); started = true; continue; }
             if (evs[i].data.ptr == &p->parsed) { take_parsed(p); continue; }
             job *j = evs[i].data.ptr;
             node_round *rd = j->rd;
@@ -693,6 +701,7 @@ static void *rounds_loop(void *arg)
             round_check(rd);
         }
         timeout = expire_rounds(p);
+        if (started) timeout = -2; /* the rounds just started: their first look, at once */
         bury_rounds(p);
     }
     return NULL;

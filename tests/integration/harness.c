@@ -212,6 +212,12 @@ bool h_matches(const char *s, const char *ere)
     return ok;
 }
 
+static void close_kept_fd(void *p)
+{
+    close(*(int *)p);
+    free(p);
+}
+
 int h_closed_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -226,7 +232,16 @@ int h_closed_port(void)
         close(fd);
         fail_msg("bind 127.0.0.1:0: %s", strerror(e));
     }
-    close(fd);
+    /* kept bound (not listening) until the test ends: a connection is
+     * refused at once, and no other socket, not even the kernel's choice
+     * of a source port for a connection to it, can take the port meanwhile */
+    int *kept = malloc(sizeof *kept);
+    if (kept == NULL) {
+        close(fd);
+        fail_msg("out of memory");
+    }
+    *kept = fd;
+    h_own(kept, close_kept_fd);
     return ntohs(a.sin_port);
 }
 
