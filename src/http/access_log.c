@@ -111,7 +111,6 @@ static const char *const reason_key[REFUSE_COUNT] = {
 };
 
 static atomic_uint_fast64_t pending[REFUSE_COUNT]; /* since the last line */
-static atomic_uint_fast64_t total[REFUSE_COUNT];
 static atomic_int_fast64_t last_line_ms;
 static _Atomic(uint64_t) last_peer[2]; /* the last refused address, 16 bytes */
 
@@ -119,7 +118,6 @@ void http_refused(refuse_reason why, const struct sockaddr *peer)
 {
     if ((unsigned)why >= REFUSE_COUNT) return;
     atomic_fetch_add(&pending[why], 1);
-    atomic_fetch_add(&total[why], 1);
     if (why == REFUSE_IDLE_TIMEOUT || !peer) return;
     unsigned char a[16] = {0};
     if (peer->sa_family == AF_INET) {
@@ -161,9 +159,4 @@ void http_refusals_flush(int64_t now_ms, bool force)
         if (n[i]) log_kv_i64(&line, reason_key[i], (int64_t)n[i]);
     log_kv(&line, "last_client", addr);
     log_end(&line, LOG_WARN);
-}
-
-uint64_t http_refusals_total(refuse_reason why)
-{
-    return (unsigned)why < REFUSE_COUNT ? atomic_load(&total[why]) : 0;
 }

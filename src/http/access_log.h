@@ -40,7 +40,5 @@ void http_refused(refuse_reason why, const struct sockaddr *peer);
 /* Writes the aggregate line when anything was counted and at least a
  * second has passed since the last one; `force` writes it now. */
 void http_refusals_flush(int64_t now_ms, bool force);
-/* Totals since start, for tests and the benchmark. */
-uint64_t http_refusals_total(refuse_reason why);
 
 #endif

@@ -135,8 +135,6 @@ static void server_timing(buf *h, const phase_rec *ph)
     buf_append(h, "\r\n", 2);
 }
 
-static int64_t mono_us(void) { return phase_now_us(); }
-
 void http_wire_free(http_wire *w)
 {
     buf_free(&w->head);
@@ -181,10 +179,10 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
                         (strcmp(x->method, "GET") == 0 || head_only) &&
                         http_etag_matches(x->if_none_match, etag);
     if (gz && !not_modified) {
-        int64_t t0 = mono_us();
+        int64_t t0 = phase_now_us();
         size_t zlen = 0;
         char *z = http_gzip((const char *const *)w->part, w->part_len, w->nparts, &zlen);
-        if (x->phases) phase_add(PHASE_GZIP, mono_us() - t0);
+        if (x->phases) phase_add(PHASE_GZIP, phase_now_us() - t0);
         if (z) {
             for (size_t i = 0; i < w->nparts; i++) free(w->part[i]);
             w->part[0] = z;
@@ -233,7 +231,7 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     hdr(h, "cache-control", "max-age=0, private, must-revalidate");
     hdr(h, "x-request-id", x->request_id);
     buf_puts(h, "x-runtime: ");
-    put_fixed(h, mono_us() - x->started_us, 6);
+    put_fixed(h, phase_now_us() - x->started_us, 6);
     buf_append(h, "\r\n", 2);
     hdr(h, "x-frame-options", "SAMEORIGIN");
     hdr(h, "x-xss-protection", "0");

@@ -1087,8 +1087,6 @@ void http_server_stop(http_server *s)
     free(s);
 }
 
-size_t http_server_connections(http_server *s) { return atomic_load(&s->nconns); }
-
 bool http_client_gone(const http_request *req)
 {
     if (req->client_fd < 0) return false;

@@ -90,8 +90,7 @@ void http_limits_default(http_limits *l);
 /* Serves on an already bound and listening socket (ownership passes). */
 http_server *http_server_start(int listen_fd, const http_limits *lim, http_handler handler,
                                void *app, char err[256]);
-/* Open connections now (for tests and the benchmark's figures). */
-size_t http_server_connections(http_server *s);
+
 void http_server_stop(http_server *s);
 
 #endif
