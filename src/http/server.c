@@ -104,6 +104,9 @@ typedef struct req_work {
     bool timed;
     phase_rec phases;
     size_t reserved;        /* bytes of the answer counted in the server's unsent total */
+    pool_item job;          /* its turn on a worker (the handler, then any continuation) */
+    void (*then)(void *);   /* http_continue's step, and its argument */
+    void *then_arg;
     mail_link done;         /* in the server's mailbox once answered */
     char *head_buf;         /* the bytes head, req and params point into */
     query_param params[MAX_PARAMS];
@@ -462,11 +465,7 @@ static void dispatch(http_server *s, conn *c)
     c->st = CS_HANDLER;
     tl_remove(s, c);
     s->in_handler++;
-    if (!pool_submit(s->workers, run_request, w)) {
-        s->in_handler--;
-        c->st = CS_BODY;
-        refuse(s, c, 503, "The server is out of memory.", REFUSE_BUSY);
-    }
+    pool_submit_item(s->workers, &w->job, run_request, w);
 }
 
 /* Content-Length or chunked bytes from the input into the body; dispatches
@@ -741,12 +740,6 @@ void http_defer(const http_request *req)
     deferred = true;
 }
 
-typedef struct continuation {
-    req_work *w;
-    void (*fn)(void *);
-    void *arg;
-} continuation;
-
 /* fn, then the answer, unless fn waits again (http_defer once more). */
 static void continue_here(req_work *w, void (*fn)(void *), void *arg)
 {
@@ -757,23 +750,19 @@ static void continue_here(req_work *w, void (*fn)(void *), void *arg)
     finish_request(w);
 }
 
-static void run_continuation(void *p)
+static void run_continuation(void *arg)
 {
-    continuation c = *(continuation *)p;
-    free(p);
-    continue_here(c.w, c.fn, c.arg);
+    req_work *w = arg;
+    continue_here(w, w->then, w->then_arg);
 }
 
 void http_continue(const http_request *req, void (*fn)(void *arg), void *arg)
 {
     req_work *w = (req_work *)((char *)req - offsetof(req_work, req));
-    continuation *c = malloc(sizeof *c);
-    if (c) *c = (continuation){w, fn, arg};
-    if (!c || !pool_submit(w->s->workers, run_continuation, c)) {
-        /* no memory to hand it over: go on right here */
-        free(c);
-        continue_here(w, fn, arg);
-    }
+    w->then = fn;
+    w->then_arg = arg;
+    /* the request's own queue item: its handler has started, so it is free */
+    pool_submit_item(w->s->workers, &w->job, run_continuation, w);
 }
 
 /* On a worker: the handler, then (unless it waits) the answer. */

@@ -285,6 +285,7 @@ struct job {
     reply_outcome outcome;
     int64_t parse_us;
     mail_link mail;    /* in the pool's mailbox of parsed replies */
+    pool_item parse;   /* its turn on the CPU pool */
 };
 
 static void job_watch(job *j, bool on);
@@ -553,8 +554,9 @@ static void parse_task(void *arg)
 static void job_on_frame_done(job *j)
 {
     job_watch(j, false); /* no more events until the reply is parsed */
-    if (j->payload.len >= PARSE_ASYNC_MIN && j->pool->cpu && pool_submit(j->pool->cpu, parse_task, j)) {
+    if (j->payload.len >= PARSE_ASYNC_MIN && j->pool->cpu) {
         j->st = J_PARSING; /* back through the loop's queue: job_parsed */
+        pool_submit_item(j->pool->cpu, &j->parse, parse_task, j);
         return;
     }
     job_parse(j);

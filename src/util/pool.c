@@ -55,8 +55,7 @@ static void *worker(void *arg)
         pool_batch *b = it->batch;
         if (b) b->running++;
         pthread_mutex_unlock(&p->mu);
-        it->fn(it->arg);
-        if (!b) free(it);
+        it->fn(it->arg); /* it may be reused from here on: not touched again */
         pthread_mutex_lock(&p->mu);
         if (b) {
             b->running--;
@@ -110,19 +109,15 @@ void pool_free(worker_pool *p)
 
 size_t pool_threads(const worker_pool *p) { return p->nthreads; }
 
-bool pool_submit(worker_pool *p, pool_fn fn, void *arg)
+void pool_submit_item(worker_pool *p, pool_item *it, pool_fn fn, void *arg)
 {
-    assert(p && fn);
-    pool_item *it = calloc(1, sizeof *it);
-    if (!it) return false;
-    it->fn = fn;
-    it->arg = arg;
+    assert(p && it && fn);
+    *it = (pool_item){.fn = fn, .arg = arg};
     pthread_mutex_lock(&p->mu);
     assert(!p->stopping);
     fifo_push(p, it);
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->mu);
-    return true;
 }
 
 void pool_batch_init(pool_batch *b, worker_pool *p)

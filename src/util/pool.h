@@ -1,7 +1,7 @@
 /* pool: a fixed set of worker threads and a FIFO of jobs.
  *
  * The process starts its threads once and never one per request or per
- * reply: work is handed to a pool with pool_submit, and runs on one of the
+ * reply: work is handed to a pool with pool_submit_item, and runs on one of the
  * pool's threads in submission order. A batch (pool_batch) is fork/join on
  * top of it: the caller adds jobs, then pool_batch_wait runs on its own
  * thread every job of the batch that no worker has started yet and waits
@@ -22,19 +22,22 @@ worker_pool *pool_new(size_t threads);
 void pool_free(worker_pool *p);
 size_t pool_threads(const worker_pool *p);
 
-/* Queues fn(arg); false only when out of memory (then nothing runs). */
-bool pool_submit(worker_pool *p, pool_fn fn, void *arg);
 
 #define POOL_BATCH_MAX 16
 
-/* A queued job; batch jobs live in their batch, others on the heap. */
+/* A queued job; batch jobs live in their batch, others in their owner (a request, a node job). */
 typedef struct pool_item {
     pool_fn fn;
     void *arg;
     struct pool_item *prev, *next; /* in the pool's FIFO while queued */
-    struct pool_batch *batch;      /* NULL: a pool_submit job */
+    struct pool_batch *batch;      /* NULL: a pool_submit_item job */
     bool queued;
 } pool_item;
+
+/* Queues fn(arg) in an item the caller provides, so that queueing
+ * allocates nothing and cannot fail; the item may be reused once fn has
+ * started (a request's item carries its handler, then its continuation). */
+void pool_submit_item(worker_pool *p, pool_item *it, pool_fn fn, void *arg);
 
 typedef struct pool_batch {
     worker_pool *p;
