@@ -88,6 +88,11 @@ typedef struct ip_slot {
 
 typedef struct conn conn;
 
+/* Headers the request path reads (collect_headers); the first four must
+ * not repeat. */
+enum { KH_HOST, KH_AUTHORIZATION, KH_CONTENT_TYPE, KH_REQUEST_ID, KH_ACCEPT,
+       KH_ACCEPT_ENCODING, KH_IF_NONE_MATCH, KH_COUNT };
+
 /* One request, from its parsed head to its finished answer. Lives while
  * the connection handles it; the worker owns it during HANDLER. */
 typedef struct req_work {
@@ -104,6 +109,7 @@ typedef struct req_work {
     bool timed;
     phase_rec phases;
     size_t reserved;        /* bytes of the answer counted in the server's unsent total */
+    const char *known[KH_COUNT]; /* the headers read, by collect_headers */
     pool_item job;          /* its turn on a worker (the handler, then any continuation) */
     void (*then)(void *);   /* http_continue's step, and its argument */
     void *then_arg;
@@ -376,24 +382,32 @@ static bool conn_read(http_server *s, conn *c)
 
 /* ---- requests -------------------------------------------------------------- */
 
-/* The header values the request path reads, X-Forwarded-For lines joined
+/* The header values the request path reads, in one pass over the head,
+ * X-Forwarded-For lines joined
  * (a proxy may add its own line instead of extending the client's, so the
  * first line alone would trust the client's words). */
 static bool collect_headers(req_work *w, const char **bad)
 {
-    static const char *const single[] = {"Host", "Authorization", "Content-Type", "X-Request-Id"};
-    for (size_t i = 0; i < sizeof single / sizeof *single; i++) {
-        bool dup;
-        http_head_get(&w->head, single[i], &dup);
-        if (dup) { *bad = single[i]; return false; }
-    }
+    /* the first four must not repeat; the rest: their first line */
+    static const char *const names[KH_COUNT] = {"Host", "Authorization", "Content-Type",
+                                                "X-Request-Id", "Accept", "Accept-Encoding",
+                                                "If-None-Match"};
+    bool xff_invalid = false;
     for (size_t i = 0; i < w->head.nheaders; i++) {
         const http_header *h = &w->head.headers[i];
-        if (strcasecmp(h->name, "X-Forwarded-For") != 0) continue;
+        int k = 0;
+        while (k < KH_COUNT && strcasecmp(h->name, names[k]) != 0) k++;
+        if (k < KH_COUNT) {
+            if (!w->known[k]) w->known[k] = h->value;
+            else if (k <= KH_REQUEST_ID) { *bad = names[k]; return false; }
+            continue;
+        }
+        if (strcasecmp(h->name, "X-Forwarded-For") != 0 || xff_invalid) continue;
         if (w->forwarded.len + strlen(h->value) + 2 > FORWARDED_MAX) {
             buf_reset(&w->forwarded); /* absurd: treat as malformed, i.e. not believed */
             buf_puts(&w->forwarded, "invalid");
-            break;
+            xff_invalid = true;
+            continue;
         }
         if (w->forwarded.len) buf_putc(&w->forwarded, ',');
         buf_puts(&w->forwarded, h->value);
@@ -410,13 +424,13 @@ static void dispatch(http_server *s, conn *c)
     req_work *w = c->w;
     http_head *h = &w->head;
     const char *bad = NULL;
-    const char *host = h->authority ? h->authority : http_head_get(h, "Host", NULL);
     if (!collect_headers(w, &bad)) {
         char d[96];
         snprintf(d, sizeof d, bad ? "More than one %s header." : "Out of memory.", bad);
         refuse(s, c, bad ? 400 : 500, d, REFUSE_MALFORMED);
         return;
     }
+    const char *host = h->authority ? h->authority : w->known[KH_HOST];
     if (h->minor >= 1 && !host) {
         refuse(s, c, 400, "An HTTP/1.1 request needs a Host header.", REFUSE_MALFORMED);
         return;
@@ -439,7 +453,7 @@ static void dispatch(http_server *s, conn *c)
         refuse(s, c, 400, "The query has a malformed or NUL percent-escape.", REFUSE_MALFORMED);
         return;
     }
-    const char *rid = http_head_get(h, "X-Request-Id", NULL);
+    const char *rid = w->known[KH_REQUEST_ID];
     if (http_request_id_sane(rid)) snprintf(w->request_id, sizeof w->request_id, "%s", rid);
     else http_new_request_id(w->request_id);
     if (w->forwarded.len) buf_putc(&w->forwarded, '\0');
@@ -447,9 +461,9 @@ static void dispatch(http_server *s, conn *c)
         .method = h->method,
         .path = target,
         .host = host,
-        .accept = http_head_get(h, "Accept", NULL),
-        .content_type = http_head_get(h, "Content-Type", NULL),
-        .authorization = http_head_get(h, "Authorization", NULL),
+        .accept = w->known[KH_ACCEPT],
+        .content_type = w->known[KH_CONTENT_TYPE],
+        .authorization = w->known[KH_AUTHORIZATION],
         .forwarded_for = w->forwarded.len ? w->forwarded.data : NULL,
         .params = w->params,
         .nparams = np,
@@ -704,8 +718,8 @@ static void finish_request(req_work *w)
     }
     http_exchange x = {
         .method = w->req.method,
-        .if_none_match = http_head_get(&w->head, "If-None-Match", NULL),
-        .accept_encoding = http_head_get(&w->head, "Accept-Encoding", NULL),
+        .if_none_match = w->known[KH_IF_NONE_MATCH],
+        .accept_encoding = w->known[KH_ACCEPT_ENCODING],
         .request_id = w->request_id,
         .started_us = w->started_us,
         .phases = w->timed ? phase_get() : NULL,
