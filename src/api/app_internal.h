@@ -52,7 +52,9 @@ typedef struct auth_subject {
 #define POLICY_SECTION "RealtimeData/ActiveCall"
 
 /* Token check (401, empty body) and role check for `action` (403). True when
- * the request may go on; otherwise res holds the answer. */
+ * the request may go on; otherwise res holds the answer, or the request
+ * moved to a worker to read the user from the store (http_to_worker) and
+ * the caller returns at once all the same. */
 bool guard_request(app *a, const http_request *req, const char *action, http_response *res,
                    auth_subject *who);
 void guard_free_cache(app *a);

@@ -40,8 +40,9 @@ static void node_failed(http_response *res, const store_node *nd, const node_res
 }
 
 /* One call's request while it waits for its node: what it asked, and the
- * step that goes on once the node answered. Steps run on worker threads
- * (http_continue); the node round holds no thread. */
+ * step that goes on once the node answered (http_continue); the node round
+ * holds no thread. A step that reads the store (related resources) runs on
+ * a worker, the others on the loop (http/server.h). */
 typedef struct call_req call_req;
 typedef void (*call_step)(call_req *cr);
 
@@ -81,10 +82,12 @@ static void call_req_free(call_req *cr)
 static void call_req_step(void *arg)
 {
     call_req *cr = arg;
+    bool reads_store = cr->p.include.n > 0 || (cr->rel && !cr->linkage_only);
+    if (reads_store && http_to_worker(cr->req)) return;
     cr->then(cr);
 }
 
-/* On the node pool's loop: the rest goes to a worker. */
+/* On the node pool's loop: the rest is the request's next step. */
 static void call_req_answered(void *arg)
 {
     call_req *cr = arg;
@@ -106,7 +109,8 @@ static void ask_node(call_req *cr, const char *method, reply_expect expect, call
 }
 
 /* Starts looking for the call; false when res already holds the answer
- * (404/503): then nothing waits. */
+ * (404/503): then nothing waits. True also when the step moved to a worker
+ * to read the node list (cr is freed then: the step starts again there). */
 static bool find_call(call_req *cr, call_step then)
 {
     int64_t node_id;
@@ -115,7 +119,12 @@ static bool find_call(call_req *cr, call_step then)
         not_found(cr->res, cr->id);
         return false;
     }
-    cr->snap = registry_acquire(cr->a->reg, err);
+    bool moved;
+    cr->snap = registry_for_request(cr->a->reg, cr->req, &moved, err);
+    if (moved) {
+        call_req_free(cr);
+        return true;
+    }
     if (!cr->snap) { app_error(cr->res, 503, "503", "Store unavailable", err); return false; }
     cr->node = snapshot_find(cr->snap, node_id);
     if (!cr->node) { not_found(cr->res, cr->id); return false; }

@@ -107,9 +107,12 @@ static cached_user *cache_put(app *a, cached_user *u)
 }
 
 /* The user with this id, from the cache or the store. out->allowed is the
- * caller's to free. False when the store failed (or memory ran out). */
-static bool user_lookup(app *a, int64_t id, cached_user *out, char err[STORE_ERR_LEN])
+ * caller's to free. False when the store failed (or memory ran out), or
+ * when the request moved to a worker to read the store (*moved). */
+static bool user_lookup(app *a, const http_request *req, int64_t id, cached_user *out, bool *moved,
+                        char err[STORE_ERR_LEN])
 {
+    *moved = false;
     int64_t now = fanout_now_ms();
     pthread_mutex_lock(&a->users_mu);
     const cached_user *c = cache_find(a, id);
@@ -119,6 +122,10 @@ static bool user_lookup(app *a, int64_t id, cached_user *out, char err[STORE_ERR
         return ok;
     }
     pthread_mutex_unlock(&a->users_mu);
+    if (http_to_worker(req)) {
+        *moved = true;
+        return false;
+    }
 
     cached_user loaded;
     if (!load_user(a, id, &loaded, err)) return false;
@@ -162,7 +169,9 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
 
     cached_user u;
     char err[STORE_ERR_LEN] = "";
-    if (!user_lookup(a, sub, &u, err)) {
+    bool moved;
+    if (!user_lookup(a, req, sub, &u, &moved, err)) {
+        if (moved) return false; /* the request goes on on a worker, from the start */
         app_error(res, 503, "503", "Store unavailable", "The user store cannot be read right now.");
         log_msg(LOG_ERROR, "user lookup failed: %s", err);
         return false;

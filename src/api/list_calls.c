@@ -370,11 +370,18 @@ static void check_size(const http_response *res, uint64_t total)
 }
 
 /* Reserves the document's bytes from the budget of documents being
- * written; false (and a 503 in res) when there is no room in time. */
-static bool reserve(app *a, uint64_t total, http_response *res)
+ * written; false (and a 503 in res) when there is no room in time. Only
+ * a worker waits for room: on the loop, no room at once moves the step
+ * to a worker (*moved, res untouched). */
+static bool reserve(app *a, const http_request *req, uint64_t total, http_response *res, bool *moved)
 {
     int64_t waited;
-    bool ok = budget_take(a->docs, total, a->cfg.inflight_wait_ms, &waited);
+    bool ok = budget_take(a->docs, total, 0, &waited);
+    if (!ok && http_to_worker(req)) {
+        *moved = true;
+        return false;
+    }
+    if (!ok) ok = budget_take(a->docs, total, a->cfg.inflight_wait_ms, &waited);
     if (ok && waited == 0) return true;
     log_level lvl = ok ? LOG_INFO : LOG_WARN;
     buf line;
@@ -396,9 +403,12 @@ static bool reserve(app *a, uint64_t total, http_response *res)
     return false;
 }
 
-static void write_listing(app *a, const http_request *req, fanout_plan *plan,
+/* False when the step moved to a worker (http_to_worker) before it wrote
+ * anything: it runs again there. */
+static bool write_listing(app *a, const http_request *req, fanout_plan *plan,
                           const api_params *p, doc_base base, http_response *res)
 {
+    bool moved = false;
     doc_call_opts opts = {p->fields.calls, p->include.call_rels};
     size_t n;
     call_ref_rec *calls = matching_calls(plan, &p->filters, &n);
@@ -443,7 +453,7 @@ static void write_listing(app *a, const http_request *req, fanout_plan *plan,
         too_large(res, plan, &z, total, included_bytes, doc_limit);
         goto done;
     }
-    if (!reserve(a, total, res)) goto done;
+    if (!reserve(a, req, total, res, &moved)) goto done;
 
     buf_puts(&res->body, DATA_HEAD);
     buf *out = write_data(a, res, req, plan, calls, z.of_call, n, tail.len, base, &opts);
@@ -460,9 +470,10 @@ done:
     included_free(&inc);
     sizes_free(&z);
     free(calls);
+    return !moved;
 }
 
-/* A listing waiting for its node round, then written on a worker. */
+/* A listing waiting for its node round, then written (listing_write). */
 typedef struct listing {
     app *a;
     const http_request *req;
@@ -484,10 +495,16 @@ static void listing_free(listing *l)
     free(l);
 }
 
-/* On a worker, once the nodes have answered (or the deadline passed). */
+/* Calls a listing may have to be written on the loop thread: writing them
+ * takes about as long as handing the step to a worker and back. */
+#define LOOP_WRITE_MAX 32
+
+/* Once the nodes have answered (or the deadline passed): on the loop for
+ * a small listing without related resources, else on a worker. */
 static void listing_write(void *arg)
 {
     listing *l = arg;
+    if ((plan_calls(&l->plan) > LOOP_WRITE_MAX || l->p.include.n) && http_to_worker(l->req)) return;
     phase_lap(PHASE_FANOUT);
     int64_t parse_us = 0;
     for (size_t i = 0; i < l->plan.n; i++) parse_us += l->plan.results[i].parse_us;
@@ -497,11 +514,11 @@ static void listing_write(void *arg)
      * does one that leaves while it is written (write_calls). A small
      * document is cheaper to write than to ask the socket. */
     if (plan_calls(&l->plan) >= WRITE_SLICE_MIN && http_client_gone(l->req)) client_gone(l->res);
-    else write_listing(l->a, l->req, &l->plan, &l->p, l->base, l->res);
+    else if (!write_listing(l->a, l->req, &l->plan, &l->p, l->base, l->res)) return; /* moved */
     listing_free(l);
 }
 
-/* On the node pool's loop: hand the rest to a worker. */
+/* On the node pool's loop: the rest is the request's next step. */
 static void listing_round_done(void *arg)
 {
     listing *l = arg;
@@ -519,7 +536,12 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
         listing_free(l);
         return;
     }
-    l->snap = registry_acquire(a->reg, err);
+    bool moved;
+    l->snap = registry_for_request(a->reg, req, &moved, err);
+    if (moved) {
+        listing_free(l);
+        return;
+    }
     if (!l->snap) {
         app_error(res, 503, "503", "Store unavailable", err);
         listing_free(l);

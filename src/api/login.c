@@ -83,6 +83,7 @@ static bool throttled(app *a, const char *username, const struct sockaddr *clien
 
 void api_login(app *a, const http_request *req, http_response *res)
 {
+    if (http_to_worker(req)) return; /* a store query and a bcrypt */
     struct sockaddr_storage client;
     cidr_client_address((const struct sockaddr *)&req->peer, req->forwarded_for, &a->trusted, &client);
     char client_text[64];

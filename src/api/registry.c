@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/server.h"
 #include "nodes/fanout.h"
 #include "util/log.h"
 
@@ -84,6 +85,23 @@ node_snapshot *registry_acquire(registry *r, char err[STORE_ERR_LEN])
     pthread_mutex_unlock(&r->mu);
     if (!s && !stale) snprintf(err, STORE_ERR_LEN, "the node list could not be read from the store");
     return s;
+}
+
+node_snapshot *registry_for_request(registry *r, const http_request *req, bool *moved,
+                                    char err[STORE_ERR_LEN])
+{
+    *moved = false;
+    int64_t now = fanout_now_ms();
+    pthread_mutex_lock(&r->mu);
+    node_snapshot *s = r->cur && now - r->loaded_ms < r->ttl_ms ? r->cur : NULL;
+    if (s) s->refs++;
+    pthread_mutex_unlock(&r->mu);
+    if (s) return s;
+    if (http_to_worker(req)) {
+        *moved = true;
+        return NULL;
+    }
+    return registry_acquire(r, err);
 }
 
 void registry_release(registry *r, node_snapshot *s)

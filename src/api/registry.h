@@ -9,6 +9,7 @@
 #ifndef AC_API_REGISTRY_H
 #define AC_API_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "store/store.h"
@@ -27,6 +28,13 @@ void registry_free(registry *r);
 /* A snapshot to read (release it after), or NULL when the store has never
  * answered; err says why. */
 node_snapshot *registry_acquire(registry *r, char err[STORE_ERR_LEN]);
+/* The same for a request's step (http/server.h): a snapshot still fresh
+ * comes at once; one that must be loaded from the store first moves the
+ * step to a worker (http_to_worker): then NULL with *moved set, and the
+ * step returns at once. */
+struct http_request;
+node_snapshot *registry_for_request(registry *r, const struct http_request *req, bool *moved,
+                                    char err[STORE_ERR_LEN]);
 void registry_release(registry *r, node_snapshot *s);
 
 /* Node lookup in a snapshot, or NULL. */

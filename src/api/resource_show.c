@@ -13,6 +13,7 @@
 void api_show_resource(app *a, const http_request *req, int type, const char *id_text,
                        http_response *res)
 {
+    if (http_to_worker(req)) return; /* a store query */
     api_params p;
     if (!api_params_parse(req, false, false, &p, res)) { api_params_free(&p); return; }
     char base_text[300];

@@ -38,6 +38,7 @@
  * seen it is PASSWORD_COST. */
 #include "auth/password.h"
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
+
+#include "util/pool.h"
 
 #define BCRYPT_LEN 60
 
@@ -109,6 +112,7 @@ int password_dummy_cost(void) { return atomic_load(&dummy_cost); }
 
 static bool run_once(const char *password, const char *hash)
 {
+    assert(pool_may_block()); /* a bcrypt takes a quarter of a second: never on a loop */
     bool usable = password != NULL && well_formed(hash, false);
     char dummy[sizeof DUMMY_HASH];
     memcpy(dummy, DUMMY_HASH, sizeof dummy);

@@ -68,7 +68,7 @@ static void usage(void)
             "                     failed logins from one address (IPv6: /64), any usernames,\n"
             "                     before it gets 429 (default 20)\n"
             "  --login-window     seconds those failures are counted for (default 60)\n"
-            "  --workers          threads running requests (default 16)\n"
+            "  --workers          threads running the steps of requests that block (default 16)\n"
             "  --max-connections  open connections in all (default 16384; the open-file limit is raised)\n"
             "  --max-connections-per-ip\n"
             "                     open connections per client address (default 256; 0 = no cap;\n"

@@ -6,9 +6,9 @@
  *     └─────────────────┴─ refusal ─> WRITE ──> LINGER ──> closed
  *
  * HEAD reads until the request head parses (http/request.h). BODY reads
- * Content-Length bytes or a chunked body. HANDLER: the request runs on a
- * worker thread; the loop leaves the socket alone until the worker posts
- * the finished answer back (util/mailbox.h). WRITE
+ * Content-Length bytes or a chunked body. HANDLER: the request's steps run
+ * (below); the loop leaves the socket alone until the answer is final.
+ * WRITE
  * sends the head and the body's parts with writev. LINGER: after an
  * answer that closes the connection, our side is shut down and what the
  * client still sends is read and dropped for a moment, so that it gets
@@ -21,6 +21,18 @@
  * extended by further bytes, so a client dripping a byte at a time is
  * dropped all the same. The send deadline restarts on every write that
  * makes progress.
+ *
+ * Steps. A request runs as steps: its handler, then a continuation after
+ * each wait for the nodes (http_defer, http_continue). Every step starts
+ * on the loop thread: most finish in microseconds without blocking (a
+ * small listing is written in less time than a hand-off to another thread
+ * and back costs). A step that would block (the store, bcrypt, a wait for
+ * memory) or work long (a big document) calls http_to_worker and runs
+ * again from its start on a worker (util/pool.h). The loop thread is
+ * marked as one (pool_loop_thread), and everything that may block asserts
+ * it is not on one. Answers finished on the loop are queued on a list of
+ * the loop's own; answers and continuations from other threads arrive in
+ * the mailbox (util/mailbox.h).
  *
  * Memory. An idle connection is a `conn` and its input buffer (grown
  * from 1 KiB up to the head limit as bytes arrive). A connection has one
@@ -110,10 +122,11 @@ typedef struct req_work {
     phase_rec phases;
     size_t reserved;        /* bytes of the answer counted in the server's unsent total */
     const char *known[KH_COUNT]; /* the headers read, by collect_headers */
-    pool_item job;          /* its turn on a worker (the handler, then any continuation) */
-    void (*then)(void *);   /* http_continue's step, and its argument */
+    pool_item job;          /* its turn on a worker (a step moved there) */
+    void (*then)(void *);   /* the step to run: NULL the handler, else a continuation */
     void *then_arg;
-    mail_link done;         /* in the server's mailbox once answered */
+    bool step_queued;       /* `done` carries a step to run, not an answer */
+    mail_link done;         /* in the mailbox or the ready list: a step or the answer */
     char *head_buf;         /* the bytes head, req and params point into */
     query_param params[MAX_PARAMS];
 } req_work;
@@ -165,8 +178,12 @@ struct http_server {
     ip_slot *ips[IP_BUCKETS];
     atomic_size_t unsent;   /* answer bytes reserved and not yet sent */
     size_t in_handler;      /* loop thread only */
-    mailbox done;           /* answers posted by workers */
+    mailbox done;           /* answers and steps posted by other threads */
+    mail_link *ready, *ready_last; /* the same, queued by the loop itself (FIFO) */
 };
+
+/* The server whose loop this thread runs, if any. */
+static _Thread_local http_server *loop_of;
 
 static int64_t now_ms(void) { return phase_now_us() / 1000; }
 
@@ -415,7 +432,7 @@ static bool collect_headers(req_work *w, const char **bad)
     return !w->forwarded.oom;
 }
 
-static void run_request(void *arg);
+static void start_request(req_work *w);
 
 /* The head and body are in: check what the request says and hand it to a
  * worker, or answer it here. */
@@ -479,7 +496,7 @@ static void dispatch(http_server *s, conn *c)
     c->st = CS_HANDLER;
     tl_remove(s, c);
     s->in_handler++;
-    pool_submit_item(s->workers, &w->job, run_request, w);
+    start_request(w);
 }
 
 /* Content-Length or chunked bytes from the input into the body; dispatches
@@ -680,7 +697,19 @@ static void conn_write(http_server *s, conn *c)
 
 /* ---- workers ------------------------------------------------------------- */
 
-static void post_done(http_server *s, req_work *w) { mailbox_post(&s->done, &w->done); }
+/* w's mail (its answer, or a step to run) for the loop: queued directly
+ * on the loop thread, through the mailbox from any other. */
+static void post(http_server *s, req_work *w)
+{
+    if (loop_of == s) {
+        w->done.next = NULL;
+        if (s->ready_last) s->ready_last->next = &w->done;
+        else s->ready = &w->done;
+        s->ready_last = &w->done;
+    } else {
+        mailbox_post(&s->done, &w->done);
+    }
+}
 
 /* The answer's bytes, counted against max_unsent_bytes: when answers that
  * clients have not taken yet would pass it, this one becomes a 503 (its
@@ -706,12 +735,17 @@ static bool build_reserved(http_server *s, req_work *w, const http_exchange *x)
     return true;
 }
 
-/* On a worker, once res is final: the answer's bytes and the log line,
- * then back to the loop. */
+/* A usual document's size on this thread, so that the next one is
+ * reserved at once instead of doubling its way up; only a hint. */
+static _Thread_local size_t last_body;
+
+/* Once res is final, on whichever thread: the answer's bytes and the log
+ * line, then back to the loop. */
 static void finish_request(req_work *w)
 {
     http_server *s = w->s;
     http_response *res = &w->res;
+    last_body = res->body.len;
     if (phase_get()->used) {
         phase_lap(PHASE_WRITE); /* the rest of the handler: writing the document */
         w->timed = true;
@@ -738,75 +772,101 @@ static void finish_request(req_work *w)
         log_msg(LOG_ERROR, "out of memory writing an answer");
     }
     if (w->timed) w->phases = *phase_get();
-    post_done(s, w);
+    w->step_queued = false;
+    post(s, w);
 }
 
-/* Set by http_defer on the thread running a handler; read by that thread
- * only (after the handler returns the request may already be finished
- * elsewhere, so its req_work is not touched again). */
+/* Set by http_defer and http_to_worker on the thread running a step; read
+ * by that thread only (after the step returns, the request may already
+ * be going on elsewhere, so its req_work is not touched again). */
 static _Thread_local bool deferred;
+/* The request whose step this thread runs (http_to_worker checks it). */
+static _Thread_local req_work *running;
+
+/* w's current step (the handler or w->then), then the answer unless the
+ * step waits or moved. The phase record is the thread's already. */
+static void run_step(req_work *w)
+{
+    deferred = false;
+    running = w;
+    if (w->then) w->then(w->then_arg);
+    else w->s->handler(w->s->app, &w->req, &w->res);
+    running = NULL;
+    if (deferred) { deferred = false; return; } /* another thread finishes it */
+    finish_request(w);
+}
+
+/* On the loop: a complete request's first step, its handler. */
+static void start_request(req_work *w)
+{
+    w->res = (http_response){.status = 500};
+    if (last_body > 1024) buf_reserve(&w->res.body, last_body < BODY_HINT_MAX ? last_body : BODY_HINT_MAX);
+    w->then = NULL;
+    phase_reset();
+    run_step(w);
+}
 
 void http_defer(const http_request *req)
 {
     req_work *w = (req_work *)((char *)req - offsetof(req_work, req));
-    assert(!deferred);
+    assert(!deferred && running == w);
     w->phases = *phase_get(); /* the record goes on with the request */
     deferred = true;
 }
 
-/* fn, then the answer, unless fn waits again (http_defer once more). */
-static void continue_here(req_work *w, void (*fn)(void *), void *arg)
-{
-    phase_set(&w->phases);
-    deferred = false;
-    fn(arg);
-    if (deferred) { deferred = false; return; }
-    finish_request(w);
-}
-
-static void run_continuation(void *arg)
+static void run_on_worker(void *arg)
 {
     req_work *w = arg;
-    continue_here(w, w->then, w->then_arg);
+    phase_set(&w->phases);
+    run_step(w);
+}
+
+bool http_to_worker(const http_request *req)
+{
+    if (pool_may_block()) return false; /* on a worker already */
+    req_work *w = (req_work *)((char *)req - offsetof(req_work, req));
+    assert(!deferred && running == w && w->res.status == 500 && w->res.body.len == 0);
+    w->phases = *phase_get();
+    deferred = true;
+    pool_submit_item(w->s->workers, &w->job, run_on_worker, w);
+    return true;
 }
 
 void http_continue(const http_request *req, void (*fn)(void *arg), void *arg)
 {
     req_work *w = (req_work *)((char *)req - offsetof(req_work, req));
+    assert(fn);
     w->then = fn;
     w->then_arg = arg;
-    /* the request's own queue item: its handler has started, so it is free */
-    pool_submit_item(w->s->workers, &w->job, run_continuation, w);
+    w->step_queued = true;
+    post(w->s, w);
 }
 
-/* On a worker: the handler, then (unless it waits) the answer. */
-static void run_request(void *arg)
+/* On the loop: what other threads posted, then everything queued here,
+ * until nothing is left (a step run here may queue its answer, an answer
+ * sent may start the next pipelined request). */
+static void take_done(http_server *s, bool mail)
 {
-    req_work *w = arg;
-    http_server *s = w->s;
-    http_response *res = &w->res;
-    *res = (http_response){.status = 500};
-    /* room for a body like this thread's previous one, so that a usual
-     * document is written without doubling its way up; only a hint */
-    static _Thread_local size_t last_body;
-    if (last_body > 1024) buf_reserve(&res->body, last_body < BODY_HINT_MAX ? last_body : BODY_HINT_MAX);
-    phase_reset();
-    deferred = false;
-    s->handler(s->app, &w->req, res);
-    if (deferred) { deferred = false; return; } /* http_continue finishes it */
-    last_body = res->body.len;
-    finish_request(w);
-}
-
-/* On the loop: the answers the workers finished. */
-static void take_done(http_server *s)
-{
-    mail_link *list = mailbox_take(&s->done);
-    while (list) {
-        req_work *w = MAIL_ITEM(list, req_work, done);
-        list = list->next;
+    if (mail) {
+        mail_link *list = mailbox_take(&s->done);
+        while (list) {
+            mail_link *next = list->next;
+            post(s, MAIL_ITEM(list, req_work, done));
+            list = next;
+        }
+    }
+    while (s->ready) {
+        req_work *w = MAIL_ITEM(s->ready, req_work, done);
+        s->ready = s->ready->next;
+        if (!s->ready) s->ready_last = NULL;
         conn *c = w->c;
         assert(c->st == CS_HANDLER && c->w == w);
+        if (w->step_queued) {
+            w->step_queued = false;
+            phase_set(&w->phases);
+            run_step(w);
+            continue;
+        }
         s->in_handler--;
         c->st = CS_BODY; /* out of HANDLER: the loop owns it again */
         if (w->res.status == 499 || c->peer_closed) {
@@ -978,18 +1038,23 @@ static int expire(http_server *s)
 static void *loop_main(void *arg)
 {
     http_server *s = arg;
+    loop_of = s;
+    pool_loop_thread();
     struct epoll_event evs[256];
     int timeout = 1000;
     for (;;) {
         bool stopping = atomic_load(&s->stopping);
         if (stopping && s->in_handler == 0) break;
         int n = epoll_wait(s->ep, evs, 256, timeout);
+        bool mail = false;
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
             if (tag == TAG_LISTEN) { if (!stopping) accept_all(s); }
-            else if (tag == TAG_EVENT) take_done(s);
+            else if (tag == TAG_EVENT) mail = true;
             else on_conn_event(s, tag, evs[i].events);
+            if (s->ready) take_done(s, false); /* answered here: out before the next event */
         }
+        take_done(s, mail);
         timeout = expire(s);
         bury(s);
     }

@@ -2,9 +2,10 @@
  *
  * One event loop (epoll) owns every connection: it accepts, reads and
  * parses requests (http/request.h), enforces the limits below, and writes
- * answers. A complete request is handed to a fixed pool of worker threads
- * (util/pool.h), which run the handler and turn its http_response into
- * bytes (http/response.h); the loop then sends them. So an idle or slow
+ * answers. A complete request's handler runs on the loop too, unless it
+ * would block or work long: then it moves to a fixed pool of worker
+ * threads (util/pool.h, http_to_worker below). Its http_response becomes
+ * bytes (http/response.h), which the loop sends. So an idle or slow
  * connection costs memory, never a thread, and the number of threads is
  * fixed at start. Every answer, refusals included, is a JSON:API document
  * with the shared headers; refusals at the connection level are counted and
@@ -54,12 +55,20 @@ typedef struct http_response {
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);
 
-/* A handler that must wait (for the nodes) calls http_defer before it
- * starts waiting and returns with res not yet filled: the worker thread is
- * free at once. Later, from any thread, http_continue(req, fn, arg) runs
- * fn(arg) on a worker thread; fn fills res, and when it returns the
- * answer is sent (unless fn calls http_defer again: a request may wait
- * several times). req and res stay valid until then. */
+/* A request runs as steps: the handler, then a continuation after each
+ * wait. Every step starts on the server's event loop thread, where it
+ * must not block. A step that would block (the store, bcrypt, waiting for
+ * memory) or work long (a big document) first calls http_to_worker(req):
+ * true means the step will run again, from its start, on a worker thread,
+ * and must return at once without touching req or res (it has not written
+ * res yet); false means it runs on a worker already and may go on.
+ *
+ * A step that must wait (for the nodes) calls http_defer before it starts
+ * waiting and returns with res not yet filled. Later, from any thread,
+ * http_continue(req, fn, arg) makes fn(arg) the next step; fn fills res,
+ * and when it returns the answer is sent (unless fn waits again: a request
+ * may wait several times). req and res stay valid until then. */
+bool http_to_worker(const http_request *req);
 void http_defer(const http_request *req);
 void http_continue(const http_request *req, void (*fn)(void *arg), void *arg);
 
@@ -72,7 +81,7 @@ bool http_client_gone(const http_request *req);
 typedef struct http_server http_server;
 
 typedef struct http_limits {
-    size_t workers;                /* threads running handlers */
+    size_t workers;                /* threads running the steps that block (http_to_worker) */
     size_t max_connections;        /* open connections, all clients together */
     size_t max_connections_per_ip; /* per client address (exempt: below); 0 = no cap */
     int request_timeout_ms;        /* a request's line, headers and body, from its first byte */

@@ -43,6 +43,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/phase.h"
+#include "util/pool.h"
 
 typedef struct coalesce_waiter coalesce_waiter;
 
@@ -291,6 +292,7 @@ static void sync_done(void *arg)
 coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets,
                              const node_call *calls, int timeout_ms, node_result *results)
 {
+    assert(pool_may_block());
     sync_wait s = {.done = false};
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);

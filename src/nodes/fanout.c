@@ -682,6 +682,7 @@ static void take_parsed(node_pool *p)
 static void *rounds_loop(void *arg)
 {
     node_pool *p = arg;
+    pool_loop_thread();
     struct epoll_event evs[128];
     int timeout = -1;
     for (;;) {

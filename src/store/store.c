@@ -18,6 +18,7 @@
 #include "store/store.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #include "auth/cidr.h"
 #include "store/resources.h"
+#include "util/pool.h"
 #include "store/store_backend.h"
 #include "util/endpoint.h"
 
@@ -426,8 +428,11 @@ store_status store_user_normalize(store_admin_user *u, char err[STORE_ERR_LEN])
 
 /* ---- dispatch ---- */
 
+/* Every operation starts here. A query may block, so never on an event
+ * loop's thread (util/pool.h). */
 static store_status begin(const store *s, char *err)
 {
+    assert(pool_may_block());
     if (err) err[0] = '\0';
     return s ? STORE_OK : store_fail(err, STORE_ERR, "store is not open");
 }

@@ -8,10 +8,13 @@
  * one per listing being written. */
 #include "util/budget.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "util/pool.h"
 
 typedef struct waiter {
     struct waiter *next;
@@ -73,6 +76,7 @@ static void leave(budget *b, waiter *w)
 
 bool budget_take(budget *b, uint64_t n, int wait_ms, int64_t *waited_ms)
 {
+    assert(wait_ms <= 0 || pool_may_block());
     int64_t start = now_ms();
     if (waited_ms) *waited_ms = 0;
     if (n > b->limit) return false;

@@ -109,6 +109,12 @@ void pool_free(worker_pool *p)
 
 size_t pool_threads(const worker_pool *p) { return p->nthreads; }
 
+static _Thread_local bool loop_thread;
+
+void pool_loop_thread(void) { loop_thread = true; }
+
+bool pool_may_block(void) { return !loop_thread; }
+
 void pool_submit_item(worker_pool *p, pool_item *it, pool_fn fn, void *arg)
 {
     assert(p && it && fn);
@@ -143,7 +149,7 @@ void pool_batch_add(pool_batch *b, pool_fn fn, void *arg)
 void pool_batch_wait(pool_batch *b)
 {
     worker_pool *p = b->p;
-    assert(p);
+    assert(p && (b->n == 0 || pool_may_block()));
     /* run here what no worker has taken yet, newest first (the oldest are
      * the likeliest to be taken meanwhile) */
     for (size_t i = b->n; i-- > 0;) {

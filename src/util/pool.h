@@ -22,6 +22,12 @@ worker_pool *pool_new(size_t threads);
 void pool_free(worker_pool *p);
 size_t pool_threads(const worker_pool *p);
 
+/* A thread that runs an event loop marks itself once; from then on
+ * pool_may_block() is false on it. Work that may block (a store query,
+ * bcrypt, waiting for a batch or for memory) asserts pool_may_block()
+ * first, so a path that would stall a loop fails the tests instead. */
+void pool_loop_thread(void);
+bool pool_may_block(void);
 
 #define POOL_BATCH_MAX 16
 
