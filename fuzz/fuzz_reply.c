@@ -17,7 +17,7 @@
  *     of every record lies inside the callset's arena. */
 #include "fuzz.h"
 
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "nodes/reply.h"
 #include "reply_diff.h"
 

@@ -19,7 +19,7 @@
 #include "jsonapi/document.h"
 #include "jsonapi/fields.h"
 #include "jsonapi/include.h"
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "store/store.h"
 
 /* One call of the document: the node it is on and its record. */

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "store/resources.h"
 #include "util/buf.h"
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nodes/calls.h"
+#include "model/calls.h"
 
 #define ECHO_MAX 100
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "jsonapi/fields.h"
-#include "nodes/calls.h"
+#include "model/calls.h"
 
 #define ECHO_MAX 100
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "jsonapi/errors.h"
-#include "nodes/calls.h"
+#include "model/calls.h"
 
 typedef struct query_param {
     const char *key;   /* as decoded by the HTTP layer, e.g. "filter[node-id-eq]" */

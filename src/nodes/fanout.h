@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "nodes/reply.h"
 #include "util/pool.h"
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nodes/calls.h"
+#include "model/calls.h"
 
 typedef enum {
     REPLY_EXPECT_CALLS, /* result must be an array of call records → callset */

@@ -2,7 +2,7 @@
  * backend-neutral — rows of text values by column name, which each backend
  * inserts with bound parameters in one transaction (store_demo_data).
  *
- * Ids and references follow tools/nodesim/demo_ids.h exactly, so every
+ * Ids and references follow model/demo_ids.h exactly, so every
  * relationship of a simulated call resolves: customers 1..4 and vendors
  * 5..8 with account N and gateway N each, customers_auth N of customer N,
  * rateplans / routing plans / routing groups 1..3, destinations and
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "store/store_backend.h"
-#include "../../tools/nodesim/demo_ids.h"
+#include "model/demo_ids.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define ROWS_MAX 256

@@ -79,7 +79,7 @@ store_status store_fetch(store *s, res_type_id t, const int64_t *ids, size_t n, 
  * prove lookups are batched. */
 uint64_t store_query_count(const store *s);
 
-/* Fills every related table with the demo data set (tools/nodesim/demo_ids.h
+/* Fills every related table with the demo data set (model/demo_ids.h
  * ranges), replacing what was there. Pops/nodes are not touched. */
 store_status store_demo_data(store *s, char err[STORE_ERR_LEN]);
 

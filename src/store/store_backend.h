@@ -90,7 +90,7 @@ typedef struct store_backend {
 extern const store_backend store_sqlite_backend;
 extern const store_backend store_pg_backend;
 
-/* The demo data set (demo_data.c), coherent with tools/nodesim/demo_ids.h.
+/* The demo data set (demo_data.c), coherent with model/demo_ids.h.
  * Gateways get their pop from pops[0..npops) (the pops that exist; NULL
  * when there are none). store_demo_set_free releases what build made. */
 store_status store_demo_build(const int64_t *pops, size_t npops, store_demo_set *out,

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "nodes/reply.h"
 
 /* ---- running the parser ---------------------------------------------------------- */

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "jsonapi/document.h"
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "nodes/reply.h"
 
 /* ---- the seed -------------------------------------------------------------------------- */

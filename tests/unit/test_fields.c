@@ -27,7 +27,7 @@
 
 #include "jsonapi/errors.h"
 #include "jsonapi/fields.h"
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "store/resources.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))

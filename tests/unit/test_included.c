@@ -39,13 +39,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../tools/nodesim/demo_ids.h"
+#include "model/demo_ids.h"
 #include "api/included.h"
 #include "jsonapi/document.h"
 #include "jsonapi/errors.h"
 #include "jsonapi/fields.h"
 #include "jsonapi/include.h"
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "store/resources.h"
 #include "store/store.h"
 

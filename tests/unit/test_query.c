@@ -22,7 +22,7 @@
 
 #include "jsonapi/errors.h"
 #include "jsonapi/query.h"
-#include "nodes/calls.h"
+#include "model/calls.h"
 
 /* ---- the seed's filters, as the test knows them ------------------------------------ */
 

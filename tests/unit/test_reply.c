@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "nodes/reply.h"
 #include "util/timefmt.h"
 

@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nodes/calls.h"
+#include "model/calls.h"
 #include "nodes/reply.h"
 #include "reply_diff.h"
 #include "util/buf.h"

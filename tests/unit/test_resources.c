@@ -23,7 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../../tools/nodesim/demo_ids.h"
+#include "model/demo_ids.h"
 #include "store/resources.h"
 #include "store/store.h"
 #include "store_fixture.h"

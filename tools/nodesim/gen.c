@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "demo_ids.h"
+#include "model/demo_ids.h"
 
 static const char *const country_codes[DEMO_COUNTRY_LAST] = {
     "380", "49", "44", "1", "33", "39", "34", "48", "420", "36",

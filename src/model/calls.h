@@ -6,8 +6,8 @@
  * the filters and relationships need. All text lives in one arena per reply,
  * so a record costs no allocation of its own and writing the document is a
  * series of memcpy. Fields the API does not use are never stored. */
-#ifndef AC_NODES_CALLS_H
-#define AC_NODES_CALLS_H
+#ifndef AC_MODEL_CALLS_H
+#define AC_MODEL_CALLS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* calls: the attribute and relationship tables of an active call, and the
  * callset container. The tables are the single source of names and order
  * for the parser, the filters and the document writer. */
-#include "nodes/calls.h"
+#include "model/calls.h"
 
 #include <stdlib.h>
 #include <string.h>
