@@ -11,8 +11,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "util/mutex.h"
+
 struct worker_pool {
-    pthread_mutex_t mu;
+    mutex mu;
     pthread_cond_t work, done;
     pool_item *head, *tail;
     bool stopping;
@@ -20,9 +22,9 @@ struct worker_pool {
     pthread_t *threads;
 };
 
-/* Called with the mutex held. */
 static void fifo_push(worker_pool *p, pool_item *it)
 {
+    assert(mutex_held(&p->mu));
     it->next = NULL;
     it->prev = p->tail;
     if (p->tail) p->tail->next = it;
@@ -31,10 +33,9 @@ static void fifo_push(worker_pool *p, pool_item *it)
     it->queued = true;
 }
 
-/* Called with the mutex held. */
 static void fifo_unlink(worker_pool *p, pool_item *it)
 {
-    assert(it->queued);
+    assert(mutex_held(&p->mu) && it->queued);
     if (it->prev) it->prev->next = it->next;
     else p->head = it->next;
     if (it->next) it->next->prev = it->prev;
@@ -46,23 +47,23 @@ static void fifo_unlink(worker_pool *p, pool_item *it)
 static void *worker(void *arg)
 {
     worker_pool *p = arg;
-    pthread_mutex_lock(&p->mu);
+    mutex_lock(&p->mu);
     for (;;) {
-        while (!p->head && !p->stopping) pthread_cond_wait(&p->work, &p->mu);
+        while (!p->head && !p->stopping) mutex_wait(&p->mu, &p->work);
         pool_item *it = p->head;
         if (!it) break; /* stopping, and nothing left to run */
         fifo_unlink(p, it);
         pool_batch *b = it->batch;
         if (b) b->running++;
-        pthread_mutex_unlock(&p->mu);
+        mutex_unlock(&p->mu);
         it->fn(it->arg); /* it may be reused from here on: not touched again */
-        pthread_mutex_lock(&p->mu);
+        mutex_lock(&p->mu);
         if (b) {
             b->running--;
             pthread_cond_broadcast(&p->done);
         }
     }
-    pthread_mutex_unlock(&p->mu);
+    mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -73,7 +74,7 @@ worker_pool *pool_new(size_t threads)
     if (!p) return NULL;
     p->threads = calloc(threads, sizeof *p->threads);
     if (!p->threads) { free(p); return NULL; }
-    pthread_mutex_init(&p->mu, NULL);
+    mutex_init(&p->mu);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
     for (size_t i = 0; i < threads; i++) {
@@ -83,7 +84,7 @@ worker_pool *pool_new(size_t threads)
     if (p->nthreads == 0) {
         pthread_cond_destroy(&p->work);
         pthread_cond_destroy(&p->done);
-        pthread_mutex_destroy(&p->mu);
+        mutex_destroy(&p->mu);
         free(p->threads);
         free(p);
         return NULL;
@@ -94,15 +95,15 @@ worker_pool *pool_new(size_t threads)
 void pool_free(worker_pool *p)
 {
     if (!p) return;
-    pthread_mutex_lock(&p->mu);
+    mutex_lock(&p->mu);
     p->stopping = true;
     pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->mu);
+    mutex_unlock(&p->mu);
     for (size_t i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
     assert(!p->head);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);
-    pthread_mutex_destroy(&p->mu);
+    mutex_destroy(&p->mu);
     free(p->threads);
     free(p);
 }
@@ -119,11 +120,11 @@ void pool_submit_item(worker_pool *p, pool_item *it, pool_fn fn, void *arg)
 {
     assert(p && it && fn);
     *it = (pool_item){.fn = fn, .arg = arg};
-    pthread_mutex_lock(&p->mu);
+    mutex_lock(&p->mu);
     assert(!p->stopping);
     fifo_push(p, it);
     pthread_cond_signal(&p->work);
-    pthread_mutex_unlock(&p->mu);
+    mutex_unlock(&p->mu);
 }
 
 void pool_batch_init(pool_batch *b, worker_pool *p)
@@ -140,10 +141,10 @@ void pool_batch_add(pool_batch *b, pool_fn fn, void *arg)
     if (b->n == POOL_BATCH_MAX) { fn(arg); return; }
     pool_item *it = &b->job[b->n++];
     *it = (pool_item){.fn = fn, .arg = arg, .batch = b};
-    pthread_mutex_lock(&b->p->mu);
+    mutex_lock(&b->p->mu);
     fifo_push(b->p, it);
     pthread_cond_signal(&b->p->work);
-    pthread_mutex_unlock(&b->p->mu);
+    mutex_unlock(&b->p->mu);
 }
 
 void pool_batch_wait(pool_batch *b)
@@ -154,13 +155,13 @@ void pool_batch_wait(pool_batch *b)
      * the likeliest to be taken meanwhile) */
     for (size_t i = b->n; i-- > 0;) {
         pool_item *it = &b->job[i];
-        pthread_mutex_lock(&p->mu);
+        mutex_lock(&p->mu);
         bool mine = it->queued;
         if (mine) fifo_unlink(p, it);
-        pthread_mutex_unlock(&p->mu);
+        mutex_unlock(&p->mu);
         if (mine) it->fn(it->arg);
     }
-    pthread_mutex_lock(&p->mu);
-    while (b->running) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    mutex_lock(&p->mu);
+    while (b->running) mutex_wait(&p->mu, &p->done);
+    mutex_unlock(&p->mu);
 }

@@ -2,7 +2,8 @@
  * finishes even when every worker is busy (its waiter runs what no worker
  * took: no deadlock); a full batch runs the extra job in place; and the
  * loop-thread mark: pool_may_block() is true on an ordinary thread and on
- * a worker, false only on the thread that marked itself. Threads meet
+ * a worker, false only on the thread that marked itself; and util/mutex.c
+ * knows which thread holds it. Threads meet
  * through atomics polled a bounded number of times, never on a clock. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "util/mutex.h"
 #include "util/pool.h"
 
 static void nap(void)
@@ -105,12 +107,33 @@ static void test_loop_thread_mark(void **state)
     assert_true(pool_may_block()); /* the mark is the thread's own */
 }
 
+static void *held_elsewhere(void *arg) { return mutex_held(arg) ? arg : NULL; }
+
+static void test_mutex_knows_its_holder(void **state)
+{
+    (void)state;
+    mutex m;
+    mutex_init(&m);
+    assert_false(mutex_held(&m));
+    mutex_lock(&m);
+    assert_true(mutex_held(&m));
+    pthread_t t;
+    void *seen = &m;
+    assert_int_equal(pthread_create(&t, NULL, held_elsewhere, &m), 0);
+    pthread_join(t, &seen);
+    assert_null(seen); /* held, but not by that thread */
+    mutex_unlock(&m);
+    assert_false(mutex_held(&m));
+    mutex_destroy(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_items_run_once),
         cmocka_unit_test(test_batch_with_every_worker_busy),
         cmocka_unit_test(test_loop_thread_mark),
+        cmocka_unit_test(test_mutex_knows_its_holder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
