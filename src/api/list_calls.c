@@ -149,7 +149,6 @@ static const callset *set_of(const fanout_plan *plan, const call_record *r)
  * of the body (http/server.h), so the slices are never copied together.
  * Below WRITE_SLICE_MIN calls per thread a thread costs more than it saves. */
 #define WRITE_SLICE_MIN 1000
-#define WRITE_THREADS_MAX (1 + HTTP_MORE_PARTS) /* into res->body and each `more` part */
 
 #define GONE_CHECK_EVERY 1024 /* calls between two looks at the client's socket */
 
@@ -194,7 +193,7 @@ static size_t writer_count(const app *a, size_t n)
     if (k < 2) return 1;
     size_t most = pool_threads(a->cpu) > 2 ? pool_threads(a->cpu) : 2;
     if (k > most) k = most;
-    if (k > WRITE_THREADS_MAX) k = WRITE_THREADS_MAX;
+    if (k > POOL_BATCH_MAX) k = POOL_BATCH_MAX;
     return k;
 }
 
@@ -203,13 +202,14 @@ static size_t writer_count(const app *a, size_t n)
  * worker has started). sizes[i] is call i's resource object; the last
  * slice's buffer gets room for `tail` more bytes. Returns the buffer
  * holding the last slice, or NULL when the client left while they were
- * written (then the slices are partial). */
+ * written (then the slices are partial) or memory ran out (*oom). */
 static buf *write_data(app *a, http_response *res, const http_request *req, const fanout_plan *plan,
                        const call_ref_rec *calls, const size_t *sizes, size_t n, size_t tail,
                        doc_base base, const doc_call_opts *opts)
 {
     size_t k = writer_count(a, n);
-    write_slice slice[WRITE_THREADS_MAX];
+    if (k > 1 && !http_response_more(res, k - 1)) k = 1; /* out of memory: one slice */
+    write_slice slice[POOL_BATCH_MAX];
     atomic_bool gone = false;
     for (size_t t = 0; t < k; t++) {
         size_t from = n * t / k, to = n * (t + 1) / k;
@@ -228,8 +228,7 @@ static buf *write_data(app *a, http_response *res, const http_request *req, cons
 
 static void client_gone(http_response *res)
 {
-    buf_reset(&res->body);
-    for (int i = 0; i < HTTP_MORE_PARTS; i++) buf_free(&res->more[i]);
+    http_response_clear_body(res);
     app_error(res, 499, "499", "Client closed request", "The client closed the connection.");
 }
 
@@ -360,7 +359,7 @@ static void too_large(http_response *res, const fanout_plan *plan, const doc_siz
 static void check_size(const http_response *res, uint64_t total)
 {
     uint64_t written = res->body.len;
-    for (int i = 0; i < HTTP_MORE_PARTS; i++) written += res->more[i].len;
+    for (size_t i = 0; i < res->nmore; i++) written += res->more[i].len;
     if (written == total) return;
     buf line;
     log_begin(&line, LOG_ERROR, "document-size-mismatch");

@@ -58,8 +58,7 @@ void http_error(http_response *res, int status, const char *title, const char *d
     int v = status;
     do { *--p = (char)('0' + v % 10); v /= 10; } while (v && p > code);
     res->status = status;
-    buf_reset(&res->body);
-    for (int i = 0; i < HTTP_MORE_PARTS; i++) buf_free(&res->more[i]);
+    http_response_clear_body(res);
     jerr_single(&res->body, status, p, title, detail);
 }
 
@@ -139,22 +138,54 @@ void http_wire_free(http_wire *w)
 {
     buf_free(&w->head);
     for (size_t i = 0; i < w->nparts; i++) free(w->part[i]);
+    free(w->part);
+    w->part = NULL;
+    w->part_len = NULL;
     w->nparts = 0;
     w->body_len = 0;
 }
 
-/* Takes the body buffers of res into w (no copy). */
-static void take_parts(http_wire *w, http_response *res)
+bool http_response_more(http_response *res, size_t n)
 {
-    buf *src[HTTP_WIRE_PARTS];
-    src[0] = &res->body;
-    for (int i = 0; i < HTTP_MORE_PARTS; i++) src[1 + i] = &res->more[i];
-    for (int i = 0; i < HTTP_WIRE_PARTS; i++) {
-        if (!src[i]->len) { buf_free(src[i]); continue; }
-        w->part_len[w->nparts] = src[i]->len;
-        w->part[w->nparts++] = buf_steal(src[i]);
+    assert(res);
+    buf *grown = realloc(res->more, (res->nmore + n) * sizeof *grown);
+    if (!grown) return false;
+    for (size_t i = 0; i < n; i++) buf_init(&grown[res->nmore + i]);
+    res->more = grown;
+    res->nmore += n;
+    return true;
+}
+
+void http_response_clear_body(http_response *res)
+{
+    buf_reset(&res->body);
+    for (size_t i = 0; i < res->nmore; i++) buf_free(&res->more[i]);
+    free(res->more);
+    res->more = NULL;
+    res->nmore = 0;
+}
+
+/* Takes the body buffers of res into w (no copy); res keeps none. False
+ * when memory ran out (res is emptied all the same). */
+static bool take_parts(http_wire *w, http_response *res)
+{
+    size_t n = 1 + res->nmore;
+    w->part = malloc(n * (sizeof *w->part + sizeof *w->part_len));
+    bool ok = w->part != NULL;
+    if (ok) w->part_len = (size_t *)(w->part + n);
+    for (size_t i = 0; i < n; i++) {
+        buf *src = i == 0 ? &res->body : &res->more[i - 1];
+        if (!ok || !src->len) { buf_free(src); continue; }
+        w->part_len[w->nparts] = src->len;
+        char *data = buf_steal(src);
+        if (!data) ok = false;
+        else w->part[w->nparts++] = data;
         w->body_len += w->part_len[w->nparts - 1];
     }
+    free(res->more);
+    res->more = NULL;
+    res->nmore = 0;
+    return ok;
 }
 
 bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
@@ -163,11 +194,9 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     memset(w, 0, sizeof *w);
     buf_init(&w->head);
     bool oom = res->body.oom;
-    for (int i = 0; i < HTTP_MORE_PARTS; i++) oom |= res->more[i].oom;
+    for (size_t i = 0; i < res->nmore; i++) oom |= res->more[i].oom;
     if (oom) http_error(res, 500, "Internal server error", "Out of memory.");
-    take_parts(w, res);
-    for (size_t i = 0; i < w->nparts; i++)
-        if (!w->part[i]) { http_wire_free(w); return false; }
+    if (!take_parts(w, res)) { http_wire_free(w); return false; }
 
     int status = res->status;
     bool has_body = w->body_len > 0;

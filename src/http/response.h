@@ -18,12 +18,10 @@
 #include "http/server.h"
 #include "util/phase.h"
 
-#define HTTP_WIRE_PARTS (1 + HTTP_MORE_PARTS)
-
 typedef struct http_wire {
     buf head;                       /* status line and headers, up to the empty line */
-    char *part[HTTP_WIRE_PARTS];    /* the body, owned */
-    size_t part_len[HTTP_WIRE_PARTS];
+    char **part;                    /* the body's parts, owned (one allocation with part_len) */
+    size_t *part_len;
     size_t nparts;
     size_t body_len;                /* bytes sent after the head */
     int status;                     /* as sent (304 when the ETag matched) */

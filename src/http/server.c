@@ -152,7 +152,8 @@ struct conn {
     bool closing;           /* the answer being written ends the connection */
     /* WRITE */
     http_wire wire;
-    struct iovec iov[1 + HTTP_WIRE_PARTS];
+    struct iovec *iov;      /* the answer's head and parts: iov_two, or allocated */
+    struct iovec iov_two[2];
     size_t niov, iov_at;
     size_t accounted;       /* bytes counted against max_unsent_bytes */
     bool timed;
@@ -271,12 +272,21 @@ static void ip_release(http_server *s, ip_slot *e)
 static void work_free(req_work *w)
 {
     if (!w) return;
+    http_response_clear_body(&w->res);
     buf_free(&w->res.body);
-    for (int i = 0; i < HTTP_MORE_PARTS; i++) buf_free(&w->res.more[i]);
     http_wire_free(&w->wire);
     buf_free(&w->forwarded);
     free(w->head_buf);
     free(w);
+}
+
+/* The answer being sent is done with (sent, or the connection closed). */
+static void wire_release(conn *c)
+{
+    http_wire_free(&c->wire);
+    if (c->iov != c->iov_two) free(c->iov);
+    c->iov = NULL;
+    c->niov = c->iov_at = 0;
 }
 
 static void conn_close(http_server *s, conn *c)
@@ -288,7 +298,7 @@ static void conn_close(http_server *s, conn *c)
     close(c->fd);
     ip_release(s, c->ip);
     atomic_fetch_sub(&s->unsent, c->accounted);
-    http_wire_free(&c->wire);
+    wire_release(c);
     work_free(c->w);
     buf_free(&c->body);
     free(c->in);
@@ -323,6 +333,12 @@ static void start_write(http_server *s, conn *c, http_wire *w, bool closing, siz
     memset(w, 0, sizeof *w);
     c->closing = closing;
     c->niov = 0;
+    c->iov = 1 + c->wire.nparts <= 2 ? c->iov_two : malloc((1 + c->wire.nparts) * sizeof *c->iov);
+    if (!c->iov) { /* out of memory: the answer cannot go out */
+        atomic_fetch_sub(&s->unsent, reserved);
+        conn_close(s, c);
+        return;
+    }
     c->iov[c->niov++] = (struct iovec){c->wire.head.data, c->wire.head.len};
     for (size_t i = 0; i < c->wire.nparts; i++)
         c->iov[c->niov++] = (struct iovec){c->wire.part[i], c->wire.part_len[i]};
@@ -650,7 +666,7 @@ static void write_done(http_server *s, conn *c)
     }
     atomic_fetch_sub(&s->unsent, c->accounted);
     c->accounted = 0;
-    http_wire_free(&c->wire);
+    wire_release(c);
     work_free(c->w);
     c->w = NULL;
     buf_free(&c->body);
@@ -679,7 +695,6 @@ static void conn_write(http_server *s, conn *c)
             if (errno == EAGAIN || errno == EWOULDBLOCK) return; /* EPOLLOUT brings us back */
             c->peer_closed = true;
             c->iov_at = c->niov;
-            http_wire_free(&c->wire);
             c->st = CS_LINGER; /* nothing more to read either */
             conn_close(s, c);
             return;

@@ -39,21 +39,27 @@ typedef struct http_request {
     int client_fd;             /* the connection's socket (-1 unknown): see http_client_gone */
 } http_request;
 
-#define HTTP_MORE_PARTS 4
-
 typedef struct http_response {
     int status;
     buf body;                 /* JSON text; empty = no body */
-    /* The body may continue in these buffers, in order: a handler that
-     * writes a large document on several threads hands over each thread's
-     * part as it is, without copying them together. Usually all empty. */
-    buf more[HTTP_MORE_PARTS];
+    /* The body may continue in more[0..nmore), in order: a handler that
+     * writes a large document in slices on several threads hands over each
+     * slice's buffer as it is, without copying them together. Usually
+     * none (http_response_more). */
+    buf *more;
+    size_t nmore;
     const char *content_type; /* NULL = application/vnd.api+json */
     const char *allow;        /* for 405 */
     int retry_after;          /* seconds, for 429; 0 = none */
 } http_response;
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);
+
+/* Gives res n more (empty) body buffers after those it has; false when
+ * memory ran out. */
+bool http_response_more(http_response *res, size_t n);
+/* Empties the body: res->body reset (its memory kept), the others freed. */
+void http_response_clear_body(http_response *res);
 
 /* A request runs as steps: the handler, then a continuation after each
  * wait. Every step starts on the server's event loop thread, where it
