@@ -17,6 +17,7 @@
 
 #include "api/app_internal.h"
 #include "auth/jwt.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define USER_CACHE_MAX 1024
@@ -50,7 +51,7 @@ static bool load_user(app *a, int64_t id, cached_user *c, char err[STORE_ERR_LEN
     store_status st = store_user_get(a->st, id, &u, err);
     memset(c, 0, sizeof *c);
     c->id = id;
-    c->loaded_ms = fanout_now_ms();
+    c->loaded_ms = clock_now_ms();
     if (st == STORE_NOT_FOUND) return true;
     if (st != STORE_OK) return false;
     char cerr[160];
@@ -113,7 +114,7 @@ static bool user_lookup(app *a, const http_request *req, int64_t id, cached_user
                         char err[STORE_ERR_LEN])
 {
     *moved = false;
-    int64_t now = fanout_now_ms();
+    int64_t now = clock_now_ms();
     pthread_mutex_lock(&a->users_mu);
     const cached_user *c = cache_find(a, id);
     if (c && now - c->loaded_ms < a->cfg.user_cache_ms) {

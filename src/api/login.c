@@ -19,6 +19,7 @@
 #include "api/login.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 static void log_login(const http_request *req, const char *result, const char *reason,
@@ -72,7 +73,7 @@ static bool read_credentials(const http_request *req, http_response *res, json_t
 static bool throttled(app *a, const char *username, const struct sockaddr *client,
                       http_response *res)
 {
-    int wait = login_throttle_retry_after(a->thr, username, client, fanout_now_ms());
+    int wait = login_throttle_retry_after(a->thr, username, client, clock_now_ms());
     if (wait == 0) return false;
     char detail[128];
     snprintf(detail, sizeof detail, "Too many failed logins; try again in %d s.", wait);
@@ -132,7 +133,7 @@ void api_login(app *a, const http_request *req, http_response *res)
     }
 
     if (reason) {
-        login_throttle_failure(a->thr, username, client_sa, fanout_now_ms());
+        login_throttle_failure(a->thr, username, client_sa, clock_now_ms());
         if (strcmp(reason, "address not allowed") == 0) {
             char detail[128];
             snprintf(detail, sizeof detail, "Logins from %s are not allowed for this user.", client_text);
