@@ -16,7 +16,7 @@
 #include "api/app_internal.h"
 #include "api/included.h"
 #include "api/params.h"
-#include "jsonapi/query.h"
+#include "model/call_id.h"
 #include "util/log.h"
 
 /* 404 naming the id; at most 200 bytes of it are echoed, "..." marks a cut. */

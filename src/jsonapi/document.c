@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jsonapi/fields.h"
+#include "model/call_id.h"
 #include "util/timefmt.h"
 
 #define CALLS_PATH "/api/rest/admin/active-calls/"
@@ -30,8 +31,7 @@ void doc_call_self(buf *out, doc_base base, int64_t node_id, const char *tag, si
 {
     buf_append(out, base.url, base.len);
     buf_append(out, CALLS_PATH, sizeof CALLS_PATH - 1);
-    buf_put_i64(out, node_id);
-    buf_putc(out, '*');
+    call_id_put_node(out, node_id);
     buf_put_url_segment(out, tag, tag_len);
 }
 
@@ -106,8 +106,7 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
     buf_reserve(out, 1200 + 40 * self_len + cs->arena.len / (cs->n ? cs->n : 1));
 
     put_lit(out, RES_OPEN);
-    buf_put_i64(out, node_id);
-    buf_putc(out, '*');
+    call_id_put_node(out, node_id);
     buf_put_json_chars(out, tag, r->tag.len);
     put_lit(out, RES_TYPE_SELF);
     buf_append(out, self, self_len);
@@ -142,26 +141,17 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
 
 /* ---- sizes ----------------------------------------------------------------- */
 
-/* The length of buf_put_i64's text. */
-static size_t i64_len(int64_t v)
-{
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    size_t n = v < 0 ? 2 : 1;
-    while (u >= 10) { u /= 10; n++; }
-    return n;
-}
-
 static size_t linkage_len(const char *type, int64_t id)
 {
     if (id == CALL_ID_NONE) return LIT_LEN(NULL_TEXT);
-    return LIT_LEN(LINK_OPEN) + strlen(type) + LIT_LEN(LINK_ID) + i64_len(id) + LIT_LEN(LINK_CLOSE);
+    return LIT_LEN(LINK_OPEN) + strlen(type) + LIT_LEN(LINK_ID) + buf_i64_len(id) + LIT_LEN(LINK_CLOSE);
 }
 
 void doc_call_sizer_init(doc_call_sizer *z, doc_base base, int64_t node_id, const doc_call_opts *o)
 {
     pthread_once(&fragments_once, build_fragments);
-    size_t id_len = i64_len(node_id);
-    size_t n = LIT_LEN(RES_OPEN) + id_len + 1 + LIT_LEN(RES_TYPE_SELF) + LIT_LEN(RES_ATTRS);
+    size_t id_len = call_id_node_len(node_id); /* "<node>*" */
+    size_t n = LIT_LEN(RES_OPEN) + id_len + LIT_LEN(RES_TYPE_SELF) + LIT_LEN(RES_ATTRS);
     bool first = true;
     for (int a = 0; a < ATTR_COUNT; a++) {
         if (!fields_has(o->fields, a)) continue;
@@ -180,7 +170,7 @@ void doc_call_sizer_init(doc_call_sizer *z, doc_base base, int64_t node_id, cons
     }
     n += LIT_LEN(RES_CLOSE);
     /* the self link without its tag: base, path, node id and '*' */
-    n += uses * (base.len + LIT_LEN(CALLS_PATH) + id_len + 1);
+    n += uses * (base.len + LIT_LEN(CALLS_PATH) + id_len);
     *z = (doc_call_sizer){n, uses, node_id, *o};
 }
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/decimal.h"
+#include "model/call_id.h"
 
 #define ECHO_MAX 200 /* longest user text echoed back in an error detail */
 
@@ -66,18 +66,6 @@ static bool parse_i64(const char *s, size_t n, int64_t *out)
     if (errno == ERANGE) return false;
     *out = v;
     return true;
-}
-
-bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag, size_t *tag_len)
-{
-    const char *star = memchr(id, '*', len);
-    if (!star) return false;
-    size_t nlen = (size_t)(star - id);
-    /* one spelling per node: "01*t" or "+1*t" is not node 1's call */
-    if (!decimal_positive_i64(id, nlen, node_id)) return false;
-    *tag = star + 1;
-    *tag_len = len - nlen - 1;
-    return *tag_len > 0 && *tag_len <= 1024;
 }
 
 /* Writes at most ECHO_MAX bytes of s, marking a cut with "...". */

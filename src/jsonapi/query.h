@@ -66,9 +66,4 @@ const char **listing_query_tags_for(const listing_query *q, int64_t node_id, siz
 bool listing_query_match(const listing_query *q, int64_t node_id, const callset *cs,
                          const call_record *r);
 
-/* Parses "<node>*<tag>": node in canonical decimal (util/decimal.h: no
- * sign, space or leading zero, 1..INT64_MAX), tag 1..1024 bytes. False
- * when malformed. The tag points into id. */
-bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag, size_t *tag_len);
-
 #endif
