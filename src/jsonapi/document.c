@@ -192,19 +192,6 @@ size_t doc_call_size(const doc_call_sizer *z, const callset *cs, const call_reco
     return n;
 }
 
-/* A stored id (a positive integer) or CALL_ID_NONE — the same rule as the
- * include resolver's, so linkage and `included` always agree. */
-static int64_t stored_id(const char *v)
-{
-    if (!v || !*v) return CALL_ID_NONE;
-    int64_t x = 0;
-    for (const char *p = v; *p; p++) {
-        if (*p < '0' || *p > '9' || x > (INT64_MAX - 9) / 10) return CALL_ID_NONE;
-        x = x * 10 + (*p - '0');
-    }
-    return x > 0 ? x : CALL_ID_NONE;
-}
-
 static bool digits(const char *p, int n)
 {
     for (int i = 0; i < n; i++)
@@ -333,7 +320,7 @@ void doc_related_resource(buf *out, doc_base base, int type, const res_row *row,
             buf_putc(out, '"');
             put_lit(out, c->rel_name);
             put_lit(out, "\":{\"data\":");
-            doc_linkage(out, c->rel_type, stored_id(row->vals[i]));
+            doc_linkage(out, c->rel_type, call_rel_id_parse(row->vals[i]));
             buf_putc(out, '}');
         }
         buf_putc(out, '}');
