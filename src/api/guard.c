@@ -17,6 +17,7 @@
 
 #include "api/app_internal.h"
 #include "auth/jwt.h"
+#include "jsonapi/query.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -31,7 +32,7 @@ static const char *token_of(const http_request *req)
         if (*last && *last != ' ') return last;
     }
     for (size_t i = 0; i < req->nparams; i++)
-        if (strcmp(req->params[i].key, "token") == 0 && *req->params[i].value)
+        if (query_key_of(req->params[i].key) == QUERY_KEY_TOKEN && *req->params[i].value)
             return req->params[i].value;
     return NULL;
 }

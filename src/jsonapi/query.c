@@ -1,4 +1,5 @@
-/* query: filter parsing and evaluation for the listing (SPEC §3).
+/* query: the known parameter keys, and filter parsing and evaluation for
+ * the listing (docs/API.md, "Filters").
  *
  * Filter keys are normalised (underscores → dashes) and looked up in one
  * table of the seed's 22 names. Values are comma lists of strict integers
@@ -6,6 +7,7 @@
  * occurrence of a filter becomes one condition; conditions AND together. */
 #include "jsonapi/query.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +90,23 @@ static void not_allowed(jsonapi_errors *errs, const char *code, const char *titl
     char v[ECHO_MAX + 4];
     echo(v, sizeof v, name);
     jerr_add(errs, 400, code, title, "%s is not allowed.", v);
+}
+
+/* ---- parameter keys -------------------------------------------------------- */
+
+query_key query_key_of(const char *key)
+{
+    assert(key != NULL);
+    if (strncmp(key, "filter[", 7) == 0) return QUERY_KEY_FILTER;
+    if (strcmp(key, "include") == 0) return QUERY_KEY_INCLUDE;
+    if (strncmp(key, "fields[", 7) == 0) return QUERY_KEY_FIELDS;
+    if (strcmp(key, "token") == 0) return QUERY_KEY_TOKEN;
+    return QUERY_KEY_UNKNOWN;
+}
+
+void query_param_not_allowed(jsonapi_errors *errs, const char *key)
+{
+    not_allowed(errs, "105", "Param not allowed", key);
 }
 
 /* ---- conditions ------------------------------------------------------------ */
@@ -197,10 +216,11 @@ int listing_query_parse(listing_query *q, const query_param *params, size_t n, j
     int before = errs->n;
     for (size_t i = 0; i < n; i++) {
         const char *key = params[i].key;
-        if (strncmp(key, "filter[", 7) == 0) parse_filter(q, key, params[i].value, errs);
-        else if (strcmp(key, "token") == 0) continue; /* the JWT: the guard's business */
-        else if (strcmp(key, "include") == 0 || strncmp(key, "fields[", 7) == 0) continue; /* their own parsers */
-        else not_allowed(errs, "105", "Param not allowed", key);
+        switch (query_key_of(key)) {
+        case QUERY_KEY_FILTER: parse_filter(q, key, params[i].value, errs); break;
+        case QUERY_KEY_UNKNOWN: query_param_not_allowed(errs, key); break;
+        default: break; /* include, fields: their own parsers; token: the guard's */
+        }
     }
     return errs->n - before;
 }

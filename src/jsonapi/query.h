@@ -1,5 +1,6 @@
-/* query: the listing's query string — filters (SPEC §3) — parsed once per
- * request into conditions that are cheap to test per call.
+/* query: the query string's parameters — which keys a request may carry
+ * at all, and the listing's filters (docs/API.md, "Filters"), parsed once
+ * per request into conditions that are cheap to test per call.
  *
  * Every problem is reported (400 with jsonapi-resources' codes): unknown
  * filter 102, bad value 103, unknown parameter 105. Nothing is ignored and
@@ -49,6 +50,23 @@ typedef struct listing_query {
     query_cond *conds;
     size_t n;
 } listing_query;
+
+/* The parameters any endpoint knows, by key: the one list of them. Which
+ * of them an endpoint takes is its own business (api/params.c); a key of
+ * none of these kinds is a 105 everywhere. */
+typedef enum {
+    QUERY_KEY_FILTER,  /* filter[...]: the listing's (this module) */
+    QUERY_KEY_INCLUDE, /* include (jsonapi/include.h) */
+    QUERY_KEY_FIELDS,  /* fields[...] (jsonapi/fields.h) */
+    QUERY_KEY_TOKEN,   /* token: the JWT, the guard's */
+    QUERY_KEY_UNKNOWN,
+} query_key;
+
+query_key query_key_of(const char *key);
+
+/* Adds the 400 for a parameter the endpoint does not take: code 105,
+ * "<key> is not allowed." (the key cut at 200 bytes, marked "..."). */
+void query_param_not_allowed(jsonapi_errors *errs, const char *key);
 
 /* Parses the filters among params; returns the number of errors added to
  * errs (0 = usable). `token`, `include` and `fields[...]` belong to other

@@ -368,6 +368,39 @@ static void test_unknown_param_105(void **state)
     unknown("", "", "105", "Param not allowed", "");
 }
 
+/* The one list of known keys, and the 105 every endpoint writes for a key
+ * it does not take: the key cut at 200 bytes, marked "...". */
+static void test_param_keys(void **state)
+{
+    assert_int_equal(query_key_of("filter[id]"), QUERY_KEY_FILTER);
+    assert_int_equal(query_key_of("filter["), QUERY_KEY_FILTER);
+    assert_int_equal(query_key_of("include"), QUERY_KEY_INCLUDE);
+    assert_int_equal(query_key_of("fields[nodes]"), QUERY_KEY_FIELDS);
+    assert_int_equal(query_key_of("token"), QUERY_KEY_TOKEN);
+    static const char *const unknown_keys[] = {"filter", "Filter[id]", "includes", "fields",
+                                               "Token", "sort", "page[size]", ""};
+    for (size_t i = 0; i < sizeof unknown_keys / sizeof unknown_keys[0]; i++)
+        assert_int_equal(query_key_of(unknown_keys[i]), QUERY_KEY_UNKNOWN);
+
+    char key[301];
+    memset(key, 'k', 300);
+    key[300] = '\0';
+    jsonapi_errors e;
+    jerr_init(&e);
+    query_param_not_allowed(&e, key);
+    assert_int_equal(e.n, 1);
+    assert_int_equal(e.status, 400);
+    buf out;
+    buf_init(&out);
+    jerr_document(&e, &out);
+    char want[400];
+    snprintf(want, sizeof want, "\"detail\":\"%.200s... is not allowed.\",\"code\":\"105\"", key);
+    buf_putc(&out, '\0');
+    if (!strstr(out.data, want)) fail_msg("%s", out.data);
+    buf_free(&out);
+    jerr_free(&e);
+}
+
 static void test_errors_collected_in_order(void **state)
 {
     query_param params[] = {
@@ -777,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_id_values),
         cmocka_unit_test(test_unknown_filter_102),
         cmocka_unit_test(test_unknown_param_105),
+        cmocka_unit_test(test_param_keys),
         cmocka_unit_test(test_errors_collected_in_order),
         cmocka_unit_test(test_hostile_values_echoed_safely),
         cmocka_unit_test(test_long_values_cut),
