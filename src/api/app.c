@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "http/negotiate.h"
-#include "jsonapi/errors.h"
 
 #define MAX_IDLE_PER_NODE 16
 
@@ -89,13 +88,6 @@ void app_free(app *a)
     free(a);
 }
 
-void app_error(http_response *res, int status, const char *code, const char *title,
-               const char *detail)
-{
-    res->status = status;
-    jerr_single(&res->body, status, code, title, detail);
-}
-
 bool app_base_url(const app *a, const http_request *req, http_response *res,
                   char storage[300], doc_base *base)
 {
@@ -107,7 +99,7 @@ bool app_base_url(const app *a, const http_request *req, http_response *res,
         snprintf(storage, 300, "http://%s", req->host);
         base->url = storage;
     } else {
-        app_error(res, 400, "400", "Bad request", "The Host header is not a valid host name.");
+        http_error(res, 400, "Bad request", "The Host header is not a valid host name.");
         return false;
     }
     base->len = strlen(base->url);
@@ -124,7 +116,7 @@ static void not_allowed(http_response *res, const char *method, const char *allo
     res->allow = allow;
     char detail[128];
     snprintf(detail, sizeof detail, "%.16s is not allowed on this resource.", method);
-    app_error(res, 405, "405", "Method not allowed", detail);
+    http_error(res, 405, "Method not allowed", detail);
 }
 
 /* JSON:API negotiation (SPEC §4); the login also speaks plain JSON. */
@@ -132,13 +124,13 @@ static bool negotiate(const http_request *req, bool plain_json_too, http_respons
 {
     bool accept_ok = plain_json_too ? http_accept_json_ok(req->accept) : http_accept_ok(req->accept);
     if (!accept_ok) {
-        app_error(res, 406, "406", "Not acceptable",
+        http_error(res, 406, "Not acceptable",
                   "All requests must accept the application/vnd.api+json media type.");
         return false;
     }
     if (req->body_len > 0 && !http_content_type_is(req->content_type, JSONAPI_MEDIA_TYPE) &&
         !(plain_json_too && http_content_type_is(req->content_type, "application/json"))) {
-        app_error(res, 415, "415", "Unsupported media type",
+        http_error(res, 415, "Unsupported media type",
                   "Request bodies must use the application/vnd.api+json media type.");
         return false;
     }
@@ -160,7 +152,7 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     if (strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) != 0) {
         char detail[300];
         snprintf(detail, sizeof detail, "No route matches %.16s %.200s.", req->method, path);
-        app_error(res, 404, "404", "Not found", detail);
+        http_error(res, 404, "Not found", detail);
         return;
     }
     /* everything else under the admin prefix needs a token first: an
@@ -189,5 +181,5 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     }
     char detail[300];
     snprintf(detail, sizeof detail, "No route matches %.16s %.200s.", req->method, path);
-    app_error(res, 404, "404", "Not found", detail);
+    http_error(res, 404, "Not found", detail);
 }

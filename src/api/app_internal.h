@@ -9,6 +9,7 @@
 #include "auth/cidr.h"
 #include "auth/policy.h"
 #include "auth/throttle.h"
+#include "http/response.h"
 #include "jsonapi/document.h"
 #include "nodes/fanout.h"
 #include "util/budget.h"
@@ -74,9 +75,6 @@ void api_show_resource(app *a, const http_request *req, int type, const char *id
  * cannot be used. `storage` holds the text the base points into. */
 bool app_base_url(const app *a, const http_request *req, http_response *res,
                   char storage[300], doc_base *base);
-
-void app_error(http_response *res, int status, const char *code, const char *title,
-               const char *detail);
 
 void api_list_calls(app *a, const http_request *req, http_response *res);
 

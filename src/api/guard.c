@@ -174,7 +174,7 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     bool moved;
     if (!user_lookup(a, req, sub, &u, &moved, err)) {
         if (moved) return false; /* the request goes on on a worker, from the start */
-        app_error(res, 503, "503", "Store unavailable", "The user store cannot be read right now.");
+        http_error(res, 503, "Store unavailable", "The user store cannot be read right now.");
         log_msg(LOG_ERROR, "user lookup failed: %s", err);
         return false;
     }
@@ -189,7 +189,7 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     if (!policy_allows(a->pol, u.roles, POLICY_SECTION, action)) {
         char detail[160];
         snprintf(detail, sizeof detail, "Your roles do not allow %s on active calls.", action);
-        app_error(res, 403, "403", "Forbidden", detail);
+        http_error(res, 403, "Forbidden", detail);
         buf line;
         log_begin(&line, LOG_WARN, "forbidden");
         log_kv_i64(&line, "user_id", sub);
