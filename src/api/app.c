@@ -3,6 +3,7 @@
  * not a handler's own (unknown path, wrong method) is a JSON:API error. */
 #include "api/app_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,9 @@ static bool is_get(const char *method)
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
-static void not_allowed(http_response *res, const char *method, const char *allow)
+void app_method_not_allowed(http_response *res, const char *method, const char *allow)
 {
+    assert(method != NULL && allow != NULL);
     res->allow = allow;
     char detail[128];
     snprintf(detail, sizeof detail, "%.16s is not allowed on this resource.", method);
@@ -145,7 +147,7 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     const char *path = req->path;
     if (strcmp(path, ADMIN_PREFIX "auth") == 0) {
         if (!negotiate(req, true, res)) return;
-        if (strcmp(req->method, "POST") != 0) { not_allowed(res, req->method, "POST"); return; }
+        if (strcmp(req->method, "POST") != 0) { app_method_not_allowed(res, req->method, "POST"); return; }
         api_login(a, req, res);
         return;
     }
@@ -165,7 +167,7 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     const char *rest = path + strlen(ADMIN_PREFIX);
     if (strcmp(rest, "active-calls") == 0) {
         if (is_get(req->method)) api_list_calls(a, req, res);
-        else not_allowed(res, req->method, "GET, HEAD");
+        else app_method_not_allowed(res, req->method, "GET, HEAD");
         return;
     }
     if (strncmp(rest, "active-calls/", 13) == 0) {
@@ -176,7 +178,7 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     int type = slash ? res_type_find(rest, (size_t)(slash - rest)) : -1;
     if (type >= 0 && !strchr(slash + 1, '/')) {
         if (is_get(req->method)) api_show_resource(a, req, type, slash + 1, res);
-        else not_allowed(res, req->method, "GET, HEAD");
+        else app_method_not_allowed(res, req->method, "GET, HEAD");
         return;
     }
     char detail[300];

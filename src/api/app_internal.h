@@ -76,6 +76,10 @@ void api_show_resource(app *a, const http_request *req, int type, const char *id
 bool app_base_url(const app *a, const http_request *req, http_response *res,
                   char storage[300], doc_base *base);
 
+/* 405 for `method` on a resource that takes the methods in `allow`
+ * ("GET, HEAD"): the Allow header and the JSON:API error. */
+void app_method_not_allowed(http_response *res, const char *method, const char *allow);
+
 void api_list_calls(app *a, const http_request *req, http_response *res);
 
 #endif

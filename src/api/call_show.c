@@ -291,10 +291,7 @@ void api_call(app *a, const http_request *req, const auth_subject *who, const ch
     bool is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     bool is_delete = strcmp(req->method, "DELETE") == 0;
     if (!is_get && !(is_delete && !rel)) { /* a call can be dropped; its relationships cannot */
-        res->allow = rel ? "GET, HEAD" : "GET, HEAD, DELETE";
-        char detail[128];
-        snprintf(detail, sizeof detail, "%.16s is not allowed on this resource.", req->method);
-        http_error(res, 405, "Method not allowed", detail);
+        app_method_not_allowed(res, req->method, rel ? "GET, HEAD" : "GET, HEAD, DELETE");
         return;
     }
     call_req *cr = calloc(1, sizeof *cr);
