@@ -12,13 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/request.h" /* query_param */
 #include "jsonapi/errors.h"
 #include "model/calls.h"
-
-typedef struct query_param {
-    const char *key;   /* as decoded by the HTTP layer, e.g. "filter[node-id-eq]" */
-    const char *value; /* never NULL ("" for a bare key) */
-} query_param;
 
 typedef enum {
     COND_REL_IN,  /* record field rel_id[rel] ∈ vals */
