@@ -24,8 +24,11 @@ int cli_demo(int argc, char **argv);
  * service uses where they are missing (an empty PostgreSQL database). */
 int cli_db(int argc, char **argv);
 
+/* The database when neither --db nor $ACTIVECALLS_DB names one. */
+#define CLI_DEFAULT_DB "./activecalls.db"
+
 /* The database location: the --db value when given (non-empty), else
- * $ACTIVECALLS_DB when set and non-empty, else "./activecalls.db". */
+ * $ACTIVECALLS_DB when set and non-empty, else CLI_DEFAULT_DB. */
 const char *cli_db_location(const char *flag_value);
 
 /* Exit codes every subcommand uses. */

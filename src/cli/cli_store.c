@@ -19,8 +19,6 @@
 
 #include "store/store.h"
 
-#define DEFAULT_DB "./activecalls.db"
-
 
 enum { F_ID = 1u, F_NAME = 2u, F_ENDPOINT = 4u, F_POP_ID = 8u, F_DB = 16u };
 enum { OPT_ID = 256, OPT_NAME, OPT_ENDPOINT, OPT_POP_ID, OPT_DB };
@@ -78,14 +76,6 @@ typedef struct command {
     const verb *verbs;
     size_t nverbs;
 } command;
-
-const char *cli_db_location(const char *flag_value)
-{
-    if (flag_value && *flag_value) return flag_value;
-    const char *env = getenv("ACTIVECALLS_DB");
-    if (env && *env) return env;
-    return DEFAULT_DB;
-}
 
 /* ---- messages ---- */
 
@@ -259,7 +249,7 @@ static const command pop_cmd = {
     "usage: activecalls pop add --id P --name NAME [--db PATH]\n"
     "       activecalls pop list [--db PATH]\n"
     "       activecalls pop remove --id P [--db PATH]\n"
-    "--db defaults to $ACTIVECALLS_DB, else " DEFAULT_DB ".\n",
+    "--db defaults to $ACTIVECALLS_DB, else " CLI_DEFAULT_DB ".\n",
     pop_verbs,
     sizeof pop_verbs / sizeof pop_verbs[0],
 };
@@ -270,7 +260,7 @@ static const command node_cmd = {
     "       activecalls node list [--db PATH]\n"
     "       activecalls node remove --id N [--db PATH]\n"
     "ADDR:PORT is numeric, IPv4:port or [IPv6]:port (host names are not resolved).\n"
-    "--db defaults to $ACTIVECALLS_DB, else " DEFAULT_DB ".\n",
+    "--db defaults to $ACTIVECALLS_DB, else " CLI_DEFAULT_DB ".\n",
     node_verbs,
     sizeof node_verbs / sizeof node_verbs[0],
 };

@@ -47,7 +47,6 @@
 
 _Static_assert(STORE_HASH_MAX >= PASSWORD_HASH_MAX, "a hash must fit the store's field");
 
-#define DEFAULT_DB "./activecalls.db"
 /* Room for a maximal password, a '\r', and one byte more to see it is too long. */
 #define PW_BUF (PASSWORD_KEY_BYTES + 2)
 
@@ -105,7 +104,7 @@ static const char usage_text[] =
     "add and passwd read the password from the terminal (asked twice, not echoed)\n"
     "or, when stdin is not a terminal, as one line from stdin; never from arguments.\n"
     "--allowed-ips: IPv4/IPv6 addresses or CIDR ranges; none means any address.\n"
-    "--db defaults to $ACTIVECALLS_DB, else " DEFAULT_DB ".\n";
+    "--db defaults to $ACTIVECALLS_DB, else " CLI_DEFAULT_DB ".\n";
 
 /* ---- messages ---- */
 

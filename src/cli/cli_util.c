@@ -1,5 +1,6 @@
 /* cli_util: the small helpers every `activecalls` subcommand shares —
- * error messages and strict id parsing — so each command reads alike. */
+ * error messages, strict id parsing and where the database is — so each
+ * command reads alike. */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -18,6 +19,14 @@ int cli_runtime_error(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return CLI_RUNTIME;
+}
+
+const char *cli_db_location(const char *flag_value)
+{
+    if (flag_value && *flag_value) return flag_value;
+    const char *env = getenv("ACTIVECALLS_DB");
+    if (env && *env) return env;
+    return CLI_DEFAULT_DB;
 }
 
 int cli_parse_id(const char *s, int64_t *out)

@@ -42,7 +42,7 @@ static void usage(void)
             "                         [--send-timeout-ms MS] [--max-head-bytes N] [--max-body-bytes N]\n"
             "                         [--max-unsent-bytes N]\n"
             "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
-            "  --db               database (default $ACTIVECALLS_DB or ./activecalls.db)\n"
+            "  --db               database (default $ACTIVECALLS_DB or " CLI_DEFAULT_DB ")\n"
             "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
             "  --public-url       base of the links in documents (default http://<Host header>)\n"
             "  --max-reply-bytes  largest node reply accepted (default 67108864)\n"
