@@ -8,6 +8,7 @@
 #define AC_CLI_CLI_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,6 +96,10 @@ int cli_parse_verb(int argc, char **argv, const cli_verb_opts *vo, unsigned *see
 int cli_take_id(const cli_verb_opts *vo, const cli_optdef *d, const char *arg, int64_t *out);
 /* For take: --db's value, which must not be empty, into *out. */
 int cli_take_db(const cli_verb_opts *vo, const char *arg, const char **out);
+
+/* Whether a command's first word asks for its usage instead of a verb:
+ * "help", "--help" or "-h". */
+bool cli_is_help(const char *word);
 
 /* Parses the options of a command whose only option is --db (and --help).
  * Returns CLI_CONTINUE with *db set (NULL = default), or the exit code to

@@ -23,7 +23,7 @@ static const char usage_text[] =
 
 int cli_db(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (argc >= 2 && cli_is_help(argv[1])) {
         fputs(usage_text, stdout);
         return CLI_OK;
     }

@@ -228,11 +228,6 @@ static const command node_cmd = {
 
 /* ---- driver ---- */
 
-static int is_help(const char *a)
-{
-    return !strcmp(a, "help") || !strcmp(a, "--help") || !strcmp(a, "-h");
-}
-
 static const verb *find_verb(const command *c, const char *name)
 {
     for (size_t i = 0; i < c->nverbs; i++)
@@ -257,7 +252,7 @@ static int execute(const command *c, const verb *v, const opts *o, const record 
 static int run_command(const command *c, int argc, char **argv)
 {
     if (argc < 2) return usage_error(c, NULL, "missing command (add, list or remove)");
-    if (is_help(argv[1])) {
+    if (cli_is_help(argv[1])) {
         fputs(c->usage, stdout);
         return CLI_OK;
     }

@@ -517,11 +517,6 @@ static const verb verbs[] = {
 
 /* ---- driver ---- */
 
-static int is_help(const char *a)
-{
-    return !strcmp(a, "help") || !strcmp(a, "--help") || !strcmp(a, "-h");
-}
-
 /* No core file may carry a password or a hash out of this process. */
 static void no_core_dumps(void)
 {
@@ -532,7 +527,7 @@ static void no_core_dumps(void)
 int cli_user(int argc, char **argv)
 {
     if (argc < 2) return usage_error(NULL, "missing command (add, passwd, enable, disable or list)");
-    if (is_help(argv[1])) {
+    if (cli_is_help(argv[1])) {
         fputs(usage_text, stdout);
         return CLI_OK;
     }

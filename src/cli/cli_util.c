@@ -60,6 +60,11 @@ int cli_usage_error(const char *what, const char *usage, const char *fmt, ...)
     return rc;
 }
 
+bool cli_is_help(const char *word)
+{
+    return !strcmp(word, "help") || !strcmp(word, "--help") || !strcmp(word, "-h");
+}
+
 int cli_getopt(int argc, char **argv, const struct option *opts, const char *what,
                const char *usage, cli_option_fn on_option, void *ctx)
 {
