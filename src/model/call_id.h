@@ -23,7 +23,8 @@ bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **ta
 
 /* Appends "<node>*", the part of the id before the tag; the caller appends
  * the tag in the encoding of where the id goes (a JSON string, a URL path
- * segment). node_id > 0. */
+ * segment). The node is written as given: a node's id is 1 or more
+ * (store/store.h validates it), so this is its canonical decimal. */
 void call_id_put_node(buf *out, int64_t node_id);
 /* The number of bytes call_id_put_node appends. */
 size_t call_id_node_len(int64_t node_id);
