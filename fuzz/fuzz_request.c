@@ -19,7 +19,6 @@
 #include "fuzz.h"
 
 #include "http/request.h"
-#include "jsonapi/query.h"
 
 static bool tchar(unsigned char c)
 {

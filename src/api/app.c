@@ -3,13 +3,13 @@
  * not a handler's own (unknown path, wrong method) is a JSON:API error. */
 #include "api/app_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "http/negotiate.h"
-#include "jsonapi/errors.h"
 
 #define MAX_IDLE_PER_NODE 16
 
@@ -89,13 +89,6 @@ void app_free(app *a)
     free(a);
 }
 
-void app_error(http_response *res, int status, const char *code, const char *title,
-               const char *detail)
-{
-    res->status = status;
-    jerr_single(&res->body, status, code, title, detail);
-}
-
 bool app_base_url(const app *a, const http_request *req, http_response *res,
                   char storage[300], doc_base *base)
 {
@@ -107,7 +100,7 @@ bool app_base_url(const app *a, const http_request *req, http_response *res,
         snprintf(storage, 300, "http://%s", req->host);
         base->url = storage;
     } else {
-        app_error(res, 400, "400", "Bad request", "The Host header is not a valid host name.");
+        http_error(res, 400, "Bad request", "The Host header is not a valid host name.");
         return false;
     }
     base->len = strlen(base->url);
@@ -119,12 +112,13 @@ static bool is_get(const char *method)
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
-static void not_allowed(http_response *res, const char *method, const char *allow)
+void app_method_not_allowed(http_response *res, const char *method, const char *allow)
 {
+    assert(method != NULL && allow != NULL);
     res->allow = allow;
     char detail[128];
     snprintf(detail, sizeof detail, "%.16s is not allowed on this resource.", method);
-    app_error(res, 405, "405", "Method not allowed", detail);
+    http_error(res, 405, "Method not allowed", detail);
 }
 
 /* JSON:API negotiation (SPEC §4); the login also speaks plain JSON. */
@@ -132,13 +126,13 @@ static bool negotiate(const http_request *req, bool plain_json_too, http_respons
 {
     bool accept_ok = plain_json_too ? http_accept_json_ok(req->accept) : http_accept_ok(req->accept);
     if (!accept_ok) {
-        app_error(res, 406, "406", "Not acceptable",
+        http_error(res, 406, "Not acceptable",
                   "All requests must accept the application/vnd.api+json media type.");
         return false;
     }
     if (req->body_len > 0 && !http_content_type_is(req->content_type, JSONAPI_MEDIA_TYPE) &&
         !(plain_json_too && http_content_type_is(req->content_type, "application/json"))) {
-        app_error(res, 415, "415", "Unsupported media type",
+        http_error(res, 415, "Unsupported media type",
                   "Request bodies must use the application/vnd.api+json media type.");
         return false;
     }
@@ -153,14 +147,14 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     const char *path = req->path;
     if (strcmp(path, ADMIN_PREFIX "auth") == 0) {
         if (!negotiate(req, true, res)) return;
-        if (strcmp(req->method, "POST") != 0) { not_allowed(res, req->method, "POST"); return; }
+        if (strcmp(req->method, "POST") != 0) { app_method_not_allowed(res, req->method, "POST"); return; }
         api_login(a, req, res);
         return;
     }
     if (strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) != 0) {
         char detail[300];
         snprintf(detail, sizeof detail, "No route matches %.16s %.200s.", req->method, path);
-        app_error(res, 404, "404", "Not found", detail);
+        http_error(res, 404, "Not found", detail);
         return;
     }
     /* everything else under the admin prefix needs a token first: an
@@ -173,7 +167,7 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     const char *rest = path + strlen(ADMIN_PREFIX);
     if (strcmp(rest, "active-calls") == 0) {
         if (is_get(req->method)) api_list_calls(a, req, res);
-        else not_allowed(res, req->method, "GET, HEAD");
+        else app_method_not_allowed(res, req->method, "GET, HEAD");
         return;
     }
     if (strncmp(rest, "active-calls/", 13) == 0) {
@@ -184,10 +178,10 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     int type = slash ? res_type_find(rest, (size_t)(slash - rest)) : -1;
     if (type >= 0 && !strchr(slash + 1, '/')) {
         if (is_get(req->method)) api_show_resource(a, req, type, slash + 1, res);
-        else not_allowed(res, req->method, "GET, HEAD");
+        else app_method_not_allowed(res, req->method, "GET, HEAD");
         return;
     }
     char detail[300];
     snprintf(detail, sizeof detail, "No route matches %.16s %.200s.", req->method, path);
-    app_error(res, 404, "404", "Not found", detail);
+    http_error(res, 404, "Not found", detail);
 }

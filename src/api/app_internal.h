@@ -9,6 +9,7 @@
 #include "auth/cidr.h"
 #include "auth/policy.h"
 #include "auth/throttle.h"
+#include "http/response.h"
 #include "jsonapi/document.h"
 #include "nodes/fanout.h"
 #include "util/budget.h"
@@ -75,8 +76,9 @@ void api_show_resource(app *a, const http_request *req, int type, const char *id
 bool app_base_url(const app *a, const http_request *req, http_response *res,
                   char storage[300], doc_base *base);
 
-void app_error(http_response *res, int status, const char *code, const char *title,
-               const char *detail);
+/* 405 for `method` on a resource that takes the methods in `allow`
+ * ("GET, HEAD"): the Allow header and the JSON:API error. */
+void app_method_not_allowed(http_response *res, const char *method, const char *allow);
 
 void api_list_calls(app *a, const http_request *req, http_response *res);
 

@@ -16,7 +16,7 @@
 #include "api/app_internal.h"
 #include "api/included.h"
 #include "api/params.h"
-#include "jsonapi/query.h"
+#include "model/call_id.h"
 #include "util/log.h"
 
 /* 404 naming the id; at most 200 bytes of it are echoed, "..." marks a cut. */
@@ -25,7 +25,7 @@ static void not_found_n(http_response *res, const char *id, size_t len)
     char detail[300];
     snprintf(detail, sizeof detail, "The record identified by %.*s%s could not be found.",
              (int)(len > 200 ? 200 : len), id, len > 200 ? "..." : "");
-    app_error(res, 404, "404", "Record not found", detail);
+    http_error(res, 404, "Record not found", detail);
 }
 
 static void not_found(http_response *res, const char *id) { not_found_n(res, id, strlen(id)); }
@@ -36,7 +36,7 @@ static void node_failed(http_response *res, const store_node *nd, const node_res
     int status = r->status == NODE_ERR_TIMEOUT ? 504 : 502;
     snprintf(detail, sizeof detail, "Node %lld (%s) %s: %s.", (long long)nd->id, nd->name,
              status == 504 ? "did not answer in time" : "failed", r->detail);
-    app_error(res, status, status == 504 ? "504" : "502", "Node unavailable", detail);
+    http_error(res, status, "Node unavailable", detail);
 }
 
 /* One call's request while it waits for its node: what it asked, and the
@@ -125,7 +125,7 @@ static bool find_call(call_req *cr, call_step then)
         call_req_free(cr);
         return true;
     }
-    if (!cr->snap) { app_error(cr->res, 503, "503", "Store unavailable", err); return false; }
+    if (!cr->snap) { http_error(cr->res, 503, "Store unavailable", err); return false; }
     cr->node = snapshot_find(cr->snap, node_id);
     if (!cr->node) { not_found(cr->res, cr->id); return false; }
     snprintf(cr->tag_text, sizeof cr->tag_text, "%.*s", (int)cr->tag_len, cr->tag);
@@ -156,7 +156,7 @@ static void show(app *a, const call_req *f, const api_params *p, doc_base base, 
     included inc;
     char err[STORE_ERR_LEN];
     if (included_resolve(&inc, a->st, &p->include, &one, 1, err) != 0) {
-        app_error(res, 503, "503", "Store unavailable", "Related resources cannot be read right now.");
+        http_error(res, 503, "Store unavailable", "Related resources cannot be read right now.");
         log_msg(LOG_ERROR, "include lookup failed: %s", err);
         included_free(&inc);
         return;
@@ -244,7 +244,7 @@ static void relationship(app *a, const call_req *f, int k, bool linkage_only, co
     res_rows rows = {0};
     char err[STORE_ERR_LEN];
     if (target != CALL_ID_NONE && store_fetch(a->st, t, &target, 1, &rows, err) != STORE_OK) {
-        app_error(res, 503, "503", "Store unavailable", "Related resources cannot be read right now.");
+        http_error(res, 503, "Store unavailable", "Related resources cannot be read right now.");
         log_msg(LOG_ERROR, "related lookup failed: %s", err);
         return;
     }
@@ -291,14 +291,11 @@ void api_call(app *a, const http_request *req, const auth_subject *who, const ch
     bool is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     bool is_delete = strcmp(req->method, "DELETE") == 0;
     if (!is_get && !(is_delete && !rel)) { /* a call can be dropped; its relationships cannot */
-        res->allow = rel ? "GET, HEAD" : "GET, HEAD, DELETE";
-        char detail[128];
-        snprintf(detail, sizeof detail, "%.16s is not allowed on this resource.", req->method);
-        app_error(res, 405, "405", "Method not allowed", detail);
+        app_method_not_allowed(res, req->method, rel ? "GET, HEAD" : "GET, HEAD, DELETE");
         return;
     }
     call_req *cr = calloc(1, sizeof *cr);
-    if (!cr) { app_error(res, 500, "500", "Internal server error", "Out of memory."); return; }
+    if (!cr) { http_error(res, 500, "Internal server error", "Out of memory."); return; }
     *cr = (call_req){.a = a, .req = req, .res = res, .who = *who, .rel = rel, .k = k,
                      .linkage_only = linkage_only, .is_delete = is_delete};
     node_result_init(&cr->result);

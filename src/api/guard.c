@@ -17,6 +17,8 @@
 
 #include "api/app_internal.h"
 #include "auth/jwt.h"
+#include "jsonapi/query.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define USER_CACHE_MAX 1024
@@ -30,7 +32,7 @@ static const char *token_of(const http_request *req)
         if (*last && *last != ' ') return last;
     }
     for (size_t i = 0; i < req->nparams; i++)
-        if (strcmp(req->params[i].key, "token") == 0 && *req->params[i].value)
+        if (query_key_of(req->params[i].key) == QUERY_KEY_TOKEN && *req->params[i].value)
             return req->params[i].value;
     return NULL;
 }
@@ -50,7 +52,7 @@ static bool load_user(app *a, int64_t id, cached_user *c, char err[STORE_ERR_LEN
     store_status st = store_user_get(a->st, id, &u, err);
     memset(c, 0, sizeof *c);
     c->id = id;
-    c->loaded_ms = fanout_now_ms();
+    c->loaded_ms = clock_now_ms();
     if (st == STORE_NOT_FOUND) return true;
     if (st != STORE_OK) return false;
     char cerr[160];
@@ -113,7 +115,7 @@ static bool user_lookup(app *a, const http_request *req, int64_t id, cached_user
                         char err[STORE_ERR_LEN])
 {
     *moved = false;
-    int64_t now = fanout_now_ms();
+    int64_t now = clock_now_ms();
     pthread_mutex_lock(&a->users_mu);
     const cached_user *c = cache_find(a, id);
     if (c && now - c->loaded_ms < a->cfg.user_cache_ms) {
@@ -172,7 +174,7 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     bool moved;
     if (!user_lookup(a, req, sub, &u, &moved, err)) {
         if (moved) return false; /* the request goes on on a worker, from the start */
-        app_error(res, 503, "503", "Store unavailable", "The user store cannot be read right now.");
+        http_error(res, 503, "Store unavailable", "The user store cannot be read right now.");
         log_msg(LOG_ERROR, "user lookup failed: %s", err);
         return false;
     }
@@ -187,7 +189,7 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     if (!policy_allows(a->pol, u.roles, POLICY_SECTION, action)) {
         char detail[160];
         snprintf(detail, sizeof detail, "Your roles do not allow %s on active calls.", action);
-        app_error(res, 403, "403", "Forbidden", detail);
+        http_error(res, 403, "Forbidden", detail);
         buf line;
         log_begin(&line, LOG_WARN, "forbidden");
         log_kv_i64(&line, "user_id", sub);

@@ -50,14 +50,6 @@ static const res_row *find_row(const res_rows *r, int64_t id, size_t *index)
     return NULL;
 }
 
-static int64_t stored_id(const char *v)
-{
-    if (!v || !*v) return CALL_ID_NONE;
-    char *end;
-    long long x = strtoll(v, &end, 10);
-    return *end == '\0' && x > 0 ? x : CALL_ID_NONE;
-}
-
 static void free_vecs(id_vec *ids, int n)
 {
     for (int i = 0; i < n; i++) free(ids[i].v);
@@ -108,7 +100,7 @@ static int fetch_type(included *inc, store *st, const include_tree *tree, id_vec
             inc->reached[t][index] = 1;
             for (int c = 0; c < tree->n; c++)
                 if (tree->nodes[c].parent == i &&
-                    !push(&ids[c], stored_id(row->vals[tree->nodes[c].rel])))
+                    !push(&ids[c], call_rel_id_parse(row->vals[tree->nodes[c].rel])))
                     goto oom;
         }
     }

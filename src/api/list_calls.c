@@ -228,8 +228,7 @@ static buf *write_data(app *a, http_response *res, const http_request *req, cons
 
 static void client_gone(http_response *res)
 {
-    http_response_clear_body(res);
-    app_error(res, 499, "499", "Client closed request", "The client closed the connection.");
+    http_error(res, 499, "Client closed request", "The client closed the connection.");
 }
 
 /* ---- the memory a document takes (docs/API.md, "Memory") ---------------- */
@@ -397,7 +396,7 @@ static bool reserve(app *a, const http_request *req, uint64_t total, http_respon
              "Listings being written hold the memory this one needs (%llu bytes; %llu in all may be "
              "written at once). Try again shortly.",
              (unsigned long long)total, (unsigned long long)budget_limit(a->docs));
-    app_error(res, 503, "503", "Server busy", detail);
+    http_error(res, 503, "Server busy", detail);
     res->retry_after = 1;
     return false;
 }
@@ -417,7 +416,7 @@ static bool write_listing(app *a, const http_request *req, fanout_plan *plan,
     buf tail;
     buf_init(&tail);
     if (!calls || !sizes_measure(&z, plan, calls, n, base, &opts)) {
-        app_error(res, 500, "500", "Internal server error", "Out of memory.");
+        http_error(res, 500, "Internal server error", "Out of memory.");
         goto done;
     }
     uint64_t doc_limit = a->cfg.max_document_bytes;
@@ -428,7 +427,7 @@ static bool write_listing(app *a, const http_request *req, fanout_plan *plan,
 
     char err[STORE_ERR_LEN];
     if (included_resolve(&inc, a->st, &p->include, calls, n, err) != 0) {
-        app_error(res, 503, "503", "Store unavailable", "Related resources cannot be read right now.");
+        http_error(res, 503, "Store unavailable", "Related resources cannot be read right now.");
         log_msg(LOG_ERROR, "include lookup failed: %s", err);
         goto done;
     }
@@ -443,7 +442,7 @@ static bool write_listing(app *a, const http_request *req, fanout_plan *plan,
     size_t included_bytes = tail.len - included_at;
     write_meta(&tail, n, plan);
     if (tail.oom) {
-        app_error(res, 500, "500", "Internal server error", "Out of memory.");
+        http_error(res, 500, "Internal server error", "Out of memory.");
         goto done;
     }
     uint64_t total = sizeof DATA_HEAD - 1 + (n ? n - 1 : 0) + tail.len; /* the head, commas, the end */
@@ -527,7 +526,7 @@ static void listing_round_done(void *arg)
 void api_list_calls(app *a, const http_request *req, http_response *res)
 {
     listing *l = calloc(1, sizeof *l);
-    if (!l) { app_error(res, 500, "500", "Internal server error", "Out of memory."); return; }
+    if (!l) { http_error(res, 500, "Internal server error", "Out of memory."); return; }
     *l = (listing){.a = a, .req = req, .res = res};
     char err[STORE_ERR_LEN] = "";
     if (!api_params_parse(req, true, true, &l->p, res) ||
@@ -542,12 +541,12 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
         return;
     }
     if (!l->snap) {
-        app_error(res, 503, "503", "Store unavailable", err);
+        http_error(res, 503, "Store unavailable", err);
         listing_free(l);
         return;
     }
     if (!plan_build(&l->plan, l->snap, &l->p.filters)) {
-        app_error(res, 500, "500", "Internal server error", "Out of memory.");
+        http_error(res, 500, "Internal server error", "Out of memory.");
         listing_free(l);
         return;
     }

@@ -19,6 +19,7 @@
 #include "api/login.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 static void log_login(const http_request *req, const char *result, const char *reason,
@@ -37,7 +38,7 @@ static void log_login(const http_request *req, const char *result, const char *r
 
 static void failed(http_response *res, const char *detail)
 {
-    app_error(res, 401, "401", "Authentication failed", detail);
+    http_error(res, 401, "Authentication failed", detail);
 }
 
 bool login_body_parse(const char *body, size_t len, json_t **root, const char **username,
@@ -62,9 +63,9 @@ static bool read_credentials(const http_request *req, http_response *res, json_t
 {
     if (login_body_parse(req->body, req->body_len, root, username, password)) return true;
     if (req->body_len == 0 || req->body_len > LOGIN_BODY_MAX)
-        app_error(res, 400, "400", "Bad request", "The body must be a login object of at most 8 KiB.");
+        http_error(res, 400, "Bad request", "The body must be a login object of at most 8 KiB.");
     else
-        app_error(res, 400, "400", "Bad request",
+        http_error(res, 400, "Bad request",
                   "Expected {\"auth\":{\"username\":\"...\",\"password\":\"...\"}}.");
     return false;
 }
@@ -72,11 +73,11 @@ static bool read_credentials(const http_request *req, http_response *res, json_t
 static bool throttled(app *a, const char *username, const struct sockaddr *client,
                       http_response *res)
 {
-    int wait = login_throttle_retry_after(a->thr, username, client, fanout_now_ms());
+    int wait = login_throttle_retry_after(a->thr, username, client, clock_now_ms());
     if (wait == 0) return false;
     char detail[128];
     snprintf(detail, sizeof detail, "Too many failed logins; try again in %d s.", wait);
-    app_error(res, 429, "429", "Too many requests", detail);
+    http_error(res, 429, "Too many requests", detail);
     res->retry_after = wait;
     return true;
 }
@@ -108,7 +109,7 @@ void api_login(app *a, const http_request *req, http_response *res)
     store_status st = strlen(username) < STORE_NAME_MAX ? store_user_find(a->st, username, &u, err)
                                                         : STORE_NOT_FOUND;
     if (st != STORE_OK && st != STORE_NOT_FOUND) {
-        app_error(res, 503, "503", "Store unavailable", "The user store cannot be read right now.");
+        http_error(res, 503, "Store unavailable", "The user store cannot be read right now.");
         log_msg(LOG_ERROR, "login: user lookup failed: %s", err);
         json_decref(root);
         return;
@@ -132,7 +133,7 @@ void api_login(app *a, const http_request *req, http_response *res)
     }
 
     if (reason) {
-        login_throttle_failure(a->thr, username, client_sa, fanout_now_ms());
+        login_throttle_failure(a->thr, username, client_sa, clock_now_ms());
         if (strcmp(reason, "address not allowed") == 0) {
             char detail[128];
             snprintf(detail, sizeof detail, "Logins from %s are not allowed for this user.", client_text);
@@ -146,7 +147,7 @@ void api_login(app *a, const http_request *req, http_response *res)
         int64_t exp = (int64_t)time(NULL) + a->cfg.token_lifetime_s; /* app_new: >= 1 */
         char token[JWT_MAX_LEN];
         if (jwt_sign(a->secret, a->cfg.secret_len, u.id, exp, token, sizeof token) < 0) {
-            app_error(res, 500, "500", "Internal server error", "The token could not be signed.");
+            http_error(res, 500, "Internal server error", "The token could not be signed.");
         } else {
             res->status = 201;
             res->content_type = "application/json";

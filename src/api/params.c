@@ -14,10 +14,11 @@ bool api_params_parse(const http_request *req, bool listing, bool allow_include,
     if (listing) listing_query_parse(&p->filters, req->params, req->nparams, &errs);
     for (size_t i = 0; i < req->nparams; i++) {
         const char *key = req->params[i].key, *value = req->params[i].value;
-        if (strcmp(key, "include") == 0 && allow_include) include_parse(&p->include, value, &errs);
-        else if (strncmp(key, "fields[", 7) == 0) fieldsets_parse(&p->fields, key, value, &errs);
-        else if (listing || strcmp(key, "token") == 0) continue; /* done above / the guard's */
-        else jerr_add(&errs, 400, "105", "Param not allowed", "%.200s is not allowed.", key);
+        query_key kind = query_key_of(key);
+        if (kind == QUERY_KEY_INCLUDE && allow_include) include_parse(&p->include, value, &errs);
+        else if (kind == QUERY_KEY_FIELDS) fieldsets_parse(&p->fields, key, value, &errs);
+        else if (listing || kind == QUERY_KEY_TOKEN) continue; /* done above / the guard's */
+        else query_param_not_allowed(&errs, key);
     }
     bool ok = errs.n == 0;
     if (!ok) {

@@ -11,6 +11,7 @@
 
 #include "http/server.h"
 #include "nodes/fanout.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 struct registry {
@@ -61,7 +62,7 @@ static node_snapshot *load(registry *r, char err[STORE_ERR_LEN])
 
 node_snapshot *registry_acquire(registry *r, char err[STORE_ERR_LEN])
 {
-    int64_t now = fanout_now_ms();
+    int64_t now = clock_now_ms();
     pthread_mutex_lock(&r->mu);
     bool stale = !r->cur || now - r->loaded_ms >= r->ttl_ms;
     pthread_mutex_unlock(&r->mu);
@@ -91,7 +92,7 @@ node_snapshot *registry_for_request(registry *r, const http_request *req, bool *
                                     char err[STORE_ERR_LEN])
 {
     *moved = false;
-    int64_t now = fanout_now_ms();
+    int64_t now = clock_now_ms();
     pthread_mutex_lock(&r->mu);
     node_snapshot *s = r->cur && now - r->loaded_ms < r->ttl_ms ? r->cur : NULL;
     if (s) s->refs++;

@@ -28,7 +28,7 @@ void api_show_resource(app *a, const http_request *req, int type, const char *id
     if (valid) {
         int64_t want = id;
         if (store_fetch(a->st, type, &want, 1, &rows, err) != STORE_OK) {
-            app_error(res, 503, "503", "Store unavailable", "The store cannot be read right now.");
+            http_error(res, 503, "Store unavailable", "The store cannot be read right now.");
             log_msg(LOG_ERROR, "%s lookup failed: %s", res_types[type].type, err);
             api_params_free(&p);
             return;
@@ -37,7 +37,7 @@ void api_show_resource(app *a, const http_request *req, int type, const char *id
     if (rows.n == 0) {
         char detail[300];
         snprintf(detail, sizeof detail, "The record identified by %.200s could not be found.", id_text);
-        app_error(res, 404, "404", "Record not found", detail);
+        http_error(res, 404, "Record not found", detail);
     } else {
         buf_puts(&res->body, "{\"data\":");
         doc_related_resource(&res->body, base, type, &rows.rows[0], p.fields.types[type]);

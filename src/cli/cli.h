@@ -8,6 +8,8 @@
 #define AC_CLI_CLI_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* activecalls node add|list|remove ... */
@@ -24,8 +26,11 @@ int cli_demo(int argc, char **argv);
  * service uses where they are missing (an empty PostgreSQL database). */
 int cli_db(int argc, char **argv);
 
+/* The database when neither --db nor $ACTIVECALLS_DB names one. */
+#define CLI_DEFAULT_DB "./activecalls.db"
+
 /* The database location: the --db value when given (non-empty), else
- * $ACTIVECALLS_DB when set and non-empty, else "./activecalls.db". */
+ * $ACTIVECALLS_DB when set and non-empty, else CLI_DEFAULT_DB. */
 const char *cli_db_location(const char *flag_value);
 
 /* Exit codes every subcommand uses. */
@@ -40,10 +45,65 @@ int cli_usage_error(const char *what, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cli_usage_verror(const char *what, const char *usage, const char *fmt, va_list ap);
 
+/* What an option parser returns when the command goes on. */
+enum { CLI_CONTINUE = -1 };
+
+struct option; /* <getopt.h> */
+
+/* Takes one option: opt is its entry in the getopt_long table, arg its
+ * value (NULL for an option without one). CLI_CONTINUE, or the exit code
+ * that ends the command (after printing why). */
+typedef int (*cli_option_fn)(void *ctx, const struct option *opt, const char *arg);
+
+/* The one getopt_long loop of every subcommand. argv[0] is the command or
+ * verb, not an option; opts ends with a zero entry. `--help` or `-h` prints
+ * usage on stdout and returns CLI_OK; an unknown option ('-x' or
+ * '--name'), an option without its value or an argument that is no option
+ * is a usage error naming it ("activecalls: <what>: ..." and usage on
+ * stderr, CLI_USAGE); every other option goes to on_option in order.
+ * getopt's state is fully reset first, so it may run more than once in a
+ * process. CLI_CONTINUE when every argument was taken. */
+int cli_getopt(int argc, char **argv, const struct option *opts, const char *what,
+               const char *usage, cli_option_fn on_option, void *ctx);
+
+/* An option of a command made of verbs (node, pop, user): its getopt
+ * value, its bit in a verb's accepts/requires masks, its flag as printed. */
+typedef struct cli_optdef {
+    int val;
+    unsigned bit;
+    const char *flag;
+} cli_optdef;
+
+typedef struct cli_verb_opts cli_verb_opts;
+struct cli_verb_opts {
+    const struct option *long_opts; /* every option of the command, --help too */
+    const cli_optdef *defs;         /* the same options but --help */
+    size_t ndefs;
+    unsigned accepts, requires;     /* this verb's */
+    const char *what;               /* "node add", for messages */
+    const char *usage;
+    /* takes an option the verb accepts, given once: CLI_CONTINUE or an exit code */
+    int (*take)(const cli_verb_opts *vo, const cli_optdef *d, const char *arg);
+    void *ctx;                      /* where take puts the values */
+};
+
+/* Parses a verb's options with cli_getopt: an option the verb does not
+ * accept, or one given twice, is a usage error; then each option the verb
+ * requires must have been given. *seen gets the bits of those given.
+ * CLI_CONTINUE, or the exit code. */
+int cli_parse_verb(int argc, char **argv, const cli_verb_opts *vo, unsigned *seen);
+/* For take: an id's value (cli_parse_id) into *out, else a usage error. */
+int cli_take_id(const cli_verb_opts *vo, const cli_optdef *d, const char *arg, int64_t *out);
+/* For take: --db's value, which must not be empty, into *out. */
+int cli_take_db(const cli_verb_opts *vo, const char *arg, const char **out);
+
+/* Whether a command's first word asks for its usage instead of a verb:
+ * "help", "--help" or "-h". */
+bool cli_is_help(const char *word);
+
 /* Parses the options of a command whose only option is --db (and --help).
  * Returns CLI_CONTINUE with *db set (NULL = default), or the exit code to
  * return (CLI_OK after printing help, CLI_USAGE after an error). */
-enum { CLI_CONTINUE = -1 };
 int cli_parse_db_only(int argc, char **argv, const char *what, const char *usage, const char **db);
 
 /* A positive decimal integer, the whole string, no sign or spaces: 0, else -1. */

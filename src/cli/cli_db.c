@@ -19,11 +19,11 @@ static const char usage_text[] =
     "usage: activecalls db init [--db LOCATION]\n"
     "Creates the tables the service uses (yeti's names) where they are missing.\n"
     "LOCATION is an SQLite file or a postgresql:// URI; it defaults to\n"
-    "$ACTIVECALLS_DB, else ./activecalls.db.\n";
+    "$ACTIVECALLS_DB, else " CLI_DEFAULT_DB ".\n";
 
 int cli_db(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (argc >= 2 && cli_is_help(argv[1])) {
         fputs(usage_text, stdout);
         return CLI_OK;
     }

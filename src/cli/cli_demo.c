@@ -30,7 +30,7 @@ static const char usage_text[] =
     "routing plans and groups, destinations, dialpeers, countries, networks and\n"
     "SMTP connections with a demo data set (pops and nodes are kept; add the\n"
     "pops first so that gateways get one).\n"
-    "--db defaults to $ACTIVECALLS_DB, else ./activecalls.db.\n";
+    "--db defaults to $ACTIVECALLS_DB, else " CLI_DEFAULT_DB ".\n";
 
 /* "8 contractors, 8 accounts, ..." for every type the demo set fills. */
 static int print_summary(store *s, char *err)

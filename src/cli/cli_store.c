@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <getopt.h> /* struct option */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,19 +19,11 @@
 
 #include "store/store.h"
 
-#define DEFAULT_DB "./activecalls.db"
-
 
 enum { F_ID = 1u, F_NAME = 2u, F_ENDPOINT = 4u, F_POP_ID = 8u, F_DB = 16u };
 enum { OPT_ID = 256, OPT_NAME, OPT_ENDPOINT, OPT_POP_ID, OPT_DB };
 
-typedef struct optdef {
-    int val;
-    unsigned bit;
-    const char *flag;
-} optdef;
-
-static const optdef optdefs[] = {
+static const cli_optdef optdefs[] = {
     {OPT_ID, F_ID, "--id"},
     {OPT_NAME, F_NAME, "--name"},
     {OPT_ENDPOINT, F_ENDPOINT, "--endpoint"},
@@ -79,14 +71,6 @@ typedef struct command {
     size_t nverbs;
 } command;
 
-const char *cli_db_location(const char *flag_value)
-{
-    if (flag_value && *flag_value) return flag_value;
-    const char *env = getenv("ACTIVECALLS_DB");
-    if (env && *env) return env;
-    return DEFAULT_DB;
-}
-
 /* ---- messages ---- */
 
 static int usage_error(const command *c, const verb *v, const char *fmt, ...)
@@ -104,35 +88,17 @@ static int usage_error(const command *c, const verb *v, const char *fmt, ...)
 
 /* ---- option parsing ---- */
 
-static const optdef *find_optdef(int val)
+/* An option the verb accepts, given once (cli_parse_verb checked). */
+static int take_opt(const cli_verb_opts *vo, const cli_optdef *d, const char *arg)
 {
-    for (size_t i = 0; i < sizeof optdefs / sizeof optdefs[0]; i++)
-        if (optdefs[i].val == val) return &optdefs[i];
-    return NULL;
-}
-
-static int set_opt(const command *c, const verb *v, const optdef *d, const char *arg, opts *o)
-{
-    if (!(v->accepts & d->bit))
-        return usage_error(c, v, "%s is not an option of '%s %s'", d->flag, c->name, v->name);
-    if (o->seen & d->bit) return usage_error(c, v, "%s given more than once", d->flag);
-    o->seen |= d->bit;
-    int64_t *num = d->bit == F_ID ? &o->id : d->bit == F_POP_ID ? &o->pop_id : NULL;
-    if (num && cli_parse_id(arg, num) != 0)
-        return usage_error(c, v, "%s: '%s' is not an integer between 1 and %" PRId64, d->flag,
-                           arg, INT64_MAX);
-    if (d->bit == F_DB && !*arg) return usage_error(c, v, "--db needs a non-empty path");
-    if (d->bit == F_DB) o->db = arg;
-    if (d->bit == F_NAME) o->name = arg;
-    if (d->bit == F_ENDPOINT) o->endpoint = arg;
-    return CLI_CONTINUE;
-}
-
-static int check_required(const command *c, const verb *v, const opts *o)
-{
-    for (size_t i = 0; i < sizeof optdefs / sizeof optdefs[0]; i++) {
-        if ((v->requires & optdefs[i].bit) && !(o->seen & optdefs[i].bit))
-            return usage_error(c, v, "%s is required", optdefs[i].flag);
+    opts *o = vo->ctx;
+    switch (d->bit) {
+    case F_ID: return cli_take_id(vo, d, arg, &o->id);
+    case F_POP_ID: return cli_take_id(vo, d, arg, &o->pop_id);
+    case F_DB: return cli_take_db(vo, arg, &o->db);
+    case F_NAME: o->name = arg; break;
+    case F_ENDPOINT: o->endpoint = arg; break;
+    default: break;
     }
     return CLI_CONTINUE;
 }
@@ -141,26 +107,11 @@ static int check_required(const command *c, const verb *v, const opts *o)
  * when parsing ends the command (help, usage error). */
 static int parse_opts(const command *c, const verb *v, int argc, char **argv, opts *o)
 {
-    /* 0 rather than 1: glibc and musl then fully reinitialise, forgetting any
-     * half-read option cluster an earlier getopt run (main.c) left behind */
-    optind = 0;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-        if (ch == 'h') {
-            fputs(c->usage, stdout);
-            return CLI_OK;
-        }
-        if (ch == ':') return usage_error(c, v, "option '%s' needs a value", argv[optind - 1]);
-        const optdef *d = ch == '?' ? NULL : find_optdef(ch);
-        if (!d && optopt > 0 && optopt < 256)
-            return usage_error(c, v, "unknown option '-%c'", optopt);
-        if (!d) return usage_error(c, v, "unknown option '%s'", argv[optind - 1]);
-        int rc = set_opt(c, v, d, optarg, o);
-        if (rc != CLI_CONTINUE) return rc;
-    }
-    if (optind < argc) return usage_error(c, v, "unexpected argument '%s'", argv[optind]);
-    return check_required(c, v, o);
+    char what[64];
+    snprintf(what, sizeof what, "%s %s", c->name, v->name);
+    const cli_verb_opts vo = {long_opts, optdefs, sizeof optdefs / sizeof optdefs[0], v->accepts,
+                              v->requires, what, c->usage, take_opt, o};
+    return cli_parse_verb(argc, argv, &vo, &o->seen);
 }
 
 /* ---- verbs ---- */
@@ -259,7 +210,7 @@ static const command pop_cmd = {
     "usage: activecalls pop add --id P --name NAME [--db PATH]\n"
     "       activecalls pop list [--db PATH]\n"
     "       activecalls pop remove --id P [--db PATH]\n"
-    "--db defaults to $ACTIVECALLS_DB, else " DEFAULT_DB ".\n",
+    "--db defaults to $ACTIVECALLS_DB, else " CLI_DEFAULT_DB ".\n",
     pop_verbs,
     sizeof pop_verbs / sizeof pop_verbs[0],
 };
@@ -270,17 +221,12 @@ static const command node_cmd = {
     "       activecalls node list [--db PATH]\n"
     "       activecalls node remove --id N [--db PATH]\n"
     "ADDR:PORT is numeric, IPv4:port or [IPv6]:port (host names are not resolved).\n"
-    "--db defaults to $ACTIVECALLS_DB, else " DEFAULT_DB ".\n",
+    "--db defaults to $ACTIVECALLS_DB, else " CLI_DEFAULT_DB ".\n",
     node_verbs,
     sizeof node_verbs / sizeof node_verbs[0],
 };
 
 /* ---- driver ---- */
-
-static int is_help(const char *a)
-{
-    return !strcmp(a, "help") || !strcmp(a, "--help") || !strcmp(a, "-h");
-}
 
 static const verb *find_verb(const command *c, const char *name)
 {
@@ -306,7 +252,7 @@ static int execute(const command *c, const verb *v, const opts *o, const record 
 static int run_command(const command *c, int argc, char **argv)
 {
     if (argc < 2) return usage_error(c, NULL, "missing command (add, list or remove)");
-    if (is_help(argv[1])) {
+    if (cli_is_help(argv[1])) {
         fputs(c->usage, stdout);
         return CLI_OK;
     }

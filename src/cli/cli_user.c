@@ -28,7 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <getopt.h> /* struct option */
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -47,7 +47,6 @@
 
 _Static_assert(STORE_HASH_MAX >= PASSWORD_HASH_MAX, "a hash must fit the store's field");
 
-#define DEFAULT_DB "./activecalls.db"
 /* Room for a maximal password, a '\r', and one byte more to see it is too long. */
 #define PW_BUF (PASSWORD_KEY_BYTES + 2)
 
@@ -55,13 +54,7 @@ _Static_assert(STORE_HASH_MAX >= PASSWORD_HASH_MAX, "a hash must fit the store's
 enum { F_USERNAME = 1u, F_ROLES = 2u, F_IPS = 4u, F_ID = 8u, F_DISABLED = 16u, F_DB = 32u };
 enum { OPT_USERNAME = 256, OPT_ROLES, OPT_IPS, OPT_ID, OPT_DISABLED, OPT_DB };
 
-typedef struct optdef {
-    int val;
-    unsigned bit;
-    const char *flag;
-} optdef;
-
-static const optdef optdefs[] = {
+static const cli_optdef optdefs[] = {
     {OPT_USERNAME, F_USERNAME, "--username"}, {OPT_ROLES, F_ROLES, "--roles"},
     {OPT_IPS, F_IPS, "--allowed-ips"},        {OPT_ID, F_ID, "--id"},
     {OPT_DISABLED, F_DISABLED, "--disabled"}, {OPT_DB, F_DB, "--db"},
@@ -105,7 +98,7 @@ static const char usage_text[] =
     "add and passwd read the password from the terminal (asked twice, not echoed)\n"
     "or, when stdin is not a terminal, as one line from stdin; never from arguments.\n"
     "--allowed-ips: IPv4/IPv6 addresses or CIDR ranges; none means any address.\n"
-    "--db defaults to $ACTIVECALLS_DB, else " DEFAULT_DB ".\n";
+    "--db defaults to $ACTIVECALLS_DB, else " CLI_DEFAULT_DB ".\n";
 
 /* ---- messages ---- */
 
@@ -130,29 +123,13 @@ static int store_error(const verb *v, store_status st, const char *err)
 
 /* ---- option parsing ---- */
 
-static const optdef *find_optdef(int val)
+/* An option the verb accepts, given once (cli_parse_verb checked). */
+static int take_opt(const cli_verb_opts *vo, const cli_optdef *d, const char *arg)
 {
-    for (size_t i = 0; i < sizeof optdefs / sizeof optdefs[0]; i++)
-        if (optdefs[i].val == val) return &optdefs[i];
-    return NULL;
-}
-
-static int set_opt(const verb *v, const optdef *d, const char *arg, opts *o)
-{
-    if (!(v->accepts & d->bit))
-        return usage_error(v, "%s is not an option of 'user %s'", d->flag, v->name);
-    if (o->seen & d->bit) return usage_error(v, "%s given more than once", d->flag);
-    o->seen |= d->bit;
+    opts *o = vo->ctx;
     switch (d->bit) {
-    case F_ID:
-        if (cli_parse_id(arg, &o->id) != 0)
-            return usage_error(v, "--id: '%s' is not an integer between 1 and %" PRId64, arg,
-                               INT64_MAX);
-        break;
-    case F_DB:
-        if (!*arg) return usage_error(v, "--db needs a non-empty path");
-        o->db = arg;
-        break;
+    case F_ID: return cli_take_id(vo, d, arg, &o->id);
+    case F_DB: return cli_take_db(vo, arg, &o->db);
     case F_USERNAME: o->username = arg; break;
     case F_ROLES: o->roles = arg; break;
     case F_IPS: o->ips = arg; break;
@@ -161,35 +138,14 @@ static int set_opt(const verb *v, const optdef *d, const char *arg, opts *o)
     return CLI_CONTINUE;
 }
 
-static int check_required(const verb *v, const opts *o)
-{
-    for (size_t i = 0; i < sizeof optdefs / sizeof optdefs[0]; i++) {
-        if ((v->requires & optdefs[i].bit) && !(o->seen & optdefs[i].bit))
-            return usage_error(v, "%s is required", optdefs[i].flag);
-    }
-    return CLI_CONTINUE;
-}
-
 /* Parses argv (argv[0] is the verb): CLI_CONTINUE, or the exit code. */
 static int parse_opts(const verb *v, int argc, char **argv, opts *o)
 {
-    optind = 0; /* full reinitialisation, as in cli_store.c */
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-        if (ch == 'h') {
-            fputs(usage_text, stdout);
-            return CLI_OK;
-        }
-        if (ch == ':') return usage_error(v, "option '%s' needs a value", argv[optind - 1]);
-        const optdef *d = ch == '?' ? NULL : find_optdef(ch);
-        if (!d && optopt > 0 && optopt < 256) return usage_error(v, "unknown option '-%c'", optopt);
-        if (!d) return usage_error(v, "unknown option '%s'", argv[optind - 1]);
-        int rc = set_opt(v, d, optarg, o);
-        if (rc != CLI_CONTINUE) return rc;
-    }
-    if (optind < argc) return usage_error(v, "unexpected argument '%s'", argv[optind]);
-    return check_required(v, o);
+    char what[64];
+    snprintf(what, sizeof what, "user %s", v->name);
+    const cli_verb_opts vo = {long_opts, optdefs, sizeof optdefs / sizeof optdefs[0], v->accepts,
+                              v->requires, what, usage_text, take_opt, o};
+    return cli_parse_verb(argc, argv, &vo, &o->seen);
 }
 
 static int copy_field(const verb *v, const char *flag, const char *src, char *dst, size_t cap)
@@ -561,11 +517,6 @@ static const verb verbs[] = {
 
 /* ---- driver ---- */
 
-static int is_help(const char *a)
-{
-    return !strcmp(a, "help") || !strcmp(a, "--help") || !strcmp(a, "-h");
-}
-
 /* No core file may carry a password or a hash out of this process. */
 static void no_core_dumps(void)
 {
@@ -576,7 +527,7 @@ static void no_core_dumps(void)
 int cli_user(int argc, char **argv)
 {
     if (argc < 2) return usage_error(NULL, "missing command (add, passwd, enable, disable or list)");
-    if (is_help(argv[1])) {
+    if (cli_is_help(argv[1])) {
         fputs(usage_text, stdout);
         return CLI_OK;
     }

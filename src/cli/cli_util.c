@@ -1,9 +1,13 @@
-/* cli_util: the small helpers every `activecalls` subcommand shares —
- * error messages and strict id parsing — so each command reads alike. */
+/* cli_util: what every `activecalls` subcommand shares — the one option
+ * driver (cli_getopt) and the verb-table and --db-only parsers built on it,
+ * error messages, strict id parsing and where the database is — so each
+ * command reads and fails alike. */
 #include "cli/cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,14 @@ int cli_runtime_error(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return CLI_RUNTIME;
+}
+
+const char *cli_db_location(const char *flag_value)
+{
+    if (flag_value && *flag_value) return flag_value;
+    const char *env = getenv("ACTIVECALLS_DB");
+    if (env && *env) return env;
+    return CLI_DEFAULT_DB;
 }
 
 int cli_parse_id(const char *s, int64_t *out)
@@ -48,29 +60,108 @@ int cli_usage_error(const char *what, const char *usage, const char *fmt, ...)
     return rc;
 }
 
-int cli_parse_db_only(int argc, char **argv, const char *what, const char *usage, const char **db)
+bool cli_is_help(const char *word)
 {
-    enum { OPT_DB = 256 };
-    static const struct option long_opts[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    *db = NULL;
-    optind = 0; /* 0, not 1: glibc then fully reinitialises getopt */
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+    return !strcmp(word, "help") || !strcmp(word, "--help") || !strcmp(word, "-h");
+}
+
+int cli_getopt(int argc, char **argv, const struct option *opts, const char *what,
+               const char *usage, cli_option_fn on_option, void *ctx)
+{
+    assert(argc >= 1 && argv && opts && what && usage && on_option);
+    /* 0, not 1: glibc then fully reinitialises getopt, forgetting any
+     * half-read option cluster an earlier run in this process left behind */
+    optind = 0;
+    opterr = 0; /* the messages are ours */
+    int ch, idx = -1;
+    while ((ch = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
         if (ch == 'h') {
             fputs(usage, stdout);
             return CLI_OK;
         }
         if (ch == ':') return cli_usage_error(what, usage, "option '%s' needs a value", argv[optind - 1]);
-        if (ch != OPT_DB) return cli_usage_error(what, usage, "unknown option '%s'", argv[optind - 1]);
-        if (*db) return cli_usage_error(what, usage, "--db given more than once");
-        if (!*optarg) return cli_usage_error(what, usage, "--db needs a non-empty location");
-        *db = optarg;
+        if (ch == '?' && optopt > 0 && optopt < 256)
+            return cli_usage_error(what, usage, "unknown option '-%c'", optopt);
+        if (ch == '?') return cli_usage_error(what, usage, "unknown option '%s'", argv[optind - 1]);
+        assert(idx >= 0); /* the table's options are long only */
+        int rc = on_option(ctx, &opts[idx], optarg);
+        if (rc != CLI_CONTINUE) return rc;
+        idx = -1;
     }
     if (optind < argc) return cli_usage_error(what, usage, "unexpected argument '%s'", argv[optind]);
     return CLI_CONTINUE;
+}
+
+typedef struct verb_state {
+    const cli_verb_opts *vo;
+    unsigned seen;
+} verb_state;
+
+static int verb_option(void *ctx, const struct option *opt, const char *arg)
+{
+    verb_state *st = ctx;
+    const cli_verb_opts *vo = st->vo;
+    const cli_optdef *d = NULL;
+    for (size_t i = 0; i < vo->ndefs && !d; i++)
+        if (vo->defs[i].val == opt->val) d = &vo->defs[i];
+    assert(d != NULL); /* long_opts and defs name the same options */
+    if (!(vo->accepts & d->bit))
+        return cli_usage_error(vo->what, vo->usage, "%s is not an option of '%s'", d->flag, vo->what);
+    if (st->seen & d->bit) return cli_usage_error(vo->what, vo->usage, "%s given more than once", d->flag);
+    st->seen |= d->bit;
+    return vo->take(vo, d, arg);
+}
+
+int cli_parse_verb(int argc, char **argv, const cli_verb_opts *vo, unsigned *seen)
+{
+    assert(vo && vo->take && seen);
+    verb_state st = {vo, 0};
+    int rc = cli_getopt(argc, argv, vo->long_opts, vo->what, vo->usage, verb_option, &st);
+    *seen = st.seen;
+    if (rc != CLI_CONTINUE) return rc;
+    for (size_t i = 0; i < vo->ndefs; i++)
+        if ((vo->requires & vo->defs[i].bit) && !(st.seen & vo->defs[i].bit))
+            return cli_usage_error(vo->what, vo->usage, "%s is required", vo->defs[i].flag);
+    return CLI_CONTINUE;
+}
+
+int cli_take_id(const cli_verb_opts *vo, const cli_optdef *d, const char *arg, int64_t *out)
+{
+    if (cli_parse_id(arg, out) == 0) return CLI_CONTINUE;
+    return cli_usage_error(vo->what, vo->usage, "%s: '%s' is not an integer between 1 and %" PRId64,
+                           d->flag, arg, INT64_MAX);
+}
+
+int cli_take_db(const cli_verb_opts *vo, const char *arg, const char **out)
+{
+    if (!*arg) return cli_usage_error(vo->what, vo->usage, "--db needs a non-empty path");
+    *out = arg;
+    return CLI_CONTINUE;
+}
+
+typedef struct db_only {
+    const char *what, *usage;
+    const char **db;
+} db_only;
+
+static int db_option(void *ctx, const struct option *opt, const char *arg)
+{
+    db_only *x = ctx;
+    (void)opt; /* --db is the only one */
+    if (*x->db) return cli_usage_error(x->what, x->usage, "--db given more than once");
+    if (!*arg) return cli_usage_error(x->what, x->usage, "--db needs a non-empty location");
+    *x->db = arg;
+    return CLI_CONTINUE;
+}
+
+int cli_parse_db_only(int argc, char **argv, const char *what, const char *usage, const char **db)
+{
+    static const struct option long_opts[] = {
+        {"db", required_argument, NULL, 256},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *db = NULL;
+    db_only x = {what, usage, db};
+    return cli_getopt(argc, argv, long_opts, what, usage, db_option, &x);
 }

@@ -6,6 +6,7 @@
 #include "cli/serve.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -25,63 +26,60 @@
 #include "util/endpoint.h"
 #include "util/log.h"
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: activecalls serve [--listen IP:PORT] [--db PATH]\n"
-            "                         [--node-timeout-ms MS] [--public-url URL]\n"
-            "                         [--max-reply-bytes N] [--max-node-calls N] [--node-cache-ms MS]\n"
-            "                         [--max-node-document-bytes N] [--max-document-bytes N]\n"
-            "                         [--max-inflight-bytes N] [--inflight-wait-ms MS]\n"
-            "                         [--secret-file FILE] [--token-lifetime S] [--policy FILE]\n"
-            "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
-            "                         [--login-max-failures N] [--login-max-address-failures N]\n"
-            "                         [--login-window S]\n"
-            "                         [--workers N] [--max-connections N] [--max-connections-per-ip N]\n"
-            "                         [--request-timeout-ms MS] [--keepalive-timeout-ms MS]\n"
-            "                         [--send-timeout-ms MS] [--max-head-bytes N] [--max-body-bytes N]\n"
-            "                         [--max-unsent-bytes N]\n"
-            "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
-            "  --db               database (default $ACTIVECALLS_DB or ./activecalls.db)\n"
-            "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
-            "  --public-url       base of the links in documents (default http://<Host header>)\n"
-            "  --max-reply-bytes  largest node reply accepted (default 67108864)\n"
-            "  --max-node-calls   most call records accepted in one node's reply (default 50000)\n"
-            "  --max-node-document-bytes\n"
-            "                     most bytes one node's calls may take in a listing (default 536870912)\n"
-            "  --max-document-bytes\n"
-            "                     largest listing document (default 1073741824)\n"
-            "  --max-inflight-bytes\n"
-            "                     listing documents being written at once, in all (default 2147483648)\n"
-            "  --inflight-wait-ms how long a listing waits for that room before a 503 (default 1000)\n"
-            "  --node-cache-ms    how long the node list is cached (default 1000)\n"
-            "  --secret-file      file holding the token secret (else $ACTIVECALLS_SECRET; required)\n"
-            "  --token-lifetime   seconds a login token lives, 1..315360000 (default 600);\n"
-            "                     every token carries exp\n"
-            "  --policy           role policy file, yeti's policy_roles.yml shape (default: only root)\n"
-            "  --trusted-proxies  proxies whose X-Forwarded-For is believed (default none)\n"
-            "  --user-cache-ms    how long admin users are cached (default 1000)\n"
-            "  --login-max-failures\n"
-            "                     failed logins of one username from one address (IPv6: /64)\n"
-            "                     before that pair gets 429 (default 5)\n"
-            "  --login-max-address-failures\n"
-            "                     failed logins from one address (IPv6: /64), any usernames,\n"
-            "                     before it gets 429 (default 20)\n"
-            "  --login-window     seconds those failures are counted for (default 60)\n"
-            "  --workers          threads running the steps of requests that block (default 16)\n"
-            "  --max-connections  open connections in all (default 16384; the open-file limit is raised)\n"
-            "  --max-connections-per-ip\n"
-            "                     open connections per client address (default 256; 0 = no cap;\n"
-            "                     --trusted-proxies are exempt)\n"
-            "  --request-timeout-ms\n"
-            "                     a request's line, headers and body, from its first byte (default 10000)\n"
-            "  --keepalive-timeout-ms\n"
-            "                     an idle connection between requests (default 60000)\n"
-            "  --send-timeout-ms  an answer the client does not read (default 30000)\n"
-            "  --max-head-bytes   request line and headers (default 32768: else 414/431)\n"
-            "  --max-body-bytes   request body (default 1048576: else 413)\n"
-            "  --max-unsent-bytes answers waiting for slow readers, in all (default 1073741824: else 503)\n");
-}
+static const char usage_text[] =
+    "usage: activecalls serve [--listen IP:PORT] [--db PATH]\n"
+    "                         [--node-timeout-ms MS] [--public-url URL]\n"
+    "                         [--max-reply-bytes N] [--max-node-calls N] [--node-cache-ms MS]\n"
+    "                         [--max-node-document-bytes N] [--max-document-bytes N]\n"
+    "                         [--max-inflight-bytes N] [--inflight-wait-ms MS]\n"
+    "                         [--secret-file FILE] [--token-lifetime S] [--policy FILE]\n"
+    "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
+    "                         [--login-max-failures N] [--login-max-address-failures N]\n"
+    "                         [--login-window S]\n"
+    "                         [--workers N] [--max-connections N] [--max-connections-per-ip N]\n"
+    "                         [--request-timeout-ms MS] [--keepalive-timeout-ms MS]\n"
+    "                         [--send-timeout-ms MS] [--max-head-bytes N] [--max-body-bytes N]\n"
+    "                         [--max-unsent-bytes N]\n"
+    "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
+    "  --db               database (default $ACTIVECALLS_DB or " CLI_DEFAULT_DB ")\n"
+    "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
+    "  --public-url       base of the links in documents (default http://<Host header>)\n"
+    "  --max-reply-bytes  largest node reply accepted (default 67108864)\n"
+    "  --max-node-calls   most call records accepted in one node's reply (default 50000)\n"
+    "  --max-node-document-bytes\n"
+    "                     most bytes one node's calls may take in a listing (default 536870912)\n"
+    "  --max-document-bytes\n"
+    "                     largest listing document (default 1073741824)\n"
+    "  --max-inflight-bytes\n"
+    "                     listing documents being written at once, in all (default 2147483648)\n"
+    "  --inflight-wait-ms how long a listing waits for that room before a 503 (default 1000)\n"
+    "  --node-cache-ms    how long the node list is cached (default 1000)\n"
+    "  --secret-file      file holding the token secret (else $ACTIVECALLS_SECRET; required)\n"
+    "  --token-lifetime   seconds a login token lives, 1..315360000 (default 600);\n"
+    "                     every token carries exp\n"
+    "  --policy           role policy file, yeti's policy_roles.yml shape (default: only root)\n"
+    "  --trusted-proxies  proxies whose X-Forwarded-For is believed (default none)\n"
+    "  --user-cache-ms    how long admin users are cached (default 1000)\n"
+    "  --login-max-failures\n"
+    "                     failed logins of one username from one address (IPv6: /64)\n"
+    "                     before that pair gets 429 (default 5)\n"
+    "  --login-max-address-failures\n"
+    "                     failed logins from one address (IPv6: /64), any usernames,\n"
+    "                     before it gets 429 (default 20)\n"
+    "  --login-window     seconds those failures are counted for (default 60)\n"
+    "  --workers          threads running the steps of requests that block (default 16)\n"
+    "  --max-connections  open connections in all (default 16384; the open-file limit is raised)\n"
+    "  --max-connections-per-ip\n"
+    "                     open connections per client address (default 256; 0 = no cap;\n"
+    "                     --trusted-proxies are exempt)\n"
+    "  --request-timeout-ms\n"
+    "                     a request's line, headers and body, from its first byte (default 10000)\n"
+    "  --keepalive-timeout-ms\n"
+    "                     an idle connection between requests (default 60000)\n"
+    "  --send-timeout-ms  an answer the client does not read (default 30000)\n"
+    "  --max-head-bytes   request line and headers (default 32768: else 414/431)\n"
+    "  --max-body-bytes   request body (default 1048576: else 413)\n"
+    "  --max-unsent-bytes answers waiting for slow readers, in all (default 1073741824: else 503)\n";
 
 /* A real switch node carries at most a few tens of thousands of calls, and
  * a real record is 2-3 KB of reply, so the default --max-reply-bytes
@@ -211,6 +209,69 @@ static void tune_malloc(void)
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
+/* What the options say, with the defaults (docs/API.md). */
+typedef struct serve_opts {
+    const char *listen_spec, *db, *public_url, *secret_file, *policy_file, *trusted;
+    long long timeout_ms, max_reply, cache_ms, max_node_calls, max_node_doc, max_doc;
+    long long max_inflight, inflight_wait_ms, lifetime, user_cache_ms, max_failures, window_s;
+    long long max_address_failures;
+    http_limits lim;
+} serve_opts;
+
+/* Takes one option (cli_getopt): CLI_CONTINUE, or CLI_USAGE for a value
+ * out of its range. */
+static int serve_option(void *ctx, const struct option *opt, const char *arg)
+{
+    serve_opts *o = ctx;
+    http_limits *lim = &o->lim;
+    long long v = 0;
+    bool ok = true;
+    switch (opt->val) {
+    case 'l': o->listen_spec = arg; break;
+    case 'd': o->db = arg; break;
+    case 't': ok = parse_range(arg, 1, 600000, &o->timeout_ms); break;
+    case 'u': o->public_url = arg; ok = public_url_ok(arg); break;
+    case 'm': ok = parse_range(arg, 1024, 1LL << 32, &o->max_reply); break;
+    case 'n': ok = parse_range(arg, 1, 100000000, &o->max_node_calls); break;
+    case 'N': ok = parse_range(arg, 1024, 1LL << 50, &o->max_node_doc); break;
+    case 'D': ok = parse_range(arg, 1024, 1LL << 50, &o->max_doc); break;
+    case 'I': ok = parse_range(arg, 1024, 1LL << 50, &o->max_inflight); break;
+    case 'w': ok = parse_range(arg, 0, 600000, &o->inflight_wait_ms); break;
+    case 'c': ok = parse_range(arg, 0, 3600000, &o->cache_ms); break;
+    case 's': o->secret_file = arg; break;
+    case 'T':
+        ok = parse_range(arg, 1, 10LL * 365 * 86400, &o->lifetime);
+        if (!ok && strcmp(arg, "0") == 0) {
+            fprintf(stderr, "activecalls: --token-lifetime 0 is refused: every token carries exp "
+                            "and one without it is not accepted; give seconds, 1 or more\n");
+            return CLI_USAGE;
+        }
+        break;
+    case 'p': o->policy_file = arg; break;
+    case 'P': o->trusted = arg; break;
+    case 'U': ok = parse_range(arg, 0, 3600000, &o->user_cache_ms); break;
+    case 'F': ok = parse_range(arg, 1, THROTTLE_MAX_FAILURES, &o->max_failures); break;
+    case 'A': ok = parse_range(arg, 1, THROTTLE_MAX_FAILURES, &o->max_address_failures); break;
+    case 'W': ok = parse_range(arg, 1, 86400, &o->window_s); break;
+    case 1000: ok = parse_range(arg, 1, 4096, &v); lim->workers = (size_t)v; break;
+    case 1001: ok = parse_range(arg, 1, 10000000, &v); lim->max_connections = (size_t)v; break;
+    case 1002: ok = parse_range(arg, 0, 10000000, &v); lim->max_connections_per_ip = (size_t)v; break;
+    case 1003: ok = parse_range(arg, 100, 3600000, &v); lim->request_timeout_ms = (int)v; break;
+    case 1004: ok = parse_range(arg, 100, 3600000, &v); lim->keepalive_timeout_ms = (int)v; break;
+    case 1005: ok = parse_range(arg, 100, 3600000, &v); lim->send_timeout_ms = (int)v; break;
+    case 1006: ok = parse_range(arg, 1024, 1 << 20, &v); lim->max_head_bytes = (size_t)v; break;
+    case 1007: ok = parse_range(arg, 0, 1LL << 30, &v); lim->max_body_bytes = (size_t)v; break;
+    case 1008: ok = parse_range(arg, 1 << 20, 1LL << 40, &v); lim->max_unsent_bytes = (size_t)v; break;
+    default: assert(!"an option without a case"); break;
+    }
+    if (!ok) {
+        fprintf(stderr, "activecalls: invalid value for --%s: %s\n", opt->name, arg);
+        fputs(usage_text, stderr);
+        return CLI_USAGE;
+    }
+    return CLI_CONTINUE;
+}
+
 int cli_serve(int argc, char **argv)
 {
     tune_malloc();
@@ -246,66 +307,17 @@ int cli_serve(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *listen_spec = "127.0.0.1:8080", *db = NULL, *public_url = NULL;
-    const char *secret_file = NULL, *policy_file = NULL, *trusted = "";
-    long long timeout_ms = 2000, max_reply = 64LL * 1024 * 1024, cache_ms = 1000;
-    long long max_node_calls = DEFAULT_MAX_NODE_CALLS, max_node_doc = 512LL << 20;
-    long long max_doc = 1LL << 30, max_inflight = 2LL << 30, inflight_wait_ms = 1000;
-    long long lifetime = 600, user_cache_ms = 1000, max_failures = 5, window_s = 60;
-    long long max_address_failures = 20;
-    http_limits lim;
-    http_limits_default(&lim);
-    long long v = 0;
-    optind = 1;
-    int c, idx = 0;
-    while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-        bool ok = true;
-        switch (c) {
-        case 'l': listen_spec = optarg; break;
-        case 'd': db = optarg; break;
-        case 't': ok = parse_range(optarg, 1, 600000, &timeout_ms); break;
-        case 'u': public_url = optarg; ok = public_url_ok(optarg); break;
-        case 'm': ok = parse_range(optarg, 1024, 1LL << 32, &max_reply); break;
-        case 'n': ok = parse_range(optarg, 1, 100000000, &max_node_calls); break;
-        case 'N': ok = parse_range(optarg, 1024, 1LL << 50, &max_node_doc); break;
-        case 'D': ok = parse_range(optarg, 1024, 1LL << 50, &max_doc); break;
-        case 'I': ok = parse_range(optarg, 1024, 1LL << 50, &max_inflight); break;
-        case 'w': ok = parse_range(optarg, 0, 600000, &inflight_wait_ms); break;
-        case 'c': ok = parse_range(optarg, 0, 3600000, &cache_ms); break;
-        case 's': secret_file = optarg; break;
-        case 'T':
-            ok = parse_range(optarg, 1, 10LL * 365 * 86400, &lifetime);
-            if (!ok && strcmp(optarg, "0") == 0) {
-                fprintf(stderr, "activecalls: --token-lifetime 0 is refused: every token carries exp "
-                                "and one without it is not accepted; give seconds, 1 or more\n");
-                return 2;
-            }
-            break;
-        case 'p': policy_file = optarg; break;
-        case 'P': trusted = optarg; break;
-        case 'U': ok = parse_range(optarg, 0, 3600000, &user_cache_ms); break;
-        case 'F': ok = parse_range(optarg, 1, THROTTLE_MAX_FAILURES, &max_failures); break;
-        case 'A': ok = parse_range(optarg, 1, THROTTLE_MAX_FAILURES, &max_address_failures); break;
-        case 'W': ok = parse_range(optarg, 1, 86400, &window_s); break;
-        case 1000: ok = parse_range(optarg, 1, 4096, &v); lim.workers = (size_t)v; break;
-        case 1001: ok = parse_range(optarg, 1, 10000000, &v); lim.max_connections = (size_t)v; break;
-        case 1002: ok = parse_range(optarg, 0, 10000000, &v); lim.max_connections_per_ip = (size_t)v; break;
-        case 1003: ok = parse_range(optarg, 100, 3600000, &v); lim.request_timeout_ms = (int)v; break;
-        case 1004: ok = parse_range(optarg, 100, 3600000, &v); lim.keepalive_timeout_ms = (int)v; break;
-        case 1005: ok = parse_range(optarg, 100, 3600000, &v); lim.send_timeout_ms = (int)v; break;
-        case 1006: ok = parse_range(optarg, 1024, 1 << 20, &v); lim.max_head_bytes = (size_t)v; break;
-        case 1007: ok = parse_range(optarg, 0, 1LL << 30, &v); lim.max_body_bytes = (size_t)v; break;
-        case 1008: ok = parse_range(optarg, 1 << 20, 1LL << 40, &v); lim.max_unsent_bytes = (size_t)v; break;
-        case 'h': usage(); return 0;
-        default: usage(); return 2;
-        }
-        if (!ok) {
-            fprintf(stderr, "activecalls: invalid value for --%s: %s\n", opts[idx].name, optarg);
-            usage();
-            return 2;
-        }
-    }
-    if (optind != argc) { usage(); return 2; }
+    serve_opts o = {
+        .listen_spec = "127.0.0.1:8080", .trusted = "",
+        .timeout_ms = 2000, .max_reply = 64LL * 1024 * 1024, .cache_ms = 1000,
+        .max_node_calls = DEFAULT_MAX_NODE_CALLS, .max_node_doc = 512LL << 20,
+        .max_doc = 1LL << 30, .max_inflight = 2LL << 30, .inflight_wait_ms = 1000,
+        .lifetime = 600, .user_cache_ms = 1000, .max_failures = 5, .window_s = 60,
+        .max_address_failures = 20,
+    };
+    http_limits_default(&o.lim);
+    int rc = cli_getopt(argc, argv, opts, "serve", usage_text, serve_option, &o);
+    if (rc != CLI_CONTINUE) return rc;
 
     /* every thread started from here on inherits this mask */
     sigset_t stop;
@@ -316,46 +328,46 @@ int cli_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     static unsigned char secret[SECRET_MAX];
-    size_t secret_len = read_secret(secret_file, secret);
+    size_t secret_len = read_secret(o.secret_file, secret);
     if (!secret_len) return 1;
 
     char err[256];
-    store *st = store_open(cli_db_location(db), err);
+    store *st = store_open(cli_db_location(o.db), err);
     if (!st) { fprintf(stderr, "activecalls: %s\n", err); return 1; }
 
     char bound[128];
-    int fd = open_listener(listen_spec, bound, sizeof bound);
+    int fd = open_listener(o.listen_spec, bound, sizeof bound);
     if (fd < 0) { store_close(st); return 1; }
 
     char fallback[160];
     snprintf(fallback, sizeof fallback, "http://%s", bound);
     app_config cfg = {
-        .public_url = public_url,
+        .public_url = o.public_url,
         .fallback_base = fallback,
-        .node_timeout_ms = (int)timeout_ms,
-        .max_reply_bytes = (uint64_t)max_reply,
-        .max_node_calls = (size_t)max_node_calls,
-        .max_node_document_bytes = (uint64_t)max_node_doc,
-        .max_document_bytes = (uint64_t)max_doc,
-        .max_inflight_bytes = (uint64_t)max_inflight,
-        .inflight_wait_ms = (int)inflight_wait_ms,
-        .node_cache_ms = (int)cache_ms,
+        .node_timeout_ms = (int)o.timeout_ms,
+        .max_reply_bytes = (uint64_t)o.max_reply,
+        .max_node_calls = (size_t)o.max_node_calls,
+        .max_node_document_bytes = (uint64_t)o.max_node_doc,
+        .max_document_bytes = (uint64_t)o.max_doc,
+        .max_inflight_bytes = (uint64_t)o.max_inflight,
+        .inflight_wait_ms = (int)o.inflight_wait_ms,
+        .node_cache_ms = (int)o.cache_ms,
         .secret = secret,
         .secret_len = secret_len,
-        .token_lifetime_s = (int)lifetime,
-        .policy_file = policy_file,
-        .trusted_proxies = trusted,
-        .user_cache_ms = (int)user_cache_ms,
-        .login_max_failures = (int)max_failures,
-        .login_max_address_failures = (int)max_address_failures,
-        .login_window_s = (int)window_s,
+        .token_lifetime_s = (int)o.lifetime,
+        .policy_file = o.policy_file,
+        .trusted_proxies = o.trusted,
+        .user_cache_ms = (int)o.user_cache_ms,
+        .login_max_failures = (int)o.max_failures,
+        .login_max_address_failures = (int)o.max_address_failures,
+        .login_window_s = (int)o.window_s,
     };
     app *a = app_new(&cfg, st, err);
     explicit_bzero(secret, sizeof secret); /* the app keeps its own copy */
     cidr_list exempt = {0};
     char cerr[160];
-    if (a && cidr_list_parse(trusted, &exempt, cerr) == 0) lim.exempt = &exempt;
-    http_server *srv = a ? http_server_start(fd, &lim, app_handle, a, err) : NULL;
+    if (a && cidr_list_parse(o.trusted, &exempt, cerr) == 0) o.lim.exempt = &exempt;
+    http_server *srv = a ? http_server_start(fd, &o.lim, app_handle, a, err) : NULL;
     if (!srv) {
         fprintf(stderr, "activecalls: %s\n", err);
         cidr_list_free(&exempt);
@@ -366,7 +378,7 @@ int cli_serve(int argc, char **argv)
     }
     printf("listening %s\n", bound);
     fflush(stdout);
-    log_msg(LOG_INFO, "serving on %s, node deadline %lld ms", bound, timeout_ms);
+    log_msg(LOG_INFO, "serving on %s, node deadline %lld ms", bound, o.timeout_ms);
 
     int sig = 0;
     sigwait(&stop, &sig);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "jsonapi/query.h"
 
 /* tchar of RFC 9110 §5.6.2 */
 static bool is_tchar(unsigned char c)

@@ -60,7 +60,12 @@ const char *http_head_get(const http_head *h, const char *name, bool *dup);
  * False for a malformed escape or an escaped NUL. */
 bool http_percent_decode(char *s, bool plus);
 
-typedef struct query_param query_param;
+/* One key/value pair of a query string, in the order sent; the handlers
+ * read them (jsonapi/query.h says which keys are known). */
+typedef struct query_param {
+    const char *key;   /* percent-decoded, e.g. "filter[node-id-eq]" */
+    const char *value; /* never NULL ("" for a bare key) */
+} query_param;
 
 typedef enum { QUERY_OK, QUERY_TOO_MANY, QUERY_MALFORMED } query_result;
 

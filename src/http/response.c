@@ -13,6 +13,7 @@
 #include "http/compress.h"
 #include "http/negotiate.h"
 #include "jsonapi/errors.h"
+#include "util/clock.h"
 
 #define GZIP_MIN 1024 /* smaller bodies are not worth a deflate stream */
 
@@ -208,10 +209,10 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
                         (strcmp(x->method, "GET") == 0 || head_only) &&
                         http_etag_matches(x->if_none_match, etag);
     if (gz && !not_modified) {
-        int64_t t0 = phase_now_us();
+        int64_t t0 = clock_now_us();
         size_t zlen = 0;
         char *z = http_gzip((const char *const *)w->part, w->part_len, w->nparts, &zlen);
-        if (x->phases) phase_add(PHASE_GZIP, phase_now_us() - t0);
+        if (x->phases) phase_add(PHASE_GZIP, clock_now_us() - t0);
         if (z) {
             for (size_t i = 0; i < w->nparts; i++) free(w->part[i]);
             w->part[0] = z;
@@ -260,7 +261,7 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     hdr(h, "cache-control", "max-age=0, private, must-revalidate");
     hdr(h, "x-request-id", x->request_id);
     buf_puts(h, "x-runtime: ");
-    put_fixed(h, phase_now_us() - x->started_us, 6);
+    put_fixed(h, clock_now_us() - x->started_us, 6);
     buf_append(h, "\r\n", 2);
     hdr(h, "x-frame-options", "SAMEORIGIN");
     hdr(h, "x-xss-protection", "0");

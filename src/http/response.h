@@ -46,7 +46,10 @@ void http_wire_free(http_wire *w);
 /* The reason phrase of a status ("Not Found"); "Unknown" for others. */
 const char *http_reason(int status);
 
-/* A one-error JSON:API document into res (status, code = status text). */
+/* Makes res the answer for an error: the status, and as the body (any
+ * body written so far, more[] included, is dropped) the one-error JSON:API
+ * document of jsonapi/errors.c with code = status as text. Every error
+ * answer, the server's refusals and the handlers' errors, is made here. */
 void http_error(http_response *res, int status, const char *title, const char *detail);
 
 #endif

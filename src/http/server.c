@@ -61,6 +61,7 @@
 #include "http/negotiate.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mailbox.h"
 #include "util/phase.h"
@@ -186,7 +187,6 @@ struct http_server {
 /* The server whose loop this thread runs, if any. */
 static _Thread_local http_server *loop_of;
 
-static int64_t now_ms(void) { return phase_now_us() / 1000; }
 
 /* ---- deadline lists -------------------------------------------------------- */
 
@@ -205,7 +205,7 @@ static void tl_set(http_server *s, conn *c, int which)
 {
     tl_remove(s, c);
     tlist_head *l = &s->lists[which];
-    c->deadline_ms = now_ms() + l->ms;
+    c->deadline_ms = clock_now_ms() + l->ms;
     c->tl = which;
     c->tprev = l->last;
     c->tnext = NULL;
@@ -346,7 +346,7 @@ static void start_write(http_server *s, conn *c, http_wire *w, bool closing, siz
     c->accounted = c->wire.head.len + c->wire.body_len;
     if (c->accounted > reserved) atomic_fetch_add(&s->unsent, c->accounted - reserved);
     else atomic_fetch_sub(&s->unsent, reserved - c->accounted);
-    c->queued_us = phase_now_us();
+    c->queued_us = clock_now_us();
     c->st = CS_WRITE;
     tl_set(s, c, TL_SEND);
     conn_write(s, c);
@@ -362,7 +362,7 @@ static void refuse(http_server *s, conn *c, int status, const char *detail, refu
     if (status == 503) res.retry_after = 1;
     char rid[37];
     http_new_request_id(rid);
-    http_exchange x = {.method = "GET", .request_id = rid, .started_us = phase_now_us(), .close = !keep};
+    http_exchange x = {.method = "GET", .request_id = rid, .started_us = clock_now_us(), .close = !keep};
     http_wire w;
     http_refused(why, (const struct sockaddr *)&c->peer);
     work_free(c->w);
@@ -548,7 +548,7 @@ static void begin_request(http_server *s, conn *c)
     req_work *w = malloc(sizeof *w);
     if (!w) { refuse(s, c, 500, "Out of memory.", REFUSE_BUSY); return; }
     memset(w, 0, offsetof(req_work, params)); /* params: only [0, nparams) is ever read */
-    w->started_us = phase_now_us();
+    w->started_us = clock_now_us();
     buf_init(&w->forwarded);
     c->w = w;
     size_t used = 0;
@@ -658,7 +658,7 @@ static void write_done(http_server *s, conn *c)
                                                       "filter_ms", "write_ms", "gzip_ms"};
         for (int i = 0; i < PHASE_COUNT; i++)
             log_kv_ms(&line, keys[i], (double)c->phases.us[i] / 1000.0);
-        log_kv_ms(&line, "send_ms", (double)(phase_now_us() - c->queued_us) / 1000.0);
+        log_kv_ms(&line, "send_ms", (double)(clock_now_us() - c->queued_us) / 1000.0);
         log_kv_i64(&line, "status", c->wire.status);
         log_kv_i64(&line, "bytes", (int64_t)c->wire.body_len);
         log_kv(&line, "request_id", c->request_id);
@@ -776,11 +776,11 @@ static void finish_request(req_work *w)
     };
     if (res->status == 499) {
         /* the client left: nothing is sent, the line says so */
-        http_log_request(w->req.method, w->req.path, 499, 0, phase_now_us() - w->started_us,
+        http_log_request(w->req.method, w->req.path, 499, 0, clock_now_us() - w->started_us,
                          w->request_id, (const struct sockaddr *)&w->req.peer);
     } else if (build_reserved(s, w, &x)) {
         http_log_request(w->req.method, w->req.path, w->wire.status, w->wire.body_len,
-                         phase_now_us() - w->started_us, w->request_id,
+                         clock_now_us() - w->started_us, w->request_id,
                          (const struct sockaddr *)&w->req.peer);
     } else {
         w->res.status = 499; /* out of memory for the answer: drop the connection */
@@ -912,7 +912,7 @@ static void refuse_socket(int fd, const struct sockaddr_storage *peer, refuse_re
     res.retry_after = 1;
     char rid[37];
     http_new_request_id(rid);
-    http_exchange x = {.method = "GET", .request_id = rid, .started_us = phase_now_us(), .close = true};
+    http_exchange x = {.method = "GET", .request_id = rid, .started_us = clock_now_us(), .close = true};
     http_wire w;
     if (http_wire_build(&w, &res, &x)) {
         struct iovec v[2] = {{w.head.data, w.head.len}, {w.nparts ? w.part[0] : NULL, w.nparts ? w.part_len[0] : 0}};
@@ -1017,7 +1017,7 @@ static void on_conn_event(http_server *s, conn *c, uint32_t ev)
 /* Connections past their deadline; returns ms until the next one (or 1000). */
 static int expire(http_server *s)
 {
-    int64_t now = now_ms();
+    int64_t now = clock_now_ms();
     int64_t next = now + 1000;
     for (int l = 0; l < TL_COUNT; l++) {
         conn *c;
@@ -1079,7 +1079,7 @@ static void *loop_main(void *arg)
         conn_close(s, c);
     }
     bury(s);
-    http_refusals_flush(now_ms(), true);
+    http_refusals_flush(clock_now_ms(), true);
     return NULL;
 }
 

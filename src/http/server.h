@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 
 #include "auth/cidr.h"
-#include "jsonapi/query.h"
+#include "http/request.h"
 #include "util/buf.h"
 
 typedef struct http_request {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jsonapi/fields.h"
+#include "model/call_id.h"
 #include "util/timefmt.h"
 
 #define CALLS_PATH "/api/rest/admin/active-calls/"
@@ -30,8 +31,7 @@ void doc_call_self(buf *out, doc_base base, int64_t node_id, const char *tag, si
 {
     buf_append(out, base.url, base.len);
     buf_append(out, CALLS_PATH, sizeof CALLS_PATH - 1);
-    buf_put_i64(out, node_id);
-    buf_putc(out, '*');
+    call_id_put_node(out, node_id);
     buf_put_url_segment(out, tag, tag_len);
 }
 
@@ -106,8 +106,7 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
     buf_reserve(out, 1200 + 40 * self_len + cs->arena.len / (cs->n ? cs->n : 1));
 
     put_lit(out, RES_OPEN);
-    buf_put_i64(out, node_id);
-    buf_putc(out, '*');
+    call_id_put_node(out, node_id);
     buf_put_json_chars(out, tag, r->tag.len);
     put_lit(out, RES_TYPE_SELF);
     buf_append(out, self, self_len);
@@ -142,26 +141,17 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
 
 /* ---- sizes ----------------------------------------------------------------- */
 
-/* The length of buf_put_i64's text. */
-static size_t i64_len(int64_t v)
-{
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    size_t n = v < 0 ? 2 : 1;
-    while (u >= 10) { u /= 10; n++; }
-    return n;
-}
-
 static size_t linkage_len(const char *type, int64_t id)
 {
     if (id == CALL_ID_NONE) return LIT_LEN(NULL_TEXT);
-    return LIT_LEN(LINK_OPEN) + strlen(type) + LIT_LEN(LINK_ID) + i64_len(id) + LIT_LEN(LINK_CLOSE);
+    return LIT_LEN(LINK_OPEN) + strlen(type) + LIT_LEN(LINK_ID) + buf_i64_len(id) + LIT_LEN(LINK_CLOSE);
 }
 
 void doc_call_sizer_init(doc_call_sizer *z, doc_base base, int64_t node_id, const doc_call_opts *o)
 {
     pthread_once(&fragments_once, build_fragments);
-    size_t id_len = i64_len(node_id);
-    size_t n = LIT_LEN(RES_OPEN) + id_len + 1 + LIT_LEN(RES_TYPE_SELF) + LIT_LEN(RES_ATTRS);
+    size_t id_len = call_id_node_len(node_id); /* "<node>*" */
+    size_t n = LIT_LEN(RES_OPEN) + id_len + LIT_LEN(RES_TYPE_SELF) + LIT_LEN(RES_ATTRS);
     bool first = true;
     for (int a = 0; a < ATTR_COUNT; a++) {
         if (!fields_has(o->fields, a)) continue;
@@ -180,7 +170,7 @@ void doc_call_sizer_init(doc_call_sizer *z, doc_base base, int64_t node_id, cons
     }
     n += LIT_LEN(RES_CLOSE);
     /* the self link without its tag: base, path, node id and '*' */
-    n += uses * (base.len + LIT_LEN(CALLS_PATH) + id_len + 1);
+    n += uses * (base.len + LIT_LEN(CALLS_PATH) + id_len);
     *z = (doc_call_sizer){n, uses, node_id, *o};
 }
 
@@ -200,19 +190,6 @@ size_t doc_call_size(const doc_call_sizer *z, const callset *cs, const call_reco
             n += linkage_len(call_rels[k].type, doc_call_rel_id(z->node_id, r, k));
     }
     return n;
-}
-
-/* A stored id (a positive integer) or CALL_ID_NONE — the same rule as the
- * include resolver's, so linkage and `included` always agree. */
-static int64_t stored_id(const char *v)
-{
-    if (!v || !*v) return CALL_ID_NONE;
-    int64_t x = 0;
-    for (const char *p = v; *p; p++) {
-        if (*p < '0' || *p > '9' || x > (INT64_MAX - 9) / 10) return CALL_ID_NONE;
-        x = x * 10 + (*p - '0');
-    }
-    return x > 0 ? x : CALL_ID_NONE;
 }
 
 static bool digits(const char *p, int n)
@@ -343,7 +320,7 @@ void doc_related_resource(buf *out, doc_base base, int type, const res_row *row,
             buf_putc(out, '"');
             put_lit(out, c->rel_name);
             put_lit(out, "\":{\"data\":");
-            doc_linkage(out, c->rel_type, stored_id(row->vals[i]));
+            doc_linkage(out, c->rel_type, call_rel_id_parse(row->vals[i]));
             buf_putc(out, '}');
         }
         buf_putc(out, '}');

@@ -1,4 +1,5 @@
-/* query: filter parsing and evaluation for the listing (SPEC §3).
+/* query: the known parameter keys, and filter parsing and evaluation for
+ * the listing (docs/API.md, "Filters").
  *
  * Filter keys are normalised (underscores → dashes) and looked up in one
  * table of the seed's 22 names. Values are comma lists of strict integers
@@ -6,12 +7,13 @@
  * occurrence of a filter becomes one condition; conditions AND together. */
 #include "jsonapi/query.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/decimal.h"
+#include "model/call_id.h"
 
 #define ECHO_MAX 200 /* longest user text echoed back in an error detail */
 
@@ -68,18 +70,6 @@ static bool parse_i64(const char *s, size_t n, int64_t *out)
     return true;
 }
 
-bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag, size_t *tag_len)
-{
-    const char *star = memchr(id, '*', len);
-    if (!star) return false;
-    size_t nlen = (size_t)(star - id);
-    /* one spelling per node: "01*t" or "+1*t" is not node 1's call */
-    if (!decimal_positive_i64(id, nlen, node_id)) return false;
-    *tag = star + 1;
-    *tag_len = len - nlen - 1;
-    return *tag_len > 0 && *tag_len <= 1024;
-}
-
 /* Writes at most ECHO_MAX bytes of s, marking a cut with "...". */
 static void echo(char *dst, size_t cap, const char *s)
 {
@@ -100,6 +90,23 @@ static void not_allowed(jsonapi_errors *errs, const char *code, const char *titl
     char v[ECHO_MAX + 4];
     echo(v, sizeof v, name);
     jerr_add(errs, 400, code, title, "%s is not allowed.", v);
+}
+
+/* ---- parameter keys -------------------------------------------------------- */
+
+query_key query_key_of(const char *key)
+{
+    assert(key != NULL);
+    if (strncmp(key, "filter[", 7) == 0) return QUERY_KEY_FILTER;
+    if (strcmp(key, "include") == 0) return QUERY_KEY_INCLUDE;
+    if (strncmp(key, "fields[", 7) == 0) return QUERY_KEY_FIELDS;
+    if (strcmp(key, "token") == 0) return QUERY_KEY_TOKEN;
+    return QUERY_KEY_UNKNOWN;
+}
+
+void query_param_not_allowed(jsonapi_errors *errs, const char *key)
+{
+    not_allowed(errs, "105", "Param not allowed", key);
 }
 
 /* ---- conditions ------------------------------------------------------------ */
@@ -209,10 +216,11 @@ int listing_query_parse(listing_query *q, const query_param *params, size_t n, j
     int before = errs->n;
     for (size_t i = 0; i < n; i++) {
         const char *key = params[i].key;
-        if (strncmp(key, "filter[", 7) == 0) parse_filter(q, key, params[i].value, errs);
-        else if (strcmp(key, "token") == 0) continue; /* the JWT: the guard's business */
-        else if (strcmp(key, "include") == 0 || strncmp(key, "fields[", 7) == 0) continue; /* their own parsers */
-        else not_allowed(errs, "105", "Param not allowed", key);
+        switch (query_key_of(key)) {
+        case QUERY_KEY_FILTER: parse_filter(q, key, params[i].value, errs); break;
+        case QUERY_KEY_UNKNOWN: query_param_not_allowed(errs, key); break;
+        default: break; /* include, fields: their own parsers; token: the guard's */
+        }
     }
     return errs->n - before;
 }

@@ -1,5 +1,6 @@
-/* query: the listing's query string — filters (SPEC §3) — parsed once per
- * request into conditions that are cheap to test per call.
+/* query: the query string's parameters — which keys a request may carry
+ * at all, and the listing's filters (docs/API.md, "Filters"), parsed once
+ * per request into conditions that are cheap to test per call.
  *
  * Every problem is reported (400 with jsonapi-resources' codes): unknown
  * filter 102, bad value 103, unknown parameter 105. Nothing is ignored and
@@ -11,13 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/request.h" /* query_param */
 #include "jsonapi/errors.h"
 #include "model/calls.h"
-
-typedef struct query_param {
-    const char *key;   /* as decoded by the HTTP layer, e.g. "filter[node-id-eq]" */
-    const char *value; /* never NULL ("" for a bare key) */
-} query_param;
 
 typedef enum {
     COND_REL_IN,  /* record field rel_id[rel] ∈ vals */
@@ -50,6 +47,23 @@ typedef struct listing_query {
     size_t n;
 } listing_query;
 
+/* The parameters any endpoint knows, by key: the one list of them. Which
+ * of them an endpoint takes is its own business (api/params.c); a key of
+ * none of these kinds is a 105 everywhere. */
+typedef enum {
+    QUERY_KEY_FILTER,  /* filter[...]: the listing's (this module) */
+    QUERY_KEY_INCLUDE, /* include (jsonapi/include.h) */
+    QUERY_KEY_FIELDS,  /* fields[...] (jsonapi/fields.h) */
+    QUERY_KEY_TOKEN,   /* token: the JWT, the guard's */
+    QUERY_KEY_UNKNOWN,
+} query_key;
+
+query_key query_key_of(const char *key);
+
+/* Adds the 400 for a parameter the endpoint does not take: code 105,
+ * "<key> is not allowed." (the key cut at 200 bytes, marked "..."). */
+void query_param_not_allowed(jsonapi_errors *errs, const char *key);
+
 /* Parses the filters among params; returns the number of errors added to
  * errs (0 = usable). `token`, `include` and `fields[...]` belong to other
  * parsers and are skipped; any other parameter is a 105. */
@@ -65,10 +79,5 @@ const char **listing_query_tags_for(const listing_query *q, int64_t node_id, siz
 /* Does the call pass every per-call condition? */
 bool listing_query_match(const listing_query *q, int64_t node_id, const callset *cs,
                          const call_record *r);
-
-/* Parses "<node>*<tag>": node in canonical decimal (util/decimal.h: no
- * sign, space or leading zero, 1..INT64_MAX), tag 1..1024 bytes. False
- * when malformed. The tag points into id. */
-bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag, size_t *tag_len);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/decimal.h"
+
 const call_attr_def call_attrs[ATTR_COUNT] = {
     {"start-time", "start_time"},
     {"connect-time", "connect_time"},
@@ -101,6 +103,12 @@ call_record *callset_push(callset *cs)
 void callset_pop(callset *cs)
 {
     if (cs->n) cs->n--;
+}
+
+int64_t call_rel_id_parse(const char *text)
+{
+    int64_t id;
+    return text && decimal_positive_i64(text, strlen(text), &id) ? id : CALL_ID_NONE;
 }
 
 int call_attr_index(const char *name, size_t len)

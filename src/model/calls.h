@@ -92,6 +92,16 @@ static inline const char *callset_text(const callset *cs, call_span s)
     return cs->arena.data + s.off;
 }
 
+/* A relationship id stored as text in a record (a related resource's
+ * column, store/resources.h: res_row.vals): the id when the text is
+ * canonical decimal of 1..INT64_MAX (util/decimal.h: digits only, no sign,
+ * space or leading zero), else CALL_ID_NONE (NULL, "", " 5", "+5", "05",
+ * "0", "-5", a value beyond INT64_MAX). The document's linkage and the
+ * include resolver both read stored ids with it, so a relationship whose
+ * data names a resource is the one `included` holds, and the id printed is
+ * the text stored. */
+int64_t call_rel_id_parse(const char *text);
+
 /* Index of an attribute / relationship by API name, or -1. */
 int call_attr_index(const char *name, size_t len);
 int call_rel_index(const char *name, size_t len);

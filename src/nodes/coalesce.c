@@ -41,6 +41,7 @@
 #include <xxhash.h>
 
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/phase.h"
 #include "util/pool.h"
@@ -196,7 +197,7 @@ static void round_finished(void *arg)
     log_begin(&line, LOG_INFO, "fanout");
     log_kv_i64(&line, "nodes", (int64_t)r->n);
     log_kv_i64(&line, "joined", joined);
-    log_kv_ms(&line, "ms", (double)(phase_now_us() - r->started_us) / 1000.0);
+    log_kv_ms(&line, "ms", (double)(clock_now_us() - r->started_us) / 1000.0);
     log_end(&line, LOG_INFO);
 
     while (w) {
@@ -251,7 +252,7 @@ void coalesce_start(node_pool *pool, size_t n, const node_target *targets,
             inflight = r;
             stats.rounds++;
             stats.inflight++;
-            r->started_us = phase_now_us();
+            r->started_us = clock_now_us();
             lead = r;
         }
         if (r) {

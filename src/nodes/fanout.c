@@ -33,10 +33,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "nodes/netstring.h"
+#include "util/clock.h"
 #include "util/endpoint.h"
 #include "util/mailbox.h"
 #include "util/phase.h"
@@ -83,13 +83,6 @@ struct node_pool {
 static void *rounds_loop(void *arg);
 
 static atomic_llong next_request_id = 1;
-
-int64_t fanout_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Watches mailbox m's fd in the loop's epoll set (tagged with m itself). */
 static bool watch_mailbox(node_pool *p, mailbox *m)
@@ -402,10 +395,10 @@ static void job_broken(job *j, const char *what)
  * outcome and parse_us. */
 static void job_parse(job *j)
 {
-    int64_t t0 = phase_now_us();
+    int64_t t0 = clock_now_us();
     j->outcome = reply_parser_parse_all(j->rp, j->payload.data, j->payload.len);
     pool_give_spare(j->pool, j->target->id, j->target->endpoint, &j->payload);
-    j->parse_us = phase_now_us() - t0;
+    j->parse_us = clock_now_us() - t0;
 }
 
 static void job_complete(job *j)
@@ -632,7 +625,7 @@ static void bury_rounds(node_pool *p)
  * in time: it finishes). Returns ms until the next deadline, or -1. */
 static int expire_rounds(node_pool *p)
 {
-    int64_t now = fanout_now_ms(), next = -1;
+    int64_t now = clock_now_ms(), next = -1;
     node_round *rd = p->active;
     while (rd) {
         node_round *following = rd->next; /* round_check may retire rd */
@@ -728,7 +721,7 @@ void node_pool_start(node_pool *pool, size_t n, const node_target *targets,
         return;
     }
     *rd = (node_round){.pool = pool, .n = n, .pending = n, .jobs = jobs,
-                       .deadline_ms = fanout_now_ms() + timeout_ms, .timeout_ms = timeout_ms,
+                       .deadline_ms = clock_now_ms() + timeout_ms, .timeout_ms = timeout_ms,
                        .done = done, .arg = arg};
     for (size_t i = 0; i < n; i++) {
         job *j = &jobs[i];

@@ -88,7 +88,4 @@ void node_pool_start(node_pool *pool, size_t n, const node_target *targets,
                      const node_call *calls, int timeout_ms, node_result *results,
                      node_round_done done, void *arg);
 
-/* Monotonic milliseconds, for deadlines and timing. */
-int64_t fanout_now_ms(void);
-
 #endif

@@ -63,7 +63,7 @@
  *
  * Threads. A parser is used by one thread at a time; the only shared state
  * is the tables built once under pthread_once. */
-#include "nodes/reply.h"
+#include "nodes/reply_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -2,9 +2,9 @@
  *
  * The reply is held whole and scanned in one pass by a strict hand-written
  * JSON scanner (RFC 8259) that keeps only what the API needs (see
- * nodes/calls.h): reply_parser_feed collects the bytes as they arrive,
- * reply_parser_finish scans them; reply_parser_parse_all scans a reply the
- * caller already holds whole, without copying it. The parser checks the
+ * model/calls.h): reply_parser_parse_all scans a reply the caller holds
+ * whole, without copying it (nodes/reply_internal.h feeds one in pieces,
+ * for the tests). The parser checks the
  * envelope: a JSON object with "jsonrpc":"2.0" whose `id` equals the
  * request's, holding either `result` or `error`. A parser is used by one
  * thread at a time; different parsers may run on different threads. */
@@ -38,21 +38,15 @@ void reply_parser_free(reply_parser *p);
  * first one beyond, which makes the reply REPLY_TOO_MANY_RECORDS. */
 void reply_parser_limit_records(reply_parser *p, size_t max);
 
-/* Appends bytes of the reply. Returns 0, or -1 once the reply is known to
- * be invalid (it does not start with an object, or out of memory); most
- * problems are only found by reply_parser_finish. */
-int reply_parser_feed(reply_parser *p, const char *data, size_t n);
-/* Ends the input, scans it and classifies the reply. */
-reply_outcome reply_parser_finish(reply_parser *p);
-/* The same as feeding data[0..n) and finishing, without copying the bytes:
- * for a caller that holds the whole reply. */
+/* Scans the whole reply data[0..n) and classifies it; parsing again gives
+ * the same answer. */
 reply_outcome reply_parser_parse_all(reply_parser *p, const char *data, size_t n);
 
-/* After finish: what went wrong (REPLY_INVALID, REPLY_TOO_MANY_RECORDS) or
+/* After parsing: what went wrong (REPLY_INVALID, REPLY_TOO_MANY_RECORDS) or
  * the node's message (REPLY_RPC_ERROR); "" on success. */
 const char *reply_parser_detail(const reply_parser *p);
 int64_t reply_parser_rpc_code(const reply_parser *p);
-/* After finish with REPLY_EXPECT_ANY: the integer result, if it was one. */
+/* After parsing with REPLY_EXPECT_ANY: the integer result, if it was one. */
 bool reply_parser_int_result(const reply_parser *p, int64_t *v);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "util/pool.h"
 
 typedef struct waiter {
@@ -28,20 +29,13 @@ struct budget {
     size_t waiting;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 budget *budget_new(uint64_t limit)
 {
     budget *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_condattr_setclock(&ca, CLOCK_NOW_SOURCE); /* the deadlines are clock_now_ms times */
     pthread_cond_init(&b->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&b->mu, NULL);
@@ -77,7 +71,7 @@ static void leave(budget *b, waiter *w)
 bool budget_take(budget *b, uint64_t n, int wait_ms, int64_t *waited_ms)
 {
     assert(wait_ms <= 0 || pool_may_block());
-    int64_t start = now_ms();
+    int64_t start = clock_now_ms();
     if (waited_ms) *waited_ms = 0;
     if (n > b->limit) return false;
     pthread_mutex_lock(&b->mu);
@@ -110,7 +104,7 @@ bool budget_take(budget *b, uint64_t n, int wait_ms, int64_t *waited_ms)
     }
     leave(b, &w);
     pthread_mutex_unlock(&b->mu);
-    if (waited_ms) *waited_ms = now_ms() - start;
+    if (waited_ms) *waited_ms = clock_now_ms() - start;
     return taken;
 }
 

@@ -78,6 +78,14 @@ void buf_put_i64(buf *b, int64_t v)
     buf_append(b, p, (size_t)(end - p));
 }
 
+size_t buf_i64_len(int64_t v)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = v < 0 ? 2 : 1;
+    while (u >= 10) { u /= 10; n++; }
+    return n;
+}
+
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one
  * (overlongs, surrogates and code points above U+10FFFF are invalid). */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)

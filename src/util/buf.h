@@ -51,6 +51,8 @@ static inline void buf_putc(buf *b, char c)
 void buf_puts(buf *b, const char *s);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_put_i64(buf *b, int64_t v);
+/* The number of bytes buf_put_i64 appends for v. */
+size_t buf_i64_len(int64_t v);
 
 /* JSON string escaping. Writes the quoted JSON string for bytes p[0..n):
  * quotes, backslashes and control characters are escaped, valid UTF-8 is

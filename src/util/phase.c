@@ -2,21 +2,15 @@
 #include "util/phase.h"
 
 #include <string.h>
-#include <time.h>
+
+#include "util/clock.h"
 
 static _Thread_local phase_rec cur;
-
-int64_t phase_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 void phase_reset(void)
 {
     memset(&cur, 0, sizeof cur);
-    cur.last_us = phase_now_us();
+    cur.last_us = clock_now_us();
 }
 
 void phase_add(phase_id p, int64_t us)
@@ -27,7 +21,7 @@ void phase_add(phase_id p, int64_t us)
 
 void phase_lap(phase_id p)
 {
-    int64_t now = phase_now_us();
+    int64_t now = clock_now_us();
     if (cur.last_us) phase_add(p, now - cur.last_us);
     cur.last_us = now;
 }

@@ -27,7 +27,6 @@ typedef struct phase_rec {
     int used;        /* a handler marked at least one phase */
 } phase_rec;
 
-int64_t phase_now_us(void);
 /* Starts a fresh record for this thread; the first lap counts from now. */
 void phase_reset(void);
 void phase_add(phase_id p, int64_t us);

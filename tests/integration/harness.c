@@ -24,6 +24,8 @@
 
 #include <curl/curl.h>
 
+#include "util/clock.h"
+
 #define H_MAX_PROCS 64
 #define H_MAX_ARGS 64
 #define H_START_TIMEOUT_MS 10000
@@ -193,12 +195,7 @@ const char *h_data_path(const char *name)
     return h_strf("%s/tests/data/%s", source_dir(), name);
 }
 
-double h_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
+double h_now_ms(void) { return (double)clock_now_us() / 1000.0; }
 
 bool h_matches(const char *s, const char *ere)
 {

@@ -1,7 +1,10 @@
 /* it_cli: `activecalls pop|node add|list|remove` through the real binary
  * (docs/CONTRACTS.md): outputs, exit codes (0 ok, 1 error, 2 usage), refused
  * duplicates / missing pops / host-name endpoints, the --db default, and a
- * running server picking up added and removed nodes within ~2 s. */
+ * running server picking up added and removed nodes within ~2 s. Every
+ * subcommand's options go through one driver (cli_getopt): the same
+ * answers to --help, an unknown option (long, or short inside a cluster),
+ * a missing value and a stray argument, whichever command it is. */
 #include "harness.h"
 
 #include <stdlib.h>
@@ -167,6 +170,59 @@ static double poll_listing(const h_proc *server, const char *ids, const char *fa
     }
 }
 
+/* Runs `activecalls <cmd> a b c` (cmd one or two words; a NULL ends the
+ * arguments early). */
+static int run_cmd(char **out, char **err, const char *const cmd[2], const char *a, const char *b,
+                   const char *c)
+{
+    if (cmd[1]) return h_cli(out, err, cmd[0], cmd[1], a, b, c, NULL);
+    return h_cli(out, err, cmd[0], a, b, c, NULL);
+}
+
+static void expect_usage_error(const char *const cmd[2], const char *a, const char *b,
+                               const char *c, const char *says)
+{
+    char *out, *err;
+    int rc = run_cmd(&out, &err, cmd, a, b, c);
+    const char *what = h_strf("%s%s%s %s %s %s", cmd[0], cmd[1] ? " " : "", cmd[1] ? cmd[1] : "",
+                              a, b ? b : "", c ? c : "");
+    if (rc != 2) fail_msg("%s: exit %d, expected 2\nstderr: %s", what, rc, err);
+    const char *prefix = h_strf("activecalls: %s%s%s: ", cmd[0], cmd[1] ? " " : "", cmd[1] ? cmd[1] : "");
+    if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, says))
+        fail_msg("%s: stderr does not start with \"%s\" and say \"%s\":\n%s", what, prefix, says, err);
+    if (!strstr(err, "usage: activecalls")) fail_msg("%s: no usage on stderr:\n%s", what, err);
+    if (*out) fail_msg("%s: a usage error printed on stdout: %s", what, out);
+}
+
+static void test_option_driver(void **state)
+{
+    const char *db = h_db_path();
+    static const char *const cmds[][2] = {
+        {"pop", "add"}, {"node", "list"}, {"user", "list"}, {"demo-data", NULL}, {"db", "init"},
+        {"serve", NULL},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const char *const *cmd = cmds[i];
+        char *out, *err;
+        /* help: usage on stdout, exit 0, even after other options */
+        int rc = run_cmd(&out, &err, cmd, "--db", db, "--help");
+        if (rc != 0 || strncmp(out, "usage: activecalls", 18) != 0)
+            fail_msg("%s --help: exit %d\nstdout: %s\nstderr: %s", cmd[0], rc, out, err);
+        rc = run_cmd(&out, &err, cmd, "-h", NULL, NULL);
+        if (rc != 0 || strncmp(out, "usage: activecalls", 18) != 0)
+            fail_msg("%s -h: exit %d\nstdout: %s\nstderr: %s", cmd[0], rc, out, err);
+        expect_usage_error(cmd, "--db", db, "--bogus", "unknown option '--bogus'");
+        /* a short option inside a cluster is named itself, not the word around it */
+        expect_usage_error(cmd, "--db", db, "-xh", "unknown option '-x'");
+        expect_usage_error(cmd, "-q", NULL, NULL, "unknown option '-q'");
+        expect_usage_error(cmd, "--db", db, "--db", "option '--db' needs a value");
+        expect_usage_error(cmd, "--db", db, "extra", "unexpected argument 'extra'");
+        expect_usage_error(cmd, "extra", "--db", db, "unexpected argument 'extra'");
+    }
+    /* the database was never opened: nothing was created */
+    assert_int_equal(access(db, F_OK), -1);
+}
+
 static void test_live_changes(void **state)
 {
     char *out_, *err_;
@@ -212,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pop_commands, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_node_commands, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_db_location, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_option_driver, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_live_changes, h_setup, h_teardown),
         cmocka_unit_test(h_test_validate_documents),
     };

@@ -27,7 +27,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "model/calls.h"
-#include "nodes/reply.h"
+#include "nodes/reply_internal.h"
 
 /* ---- running the parser ---------------------------------------------------------- */
 

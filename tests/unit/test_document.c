@@ -116,8 +116,7 @@ static void load(callset *cs, const char *records)
     callset_reset(cs);
     reply_parser *p = reply_parser_new(REPLY_EXPECT_CALLS, 5, cs);
     assert_non_null(p);
-    assert_int_equal(reply_parser_feed(p, json, strlen(json)), 0);
-    reply_outcome o = reply_parser_finish(p);
+    reply_outcome o = reply_parser_parse_all(p, json, strlen(json));
     if (o != REPLY_OK) fail_msg("reply refused: %s", reply_parser_detail(p));
     reply_parser_free(p);
     free(json);

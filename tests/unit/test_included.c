@@ -25,7 +25,9 @@
  * for every demo row of every type: valid JSON, the SPEC fields only, no
  * secret column name or secret value (read from the file) anywhere.
  * doc_call_resource: "data" only for linkage bits, null for CALL_ID_NONE,
- * "node" linked to the node id, fields masks. */
+ * "node" linked to the node id, fields masks. A relationship id stored in a
+ * row (" 5", "+5", "05", overflow, INT64_MAX, ...) gives the same answer
+ * to the linkage and to `included` (call_rel_id_parse). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1388,6 +1390,107 @@ static void test_call_linkage_from_include(void **state)
     callset_free(&cs);
 }
 
+/* ---- stored relationship ids: linkage and included agree ---------------------------------- */
+
+/* Sets account 1's contractor_id to these bytes as stored text (a BLOB, so
+ * SQLite's integer affinity keeps " 5" and "+5" as written), on a
+ * connection of our own: foreign keys are not enforced there. */
+static void store_account_contractor(const fixture *f, const char *text)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE billing_accounts SET contractor_id = ?1 WHERE id = 1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_bind_blob(st, 1, text, (int)strlen(text), SQLITE_TRANSIENT), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+}
+
+static void add_max_contractor(const fixture *f)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(db, "INSERT INTO public_contractors(id, name) VALUES (9223372036854775807, 'max')",
+                     NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("insert: %s", msg);
+    sqlite3_close(db);
+}
+
+/* A relationship id stored in a record is read by one rule
+ * (call_rel_id_parse: canonical decimal of 1..INT64_MAX): the account's
+ * "contractor" linkage names a contractor exactly when include=
+ * customer-acc.contractor includes that contractor, and otherwise the
+ * linkage is null and no contractor is included. " 5", "+5", overflow and
+ * INT64_MAX used to get an id from the include resolver and none from the
+ * linkage. */
+static void test_stored_id_linkage_and_included_agree(void **state)
+{
+    fixture *f = *state;
+    add_max_contractor(f);
+    static const struct {
+        const char *stored;
+        const char *id; /* NULL: no id */
+    } cases[] = {
+        {"5", "5"},
+        {"9223372036854775807", "9223372036854775807"},
+        {" 5", NULL},
+        {"5 ", NULL},
+        {"+5", NULL},
+        {"05", NULL},
+        {"-5", NULL},
+        {"0", NULL},
+        {"", NULL},
+        {"5x", NULL},
+        {"0x5", NULL},
+        {"9223372036854775808", NULL},
+        {"99999999999999999999", NULL},
+    };
+    for (size_t i = 0; i < COUNT_OF(cases); i++) {
+        const char *stored = cases[i].stored, *want = cases[i].id;
+        /* the rule itself */
+        int64_t id = call_rel_id_parse(stored);
+        if (want) assert_int_equal(id, strtoll(want, NULL, 10));
+        else if (id != CALL_ID_NONE) fail_msg("'%s' read as id %lld", stored, (long long)id);
+
+        store_account_contractor(f, stored);
+        calls c;
+        make_calls(&c, 1); /* customer-acc 1 */
+        included inc;
+        resolve(f, &inc, "customer-acc.contractor", &c);
+        json_t *arr = written(&inc, NULL, NULL);
+        json_t *account = find_res(arr, "accounts", "1");
+        if (!account) fail_msg("'%s': account 1 not included", stored);
+        /* linkage, as included_write prints the account row */
+        expect_link(account, "contractor", want ? "contractors" : NULL, want);
+        /* ... and as doc_related_resource prints the same row */
+        size_t index = inc.rows[RT_ACCOUNTS].n;
+        for (size_t k = 0; k < inc.rows[RT_ACCOUNTS].n; k++)
+            if (inc.rows[RT_ACCOUNTS].rows[k].id == 1) index = k;
+        assert_true(index < inc.rows[RT_ACCOUNTS].n);
+        json_t *row = related_json(RT_ACCOUNTS, &inc.rows[RT_ACCOUNTS].rows[index], FIELDS_ALL);
+        expect_link(row, "contractor", want ? "contractors" : NULL, want);
+        json_decref(row);
+        /* included: that contractor and no other */
+        if (want) {
+            if (!find_res(arr, "contractors", want))
+                fail_msg("'%s': linkage names contractor %s, not included", stored, want);
+            assert_int_equal(count_type(arr, "contractors"), 1);
+        } else if (count_type(arr, "contractors") != 0) {
+            fail_msg("'%s': linkage is null, yet a contractor is included", stored);
+        }
+        json_decref(arr);
+        included_free(&inc);
+        free_calls(&c);
+    }
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1414,6 +1517,7 @@ int main(void)
         cmocka_unit_test(test_call_some_linkage),
         cmocka_unit_test(test_call_fields),
         cmocka_unit_test(test_call_linkage_from_include),
+        T(test_stored_id_linkage_and_included_agree),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

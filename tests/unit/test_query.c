@@ -7,8 +7,8 @@
  * query-string order, keys title/detail/code/status); long and hostile
  * values echoed safely; listing_query_wants_node (node, pop, id);
  * listing_query_tags_for; listing_query_match for every condition kind on
- * hand-built callset records; repeated keys AND together; call_id_parse;
- * jerr_single / jerr_document. */
+ * hand-built callset records; repeated keys AND together;
+ * jerr_single / jerr_document. (call_id_parse: test_call_id.c.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -322,43 +322,6 @@ static void test_id_values(void **state)
     parsed_free(&p);
 }
 
-/* A call id names its node in canonical decimal only: no second spelling
- * of node 1 (docs/API.md). */
-static void test_call_id_parse_canonical(void **state)
-{
-    static const struct { const char *id; int64_t node; const char *tag; } good[] = {
-        {"1*t", 1, "t"},
-        {"10*t", 10, "t"},
-        {"1*0", 1, "0"},
-        {"1* t", 1, " t"},
-        {"1**", 1, "*"},
-        {"9223372036854775807*x", INT64_MAX, "x"},
-    };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        int64_t node = 0;
-        const char *tag = NULL;
-        size_t tag_len = 0;
-        if (!call_id_parse(good[i].id, strlen(good[i].id), &node, &tag, &tag_len))
-            fail_msg("%s refused", good[i].id);
-        assert_int_equal(node, good[i].node);
-        assert_int_equal(tag_len, strlen(good[i].tag));
-        assert_memory_equal(tag, good[i].tag, tag_len);
-    }
-    static const char *const bad[] = {
-        "01*t", "001*t", "0*t", "00*t", "+1*t", "-1*t", " 1*t", "1 *t", "\t1*t", "1\n*t",
-        "99999999999999999999*t", "9223372036854775808*t", "1e3*t", "0x1*t", "1.0*t",
-        "\xef\xbc\x91*t" /* a fullwidth 1 */, "*t", "1*", "1", "", "1*\0t",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int64_t node = 0;
-        const char *tag = NULL;
-        size_t tag_len = 0;
-        /* "1*\0t": the length stops at the NUL, so the tag is empty */
-        if (call_id_parse(bad[i], strlen(bad[i]), &node, &tag, &tag_len))
-            fail_msg("\"%s\" accepted as node %lld", bad[i], (long long)node);
-    }
-}
-
 /* ---- unknown filters and parameters -------------------------------------------------------- */
 
 static void unknown(const char *key, const char *value, const char *code, const char *title, const char *name)
@@ -403,6 +366,39 @@ static void test_unknown_param_105(void **state)
     unknown("Filter[id]", "1*a", "105", "Param not allowed", "Filter[id]");
     unknown("foo", "", "105", "Param not allowed", "foo");
     unknown("", "", "105", "Param not allowed", "");
+}
+
+/* The one list of known keys, and the 105 every endpoint writes for a key
+ * it does not take: the key cut at 200 bytes, marked "...". */
+static void test_param_keys(void **state)
+{
+    assert_int_equal(query_key_of("filter[id]"), QUERY_KEY_FILTER);
+    assert_int_equal(query_key_of("filter["), QUERY_KEY_FILTER);
+    assert_int_equal(query_key_of("include"), QUERY_KEY_INCLUDE);
+    assert_int_equal(query_key_of("fields[nodes]"), QUERY_KEY_FIELDS);
+    assert_int_equal(query_key_of("token"), QUERY_KEY_TOKEN);
+    static const char *const unknown_keys[] = {"filter", "Filter[id]", "includes", "fields",
+                                               "Token", "sort", "page[size]", ""};
+    for (size_t i = 0; i < sizeof unknown_keys / sizeof unknown_keys[0]; i++)
+        assert_int_equal(query_key_of(unknown_keys[i]), QUERY_KEY_UNKNOWN);
+
+    char key[301];
+    memset(key, 'k', 300);
+    key[300] = '\0';
+    jsonapi_errors e;
+    jerr_init(&e);
+    query_param_not_allowed(&e, key);
+    assert_int_equal(e.n, 1);
+    assert_int_equal(e.status, 400);
+    buf out;
+    buf_init(&out);
+    jerr_document(&e, &out);
+    char want[400];
+    snprintf(want, sizeof want, "\"detail\":\"%.200s... is not allowed.\",\"code\":\"105\"", key);
+    buf_putc(&out, '\0');
+    if (!strstr(out.data, want)) fail_msg("%s", out.data);
+    buf_free(&out);
+    jerr_free(&e);
 }
 
 static void test_errors_collected_in_order(void **state)
@@ -764,59 +760,6 @@ static void test_repeated_keys_and(void **state)
     callset_free(&cs);
 }
 
-/* ---- call_id_parse -------------------------------------------------------------------------- */
-
-static void id_ok(const char *id, size_t len, int64_t node, const char *tag, size_t tag_len)
-{
-    int64_t n = -1;
-    const char *t = NULL;
-    size_t tl = 0;
-    if (!call_id_parse(id, len, &n, &t, &tl)) fail_msg("'%.*s' refused", (int)len, id);
-    assert_int_equal(n, node);
-    assert_int_equal(tl, tag_len);
-    assert_memory_equal(t, tag, tag_len);
-    assert_true(t > id && t < id + len); /* points into the input */
-}
-
-static void id_bad(const char *id, size_t len)
-{
-    int64_t n;
-    const char *t;
-    size_t tl;
-    if (call_id_parse(id, len, &n, &t, &tl)) fail_msg("'%.*s' accepted", (int)len, id);
-}
-#define ID_BAD(lit) id_bad((lit), strlen(lit))
-
-static void test_call_id_parse(void **state)
-{
-    id_ok("1*abc", 5, 1, "abc", 3);
-    id_ok("12*a*b", 6, 12, "a*b", 3);
-    id_ok("1*FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86", 59, 1,
-          "FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86", 57);
-    id_ok("9223372036854775807*x", 21, INT64_MAX, "x", 1);
-    id_ok("1*a b/\"%", 8, 1, "a b/\"%", 6);
-    /* only len bytes count */
-    id_ok("1*abcdef", 4, 1, "ab", 2);
-    id_ok("7*t,8*u", 3, 7, "t", 1);
-    ID_BAD("");
-    ID_BAD("abc");
-    ID_BAD("1");
-    ID_BAD("1*");
-    ID_BAD("*a");
-    ID_BAD("*");
-    ID_BAD("**");
-    ID_BAD("x*y");
-    ID_BAD("-1*a");
-    ID_BAD("+1*a");
-    ID_BAD(" 1*a");
-    ID_BAD("1 *a");
-    ID_BAD("1.0*a");
-    ID_BAD("0x1*a");
-    ID_BAD("99999999999999999999*a");
-    id_bad("12*a", 2); /* the '*' is beyond len */
-    id_bad("1*abc", 2);
-}
-
 /* ---- errors.c ------------------------------------------------------------------------------- */
 
 static void test_jerr_single_and_document(void **state)
@@ -858,7 +801,6 @@ static void test_jerr_single_and_document(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_call_id_parse_canonical),
         cmocka_unit_test(test_all_filters_both_spellings),
         cmocka_unit_test(test_all_filters_together),
         cmocka_unit_test(test_no_params),
@@ -868,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_id_values),
         cmocka_unit_test(test_unknown_filter_102),
         cmocka_unit_test(test_unknown_param_105),
+        cmocka_unit_test(test_param_keys),
         cmocka_unit_test(test_errors_collected_in_order),
         cmocka_unit_test(test_hostile_values_echoed_safely),
         cmocka_unit_test(test_long_values_cut),
@@ -878,7 +821,6 @@ int main(void)
         cmocka_unit_test(test_match_duration),
         cmocka_unit_test(test_match_id),
         cmocka_unit_test(test_repeated_keys_and),
-        cmocka_unit_test(test_call_id_parse),
         cmocka_unit_test(test_jerr_single_and_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "model/calls.h"
-#include "nodes/reply.h"
+#include "nodes/reply_internal.h"
 #include "util/timefmt.h"
 
 /* ---- the seed's two calls as a node sends them ----------------------------------- */

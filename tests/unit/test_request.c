@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "http/request.h"
-#include "jsonapi/query.h"
 
 static http_head head;
 

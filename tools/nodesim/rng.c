@@ -1,4 +1,4 @@
-/* rng: splitmix64 and the two clocks (see rng.h). */
+/* rng: splitmix64 and the wall clock (see rng.h). */
 #include "rng.h"
 
 #include <time.h>
@@ -44,11 +44,4 @@ int64_t sim_now_real_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t sim_now_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

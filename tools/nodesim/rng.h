@@ -1,10 +1,10 @@
-/* rng: the simulator's own PRNG (splitmix64) and clocks.
+/* rng: the simulator's own PRNG (splitmix64) and its wall clock.
  *
  * The generator must give byte-identical calls for the same --seed on every
  * platform, so it cannot use rand(); splitmix64 is tiny, fast and has a
- * fully specified output sequence. The clocks live here too because the
- * generator (wall-clock epoch times) and the event loop (monotonic timers)
- * both need them. */
+ * fully specified output sequence. The wall clock lives here too: the
+ * generator's epoch times need it. The event loop's timers use the
+ * service's monotonic clock (util/clock.h). */
 #ifndef NODESIM_RNG_H
 #define NODESIM_RNG_H
 
@@ -28,7 +28,5 @@ void sim_rng_digits(sim_rng *r, char *out, size_t n);
 
 /* Wall clock in microseconds since the epoch. */
 int64_t sim_now_real_us(void);
-/* Monotonic clock in milliseconds, for timers. */
-int64_t sim_now_mono_ms(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "nodes/netstring.h"
+#include "util/clock.h"
 #include "rng.h"
 #include "rpc.h"
 
@@ -296,7 +297,7 @@ static void handle_request(server *s, conn *c, const char *p, size_t n)
         return;
     }
     pe->next = NULL;
-    pe->due_ms = sim_now_mono_ms() + o->delay_ms;
+    pe->due_ms = clock_now_ms() + o->delay_ms;
     pe->frame = frame;
     pe->start = start;
     pe->start_oversize = oversize;
@@ -567,9 +568,9 @@ int sim_server_run(int lfd, sim_calls *calls, const sim_server_opts *opts,
     }
     for (size_t i = 0; i < flen; i++) s.filler[i] = oversize_pattern[i % pat];
 
-    s.next_churn_ms = sim_now_mono_ms() + SIM_CHURN_MS;
+    s.next_churn_ms = clock_now_ms() + SIM_CHURN_MS;
     while (!*stop) {
-        int64_t now = sim_now_mono_ms();
+        int64_t now = clock_now_ms();
         if (opts->churn && now >= s.next_churn_ms) {
             if (sim_calls_churn(calls, sim_now_real_us()) != 0)
                 fprintf(stderr, "nodesim[%lld]: out of memory during churn\n", opts->node_id);
@@ -622,7 +623,7 @@ int sim_server_run(int lfd, sim_calls *calls, const sim_server_opts *opts,
             }
             if (!c->dead && (re & (POLLOUT | POLLERR | POLLHUP)) && has_output(c)) pump(&s, c);
         }
-        if (s.pfds[0].revents & POLLIN) accept_all(&s, sim_now_mono_ms());
+        if (s.pfds[0].revents & POLLIN) accept_all(&s, clock_now_ms());
         reap(&s);
     }
     server_free(&s);
