@@ -121,7 +121,7 @@ void app_method_not_allowed(http_response *res, const char *method, const char *
     http_error(res, 405, "Method not allowed", detail);
 }
 
-/* JSON:API negotiation (SPEC §4); the login also speaks plain JSON. */
+/* JSON:API negotiation (docs/CONTRACT.md §4); the login also speaks plain JSON. */
 static bool negotiate(const http_request *req, bool plain_json_too, http_response *res)
 {
     bool accept_ok = plain_json_too ? http_accept_json_ok(req->accept) : http_accept_ok(req->accept);

@@ -21,7 +21,7 @@ typedef struct app_config {
     int inflight_wait_ms;             /* how long a listing waits for room, then 503 */
     int node_cache_ms;         /* TTL of the cached node list */
 
-    /* authentication (SPEC §6) */
+    /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */
     size_t secret_len;
     int token_lifetime_s;        /* >= 1: every token carries exp (auth/jwt.h) */

@@ -1,4 +1,4 @@
-/* guard: who may call the admin API (SPEC §6).
+/* guard: who may call the admin API (docs/CONTRACT.md §6).
  *
  * Every admin route but the login passes here. The token comes from the
  * last word of Authorization ("Bearer X" or bare "X") or the `token` query

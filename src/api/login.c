@@ -1,4 +1,4 @@
-/* login: POST /api/rest/admin/auth (SPEC §1, §6).
+/* login: POST /api/rest/admin/auth (docs/CONTRACT.md §1, §6).
  *
  * {"auth":{"username":..,"password":..}} → 201 {"jwt":".."}. Every failure
  * is the same 401 "Authentication failed" and costs the same time: an

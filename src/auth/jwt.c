@@ -1,4 +1,4 @@
-/* jwt: issuing and verifying the admin API's HS256 tokens (SPEC §6).
+/* jwt: issuing and verifying the admin API's HS256 tokens (docs/CONTRACT.md §6).
  *
  * Verification order, chosen so that no claim is trusted before the
  * signature is checked, yet an unacceptable algorithm is reported as such:

@@ -1,4 +1,4 @@
-/* jwt: the admin API's tokens (SPEC §6) — HS256 JSON Web Tokens.
+/* jwt: the admin API's tokens (docs/CONTRACT.md §6) — HS256 JSON Web Tokens.
  *
  * Issued: header exactly {"alg":"HS256"}, payload
  * {"sub":<id>,"aud":["admin"],"exp":<unix time>}, as yeti-web issues them;

@@ -1,6 +1,6 @@
 /* cli_db: the `db` subcommand — `activecalls db init [--db LOCATION]`
  * creates the tables the service uses (yeti's schemas sys, gui, class4,
- * billing and public.contractors; SPEC §8) where they are missing, so a new
+ * billing and public.contractors; docs/CONTRACT.md §8) where they are missing, so a new
  * empty PostgreSQL database can be used; safe to repeat. On SQLite the file
  * is created and migrated as any command opens it.
  *

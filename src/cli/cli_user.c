@@ -1,5 +1,5 @@
-/* cli_user: the `user` subcommand — admin users in the store (SPEC §6, §8;
- * issue 3): add, passwd, enable, disable, list.
+/* cli_user: the `user` subcommand — admin users in the store (docs/CONTRACT.md §6, §8):
+ * add, passwd, enable, disable, list.
  *
  * Same conventions as cli_store.c: a table of verbs naming the options each
  * accepts and needs, --db as there, exit 0 ok / 1 runtime error / 2 usage

@@ -1,5 +1,5 @@
 /* negotiate: the pure decisions about HTTP headers — content negotiation
- * (SPEC §4), Host sanity, request ids, ETag matching. No I/O here, so each
+ * (docs/CONTRACT.md §4), Host sanity, request ids, ETag matching. No I/O here, so each
  * rule is unit-tested on its own. */
 #ifndef AC_HTTP_NEGOTIATE_H
 #define AC_HTTP_NEGOTIATE_H

@@ -1,4 +1,4 @@
-/* document: writes active-call resource objects (SPEC §2) into a buffer,
+/* document: writes active-call resource objects (docs/CONTRACT.md §2) into a buffer,
  * and tells their exact size before they are written.
  *
  * The writer is the hot path of every listing: for each call it prints the

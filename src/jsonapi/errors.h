@@ -1,4 +1,4 @@
-/* errors: JSON:API error documents (SPEC §5).
+/* errors: JSON:API error documents (docs/CONTRACT.md §5).
  *
  * `{"errors":[{"title":..,"detail":..,"code":"..","status":".."}, ...]}`
  * with jsonapi-resources' codes. Errors are collected while a request is

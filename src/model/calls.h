@@ -1,4 +1,4 @@
-/* calls: the in-memory shape of a node's active calls (SPEC §2, §7).
+/* calls: the in-memory shape of a node's active calls (docs/CONTRACT.md §2, §7).
  *
  * A node's reply is parsed once (nodes/reply.c) into a callset: each record
  * keeps, for every one of the 35 API attributes, the JSON text that the
@@ -15,7 +15,7 @@
 
 #include "util/buf.h"
 
-/* The 35 attributes, in document order (SPEC §2). */
+/* The 35 attributes, in document order (docs/CONTRACT.md §2). */
 typedef enum {
     ATTR_START_TIME, ATTR_CONNECT_TIME, ATTR_DURATION, ATTR_TIME_LIMIT,
     ATTR_DST_PREFIX_IN, ATTR_DST_PREFIX_ROUTING, ATTR_LRN, ATTR_DST_PREFIX_OUT,

@@ -1,5 +1,5 @@
 /* coalesce: identical node fan-outs that are in flight at the same time
- * share one round (issue 6, P5).
+ * share one round (BENCHMARKS.md, P5).
  *
  * coalesce_run has node_pool_start's arguments, less the callback. When a round with the same
  * key (pool, and per target: node id, endpoint, method, expected result,

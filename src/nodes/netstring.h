@@ -1,4 +1,4 @@
-/* netstring: the framing of the switch-node protocol (SPEC §7).
+/* netstring: the framing of the switch-node protocol (docs/CONTRACT.md §7).
  *
  * A frame is `<decimal length>:<payload>,`. Encoding is trivial; decoding is
  * incremental, because a reply arrives in pieces and may be tens of

@@ -596,10 +596,6 @@ static void put_string(reply_parser *p, buf *b, const jstr *v)
     buf_put_json_str(b, t, k);
 }
 
-/* ---- any value ------------------------------------------------------------- */
-
-/* At a key inside an object (whitespace skipped): the key, the ':' and the
- * whitespace after it. With `out`, writes `"key":`. */
 /* ---- containers: the steps every object and array loop shares ------------ */
 
 /* At an opening bracket: steps past it; true when the container is empty

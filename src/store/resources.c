@@ -1,8 +1,8 @@
-/* resources: the table of related resource types (resources.h) — SPEC §8's
- * tables and columns in SPEC order (the attribute order of documents),
+/* resources: the table of related resource types (resources.h) — the tables and
+ * columns of docs/CONTRACT.md §8 in its order (the attribute order of documents),
  * minus "id" — and the helpers over it.
  *
- * Every SQL text the store builds for these types (store_sqlite.c) takes
+ * Every SQL text the store builds for these types (store_sqlite.c, store_pg.c) takes
  * its table and column names from here, so what is not listed (gateway and
  * SMTP passwords and users) cannot be selected. */
 #include "store/resources.h"
@@ -32,7 +32,7 @@ static const res_col contractor_cols[] = {
     INT("external_id"),
 };
 
-/* yeti keeps timezone_id; SPEC §8 names a text time zone ("Europe/Kyiv") */
+/* yeti keeps timezone_id; docs/CONTRACT.md §8 names a text time zone ("Europe/Kyiv") */
 static const res_col account_cols[] = {
     REL("contractor_id", "contractor", "contractors"),
     TEXT("name"),

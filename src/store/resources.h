@@ -1,4 +1,4 @@
-/* resources: the related resource types of an active call (SPEC §8, §9),
+/* resources: the related resource types of an active call (docs/CONTRACT.md §8, §9),
  * described once as data — JSON:API type, yeti table, columns and how each
  * column is rendered — and read from the store in batches.
  *

@@ -1,7 +1,7 @@
 /* store_pg: the PostgreSQL backend of the store (locations starting with
  * postgresql:// or postgres://), on libpq.
  *
- * Uses yeti's own schemas, tables and columns (SPEC §8): sys.pops,
+ * Uses yeti's own schemas, tables and columns (docs/CONTRACT.md §8): sys.pops,
  * sys.nodes, gui.admin_users (roles varchar[], allowed_ips inet[]),
  * public.contractors, billing.accounts, class4.*, sys.countries,
  * sys.networks, sys.smtp_connections — the names come from res_types
@@ -50,7 +50,7 @@
 #define POOL_MAX 4
 #define ERRMSG_MAX 160
 
-/* The subset of yeti's schema the service uses (SPEC §8), with yeti's
+/* The subset of yeti's schema the service uses (docs/CONTRACT.md §8), with yeti's
  * native types. Foreign keys as yeti has them where both tables are here. */
 static const char schema_ddl[] =
     "CREATE SCHEMA IF NOT EXISTS sys;"

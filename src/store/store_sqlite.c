@@ -1,7 +1,7 @@
 /* store_sqlite: the SQLite backend of the store (any location that is not a
  * URI; the default).
  *
- * Owns the on-disk schema: yeti's table and column names (SPEC §8) with the
+ * Owns the on-disk schema: yeti's table and column names (docs/CONTRACT.md §8) with the
  * schema prefix mapped to an underscore (sys.nodes -> sys_nodes), created on
  * first use and upgraded by the ordered `migrations` below, tracked in
  * PRAGMA user_version. A file from a newer build (user_version above what
@@ -64,7 +64,7 @@ static const char *const migrations[] = {
     "  enabled INTEGER NOT NULL DEFAULT 1,"
     "  roles TEXT NOT NULL DEFAULT '',"
     "  allowed_ips TEXT NOT NULL DEFAULT '');",
-    /* 3: the related resources of a call (SPEC §8; resources.h). Decimals
+    /* 3: the related resources of a call (docs/CONTRACT.md §8; resources.h). Decimals
      * are TEXT so "0.11" stays "0.11"; booleans 0/1; times ISO TEXT
      * ("2026-01-01T00:00:00.000Z"); inet[] as comma-separated TEXT. The
      * secret columns exist as in yeti but are never selected. pop_id

@@ -1,4 +1,4 @@
-/* timefmt: the timestamp format of the API (SPEC §2): epoch seconds,
+/* timefmt: the timestamp format of the API (docs/CONTRACT.md §2): epoch seconds,
  * truncated to whole seconds, written as `YYYY-MM-DDTHH:MM:SS.000Z` in UTC.
  * Pure arithmetic (no gmtime, no locale), so it is cheap on the hot path. */
 #ifndef AC_UTIL_TIMEFMT_H

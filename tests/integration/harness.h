@@ -27,7 +27,7 @@
  * tests/tools/validate_jsonapi.py over them against the official JSON:API
  * schema (tests/data/jsonapi-1.0-schema.json).
  *
- * Authentication (SPEC §6): every test has its own random token secret,
+ * Authentication (docs/CONTRACT.md §6): every test has its own random token secret,
  * written (with a trailing newline) to <tmpdir>/secret. h_start_server passes
  * it with --secret-file, creates the root user H_ADMIN_USERNAME in the
  * database through the real CLI (password piped on stdin) unless this test
@@ -283,7 +283,7 @@ json_t *h_jwt_part(const char *token, int part);
  * (computed by openssl). */
 bool h_jwt_signature_ok(const char *token, const char *key);
 
-/* ---- talking to nodes directly (SPEC §7) ---- */
+/* ---- talking to nodes directly (docs/CONTRACT.md §7) ---- */
 
 /* One JSON-RPC 2.0 request (netstring-framed) to the node at addr
  * ("127.0.0.1:PORT") over a fresh connection; params_json is a JSON array

@@ -1,5 +1,5 @@
 /* harness_node: talking to nodes directly, and a recording fake node
- * (see harness.h, "talking to nodes directly"). SPEC §7: JSON-RPC 2.0 in
+ * (see harness.h, "talking to nodes directly"). docs/CONTRACT.md §7: JSON-RPC 2.0 in
  * netstrings (`<len>:<bytes>,`) over TCP. */
 #include "harness.h"
 

@@ -1,4 +1,4 @@
-/* it_auth: admin login and JWT authorization (SPEC §5-§6, issue 3) through
+/* it_auth: admin login and JWT authorization (docs/CONTRACT.md §5-§6) through
  * the real binaries:
  *
  * - POST /api/rest/admin/auth: success (the token checked by an HMAC that
@@ -105,7 +105,7 @@ static void expect_common_headers(const h_response *r)
         fail_msg("%s (status %ld): x-runtime \"%s\"", r->url, r->status, rt ? rt : "<absent>");
 }
 
-/* SPEC §5: a refused token is a 401 with an empty body, with the common
+/* docs/CONTRACT.md §5: a refused token is a 401 with an empty body, with the common
  * headers and no content-type. */
 static void expect_401_empty(const h_response *r, const char *what)
 {

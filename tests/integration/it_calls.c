@@ -1,5 +1,5 @@
 /* it_calls: one call (docs/API.md, "One call, relationships, includes";
- * issue 4; SPEC §1-§3, §5, §8, §9).
+ * docs/CONTRACT.md §1-§3, §5, §8, §9).
  *
  * - show: GET /active-calls/{node}*{tag} is the listing's resource object
  *   (the seed's, exactly), for any node; only that node is asked, and only
@@ -37,7 +37,7 @@ static const char *const HDRS[] = {"Host: example.org", "Accept: application/vnd
                                    NULL};
 
 /* ------------------------------------------------------------------ */
-/* the 18 relationships (SPEC §2)                                      */
+/* the 18 relationships (docs/CONTRACT.md §2)                                      */
 
 #define N_RELS 18
 #define N_ROUTING 16
@@ -1184,7 +1184,7 @@ static void test_related_resources(void **state)
         json_t *want = parse(expected_related(k, node->addr));
         expect_json(want, data, h_strf("GET 1*routed/%s", rel));
         /* key order: id, type, links, attributes[, relationships]; attribute
-         * order as SPEC §8 lists the columns */
+         * order as docs/CONTRACT.md §8 lists the columns */
         assert_string_equal(h_keys(data), h_keys(want));
         assert_string_equal(h_keys(json_object_get(data, "attributes")),
                             h_keys(json_object_get(want, "attributes")));

@@ -1,4 +1,4 @@
-/* it_http: the HTTP surface of the listing (SPEC §4, §5 and docs/API.md
+/* it_http: the HTTP surface of the listing (docs/CONTRACT.md §4, §5 and docs/API.md
  * "Headers", "Filters"): response headers on every kind of response, ETag
  * and If-None-Match, X-Request-Id, 400 error documents, content
  * negotiation (406 / 415), unknown paths and methods, Host and
@@ -64,7 +64,7 @@ static void expect_header_re(const h_response *r, const char *name, const char *
                  r->status, name, got ? got : "<absent>", h_header_count(r, name), ere);
 }
 
-/* The SPEC §4 headers with the seed's values. */
+/* The docs/CONTRACT.md §4 headers with the seed's values. */
 static void check_headers(const h_response *r, bool has_body)
 {
     expect_header(r, "vary", "Accept");

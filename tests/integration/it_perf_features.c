@@ -1,4 +1,4 @@
-/* it_perf_features: the two features of issue 6 that change what goes over
+/* it_perf_features: the two performance features (docs/API.md, "Performance features") that change what goes over
  * the wire, checked for correctness only (speed is `make bench`'s job; no
  * assertion here depends on timing).
  *

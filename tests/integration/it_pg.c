@@ -1,4 +1,4 @@
-/* it_pg: the service on PostgreSQL (SPEC §8, issue 5), end to end.
+/* it_pg: the service on PostgreSQL (docs/CONTRACT.md §8), end to end.
  *
  * The program starts its own private cluster (scripts/pg-test-cluster, in a
  * /tmp directory on a free loopback port) so that it may stop and start it

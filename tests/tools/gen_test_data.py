@@ -9,7 +9,7 @@ there repeat the design below).
 
 seed_calls.json
     The two calls of the API document (seed/000_...txt) as full node
-    records (SPEC section 7 names), for node 1 / pop 1.  Times are epoch
+    records (docs/CONTRACT.md §7 names), for node 1 / pop 1.  Times are epoch
     floats whose truncation gives exactly the seed's timestamps (the
     fractions .871 / .999 / .5 / .75 would round differently); durations
     32.87 and 35.6 truncate to 32 and 35 (rounding gives 33 and 36).  The

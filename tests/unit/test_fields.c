@@ -1,8 +1,8 @@
 /* test_fields: jsonapi/fields.c — sparse fieldsets, `fields[<type>]=a,b`
- * (SPEC §3, §9; docs/API.md).
+ * (docs/CONTRACT.md §3, §9; docs/API.md).
  *
- * Field names are checked against lists written here from the SPEC (35
- * attributes and 18 relationships of active-calls; SPEC §8 columns
+ * Field names are checked against lists written here from the contract (docs/CONTRACT.md) (35
+ * attributes and 18 relationships of active-calls; docs/CONTRACT.md §8 columns
  * dasherized, ids that are relationships under their §9 names, for each of
  * the 14 related types): each one alone sets exactly its bit (attribute i,
  * ATTR_COUNT + relationship k, column i), all together set every bit, and
@@ -32,7 +32,7 @@
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- the SPEC's names ------------------------------------------------------------------- */
+/* ---- the contract's names ------------------------------------------------------------------- */
 
 static const char *const spec_attrs[] = {
     "start-time", "connect-time", "duration", "time-limit", "dst-prefix-in",
@@ -52,8 +52,8 @@ static const char *const spec_rels[] = {
     "src-country", "src-network", "dst-country", "dst-network", "pop", "node",
 };
 
-/* Each related type's fields in column order (SPEC §8 minus id, dasherized,
- * relationship columns under their SPEC §9 name). */
+/* Each related type's fields in column order (docs/CONTRACT.md §8 minus id, dasherized,
+ * relationship columns under their docs/CONTRACT.md §9 name). */
 static const struct {
     res_type_id type;
     const char *name;
@@ -251,10 +251,10 @@ static void test_related_every_field(void **state)
         const char *names[MAX_FIELDS];
         size_t n = split(spec_types[s].fields, copy, names);
         if (n != res_types[t].ncols)
-            fail_msg("%s: SPEC has %zu fields, res_types %zu", spec_types[s].name, n,
+            fail_msg("%s: the contract has %zu fields, res_types %zu", spec_types[s].name, n,
                      res_types[t].ncols);
         for (size_t i = 0; i < n; i++) {
-            /* the name res_col_name gives is the SPEC's */
+            /* the name res_col_name gives is the contract's */
             char tmp[64];
             assert_string_equal(res_col_name(&res_types[t].cols[i], tmp), names[i]);
             fieldsets f;

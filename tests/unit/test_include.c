@@ -1,9 +1,9 @@
-/* test_include: jsonapi/include.c — the `include` parameter (SPEC §3, §9;
+/* test_include: jsonapi/include.c — the `include` parameter (docs/CONTRACT.md §3, §9;
  * docs/API.md "One call, relationships, includes").
  *
  * Every one of the 18 active-calls relationships is includable at depth 1
- * and reaches the SPEC §2 type; every nested step of SPEC §9 (checked
- * against a table written here from the SPEC, not from res_types) is
+ * and reaches the docs/CONTRACT.md §2 type; every nested step of docs/CONTRACT.md §9 (checked
+ * against a table written here from the contract (docs/CONTRACT.md), not from res_types) is
  * includable at depth 2 and 3, and all 49 valid paths fit in one tree;
  * repeated paths and shared prefixes merge into one tree node (also across
  * two include_parse calls); only depth-1 steps set call_rels bits.
@@ -33,9 +33,9 @@
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- expectations written from the SPEC ------------------------------------------------ */
+/* ---- expectations written from the contract (docs/CONTRACT.md) ------------------------------------------------ */
 
-/* SPEC §2: relationship -> type, in document order. */
+/* docs/CONTRACT.md §2: relationship -> type, in document order. */
 static const struct {
     const char *name;
     res_type_id type;
@@ -51,7 +51,7 @@ static const struct {
     {"pop", RT_POPS},                    {"node", RT_NODES},
 };
 
-/* SPEC §9: each type's own relationships (name -> type). */
+/* docs/CONTRACT.md §9: each type's own relationships (name -> type). */
 typedef struct spec_rel {
     res_type_id from;
     const char *name;
@@ -211,7 +211,7 @@ static void check_tree_sane(const include_tree *t)
     assert_int_equal(t->call_rels, bits);
 }
 
-/* Every valid path of depth 1..3, built from the SPEC tables: out holds
+/* Every valid path of depth 1..3, built from the contract (docs/CONTRACT.md) tables: out holds
  * them comma-separated; returns how many. */
 static int all_valid_paths(char *out, size_t cap)
 {
@@ -266,7 +266,7 @@ static void test_empty_values(void **state)
     }
 }
 
-/* The SPEC's tables agree with the code's: 18 relationships in order. */
+/* The contract's tables agree with the code's: 18 relationships in order. */
 static void test_spec_tables(void **state)
 {
     assert_int_equal(COUNT_OF(spec_call_rels), REL_COUNT);
@@ -274,7 +274,7 @@ static void test_spec_tables(void **state)
         assert_string_equal(call_rels[k].name, spec_call_rels[k].name);
         assert_string_equal(call_rels[k].type, type_name(spec_call_rels[k].type));
     }
-    /* each type's relationships are exactly SPEC §9's */
+    /* each type's relationships are exactly docs/CONTRACT.md §9's */
     for (int t = 0; t < RT_COUNT; t++) {
         size_t nrel = 0;
         for (size_t i = 0; i < res_types[t].ncols; i++) {
@@ -283,13 +283,13 @@ static void test_spec_tables(void **state)
             nrel++;
             res_type_id to;
             if (!spec_has_rel(t, c->rel_name, &to))
-                fail_msg("%s has relationship %s, not in SPEC §9", type_name(t), c->rel_name);
+                fail_msg("%s has relationship %s, not in docs/CONTRACT.md §9", type_name(t), c->rel_name);
             assert_string_equal(c->rel_type, type_name(to));
         }
         size_t want = 0;
         for (size_t i = 0; i < COUNT_OF(spec_type_rels); i++)
             if ((int)spec_type_rels[i].from == t) want++;
-        if (nrel != want) fail_msg("%s: %zu relationships, SPEC says %zu", type_name(t), nrel, want);
+        if (nrel != want) fail_msg("%s: %zu relationships, contract says %zu", type_name(t), nrel, want);
     }
 }
 
@@ -319,7 +319,7 @@ static void test_all_call_rels_one_value(void **state)
     check_tree_sane(&t);
 }
 
-/* Every SPEC §9 step after every call relationship reaching that type. */
+/* Every docs/CONTRACT.md §9 step after every call relationship reaching that type. */
 static void test_every_nested_step_depth2(void **state)
 {
     int checked = 0;
@@ -548,7 +548,7 @@ static void test_unknown_first_step(void **state)
 }
 
 /* For every type reachable at depth 2 or 3: every name that is not one of
- * its SPEC §9 relationships is refused, naming that type. */
+ * its docs/CONTRACT.md §9 relationships is refused, naming that type. */
 static void test_unknown_nested_step_every_type(void **state)
 {
     for (int k = 0; k < REL_COUNT; k++) {

@@ -22,7 +22,7 @@
  * (decimal strings "1520.75", booleans, inet lists as string arrays, NULL
  * → null, ISO time strings, integers, bad stored text), relationships with
  * linkage "data" only, fields masks over attributes and relationships, and
- * for every demo row of every type: valid JSON, the SPEC fields only, no
+ * for every demo row of every type: valid JSON, the contract (docs/CONTRACT.md) fields only, no
  * secret column name or secret value (read from the file) anywhere.
  * doc_call_resource: "data" only for linkage bits, null for CALL_ID_NONE,
  * "node" linked to the node id, fields masks. A relationship id stored in a
@@ -64,7 +64,7 @@
 
 static const doc_base base = {BASE, sizeof BASE - 1};
 
-/* SPEC §2: the type of each call relationship, in order. */
+/* docs/CONTRACT.md §2: the type of each call relationship, in order. */
 static const char *const spec_rel_types[REL_COUNT] = {
     "contractors", "contractors", "accounts", "accounts", "customers-auths", "rateplans",
     "destinations", "routing-groups", "routing-plans", "dialpeers", "gateways", "gateways",
@@ -1155,7 +1155,7 @@ static size_t read_secrets(const char *path, char secrets[][64], size_t cap)
     return n;
 }
 
-/* Every demo row of every type: JSON, SPEC fields only, no secrets. */
+/* Every demo row of every type: JSON, contract fields only, no secrets. */
 static void test_related_every_row(void **state)
 {
     fixture *f = *state;

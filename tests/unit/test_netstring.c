@@ -1,5 +1,5 @@
 /* test_netstring: nodes/netstring.c — the frame encoder and the incremental
- * decoder of the node protocol (SPEC §7): whole frames, byte-by-byte and
+ * decoder of the node protocol (docs/CONTRACT.md §7): whole frames, byte-by-byte and
  * arbitrary chunking, two frames back to back (the `used` count), the empty
  * frame, header errors (leading zeros, non-digits, missing colon), a missing
  * trailing comma, the size limit enforced when the header ends (before any
@@ -84,7 +84,7 @@ static void test_encode(void **state)
     assert_int_equal(b.len, 8);
     assert_memory_equal(b.data, "5:hello,", 8);
 
-    /* appends; the example frame of SPEC §7 */
+    /* appends; the example frame of docs/CONTRACT.md §7 */
     netstring_encode(&b, "{\"jsonrpc\":\"2.0\"}", 17);
     assert_int_equal(b.len, 8 + 21);
     assert_memory_equal(b.data, "5:hello,17:{\"jsonrpc\":\"2.0\"},", 29);

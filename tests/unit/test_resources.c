@@ -1,5 +1,5 @@
 /* test_resources: the related resource types (store/resources.h) on the
- * SQLite backend: the res_types table against SPEC §8, the demo data set
+ * SQLite backend: the res_types table against docs/CONTRACT.md §8, the demo data set
  * (ids and coherence rules of tools/nodesim/demo_ids.h), store_fetch
  * (requested ids only, in order, absent ids skipped, NULLs, duplicates,
  * hostile values verbatim, secrets never), the query counter (one query
@@ -129,7 +129,7 @@ static long long int_value(store *s, res_type_id t, int64_t id, const char *colu
 
 /* ---- the table ---- */
 
-/* SPEC §8, in order, without "id". */
+/* docs/CONTRACT.md §8, in order, without "id". */
 static const struct {
     const char *type, *pg_table, *columns;
 } spec[] = {
@@ -225,7 +225,7 @@ static void test_types_sane(void **state)
     assert_int_equal(res_type_find("", 0), -1);
     assert_int_equal(res_type_find(NULL, 0), -1);
     assert_int_equal(res_type_find("Contractors", 11), -1);
-    /* the relationships SPEC §9 names */
+    /* the relationships docs/CONTRACT.md §9 names */
     assert_string_equal(res_types[RT_CUSTOMERS_AUTHS].cols[2].rel_name, "customer");
     assert_string_equal(res_types[RT_CUSTOMERS_AUTHS].cols[2].rel_type, "contractors");
     assert_string_equal(res_types[RT_DIALPEERS].cols[4].rel_name, "vendor");

@@ -1,6 +1,6 @@
 /* gen: making and rendering generated call records (see gen.h).
  *
- * Field names and value shapes follow SPEC §7 and the seed listing; ids
+ * Field names and value shapes follow docs/CONTRACT.md §7 and the seed listing; ids
  * follow the coherence rules of demo_ids.h. Besides the fields the service
  * reads, every record carries a few realistic fields it must ignore (some
  * holding quotes and non-ASCII text, so that escaping gets exercised). */

@@ -1,5 +1,5 @@
 /* activecalls-nodesim: a simulated yeti-switch (SEMS) node for tests, demos
- * and benchmarks. It speaks the node protocol of SPEC §7 (JSON-RPC 2.0 in
+ * and benchmarks. It speaks the node protocol of docs/CONTRACT.md §7 (JSON-RPC 2.0 in
  * netstrings over TCP) and serves generated or file-given active calls.
  *
  * This file owns the command line (docs/CONTRACTS.md), signal handling and

@@ -4,7 +4,7 @@
  * or drop the reply as the fault mode says.
  *
  * Methods: yeti.show.calls, yeti.show.calls.count,
- * yeti.request.call.disconnect (SPEC §7). Errors: -32700 parse error,
+ * yeti.request.call.disconnect (docs/CONTRACT.md §7). Errors: -32700 parse error,
  * -32600 invalid request, -32601 unknown method, -32602 bad params,
  * -32603 out of memory, 404 "call not found". A request without "id" is a
  * notification: it is executed and not answered (JSON-RPC 2.0). */
