@@ -6,10 +6,11 @@
 #               for FUZZ_SECONDS (60); FUZZ_TARGETS="jwt cidr" runs only those
 #   make demo   run the service against simulated switch nodes
 #   make bench  benchmarks (see BENCHMARKS.md)
+#   make format / make format-check   clang-format the C sources / check they are
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz test test-plain test-asan test-fuzz fuzz demo bench clean
+.PHONY: all deps build build-asan build-fuzz test test-plain test-asan test-fuzz fuzz demo bench format format-check clean
 
 all: build
 
@@ -54,6 +55,12 @@ demo: build
 
 bench: build
 	@if [ -x bench/run ]; then bench/run; else echo "bench: not built yet"; exit 1; fi
+
+format: deps
+	@scripts/format
+
+format-check: deps
+	@scripts/format --check
 
 clean:
 	rm -rf build build-asan build-fuzz

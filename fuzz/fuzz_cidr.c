@@ -69,7 +69,8 @@ static bool ref_list_contains(const cidr_list *l, const struct sockaddr *sa)
 static void check_contains(const cidr_list *l, const struct sockaddr *sa)
 {
     for (size_t i = 0; i < l->n; i++)
-        FZ_CHECK(cidr_contains(&l->items[i], sa) == ref_contains(&l->items[i], sa), "cidr_contains of range %zu", i);
+        FZ_CHECK(cidr_contains(&l->items[i], sa) == ref_contains(&l->items[i], sa),
+                 "cidr_contains of range %zu", i);
     FZ_CHECK(cidr_list_contains(l, sa) == ref_list_contains(l, sa), "cidr_list_contains");
 }
 
@@ -79,7 +80,8 @@ static void check_range(const cidr *c)
     int max = c->family == AF_INET ? 32 : 128;
     FZ_CHECK((c->family == AF_INET || c->family == AF_INET6) && c->prefix >= 0 && c->prefix <= max,
              "family %d prefix %d", c->family, c->prefix);
-    for (int i = c->prefix; i < max; i++) FZ_CHECK(!bit(c->addr, i), "bit %d set past prefix %d", i, c->prefix);
+    for (int i = c->prefix; i < max; i++)
+        FZ_CHECK(!bit(c->addr, i), "bit %d set past prefix %d", i, c->prefix);
     char text[INET6_ADDRSTRLEN + 8];
     FZ_CHECK(inet_ntop(c->family, c->addr, text, INET6_ADDRSTRLEN), "inet_ntop failed");
     snprintf(text + strlen(text), 8, "/%d", c->prefix);
@@ -116,7 +118,8 @@ static void check_list(const char *text, cidr_list *l)
         for (size_t i = 0; i < l->n; i++) check_range(&l->items[i]);
     } else {
         FZ_CHECK(!all_ok, "a list of good entries was refused: %s", err);
-        FZ_CHECK(strncmp(err, "bad address range '", 19) == 0 && l->n == 0 && l->items == NULL, "refused: %s", err);
+        FZ_CHECK(strncmp(err, "bad address range '", 19) == 0 && l->n == 0 && l->items == NULL, "refused: %s",
+                 err);
     }
 }
 
@@ -129,8 +132,10 @@ static bool ref_hop(const char *s, size_t n, struct sockaddr_storage *out)
     struct sockaddr_in *in = (struct sockaddr_in *)out;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
     bool ok;
-    if (strchr(a, ':')) ok = (in6->sin6_family = AF_INET6, inet_pton(AF_INET6, a, &in6->sin6_addr) == 1);
-    else ok = !br && (in->sin_family = AF_INET, inet_pton(AF_INET, a, &in->sin_addr) == 1);
+    if (strchr(a, ':'))
+        ok = (in6->sin6_family = AF_INET6, inet_pton(AF_INET6, a, &in6->sin6_addr) == 1);
+    else
+        ok = !br && (in->sin_family = AF_INET, inet_pton(AF_INET, a, &in->sin_addr) == 1);
     free(a);
     return ok;
 }

@@ -49,8 +49,9 @@ static jwt_status verify_both(const unsigned char *key, size_t key_len, const ch
     jwt_status b = jwt_verify_cached(key, key_len, token, now, &s2);
     jwt_status c = jwt_verify_cached(key, key_len, token, now, &s3);
     FZ_CHECK(a == b && b == c, "jwt_verify %d, cached %d then %d", a, b, c);
-    if (a == JWT_OK) FZ_CHECK(s1 == s2 && s2 == s3, "subjects %lld, %lld, %lld", (long long)s1, (long long)s2,
-                              (long long)s3);
+    if (a == JWT_OK)
+        FZ_CHECK(s1 == s2 && s2 == s3, "subjects %lld, %lld, %lld", (long long)s1, (long long)s2,
+                 (long long)s3);
     *sub = s1;
     return a;
 }
@@ -67,7 +68,8 @@ static void check_parts_canonical(const char *token)
         if (got >= 0) {
             char *enc = fz_alloc(b64url_encoded_len((size_t)got) + 1);
             size_t k = b64url_encode(raw, (size_t)got, enc);
-            FZ_CHECK(k == len && memcmp(enc, p, len) == 0, "part '%.*s' re-encodes as '%s'", (int)len, p, enc);
+            FZ_CHECK(k == len && memcmp(enc, p, len) == 0, "part '%.*s' re-encodes as '%s'", (int)len, p,
+                     enc);
             free(enc);
         }
         free(raw);
@@ -84,7 +86,8 @@ static void check_signature(const unsigned char *key, size_t key_len, const char
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
     FZ_CHECK(HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)token, (size_t)(dot2 - token), mac,
-                  &mac_len) != NULL && mac_len == 32,
+                  &mac_len) != NULL &&
+                 mac_len == 32,
              "HMAC failed");
     char want[64];
     b64url_encode(mac, mac_len, want);
@@ -105,7 +108,8 @@ static void check_token(const char *token, bool signed_here)
                  "accepted now, a day earlier %d", earlier);
     }
     if (st == JWT_EXPIRED)
-        FZ_CHECK(verify_both(KEY, KEY_LEN, token, NOW + DAY, &sub2) == JWT_EXPIRED, "expired now, not a day later");
+        FZ_CHECK(verify_both(KEY, KEY_LEN, token, NOW + DAY, &sub2) == JWT_EXPIRED,
+                 "expired now, not a day later");
     if (signed_here && strlen(token) <= JWT_MAX_LEN)
         FZ_CHECK(st != JWT_BAD_SIGNATURE, "a token signed with the key has a bad signature");
     jwt_status other = verify_both(OTHER, OTHER_LEN, token, NOW, &sub2);

@@ -25,7 +25,11 @@ static bool utf8_valid(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
         unsigned c = s[i];
-        size_t k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t k = c < 0x80      ? 1
+            : (c & 0xE0) == 0xC0 ? 2
+            : (c & 0xF0) == 0xE0 ? 3
+            : (c & 0xF8) == 0xF0 ? 4
+                                 : 0;
         if (k == 0 || i + k > n) return false;
         uint32_t cp = k == 1 ? c : c & (0x7F >> k);
         for (size_t j = 1; j < k; j++) {
@@ -97,20 +101,21 @@ static void check_built(fz_in *in)
         in->n -= sep ? len[i] + 1 : len[i];
     }
     bool holdable = utf8_valid(f[0], len[0]) && utf8_valid(f[1], len[1]) && !has_nul(f[0], len[0]) &&
-                    !has_nul(f[1], len[1]);
+        !has_nul(f[1], len[1]);
     if (!holdable) return; /* jansson cannot write such a body */
     json_t *auth = json_object();
     json_t *root = json_object();
     bool extra = len[2] > 0 && utf8_valid(f[2], len[2]) && !has_nul(f[2], len[2]);
     char *ek = extra ? fz_strndup(f[2], len[2]) : NULL;
-    bool extra_is_ours = extra && (strcmp(ek, "username") == 0 || strcmp(ek, "password") == 0 ||
-                                   strcmp(ek, "auth") == 0);
+    bool extra_is_ours =
+        extra && (strcmp(ek, "username") == 0 || strcmp(ek, "password") == 0 || strcmp(ek, "auth") == 0);
     if (extra && !extra_is_ours && (how & 1)) json_object_set_new(auth, ek, json_integer(how));
     json_object_set_new(auth, "username", json_stringn((const char *)f[0], len[0]));
     json_object_set_new(auth, "password", json_stringn((const char *)f[1], len[1]));
     if (extra && !extra_is_ours && (how & 2)) json_object_set_new(root, ek, json_stringn(ek, len[2]));
     json_object_set_new(root, "auth", auth);
-    char *body = json_dumps(root, (how & 4 ? JSON_INDENT(2) : JSON_COMPACT) | (how & 8 ? JSON_ENSURE_ASCII : 0));
+    char *body =
+        json_dumps(root, (how & 4 ? JSON_INDENT(2) : JSON_COMPACT) | (how & 8 ? JSON_ENSURE_ASCII : 0));
     FZ_CHECK(body != NULL, "json_dumps failed");
     size_t n = strlen(body);
     json_t *got;
@@ -130,7 +135,9 @@ static void check_built(fz_in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_in in = {data, size};
-    if (fz_u8(&in) & 1) check_built(&in);
-    else check_body((const char *)in.p, in.n);
+    if (fz_u8(&in) & 1)
+        check_built(&in);
+    else
+        check_body((const char *)in.p, in.n);
     return 0;
 }

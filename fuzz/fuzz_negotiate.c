@@ -70,7 +70,8 @@ static void check_raw(const char *v)
     unsigned d = decide(v);
     char *c = swap_case(v), *t = swap_space_tab(v);
     unsigned dc = decide(c), dt = decide(t);
-    FZ_CHECK((dc & CASE_INSENSITIVE) == (d & CASE_INSENSITIVE), "ASCII case changes a decision: %x vs %x", d, dc);
+    FZ_CHECK((dc & CASE_INSENSITIVE) == (d & CASE_INSENSITIVE), "ASCII case changes a decision: %x vs %x", d,
+             dc);
     FZ_CHECK(dt == d, "space/tab changes a decision: %x vs %x", d, dt);
     free(c);
     free(t);
@@ -108,16 +109,16 @@ static void check_raw(const char *v)
         end = comma - 1;
     }
     rev[o] = '\0';
-    FZ_CHECK(http_accepts_gzip(rev) == http_accepts_gzip(v), "Accept-Encoding: the list reversed ('%s') decides %d",
-             rev, http_accepts_gzip(rev));
+    FZ_CHECK(http_accepts_gzip(rev) == http_accepts_gzip(v),
+             "Accept-Encoding: the list reversed ('%s') decides %d", rev, http_accepts_gzip(rev));
     free(rev);
 
     /* X-Request-Id */
     bool sane = n >= 1 && n <= 200;
     for (size_t i = 0; i < n && sane; i++) {
         char ch = v[i];
-        sane = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-               ch == '_' || ch == '-';
+        sane = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '.' || ch == '_' || ch == '-';
     }
     FZ_CHECK(http_request_id_sane(v) == sane, "X-Request-Id: %d", http_request_id_sane(v));
 }
@@ -129,7 +130,8 @@ static const char *const ows[] = {"", " ", "\t", "  "};
 static const struct {
     const char *text;
     int zero; /* the q value is 0 */
-} qvalues[] = {{"1", 0}, {"0", 1}, {"0.0", 1}, {"0.000", 1}, {"0.5", 0}, {"0.001", 0}, {"1.000", 0}, {"0.10", 0}};
+} qvalues[] = {{"1", 0},   {"0", 1},     {"0.0", 1},   {"0.000", 1},
+               {"0.5", 0}, {"0.001", 0}, {"1.000", 0}, {"0.10", 0}};
 #define NQ (sizeof qvalues / sizeof qvalues[0])
 
 /* Accept: ranges of known types, each with q and maybe another parameter. */
@@ -138,9 +140,17 @@ static void check_accept(fz_in *in)
     static const struct {
         const char *text;
         int kind; /* 0 other, 1 wildcard, 2 JSON:API, 3 application/json */
-    } types[] = {{"*/*", 1},       {"application/*", 1}, {"application/vnd.api+json", 2}, {"APPLICATION/VND.API+JSON", 2},
-                 {"Application/*", 1}, {"application/json", 3}, {"text/html", 0}, {"application/xml", 0},
-                 {"text/*", 0},    {"*", 0},             {"application/vnd.api+jsonx", 0}};
+    } types[] = {{"*/*", 1},
+                 {"application/*", 1},
+                 {"application/vnd.api+json", 2},
+                 {"APPLICATION/VND.API+JSON", 2},
+                 {"Application/*", 1},
+                 {"application/json", 3},
+                 {"text/html", 0},
+                 {"application/xml", 0},
+                 {"text/*", 0},
+                 {"*", 0},
+                 {"application/vnd.api+jsonx", 0}};
     buf h;
     buf_init(&h);
     bool want = true, want_json = true; /* an empty header accepts anything */
@@ -153,8 +163,9 @@ static void check_accept(fz_in *in)
         buf_puts(&h, types[t].text);
         bool has_q = p & 1, other = p & 2, zero = has_q && qvalues[(p >> 2) % NQ].zero;
         if (other && (p & 0x40)) buf_printf(&h, "%s;%scharset=utf-8", ows[(w >> 4) & 3], ows[(w >> 6) & 3]);
-        if (has_q) buf_printf(&h, "%s;%s%c=%s", ows[(w >> 4) & 3], ows[(w >> 6) & 3], p & 0x80 ? 'Q' : 'q',
-                              qvalues[(p >> 2) % NQ].text);
+        if (has_q)
+            buf_printf(&h, "%s;%s%c=%s", ows[(w >> 4) & 3], ows[(w >> 6) & 3], p & 0x80 ? 'Q' : 'q',
+                       qvalues[(p >> 2) % NQ].text);
         if (other && !(p & 0x40)) buf_printf(&h, ";ext=\"x\"");
         int k = types[t].kind;
         bool ok = !zero && (k == 1 || (k == 2 && !other));
@@ -175,8 +186,8 @@ static void check_accept_encoding(fz_in *in)
     static const struct {
         const char *text;
         int kind; /* 0 other, 1 gzip, 2 any */
-    } codings[] = {{"gzip", 1}, {"x-gzip", 1}, {"GZIP", 1}, {"*", 2}, {"identity", 0}, {"br", 0}, {"deflate", 0},
-                   {"gzipx", 0}};
+    } codings[] = {{"gzip", 1},     {"x-gzip", 1}, {"GZIP", 1},    {"*", 2},
+                   {"identity", 0}, {"br", 0},     {"deflate", 0}, {"gzipx", 0}};
     buf h;
     buf_init(&h);
     int gzip_named = 0, gzip_ok = 0, star_named = 0, star_ok = 0;
@@ -197,7 +208,8 @@ static void check_accept_encoding(fz_in *in)
     char *v = buf_steal(&h);
     FZ_CHECK(v != NULL, "out of memory");
     bool want = gzip_named ? gzip_ok : star_named && star_ok;
-    FZ_CHECK(http_accepts_gzip(v) == want, "Accept-Encoding '%s': %d, reference %d", v, http_accepts_gzip(v), want);
+    FZ_CHECK(http_accepts_gzip(v) == want, "Accept-Encoding '%s': %d, reference %d", v, http_accepts_gzip(v),
+             want);
     free(v);
 }
 

@@ -83,8 +83,8 @@ static int sink(void *ctx, const char *p, size_t n)
 
 /* Feeds s[0..n) to a fresh decoder, in chunks when rng is not NULL
  * (sometimes empty ones), each chunk its own exact-size copy. */
-static ns_status run_decoder(const uint8_t *s, size_t n, uint64_t max_len, sink_ctx *c,
-                             uint64_t *rng, size_t *used, uint64_t *expected)
+static ns_status run_decoder(const uint8_t *s, size_t n, uint64_t max_len, sink_ctx *c, uint64_t *rng,
+                             size_t *used, uint64_t *expected)
 {
     ns_decoder d;
     ns_decoder_init(&d, max_len, sink, c);
@@ -119,15 +119,16 @@ static ns_status run_decoder(const uint8_t *s, size_t n, uint64_t max_len, sink_
     return st;
 }
 
-static void check_frame(const uint8_t *s, size_t n, uint64_t max_len, uint64_t refuse_at,
-                        uint64_t *rng, const ref_frame *want)
+static void check_frame(const uint8_t *s, size_t n, uint64_t max_len, uint64_t refuse_at, uint64_t *rng,
+                        const ref_frame *want)
 {
     /* room for the reference's payload and what a refusing sink takes
      * first (refuse_at <= 45), and a frame fed with 64 bytes after it, not
      * with the whole rest of the stream: that made inputs of many small
      * frames quadratic */
     size_t cap = want->delivered + 64 < n ? want->delivered + 64 : n;
-    if (want->st == NS_DONE && want->used + 64 < n) n = want->used + 64; /* some bytes past the frame are enough */
+    if (want->st == NS_DONE && want->used + 64 < n)
+        n = want->used + 64; /* some bytes past the frame are enough */
     sink_ctx c = {.got = fz_alloc(cap), .cap = cap, .refuse_at = refuse_at};
     size_t used;
     uint64_t expected;
@@ -142,8 +143,8 @@ static void check_frame(const uint8_t *s, size_t n, uint64_t max_len, uint64_t r
                  "%s: the sink got other bytes than the payload", how);
     }
     if (st == NS_MORE || st == NS_DONE || st == NS_ERR_TRAILER)
-        FZ_CHECK(expected == (want->header_done ? want->want : 0), "%s: expected %llu, reference %llu",
-                 how, (unsigned long long)expected, (unsigned long long)want->want);
+        FZ_CHECK(expected == (want->header_done ? want->want : 0), "%s: expected %llu, reference %llu", how,
+                 (unsigned long long)expected, (unsigned long long)want->want);
     free(c.got);
 }
 

@@ -108,8 +108,8 @@ static void check_accepted(const policy *pol, yaml_document_t *doc)
             FZ_CHECK(keys_ok(doc, sec), "accepted section '%s' that is no mapping of unique keys", sname);
             for (yaml_node_pair_t *a = sec->data.mapping.pairs.start; a < sec->data.mapping.pairs.top; a++) {
                 const char *aname = text_of(yaml_document_get_node(doc, a->key));
-                FZ_CHECK(bool_of(yaml_document_get_node(doc, a->value)) >= 0, "accepted a non-boolean for '%s'",
-                         aname);
+                FZ_CHECK(bool_of(yaml_document_get_node(doc, a->value)) >= 0,
+                         "accepted a non-boolean for '%s'", aname);
                 if (!askable(rname) || strcmp(rname, "root") == 0) continue;
                 bool want = tree_allows(doc, role, sname, aname);
                 FZ_CHECK(policy_allows(pol, rname, sname, aname) == want, "%s %s %s: the tree says %d", rname,
@@ -153,7 +153,8 @@ static void check_refusal(const char *err, const uint8_t *data, size_t size)
     if (strcmp(p, " invalid policy file") == 0) return;
     char *end;
     unsigned long line = strtoul(p, &end, 10);
-    FZ_CHECK(end > p && *end == ':' && line >= 1 && line <= lines, "refused with '%s' (%zu lines)", err, lines);
+    FZ_CHECK(end > p && *end == ':' && line >= 1 && line <= lines, "refused with '%s' (%zu lines)", err,
+             lines);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -175,7 +176,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         yaml_document_t next;
         bool has_root = yaml_document_get_root_node(&doc) != NULL;
         if (has_root) {
-            FZ_CHECK(yaml_parser_load(&ps, &next), "accepted what the document loader refuses after a document");
+            FZ_CHECK(yaml_parser_load(&ps, &next),
+                     "accepted what the document loader refuses after a document");
             FZ_CHECK(!yaml_document_get_root_node(&next), "accepted more than one document");
             yaml_document_delete(&next);
         }

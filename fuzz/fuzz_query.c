@@ -73,7 +73,7 @@ static bool run(const query *q, bool listing, bool allow_include, api_params *p,
 static bool known_param(const char *key, bool listing, bool allow_include)
 {
     return strcmp(key, "token") == 0 || (allow_include && strcmp(key, "include") == 0) ||
-           strncmp(key, "fields[", 7) == 0 || (listing && strncmp(key, "filter[", 7) == 0);
+        strncmp(key, "fields[", 7) == 0 || (listing && strncmp(key, "filter[", 7) == 0);
 }
 
 static void check_error_document(const http_response *res)
@@ -90,7 +90,8 @@ static void check_error_document(const http_response *res)
         json_t *e = json_array_get(errors, i);
         const char *code = json_string_value(json_object_get(e, "code"));
         bool known = false;
-        for (size_t k = 0; code && k < sizeof codes / sizeof codes[0]; k++) known |= strcmp(code, codes[k]) == 0;
+        for (size_t k = 0; code && k < sizeof codes / sizeof codes[0]; k++)
+            known |= strcmp(code, codes[k]) == 0;
         FZ_CHECK(known, "error code %s", code ? code : "(none)");
         FZ_CHECK(json_is_string(json_object_get(e, "title")) && json_is_string(json_object_get(e, "detail")),
                  "an error without title or detail");
@@ -182,7 +183,8 @@ static void check_filters(const query *q, const listing_query *f)
              res.body.data ? res.body.data : "");
     FZ_CHECK(again.filters.n == f->n, "canonical filters: %zu conditions, not %zu", again.filters.n, f->n);
     for (size_t i = 0; i < f->n; i++)
-        FZ_CHECK(same_condition(&f->conds[i], &again.filters.conds[i]), "condition %zu changes when written back", i);
+        FZ_CHECK(same_condition(&f->conds[i], &again.filters.conds[i]),
+                 "condition %zu changes when written back", i);
     api_params_free(&again);
     buf_free(&res.body);
     query_free(&canon);
@@ -261,8 +263,8 @@ static void put_fields(buf *b, int type, uint64_t mask)
         FZ_CHECK(bit < nbits, "field bit %d of %d set for type %d", bit, nbits, type);
         char tmp[64];
         const char *name = type >= 0 ? res_col_name(&res_types[type].cols[bit], tmp)
-                           : bit < ATTR_COUNT ? call_attrs[bit].name
-                                              : call_rels[bit - ATTR_COUNT].name;
+            : bit < ATTR_COUNT       ? call_attrs[bit].name
+                                     : call_rels[bit - ATTR_COUNT].name;
         if (b->len) buf_putc(b, ',');
         buf_puts(b, name);
     }
@@ -313,8 +315,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_error_document(&res);
     } else {
         FZ_CHECK(res.body.len == 0, "an accepted query wrote a body");
-        if (listing) check_filters(&q, &p.filters);
-        else FZ_CHECK(p.filters.n == 0, "filters outside the listing");
+        if (listing)
+            check_filters(&q, &p.filters);
+        else
+            FZ_CHECK(p.filters.n == 0, "filters outside the listing");
         check_include(&p.include);
         if (!allow_include) FZ_CHECK(p.include.n == 0, "include where it is not taken");
         check_fields(&p.fields);

@@ -31,8 +31,8 @@ static void check_same(const reply_run *a, const reply_run *b, const callset *x,
 
 static void check_span(const callset *cs, call_span s, const char *what)
 {
-    FZ_CHECK((size_t)s.off + s.len <= cs->arena.len, "%s span %u+%u outside the arena of %zu", what,
-             s.off, s.len, cs->arena.len);
+    FZ_CHECK((size_t)s.off + s.len <= cs->arena.len, "%s span %u+%u outside the arena of %zu", what, s.off,
+             s.len, cs->arena.len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -23,7 +23,7 @@
 static bool tchar(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
+        (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 /* Parses a fresh copy of p[0..n) (returned in *copy: the head points into it). */
@@ -132,7 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n1 = dechunk(body, blen, blen, o1, &x1);
         size_t n2 = dechunk(body, blen, split % (blen + 1), o2, &x2);
         FZ_CHECK(x1 == x2, "chunked verdict depends on the split");
-        if (x1 != CHUNK_ERROR) FZ_CHECK(n1 == n2 && (n1 == 0 || memcmp(o1, o2, n1) == 0), "chunked body depends on the split");
+        if (x1 != CHUNK_ERROR)
+            FZ_CHECK(n1 == n2 && (n1 == 0 || memcmp(o1, o2, n1) == 0), "chunked body depends on the split");
         free(o1);
         free(o2);
     }

@@ -16,7 +16,10 @@
 app *app_new(const app_config *cfg, store *st, char err[256])
 {
     app *a = calloc(1, sizeof *a);
-    if (!a) { snprintf(err, 256, "out of memory"); return NULL; }
+    if (!a) {
+        snprintf(err, 256, "out of memory");
+        return NULL;
+    }
     a->cfg = *cfg;
     pthread_mutex_init(&a->users_mu, NULL);
     if (cfg->public_url) {
@@ -46,10 +49,10 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     a->reg = registry_new(st, cfg->node_cache_ms);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     a->cpu = pool_new(cores > 2 ? (size_t)cores : 2);
-    a->pool = a->cpu ? node_pool_new(cfg->max_reply_bytes, cfg->max_node_calls, MAX_IDLE_PER_NODE, a->cpu)
-                     : NULL;
-    a->thr = login_throttle_new(cfg->login_max_failures, cfg->login_max_address_failures,
-                                cfg->login_window_s);
+    a->pool =
+        a->cpu ? node_pool_new(cfg->max_reply_bytes, cfg->max_node_calls, MAX_IDLE_PER_NODE, a->cpu) : NULL;
+    a->thr =
+        login_throttle_new(cfg->login_max_failures, cfg->login_max_address_failures, cfg->login_window_s);
     a->docs = budget_new(cfg->max_inflight_bytes);
     if (!a->secret || !a->reg || !a->pool || !a->thr || !a->docs) {
         snprintf(err, 256, "out of memory");
@@ -89,8 +92,8 @@ void app_free(app *a)
     free(a);
 }
 
-bool app_base_url(const app *a, const http_request *req, http_response *res,
-                  char storage[300], doc_base *base)
+bool app_base_url(const app *a, const http_request *req, http_response *res, char storage[300],
+                  doc_base *base)
 {
     if (a->cfg.public_url) {
         base->url = a->cfg.public_url;
@@ -107,10 +110,7 @@ bool app_base_url(const app *a, const http_request *req, http_response *res,
     return true;
 }
 
-static bool is_get(const char *method)
-{
-    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-}
+static bool is_get(const char *method) { return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0; }
 
 void app_method_not_allowed(http_response *res, const char *method, const char *allow)
 {
@@ -127,13 +127,13 @@ static bool negotiate(const http_request *req, bool plain_json_too, http_respons
     bool accept_ok = plain_json_too ? http_accept_json_ok(req->accept) : http_accept_ok(req->accept);
     if (!accept_ok) {
         http_error(res, 406, "Not acceptable",
-                  "All requests must accept the application/vnd.api+json media type.");
+                   "All requests must accept the application/vnd.api+json media type.");
         return false;
     }
     if (req->body_len > 0 && !http_content_type_is(req->content_type, JSONAPI_MEDIA_TYPE) &&
         !(plain_json_too && http_content_type_is(req->content_type, "application/json"))) {
         http_error(res, 415, "Unsupported media type",
-                  "Request bodies must use the application/vnd.api+json media type.");
+                   "Request bodies must use the application/vnd.api+json media type.");
         return false;
     }
     return true;
@@ -147,7 +147,10 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     const char *path = req->path;
     if (strcmp(path, ADMIN_PREFIX "auth") == 0) {
         if (!negotiate(req, true, res)) return;
-        if (strcmp(req->method, "POST") != 0) { app_method_not_allowed(res, req->method, "POST"); return; }
+        if (strcmp(req->method, "POST") != 0) {
+            app_method_not_allowed(res, req->method, "POST");
+            return;
+        }
         api_login(a, req, res);
         return;
     }
@@ -166,8 +169,10 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
 
     const char *rest = path + strlen(ADMIN_PREFIX);
     if (strcmp(rest, "active-calls") == 0) {
-        if (is_get(req->method)) api_list_calls(a, req, res);
-        else app_method_not_allowed(res, req->method, "GET, HEAD");
+        if (is_get(req->method))
+            api_list_calls(a, req, res);
+        else
+            app_method_not_allowed(res, req->method, "GET, HEAD");
         return;
     }
     if (strncmp(rest, "active-calls/", 13) == 0) {
@@ -177,8 +182,10 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     const char *slash = strchr(rest, '/');
     int type = slash ? res_type_find(rest, (size_t)(slash - rest)) : -1;
     if (type >= 0 && !strchr(slash + 1, '/')) {
-        if (is_get(req->method)) api_show_resource(a, req, type, slash + 1, res);
-        else app_method_not_allowed(res, req->method, "GET, HEAD");
+        if (is_get(req->method))
+            api_show_resource(a, req, type, slash + 1, res);
+        else
+            app_method_not_allowed(res, req->method, "GET, HEAD");
         return;
     }
     char detail[300];

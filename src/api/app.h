@@ -19,18 +19,18 @@ typedef struct app_config {
     uint64_t max_document_bytes;      /* a bigger listing document is a 507 */
     uint64_t max_inflight_bytes;      /* documents being written at once, in all */
     int inflight_wait_ms;             /* how long a listing waits for room, then 503 */
-    int node_cache_ms;         /* TTL of the cached node list */
+    int node_cache_ms;                /* TTL of the cached node list */
 
     /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */
     size_t secret_len;
-    int token_lifetime_s;        /* >= 1: every token carries exp (auth/jwt.h) */
-    const char *policy_file;     /* NULL = only root may act */
-    const char *trusted_proxies; /* CIDR list; "" = none */
-    int user_cache_ms;           /* TTL of cached admin users */
-    int login_max_failures;      /* per (username, client address) ... */
+    int token_lifetime_s;           /* >= 1: every token carries exp (auth/jwt.h) */
+    const char *policy_file;        /* NULL = only root may act */
+    const char *trusted_proxies;    /* CIDR list; "" = none */
+    int user_cache_ms;              /* TTL of cached admin users */
+    int login_max_failures;         /* per (username, client address) ... */
     int login_max_address_failures; /* ... and per client address (IPv6: /64) ... */
-    int login_window_s;          /* ... within this many seconds → 429 */
+    int login_window_s;             /* ... within this many seconds → 429 */
 } app_config;
 
 typedef struct app app;

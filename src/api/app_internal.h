@@ -33,8 +33,8 @@ struct app {
     store *st;
     registry *reg;
     node_pool *pool;
-    worker_pool *cpu;          /* CPU work of requests: parsing big replies, writing big documents */
-    budget *docs; /* bytes of listing documents being written */
+    worker_pool *cpu; /* CPU work of requests: parsing big replies, writing big documents */
+    budget *docs;     /* bytes of listing documents being written */
     policy *pol;
     cidr_list trusted;
     login_throttle *thr;
@@ -64,17 +64,15 @@ void guard_free_cache(app *a);
 void api_login(app *a, const http_request *req, http_response *res);
 
 /* /active-calls/{rest}: show, drop, relationships, related (api/call_show.c) */
-void api_call(app *a, const http_request *req, const auth_subject *who, const char *rest,
-              http_response *res);
+void api_call(app *a, const http_request *req, const auth_subject *who, const char *rest, http_response *res);
 
 /* /{type}/{id}: read-only show of a related type (api/resource_show.c) */
-void api_show_resource(app *a, const http_request *req, int type, const char *id,
-                       http_response *res);
+void api_show_resource(app *a, const http_request *req, int type, const char *id, http_response *res);
 
 /* The base URL for links, or false (and a 400 in res) when the Host header
  * cannot be used. `storage` holds the text the base points into. */
-bool app_base_url(const app *a, const http_request *req, http_response *res,
-                  char storage[300], doc_base *base);
+bool app_base_url(const app *a, const http_request *req, http_response *res, char storage[300],
+                  doc_base *base);
 
 /* 405 for `method` on a resource that takes the methods in `allow`
  * ("GET, HEAD"): the Allow header and the JSON:API error. */

@@ -52,21 +52,21 @@ struct call_req {
     http_response *res;
     auth_subject who;
     char id[1100];
-    const char *rel;         /* relationship name, or NULL */
-    int k;                   /* its index in call_rels */
+    const char *rel; /* relationship name, or NULL */
+    int k;           /* its index in call_rels */
     bool linkage_only, is_delete;
     api_params p;
     char base_text[300];
     doc_base base;
     node_snapshot *snap;
     const store_node *node;
-    const char *tag;         /* into id */
+    const char *tag; /* into id */
     size_t tag_len;
-    char tag_text[1025];     /* NUL-terminated, the request's parameter */
+    char tag_text[1025]; /* NUL-terminated, the request's parameter */
     const char *params[1];
     node_target target;
     node_call call;
-    node_result result;      /* holds the record */
+    node_result result; /* holds the record */
     const call_record *rec;
     call_step then;
 };
@@ -125,9 +125,15 @@ static bool find_call(call_req *cr, call_step then)
         call_req_free(cr);
         return true;
     }
-    if (!cr->snap) { http_error(cr->res, 503, "Store unavailable", err); return false; }
+    if (!cr->snap) {
+        http_error(cr->res, 503, "Store unavailable", err);
+        return false;
+    }
     cr->node = snapshot_find(cr->snap, node_id);
-    if (!cr->node) { not_found(cr->res, cr->id); return false; }
+    if (!cr->node) {
+        not_found(cr->res, cr->id);
+        return false;
+    }
     snprintf(cr->tag_text, sizeof cr->tag_text, "%.*s", (int)cr->tag_len, cr->tag);
     ask_node(cr, "yeti.show.calls", REPLY_EXPECT_CALLS, then);
     return true;
@@ -137,7 +143,10 @@ static bool find_call(call_req *cr, call_step then)
  * (404/502/504). */
 static bool found(call_req *cr)
 {
-    if (cr->result.status != NODE_OK) { node_failed(cr->res, cr->node, &cr->result); return false; }
+    if (cr->result.status != NODE_OK) {
+        node_failed(cr->res, cr->node, &cr->result);
+        return false;
+    }
     const callset *cs = &cr->result.calls;
     for (size_t i = 0; i < cs->n; i++) {
         const call_record *r = &cs->recs[i];
@@ -249,8 +258,10 @@ static void relationship(app *a, const call_req *f, int k, bool linkage_only, co
         return;
     }
     buf_puts(out, "{\"data\":");
-    if (rows.n) doc_related_resource(out, base, t, &rows.rows[0], p->fields.types[t]);
-    else buf_puts(out, "null");
+    if (rows.n)
+        doc_related_resource(out, base, t, &rows.rows[0], p->fields.types[t]);
+    else
+        buf_puts(out, "null");
     buf_putc(out, '}');
     res_rows_free(&rows);
     res->status = 200;
@@ -260,14 +271,15 @@ static void relationship(app *a, const call_req *f, int k, bool linkage_only, co
 static void show_found(call_req *cr)
 {
     if (found(cr)) {
-        if (cr->rel) relationship(cr->a, cr, cr->k, cr->linkage_only, &cr->p, cr->base, cr->res, cr->rel);
-        else show(cr->a, cr, &cr->p, cr->base, cr->res);
+        if (cr->rel)
+            relationship(cr->a, cr, cr->k, cr->linkage_only, &cr->p, cr->base, cr->res, cr->rel);
+        else
+            show(cr->a, cr, &cr->p, cr->base, cr->res);
     }
     call_req_free(cr);
 }
 
-void api_call(app *a, const http_request *req, const auth_subject *who, const char *rest,
-              http_response *res)
+void api_call(app *a, const http_request *req, const auth_subject *who, const char *rest, http_response *res)
 {
     /* rest: "<id>", "<id>/relationships/<rel>" or "<id>/<rel>". A tag may
      * hold '/' itself (links encode it as %2F, which arrives decoded), so
@@ -295,9 +307,18 @@ void api_call(app *a, const http_request *req, const auth_subject *who, const ch
         return;
     }
     call_req *cr = calloc(1, sizeof *cr);
-    if (!cr) { http_error(res, 500, "Internal server error", "Out of memory."); return; }
-    *cr = (call_req){.a = a, .req = req, .res = res, .who = *who, .rel = rel, .k = k,
-                     .linkage_only = linkage_only, .is_delete = is_delete};
+    if (!cr) {
+        http_error(res, 500, "Internal server error", "Out of memory.");
+        return;
+    }
+    *cr = (call_req){.a = a,
+                     .req = req,
+                     .res = res,
+                     .who = *who,
+                     .rel = rel,
+                     .k = k,
+                     .linkage_only = linkage_only,
+                     .is_delete = is_delete};
     node_result_init(&cr->result);
     if (idlen == 0 || idlen >= sizeof cr->id) {
         not_found_n(res, rest, idlen ? idlen : strlen(rest));
@@ -307,7 +328,10 @@ void api_call(app *a, const http_request *req, const auth_subject *who, const ch
     memcpy(cr->id, rest, idlen);
     cr->id[idlen] = '\0';
     if (is_delete) {
-        if (!api_params_parse(req, false, false, &cr->p, res)) { call_req_free(cr); return; }
+        if (!api_params_parse(req, false, false, &cr->p, res)) {
+            call_req_free(cr);
+            return;
+        }
         if (find_call(cr, drop_found)) return; /* waiting for the node; cr is the step's now */
         audit(req, who, cr->id, res->status == 404 ? "not-found" : "store-error");
         call_req_free(cr);

@@ -58,8 +58,7 @@ static bool load_user(app *a, int64_t id, cached_user *c, char err[STORE_ERR_LEN
     char cerr[160];
     if (cidr_list_parse(u.allowed_ips, &c->allowed, cerr) != 0) {
         /* a broken row must not widen access: treat as "no address allowed" */
-        log_msg(LOG_WARN, "admin user %lld has invalid allowed_ips (%s): refusing it",
-                (long long)id, cerr);
+        log_msg(LOG_WARN, "admin user %lld has invalid allowed_ips (%s): refusing it", (long long)id, cerr);
         return true;
     }
     c->found = true;
@@ -140,8 +139,8 @@ static bool user_lookup(app *a, const http_request *req, int64_t id, cached_user
     return ok;
 }
 
-static void refuse(http_response *res, const http_request *req, const char *client,
-                   const char *reason, int64_t sub)
+static void refuse(http_response *res, const http_request *req, const char *client, const char *reason,
+                   int64_t sub)
 {
     res->status = 401;
     buf_reset(&res->body);
@@ -155,8 +154,7 @@ static void refuse(http_response *res, const http_request *req, const char *clie
     log_end(&line, LOG_WARN);
 }
 
-bool guard_request(app *a, const http_request *req, const char *action, http_response *res,
-                   auth_subject *who)
+bool guard_request(app *a, const http_request *req, const char *action, http_response *res, auth_subject *who)
 {
     struct sockaddr_storage client;
     cidr_client_address((const struct sockaddr *)&req->peer, req->forwarded_for, &a->trusted, &client);
@@ -164,10 +162,16 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     cidr_addr_text((const struct sockaddr *)&client, who->client, sizeof who->client);
 
     const char *token = token_of(req);
-    if (!token) { refuse(res, req, who->client, "no token", 0); return false; }
+    if (!token) {
+        refuse(res, req, who->client, "no token", 0);
+        return false;
+    }
     int64_t sub = 0;
     jwt_status js = jwt_verify_cached(a->secret, a->cfg.secret_len, token, (int64_t)time(NULL), &sub);
-    if (js != JWT_OK) { refuse(res, req, who->client, jwt_status_reason(js), 0); return false; }
+    if (js != JWT_OK) {
+        refuse(res, req, who->client, jwt_status_reason(js), 0);
+        return false;
+    }
 
     cached_user u;
     char err[STORE_ERR_LEN] = "";
@@ -180,9 +184,18 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     }
     bool allowed_ip = u.allowed.n == 0 || cidr_list_contains(&u.allowed, (const struct sockaddr *)&client);
     free(u.allowed.items);
-    if (!u.found) { refuse(res, req, who->client, "unknown user", sub); return false; }
-    if (!u.enabled) { refuse(res, req, who->client, "user disabled", sub); return false; }
-    if (!allowed_ip) { refuse(res, req, who->client, "address not allowed", sub); return false; }
+    if (!u.found) {
+        refuse(res, req, who->client, "unknown user", sub);
+        return false;
+    }
+    if (!u.enabled) {
+        refuse(res, req, who->client, "user disabled", sub);
+        return false;
+    }
+    if (!allowed_ip) {
+        refuse(res, req, who->client, "address not allowed", sub);
+        return false;
+    }
 
     who->id = sub;
     snprintf(who->username, sizeof who->username, "%s", u.username);

@@ -7,9 +7,9 @@
 
 /* Every type after each type that has a relationship to it. */
 static const res_type_id fetch_order[RT_COUNT] = {
-    RT_CUSTOMERS_AUTHS, RT_DIALPEERS, RT_NODES, RT_GATEWAYS, RT_ACCOUNTS, RT_CONTRACTORS,
-    RT_SMTP_CONNECTIONS, RT_POPS, RT_RATEPLANS, RT_ROUTING_PLANS, RT_ROUTING_GROUPS,
-    RT_DESTINATIONS, RT_COUNTRIES, RT_NETWORKS,
+    RT_CUSTOMERS_AUTHS, RT_DIALPEERS,        RT_NODES,     RT_GATEWAYS,  RT_ACCOUNTS,
+    RT_CONTRACTORS,     RT_SMTP_CONNECTIONS, RT_POPS,      RT_RATEPLANS, RT_ROUTING_PLANS,
+    RT_ROUTING_GROUPS,  RT_DESTINATIONS,     RT_COUNTRIES, RT_NETWORKS,
 };
 
 typedef struct id_vec {
@@ -43,9 +43,14 @@ static const res_row *find_row(const res_rows *r, int64_t id, size_t *index)
     size_t lo = 0, hi = r->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (r->rows[mid].id == id) { *index = mid; return &r->rows[mid]; }
-        if (r->rows[mid].id < id) lo = mid + 1;
-        else hi = mid;
+        if (r->rows[mid].id == id) {
+            *index = mid;
+            return &r->rows[mid];
+        }
+        if (r->rows[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -70,8 +75,8 @@ static bool seed_from_calls(const include_tree *tree, id_vec *ids, const call_re
 
 /* Fetches type t for every node of that type, marks what was reached and
  * pushes the next step's ids to the children. */
-static int fetch_type(included *inc, store *st, const include_tree *tree, id_vec *ids,
-                      res_type_id t, char err[STORE_ERR_LEN])
+static int fetch_type(included *inc, store *st, const include_tree *tree, id_vec *ids, res_type_id t,
+                      char err[STORE_ERR_LEN])
 {
     id_vec all = {0};
     for (int i = 0; i < tree->n; i++) {
@@ -111,8 +116,8 @@ oom:
     return -1;
 }
 
-int included_resolve(included *inc, store *st, const include_tree *tree,
-                     const call_ref_rec *calls, size_t n, char err[STORE_ERR_LEN])
+int included_resolve(included *inc, store *st, const include_tree *tree, const call_ref_rec *calls, size_t n,
+                     char err[STORE_ERR_LEN])
 {
     memset(inc, 0, sizeof *inc);
     if (tree->n == 0) return 0;

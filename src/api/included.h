@@ -34,8 +34,8 @@ typedef struct included {
 } included;
 
 /* Resolves the tree for these calls. 0, or -1 with err (store failure). */
-int included_resolve(included *inc, store *st, const include_tree *tree,
-                     const call_ref_rec *calls, size_t n, char err[STORE_ERR_LEN]);
+int included_resolve(included *inc, store *st, const include_tree *tree, const call_ref_rec *calls, size_t n,
+                     char err[STORE_ERR_LEN]);
 /* Appends the reached resources, comma-separated, to out; returns how many. */
 size_t included_write(const included *inc, buf *out, doc_base base, const fieldsets *fs);
 void included_free(included *inc);

@@ -157,7 +157,7 @@ typedef struct write_slice {
     const fanout_plan *plan;
     const call_ref_rec *calls;
     size_t from, to;
-    size_t bytes;            /* what this slice will append: reserved at once */
+    size_t bytes; /* what this slice will append: reserved at once */
     doc_base base;
     const doc_call_opts *opts;
     const http_request *req; /* the first slice looks whether the client is still there */
@@ -204,8 +204,8 @@ static size_t writer_count(const app *a, size_t n)
  * holding the last slice, or NULL when the client left while they were
  * written (then the slices are partial) or memory ran out (*oom). */
 static buf *write_data(app *a, http_response *res, const http_request *req, const fanout_plan *plan,
-                       const call_ref_rec *calls, const size_t *sizes, size_t n, size_t tail,
-                       doc_base base, const doc_call_opts *opts)
+                       const call_ref_rec *calls, const size_t *sizes, size_t n, size_t tail, doc_base base,
+                       const doc_call_opts *opts)
 {
     size_t k = writer_count(a, n);
     if (k > 1 && !http_response_more(res, k - 1)) k = 1; /* out of memory: one slice */
@@ -215,8 +215,16 @@ static buf *write_data(app *a, http_response *res, const http_request *req, cons
         size_t from = n * t / k, to = n * (t + 1) / k;
         size_t bytes = (to - from) - (from == 0 && to > 0) + (t == k - 1 ? tail : 0); /* commas, tail */
         for (size_t i = from; i < to; i++) bytes += sizes[i];
-        slice[t] = (write_slice){t == 0 ? &res->body : &res->more[t - 1], plan, calls, from, to, bytes,
-                                 base, opts, t == 0 ? req : NULL, &gone};
+        slice[t] = (write_slice){t == 0 ? &res->body : &res->more[t - 1],
+                                 plan,
+                                 calls,
+                                 from,
+                                 to,
+                                 bytes,
+                                 base,
+                                 opts,
+                                 t == 0 ? req : NULL,
+                                 &gone};
     }
     pool_batch b;
     pool_batch_init(&b, a->cpu);
@@ -237,9 +245,9 @@ static void client_gone(http_response *res)
 
 /* What each node's matched calls take in `data`. */
 typedef struct doc_sizes {
-    size_t *of_call;    /* per matched call: its resource object */
-    uint64_t *of_node;  /* per plan node: its calls, with the commas between them */
-    size_t *calls;      /* per plan node: matched calls */
+    size_t *of_call;   /* per matched call: its resource object */
+    uint64_t *of_node; /* per plan node: its calls, with the commas between them */
+    size_t *calls;     /* per plan node: matched calls */
 } doc_sizes;
 
 static void sizes_free(doc_sizes *z)
@@ -306,8 +314,8 @@ static size_t drop_oversized_nodes(fanout_plan *plan, doc_sizes *z, call_ref_rec
 
 /* 507: the document is over the limit even without the nodes over theirs.
  * meta names every node that has calls in it, biggest share first. */
-static void too_large(http_response *res, const fanout_plan *plan, const doc_sizes *z,
-                      uint64_t total, uint64_t included_bytes, uint64_t limit)
+static void too_large(http_response *res, const fanout_plan *plan, const doc_sizes *z, uint64_t total,
+                      uint64_t included_bytes, uint64_t limit)
 {
     char detail[400];
     snprintf(detail, sizeof detail,
@@ -403,8 +411,8 @@ static bool reserve(app *a, const http_request *req, uint64_t total, http_respon
 
 /* False when the step moved to a worker (http_to_worker) before it wrote
  * anything: it runs again there. */
-static bool write_listing(app *a, const http_request *req, fanout_plan *plan,
-                          const api_params *p, doc_base base, http_response *res)
+static bool write_listing(app *a, const http_request *req, fanout_plan *plan, const api_params *p,
+                          doc_base base, http_response *res)
 {
     bool moved = false;
     doc_call_opts opts = {p->fields.calls, p->include.call_rels};
@@ -421,7 +429,8 @@ static bool write_listing(app *a, const http_request *req, fanout_plan *plan,
     }
     uint64_t doc_limit = a->cfg.max_document_bytes;
     if (doc_limit > budget_limit(a->docs)) doc_limit = budget_limit(a->docs); /* it could never be written */
-    uint64_t node_limit = a->cfg.max_node_document_bytes < doc_limit ? a->cfg.max_node_document_bytes : doc_limit;
+    uint64_t node_limit =
+        a->cfg.max_node_document_bytes < doc_limit ? a->cfg.max_node_document_bytes : doc_limit;
     n = drop_oversized_nodes(plan, &z, calls, n, node_limit);
     phase_lap(PHASE_FILTER);
 
@@ -511,8 +520,10 @@ static void listing_write(void *arg)
      * timeout) does not get a document of 100 MB written for nobody; nor
      * does one that leaves while it is written (write_calls). A small
      * document is cheaper to write than to ask the socket. */
-    if (plan_calls(&l->plan) >= WRITE_SLICE_MIN && http_client_gone(l->req)) client_gone(l->res);
-    else if (!write_listing(l->a, l->req, &l->plan, &l->p, l->base, l->res)) return; /* moved */
+    if (plan_calls(&l->plan) >= WRITE_SLICE_MIN && http_client_gone(l->req))
+        client_gone(l->res);
+    else if (!write_listing(l->a, l->req, &l->plan, &l->p, l->base, l->res))
+        return; /* moved */
     listing_free(l);
 }
 
@@ -526,7 +537,10 @@ static void listing_round_done(void *arg)
 void api_list_calls(app *a, const http_request *req, http_response *res)
 {
     listing *l = calloc(1, sizeof *l);
-    if (!l) { http_error(res, 500, "Internal server error", "Out of memory."); return; }
+    if (!l) {
+        http_error(res, 500, "Internal server error", "Out of memory.");
+        return;
+    }
     *l = (listing){.a = a, .req = req, .res = res};
     char err[STORE_ERR_LEN] = "";
     if (!api_params_parse(req, true, true, &l->p, res) ||

@@ -22,8 +22,8 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-static void log_login(const http_request *req, const char *result, const char *reason,
-                      const char *username, int64_t user_id, const char *client)
+static void log_login(const http_request *req, const char *result, const char *reason, const char *username,
+                      int64_t user_id, const char *client)
 {
     buf line;
     log_begin(&line, result[0] == 'o' ? LOG_INFO : LOG_WARN, "login");
@@ -66,12 +66,11 @@ static bool read_credentials(const http_request *req, http_response *res, json_t
         http_error(res, 400, "Bad request", "The body must be a login object of at most 8 KiB.");
     else
         http_error(res, 400, "Bad request",
-                  "Expected {\"auth\":{\"username\":\"...\",\"password\":\"...\"}}.");
+                   "Expected {\"auth\":{\"username\":\"...\",\"password\":\"...\"}}.");
     return false;
 }
 
-static bool throttled(app *a, const char *username, const struct sockaddr *client,
-                      http_response *res)
+static bool throttled(app *a, const char *username, const struct sockaddr *client, http_response *res)
 {
     int wait = login_throttle_retry_after(a->thr, username, client, clock_now_ms());
     if (wait == 0) return false;
@@ -106,8 +105,8 @@ void api_login(app *a, const http_request *req, http_response *res)
 
     store_admin_user u;
     char err[STORE_ERR_LEN];
-    store_status st = strlen(username) < STORE_NAME_MAX ? store_user_find(a->st, username, &u, err)
-                                                        : STORE_NOT_FOUND;
+    store_status st =
+        strlen(username) < STORE_NAME_MAX ? store_user_find(a->st, username, &u, err) : STORE_NOT_FOUND;
     if (st != STORE_OK && st != STORE_NOT_FOUND) {
         http_error(res, 503, "Store unavailable", "The user store cannot be read right now.");
         log_msg(LOG_ERROR, "login: user lookup failed: %s", err);

@@ -15,10 +15,14 @@ bool api_params_parse(const http_request *req, bool listing, bool allow_include,
     for (size_t i = 0; i < req->nparams; i++) {
         const char *key = req->params[i].key, *value = req->params[i].value;
         query_key kind = query_key_of(key);
-        if (kind == QUERY_KEY_INCLUDE && allow_include) include_parse(&p->include, value, &errs);
-        else if (kind == QUERY_KEY_FIELDS) fieldsets_parse(&p->fields, key, value, &errs);
-        else if (listing || kind == QUERY_KEY_TOKEN) continue; /* done above / the guard's */
-        else query_param_not_allowed(&errs, key);
+        if (kind == QUERY_KEY_INCLUDE && allow_include)
+            include_parse(&p->include, value, &errs);
+        else if (kind == QUERY_KEY_FIELDS)
+            fieldsets_parse(&p->fields, key, value, &errs);
+        else if (listing || kind == QUERY_KEY_TOKEN)
+            continue; /* done above / the guard's */
+        else
+            query_param_not_allowed(&errs, key);
     }
     bool ok = errs.n == 0;
     if (!ok) {

@@ -51,7 +51,10 @@ void registry_free(registry *r)
 static node_snapshot *load(registry *r, char err[STORE_ERR_LEN])
 {
     node_snapshot *s = calloc(1, sizeof *s);
-    if (!s) { strcpy(err, "out of memory"); return NULL; }
+    if (!s) {
+        strcpy(err, "out of memory");
+        return NULL;
+    }
     if (store_node_list(r->st, &s->nodes, &s->n, err) != STORE_OK) {
         free(s);
         return NULL;

@@ -10,15 +10,20 @@
 #include "api/params.h"
 #include "util/log.h"
 
-void api_show_resource(app *a, const http_request *req, int type, const char *id_text,
-                       http_response *res)
+void api_show_resource(app *a, const http_request *req, int type, const char *id_text, http_response *res)
 {
     if (http_to_worker(req)) return; /* a store query */
     api_params p;
-    if (!api_params_parse(req, false, false, &p, res)) { api_params_free(&p); return; }
+    if (!api_params_parse(req, false, false, &p, res)) {
+        api_params_free(&p);
+        return;
+    }
     char base_text[300];
     doc_base base;
-    if (!app_base_url(a, req, res, base_text, &base)) { api_params_free(&p); return; }
+    if (!app_base_url(a, req, res, base_text, &base)) {
+        api_params_free(&p);
+        return;
+    }
 
     char *end;
     long long id = strtoll(id_text, &end, 10);

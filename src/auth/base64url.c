@@ -6,8 +6,7 @@
 
 #include <stdint.h>
 
-static const char ALPHABET[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static int8_t value_of(unsigned char c)
 {
@@ -19,10 +18,7 @@ static int8_t value_of(unsigned char c)
     return -1;
 }
 
-size_t b64url_encoded_len(size_t n)
-{
-    return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
-}
+size_t b64url_encoded_len(size_t n) { return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1); }
 
 size_t b64url_encode(const unsigned char *in, size_t n, char *out)
 {

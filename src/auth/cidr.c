@@ -105,10 +105,7 @@ int cidr_parse(const char *s, cidr *out)
     return 0;
 }
 
-static bool is_sep(char ch)
-{
-    return ch == ',' || ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
+static bool is_sep(char ch) { return ch == ',' || ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
 
 int cidr_list_parse(const char *text, cidr_list *out, char err[160])
 {
@@ -225,13 +222,10 @@ static bool parse_hop(const char *s, size_t n, struct sockaddr_storage *out)
     return true;
 }
 
-static bool is_space(char ch)
-{
-    return ch == ' ' || ch == '\t';
-}
+static bool is_space(char ch) { return ch == ' ' || ch == '\t'; }
 
-void cidr_client_address(const struct sockaddr *peer, const char *x_forwarded_for,
-                         const cidr_list *trusted, struct sockaddr_storage *out)
+void cidr_client_address(const struct sockaddr *peer, const char *x_forwarded_for, const cidr_list *trusted,
+                         struct sockaddr_storage *out)
 {
     if (out == NULL) return;
     copy_sockaddr(peer, out);
@@ -269,15 +263,15 @@ static void block_text(const struct sockaddr *addr, int v6_prefix, char *out, si
         if (k.family == AF_INET6) clear_host_bits(k.bytes, 16, v6_prefix);
         r = inet_ntop(k.family, k.bytes, buf, sizeof buf);
     }
-    if (r == NULL) snprintf(out, len, "unknown");
-    else if (k.family == AF_INET6 && v6_prefix < 128) snprintf(out, len, "%s/%d", r, v6_prefix);
-    else snprintf(out, len, "%s", r);
+    if (r == NULL)
+        snprintf(out, len, "unknown");
+    else if (k.family == AF_INET6 && v6_prefix < 128)
+        snprintf(out, len, "%s/%d", r, v6_prefix);
+    else
+        snprintf(out, len, "%s", r);
 }
 
-void cidr_addr_text(const struct sockaddr *addr, char *out, size_t len)
-{
-    block_text(addr, 128, out, len);
-}
+void cidr_addr_text(const struct sockaddr *addr, char *out, size_t len) { block_text(addr, 128, out, len); }
 
 void cidr_block_text(const struct sockaddr *addr, int v6_prefix, char *out, size_t len)
 {

@@ -39,8 +39,8 @@ bool cidr_list_contains(const cidr_list *l, const struct sockaddr *addr);
  * trusted proxy, in which case X-Forwarded-For is read from the right and
  * the first hop that is not itself trusted is the client. A malformed hop
  * ends the walk at the last trusted address. Writes into out. */
-void cidr_client_address(const struct sockaddr *peer, const char *x_forwarded_for,
-                         const cidr_list *trusted, struct sockaddr_storage *out);
+void cidr_client_address(const struct sockaddr *peer, const char *x_forwarded_for, const cidr_list *trusted,
+                         struct sockaddr_storage *out);
 
 /* Text of an address ("127.0.0.1", "::1"), for logs. */
 void cidr_addr_text(const struct sockaddr *addr, char *out, size_t len);

@@ -67,14 +67,12 @@ static bool hmac_sha256(const unsigned char *key, size_t key_len, const char *da
 {
     if (key == NULL || key_len == 0 || key_len > INT_MAX) return false;
     unsigned int mac_len = 0;
-    if (HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, n, mac, &mac_len) ==
-        NULL)
+    if (HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, n, mac, &mac_len) == NULL)
         return false;
     return mac_len == SIG_LEN;
 }
 
-int jwt_sign(const unsigned char *key, size_t key_len, int64_t sub, int64_t exp, char *out,
-             size_t out_len)
+int jwt_sign(const unsigned char *key, size_t key_len, int64_t sub, int64_t exp, char *out, size_t out_len)
 {
     if (out == NULL || sub <= 0 || exp <= 0) return -1;
     char payload[128];
@@ -169,15 +167,13 @@ static bool read_time(const json_t *payload, const char *name, time_claim *c)
 
 static jwt_status check_validity(const json_t *payload, int64_t now, validity *v)
 {
-    if (!read_time(payload, "exp", &v->exp) || !read_time(payload, "nbf", &v->nbf))
-        return JWT_MALFORMED;
+    if (!read_time(payload, "exp", &v->exp) || !read_time(payload, "nbf", &v->nbf)) return JWT_MALFORMED;
     return validity_check(v, now);
 }
 
 static bool is_admin(const json_t *v)
 {
-    return json_is_string(v) && json_string_length(v) == 5 &&
-           memcmp(json_string_value(v), "admin", 5) == 0;
+    return json_is_string(v) && json_string_length(v) == 5 && memcmp(json_string_value(v), "admin", 5) == 0;
 }
 
 static jwt_status check_aud(const json_t *payload)
@@ -187,7 +183,8 @@ static jwt_status check_aud(const json_t *payload)
     if (json_is_array(aud)) {
         size_t i;
         const json_t *v;
-        json_array_foreach(aud, i, v) {
+        json_array_foreach(aud, i, v)
+        {
             if (is_admin(v)) return JWT_OK;
         }
     }
@@ -204,9 +201,8 @@ static jwt_status check_sub(const json_t *payload, int64_t *sub)
         return JWT_OK;
     }
     if (json_is_string(s))
-        return decimal_positive_i64(json_string_value(s), json_string_length(s), sub)
-                   ? JWT_OK
-                   : JWT_BAD_SUBJECT;
+        return decimal_positive_i64(json_string_value(s), json_string_length(s), sub) ? JWT_OK
+                                                                                      : JWT_BAD_SUBJECT;
     return JWT_BAD_SUBJECT;
 }
 
@@ -232,7 +228,7 @@ static jwt_status verify(const unsigned char *key, size_t key_len, const char *t
     if (header == NULL) return JWT_MALFORMED;
     const json_t *alg = json_object_get(header, "alg");
     bool alg_ok = json_is_string(alg) && json_string_length(alg) == 5 &&
-                  memcmp(json_string_value(alg), "HS256", 5) == 0;
+        memcmp(json_string_value(alg), "HS256", 5) == 0;
     bool has_crit = json_object_get(header, "crit") != NULL;
     json_decref(header);
     if (!alg_ok) return JWT_BAD_ALG;
@@ -255,8 +251,7 @@ static jwt_status verify(const unsigned char *key, size_t key_len, const char *t
     return st;
 }
 
-jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *token, int64_t now,
-                      int64_t *sub)
+jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *token, int64_t now, int64_t *sub)
 {
     validity v;
     return verify(key, key_len, token, now, sub, &v);
@@ -281,8 +276,8 @@ typedef struct cached_token {
 static _Thread_local cached_token tcache[CACHE_WAYS];
 static _Thread_local unsigned tcache_next;
 
-jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const char *token,
-                             int64_t now, int64_t *sub)
+jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const char *token, int64_t now,
+                             int64_t *sub)
 {
     if (token == NULL || key == NULL || key_len == 0) return jwt_verify(key, key_len, token, now, sub);
     size_t n = strnlen(token, CACHE_TOKEN_MAX + 1);

@@ -19,8 +19,8 @@
 
 typedef enum {
     JWT_OK = 0,
-    JWT_MALFORMED,     /* not three base64url parts of JSON objects */
-    JWT_BAD_ALG,       /* alg missing or not exactly HS256 (none, HS384, RS256, ...) */
+    JWT_MALFORMED, /* not three base64url parts of JSON objects */
+    JWT_BAD_ALG,   /* alg missing or not exactly HS256 (none, HS384, RS256, ...) */
     JWT_BAD_SIGNATURE,
     JWT_EXPIRED,       /* exp <= now */
     JWT_NO_EXPIRY,     /* no exp claim: such a token would never end */
@@ -34,12 +34,10 @@ const char *jwt_status_reason(jwt_status s);
 
 /* Writes a NUL-terminated token into out; returns its length, or -1 when
  * sub or exp is not > 0, out is too small or HMAC fails. */
-int jwt_sign(const unsigned char *key, size_t key_len, int64_t sub, int64_t exp, char *out,
-             size_t out_len);
+int jwt_sign(const unsigned char *key, size_t key_len, int64_t sub, int64_t exp, char *out, size_t out_len);
 
 /* Checks everything above; on JWT_OK *sub is the subject. `now` is unix time. */
-jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *token, int64_t now,
-                      int64_t *sub);
+jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *token, int64_t now, int64_t *sub);
 
 /* jwt_verify with a small per-thread cache of tokens that verified: a
  * token seen before under the same key skips the decoding, parsing and
@@ -47,8 +45,8 @@ jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *toke
  * jwt_verify would. Only JWT_OK outcomes are cached, at most 4 tokens of up to 1 KiB
  * per thread; the token bytes are compared in full. Same results as
  * jwt_verify for every input. */
-jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const char *token,
-                             int64_t now, int64_t *sub);
+jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const char *token, int64_t now,
+                             int64_t *sub);
 /* Empties this thread's cache (tests). */
 void jwt_cache_clear(void);
 

@@ -59,8 +59,7 @@ _Static_assert(sizeof DUMMY_HASH == BCRYPT_LEN + 1, "a bcrypt hash is 60 charact
 
 static bool bcrypt_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '/';
 }
 
 /* "$2a$" or "$2b$" (when b_only, just "$2b$"), cost 04..31, '$', 53 chars. */
@@ -171,12 +170,6 @@ int password_hash(const char *password, int cost, char out[PASSWORD_HASH_MAX], c
     return 0;
 }
 
-bool password_verify(const char *password, const char *hash)
-{
-    return run_once(password, hash);
-}
+bool password_verify(const char *password, const char *hash) { return run_once(password, hash); }
 
-void password_burn(const char *password)
-{
-    (void)run_once(password, NULL);
-}
+void password_burn(const char *password) { (void)run_once(password, NULL); }

@@ -77,10 +77,14 @@ static size_t last_line(const unsigned char *s, size_t n)
 {
     size_t breaks = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\r') breaks += i + 1 == n || s[i + 1] != '\n';
-        else if (s[i] == '\n') breaks++;
-        else if (s[i] == 0xC2 && i + 1 < n && s[i + 1] == 0x85) breaks++;
-        else if (s[i] == 0xE2 && i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) breaks++;
+        if (s[i] == '\r')
+            breaks += i + 1 == n || s[i + 1] != '\n';
+        else if (s[i] == '\n')
+            breaks++;
+        else if (s[i] == 0xC2 && i + 1 < n && s[i + 1] == 0x85)
+            breaks++;
+        else if (s[i] == 0xE2 && i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9))
+            breaks++;
     }
     return breaks;
 }
@@ -124,16 +128,22 @@ static bool next(reader *r, yaml_event_t *ev)
     switch (ev->type) {
     case YAML_ALIAS_EVENT: unsupported = "aliases are not supported"; break;
     case YAML_SCALAR_EVENT:
-        if (ev->data.scalar.anchor) unsupported = "anchors are not supported";
-        else if (ev->data.scalar.tag) unsupported = "tags are not supported";
+        if (ev->data.scalar.anchor)
+            unsupported = "anchors are not supported";
+        else if (ev->data.scalar.tag)
+            unsupported = "tags are not supported";
         break;
     case YAML_MAPPING_START_EVENT:
-        if (ev->data.mapping_start.anchor) unsupported = "anchors are not supported";
-        else if (ev->data.mapping_start.tag) unsupported = "tags are not supported";
+        if (ev->data.mapping_start.anchor)
+            unsupported = "anchors are not supported";
+        else if (ev->data.mapping_start.tag)
+            unsupported = "tags are not supported";
         break;
     case YAML_SEQUENCE_START_EVENT:
-        if (ev->data.sequence_start.anchor) unsupported = "anchors are not supported";
-        else if (ev->data.sequence_start.tag) unsupported = "tags are not supported";
+        if (ev->data.sequence_start.anchor)
+            unsupported = "anchors are not supported";
+        else if (ev->data.sequence_start.tag)
+            unsupported = "tags are not supported";
         break;
     default: break;
     }
@@ -145,16 +155,12 @@ static bool next(reader *r, yaml_event_t *ev)
     return true;
 }
 
-static const char *scalar_text(const yaml_event_t *ev)
-{
-    return (const char *)ev->data.scalar.value;
-}
+static const char *scalar_text(const yaml_event_t *ev) { return (const char *)ev->data.scalar.value; }
 
 /* A plain empty / ~ / null scalar. */
 static bool is_null(const yaml_event_t *ev)
 {
-    if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
+    if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
     const char *v = scalar_text(ev);
     return v[0] == '\0' || strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0;
 }
@@ -162,8 +168,7 @@ static bool is_null(const yaml_event_t *ev)
 /* Reads one mapping key: NULL at the mapping's end (*done) or on error. The
  * key is checked for being a non-empty scalar and for not repeating one of
  * the n names already seen (names[i * stride] as char *). */
-static char *read_key(reader *r, const void *items, size_t n, size_t stride, bool *done,
-                      size_t *line0)
+static char *read_key(reader *r, const void *items, size_t n, size_t stride, bool *done, size_t *line0)
 {
     *done = false;
     yaml_event_t ev;
@@ -235,8 +240,12 @@ static bool read_bool(reader *r, const char *action, bool *out)
         const char *v = scalar_text(&ev);
         static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
         for (int i = 0; i < 3 && !ok; i++) {
-            if (strcasecmp(v, yes[i]) == 0) ok = *out = true;
-            else if (strcasecmp(v, no[i]) == 0) { ok = true; *out = false; }
+            if (strcasecmp(v, yes[i]) == 0)
+                ok = *out = true;
+            else if (strcasecmp(v, no[i]) == 0) {
+                ok = true;
+                *out = false;
+            }
         }
     }
     if (!ok) fail_at(r, ev.start_mark.line, "expected true or false for '%s'", action);
@@ -246,8 +255,7 @@ static bool read_bool(reader *r, const char *action, bool *out)
 
 static bool read_section(reader *r, psection *s)
 {
-    if (!expect_mapping(r, "expected a mapping of actions for section '%s'", s->name))
-        return false;
+    if (!expect_mapping(r, "expected a mapping of actions for section '%s'", s->name)) return false;
     for (;;) {
         bool done;
         size_t line0;
@@ -268,8 +276,7 @@ static bool read_section(reader *r, psection *s)
 
 static bool read_role(reader *r, role *ro)
 {
-    if (!expect_mapping(r, "expected a mapping of sections for role '%s'", ro->name))
-        return false;
+    if (!expect_mapping(r, "expected a mapping of sections for role '%s'", ro->name)) return false;
     for (;;) {
         bool done;
         size_t line0;
@@ -455,8 +462,7 @@ void policy_free(policy *p)
 static const role *find_role(const policy *p, const char *name, size_t n)
 {
     for (size_t i = 0; i < p->n; i++)
-        if (strlen(p->roles[i].name) == n && memcmp(p->roles[i].name, name, n) == 0)
-            return &p->roles[i];
+        if (strlen(p->roles[i].name) == n && memcmp(p->roles[i].name, name, n) == 0) return &p->roles[i];
     return NULL;
 }
 

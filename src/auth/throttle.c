@@ -35,13 +35,13 @@
 #include <time.h>
 
 #define TABLE_SIZE 16384 /* power of two, > THROTTLE_MAX_KEYS / 0.7 */
-#define MAX_KEY 320 /* a block's text, a space, a username of up to 255 bytes */
+#define MAX_KEY 320      /* a block's text, a space, a username of up to 255 bytes */
 #define MAX_WINDOW_S (7 * 86400)
 
 typedef struct {
     char *key; /* NULL: empty slot */
     uint64_t hash;
-    int64_t *times; /* ring of max_failures failure times, ms */
+    int64_t *times;  /* ring of max_failures failure times, ms */
     int count, head; /* head: oldest */
     int64_t newest;
 } slot;
@@ -65,15 +65,11 @@ static uint64_t hash_key(const throttle *t, const char *key, size_t n)
     return h ^ (h >> 29);
 }
 
-static size_t key_len(const char *key)
-{
-    return strnlen(key, MAX_KEY);
-}
+static size_t key_len(const char *key) { return strnlen(key, MAX_KEY); }
 
 throttle *throttle_new(int max_failures, int window_s)
 {
-    if (max_failures < 1 || max_failures > THROTTLE_MAX_FAILURES || window_s < 1 ||
-        window_s > MAX_WINDOW_S)
+    if (max_failures < 1 || max_failures > THROTTLE_MAX_FAILURES || window_s < 1 || window_s > MAX_WINDOW_S)
         return NULL;
     throttle *t = calloc(1, sizeof *t);
     if (t == NULL) return NULL;
@@ -263,8 +259,8 @@ static bool make_keys(const char *username, const struct sockaddr *client, login
     return true;
 }
 
-int login_throttle_retry_after(login_throttle *lt, const char *username,
-                               const struct sockaddr *client, int64_t now_ms)
+int login_throttle_retry_after(login_throttle *lt, const char *username, const struct sockaddr *client,
+                               int64_t now_ms)
 {
     login_keys k;
     if (lt == NULL || !make_keys(username, client, &k)) return 0;
@@ -273,8 +269,8 @@ int login_throttle_retry_after(login_throttle *lt, const char *username,
     return pair > block ? pair : block;
 }
 
-void login_throttle_failure(login_throttle *lt, const char *username,
-                            const struct sockaddr *client, int64_t now_ms)
+void login_throttle_failure(login_throttle *lt, const char *username, const struct sockaddr *client,
+                            int64_t now_ms)
 {
     login_keys k;
     if (lt == NULL || !make_keys(username, client, &k)) return;
@@ -282,8 +278,7 @@ void login_throttle_failure(login_throttle *lt, const char *username,
     throttle_failure(lt->blocks, k.block, now_ms);
 }
 
-void login_throttle_success(login_throttle *lt, const char *username,
-                            const struct sockaddr *client)
+void login_throttle_success(login_throttle *lt, const char *username, const struct sockaddr *client)
 {
     login_keys k;
     if (lt == NULL || !make_keys(username, client, &k)) return;

@@ -43,14 +43,13 @@ void login_throttle_free(login_throttle *lt);
 
 /* 0 when username may be tried from client now, else the seconds until it
  * may (>= 1): the longer wait of the two keys. */
-int login_throttle_retry_after(login_throttle *lt, const char *username,
-                               const struct sockaddr *client, int64_t now_ms);
+int login_throttle_retry_after(login_throttle *lt, const char *username, const struct sockaddr *client,
+                               int64_t now_ms);
 /* A failed login of username from client: counts against both keys. */
-void login_throttle_failure(login_throttle *lt, const char *username,
-                            const struct sockaddr *client, int64_t now_ms);
+void login_throttle_failure(login_throttle *lt, const char *username, const struct sockaddr *client,
+                            int64_t now_ms);
 /* A successful one: clears (username, block) only; the block's count of
  * failures, against any username, stays until they leave the window. */
-void login_throttle_success(login_throttle *lt, const char *username,
-                            const struct sockaddr *client);
+void login_throttle_success(login_throttle *lt, const char *username, const struct sockaddr *client);
 
 #endif

@@ -63,8 +63,8 @@ typedef int (*cli_option_fn)(void *ctx, const struct option *opt, const char *ar
  * stderr, CLI_USAGE); every other option goes to on_option in order.
  * getopt's state is fully reset first, so it may run more than once in a
  * process. CLI_CONTINUE when every argument was taken. */
-int cli_getopt(int argc, char **argv, const struct option *opts, const char *what,
-               const char *usage, cli_option_fn on_option, void *ctx);
+int cli_getopt(int argc, char **argv, const struct option *opts, const char *what, const char *usage,
+               cli_option_fn on_option, void *ctx);
 
 /* An option of a command made of verbs (node, pop, user): its getopt
  * value, its bit in a verb's accepts/requires masks, its flag as printed. */
@@ -79,12 +79,12 @@ struct cli_verb_opts {
     const struct option *long_opts; /* every option of the command, --help too */
     const cli_optdef *defs;         /* the same options but --help */
     size_t ndefs;
-    unsigned accepts, requires;     /* this verb's */
-    const char *what;               /* "node add", for messages */
+    unsigned accepts, requires; /* this verb's */
+    const char *what;           /* "node add", for messages */
     const char *usage;
     /* takes an option the verb accepts, given once: CLI_CONTINUE or an exit code */
     int (*take)(const cli_verb_opts *vo, const cli_optdef *d, const char *arg);
-    void *ctx;                      /* where take puts the values */
+    void *ctx; /* where take puts the values */
 };
 
 /* Parses a verb's options with cli_getopt: an option the verb does not

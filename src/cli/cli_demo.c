@@ -20,7 +20,6 @@
 #include "store/resources.h"
 #include "store/store.h"
 
-
 /* Ids the summary reads back: the demo set uses 1..20 of every type. */
 #define SUMMARY_IDS 64
 

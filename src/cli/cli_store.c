@@ -19,7 +19,6 @@
 
 #include "store/store.h"
 
-
 enum { F_ID = 1u, F_NAME = 2u, F_ENDPOINT = 4u, F_POP_ID = 8u, F_DB = 16u };
 enum { OPT_ID = 256, OPT_NAME, OPT_ENDPOINT, OPT_POP_ID, OPT_DB };
 
@@ -109,15 +108,15 @@ static int parse_opts(const command *c, const verb *v, int argc, char **argv, op
 {
     char what[64];
     snprintf(what, sizeof what, "%s %s", c->name, v->name);
-    const cli_verb_opts vo = {long_opts, optdefs, sizeof optdefs / sizeof optdefs[0], v->accepts,
-                              v->requires, what, c->usage, take_opt, o};
+    const cli_verb_opts vo = {long_opts,  optdefs,     sizeof optdefs / sizeof optdefs[0],
+                              v->accepts, v->requires, what,
+                              c->usage,   take_opt,    o};
     return cli_parse_verb(argc, argv, &vo, &o->seen);
 }
 
 /* ---- verbs ---- */
 
-static store_status copy_field(const char *flag, const char *src, char *dst, size_t cap,
-                               char *err)
+static store_status copy_field(const char *flag, const char *src, char *dst, size_t cap, char *err)
 {
     size_t n = strlen(src);
     if (n >= cap) {
@@ -186,8 +185,8 @@ static store_status node_list(store *s, const opts *o, const record *r, char *er
     if (st != STORE_OK) return st;
     fputs("id\tname\trpc_endpoint\tpop_id\n", stdout);
     for (size_t i = 0; i < n; i++)
-        printf("%" PRId64 "\t%s\t%s\t%" PRId64 "\n", nodes[i].id, nodes[i].name,
-               nodes[i].rpc_endpoint, nodes[i].pop_id);
+        printf("%" PRId64 "\t%s\t%s\t%" PRId64 "\n", nodes[i].id, nodes[i].name, nodes[i].rpc_endpoint,
+               nodes[i].pop_id);
     free(nodes);
     return STORE_OK;
 }
@@ -199,8 +198,8 @@ static const verb pop_verbs[] = {
 };
 
 static const verb node_verbs[] = {
-    {"add", F_ID | F_NAME | F_ENDPOINT | F_POP_ID | F_DB, F_ID | F_NAME | F_ENDPOINT | F_POP_ID,
-     prep_node, node_add},
+    {"add", F_ID | F_NAME | F_ENDPOINT | F_POP_ID | F_DB, F_ID | F_NAME | F_ENDPOINT | F_POP_ID, prep_node,
+     node_add},
     {"list", F_DB, 0, NULL, node_list},
     {"remove", F_ID | F_DB, F_ID, NULL, node_remove},
 };

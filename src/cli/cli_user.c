@@ -50,7 +50,6 @@ _Static_assert(STORE_HASH_MAX >= PASSWORD_HASH_MAX, "a hash must fit the store's
 /* Room for a maximal password, a '\r', and one byte more to see it is too long. */
 #define PW_BUF (PASSWORD_KEY_BYTES + 2)
 
-
 enum { F_USERNAME = 1u, F_ROLES = 2u, F_IPS = 4u, F_ID = 8u, F_DISABLED = 16u, F_DB = 32u };
 enum { OPT_USERNAME = 256, OPT_ROLES, OPT_IPS, OPT_ID, OPT_DISABLED, OPT_DB };
 
@@ -143,8 +142,9 @@ static int parse_opts(const verb *v, int argc, char **argv, opts *o)
 {
     char what[64];
     snprintf(what, sizeof what, "user %s", v->name);
-    const cli_verb_opts vo = {long_opts, optdefs, sizeof optdefs / sizeof optdefs[0], v->accepts,
-                              v->requires, what, usage_text, take_opt, o};
+    const cli_verb_opts vo = {long_opts,  optdefs,     sizeof optdefs / sizeof optdefs[0],
+                              v->accepts, v->requires, what,
+                              usage_text, take_opt,    o};
     return cli_parse_verb(argc, argv, &vo, &o->seen);
 }
 
@@ -226,7 +226,8 @@ static int check_line(int n, const char *buf)
     switch (n) {
     case LINE_EOF: cli_runtime_error("no password given"); return -1;
     case LINE_TOO_LONG:
-        cli_runtime_error("the password is longer than %d bytes (bcrypt would ignore the rest)", PASSWORD_KEY_BYTES);
+        cli_runtime_error("the password is longer than %d bytes (bcrypt would ignore the rest)",
+                          PASSWORD_KEY_BYTES);
         return -1;
     case LINE_ERROR: cli_runtime_error("reading the password: %s", strerror(errno)); return -1;
     case LINE_SIGNAL: return -1; /* the caller re-raises it */
@@ -237,7 +238,8 @@ static int check_line(int n, const char *buf)
         return -1;
     }
     if (n > PASSWORD_KEY_BYTES) {
-        cli_runtime_error("the password is longer than %d bytes (bcrypt would ignore the rest)", PASSWORD_KEY_BYTES);
+        cli_runtime_error("the password is longer than %d bytes (bcrypt would ignore the rest)",
+                          PASSWORD_KEY_BYTES);
         return -1;
     }
     if (memchr(buf, '\0', (size_t)n)) {
@@ -304,8 +306,8 @@ static int tty_begin(tty_session *t)
         t->handled[i] = sigaction(guarded_signals[i], &sa, NULL) == 0;
     }
 
-    if (tcgetattr(t->in, &t->saved) != 0) return cli_runtime_error("reading the terminal settings: %s",
-                                                               strerror(errno));
+    if (tcgetattr(t->in, &t->saved) != 0)
+        return cli_runtime_error("reading the terminal settings: %s", strerror(errno));
     struct termios quiet = t->saved;
     quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHOE | ECHOK | ECHONL);
     if (tcsetattr(t->in, TCSAFLUSH, &quiet) != 0)
@@ -403,8 +405,10 @@ static int check_free(store *s, const store_admin_user *u)
         rc = cli_runtime_error("%s", err);
     } else if (u->id > 0) {
         st = store_user_get(s, u->id, &other, err);
-        if (st == STORE_OK) rc = cli_runtime_error("user id %" PRId64 " already exists", u->id);
-        else if (st != STORE_NOT_FOUND) rc = cli_runtime_error("%s", err);
+        if (st == STORE_OK)
+            rc = cli_runtime_error("user id %" PRId64 " already exists", u->id);
+        else if (st != STORE_NOT_FOUND)
+            rc = cli_runtime_error("%s", err);
     }
     explicit_bzero(&other, sizeof other);
     return rc;
@@ -507,8 +511,7 @@ static int user_list(const verb *v, const opts *o)
 }
 
 static const verb verbs[] = {
-    {"add", F_USERNAME | F_ROLES | F_IPS | F_ID | F_DISABLED | F_DB, F_USERNAME | F_ROLES,
-     user_add},
+    {"add", F_USERNAME | F_ROLES | F_IPS | F_ID | F_DISABLED | F_DB, F_USERNAME | F_ROLES, user_add},
     {"passwd", F_USERNAME | F_DB, F_USERNAME, user_passwd},
     {"enable", F_USERNAME | F_DB, F_USERNAME, user_enable},
     {"disable", F_USERNAME | F_DB, F_USERNAME, user_disable},

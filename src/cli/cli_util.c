@@ -65,8 +65,8 @@ bool cli_is_help(const char *word)
     return !strcmp(word, "help") || !strcmp(word, "--help") || !strcmp(word, "-h");
 }
 
-int cli_getopt(int argc, char **argv, const struct option *opts, const char *what,
-               const char *usage, cli_option_fn on_option, void *ctx)
+int cli_getopt(int argc, char **argv, const struct option *opts, const char *what, const char *usage,
+               cli_option_fn on_option, void *ctx)
 {
     assert(argc >= 1 && argv && opts && what && usage && on_option);
     /* 0, not 1: glibc then fully reinitialises getopt, forgetting any
@@ -128,8 +128,8 @@ int cli_parse_verb(int argc, char **argv, const cli_verb_opts *vo, unsigned *see
 int cli_take_id(const cli_verb_opts *vo, const cli_optdef *d, const char *arg, int64_t *out)
 {
     if (cli_parse_id(arg, out) == 0) return CLI_CONTINUE;
-    return cli_usage_error(vo->what, vo->usage, "%s: '%s' is not an integer between 1 and %" PRId64,
-                           d->flag, arg, INT64_MAX);
+    return cli_usage_error(vo->what, vo->usage, "%s: '%s' is not an integer between 1 and %" PRId64, d->flag,
+                           arg, INT64_MAX);
 }
 
 int cli_take_db(const cli_verb_opts *vo, const char *arg, const char **out)

@@ -21,7 +21,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) { usage(stderr); return 2; }
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "node") == 0) return cli_node(argc - 1, argv + 1);
@@ -29,7 +32,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "user") == 0) return cli_user(argc - 1, argv + 1);
     if (strcmp(cmd, "demo-data") == 0) return cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "db") == 0) return cli_db(argc - 1, argv + 1);
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) { usage(stdout); return 0; }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
     fprintf(stderr, "activecalls: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

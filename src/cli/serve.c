@@ -114,22 +114,30 @@ static size_t read_secret(const char *file, unsigned char out[SECRET_MAX])
         n = fread(out, 1, SECRET_MAX, f);
         bool more = fgetc(f) != EOF;
         fclose(f);
-        if (more) { fprintf(stderr, "activecalls: --secret-file %s: over 4096 bytes\n", file); return 0; }
+        if (more) {
+            fprintf(stderr, "activecalls: --secret-file %s: over 4096 bytes\n", file);
+            return 0;
+        }
     } else {
         const char *env = getenv("ACTIVECALLS_SECRET");
         if (!env || !*env) {
-            fprintf(stderr, "activecalls: no token secret: give --secret-file FILE or set "
-                            "ACTIVECALLS_SECRET (there is no built-in default)\n");
+            fprintf(stderr,
+                    "activecalls: no token secret: give --secret-file FILE or set "
+                    "ACTIVECALLS_SECRET (there is no built-in default)\n");
             return 0;
         }
         n = strlen(env);
-        if (n > SECRET_MAX) { fprintf(stderr, "activecalls: ACTIVECALLS_SECRET is over 4096 bytes\n"); return 0; }
+        if (n > SECRET_MAX) {
+            fprintf(stderr, "activecalls: ACTIVECALLS_SECRET is over 4096 bytes\n");
+            return 0;
+        }
         memcpy(out, env, n);
     }
     if (n && out[n - 1] == '\n') n--;
     if (n && out[n - 1] == '\r') n--;
     if (n < SECRET_MIN) {
-        fprintf(stderr, "activecalls: the token secret is too short (%zu bytes; at least %d)\n", n, SECRET_MIN);
+        fprintf(stderr, "activecalls: the token secret is too short (%zu bytes; at least %d)\n", n,
+                SECRET_MIN);
         return 0;
     }
     return n;
@@ -161,8 +169,10 @@ static int open_listener(const char *spec, char *bound, size_t bound_len)
         return -1;
     }
     if (any_port) {
-        if (ss.ss_family == AF_INET) ((struct sockaddr_in *)&ss)->sin_port = 0;
-        else ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+        if (ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&ss)->sin_port = 0;
+        else
+            ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -192,8 +202,7 @@ static bool public_url_ok(const char *u)
     if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) return false;
     if (strlen(u) > 400) return false;
     for (const char *p = u; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\' || (unsigned char)*p >= 0x7f)
-            return false;
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\' || (unsigned char)*p >= 0x7f) return false;
     return true;
 }
 
@@ -204,10 +213,7 @@ static bool public_url_ok(const char *u)
  * a buffer's size for every thread that ever held one (measured: a peak of
  * 2x the largest document instead of 1.7x). A fixed threshold keeps every
  * buffer of 1 MiB or more in its own mapping, returned when freed. */
-static void tune_malloc(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
-}
+static void tune_malloc(void) { mallopt(M_MMAP_THRESHOLD, 1 << 20); }
 
 /* What the options say, with the defaults (docs/API.md). */
 typedef struct serve_opts {
@@ -230,7 +236,10 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 'l': o->listen_spec = arg; break;
     case 'd': o->db = arg; break;
     case 't': ok = parse_range(arg, 1, 600000, &o->timeout_ms); break;
-    case 'u': o->public_url = arg; ok = public_url_ok(arg); break;
+    case 'u':
+        o->public_url = arg;
+        ok = public_url_ok(arg);
+        break;
     case 'm': ok = parse_range(arg, 1024, 1LL << 32, &o->max_reply); break;
     case 'n': ok = parse_range(arg, 1, 100000000, &o->max_node_calls); break;
     case 'N': ok = parse_range(arg, 1024, 1LL << 50, &o->max_node_doc); break;
@@ -242,8 +251,9 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 'T':
         ok = parse_range(arg, 1, 10LL * 365 * 86400, &o->lifetime);
         if (!ok && strcmp(arg, "0") == 0) {
-            fprintf(stderr, "activecalls: --token-lifetime 0 is refused: every token carries exp "
-                            "and one without it is not accepted; give seconds, 1 or more\n");
+            fprintf(stderr,
+                    "activecalls: --token-lifetime 0 is refused: every token carries exp "
+                    "and one without it is not accepted; give seconds, 1 or more\n");
             return CLI_USAGE;
         }
         break;
@@ -253,15 +263,42 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 'F': ok = parse_range(arg, 1, THROTTLE_MAX_FAILURES, &o->max_failures); break;
     case 'A': ok = parse_range(arg, 1, THROTTLE_MAX_FAILURES, &o->max_address_failures); break;
     case 'W': ok = parse_range(arg, 1, 86400, &o->window_s); break;
-    case 1000: ok = parse_range(arg, 1, 4096, &v); lim->workers = (size_t)v; break;
-    case 1001: ok = parse_range(arg, 1, 10000000, &v); lim->max_connections = (size_t)v; break;
-    case 1002: ok = parse_range(arg, 0, 10000000, &v); lim->max_connections_per_ip = (size_t)v; break;
-    case 1003: ok = parse_range(arg, 100, 3600000, &v); lim->request_timeout_ms = (int)v; break;
-    case 1004: ok = parse_range(arg, 100, 3600000, &v); lim->keepalive_timeout_ms = (int)v; break;
-    case 1005: ok = parse_range(arg, 100, 3600000, &v); lim->send_timeout_ms = (int)v; break;
-    case 1006: ok = parse_range(arg, 1024, 1 << 20, &v); lim->max_head_bytes = (size_t)v; break;
-    case 1007: ok = parse_range(arg, 0, 1LL << 30, &v); lim->max_body_bytes = (size_t)v; break;
-    case 1008: ok = parse_range(arg, 1 << 20, 1LL << 40, &v); lim->max_unsent_bytes = (size_t)v; break;
+    case 1000:
+        ok = parse_range(arg, 1, 4096, &v);
+        lim->workers = (size_t)v;
+        break;
+    case 1001:
+        ok = parse_range(arg, 1, 10000000, &v);
+        lim->max_connections = (size_t)v;
+        break;
+    case 1002:
+        ok = parse_range(arg, 0, 10000000, &v);
+        lim->max_connections_per_ip = (size_t)v;
+        break;
+    case 1003:
+        ok = parse_range(arg, 100, 3600000, &v);
+        lim->request_timeout_ms = (int)v;
+        break;
+    case 1004:
+        ok = parse_range(arg, 100, 3600000, &v);
+        lim->keepalive_timeout_ms = (int)v;
+        break;
+    case 1005:
+        ok = parse_range(arg, 100, 3600000, &v);
+        lim->send_timeout_ms = (int)v;
+        break;
+    case 1006:
+        ok = parse_range(arg, 1024, 1 << 20, &v);
+        lim->max_head_bytes = (size_t)v;
+        break;
+    case 1007:
+        ok = parse_range(arg, 0, 1LL << 30, &v);
+        lim->max_body_bytes = (size_t)v;
+        break;
+    case 1008:
+        ok = parse_range(arg, 1 << 20, 1LL << 40, &v);
+        lim->max_unsent_bytes = (size_t)v;
+        break;
     default: assert(!"an option without a case"); break;
     }
     if (!ok) {
@@ -308,11 +345,20 @@ int cli_serve(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     serve_opts o = {
-        .listen_spec = "127.0.0.1:8080", .trusted = "",
-        .timeout_ms = 2000, .max_reply = 64LL * 1024 * 1024, .cache_ms = 1000,
-        .max_node_calls = DEFAULT_MAX_NODE_CALLS, .max_node_doc = 512LL << 20,
-        .max_doc = 1LL << 30, .max_inflight = 2LL << 30, .inflight_wait_ms = 1000,
-        .lifetime = 600, .user_cache_ms = 1000, .max_failures = 5, .window_s = 60,
+        .listen_spec = "127.0.0.1:8080",
+        .trusted = "",
+        .timeout_ms = 2000,
+        .max_reply = 64LL * 1024 * 1024,
+        .cache_ms = 1000,
+        .max_node_calls = DEFAULT_MAX_NODE_CALLS,
+        .max_node_doc = 512LL << 20,
+        .max_doc = 1LL << 30,
+        .max_inflight = 2LL << 30,
+        .inflight_wait_ms = 1000,
+        .lifetime = 600,
+        .user_cache_ms = 1000,
+        .max_failures = 5,
+        .window_s = 60,
         .max_address_failures = 20,
     };
     http_limits_default(&o.lim);
@@ -333,11 +379,17 @@ int cli_serve(int argc, char **argv)
 
     char err[256];
     store *st = store_open(cli_db_location(o.db), err);
-    if (!st) { fprintf(stderr, "activecalls: %s\n", err); return 1; }
+    if (!st) {
+        fprintf(stderr, "activecalls: %s\n", err);
+        return 1;
+    }
 
     char bound[128];
     int fd = open_listener(o.listen_spec, bound, sizeof bound);
-    if (fd < 0) { store_close(st); return 1; }
+    if (fd < 0) {
+        store_close(st);
+        return 1;
+    }
 
     char fallback[160];
     snprintf(fallback, sizeof fallback, "http://%s", bound);

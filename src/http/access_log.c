@@ -86,8 +86,8 @@ void http_addr_text(const struct sockaddr *peer, char *out)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, out, INET6_ADDRSTRLEN);
 }
 
-void http_log_request(const char *method, const char *path, int status, size_t bytes,
-                      int64_t us, const char *request_id, const struct sockaddr *peer)
+void http_log_request(const char *method, const char *path, int status, size_t bytes, int64_t us,
+                      const char *request_id, const struct sockaddr *peer)
 {
     char addr[INET6_ADDRSTRLEN];
     http_addr_text(peer, addr);
@@ -106,8 +106,8 @@ void http_log_request(const char *method, const char *path, int status, size_t b
 /* ---- refusals ------------------------------------------------------------ */
 
 static const char *const reason_key[REFUSE_COUNT] = {
-    "per_ip_cap", "global_cap", "head_timeout", "idle_timeout",
-    "send_timeout", "malformed", "too_large", "busy",
+    "per_ip_cap",   "global_cap", "head_timeout", "idle_timeout",
+    "send_timeout", "malformed",  "too_large",    "busy",
 };
 
 static atomic_uint_fast64_t pending[REFUSE_COUNT]; /* since the last line */
@@ -141,7 +141,8 @@ void http_refusals_flush(int64_t now_ms, bool force)
         if (i != REFUSE_IDLE_TIMEOUT) any += n[i]; /* idle keep-alive closes alone are routine */
     }
     if (!any) {
-        for (int i = 0; i < REFUSE_COUNT; i++) if (n[i]) atomic_fetch_add(&pending[i], n[i]);
+        for (int i = 0; i < REFUSE_COUNT; i++)
+            if (n[i]) atomic_fetch_add(&pending[i], n[i]);
         return;
     }
     atomic_store(&last_line_ms, now_ms);

@@ -20,18 +20,18 @@ void http_new_request_id(char out[37]);
 /* The client address as text ("-" when unknown); out holds >= 46 bytes. */
 void http_addr_text(const struct sockaddr *peer, char *out);
 
-void http_log_request(const char *method, const char *path, int status, size_t bytes,
-                      int64_t us, const char *request_id, const struct sockaddr *peer);
+void http_log_request(const char *method, const char *path, int status, size_t bytes, int64_t us,
+                      const char *request_id, const struct sockaddr *peer);
 
 typedef enum {
-    REFUSE_PER_IP,        /* over --max-connections-per-ip */
-    REFUSE_GLOBAL,        /* over --max-connections, or out of file descriptors */
-    REFUSE_HEAD_TIMEOUT,  /* request head (or body) not in within the deadline */
-    REFUSE_IDLE_TIMEOUT,  /* keep-alive connection idle too long (not an error: counted) */
-    REFUSE_SEND_TIMEOUT,  /* the client stopped reading its response */
-    REFUSE_MALFORMED,     /* 400/501/505 at the HTTP layer */
-    REFUSE_TOO_LARGE,     /* 413/414/431 */
-    REFUSE_BUSY,          /* 503: responses waiting to be sent are over budget */
+    REFUSE_PER_IP,       /* over --max-connections-per-ip */
+    REFUSE_GLOBAL,       /* over --max-connections, or out of file descriptors */
+    REFUSE_HEAD_TIMEOUT, /* request head (or body) not in within the deadline */
+    REFUSE_IDLE_TIMEOUT, /* keep-alive connection idle too long (not an error: counted) */
+    REFUSE_SEND_TIMEOUT, /* the client stopped reading its response */
+    REFUSE_MALFORMED,    /* 400/501/505 at the HTTP layer */
+    REFUSE_TOO_LARGE,    /* 413/414/431 */
+    REFUSE_BUSY,         /* 503: responses waiting to be sent are over budget */
     REFUSE_COUNT
 } refuse_reason;
 

@@ -30,7 +30,10 @@ char *http_gzip(const char *const *parts, const size_t *lens, size_t n, size_t *
     }
     *out_len = z.total_out;
     deflateEnd(&z);
-    if (!ok) { free(out); return NULL; }
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
     char *shrunk = realloc(out, *out_len ? *out_len : 1);
     return shrunk ? shrunk : out;
 }

@@ -30,7 +30,7 @@ static bool range_ok(const char *p, const char *end, const char *also)
     const char *semi = memchr(p, ';', (size_t)(end - p));
     const char *type_end = semi ? semi : end;
     bool wildcard = token_is(p, type_end, "*/*") || token_is(p, type_end, "application/*") ||
-                    (also && token_is(p, type_end, also));
+        (also && token_is(p, type_end, also));
     bool jsonapi = token_is(p, type_end, JSONAPI_MEDIA_TYPE);
     if (!wildcard && !jsonapi) return false;
     /* parameters: q is allowed (q=0 refuses); any other makes the JSON:API type unusable */

@@ -8,26 +8,19 @@
 #include <string.h>
 #include <strings.h>
 
-
 /* tchar of RFC 9110 §5.6.2 */
 static bool is_tchar(unsigned char c)
 {
     static const char extra[] = "!#$%&'*+-.^_`|~";
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr(extra, c) != NULL);
+        (c && strchr(extra, c) != NULL);
 }
 
 /* A byte allowed in a field value: VCHAR, obs-text, SP, HTAB. */
-static bool is_field_byte(unsigned char c)
-{
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
+static bool is_field_byte(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
 
 /* A byte allowed in the request target: VCHAR and obs-text (no space, no controls). */
-static bool is_target_byte(unsigned char c)
-{
-    return c > 0x20 && c != 0x7f;
-}
+static bool is_target_byte(unsigned char c) { return c > 0x20 && c != 0x7f; }
 
 static head_result fail(int *status, const char **detail, int st, const char *why)
 {
@@ -42,7 +35,10 @@ static char *line_end(char *p, char *end, bool *bad_cr)
 {
     for (char *q = p; q < end; q++) {
         if (*q == '\n') return q;
-        if (*q == '\r' && q + 1 < end && q[1] != '\n') { *bad_cr = true; return q; }
+        if (*q == '\r' && q + 1 < end && q[1] != '\n') {
+            *bad_cr = true;
+            return q;
+        }
     }
     return NULL;
 }
@@ -122,23 +118,23 @@ static head_result decide_framing(http_head *h, int *status, const char **detail
         }
     }
     if (te) {
-        if (h->minor == 0)
-            return fail(status, detail, 400, "Transfer-Encoding in an HTTP/1.0 request.");
-        if (h->has_length)
-            return fail(status, detail, 400, "Both Content-Length and Transfer-Encoding.");
+        if (h->minor == 0) return fail(status, detail, 400, "Transfer-Encoding in an HTTP/1.0 request.");
+        if (h->has_length) return fail(status, detail, 400, "Both Content-Length and Transfer-Encoding.");
         if (strcasecmp(te, "chunked") != 0)
             return fail(status, detail, 501, "Only the chunked transfer coding is supported.");
         h->chunked = true;
     }
-    if (conn && list_has(conn, "close")) h->keep_alive = false;
-    else if (h->minor == 0) h->keep_alive = conn && list_has(conn, "keep-alive");
-    else h->keep_alive = true;
+    if (conn && list_has(conn, "close"))
+        h->keep_alive = false;
+    else if (h->minor == 0)
+        h->keep_alive = conn && list_has(conn, "keep-alive");
+    else
+        h->keep_alive = true;
     return HEAD_OK;
 }
 
 /* The request line: method SP target SP HTTP/1.x */
-static head_result parse_request_line(char *p, char *e, http_head *h, int *status,
-                                      const char **detail)
+static head_result parse_request_line(char *p, char *e, http_head *h, int *status, const char **detail)
 {
     if (e > p && e[-1] == '\r') e--;
     char *m = p;
@@ -149,8 +145,8 @@ static head_result parse_request_line(char *p, char *e, http_head *h, int *statu
     while (p < e && is_target_byte((unsigned char)*p)) p++;
     if (p == t || p == e || *p != ' ') return fail(status, detail, 400, "Malformed request target.");
     *p++ = '\0';
-    if (e - p != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' ||
-        p[7] < '0' || p[7] > '9')
+    if (e - p != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' || p[7] < '0' ||
+        p[7] > '9')
         return fail(status, detail, 400, "Malformed HTTP version.");
     if (p[5] != '1') return fail(status, detail, 505, "Only HTTP/1.x is served here.");
     h->minor = p[7] == '0' ? 0 : 1;
@@ -168,9 +164,14 @@ static head_result parse_request_line(char *p, char *e, http_head *h, int *statu
         memcpy(h->authority_buf, a, alen);
         h->authority_buf[alen] = '\0';
         h->authority = h->authority_buf;
-        if (*s == '/') h->target = s;
-        else if (*s == '?') { s[-1] = '/'; h->target = s - 1; } /* the authority's last byte, copied out */
-        else h->target = "/";
+        if (*s == '/')
+            h->target = s;
+        else if (*s == '?') {
+            s[-1] = '/';
+            h->target = s - 1;
+        } /* the authority's last byte, copied out */
+        else
+            h->target = "/";
     } else if (strcmp(m, "OPTIONS") == 0 && strcmp(t, "*") == 0) {
         h->target = t;
     } else {
@@ -185,16 +186,16 @@ typedef struct line_kind {
     const char *over, *malformed, *nul;
 } line_kind;
 
-static const line_kind request_line = {414, "The request line is too long.",
-                                       "Malformed request line.", "NUL in the request line."};
-static const line_kind header_line = {431, "The request headers are too large.",
-                                      "Malformed header line.", "NUL in a header."};
+static const line_kind request_line = {414, "The request line is too long.", "Malformed request line.",
+                                       "NUL in the request line."};
+static const line_kind header_line = {431, "The request headers are too large.", "Malformed header line.",
+                                      "NUL in a header."};
 
 /* The line of in[0..len) starting at p: HEAD_OK with *e at its '\n', or
  * HEAD_INCOMPLETE while it may still end within max_head, or an error (a CR
  * without LF, a NUL, past max_head). */
-static head_result next_line(char *in, size_t len, char *p, size_t max_head, const line_kind *k,
-                             char **e, int *status, const char **detail)
+static head_result next_line(char *in, size_t len, char *p, size_t max_head, const line_kind *k, char **e,
+                             int *status, const char **detail)
 {
     char *end = in + len;
     bool bad_cr = false;
@@ -210,8 +211,8 @@ static head_result next_line(char *in, size_t len, char *p, size_t max_head, con
     return HEAD_OK;
 }
 
-head_result http_parse_head(char *in, size_t len, size_t max_head, http_head *out,
-                            size_t *used, int *status, const char **detail)
+head_result http_parse_head(char *in, size_t len, size_t max_head, http_head *out, size_t *used, int *status,
+                            const char **detail)
 {
     assert(in && out && used && status && detail);
     char *p = in, *end = in + len;
@@ -234,7 +235,10 @@ head_result http_parse_head(char *in, size_t len, size_t max_head, http_head *ou
     for (;;) {
         r = next_line(in, len, p, max_head, &header_line, &e, status, detail);
         if (r != HEAD_OK) return r;
-        if (e == p || (e == p + 1 && *p == '\r')) { p = e + 1; break; }
+        if (e == p || (e == p + 1 && *p == '\r')) {
+            p = e + 1;
+            break;
+        }
         if (++n > HTTP_MAX_HEADERS) return fail(status, detail, 431, "Too many request headers.");
         p = e + 1;
     }
@@ -247,11 +251,11 @@ head_result http_parse_head(char *in, size_t len, size_t max_head, http_head *ou
     while (out->nheaders < n) {
         e = memchr(q, '\n', (size_t)(end - q));
         char *le = e > q && e[-1] == '\r' ? e - 1 : e;
-        if (*q == ' ' || *q == '\t') return fail(status, detail, 400, "Folded header lines are not accepted.");
+        if (*q == ' ' || *q == '\t')
+            return fail(status, detail, 400, "Folded header lines are not accepted.");
         char *name = q;
         while (q < le && is_tchar((unsigned char)*q)) q++;
-        if (q == name || q == le || *q != ':')
-            return fail(status, detail, 400, "Malformed header name.");
+        if (q == name || q == le || *q != ':') return fail(status, detail, 400, "Malformed header name.");
         *q++ = '\0';
         for (char *v = q; v < le; v++)
             if (!is_field_byte((unsigned char)*v))
@@ -311,15 +315,20 @@ query_result http_parse_query(char *q, query_param *out, size_t max, size_t *n)
     while (*p) {
         char *piece = p;
         char *amp = strchr(p, '&');
-        if (amp) { *amp = '\0'; p = amp + 1; }
-        else p += strlen(p);
+        if (amp) {
+            *amp = '\0';
+            p = amp + 1;
+        } else
+            p += strlen(p);
         if (!*piece) continue;
         if (*n == max) return QUERY_TOO_MANY;
         char *eq = strchr(piece, '=');
         char *value = piece + strlen(piece); /* a bare key: its own (writable) NUL */
-        if (eq) { *eq = '\0'; value = eq + 1; }
-        if (!http_percent_decode(piece, true) || !http_percent_decode(value, true))
-            return QUERY_MALFORMED;
+        if (eq) {
+            *eq = '\0';
+            value = eq + 1;
+        }
+        if (!http_percent_decode(piece, true) || !http_percent_decode(value, true)) return QUERY_MALFORMED;
         out[(*n)++] = (query_param){piece, value};
     }
     return QUERY_OK;
@@ -333,8 +342,8 @@ enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER,
 
 void chunk_decoder_init(chunk_decoder *d) { memset(d, 0, sizeof *d); }
 
-chunk_result chunk_decode(chunk_decoder *d, const char *in, size_t len, char *out,
-                          size_t *used, size_t *produced)
+chunk_result chunk_decode(chunk_decoder *d, const char *in, size_t len, char *out, size_t *used,
+                          size_t *produced)
 {
     size_t i = 0, o = 0;
     chunk_result res = CHUNK_MORE;
@@ -344,7 +353,10 @@ chunk_result chunk_decode(chunk_decoder *d, const char *in, size_t len, char *ou
         case CH_SIZE: {
             int v = hexval(c);
             if (v >= 0) {
-                if (d->left > (UINT64_MAX >> 4)) { res = CHUNK_ERROR; break; }
+                if (d->left > (UINT64_MAX >> 4)) {
+                    res = CHUNK_ERROR;
+                    break;
+                }
                 d->left = d->left * 16 + (uint64_t)v;
                 d->any_digit = true;
                 i++;
@@ -362,13 +374,20 @@ chunk_result chunk_decode(chunk_decoder *d, const char *in, size_t len, char *ou
             break;
         }
         case CH_EXT: /* chunk extensions are ignored (RFC 9112 §7.1.1), bounded */
-            if (c == '\r' || c == '\n') { d->state = CH_SIZE_LF; if (c == '\r') i++; }
-            else if ((unsigned char)c < 0x20 && c != '\t') res = CHUNK_ERROR;
-            else i++;
+            if (c == '\r' || c == '\n') {
+                d->state = CH_SIZE_LF;
+                if (c == '\r') i++;
+            } else if ((unsigned char)c < 0x20 && c != '\t')
+                res = CHUNK_ERROR;
+            else
+                i++;
             if (++d->line > CHUNK_LINE_MAX) res = CHUNK_ERROR;
             break;
         case CH_SIZE_LF:
-            if (c != '\n') { res = CHUNK_ERROR; break; }
+            if (c != '\n') {
+                res = CHUNK_ERROR;
+                break;
+            }
             i++;
             d->line = 0;
             d->any_digit = false;
@@ -385,12 +404,19 @@ chunk_result chunk_decode(chunk_decoder *d, const char *in, size_t len, char *ou
             break;
         }
         case CH_DATA_CR:
-            if (c == '\r') { d->state = CH_DATA_LF; i++; }
-            else if (c == '\n') d->state = CH_DATA_LF;
-            else res = CHUNK_ERROR;
+            if (c == '\r') {
+                d->state = CH_DATA_LF;
+                i++;
+            } else if (c == '\n')
+                d->state = CH_DATA_LF;
+            else
+                res = CHUNK_ERROR;
             break;
         case CH_DATA_LF:
-            if (c != '\n') { res = CHUNK_ERROR; break; }
+            if (c != '\n') {
+                res = CHUNK_ERROR;
+                break;
+            }
             i++;
             d->state = CH_SIZE;
             break;
@@ -406,13 +432,20 @@ chunk_result chunk_decode(chunk_decoder *d, const char *in, size_t len, char *ou
             }
             break;
         case CH_TRAILER_LF:
-            if (c != '\n') { res = CHUNK_ERROR; break; }
+            if (c != '\n') {
+                res = CHUNK_ERROR;
+                break;
+            }
             i++;
-            if (d->line == 0) { d->state = CH_END; res = CHUNK_DONE; }
-            else { d->line = 0; d->state = CH_TRAILER; }
+            if (d->line == 0) {
+                d->state = CH_END;
+                res = CHUNK_DONE;
+            } else {
+                d->line = 0;
+                d->state = CH_TRAILER;
+            }
             break;
-        default:
-            res = CHUNK_ERROR;
+        default: res = CHUNK_ERROR;
         }
     }
     *used = i;

@@ -28,14 +28,14 @@ typedef struct http_head {
     const char *target;    /* origin-form: path[?query], NUL-terminated */
     const char *authority; /* absolute-form's host[:port], or NULL */
     char authority_buf[256];
-    int minor;             /* HTTP/1.minor (0 or 1; later minors count as 1) */
+    int minor; /* HTTP/1.minor (0 or 1; later minors count as 1) */
     http_header headers[HTTP_MAX_HEADERS];
     size_t nheaders;
-    bool has_length;       /* Content-Length given */
+    bool has_length; /* Content-Length given */
     uint64_t content_length;
-    bool chunked;          /* Transfer-Encoding: chunked */
-    bool keep_alive;       /* what the client asked for */
-    bool expect_continue;  /* Expect: 100-continue */
+    bool chunked;         /* Transfer-Encoding: chunked */
+    bool keep_alive;      /* what the client asked for */
+    bool expect_continue; /* Expect: 100-continue */
 } http_head;
 
 typedef enum {
@@ -49,8 +49,8 @@ typedef enum {
  * `out` points into it. `max_head` bounds the request line (else 414) and
  * the whole head (else 431); HEAD_INCOMPLETE is returned only while both
  * still fit. */
-head_result http_parse_head(char *in, size_t len, size_t max_head, http_head *out,
-                            size_t *used, int *status, const char **detail);
+head_result http_parse_head(char *in, size_t len, size_t max_head, http_head *out, size_t *used, int *status,
+                            const char **detail);
 
 /* The value of header `name` (case-insensitive), or NULL. When a header
  * appears more than once *dup is set (if dup is not NULL). */
@@ -77,8 +77,8 @@ query_result http_parse_query(char *q, query_param *out, size_t max, size_t *n);
 /* Chunked body decoding (RFC 9112 §7.1): feed bytes, get body bytes. */
 typedef struct chunk_decoder {
     int state;
-    uint64_t left;     /* bytes left in the current chunk */
-    size_t line;       /* bytes of the current size line or trailer line */
+    uint64_t left; /* bytes left in the current chunk */
+    size_t line;   /* bytes of the current size line or trailer line */
     bool any_digit;
 } chunk_decoder;
 
@@ -87,7 +87,7 @@ typedef enum { CHUNK_MORE, CHUNK_DONE, CHUNK_ERROR } chunk_result;
 void chunk_decoder_init(chunk_decoder *d);
 /* Consumes in[0..len); body bytes go to out (moved down in place: out may
  * equal in). *used: bytes consumed; *produced: body bytes written. */
-chunk_result chunk_decode(chunk_decoder *d, const char *in, size_t len, char *out,
-                          size_t *used, size_t *produced);
+chunk_result chunk_decode(chunk_decoder *d, const char *in, size_t len, char *out, size_t *used,
+                          size_t *produced);
 
 #endif

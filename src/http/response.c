@@ -57,7 +57,10 @@ void http_error(http_response *res, int status, const char *title, const char *d
     char *p = code + sizeof code;
     *--p = '\0';
     int v = status;
-    do { *--p = (char)('0' + v % 10); v /= 10; } while (v && p > code);
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && p > code);
     res->status = status;
     http_response_clear_body(res);
     jerr_single(&res->body, status, p, title, detail);
@@ -70,9 +73,15 @@ static void put_fixed(buf *out, int64_t v, int decimals)
     char tmp[32];
     size_t n = 0;
     if (v < 0) v = 0;
-    for (int i = 0; i < decimals; i++) { tmp[n++] = (char)('0' + v % 10); v /= 10; }
+    for (int i = 0; i < decimals; i++) {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    }
     tmp[n++] = '.';
-    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
     for (size_t i = n; i-- > 0;) buf_putc(out, tmp[i]);
 }
 
@@ -115,7 +124,10 @@ static void etag_of(char *const *part, const size_t *len, size_t n, bool gz, cha
     *p++ = '"';
     for (int i = 60; i >= 0; i -= 4) *p++ = hex[(h.high64 >> i) & 15];
     for (int i = 60; i >= 0; i -= 4) *p++ = hex[(h.low64 >> i) & 15];
-    if (gz) { memcpy(p, "-gz", 3); p += 3; }
+    if (gz) {
+        memcpy(p, "-gz", 3);
+        p += 3;
+    }
     *p++ = '"';
     *p = '\0';
 }
@@ -123,8 +135,7 @@ static void etag_of(char *const *part, const size_t *len, size_t n, bool gz, cha
 /* "pre;dur=0.012, fanout;dur=..." from the phases the handler marked. */
 static void server_timing(buf *h, const phase_rec *ph)
 {
-    static const char *const names[PHASE_COUNT] = {"pre", "fanout", "parse",
-                                                   "filter", "write", "gzip"};
+    static const char *const names[PHASE_COUNT] = {"pre", "fanout", "parse", "filter", "write", "gzip"};
     buf_puts(h, "server-timing: ");
     for (int i = 0; i < PHASE_COUNT; i++) {
         if (i) buf_append(h, ", ", 2);
@@ -176,11 +187,16 @@ static bool take_parts(http_wire *w, http_response *res)
     if (ok) w->part_len = (size_t *)(w->part + n);
     for (size_t i = 0; i < n; i++) {
         buf *src = i == 0 ? &res->body : &res->more[i - 1];
-        if (!ok || !src->len) { buf_free(src); continue; }
+        if (!ok || !src->len) {
+            buf_free(src);
+            continue;
+        }
         w->part_len[w->nparts] = src->len;
         char *data = buf_steal(src);
-        if (!data) ok = false;
-        else w->part[w->nparts++] = data;
+        if (!data)
+            ok = false;
+        else
+            w->part[w->nparts++] = data;
         w->body_len += w->part_len[w->nparts - 1];
     }
     free(res->more);
@@ -197,7 +213,10 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     bool oom = res->body.oom;
     for (size_t i = 0; i < res->nmore; i++) oom |= res->more[i].oom;
     if (oom) http_error(res, 500, "Internal server error", "Out of memory.");
-    if (!take_parts(w, res)) { http_wire_free(w); return false; }
+    if (!take_parts(w, res)) {
+        http_wire_free(w);
+        return false;
+    }
 
     int status = res->status;
     bool has_body = w->body_len > 0;
@@ -206,8 +225,7 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     char etag[48] = "";
     if (has_body) etag_of(w->part, w->part_len, w->nparts, gz, etag);
     bool not_modified = status == 200 && has_body && x->if_none_match &&
-                        (strcmp(x->method, "GET") == 0 || head_only) &&
-                        http_etag_matches(x->if_none_match, etag);
+        (strcmp(x->method, "GET") == 0 || head_only) && http_etag_matches(x->if_none_match, etag);
     if (gz && !not_modified) {
         int64_t t0 = clock_now_us();
         size_t zlen = 0;
@@ -270,6 +288,9 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     hdr(h, "referrer-policy", "strict-origin-when-cross-origin");
     if (x->close) hdr(h, "connection", "close");
     buf_append(h, "\r\n", 2);
-    if (h->oom) { http_wire_free(w); return false; }
+    if (h->oom) {
+        http_wire_free(w);
+        return false;
+    }
     return true;
 }

@@ -19,12 +19,12 @@
 #include "util/phase.h"
 
 typedef struct http_wire {
-    buf head;                       /* status line and headers, up to the empty line */
-    char **part;                    /* the body's parts, owned (one allocation with part_len) */
+    buf head;    /* status line and headers, up to the empty line */
+    char **part; /* the body's parts, owned (one allocation with part_len) */
     size_t *part_len;
     size_t nparts;
-    size_t body_len;                /* bytes sent after the head */
-    int status;                     /* as sent (304 when the ETag matched) */
+    size_t body_len; /* bytes sent after the head */
+    int status;      /* as sent (304 when the ETag matched) */
 } http_wire;
 
 /* What the answer depends on in the request. */
@@ -34,8 +34,8 @@ typedef struct http_exchange {
     const char *accept_encoding;
     const char *request_id;
     int64_t started_us;
-    const phase_rec *phases;        /* non-NULL: this thread's phases (phase_get), gzip is added */
-    bool close;                     /* the connection closes after this answer */
+    const phase_rec *phases; /* non-NULL: this thread's phases (phase_get), gzip is added */
+    bool close;              /* the connection closes after this answer */
 } http_exchange;
 
 /* Builds w from res (whose body buffers are taken over: res is empty

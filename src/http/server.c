@@ -68,10 +68,10 @@
 #include "util/pool.h"
 
 #define MAX_PARAMS 256
-#define IN_FIRST 1024            /* first input buffer of a connection */
-#define LINGER_MS 2000           /* reading after a closing answer */
-#define FORWARDED_MAX 8192       /* all X-Forwarded-For lines together */
-#define BODY_HINT_MAX (64 * 1024)/* largest body buffer reserved up front */
+#define IN_FIRST 1024             /* first input buffer of a connection */
+#define LINGER_MS 2000            /* reading after a closing answer */
+#define FORWARDED_MAX 8192        /* all X-Forwarded-For lines together */
+#define BODY_HINT_MAX (64 * 1024) /* largest body buffer reserved up front */
 #define IP_BUCKETS 4096
 
 void http_limits_default(http_limits *l)
@@ -103,8 +103,16 @@ typedef struct conn conn;
 
 /* Headers the request path reads (collect_headers); the first four must
  * not repeat. */
-enum { KH_HOST, KH_AUTHORIZATION, KH_CONTENT_TYPE, KH_REQUEST_ID, KH_ACCEPT,
-       KH_ACCEPT_ENCODING, KH_IF_NONE_MATCH, KH_COUNT };
+enum {
+    KH_HOST,
+    KH_AUTHORIZATION,
+    KH_CONTENT_TYPE,
+    KH_REQUEST_ID,
+    KH_ACCEPT,
+    KH_ACCEPT_ENCODING,
+    KH_IF_NONE_MATCH,
+    KH_COUNT
+};
 
 /* One request, from its parsed head to its finished answer. Lives while
  * the connection handles it; the worker owns it during HANDLER. */
@@ -115,55 +123,58 @@ typedef struct req_work {
     http_request req;
     http_response res;
     http_wire wire;
-    buf forwarded;          /* every X-Forwarded-For line, joined with ',' */
+    buf forwarded; /* every X-Forwarded-For line, joined with ',' */
     char request_id[201];
     int64_t started_us;
-    bool close_after;       /* the connection closes after this answer */
+    bool close_after; /* the connection closes after this answer */
     bool timed;
     phase_rec phases;
-    size_t reserved;        /* bytes of the answer counted in the server's unsent total */
+    size_t reserved;             /* bytes of the answer counted in the server's unsent total */
     const char *known[KH_COUNT]; /* the headers read, by collect_headers */
-    pool_item job;          /* its turn on a worker (a step moved there) */
-    void (*then)(void *);   /* the step to run: NULL the handler, else a continuation */
+    pool_item job;               /* its turn on a worker (a step moved there) */
+    void (*then)(void *);        /* the step to run: NULL the handler, else a continuation */
     void *then_arg;
-    bool step_queued;       /* `done` carries a step to run, not an answer */
-    mail_link done;         /* in the mailbox or the ready list: a step or the answer */
-    char *head_buf;         /* the bytes head, req and params point into */
+    bool step_queued; /* `done` carries a step to run, not an answer */
+    mail_link done;   /* in the mailbox or the ready list: a step or the answer */
+    char *head_buf;   /* the bytes head, req and params point into */
     query_param params[MAX_PARAMS];
 } req_work;
 
 struct conn {
     int fd;
     enum cstate st;
-    int tl;                 /* the deadline list it is on, or TL_NONE */
+    int tl; /* the deadline list it is on, or TL_NONE */
     conn *tprev, *tnext;
-    conn *aprev, *anext;    /* every connection, for shutdown */
+    conn *aprev, *anext; /* every connection, for shutdown */
     int64_t deadline_ms;
     struct sockaddr_storage peer;
-    ip_slot *ip;            /* NULL: not counted (exempt) */
+    ip_slot *ip; /* NULL: not counted (exempt) */
     char *in;
     size_t in_len, in_cap;
-    size_t scan_from;       /* head_complete: bytes already searched */
-    req_work *w;            /* the request in progress (BODY, HANDLER, WRITE) */
+    size_t scan_from; /* head_complete: bytes already searched */
+    req_work *w;      /* the request in progress (BODY, HANDLER, WRITE) */
     buf body;
     chunk_decoder chunk;
-    uint64_t body_left;     /* Content-Length bytes still to read */
+    uint64_t body_left; /* Content-Length bytes still to read */
     bool peer_closed;
-    bool dead;              /* closed; freed at the end of the loop's round */
-    bool closing;           /* the answer being written ends the connection */
+    bool dead;    /* closed; freed at the end of the loop's round */
+    bool closing; /* the answer being written ends the connection */
     /* WRITE */
     http_wire wire;
-    struct iovec *iov;      /* the answer's head and parts: iov_two, or allocated */
+    struct iovec *iov; /* the answer's head and parts: iov_two, or allocated */
     struct iovec iov_two[2];
     size_t niov, iov_at;
-    size_t accounted;       /* bytes counted against max_unsent_bytes */
+    size_t accounted; /* bytes counted against max_unsent_bytes */
     bool timed;
     phase_rec phases;
     int64_t queued_us;
     char request_id[201];
 };
 
-typedef struct tlist_head { conn *first, *last; int ms; } tlist_head;
+typedef struct tlist_head {
+    conn *first, *last;
+    int ms;
+} tlist_head;
 
 struct http_server {
     http_limits lim;
@@ -175,18 +186,17 @@ struct http_server {
     atomic_bool stopping;
     atomic_size_t nconns;
     conn *all;
-    conn *graveyard;        /* closed this round (linked through anext) */
+    conn *graveyard; /* closed this round (linked through anext) */
     tlist_head lists[TL_COUNT];
     ip_slot *ips[IP_BUCKETS];
-    atomic_size_t unsent;   /* answer bytes reserved and not yet sent */
-    size_t in_handler;      /* loop thread only */
-    mailbox done;           /* answers and steps posted by other threads */
+    atomic_size_t unsent;          /* answer bytes reserved and not yet sent */
+    size_t in_handler;             /* loop thread only */
+    mailbox done;                  /* answers and steps posted by other threads */
     mail_link *ready, *ready_last; /* the same, queued by the loop itself (FIFO) */
 };
 
 /* The server whose loop this thread runs, if any. */
 static _Thread_local http_server *loop_of;
-
 
 /* ---- deadline lists -------------------------------------------------------- */
 
@@ -194,8 +204,14 @@ static void tl_remove(http_server *s, conn *c)
 {
     if (c->tl == TL_NONE) return;
     tlist_head *l = &s->lists[c->tl];
-    if (c->tprev) c->tprev->tnext = c->tnext; else l->first = c->tnext;
-    if (c->tnext) c->tnext->tprev = c->tprev; else l->last = c->tprev;
+    if (c->tprev)
+        c->tprev->tnext = c->tnext;
+    else
+        l->first = c->tnext;
+    if (c->tnext)
+        c->tnext->tprev = c->tprev;
+    else
+        l->last = c->tprev;
     c->tprev = c->tnext = NULL;
     c->tl = TL_NONE;
 }
@@ -209,7 +225,10 @@ static void tl_set(http_server *s, conn *c, int which)
     c->tl = which;
     c->tprev = l->last;
     c->tnext = NULL;
-    if (l->last) l->last->tnext = c; else l->first = c;
+    if (l->last)
+        l->last->tnext = c;
+    else
+        l->first = c;
     l->last = c;
 }
 
@@ -244,9 +263,15 @@ static ip_slot *ip_acquire(http_server *s, const struct sockaddr_storage *ss, bo
     while (e && memcmp(e->addr, a, 16) != 0) e = e->next;
     *over = false;
     size_t cap = s->lim.max_connections_per_ip ? s->lim.max_connections_per_ip : SIZE_MAX;
-    if (e && e->n >= cap) { *over = true; return NULL; }
+    if (e && e->n >= cap) {
+        *over = true;
+        return NULL;
+    }
     if (!e) {
-        if (!(e = calloc(1, sizeof *e))) { *over = true; return NULL; }
+        if (!(e = calloc(1, sizeof *e))) {
+            *over = true;
+            return NULL;
+        }
         memcpy(e->addr, a, 16);
         e->next = s->ips[b];
         s->ips[b] = e;
@@ -293,7 +318,10 @@ static void conn_close(http_server *s, conn *c)
 {
     assert(c->st != CS_HANDLER && !c->dead);
     tl_remove(s, c);
-    if (c->aprev) c->aprev->anext = c->anext; else s->all = c->anext;
+    if (c->aprev)
+        c->aprev->anext = c->anext;
+    else
+        s->all = c->anext;
     if (c->anext) c->anext->aprev = c->aprev;
     close(c->fd);
     ip_release(s, c->ip);
@@ -344,8 +372,10 @@ static void start_write(http_server *s, conn *c, http_wire *w, bool closing, siz
         c->iov[c->niov++] = (struct iovec){c->wire.part[i], c->wire.part_len[i]};
     c->iov_at = 0;
     c->accounted = c->wire.head.len + c->wire.body_len;
-    if (c->accounted > reserved) atomic_fetch_add(&s->unsent, c->accounted - reserved);
-    else atomic_fetch_sub(&s->unsent, reserved - c->accounted);
+    if (c->accounted > reserved)
+        atomic_fetch_add(&s->unsent, c->accounted - reserved);
+    else
+        atomic_fetch_sub(&s->unsent, reserved - c->accounted);
     c->queued_us = clock_now_us();
     c->st = CS_WRITE;
     tl_set(s, c, TL_SEND);
@@ -369,7 +399,11 @@ static void refuse(http_server *s, conn *c, int status, const char *detail, refu
     c->w = NULL;
     buf_free(&c->body);
     if (!keep) c->in_len = 0; /* the rest of what it sent is not read as requests */
-    if (!http_wire_build(&w, &res, &x)) { buf_free(&res.body); conn_close(s, c); return; }
+    if (!http_wire_build(&w, &res, &x)) {
+        buf_free(&res.body);
+        conn_close(s, c);
+        return;
+    }
     snprintf(c->request_id, sizeof c->request_id, "%s", rid);
     c->timed = false;
     start_write(s, c, &w, !keep, 0);
@@ -405,7 +439,10 @@ static bool conn_read(http_server *s, conn *c)
             c->in_len += (size_t)r;
             continue;
         }
-        if (r == 0) { c->peer_closed = true; return c->in_len > 0 && c->st != CS_LINGER; }
+        if (r == 0) {
+            c->peer_closed = true;
+            return c->in_len > 0 && c->st != CS_LINGER;
+        }
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
         c->peer_closed = true;
@@ -422,17 +459,20 @@ static bool conn_read(http_server *s, conn *c)
 static bool collect_headers(req_work *w, const char **bad)
 {
     /* the first four must not repeat; the rest: their first line */
-    static const char *const names[KH_COUNT] = {"Host", "Authorization", "Content-Type",
-                                                "X-Request-Id", "Accept", "Accept-Encoding",
-                                                "If-None-Match"};
+    static const char *const names[KH_COUNT] = {"Host",   "Authorization",   "Content-Type", "X-Request-Id",
+                                                "Accept", "Accept-Encoding", "If-None-Match"};
     bool xff_invalid = false;
     for (size_t i = 0; i < w->head.nheaders; i++) {
         const http_header *h = &w->head.headers[i];
         int k = 0;
         while (k < KH_COUNT && strcasecmp(h->name, names[k]) != 0) k++;
         if (k < KH_COUNT) {
-            if (!w->known[k]) w->known[k] = h->value;
-            else if (k <= KH_REQUEST_ID) { *bad = names[k]; return false; }
+            if (!w->known[k])
+                w->known[k] = h->value;
+            else if (k <= KH_REQUEST_ID) {
+                *bad = names[k];
+                return false;
+            }
             continue;
         }
         if (strcasecmp(h->name, "X-Forwarded-For") != 0 || xff_invalid) continue;
@@ -479,16 +519,16 @@ static void dispatch(http_server *s, conn *c)
     size_t np = 0;
     switch (q ? http_parse_query(q, w->params, MAX_PARAMS, &np) : QUERY_OK) {
     case QUERY_OK: break;
-    case QUERY_TOO_MANY:
-        refuse(s, c, 400, "Too many query parameters.", REFUSE_MALFORMED);
-        return;
+    case QUERY_TOO_MANY: refuse(s, c, 400, "Too many query parameters.", REFUSE_MALFORMED); return;
     case QUERY_MALFORMED:
         refuse(s, c, 400, "The query has a malformed or NUL percent-escape.", REFUSE_MALFORMED);
         return;
     }
     const char *rid = w->known[KH_REQUEST_ID];
-    if (http_request_id_sane(rid)) snprintf(w->request_id, sizeof w->request_id, "%s", rid);
-    else http_new_request_id(w->request_id);
+    if (http_request_id_sane(rid))
+        snprintf(w->request_id, sizeof w->request_id, "%s", rid);
+    else
+        http_new_request_id(w->request_id);
     if (w->forwarded.len) buf_putc(&w->forwarded, '\0');
     w->req = (http_request){
         .method = h->method,
@@ -529,7 +569,10 @@ static void read_body(http_server *s, conn *c)
         }
         buf_append(&c->body, c->in, produced);
         in_consume(c, used);
-        if (r == CHUNK_ERROR) { refuse(s, c, 400, "Malformed chunked body.", REFUSE_MALFORMED); return; }
+        if (r == CHUNK_ERROR) {
+            refuse(s, c, 400, "Malformed chunked body.", REFUSE_MALFORMED);
+            return;
+        }
         if (r == CHUNK_MORE) return;
     } else {
         size_t take = c->in_len < c->body_left ? c->in_len : (size_t)c->body_left;
@@ -538,7 +581,10 @@ static void read_body(http_server *s, conn *c)
         c->body_left -= take;
         if (c->body_left) return;
     }
-    if (c->body.oom) { refuse(s, c, 500, "Out of memory.", REFUSE_BUSY); return; }
+    if (c->body.oom) {
+        refuse(s, c, 500, "Out of memory.", REFUSE_BUSY);
+        return;
+    }
     dispatch(s, c);
 }
 
@@ -546,7 +592,10 @@ static void read_body(http_server *s, conn *c)
 static void begin_request(http_server *s, conn *c)
 {
     req_work *w = malloc(sizeof *w);
-    if (!w) { refuse(s, c, 500, "Out of memory.", REFUSE_BUSY); return; }
+    if (!w) {
+        refuse(s, c, 500, "Out of memory.", REFUSE_BUSY);
+        return;
+    }
     memset(w, 0, offsetof(req_work, params)); /* params: only [0, nparams) is ever read */
     w->started_us = clock_now_us();
     buf_init(&w->forwarded);
@@ -554,8 +603,8 @@ static void begin_request(http_server *s, conn *c)
     size_t used = 0;
     int status = 0;
     const char *detail = NULL;
-    head_result r = http_parse_head(c->in, c->in_len, s->lim.max_head_bytes, &w->head, &used,
-                                    &status, &detail);
+    head_result r =
+        http_parse_head(c->in, c->in_len, s->lim.max_head_bytes, &w->head, &used, &status, &detail);
     assert(r != HEAD_INCOMPLETE);
     if (r == HEAD_ERROR) {
         refuse(s, c, status, detail, status == 414 || status == 431 ? REFUSE_TOO_LARGE : REFUSE_MALFORMED);
@@ -566,7 +615,10 @@ static void begin_request(http_server *s, conn *c)
     char *rest = NULL;
     size_t rest_len = c->in_len - used;
     size_t cap = rest_len > IN_FIRST ? rest_len : IN_FIRST;
-    if (!(rest = malloc(cap))) { refuse(s, c, 500, "Out of memory.", REFUSE_BUSY); return; }
+    if (!(rest = malloc(cap))) {
+        refuse(s, c, 500, "Out of memory.", REFUSE_BUSY);
+        return;
+    }
     memcpy(rest, c->in + used, rest_len);
     /* the head buffer now belongs to the request */
     w->head_buf = c->in;
@@ -583,8 +635,7 @@ static void begin_request(http_server *s, conn *c)
     c->st = CS_BODY;
     c->body_left = h->has_length ? h->content_length : 0;
     chunk_decoder_init(&c->chunk);
-    if (h->has_length && c->body_left)
-        buf_reserve(&c->body, (size_t)c->body_left);
+    if (h->has_length && c->body_left) buf_reserve(&c->body, (size_t)c->body_left);
     bool pending = h->chunked || c->body_left > c->in_len;
     if (pending && h->expect_continue && h->minor >= 1) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -639,7 +690,10 @@ static void conn_process(http_server *s, conn *c)
 static void read_and_process(http_server *s, conn *c)
 {
     for (;;) {
-        if (!conn_read(s, c)) { conn_close(s, c); return; }
+        if (!conn_read(s, c)) {
+            conn_close(s, c);
+            return;
+        }
         bool full = c->in_len == c->in_cap;
         conn_process(s, c);
         if (c->dead || !full || (c->st != CS_HEAD && c->st != CS_BODY)) return;
@@ -654,10 +708,9 @@ static void write_done(http_server *s, conn *c)
     if (c->timed) {
         buf line;
         log_begin(&line, LOG_DEBUG, "timing");
-        static const char *const keys[PHASE_COUNT] = {"pre_ms", "fanout_ms", "parse_ms",
-                                                      "filter_ms", "write_ms", "gzip_ms"};
-        for (int i = 0; i < PHASE_COUNT; i++)
-            log_kv_ms(&line, keys[i], (double)c->phases.us[i] / 1000.0);
+        static const char *const keys[PHASE_COUNT] = {"pre_ms",    "fanout_ms", "parse_ms",
+                                                      "filter_ms", "write_ms",  "gzip_ms"};
+        for (int i = 0; i < PHASE_COUNT; i++) log_kv_ms(&line, keys[i], (double)c->phases.us[i] / 1000.0);
         log_kv_ms(&line, "send_ms", (double)(clock_now_us() - c->queued_us) / 1000.0);
         log_kv_i64(&line, "status", c->wire.status);
         log_kv_i64(&line, "bytes", (int64_t)c->wire.body_len);
@@ -677,8 +730,10 @@ static void write_done(http_server *s, conn *c)
         c->st = CS_LINGER;
         c->in_len = 0;
         tl_set(s, c, TL_LINGER);
-        if (!conn_read(s, c) || c->peer_closed) conn_close(s, c);
-        else c->in_len = 0;
+        if (!conn_read(s, c) || c->peer_closed)
+            conn_close(s, c);
+        else
+            c->in_len = 0;
         return;
     }
     c->st = CS_HEAD;
@@ -702,8 +757,15 @@ static void conn_write(http_server *s, conn *c)
         size_t left = (size_t)n;
         while (left && c->iov_at < c->niov) {
             struct iovec *v = &c->iov[c->iov_at];
-            if (left >= v->iov_len) { left -= v->iov_len; v->iov_len = 0; c->iov_at++; }
-            else { v->iov_base = (char *)v->iov_base + left; v->iov_len -= left; left = 0; }
+            if (left >= v->iov_len) {
+                left -= v->iov_len;
+                v->iov_len = 0;
+                c->iov_at++;
+            } else {
+                v->iov_base = (char *)v->iov_base + left;
+                v->iov_len -= left;
+                left = 0;
+            }
         }
         tl_set(s, c, TL_SEND); /* progress: the send deadline starts again */
     }
@@ -718,8 +780,10 @@ static void post(http_server *s, req_work *w)
 {
     if (loop_of == s) {
         w->done.next = NULL;
-        if (s->ready_last) s->ready_last->next = &w->done;
-        else s->ready = &w->done;
+        if (s->ready_last)
+            s->ready_last->next = &w->done;
+        else
+            s->ready = &w->done;
         s->ready_last = &w->done;
     } else {
         mailbox_post(&s->done, &w->done);
@@ -776,8 +840,8 @@ static void finish_request(req_work *w)
     };
     if (res->status == 499) {
         /* the client left: nothing is sent, the line says so */
-        http_log_request(w->req.method, w->req.path, 499, 0, clock_now_us() - w->started_us,
-                         w->request_id, (const struct sockaddr *)&w->req.peer);
+        http_log_request(w->req.method, w->req.path, 499, 0, clock_now_us() - w->started_us, w->request_id,
+                         (const struct sockaddr *)&w->req.peer);
     } else if (build_reserved(s, w, &x)) {
         http_log_request(w->req.method, w->req.path, w->wire.status, w->wire.body_len,
                          clock_now_us() - w->started_us, w->request_id,
@@ -804,10 +868,15 @@ static void run_step(req_work *w)
 {
     deferred = false;
     running = w;
-    if (w->then) w->then(w->then_arg);
-    else w->s->handler(w->s->app, &w->req, &w->res);
+    if (w->then)
+        w->then(w->then_arg);
+    else
+        w->s->handler(w->s->app, &w->req, &w->res);
     running = NULL;
-    if (deferred) { deferred = false; return; } /* another thread finishes it */
+    if (deferred) {
+        deferred = false;
+        return;
+    } /* another thread finishes it */
     finish_request(w);
 }
 
@@ -903,8 +972,7 @@ static void take_done(http_server *s, bool mail)
 
 /* A best-effort JSON:API answer on a socket that is not a connection of
  * ours (over a cap), then closed. */
-static void refuse_socket(int fd, const struct sockaddr_storage *peer, refuse_reason why,
-                          const char *detail)
+static void refuse_socket(int fd, const struct sockaddr_storage *peer, refuse_reason why, const char *detail)
 {
     http_refused(why, (const struct sockaddr *)peer);
     http_response res = {.status = 503};
@@ -915,7 +983,8 @@ static void refuse_socket(int fd, const struct sockaddr_storage *peer, refuse_re
     http_exchange x = {.method = "GET", .request_id = rid, .started_us = clock_now_us(), .close = true};
     http_wire w;
     if (http_wire_build(&w, &res, &x)) {
-        struct iovec v[2] = {{w.head.data, w.head.len}, {w.nparts ? w.part[0] : NULL, w.nparts ? w.part_len[0] : 0}};
+        struct iovec v[2] = {{w.head.data, w.head.len},
+                             {w.nparts ? w.part[0] : NULL, w.nparts ? w.part_len[0] : 0}};
         struct msghdr m = {.msg_iov = v, .msg_iovlen = 2};
         ssize_t r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)r;
@@ -944,7 +1013,8 @@ static void accept_all(http_server *s)
                 /* out of descriptors: free the reserve, answer one, take it back */
                 close(s->reserve_fd);
                 fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
-                if (fd >= 0) refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server is at its connection limit.");
+                if (fd >= 0)
+                    refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server is at its connection limit.");
                 s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 continue;
             }
@@ -965,7 +1035,11 @@ static void accept_all(http_server *s)
             }
         }
         conn *c = calloc(1, sizeof *c);
-        if (!c) { ip_release(s, ip); refuse_socket(fd, &peer, REFUSE_GLOBAL, "Out of memory."); continue; }
+        if (!c) {
+            ip_release(s, ip);
+            refuse_socket(fd, &peer, REFUSE_GLOBAL, "Out of memory.");
+            continue;
+        }
         c->fd = fd;
         c->peer = peer;
         c->ip = ip;
@@ -995,20 +1069,25 @@ static void on_conn_event(http_server *s, conn *c, uint32_t ev)
     if (ev & (EPOLLHUP | EPOLLERR)) c->peer_closed = true;
     switch (c->st) {
     case CS_HEAD:
-    case CS_BODY:
-        read_and_process(s, c);
-        return;
+    case CS_BODY: read_and_process(s, c); return;
     case CS_HANDLER:
         /* the worker has the request; a client that hung up is noticed
          * here and its answer dropped when it comes */
         if (ev & EPOLLRDHUP) c->peer_closed = true;
         return;
     case CS_WRITE:
-        if (ev & EPOLLOUT) conn_write(s, c);
-        else if (c->peer_closed) { c->st = CS_LINGER; conn_close(s, c); }
+        if (ev & EPOLLOUT)
+            conn_write(s, c);
+        else if (c->peer_closed) {
+            c->st = CS_LINGER;
+            conn_close(s, c);
+        }
         return;
     case CS_LINGER:
-        if (!conn_read(s, c) || c->peer_closed) { conn_close(s, c); return; }
+        if (!conn_read(s, c) || c->peer_closed) {
+            conn_close(s, c);
+            return;
+        }
         c->in_len = 0;
         return;
     }
@@ -1037,9 +1116,7 @@ static int expire(http_server *s)
                 c->st = CS_LINGER;
                 conn_close(s, c);
                 break;
-            default:
-                conn_close(s, c);
-                break;
+            default: conn_close(s, c); break;
             }
             if (s->lists[l].first == c) break; /* still there (a 408 being written): next round */
         }
@@ -1064,9 +1141,12 @@ static void *loop_main(void *arg)
         bool mail = false;
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
-            if (tag == TAG_LISTEN) { if (!stopping) accept_all(s); }
-            else if (tag == TAG_EVENT) mail = true;
-            else on_conn_event(s, tag, evs[i].events);
+            if (tag == TAG_LISTEN) {
+                if (!stopping) accept_all(s);
+            } else if (tag == TAG_EVENT)
+                mail = true;
+            else
+                on_conn_event(s, tag, evs[i].events);
             if (s->ready) take_done(s, false); /* answered here: out before the next event */
         }
         take_done(s, mail);
@@ -1105,12 +1185,16 @@ static void raise_fd_limit(http_server *s)
     }
 }
 
-http_server *http_server_start(int listen_fd, const http_limits *lim, http_handler handler,
-                               void *app, char err[256])
+http_server *http_server_start(int listen_fd, const http_limits *lim, http_handler handler, void *app,
+                               char err[256])
 {
     assert(lim && handler);
     http_server *s = calloc(1, sizeof *s);
-    if (!s) { snprintf(err, 256, "out of memory"); close(listen_fd); return NULL; }
+    if (!s) {
+        snprintf(err, 256, "out of memory");
+        close(listen_fd);
+        return NULL;
+    }
     s->lim = *lim;
     s->handler = handler;
     s->app = app;
@@ -1137,7 +1221,10 @@ http_server *http_server_start(int listen_fd, const http_limits *lim, http_handl
         goto fail;
     }
     s->workers = pool_new(lim->workers ? lim->workers : 1);
-    if (!s->workers) { snprintf(err, 256, "cannot start worker threads"); goto fail; }
+    if (!s->workers) {
+        snprintf(err, 256, "cannot start worker threads");
+        goto fail;
+    }
     if (pthread_create(&s->loop, NULL, loop_main, s) != 0) {
         snprintf(err, 256, "cannot start the event loop thread");
         pool_free(s->workers);
@@ -1160,10 +1247,14 @@ void http_server_stop(http_server *s)
     epoll_ctl(s->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
     close(s->listen_fd); /* no new connections from here on */
     mailbox_wake(&s->done);
-    pthread_join(s->loop, NULL);  /* it waits for the requests in the workers */
+    pthread_join(s->loop, NULL); /* it waits for the requests in the workers */
     pool_free(s->workers);
     for (size_t b = 0; b < IP_BUCKETS; b++)
-        while (s->ips[b]) { ip_slot *e = s->ips[b]; s->ips[b] = e->next; free(e); }
+        while (s->ips[b]) {
+            ip_slot *e = s->ips[b];
+            s->ips[b] = e->next;
+            free(e);
+        }
     close(s->ep);
     mailbox_destroy(&s->done);
     if (s->reserve_fd >= 0) close(s->reserve_fd);
@@ -1175,6 +1266,6 @@ bool http_client_gone(const http_request *req)
     if (req->client_fd < 0) return false;
     char ch;
     ssize_t r = recv(req->client_fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
-    return r == 0 || (r < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE ||
-                                errno == ETIMEDOUT));
+    return r == 0 ||
+        (r < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE || errno == ETIMEDOUT));
 }

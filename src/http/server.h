@@ -24,8 +24,8 @@
 
 typedef struct http_request {
     const char *method;
-    const char *path;          /* percent-decoded, without the query */
-    const char *host;          /* NULL when absent, as are the other headers */
+    const char *path; /* percent-decoded, without the query */
+    const char *host; /* NULL when absent, as are the other headers */
     const char *accept;
     const char *content_type;
     const char *authorization;
@@ -36,12 +36,12 @@ typedef struct http_request {
     size_t body_len;
     const char *request_id;
     struct sockaddr_storage peer;
-    int client_fd;             /* the connection's socket (-1 unknown): see http_client_gone */
+    int client_fd; /* the connection's socket (-1 unknown): see http_client_gone */
 } http_request;
 
 typedef struct http_response {
     int status;
-    buf body;                 /* JSON text; empty = no body */
+    buf body; /* JSON text; empty = no body */
     /* The body may continue in more[0..nmore), in order: a handler that
      * writes a large document in slices on several threads hands over each
      * slice's buffer as it is, without copying them together. Usually
@@ -103,8 +103,8 @@ typedef struct http_limits {
 void http_limits_default(http_limits *l);
 
 /* Serves on an already bound and listening socket (ownership passes). */
-http_server *http_server_start(int listen_fd, const http_limits *lim, http_handler handler,
-                               void *app, char err[256]);
+http_server *http_server_start(int listen_fd, const http_limits *lim, http_handler handler, void *app,
+                               char err[256]);
 
 void http_server_stop(http_server *s);
 

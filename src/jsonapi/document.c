@@ -26,7 +26,6 @@
 #define NULL_TEXT "null"
 #define LIT_LEN(s) (sizeof s - 1)
 
-
 void doc_call_self(buf *out, doc_base base, int64_t node_id, const char *tag, size_t tag_len)
 {
     buf_append(out, base.url, base.len);
@@ -85,7 +84,10 @@ int64_t doc_call_rel_id(int64_t node_id, const call_record *r, int k)
 
 void doc_linkage(buf *out, const char *type, int64_t id)
 {
-    if (id == CALL_ID_NONE) { put_lit(out, NULL_TEXT); return; }
+    if (id == CALL_ID_NONE) {
+        put_lit(out, NULL_TEXT);
+        return;
+    }
     put_lit(out, LINK_OPEN);
     put_lit(out, type);
     put_lit(out, LINK_ID);
@@ -93,8 +95,8 @@ void doc_linkage(buf *out, const char *type, int64_t id)
     put_lit(out, LINK_CLOSE);
 }
 
-void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
-                       const callset *cs, const call_record *r, const doc_call_opts *o)
+void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id, const callset *cs,
+                       const call_record *r, const doc_call_opts *o)
 {
     pthread_once(&fragments_once, build_fragments);
     const char *tag = callset_text(cs, r->tag);
@@ -117,8 +119,10 @@ void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
         put_fragment(out, &attr_key[a], first);
         first = false;
         call_span s = r->attr[a];
-        if (s.len) buf_append(out, callset_text(cs, s), s.len);
-        else put_lit(out, NULL_TEXT);
+        if (s.len)
+            buf_append(out, callset_text(cs, s), s.len);
+        else
+            put_lit(out, NULL_TEXT);
     }
     put_lit(out, RES_RELS);
     first = true;
@@ -213,11 +217,12 @@ static void put_time(buf *out, const char *v)
         buf_putc(out, '"');
         return;
     }
-    if (n >= 19 && digits(v, 4) && v[4] == '-' && digits(v + 5, 2) && v[7] == '-' &&
-        digits(v + 8, 2) && (v[10] == ' ' || v[10] == 'T') && digits(v + 11, 2) && v[13] == ':' &&
-        digits(v + 14, 2) && v[16] == ':' && digits(v + 17, 2)) {
+    if (n >= 19 && digits(v, 4) && v[4] == '-' && digits(v + 5, 2) && v[7] == '-' && digits(v + 8, 2) &&
+        (v[10] == ' ' || v[10] == 'T') && digits(v + 11, 2) && v[13] == ':' && digits(v + 14, 2) &&
+        v[16] == ':' && digits(v + 17, 2)) {
         const char *z = v + 19;
-        if (*z == '.') for (z++; *z >= '0' && *z <= '9'; z++) {}
+        if (*z == '.')
+            for (z++; *z >= '0' && *z <= '9'; z++) {}
         if (!*z || !strcmp(z, "Z") || !strcmp(z, "+00") || !strcmp(z, "+00:00")) {
             buf_putc(out, '"');
             buf_append(out, v, 10);
@@ -237,7 +242,10 @@ static bool plain_number(const char *v)
     if (!*p) return false;
     bool dot = false;
     for (; *p; p++) {
-        if (*p == '.' && !dot) { dot = true; continue; }
+        if (*p == '.' && !dot) {
+            dot = true;
+            continue;
+        }
         if (*p < '0' || *p > '9') return false;
     }
     return p[-1] != '.';
@@ -245,11 +253,16 @@ static bool plain_number(const char *v)
 
 static void put_column_value(buf *out, col_kind kind, const char *v)
 {
-    if (!v) { put_lit(out, "null"); return; }
+    if (!v) {
+        put_lit(out, "null");
+        return;
+    }
     switch (kind) {
     case COL_INT:
-        if (plain_number(v) && !strchr(v, '.')) put_lit(out, v);
-        else put_lit(out, "null");
+        if (plain_number(v) && !strchr(v, '.'))
+            put_lit(out, v);
+        else
+            put_lit(out, "null");
         return;
     case COL_BOOL:
         put_lit(out, (!strcmp(v, "t") || !strcmp(v, "true") || !strcmp(v, "1")) ? "true" : "false");
@@ -272,9 +285,7 @@ static void put_column_value(buf *out, col_kind kind, const char *v)
         buf_putc(out, ']');
         return;
     }
-    case COL_TIME:
-        put_time(out, v);
-        return;
+    case COL_TIME: put_time(out, v); return;
     default: /* text, decimals (strings, as jsonapi-resources writes them) */
         buf_put_json_str(out, v, strlen(v));
         return;
@@ -298,7 +309,10 @@ void doc_related_resource(buf *out, doc_base base, int type, const res_row *row,
     bool first = true, any_rel = false;
     for (size_t i = 0; i < t->ncols; i++) {
         const res_col *c = &t->cols[i];
-        if (c->kind == COL_REL) { any_rel |= fields_has(fields, (int)i); continue; }
+        if (c->kind == COL_REL) {
+            any_rel |= fields_has(fields, (int)i);
+            continue;
+        }
         if (!fields_has(fields, (int)i)) continue;
         if (!first) buf_putc(out, ',');
         first = false;

@@ -37,14 +37,14 @@ extern const doc_call_opts doc_call_all; /* every field, no linkage */
 
 /* Appends one resource object for call r of node node_id. `scratch` is a
  * caller-owned buffer reused between calls (holds the self link). */
-void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id,
-                       const callset *cs, const call_record *r, const doc_call_opts *o);
+void doc_call_resource(buf *out, buf *scratch, doc_base base, int64_t node_id, const callset *cs,
+                       const call_record *r, const doc_call_opts *o);
 
 /* What every call of one node costs whatever its record, for
  * doc_call_size. */
 typedef struct doc_call_sizer {
-    size_t fixed;      /* bytes that depend on nothing in the record */
-    size_t self_uses;  /* how many times a call prints its self link */
+    size_t fixed;     /* bytes that depend on nothing in the record */
+    size_t self_uses; /* how many times a call prints its self link */
     int64_t node_id;
     doc_call_opts opts;
 } doc_call_sizer;

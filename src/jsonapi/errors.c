@@ -14,8 +14,7 @@ void jerr_init(jsonapi_errors *e)
 
 void jerr_free(jsonapi_errors *e) { buf_free(&e->items); }
 
-static void add_text(jsonapi_errors *e, int status, const char *code, const char *title,
-                     const char *detail)
+static void add_text(jsonapi_errors *e, int status, const char *code, const char *title, const char *detail)
 {
     buf *b = &e->items;
     if (!e->status) e->status = status;
@@ -32,8 +31,7 @@ static void add_text(jsonapi_errors *e, int status, const char *code, const char
     buf_printf(b, ",\"status\":\"%d\"}", status);
 }
 
-void jerr_add(jsonapi_errors *e, int status, const char *code, const char *title,
-              const char *detail_fmt, ...)
+void jerr_add(jsonapi_errors *e, int status, const char *code, const char *title, const char *detail_fmt, ...)
 {
     va_list ap;
     va_start(ap, detail_fmt);

@@ -21,8 +21,8 @@ void jerr_init(jsonapi_errors *e);
 void jerr_free(jsonapi_errors *e);
 
 /* Adds one error; detail is printf-formatted and JSON-escaped. */
-void jerr_add(jsonapi_errors *e, int status, const char *code, const char *title,
-              const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
+void jerr_add(jsonapi_errors *e, int status, const char *code, const char *title, const char *detail_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Writes the whole document into out (which is reset first). */
 void jerr_document(const jsonapi_errors *e, buf *out);

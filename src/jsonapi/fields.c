@@ -60,7 +60,10 @@ void fieldsets_parse(fieldsets *f, const char *key, const char *value, jsonapi_e
     while (*p) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && *p == ' ') { p++; len--; }
+        while (len && *p == ' ') {
+            p++;
+            len--;
+        }
         while (len && p[len - 1] == ' ') len--;
         if (len) {
             int bit = field_bit(t, p, len);
@@ -74,6 +77,8 @@ void fieldsets_parse(fieldsets *f, const char *key, const char *value, jsonapi_e
         if (!comma) break;
         p = comma + 1;
     }
-    if (t < 0) f->calls = mask;
-    else f->types[t] = mask;
+    if (t < 0)
+        f->calls = mask;
+    else
+        f->types[t] = mask;
 }

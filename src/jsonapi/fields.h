@@ -17,7 +17,7 @@
 #define FIELDS_ALL UINT64_MAX
 
 typedef struct fieldsets {
-    uint64_t calls;          /* active-calls */
+    uint64_t calls;           /* active-calls */
     uint64_t types[RT_COUNT]; /* related types */
 } fieldsets;
 

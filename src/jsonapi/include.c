@@ -16,8 +16,7 @@ void include_init(include_tree *t)
 
 static void bad_step(jsonapi_errors *errs, const char *step, size_t len, const char *type)
 {
-    jerr_add(errs, 400, "112", "Invalid field",
-             "%.*s is not a valid includable relationship of %s",
+    jerr_add(errs, 400, "112", "Invalid field", "%.*s is not a valid includable relationship of %s",
              (int)(len < ECHO_MAX ? len : ECHO_MAX), step, type);
 }
 
@@ -51,7 +50,10 @@ static void parse_path(include_tree *t, const char *p, size_t len, jsonapi_error
         const char *dot = memchr(p, '.', (size_t)(end - p));
         size_t slen = dot ? (size_t)(dot - p) : (size_t)(end - p);
         const char *type_name = node < 0 ? "active-calls" : res_types[type].type;
-        if (++depth > INCLUDE_MAX_DEPTH) { bad_step(errs, p, slen, type_name); return; }
+        if (++depth > INCLUDE_MAX_DEPTH) {
+            bad_step(errs, p, slen, type_name);
+            return;
+        }
         int rel, next_type;
         if (node < 0) {
             rel = call_rel_index(p, slen);
@@ -62,7 +64,10 @@ static void parse_path(include_tree *t, const char *p, size_t len, jsonapi_error
                                                  strlen(res_types[type].cols[rel].rel_type))
                                  : -1;
         }
-        if (rel < 0 || next_type < 0) { bad_step(errs, p, slen, type_name); return; }
+        if (rel < 0 || next_type < 0) {
+            bad_step(errs, p, slen, type_name);
+            return;
+        }
         int child = node_for(t, node, rel, next_type);
         if (child < 0) {
             jerr_add(errs, 400, "112", "Invalid field", "Too many include paths.");
@@ -72,7 +77,10 @@ static void parse_path(include_tree *t, const char *p, size_t len, jsonapi_error
         node = child;
         type = next_type;
         p = dot ? dot + 1 : end;
-        if (dot && p == end) { bad_step(errs, "", 0, res_types[type].type); return; }
+        if (dot && p == end) {
+            bad_step(errs, "", 0, res_types[type].type);
+            return;
+        }
     }
 }
 
@@ -82,7 +90,10 @@ void include_parse(include_tree *t, const char *value, jsonapi_errors *errs)
     for (;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && *p == ' ') { p++; len--; }
+        while (len && *p == ' ') {
+            p++;
+            len--;
+        }
         while (len && p[len - 1] == ' ') len--;
         if (len) parse_path(t, p, len, errs);
         if (!comma) break;

@@ -54,7 +54,10 @@ static const filter_def filters[] = {
 static bool parse_i64(const char *s, size_t n, int64_t *out)
 {
     char tmp[32];
-    while (n && (*s == ' ' || *s == '\t')) { s++; n--; }
+    while (n && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
     if (n == 0 || n >= sizeof tmp) return false;
     for (size_t i = 0; i < n; i++) {
@@ -74,8 +77,10 @@ static bool parse_i64(const char *s, size_t n, int64_t *out)
 static void echo(char *dst, size_t cap, const char *s)
 {
     size_t n = strlen(s);
-    if (n > ECHO_MAX) snprintf(dst, cap, "%.*s...", ECHO_MAX, s);
-    else snprintf(dst, cap, "%s", s);
+    if (n > ECHO_MAX)
+        snprintf(dst, cap, "%.*s...", ECHO_MAX, s);
+    else
+        snprintf(dst, cap, "%s", s);
 }
 
 static void bad_value(jsonapi_errors *errs, const char *value, const char *name)
@@ -153,7 +158,10 @@ static bool parse_id_list(query_cond *c, const char *v)
     size_t cap = count_items(v);
     c->ids = calloc(cap, sizeof *c->ids);
     char *copy = strdup(v);
-    if (!c->ids || !copy) { free(copy); return false; }
+    if (!c->ids || !copy) {
+        free(copy);
+        return false;
+    }
     c->text = copy;
     char *p = copy;
     for (;;) {
@@ -200,11 +208,13 @@ static void parse_filter(listing_query *q, const char *key, const char *value, j
     }
     query_cond *c = add_cond(q, f->kind, f->rel);
     bool ok;
-    if (!c) ok = false;
-    else if (f->kind == COND_ID_IN) ok = parse_id_list(c, value);
+    if (!c)
+        ok = false;
+    else if (f->kind == COND_ID_IN)
+        ok = parse_id_list(c, value);
     else {
-        bool single = f->kind == COND_DURATION_EQ || f->kind == COND_DURATION_GT ||
-                      f->kind == COND_DURATION_LT;
+        bool single =
+            f->kind == COND_DURATION_EQ || f->kind == COND_DURATION_GT || f->kind == COND_DURATION_LT;
         ok = parse_int_list(c, value, single);
     }
     if (!ok) bad_value(errs, value, f->name);
@@ -288,8 +298,7 @@ static bool id_match(const query_cond *c, int64_t node_id, const char *tag, size
     return false;
 }
 
-bool listing_query_match(const listing_query *q, int64_t node_id, const callset *cs,
-                         const call_record *r)
+bool listing_query_match(const listing_query *q, int64_t node_id, const callset *cs, const call_record *r)
 {
     for (size_t i = 0; i < q->n; i++) {
         const query_cond *c = &q->conds[i];
@@ -301,8 +310,7 @@ bool listing_query_match(const listing_query *q, int64_t node_id, const callset 
         case COND_NODE_IN:
             if (!in_list(c->vals, c->nvals, node_id)) return false;
             break;
-        case COND_POP_IN:
-            break; /* decided per node, before asking it */
+        case COND_POP_IN: break; /* decided per node, before asking it */
         case COND_DURATION_EQ:
             if (r->duration == CALL_DURATION_NULL || r->duration != c->vals[0]) return false;
             break;

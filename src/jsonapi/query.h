@@ -23,7 +23,7 @@ typedef enum {
     COND_DURATION_EQ,
     COND_DURATION_GT,
     COND_DURATION_LT,
-    COND_ID_IN,   /* (node, local_tag) ∈ ids */
+    COND_ID_IN, /* (node, local_tag) ∈ ids */
 } cond_kind;
 
 typedef struct call_ref {
@@ -67,8 +67,7 @@ void query_param_not_allowed(jsonapi_errors *errs, const char *key);
 /* Parses the filters among params; returns the number of errors added to
  * errs (0 = usable). `token`, `include` and `fields[...]` belong to other
  * parsers and are skipped; any other parameter is a 105. */
-int listing_query_parse(listing_query *q, const query_param *params, size_t n,
-                        jsonapi_errors *errs);
+int listing_query_parse(listing_query *q, const query_param *params, size_t n, jsonapi_errors *errs);
 void listing_query_free(listing_query *q);
 
 /* Should this node be asked at all? */
@@ -77,7 +76,6 @@ bool listing_query_wants_node(const listing_query *q, int64_t node_id, int64_t p
  * Returns a malloc'd array of pointers into the query (caller frees the array). */
 const char **listing_query_tags_for(const listing_query *q, int64_t node_id, size_t *n);
 /* Does the call pass every per-call condition? */
-bool listing_query_match(const listing_query *q, int64_t node_id, const callset *cs,
-                         const call_record *r);
+bool listing_query_match(const listing_query *q, int64_t node_id, const callset *cs, const call_record *r);
 
 #endif

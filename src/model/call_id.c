@@ -6,8 +6,7 @@
 
 #include "util/decimal.h"
 
-bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag,
-                   size_t *tag_len)
+bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag, size_t *tag_len)
 {
     assert(id != NULL || len == 0);
     const char *star = len ? memchr(id, CALL_ID_SEP, len) : NULL;
@@ -27,7 +26,4 @@ void call_id_put_node(buf *out, int64_t node_id)
     buf_putc(out, CALL_ID_SEP);
 }
 
-size_t call_id_node_len(int64_t node_id)
-{
-    return buf_i64_len(node_id) + 1;
-}
+size_t call_id_node_len(int64_t node_id) { return buf_i64_len(node_id) + 1; }

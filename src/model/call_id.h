@@ -18,8 +18,7 @@
 #define CALL_TAG_MAX 1024
 
 /* Reads id[0..len); false when malformed. The tag points into id. */
-bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag,
-                   size_t *tag_len);
+bool call_id_parse(const char *id, size_t len, int64_t *node_id, const char **tag, size_t *tag_len);
 
 /* Appends "<node>*", the part of the id before the tag; the caller appends
  * the tag in the encoding of where the id goes (a JSON string, a URL path

@@ -114,15 +114,13 @@ int64_t call_rel_id_parse(const char *text)
 int call_attr_index(const char *name, size_t len)
 {
     for (int i = 0; i < ATTR_COUNT; i++)
-        if (strlen(call_attrs[i].name) == len && memcmp(call_attrs[i].name, name, len) == 0)
-            return i;
+        if (strlen(call_attrs[i].name) == len && memcmp(call_attrs[i].name, name, len) == 0) return i;
     return -1;
 }
 
 int call_rel_index(const char *name, size_t len)
 {
     for (int i = 0; i < REL_COUNT; i++)
-        if (strlen(call_rels[i].name) == len && memcmp(call_rels[i].name, name, len) == 0)
-            return i;
+        if (strlen(call_rels[i].name) == len && memcmp(call_rels[i].name, name, len) == 0) return i;
     return -1;
 }

@@ -54,13 +54,13 @@ struct coalesce_round {
     size_t keylen;
     uint64_t hash;
     size_t n;
-    node_target *targets;      /* sorted; the strings are the leader's */
+    node_target *targets; /* sorted; the strings are the leader's */
     node_call *calls;
-    node_result *results;      /* in sorted target order */
-    int joined;                /* under mu */
-    coalesce_waiter *waiters;  /* under mu; handed their views when it ends */
+    node_result *results;     /* in sorted target order */
+    int joined;               /* under mu */
+    coalesce_waiter *waiters; /* under mu; handed their views when it ends */
     int64_t started_us;
-    atomic_int refs;           /* one per waiter, dropped by coalesce_release */
+    atomic_int refs; /* one per waiter, dropped by coalesce_release */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* the registry */
@@ -69,8 +69,8 @@ static coalesce_stats stats; /* under mu, but for waiting: */
 static atomic_size_t waiting;
 
 typedef struct keyed {
-    size_t idx;    /* the caller's target index */
-    buf line;      /* this target's part of the key */
+    size_t idx; /* the caller's target index */
+    buf line;   /* this target's part of the key */
 } keyed;
 
 static int cmp_keyed(const void *a, const void *b)
@@ -89,8 +89,8 @@ static void put_field(buf *b, const char *s)
 }
 
 /* Sorted per-target lines in ks[], joined into key; false when out of memory. */
-static bool build_key(node_pool *pool, size_t n, const node_target *targets,
-                      const node_call *calls, keyed *ks, buf *key)
+static bool build_key(node_pool *pool, size_t n, const node_target *targets, const node_call *calls,
+                      keyed *ks, buf *key)
 {
     for (size_t i = 0; i < n; i++) {
         buf *b = &ks[i].line;
@@ -121,12 +121,12 @@ static bool build_key(node_pool *pool, size_t n, const node_target *targets,
 /* One caller of a round: where its views go, and whom to tell. */
 typedef struct coalesce_waiter {
     struct coalesce_waiter *next;
-    node_result *results;  /* the caller's, in its own target order */
-    size_t *order;         /* order[k]: the caller's index of sorted target k */
+    node_result *results; /* the caller's, in its own target order */
+    size_t *order;        /* order[k]: the caller's index of sorted target k */
     coalesce_round **ref;
     coalesce_done done;
     void *arg;
-    bool joined;           /* it joined a round another caller started */
+    bool joined; /* it joined a round another caller started */
 } coalesce_waiter;
 
 static void round_free(coalesce_round *r)
@@ -143,15 +143,17 @@ static void round_free(coalesce_round *r)
 static coalesce_round *find_round(const char *key, size_t keylen, uint64_t hash)
 {
     for (coalesce_round *r = inflight; r; r = r->next)
-        if (r->hash == hash && r->keylen == keylen && memcmp(r->key, key, keylen) == 0)
-            return r;
+        if (r->hash == hash && r->keylen == keylen && memcmp(r->key, key, keylen) == 0) return r;
     return NULL;
 }
 
 static void unlist(coalesce_round *r)
 {
     for (coalesce_round **pp = &inflight; *pp; pp = &(*pp)->next)
-        if (*pp == r) { *pp = r->next; return; }
+        if (*pp == r) {
+            *pp = r->next;
+            return;
+        }
 }
 
 /* Leader: a new round for key (ownership of key passes), with the targets
@@ -163,7 +165,13 @@ static coalesce_round *round_new(buf *key, uint64_t hash, size_t n, const node_t
     node_result *res = calloc(n ? n : 1, sizeof *res);
     node_target *st = malloc((n ? n : 1) * sizeof *st);
     node_call *sc = malloc((n ? n : 1) * sizeof *sc);
-    if (!r || !res || !st || !sc) { free(r); free(res); free(st); free(sc); return NULL; }
+    if (!r || !res || !st || !sc) {
+        free(r);
+        free(res);
+        free(st);
+        free(sc);
+        return NULL;
+    }
     for (size_t k = 0; k < n; k++) {
         node_result_init(&res[k]);
         st[k] = targets[ks[k].idx];
@@ -215,20 +223,23 @@ static void round_finished(void *arg)
 }
 
 /* The caller's permutation of the sorted targets. */
-static coalesce_waiter *waiter_new(size_t n, const keyed *ks, node_result *results,
-                                   coalesce_round **ref, coalesce_done done, void *arg)
+static coalesce_waiter *waiter_new(size_t n, const keyed *ks, node_result *results, coalesce_round **ref,
+                                   coalesce_done done, void *arg)
 {
     coalesce_waiter *w = calloc(1, sizeof *w);
     size_t *order = malloc((n ? n : 1) * sizeof *order);
-    if (!w || !order) { free(w); free(order); return NULL; }
+    if (!w || !order) {
+        free(w);
+        free(order);
+        return NULL;
+    }
     for (size_t k = 0; k < n; k++) order[k] = ks[k].idx;
     *w = (coalesce_waiter){.results = results, .order = order, .ref = ref, .done = done, .arg = arg};
     return w;
 }
 
-void coalesce_start(node_pool *pool, size_t n, const node_target *targets,
-                    const node_call *calls, int timeout_ms, node_result *results,
-                    coalesce_round **ref, coalesce_done done, void *arg)
+void coalesce_start(node_pool *pool, size_t n, const node_target *targets, const node_call *calls,
+                    int timeout_ms, node_result *results, coalesce_round **ref, coalesce_done done, void *arg)
 {
     assert(pool && ref && done);
     *ref = NULL;
@@ -262,15 +273,18 @@ void coalesce_start(node_pool *pool, size_t n, const node_target *targets,
             queued = true;
         }
         pthread_mutex_unlock(&mu);
-        if (!queued && w) { free(w->order); free(w); }
+        if (!queued && w) {
+            free(w->order);
+            free(w);
+        }
     }
     if (ks)
         for (size_t i = 0; i < n; i++) buf_free(&ks[i].line);
     free(ks);
     buf_free(&key);
     if (lead)
-        node_pool_start(pool, lead->n, lead->targets, lead->calls, timeout_ms, lead->results,
-                        round_finished, lead);
+        node_pool_start(pool, lead->n, lead->targets, lead->calls, timeout_ms, lead->results, round_finished,
+                        lead);
     else if (!queued) /* out of memory: a private round, not shared */
         node_pool_start(pool, n, targets, calls, timeout_ms, results, done, arg);
 }
@@ -290,8 +304,8 @@ static void sync_done(void *arg)
     pthread_mutex_unlock(&s->mu);
 }
 
-coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets,
-                             const node_call *calls, int timeout_ms, node_result *results)
+coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets, const node_call *calls,
+                             int timeout_ms, node_result *results)
 {
     assert(pool_may_block());
     sync_wait s = {.done = false};

@@ -31,8 +31,8 @@ typedef struct coalesce_round coalesce_round;
  * (out of memory) and results[] were filled by a private round:
  * then they are the caller's own, and coalesce_release(NULL, ...) leaves
  * them alone. */
-coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets,
-                             const node_call *calls, int timeout_ms, node_result *results);
+coalesce_round *coalesce_run(node_pool *pool, size_t n, const node_target *targets, const node_call *calls,
+                             int timeout_ms, node_result *results);
 
 typedef void (*coalesce_done)(void *arg);
 
@@ -41,17 +41,17 @@ typedef void (*coalesce_done)(void *arg);
  * results[] hold the views and *ref the round reference (NULL: results
  * are the caller's own, as above). targets, calls and results must stay
  * valid until then; done must be quick. */
-void coalesce_start(node_pool *pool, size_t n, const node_target *targets,
-                    const node_call *calls, int timeout_ms, node_result *results,
-                    coalesce_round **ref, coalesce_done done, void *arg);
+void coalesce_start(node_pool *pool, size_t n, const node_target *targets, const node_call *calls,
+                    int timeout_ms, node_result *results, coalesce_round **ref, coalesce_done done,
+                    void *arg);
 void coalesce_release(coalesce_round *r, size_t n, node_result *results);
 
 /* Process-wide counters, for tests and the benchmark. */
 typedef struct coalesce_stats {
-    uint64_t rounds;  /* rounds run (one node_pool_start each) */
-    uint64_t joins;   /* callers that shared a round instead of running one */
-    size_t inflight;  /* rounds running now */
-    size_t waiting;   /* callers that joined a round in flight, not called back yet */
+    uint64_t rounds; /* rounds run (one node_pool_start each) */
+    uint64_t joins;  /* callers that shared a round instead of running one */
+    size_t inflight; /* rounds running now */
+    size_t waiting;  /* callers that joined a round in flight, not called back yet */
 } coalesce_stats;
 
 coalesce_stats coalesce_get_stats(void);

@@ -63,21 +63,21 @@ typedef struct idle_list {
 typedef struct job job;
 
 struct node_pool {
-    pthread_mutex_t mu;       /* the idle lists */
+    pthread_mutex_t mu; /* the idle lists */
     idle_list *lists;
     size_t nlists;
     size_t max_idle;
     uint64_t max_reply_bytes;
-    size_t max_calls;         /* call records a reply may hold */
-    worker_pool *cpu;                /* parses big replies; NULL: parse on the loop */
+    size_t max_calls; /* call records a reply may hold */
+    worker_pool *cpu; /* parses big replies; NULL: parse on the loop */
     /* the rounds' loop: one thread, its epoll, and what callers hand it */
     int ep;
     pthread_t loop;
     atomic_bool stopping;
-    mailbox incoming;         /* rounds to start */
-    mailbox parsed;           /* replies parsed on the CPU pool */
-    node_round *active;       /* loop thread only */
-    node_round *graveyard;    /* finished this round of events (loop thread) */
+    mailbox incoming;      /* rounds to start */
+    mailbox parsed;        /* replies parsed on the CPU pool */
+    node_round *active;    /* loop thread only */
+    node_round *graveyard; /* finished this round of events (loop thread) */
 };
 
 static void *rounds_loop(void *arg);
@@ -92,7 +92,7 @@ static bool watch_mailbox(node_pool *p, mailbox *m)
 }
 
 node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_calls, size_t max_idle_per_node,
-                        worker_pool *cpu)
+                         worker_pool *cpu)
 {
     node_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
@@ -172,7 +172,10 @@ static int pool_take(node_pool *p, int64_t node_id, const char *endpoint)
         int cand = l->fds[--l->n];
         char c;
         ssize_t r = recv(cand, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) { fd = cand; break; }
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            fd = cand;
+            break;
+        }
         close(cand); /* closed by the node, or stray bytes: unusable */
     }
     pthread_mutex_unlock(&p->mu);
@@ -264,7 +267,7 @@ struct job {
     node_result *res;
     job_state st;
     int fd;
-    bool watched;      /* fd registered with the loop's epoll */
+    bool watched; /* fd registered with the loop's epoll */
     bool reused, retried, reusable;
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -273,12 +276,12 @@ struct job {
     uint64_t received;
     int64_t req_id;
     ns_decoder dec;
-    buf payload;       /* the reply being received */
+    buf payload; /* the reply being received */
     reply_parser *rp;
     reply_outcome outcome;
     int64_t parse_us;
-    mail_link mail;    /* in the pool's mailbox of parsed replies */
-    pool_item parse;   /* its turn on the CPU pool */
+    mail_link mail;  /* in the pool's mailbox of parsed replies */
+    pool_item parse; /* its turn on the CPU pool */
 };
 
 static void job_watch(job *j, bool on);
@@ -299,8 +302,10 @@ static void job_finish(job *j, node_status st, const char *fmt, ...)
     if (j->fd >= 0) {
         job_watch(j, false);
         if (st == NODE_OK || st == NODE_ERR_RPC) {
-            if (j->reusable) pool_give(j->pool, j->target->id, j->target->endpoint, j->fd);
-            else close(j->fd);
+            if (j->reusable)
+                pool_give(j->pool, j->target->id, j->target->endpoint, j->fd);
+            else
+                close(j->fd);
         } else {
             close(j->fd);
         }
@@ -314,8 +319,7 @@ static int payload_sink(void *ctx, const char *p, size_t n)
 {
     job *j = ctx;
     /* the header announced the size (within the limit): one allocation */
-    if (j->payload.len == 0 && !buf_reserve(&j->payload, (size_t)ns_decoder_expected(&j->dec)))
-        return -1;
+    if (j->payload.len == 0 && !buf_reserve(&j->payload, (size_t)ns_decoder_expected(&j->dec))) return -1;
     buf_append(&j->payload, p, n);
     return j->payload.oom ? -1 : 0;
 }
@@ -348,21 +352,33 @@ static void job_start(job *j, bool allow_reuse)
     if (j->payload.cap == 0) pool_take_spare(j->pool, j->target->id, j->target->endpoint, &j->payload);
     j->req_id = atomic_fetch_add(&next_request_id, 1);
     j->rp = reply_parser_new(j->call->expect, j->req_id, &j->res->calls);
-    if (!j->rp) { job_finish(j, NODE_ERR_NETWORK, "out of memory"); return; }
+    if (!j->rp) {
+        job_finish(j, NODE_ERR_NETWORK, "out of memory");
+        return;
+    }
     reply_parser_limit_records(j->rp, j->pool->max_calls);
     ns_decoder_init(&j->dec, j->pool->max_reply_bytes, payload_sink, j);
     encode_request(j);
-    if (j->req.oom) { job_finish(j, NODE_ERR_NETWORK, "out of memory"); return; }
+    if (j->req.oom) {
+        job_finish(j, NODE_ERR_NETWORK, "out of memory");
+        return;
+    }
     j->sent = 0;
     j->received = 0;
     j->reusable = true;
 
     j->fd = allow_reuse ? pool_take(j->pool, j->target->id, j->target->endpoint) : -1;
     j->reused = j->fd >= 0;
-    if (j->reused) { j->st = J_SENDING; return; }
+    if (j->reused) {
+        j->st = J_SENDING;
+        return;
+    }
 
     j->fd = socket(j->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (j->fd < 0) { job_finish(j, NODE_ERR_NETWORK, "socket: %s", strerror(errno)); return; }
+    if (j->fd < 0) {
+        job_finish(j, NODE_ERR_NETWORK, "socket: %s", strerror(errno));
+        return;
+    }
     int one = 1;
     setsockopt(j->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(j->fd, (struct sockaddr *)&j->addr, j->addrlen) == 0) {
@@ -414,8 +430,8 @@ static void job_complete(job *j)
         r->rpc_code = reply_parser_rpc_code(j->rp);
         job_finish(j, NODE_ERR_RPC, "%s", reply_parser_detail(j->rp));
     } else {
-        job_finish(j, j->outcome == REPLY_TOO_MANY_RECORDS ? NODE_ERR_TOO_MANY_RECORDS : NODE_ERR_INVALID, "%s",
-                   reply_parser_detail(j->rp));
+        job_finish(j, j->outcome == REPLY_TOO_MANY_RECORDS ? NODE_ERR_TOO_MANY_RECORDS : NODE_ERR_INVALID,
+                   "%s", reply_parser_detail(j->rp));
     }
     callset_free(&r->calls); /* records read before the problem: nobody lists them */
 }
@@ -434,8 +450,9 @@ static void job_read(job *j)
             return;
         }
         if (n == 0) {
-            job_broken(j, j->received ? "node closed the connection mid-reply"
-                                      : "node closed the connection without replying");
+            job_broken(j,
+                       j->received ? "node closed the connection mid-reply"
+                                   : "node closed the connection without replying");
             return;
         }
         j->received += (uint64_t)n;
@@ -456,9 +473,7 @@ static void job_read(job *j)
             job_finish(j, NODE_ERR_NETWORK, "out of memory for a reply of %llu bytes",
                        (unsigned long long)ns_decoder_expected(&j->dec));
             return;
-        default:
-            job_finish(j, NODE_ERR_INVALID, "not a netstring reply");
-            return;
+        default: job_finish(j, NODE_ERR_INVALID, "not a netstring reply"); return;
         }
     }
 }
@@ -498,8 +513,10 @@ static void job_step(job *j, short revents)
     switch (j->st) {
     case J_CONNECTING: job_connected(j); break;
     case J_SENDING:
-        if (revents & (POLLERR | POLLHUP) && !(revents & POLLOUT)) job_broken(j, "connection reset");
-        else job_send(j);
+        if (revents & (POLLERR | POLLHUP) && !(revents & POLLOUT))
+            job_broken(j, "connection reset");
+        else
+            job_send(j);
         break;
     case J_READING: job_read(j); break;
     case J_PARSING:
@@ -511,18 +528,18 @@ static void job_step(job *j, short revents)
 
 struct node_round {
     node_pool *pool;
-    size_t n, pending;        /* jobs; jobs without an outcome yet */
+    size_t n, pending; /* jobs; jobs without an outcome yet */
     job *jobs;
     int64_t deadline_ms;
     int timeout_ms;
     node_round_done done;
     void *arg;
-    node_round *next;         /* in the loop's list of active rounds, or the graveyard */
-    bool dead;                /* finished: its jobs see no more events */
-    bool fresh;               /* started this round of events: not expired yet, so that
+    node_round *next; /* in the loop's list of active rounds, or the graveyard */
+    bool dead;        /* finished: its jobs see no more events */
+    bool fresh;       /* started this round of events: not expired yet, so that
                                * it first sees what its sockets already say (a refused
                                * connection is not a timeout, however late the loop ran) */
-    mail_link mail;           /* in the pool's mailbox of rounds to start */
+    mail_link mail;   /* in the pool's mailbox of rounds to start */
 };
 
 static void job_watch(job *j, bool on);
@@ -556,10 +573,7 @@ static void job_on_frame_done(job *j)
     job_complete(j);
 }
 
-static void job_parsed(job *j)
-{
-    job_complete(j);
-}
+static void job_parsed(job *j) { job_complete(j); }
 
 /* Registers (on) or unregisters the job's socket with the loop. */
 static void job_watch(job *j, bool on)
@@ -572,8 +586,10 @@ static void job_watch(job *j, bool on)
         return;
     }
     struct epoll_event ev = {.events = j->st == J_READING ? EPOLLIN : EPOLLOUT, .data.ptr = j};
-    if (epoll_ctl(p->ep, j->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, j->fd, &ev) == 0) j->watched = true;
-    else job_finish(j, NODE_ERR_NETWORK, "epoll: %s", strerror(errno));
+    if (epoll_ctl(p->ep, j->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, j->fd, &ev) == 0)
+        j->watched = true;
+    else
+        job_finish(j, NODE_ERR_NETWORK, "epoll: %s", strerror(errno));
 }
 
 static void round_begin(node_pool *p, node_round *rd)
@@ -596,7 +612,10 @@ static void round_check(node_round *rd)
     if (rd->pending || rd->dead) return;
     node_pool *p = rd->pool;
     for (node_round **pp = &p->active; *pp; pp = &(*pp)->next)
-        if (*pp == rd) { *pp = rd->next; break; }
+        if (*pp == rd) {
+            *pp = rd->next;
+            break;
+        }
     for (size_t i = 0; i < rd->n; i++) {
         job *j = &rd->jobs[i];
         reply_parser_free(j->rp);
@@ -685,15 +704,21 @@ static void *rounds_loop(void *arg)
         int n = epoll_wait(p->ep, evs, 128, timeout == -2 ? 0 : timeout < 0 ? 1000 : timeout + 1);
         bool started = false;
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.ptr == &p->incoming) { take_rounds(p); started = true; continue; }
-            if (evs[i].data.ptr == &p->parsed) { take_parsed(p); continue; }
+            if (evs[i].data.ptr == &p->incoming) {
+                take_rounds(p);
+                started = true;
+                continue;
+            }
+            if (evs[i].data.ptr == &p->parsed) {
+                take_parsed(p);
+                continue;
+            }
             job *j = evs[i].data.ptr;
             node_round *rd = j->rd;
             if (rd->dead) continue;
             job_state before = j->st;
             job_step(j, evs[i].events);
-            if (j->st != J_DONE && j->st != J_PARSING && (!j->watched || j->st != before))
-                job_watch(j, true);
+            if (j->st != J_DONE && j->st != J_PARSING && (!j->watched || j->st != before)) job_watch(j, true);
             round_check(rd);
         }
         timeout = expire_rounds(p);
@@ -703,9 +728,8 @@ static void *rounds_loop(void *arg)
     return NULL;
 }
 
-void node_pool_start(node_pool *pool, size_t n, const node_target *targets,
-                     const node_call *calls, int timeout_ms, node_result *results,
-                     node_round_done done, void *arg)
+void node_pool_start(node_pool *pool, size_t n, const node_target *targets, const node_call *calls,
+                     int timeout_ms, node_result *results, node_round_done done, void *arg)
 {
     assert(pool && done && (n == 0 || (targets && calls && results)));
     node_round *rd = calloc(1, sizeof *rd);
@@ -720,12 +744,18 @@ void node_pool_start(node_pool *pool, size_t n, const node_target *targets,
         done(arg);
         return;
     }
-    *rd = (node_round){.pool = pool, .n = n, .pending = n, .jobs = jobs,
-                       .deadline_ms = clock_now_ms() + timeout_ms, .timeout_ms = timeout_ms,
-                       .done = done, .arg = arg};
+    *rd = (node_round){.pool = pool,
+                       .n = n,
+                       .pending = n,
+                       .jobs = jobs,
+                       .deadline_ms = clock_now_ms() + timeout_ms,
+                       .timeout_ms = timeout_ms,
+                       .done = done,
+                       .arg = arg};
     for (size_t i = 0; i < n; i++) {
         job *j = &jobs[i];
-        *j = (job){.pool = pool, .rd = rd, .target = &targets[i], .call = &calls[i], .res = &results[i], .fd = -1};
+        *j = (job){
+            .pool = pool, .rd = rd, .target = &targets[i], .call = &calls[i], .res = &results[i], .fd = -1};
         buf_init(&j->req);
         buf_init(&j->payload);
         char err[128];

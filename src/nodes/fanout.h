@@ -84,8 +84,7 @@ void node_result_free(node_result *r);
  * right here when memory runs out), when results[0..n) are final. targets,
  * calls and results must stay valid until then. done must be quick: hand
  * the rest of the work to a worker. */
-void node_pool_start(node_pool *pool, size_t n, const node_target *targets,
-                     const node_call *calls, int timeout_ms, node_result *results,
-                     node_round_done done, void *arg);
+void node_pool_start(node_pool *pool, size_t n, const node_target *targets, const node_call *calls,
+                     int timeout_ms, node_result *results, node_round_done done, void *arg);
 
 #endif

@@ -28,10 +28,7 @@ void ns_decoder_init(ns_decoder *d, uint64_t max_len, ns_sink sink, void *ctx)
     d->state = ST_HEADER;
 }
 
-uint64_t ns_decoder_expected(const ns_decoder *d)
-{
-    return d->state == ST_HEADER ? 0 : d->want;
-}
+uint64_t ns_decoder_expected(const ns_decoder *d) { return d->state == ST_HEADER ? 0 : d->want; }
 
 bool ns_decoder_overflowed(const ns_decoder *d) { return d->overflow; }
 
@@ -86,11 +83,8 @@ ns_status ns_decoder_feed(ns_decoder *d, const char *p, size_t n, size_t *used)
             d->state = ST_DONE;
             *used = i;
             return NS_DONE;
-        case ST_REFUSED:
-            return NS_ERR_TOO_BIG;
-        default:
-            *used = 0;
-            return NS_DONE;
+        case ST_REFUSED: return NS_ERR_TOO_BIG;
+        default: *used = 0; return NS_DONE;
         }
     }
     *used = i;

@@ -32,12 +32,12 @@ typedef enum {
 typedef int (*ns_sink)(void *ctx, const char *p, size_t n);
 
 typedef struct ns_decoder {
-    uint64_t max_len;   /* largest payload accepted */
-    uint64_t want;      /* payload length announced by the header */
-    uint64_t got;       /* payload bytes delivered so far */
-    int state;          /* header, payload, trailer, done */
+    uint64_t max_len; /* largest payload accepted */
+    uint64_t want;    /* payload length announced by the header */
+    uint64_t got;     /* payload bytes delivered so far */
+    int state;        /* header, payload, trailer, done */
     int header_digits;
-    bool overflow;      /* the announced length does not fit in 64 bits */
+    bool overflow; /* the announced length does not fit in 64 bits */
     ns_sink sink;
     void *ctx;
 } ns_decoder;

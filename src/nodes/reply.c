@@ -135,9 +135,12 @@ static void tables_build(void)
 {
     for (int a = 0; a < ATTR_COUNT; a++) {
         field_kind k = F_ATTR;
-        if (a == ATTR_START_TIME || a == ATTR_CONNECT_TIME) k = F_TIME;
-        else if (a == ATTR_DURATION) k = F_DURATION;
-        else if (a == ATTR_LOCAL_TAG) k = F_TAG;
+        if (a == ATTR_START_TIME || a == ATTR_CONNECT_TIME)
+            k = F_TIME;
+        else if (a == ATTR_DURATION)
+            k = F_DURATION;
+        else if (a == ATTR_LOCAL_TAG)
+            k = F_TAG;
         field_put(call_attrs[a].field, k, a, a);
     }
     for (int r = 0; r < REL_FROM_RECORD; r++) field_put(call_rels[r].field, F_REL, r, ATTR_COUNT + r);
@@ -189,7 +192,7 @@ static const field_slot *field_lookup(const unsigned char *s, size_t n)
 typedef struct key_memo {
     const unsigned char *name; /* in the scanned buffer; NULL: none yet */
     size_t len;
-    const field_slot *field;   /* NULL: a field the API does not use */
+    const field_slot *field; /* NULL: a field the API does not use */
 } key_memo;
 
 struct reply_parser {
@@ -206,9 +209,9 @@ struct reply_parser {
     /* the scan: s[0..n), at i */
     const unsigned char *s;
     size_t n, i;
-    buf scratch;               /* decoded text of strings with escapes */
-    uint8_t stack[MAX_DEPTH];  /* walk_value: kinds of the open containers */
-    key_memo memo[KEY_MEMO];   /* record keys by position, see above */
+    buf scratch;              /* decoded text of strings with escapes */
+    uint8_t stack[MAX_DEPTH]; /* walk_value: kinds of the open containers */
+    key_memo memo[KEY_MEMO];  /* record keys by position, see above */
 
     /* what the envelope held */
     bool seen_id, id_ok, seen_result, seen_error, error_malformed, version_ok;
@@ -252,8 +255,10 @@ static bool unexpected(reply_parser *p, const char *wanted)
         snprintf(what, sizeof what, "unexpected end of input (expected %s)", wanted);
     } else {
         unsigned c = p->s[p->i];
-        if (c > 0x20 && c < 0x7f) snprintf(what, sizeof what, "expected %s, found '%c'", wanted, (int)c);
-        else snprintf(what, sizeof what, "expected %s, found byte 0x%02x", wanted, c);
+        if (c > 0x20 && c < 0x7f)
+            snprintf(what, sizeof what, "expected %s, found '%c'", wanted, (int)c);
+        else
+            snprintf(what, sizeof what, "expected %s, found byte 0x%02x", wanted, c);
     }
     return bad_json(p, p->i, what);
 }
@@ -271,8 +276,8 @@ static bool duplicate_key(reply_parser *p, const char *name, const char *where)
  * to be JSON up to here. */
 static bool too_deep(reply_parser *p)
 {
-    snprintf(p->detail, sizeof p->detail, "reply nested too deeply (more than %d levels) at byte %zu", MAX_DEPTH,
-             p->i);
+    snprintf(p->detail, sizeof p->detail, "reply nested too deeply (more than %d levels) at byte %zu",
+             MAX_DEPTH, p->i);
     p->failed = p->terminal = true;
     return false;
 }
@@ -296,17 +301,17 @@ static inline void skip_ws(reply_parser *p)
 /* Room for k more bytes at the end of b, or NULL when out of memory (b->oom
  * is then set and checked once at the end of the scan). For text written in
  * place; plain appends use buf_append / buf_putc (inline, util/buf.h). */
-static inline char *room(buf *b, size_t k)
-{
-    return buf_reserve(b, k) ? b->data + b->len : NULL;
-}
+static inline char *room(buf *b, size_t k) { return buf_reserve(b, k) ? b->data + b->len : NULL; }
 
 /* strict integer: optional '-', digits, within int64 */
 static bool parse_int(const unsigned char *s, size_t n, int64_t *v)
 {
     size_t i = 0;
     bool neg = false;
-    if (n && s[0] == '-') { neg = true; i = 1; }
+    if (n && s[0] == '-') {
+        neg = true;
+        i = 1;
+    }
     if (i == n || n - i > 19) return false;
     uint64_t x = 0;
     for (; i < n; i++) {
@@ -331,7 +336,10 @@ static bool number_seconds(const unsigned char *s, size_t n, int64_t *v)
     if (d < n && s[d] == '.') {
         frac = n - d - 1;
         for (size_t k = d + 1; k < n; k++)
-            if (!is_digit(s[k])) { frac = 7; break; }
+            if (!is_digit(s[k])) {
+                frac = 7;
+                break;
+            }
         if (x >= (uint64_t)1 << 33) frac = 7;
     } else if (d != n) {
         frac = 7; /* exponent, or more than 18 digits */
@@ -383,8 +391,10 @@ static bool scan_string_rest(reply_parser *p, jstr *v, size_t i)
     size_t n = p->n;
     uint8_t mask = B_PLAIN;
     for (;;) {
-        if (mask == B_PLAIN) i = skip_plain(s, n, i);
-        else while (i < n && (byte_class[s[i]] & B_STR)) i++;
+        if (mask == B_PLAIN)
+            i = skip_plain(s, n, i);
+        else
+            while (i < n && (byte_class[s[i]] & B_STR)) i++;
         if (i == n) {
             p->i = n;
             return unexpected(p, "'\"' to end the string");
@@ -410,8 +420,8 @@ static bool scan_string_rest(reply_parser *p, jstr *v, size_t i)
                     }
                 }
                 i += 6;
-            } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
-                       c == 'r' || c == 't') {
+            } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
+                       c == 't') {
                 i += 2;
             } else {
                 p->i = i + 1;
@@ -452,7 +462,8 @@ static inline bool scan_number(reply_parser *p)
     if (i < n && s[i] == '0') {
         i++;
     } else if (i < n && is_digit(s[i])) {
-        do i++; while (i < n && is_digit(s[i]));
+        do i++;
+        while (i < n && is_digit(s[i]));
     } else {
         p->i = i;
         return unexpected(p, "a digit");
@@ -463,7 +474,8 @@ static inline bool scan_number(reply_parser *p)
             p->i = i;
             return unexpected(p, "a digit after '.'");
         }
-        do i++; while (i < n && is_digit(s[i]));
+        do i++;
+        while (i < n && is_digit(s[i]));
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         i++;
@@ -472,7 +484,8 @@ static inline bool scan_number(reply_parser *p)
             p->i = i;
             return unexpected(p, "a digit in the exponent");
         }
-        do i++; while (i < n && is_digit(s[i]));
+        do i++;
+        while (i < n && is_digit(s[i]));
     }
     p->i = i;
     return true;
@@ -509,14 +522,24 @@ static void put_utf8(buf *b, unsigned cp)
 {
     char u[4];
     size_t k;
-    if (cp < 0x80) { u[0] = (char)cp; k = 1; }
-    else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); k = 2; }
-    else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F)); k = 3;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        k = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | cp >> 6);
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        k = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | cp >> 12);
+        u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        k = 3;
     } else {
-        u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); k = 4;
+        u[0] = (char)(0xF0 | cp >> 18);
+        u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        k = 4;
     }
     buf_append(b, u, k);
 }
@@ -739,9 +762,7 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
         size_t k;
         const unsigned char *t;
         switch (kind) {
-        case F_ATTR:
-            put_string(p, a, &v);
-            break;
+        case F_ATTR: put_string(p, a, &v); break;
         case F_TAG: /* the raw bytes for the call id, then the attribute */
             r->tag = (call_span){0, 0};
             t = string_value(p, &v, &k);
@@ -750,18 +771,17 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
                 r->tag = (call_span){(uint32_t)start, (uint32_t)k};
                 start = a->len;
             }
-            if (v.plain) put_string(p, a, &v);
-            else buf_put_json_str(a, t, k);
+            if (v.plain)
+                put_string(p, a, &v);
+            else
+                buf_put_json_str(a, t, k);
             break;
         case F_REL:
             t = string_value(p, &v, &k);
             if (!parse_int(t, k, &r->rel_id[f->index])) r->rel_id[f->index] = CALL_ID_NONE;
             return true;
-        case F_DURATION:
-            r->duration = CALL_DURATION_NULL;
-            break;
-        default: /* F_TIME: a string is no time */
-            break;
+        case F_DURATION: r->duration = CALL_DURATION_NULL; break;
+        default: /* F_TIME: a string is no time */ break;
         }
     } else if (c == '-' || (c >= '0' && c <= '9')) {
         size_t from = p->i;
@@ -770,12 +790,8 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
         size_t k = p->i - from;
         int64_t v;
         switch (kind) {
-        case F_TAG:
-            r->tag = (call_span){0, 0};
-            __attribute__((fallthrough));
-        case F_ATTR:
-            buf_append(a, t, k);
-            break;
+        case F_TAG: r->tag = (call_span){0, 0}; __attribute__((fallthrough));
+        case F_ATTR: buf_append(a, t, k); break;
         case F_REL:
             if (!parse_int(t, k, &r->rel_id[f->index])) r->rel_id[f->index] = CALL_ID_NONE;
             return true;
@@ -804,35 +820,22 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
         size_t from = p->i, k = scan_literal(p);
         if (!k) return false;
         switch (kind) {
-        case F_TAG:
-            r->tag = (call_span){0, 0};
-            __attribute__((fallthrough));
+        case F_TAG: r->tag = (call_span){0, 0}; __attribute__((fallthrough));
         case F_ATTR:
             if (c != 'n') buf_append(a, p->s + from, k); /* null stays a null span */
             break;
-        case F_REL:
-            r->rel_id[f->index] = CALL_ID_NONE;
-            return true;
-        case F_DURATION:
-            r->duration = CALL_DURATION_NULL;
-            break;
-        default:
-            break;
+        case F_REL: r->rel_id[f->index] = CALL_ID_NONE; return true;
+        case F_DURATION: r->duration = CALL_DURATION_NULL; break;
+        default: break;
         }
     } else if (c == '{' || c == '[') {
         switch (kind) {
-        case F_TAG:
-            r->tag = (call_span){0, 0};
-            __attribute__((fallthrough));
+        case F_TAG: r->tag = (call_span){0, 0}; __attribute__((fallthrough));
         case F_ATTR:
             if (!walk_value(p, RECORD_DEPTH, a)) return false;
             break;
-        case F_REL:
-            r->rel_id[f->index] = CALL_ID_NONE;
-            return skip_value(p, RECORD_DEPTH);
-        case F_DURATION:
-            r->duration = CALL_DURATION_NULL;
-            __attribute__((fallthrough));
+        case F_REL: r->rel_id[f->index] = CALL_ID_NONE; return skip_value(p, RECORD_DEPTH);
+        case F_DURATION: r->duration = CALL_DURATION_NULL; __attribute__((fallthrough));
         default: /* a nested time or duration is null */
             if (!skip_value(p, RECORD_DEPTH)) return false;
             break;
@@ -998,8 +1001,8 @@ static bool parse_reply(reply_parser *p)
                 p->id_ok = false;
                 if (c == '-' || (c >= '0' && c <= '9')) {
                     if (!scan_number(p)) return false;
-                    p->id_ok = p->i - from == p->want_id_len &&
-                               memcmp(p->s + from, p->want_id, p->want_id_len) == 0;
+                    p->id_ok =
+                        p->i - from == p->want_id_len && memcmp(p->s + from, p->want_id, p->want_id_len) == 0;
                 } else if (!skip_value(p, 1)) {
                     return false;
                 }
@@ -1064,15 +1067,27 @@ static reply_outcome scan(reply_parser *p, const unsigned char *s, size_t n)
 
     if (!p->failed && p->out->arena.oom) fail(p, "out of memory");
     if (p->failed) return p->too_many && !p->syntax_failed ? REPLY_TOO_MANY_RECORDS : REPLY_INVALID;
-    if (!p->version_ok) { fail(p, "not JSON-RPC 2.0 (no \"jsonrpc\":\"2.0\")"); return REPLY_INVALID; }
-    if (!p->seen_id || !p->id_ok) { fail(p, "reply id does not match the request"); return REPLY_INVALID; }
+    if (!p->version_ok) {
+        fail(p, "not JSON-RPC 2.0 (no \"jsonrpc\":\"2.0\")");
+        return REPLY_INVALID;
+    }
+    if (!p->seen_id || !p->id_ok) {
+        fail(p, "reply id does not match the request");
+        return REPLY_INVALID;
+    }
     if (p->seen_error) {
-        if (p->error_malformed) snprintf(p->detail, sizeof p->detail, "malformed JSON-RPC error");
-        else if (p->message[0]) snprintf(p->detail, sizeof p->detail, "%s", p->message);
-        else snprintf(p->detail, sizeof p->detail, "error %lld", (long long)p->rpc_code);
+        if (p->error_malformed)
+            snprintf(p->detail, sizeof p->detail, "malformed JSON-RPC error");
+        else if (p->message[0])
+            snprintf(p->detail, sizeof p->detail, "%s", p->message);
+        else
+            snprintf(p->detail, sizeof p->detail, "error %lld", (long long)p->rpc_code);
         return REPLY_RPC_ERROR;
     }
-    if (!p->seen_result) { fail(p, "reply has neither result nor error"); return REPLY_INVALID; }
+    if (!p->seen_result) {
+        fail(p, "reply has neither result nor error");
+        return REPLY_INVALID;
+    }
     return REPLY_OK;
 }
 
@@ -1104,13 +1119,19 @@ int reply_parser_feed(reply_parser *p, const char *data, size_t n)
 {
     if (p->failed || p->finished) return -1;
     if (n == 0) return 0;
-    if (n > SIZE_MAX - p->in_len) { fail(p, "out of memory"); return -1; }
+    if (n > SIZE_MAX - p->in_len) {
+        fail(p, "out of memory");
+        return -1;
+    }
     size_t from = p->in_len, need = p->in_len + n;
     if (need > p->in_cap) {
         size_t cap = p->in_cap ? p->in_cap : 4096;
         while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
         char *in = realloc(p->in, cap);
-        if (!in) { fail(p, "out of memory"); return -1; }
+        if (!in) {
+            fail(p, "out of memory");
+            return -1;
+        }
         p->in = in;
         p->in_cap = cap;
     }

@@ -24,8 +24,8 @@ typedef enum {
 
 typedef enum {
     REPLY_OK,
-    REPLY_RPC_ERROR, /* the node answered a JSON-RPC error */
-    REPLY_INVALID,   /* not JSON, not JSON-RPC, wrong id, wrong shape */
+    REPLY_RPC_ERROR,        /* the node answered a JSON-RPC error */
+    REPLY_INVALID,          /* not JSON, not JSON-RPC, wrong id, wrong shape */
     REPLY_TOO_MANY_RECORDS, /* more call records than reply_parser_limit_records allows */
 } reply_outcome;
 

@@ -86,8 +86,7 @@ static void put(builder *b, const char *col, const char *v)
     fail(b, "%s has no column %s", rt->type, col);
 }
 
-static void putf(builder *b, const char *col, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void putf(builder *b, const char *col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void putf(builder *b, const char *col, const char *fmt, ...)
 {
     va_list ap;
@@ -113,26 +112,40 @@ static void put_bool(builder *b, const char *col, bool v) { put(b, col, v ? "1" 
 static const struct {
     const char *name, *iso2, *code;
 } countries[DEMO_COUNTRY_LAST] = {
-    {"Ukraine", "UA", "380"},        {"Germany", "DE", "49"}, {"United Kingdom", "GB", "44"},
-    {"United States", "US", "1"},    {"France", "FR", "33"},  {"Italy", "IT", "39"},
-    {"Spain", "ES", "34"},           {"Poland", "PL", "48"},  {"Czech Republic", "CZ", "420"},
+    {"Ukraine", "UA", "380"},     {"Germany", "DE", "49"}, {"United Kingdom", "GB", "44"},
+    {"United States", "US", "1"}, {"France", "FR", "33"},  {"Italy", "IT", "39"},
+    {"Spain", "ES", "34"},        {"Poland", "PL", "48"},  {"Czech Republic", "CZ", "420"},
     {"Hungary", "HU", "36"},
 };
 
 /* Network N is in country demo_net_country(N): 1..10 then 11..20 follow
  * the country order. */
 static const char *const networks[DEMO_NETWORK_LAST] = {
-    "Kyivstar",          "Telekom Deutschland", "EE",          "Verizon Wireless",
-    "Orange France",     "TIM",                 "Movistar",    "Play",
-    "O2 Czech Republic", "Magyar Telekom",      "Vodafone Ukraine",
-    "Vodafone DE",       "BT (fixed)",          "AT&T Mobility", "SFR",
-    "Vodafone Italia",   "Orange Espana",       "Orange Polska", "T-Mobile Czech Republic",
+    "Kyivstar",
+    "Telekom Deutschland",
+    "EE",
+    "Verizon Wireless",
+    "Orange France",
+    "TIM",
+    "Movistar",
+    "Play",
+    "O2 Czech Republic",
+    "Magyar Telekom",
+    "Vodafone Ukraine",
+    "Vodafone DE",
+    "BT (fixed)",
+    "AT&T Mobility",
+    "SFR",
+    "Vodafone Italia",
+    "Orange Espana",
+    "Orange Polska",
+    "T-Mobile Czech Republic",
     "Yettel Hungary",
 };
 
 typedef struct contractor_data {
     const char *name, *description, *address, *phones, *timezone, *uuid;
-    int smtp; /* 0: none */
+    int smtp;              /* 0: none */
     long long external_id; /* 0: none */
     const char *balance, *vat;
     int capacity; /* the account's */
@@ -140,36 +153,32 @@ typedef struct contractor_data {
 
 static const contractor_data contractors[DEMO_VENDOR_LAST] = {
     {"Atlantic Telecom", "Retail VoIP operator, Ireland and UK", "12 Harbour Road, Cork, Ireland",
-     "+44 20 7946 0101", "Europe/Dublin", "3f6c1a52-8d0e-4b71-9a44-0c5e2f7b1a01", 1, 1001,
-     "1520.75", "23.0", 60},
+     "+44 20 7946 0101", "Europe/Dublin", "3f6c1a52-8d0e-4b71-9a44-0c5e2f7b1a01", 1, 1001, "1520.75", "23.0",
+     60},
     {"Baltic Voice", "Call-centre traffic, Baltic states", "Brivibas iela 48, Riga, Latvia",
-     "+44 20 7946 0102,+44 20 7946 0112", "Europe/Riga", "7a2d9e40-1c3b-4f86-b5d2-6e9f0a3c2b02",
-     1, 1002, "18250.00", "21.0", 120},
-    {"Carpathian Networks", "Regional carrier, Ukraine and Romania",
-     "vul. Shevchenka 17, Lviv, Ukraine", "+44 20 7946 0103", "Europe/Kyiv",
-     "c41e7b08-5f2a-4d93-8e61-9b3d7c5a4e03", 2, 1003, "342.10", "0.0", 30},
-    {"Danube Connect", NULL, NULL, NULL, "Europe/Vienna", "e9b05f3d-2a7c-4e18-a3f9-4d6b8c1e7f04",
-     0, 0, "-12.40", "20.0", 20},
-    {"Euro Transit Carrier", "Tier-1 wholesale termination",
-     "Kaiserstrasse 5, Frankfurt am Main, Germany", "+44 20 7946 0205", "Europe/Berlin",
-     "1d8f4c6a-9e3b-4a27-b0c5-7f2e9d1a3b05", 2, 2005, "-3250.40", "19.0", 200},
-    {"Fjord Telecom", "Nordic mobile termination", "Storgata 21, Oslo, Norway",
-     "+44 20 7946 0206", "Europe/Oslo", "5b3a7e91-0d4c-4f62-9c18-2a6d4e8f0c06", 2, 2006,
-     "-780.15", "0.0", 100},
+     "+44 20 7946 0102,+44 20 7946 0112", "Europe/Riga", "7a2d9e40-1c3b-4f86-b5d2-6e9f0a3c2b02", 1, 1002,
+     "18250.00", "21.0", 120},
+    {"Carpathian Networks", "Regional carrier, Ukraine and Romania", "vul. Shevchenka 17, Lviv, Ukraine",
+     "+44 20 7946 0103", "Europe/Kyiv", "c41e7b08-5f2a-4d93-8e61-9b3d7c5a4e03", 2, 1003, "342.10", "0.0", 30},
+    {"Danube Connect", NULL, NULL, NULL, "Europe/Vienna", "e9b05f3d-2a7c-4e18-a3f9-4d6b8c1e7f04", 0, 0,
+     "-12.40", "20.0", 20},
+    {"Euro Transit Carrier", "Tier-1 wholesale termination", "Kaiserstrasse 5, Frankfurt am Main, Germany",
+     "+44 20 7946 0205", "Europe/Berlin", "1d8f4c6a-9e3b-4a27-b0c5-7f2e9d1a3b05", 2, 2005, "-3250.40", "19.0",
+     200},
+    {"Fjord Telecom", "Nordic mobile termination", "Storgata 21, Oslo, Norway", "+44 20 7946 0206",
+     "Europe/Oslo", "5b3a7e91-0d4c-4f62-9c18-2a6d4e8f0c06", 2, 2006, "-780.15", "0.0", 100},
     {"Gulf Stream Voice", "US and Caribbean routes", "1200 Brickell Avenue, Miami, FL, USA",
-     "+1 305 555 0107", "America/New_York", "8e6d2b4f-3a1c-4b95-a7e0-5c9f1b3d2a07", 0, 2007,
-     "-12045.90", "0.0", 150},
-    {"Helvetic Wholesale", "Premium CLI routes", "Bahnhofstrasse 10, Zurich, Switzerland",
-     "+44 20 7946 0208", "Europe/Zurich", "2c9a5d7e-6b4f-4e03-8d21-3f7a0c9e5b08", 2, 0, "-96.00",
-     "8.1", 50},
+     "+1 305 555 0107", "America/New_York", "8e6d2b4f-3a1c-4b95-a7e0-5c9f1b3d2a07", 0, 2007, "-12045.90",
+     "0.0", 150},
+    {"Helvetic Wholesale", "Premium CLI routes", "Bahnhofstrasse 10, Zurich, Switzerland", "+44 20 7946 0208",
+     "Europe/Zurich", "2c9a5d7e-6b4f-4e03-8d21-3f7a0c9e5b08", 2, 0, "-96.00", "8.1", 50},
 };
 
-static const char *const rateplans[DEMO_RATEPLAN_LAST] = {
-    "Retail Premium", "Wholesale Standard", "Wholesale Economy"};
-static const char *const routing_groups[DEMO_ROUTING_GROUP_LAST] = {
-    "Premium CLI", "Standard", "Economy"};
-static const char *const routing_plans[DEMO_ROUTING_PLAN_LAST] = {
-    "Premium routing", "Standard LCR", "Economy LCR"};
+static const char *const rateplans[DEMO_RATEPLAN_LAST] = {"Retail Premium", "Wholesale Standard",
+                                                          "Wholesale Economy"};
+static const char *const routing_groups[DEMO_ROUTING_GROUP_LAST] = {"Premium CLI", "Standard", "Economy"};
+static const char *const routing_plans[DEMO_ROUTING_PLAN_LAST] = {"Premium routing", "Standard LCR",
+                                                                  "Economy LCR"};
 
 /* Destination and dialpeer prices, as the simulator puts them in calls. */
 static const char *const dest_rates[] = {"0.11", "0.025", "0.0125", "0.3", "0.05"};
@@ -224,8 +233,10 @@ static void add_accounts(builder *b)
         put(b, "min_balance", cust ? "0.00" : "-50000.00");
         put(b, "max_balance", cust ? "100000.00" : "0.00");
         put(b, "vat", d->vat);
-        if (cust) put_int(b, "origination_capacity", d->capacity);
-        else put_int(b, "termination_capacity", d->capacity);
+        if (cust)
+            put_int(b, "origination_capacity", d->capacity);
+        else
+            put_int(b, "termination_capacity", d->capacity);
         put_int(b, "total_capacity", d->capacity);
         put_int(b, "external_id", 3000 + a);
         put(b, "uuid", d->uuid);
@@ -270,8 +281,10 @@ static void add_gateways(builder *b, const int64_t *pops, size_t npops)
         if (npops) put_int(b, "pop_id", (long long)pops[(size_t)(g - 1) % npops]);
         put_bool(b, "allow_origination", orig);
         put_bool(b, "allow_termination", !orig);
-        if (orig) put_int(b, "origination_capacity", contractors[g - 1].capacity);
-        else put_int(b, "termination_capacity", contractors[g - 1].capacity);
+        if (orig)
+            put_int(b, "origination_capacity", contractors[g - 1].capacity);
+        else
+            put_int(b, "termination_capacity", contractors[g - 1].capacity);
         put_int(b, "external_id", 4000 + g);
     }
 }
@@ -366,8 +379,7 @@ void store_demo_set_free(store_demo_set *set)
     memset(set, 0, sizeof *set);
 }
 
-store_status store_demo_build(const int64_t *pops, size_t npops, store_demo_set *out,
-                              char err[STORE_ERR_LEN])
+store_status store_demo_build(const int64_t *pops, size_t npops, store_demo_set *out, char err[STORE_ERR_LEN])
 {
     memset(out, 0, sizeof *out);
     builder b = {.set = out};

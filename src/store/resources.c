@@ -12,23 +12,40 @@
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-#define TEXT(c) {c, COL_TEXT, NULL, NULL}
-#define INT(c) {c, COL_INT, NULL, NULL}
-#define BOOL(c) {c, COL_BOOL, NULL, NULL}
-#define DEC(c) {c, COL_DECIMAL, NULL, NULL}
-#define TIME(c) {c, COL_TIME, NULL, NULL}
-#define INETS(c) {c, COL_INET_LIST, NULL, NULL}
-#define REL(c, name, type) {c, COL_REL, name, type}
+#define TEXT(c)                 \
+    {                           \
+        c, COL_TEXT, NULL, NULL \
+    }
+#define INT(c)                 \
+    {                          \
+        c, COL_INT, NULL, NULL \
+    }
+#define BOOL(c)                 \
+    {                           \
+        c, COL_BOOL, NULL, NULL \
+    }
+#define DEC(c)                     \
+    {                              \
+        c, COL_DECIMAL, NULL, NULL \
+    }
+#define TIME(c)                 \
+    {                           \
+        c, COL_TIME, NULL, NULL \
+    }
+#define INETS(c)                     \
+    {                                \
+        c, COL_INET_LIST, NULL, NULL \
+    }
+#define REL(c, name, type)     \
+    {                          \
+        c, COL_REL, name, type \
+    }
 
 static const res_col contractor_cols[] = {
-    TEXT("name"),
-    BOOL("enabled"),
-    BOOL("vendor"),
-    BOOL("customer"),
-    TEXT("description"),
-    TEXT("address"),
-    TEXT("phones"),
-    REL("smtp_connection_id", "smtp-connection", "smtp-connections"),
+    TEXT("name"),        BOOL("enabled"),
+    BOOL("vendor"),      BOOL("customer"),
+    TEXT("description"), TEXT("address"),
+    TEXT("phones"),      REL("smtp_connection_id", "smtp-connection", "smtp-connections"),
     INT("external_id"),
 };
 
@@ -71,18 +88,9 @@ static const res_col rateplan_cols[] = {
 };
 
 static const res_col destination_cols[] = {
-    TEXT("prefix"),
-    BOOL("enabled"),
-    DEC("initial_rate"),
-    DEC("next_rate"),
-    INT("initial_interval"),
-    INT("next_interval"),
-    DEC("connect_fee"),
-    INT("rate_policy_id"),
-    BOOL("reject_calls"),
-    TIME("valid_from"),
-    TIME("valid_till"),
-    INT("external_id"),
+    TEXT("prefix"),          BOOL("enabled"),      DEC("initial_rate"), DEC("next_rate"),
+    INT("initial_interval"), INT("next_interval"), DEC("connect_fee"),  INT("rate_policy_id"),
+    BOOL("reject_calls"),    TIME("valid_from"),   TIME("valid_till"),  INT("external_id"),
 };
 
 static const res_col routing_group_cols[] = {
@@ -153,36 +161,33 @@ static const res_col node_cols[] = {
 
 /* never auth_user, auth_password */
 static const res_col smtp_connection_cols[] = {
-    TEXT("name"),
-    TEXT("host"),
-    INT("port"),
-    TEXT("from_address"),
-    BOOL("global"),
+    TEXT("name"), TEXT("host"), INT("port"), TEXT("from_address"), BOOL("global"),
 };
 
-#define TYPE(t, pg, lite, cols) {t, pg, lite, cols, COUNT_OF(cols)}
+#define TYPE(t, pg, lite, cols)           \
+    {                                     \
+        t, pg, lite, cols, COUNT_OF(cols) \
+    }
 
 const res_type res_types[RT_COUNT] = {
-    [RT_CONTRACTORS] = TYPE("contractors", "public.contractors", "public_contractors",
-                            contractor_cols),
+    [RT_CONTRACTORS] = TYPE("contractors", "public.contractors", "public_contractors", contractor_cols),
     [RT_ACCOUNTS] = TYPE("accounts", "billing.accounts", "billing_accounts", account_cols),
-    [RT_CUSTOMERS_AUTHS] = TYPE("customers-auths", "class4.customers_auth",
-                                "class4_customers_auth", customers_auth_cols),
+    [RT_CUSTOMERS_AUTHS] =
+        TYPE("customers-auths", "class4.customers_auth", "class4_customers_auth", customers_auth_cols),
     [RT_RATEPLANS] = TYPE("rateplans", "class4.rateplans", "class4_rateplans", rateplan_cols),
-    [RT_DESTINATIONS] = TYPE("destinations", "class4.destinations", "class4_destinations",
-                             destination_cols),
-    [RT_ROUTING_GROUPS] = TYPE("routing-groups", "class4.routing_groups",
-                               "class4_routing_groups", routing_group_cols),
-    [RT_ROUTING_PLANS] = TYPE("routing-plans", "class4.routing_plans", "class4_routing_plans",
-                              routing_plan_cols),
+    [RT_DESTINATIONS] = TYPE("destinations", "class4.destinations", "class4_destinations", destination_cols),
+    [RT_ROUTING_GROUPS] =
+        TYPE("routing-groups", "class4.routing_groups", "class4_routing_groups", routing_group_cols),
+    [RT_ROUTING_PLANS] =
+        TYPE("routing-plans", "class4.routing_plans", "class4_routing_plans", routing_plan_cols),
     [RT_DIALPEERS] = TYPE("dialpeers", "class4.dialpeers", "class4_dialpeers", dialpeer_cols),
     [RT_GATEWAYS] = TYPE("gateways", "class4.gateways", "class4_gateways", gateway_cols),
     [RT_COUNTRIES] = TYPE("countries", "sys.countries", "sys_countries", country_cols),
     [RT_NETWORKS] = TYPE("networks", "sys.networks", "sys_networks", network_cols),
     [RT_POPS] = TYPE("pops", "sys.pops", "sys_pops", pop_cols),
     [RT_NODES] = TYPE("nodes", "sys.nodes", "sys_nodes", node_cols),
-    [RT_SMTP_CONNECTIONS] = TYPE("smtp-connections", "sys.smtp_connections",
-                                 "sys_smtp_connections", smtp_connection_cols),
+    [RT_SMTP_CONNECTIONS] =
+        TYPE("smtp-connections", "sys.smtp_connections", "sys_smtp_connections", smtp_connection_cols),
 };
 
 int res_type_find(const char *type, size_t len)

@@ -28,7 +28,7 @@ typedef enum {
 } col_kind;
 
 typedef struct res_col {
-    const char *column;   /* yeti's column name, e.g. "smtp_connection_id" */
+    const char *column; /* yeti's column name, e.g. "smtp_connection_id" */
     col_kind kind;
     const char *rel_name; /* COL_REL: relationship name ("smtp-connection") */
     const char *rel_type; /* COL_REL: JSON:API type of the target */
@@ -43,9 +43,20 @@ typedef struct res_type {
 } res_type;
 
 typedef enum {
-    RT_CONTRACTORS, RT_ACCOUNTS, RT_CUSTOMERS_AUTHS, RT_RATEPLANS, RT_DESTINATIONS,
-    RT_ROUTING_GROUPS, RT_ROUTING_PLANS, RT_DIALPEERS, RT_GATEWAYS, RT_COUNTRIES,
-    RT_NETWORKS, RT_POPS, RT_NODES, RT_SMTP_CONNECTIONS,
+    RT_CONTRACTORS,
+    RT_ACCOUNTS,
+    RT_CUSTOMERS_AUTHS,
+    RT_RATEPLANS,
+    RT_DESTINATIONS,
+    RT_ROUTING_GROUPS,
+    RT_ROUTING_PLANS,
+    RT_DIALPEERS,
+    RT_GATEWAYS,
+    RT_COUNTRIES,
+    RT_NETWORKS,
+    RT_POPS,
+    RT_NODES,
+    RT_SMTP_CONNECTIONS,
     RT_COUNT
 } res_type_id;
 

@@ -151,8 +151,7 @@ static bool printable_utf8(const char *s, size_t n)
 static store_status check_id(const char *what, int64_t id, char *err)
 {
     if (id > 0) return STORE_OK;
-    return store_fail(err, STORE_INVALID, "%s must be a positive integer (got %lld)", what,
-                      (long long)id);
+    return store_fail(err, STORE_INVALID, "%s must be a positive integer (got %lld)", what, (long long)id);
 }
 
 static store_status check_name(const char *what, const char *name, char *err)
@@ -160,11 +159,10 @@ static store_status check_name(const char *what, const char *name, char *err)
     size_t n = strnlen(name, STORE_NAME_MAX);
     if (n == 0) return store_fail(err, STORE_INVALID, "%s name is empty", what);
     if (n >= STORE_NAME_MAX)
-        return store_fail(err, STORE_INVALID, "%s name is longer than %d bytes", what,
-                          STORE_NAME_MAX - 1);
+        return store_fail(err, STORE_INVALID, "%s name is longer than %d bytes", what, STORE_NAME_MAX - 1);
     if (!printable_utf8(name, n))
-        return store_fail(err, STORE_INVALID,
-                          "%s name must be printable UTF-8 text (no control characters)", what);
+        return store_fail(err, STORE_INVALID, "%s name must be printable UTF-8 text (no control characters)",
+                          what);
     return STORE_OK;
 }
 
@@ -173,8 +171,7 @@ static store_status check_endpoint(const char *ep, char *err)
     char why[ENDPOINT_ERR_LEN];
     size_t n = strnlen(ep, STORE_ENDPOINT_MAX);
     if (n >= STORE_ENDPOINT_MAX)
-        return store_fail(err, STORE_INVALID, "rpc_endpoint is longer than %d bytes",
-                          STORE_ENDPOINT_MAX - 1);
+        return store_fail(err, STORE_INVALID, "rpc_endpoint is longer than %d bytes", STORE_ENDPOINT_MAX - 1);
     if (endpoint_parse(ep, NULL, NULL, why) == 0) return STORE_OK;
     if (!printable_utf8(ep, n)) /* do not echo control bytes to a terminal */
         return store_fail(err, STORE_INVALID, "invalid rpc_endpoint: %s", why);
@@ -208,10 +205,9 @@ store_status store_node_validate(const store_node *node, char err[STORE_ERR_LEN]
  * a username holding them could pass for another one in a listing or log. */
 static bool blank_or_invisible(uint32_t cp)
 {
-    return cp == 0x20 || cp == 0xA0 || cp == 0xAD || cp == 0x115F || cp == 0x1160 ||
-           cp == 0x1680 || cp == 0x180E || (cp >= 0x2000 && cp <= 0x200F) ||
-           (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 ||
-           cp == 0x3164 || cp == 0xFEFF || cp == 0xFFA0;
+    return cp == 0x20 || cp == 0xA0 || cp == 0xAD || cp == 0x115F || cp == 0x1160 || cp == 0x1680 ||
+        cp == 0x180E || (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
+        (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 || cp == 0x3164 || cp == 0xFEFF || cp == 0xFFA0;
 }
 
 static bool username_chars_ok(const char *s, size_t n)
@@ -219,8 +215,7 @@ static bool username_chars_ok(const char *s, size_t n)
     for (size_t i = 0; i < n;) {
         uint32_t cp = 0;
         size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
-        if (len == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == ',' ||
-            blank_or_invisible(cp))
+        if (len == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == ',' || blank_or_invisible(cp))
             return false;
         i += len;
     }
@@ -233,8 +228,7 @@ store_status store_username_validate(const char *username, char err[STORE_ERR_LE
     size_t n = strnlen(username, STORE_NAME_MAX);
     if (n == 0) return store_fail(err, STORE_INVALID, "username is empty");
     if (n >= STORE_NAME_MAX)
-        return store_fail(err, STORE_INVALID, "username is longer than %d bytes",
-                          STORE_NAME_MAX - 1);
+        return store_fail(err, STORE_INVALID, "username is longer than %d bytes", STORE_NAME_MAX - 1);
     if (!username_chars_ok(username, n))
         return store_fail(err, STORE_INVALID,
                           "username must be printable UTF-8 without control characters, "
@@ -252,8 +246,7 @@ static bool plain_ascii(const char *s, size_t n)
 
 static bool role_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 /* Whether the comma-separated list[0..len) holds tok[0..tlen). */
@@ -286,9 +279,8 @@ static store_status check_role(const char *r, size_t n, char *err)
     for (size_t i = 0; i < n; i++) {
         if (role_char(r[i])) continue;
         if (plain_ascii(r, n) && n <= ROLE_NAME_MAX)
-            return store_fail(err, STORE_INVALID,
-                              "role '%.*s': role names are letters, digits, '_' and '-'", (int)n,
-                              r);
+            return store_fail(err, STORE_INVALID, "role '%.*s': role names are letters, digits, '_' and '-'",
+                              (int)n, r);
         return store_fail(err, STORE_INVALID, "role names are letters, digits, '_' and '-'");
     }
     if (n > ROLE_NAME_MAX)
@@ -301,8 +293,7 @@ static store_status normalize_roles(char roles[STORE_ROLES_MAX], char *err)
 {
     size_t n = strnlen(roles, STORE_ROLES_MAX);
     if (n >= STORE_ROLES_MAX)
-        return store_fail(err, STORE_INVALID, "roles are longer than %d bytes",
-                          STORE_ROLES_MAX - 1);
+        return store_fail(err, STORE_INVALID, "roles are longer than %d bytes", STORE_ROLES_MAX - 1);
     char out[STORE_ROLES_MAX] = "";
     size_t olen = 0;
     for (size_t i = 0; i <= n;) {
@@ -323,10 +314,7 @@ static store_status normalize_roles(char roles[STORE_ROLES_MAX], char *err)
     return STORE_OK;
 }
 
-static bool ip_sep(char c)
-{
-    return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+static bool ip_sep(char c) { return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /* The canonical text of one range cidr_parse accepts: the address as
  * inet_ntop writes it, then "/prefix" without leading zeros when one was
@@ -353,8 +341,7 @@ static store_status normalize_ips(char ips[STORE_IPS_MAX], char *err)
 {
     size_t n = strnlen(ips, STORE_IPS_MAX);
     if (n >= STORE_IPS_MAX)
-        return store_fail(err, STORE_INVALID, "allowed_ips is longer than %d bytes",
-                          STORE_IPS_MAX - 1);
+        return store_fail(err, STORE_INVALID, "allowed_ips is longer than %d bytes", STORE_IPS_MAX - 1);
     char out[STORE_IPS_MAX] = "";
     size_t olen = 0;
     for (size_t i = 0; i < n;) {
@@ -378,8 +365,7 @@ static store_status normalize_ips(char ips[STORE_IPS_MAX], char *err)
             return store_fail(err, STORE_INVALID,
                               "allowed_ips: an entry is not an IPv4/IPv6 address or CIDR range");
         if (!list_add(out, &olen, sizeof out, canon, strlen(canon)))
-            return store_fail(err, STORE_INVALID, "allowed_ips is longer than %d bytes",
-                              STORE_IPS_MAX - 1);
+            return store_fail(err, STORE_INVALID, "allowed_ips is longer than %d bytes", STORE_IPS_MAX - 1);
     }
     memcpy(ips, out, olen + 1);
     return STORE_OK;
@@ -387,8 +373,7 @@ static store_status normalize_ips(char ips[STORE_IPS_MAX], char *err)
 
 static bool bcrypt_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '/';
 }
 
 /* "" or "$2a$"/"$2b$", cost 04..31, '$', 53 characters of the bcrypt
@@ -397,9 +382,8 @@ static store_status check_hash(const char *h, char *err)
 {
     size_t n = strnlen(h, STORE_HASH_MAX);
     if (n == 0) return STORE_OK;
-    bool ok = n == BCRYPT_LEN && h[0] == '$' && h[1] == '2' &&
-              (h[2] == 'a' || h[2] == 'b') && h[3] == '$' && h[4] >= '0' &&
-              h[4] <= '3' && h[5] >= '0' && h[5] <= '9' && h[6] == '$';
+    bool ok = n == BCRYPT_LEN && h[0] == '$' && h[1] == '2' && (h[2] == 'a' || h[2] == 'b') && h[3] == '$' &&
+        h[4] >= '0' && h[4] <= '3' && h[5] >= '0' && h[5] <= '9' && h[6] == '$';
     if (ok) {
         int cost = (h[4] - '0') * 10 + (h[5] - '0');
         ok = cost >= 4 && cost <= 31;
@@ -529,12 +513,10 @@ store_status store_user_get(store *s, int64_t id, store_admin_user *out, char er
     return s->ops->user_get(s->impl, id, out, err);
 }
 
-store_status store_user_find(store *s, const char *username, store_admin_user *out,
-                             char err[STORE_ERR_LEN])
+store_status store_user_find(store *s, const char *username, store_admin_user *out, char err[STORE_ERR_LEN])
 {
     store_status st = begin(s, err);
-    if (st == STORE_OK && (!out || !username))
-        st = store_fail(err, STORE_ERR, "no username or output given");
+    if (st == STORE_OK && (!out || !username)) st = store_fail(err, STORE_ERR, "no username or output given");
     if (st != STORE_OK) return st;
     memset(out, 0, sizeof *out);
     /* no such user can exist; the name is not echoed (it may hold anything) */
@@ -553,8 +535,7 @@ store_status store_user_set_password(store *s, const char *username, const char 
     return st == STORE_OK ? s->ops->user_set_password(s->impl, username, hash, err) : st;
 }
 
-store_status store_user_set_enabled(store *s, const char *username, bool enabled,
-                                    char err[STORE_ERR_LEN])
+store_status store_user_set_enabled(store *s, const char *username, bool enabled, char err[STORE_ERR_LEN])
 {
     store_status st = begin(s, err);
     if (st == STORE_OK) st = store_username_validate(username, err);
@@ -569,7 +550,7 @@ store_status store_user_list(store *s, store_admin_user **out, size_t *n, char e
     st = s->ops->user_list(s->impl, out, n, err);
     if (st != STORE_OK) return st;
     for (size_t i = 0; i < *n; i++)
-        explicit_bzero((*out)[i].encrypted_password, sizeof (*out)[i].encrypted_password);
+        explicit_bzero((*out)[i].encrypted_password, sizeof(*out)[i].encrypted_password);
     return STORE_OK;
 }
 
@@ -596,10 +577,7 @@ store_status store_schema_init(store *s, char err[STORE_ERR_LEN])
     return s->ops->schema_init ? s->ops->schema_init(s->impl, err) : STORE_OK;
 }
 
-uint64_t store_query_count(const store *s)
-{
-    return s ? s->ops->query_count(s->impl) : 0;
-}
+uint64_t store_query_count(const store *s) { return s ? s->ops->query_count(s->impl) : 0; }
 
 store_status store_demo_data(store *s, char err[STORE_ERR_LEN])
 {

@@ -72,8 +72,8 @@ store_status store_node_validate(const store_node *node, char err[STORE_ERR_LEN]
 
 /* ---- admin users (gui.admin_users) -------------------------------------- */
 
-#define STORE_ROLES_MAX 512   /* comma-separated role names */
-#define STORE_IPS_MAX 2048    /* comma-separated CIDRs; "" = any address */
+#define STORE_ROLES_MAX 512 /* comma-separated role names */
+#define STORE_IPS_MAX 2048  /* comma-separated CIDRs; "" = any address */
 #define STORE_HASH_MAX 128
 
 typedef struct store_admin_user {
@@ -119,13 +119,11 @@ store_status store_username_validate(const char *username, char err[STORE_ERR_LE
  * username is STORE_CONFLICT. */
 store_status store_user_add(store *s, store_admin_user *u, char err[STORE_ERR_LEN]);
 store_status store_user_get(store *s, int64_t id, store_admin_user *out, char err[STORE_ERR_LEN]);
-store_status store_user_find(store *s, const char *username, store_admin_user *out,
-                             char err[STORE_ERR_LEN]);
+store_status store_user_find(store *s, const char *username, store_admin_user *out, char err[STORE_ERR_LEN]);
 /* hash: "" or a bcrypt hash (rules above); STORE_NOT_FOUND for no such user. */
 store_status store_user_set_password(store *s, const char *username, const char *hash,
                                      char err[STORE_ERR_LEN]);
-store_status store_user_set_enabled(store *s, const char *username, bool enabled,
-                                    char err[STORE_ERR_LEN]);
+store_status store_user_set_enabled(store *s, const char *username, bool enabled, char err[STORE_ERR_LEN]);
 /* Ordered by id; the password hashes are left empty. */
 store_status store_user_list(store *s, store_admin_user **out, size_t *n, char err[STORE_ERR_LEN]);
 

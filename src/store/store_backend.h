@@ -63,17 +63,15 @@ typedef struct store_backend {
                               char err[STORE_ERR_LEN]);
     store_status (*user_set_password)(void *impl, const char *username, const char *hash,
                                       char err[STORE_ERR_LEN]);
-    store_status (*user_set_enabled)(void *impl, const char *username, bool enabled,
-                                     char err[STORE_ERR_LEN]);
-    store_status (*user_list)(void *impl, store_admin_user **out, size_t *n,
-                              char err[STORE_ERR_LEN]);
+    store_status (*user_set_enabled)(void *impl, const char *username, bool enabled, char err[STORE_ERR_LEN]);
+    store_status (*user_list)(void *impl, store_admin_user **out, size_t *n, char err[STORE_ERR_LEN]);
 
     /* Related resources (resources.h). fetch gets t < RT_COUNT, n > 0 and
      * ids[0..n) (any values, duplicates allowed); it runs ONE query whatever
      * n is and fills *out: the existing rows, each once, ordered by id, the
      * values in res_types[t] column order, every string in out->mem. */
-    store_status (*fetch)(void *impl, res_type_id t, const int64_t *ids, size_t n,
-                          res_rows *out, char err[STORE_ERR_LEN]);
+    store_status (*fetch)(void *impl, res_type_id t, const int64_t *ids, size_t n, res_rows *out,
+                          char err[STORE_ERR_LEN]);
     /* Statements run on this handle so far (every one counts; atomic, so no
      * lock is needed to read it). */
     uint64_t (*query_count)(void *impl);

@@ -52,152 +52,151 @@
 
 /* The subset of yeti's schema the service uses (docs/CONTRACT.md §8), with yeti's
  * native types. Foreign keys as yeti has them where both tables are here. */
-static const char schema_ddl[] =
-    "CREATE SCHEMA IF NOT EXISTS sys;"
-    "CREATE SCHEMA IF NOT EXISTS gui;"
-    "CREATE SCHEMA IF NOT EXISTS class4;"
-    "CREATE SCHEMA IF NOT EXISTS billing;"
-    "CREATE TABLE IF NOT EXISTS sys.pops ("
-    "  id bigint PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE);"
-    "CREATE TABLE IF NOT EXISTS sys.nodes ("
-    "  id bigint PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE,"
-    "  rpc_endpoint varchar NOT NULL,"
-    "  pop_id bigint NOT NULL REFERENCES sys.pops(id));"
-    "CREATE INDEX IF NOT EXISTS nodes_pop_id_idx ON sys.nodes(pop_id);"
-    "CREATE TABLE IF NOT EXISTS gui.admin_users ("
-    "  id bigserial PRIMARY KEY,"
-    "  username varchar NOT NULL UNIQUE,"
-    "  encrypted_password varchar NOT NULL DEFAULT '',"
-    "  enabled boolean NOT NULL DEFAULT true,"
-    "  roles varchar[] NOT NULL DEFAULT '{}',"
-    "  allowed_ips inet[]);"
-    "CREATE TABLE IF NOT EXISTS sys.smtp_connections ("
-    "  id bigserial PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE,"
-    "  host varchar NOT NULL,"
-    "  port integer NOT NULL DEFAULT 25,"
-    "  from_address varchar NOT NULL,"
-    "  auth_user varchar,"
-    "  auth_password varchar,"
-    "  global boolean NOT NULL DEFAULT true);"
-    "CREATE TABLE IF NOT EXISTS public.contractors ("
-    "  id bigserial PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE,"
-    "  enabled boolean NOT NULL DEFAULT true,"
-    "  vendor boolean NOT NULL DEFAULT false,"
-    "  customer boolean NOT NULL DEFAULT false,"
-    "  description varchar,"
-    "  address varchar,"
-    "  phones varchar,"
-    "  smtp_connection_id bigint REFERENCES sys.smtp_connections(id),"
-    "  external_id bigint UNIQUE);"
-    "CREATE TABLE IF NOT EXISTS billing.accounts ("
-    "  id bigserial PRIMARY KEY,"
-    "  contractor_id bigint NOT NULL REFERENCES public.contractors(id),"
-    "  name varchar NOT NULL UNIQUE,"
-    "  balance numeric NOT NULL DEFAULT 0,"
-    "  min_balance numeric NOT NULL DEFAULT 0,"
-    "  max_balance numeric NOT NULL DEFAULT 0,"
-    "  vat numeric NOT NULL DEFAULT 0,"
-    "  origination_capacity smallint,"
-    "  termination_capacity smallint,"
-    "  total_capacity smallint,"
-    "  external_id bigint UNIQUE,"
-    "  uuid uuid NOT NULL UNIQUE,"
-    "  timezone varchar NOT NULL DEFAULT 'UTC');"
-    "CREATE TABLE IF NOT EXISTS class4.rateplans ("
-    "  id bigserial PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE,"
-    "  profit_control_mode_id smallint NOT NULL DEFAULT 1,"
-    "  external_id bigint UNIQUE);"
-    "CREATE TABLE IF NOT EXISTS class4.routing_groups ("
-    "  id bigserial PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE);"
-    "CREATE TABLE IF NOT EXISTS class4.routing_plans ("
-    "  id bigserial PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE,"
-    "  sorting_id bigint NOT NULL DEFAULT 1,"
-    "  rate_delta_max numeric NOT NULL DEFAULT 0,"
-    "  use_lnp boolean NOT NULL DEFAULT false,"
-    "  max_rerouting_attempts smallint NOT NULL DEFAULT 9,"
-    "  external_id bigint UNIQUE);"
-    "CREATE TABLE IF NOT EXISTS class4.gateways ("
-    "  id bigserial PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE,"
-    "  enabled boolean NOT NULL DEFAULT true,"
-    "  host varchar,"
-    "  port integer,"
-    "  contractor_id bigint NOT NULL REFERENCES public.contractors(id),"
-    "  pop_id bigint,"
-    "  allow_origination boolean NOT NULL DEFAULT true,"
-    "  allow_termination boolean NOT NULL DEFAULT true,"
-    "  origination_capacity smallint,"
-    "  termination_capacity smallint,"
-    "  external_id bigint UNIQUE,"
-    "  auth_user varchar,"
-    "  auth_password varchar,"
-    "  incoming_auth_password varchar);"
-    "CREATE TABLE IF NOT EXISTS class4.customers_auth ("
-    "  id bigserial PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE,"
-    "  enabled boolean NOT NULL DEFAULT true,"
-    "  customer_id bigint NOT NULL REFERENCES public.contractors(id),"
-    "  account_id bigint NOT NULL REFERENCES billing.accounts(id),"
-    "  rateplan_id bigint NOT NULL REFERENCES class4.rateplans(id),"
-    "  routing_plan_id bigint NOT NULL REFERENCES class4.routing_plans(id),"
-    "  gateway_id bigint NOT NULL REFERENCES class4.gateways(id),"
-    "  pop_id bigint,"
-    "  ip inet[] NOT NULL DEFAULT '{}',"
-    "  reject_calls boolean NOT NULL DEFAULT false,"
-    "  capacity smallint,"
-    "  cps_limit numeric,"
-    "  external_id bigint UNIQUE);"
-    "CREATE TABLE IF NOT EXISTS class4.destinations ("
-    "  id bigserial PRIMARY KEY,"
-    "  prefix varchar NOT NULL DEFAULT '',"
-    "  enabled boolean NOT NULL DEFAULT true,"
-    "  initial_rate numeric NOT NULL,"
-    "  next_rate numeric NOT NULL,"
-    "  initial_interval integer NOT NULL DEFAULT 1,"
-    "  next_interval integer NOT NULL DEFAULT 1,"
-    "  connect_fee numeric NOT NULL DEFAULT 0,"
-    "  rate_policy_id smallint NOT NULL DEFAULT 1,"
-    "  reject_calls boolean NOT NULL DEFAULT false,"
-    "  valid_from timestamptz,"
-    "  valid_till timestamptz,"
-    "  external_id bigint);"
-    "CREATE TABLE IF NOT EXISTS class4.dialpeers ("
-    "  id bigserial PRIMARY KEY,"
-    "  prefix varchar NOT NULL DEFAULT '',"
-    "  enabled boolean NOT NULL DEFAULT true,"
-    "  gateway_id bigint REFERENCES class4.gateways(id),"
-    "  routing_group_id bigint NOT NULL REFERENCES class4.routing_groups(id),"
-    "  vendor_id bigint NOT NULL REFERENCES public.contractors(id),"
-    "  account_id bigint NOT NULL REFERENCES billing.accounts(id),"
-    "  priority integer NOT NULL DEFAULT 100,"
-    "  capacity smallint,"
-    "  initial_rate numeric NOT NULL,"
-    "  next_rate numeric NOT NULL,"
-    "  initial_interval integer NOT NULL DEFAULT 1,"
-    "  next_interval integer NOT NULL DEFAULT 1,"
-    "  connect_fee numeric NOT NULL DEFAULT 0,"
-    "  valid_from timestamptz,"
-    "  valid_till timestamptz,"
-    "  external_id bigint);"
-    "CREATE TABLE IF NOT EXISTS sys.countries ("
-    "  id bigserial PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE,"
-    "  iso2 varchar(2) NOT NULL UNIQUE);"
-    "CREATE TABLE IF NOT EXISTS sys.networks ("
-    "  id bigserial PRIMARY KEY,"
-    "  name varchar NOT NULL UNIQUE);";
+static const char schema_ddl[] = "CREATE SCHEMA IF NOT EXISTS sys;"
+                                 "CREATE SCHEMA IF NOT EXISTS gui;"
+                                 "CREATE SCHEMA IF NOT EXISTS class4;"
+                                 "CREATE SCHEMA IF NOT EXISTS billing;"
+                                 "CREATE TABLE IF NOT EXISTS sys.pops ("
+                                 "  id bigint PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE);"
+                                 "CREATE TABLE IF NOT EXISTS sys.nodes ("
+                                 "  id bigint PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE,"
+                                 "  rpc_endpoint varchar NOT NULL,"
+                                 "  pop_id bigint NOT NULL REFERENCES sys.pops(id));"
+                                 "CREATE INDEX IF NOT EXISTS nodes_pop_id_idx ON sys.nodes(pop_id);"
+                                 "CREATE TABLE IF NOT EXISTS gui.admin_users ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  username varchar NOT NULL UNIQUE,"
+                                 "  encrypted_password varchar NOT NULL DEFAULT '',"
+                                 "  enabled boolean NOT NULL DEFAULT true,"
+                                 "  roles varchar[] NOT NULL DEFAULT '{}',"
+                                 "  allowed_ips inet[]);"
+                                 "CREATE TABLE IF NOT EXISTS sys.smtp_connections ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE,"
+                                 "  host varchar NOT NULL,"
+                                 "  port integer NOT NULL DEFAULT 25,"
+                                 "  from_address varchar NOT NULL,"
+                                 "  auth_user varchar,"
+                                 "  auth_password varchar,"
+                                 "  global boolean NOT NULL DEFAULT true);"
+                                 "CREATE TABLE IF NOT EXISTS public.contractors ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE,"
+                                 "  enabled boolean NOT NULL DEFAULT true,"
+                                 "  vendor boolean NOT NULL DEFAULT false,"
+                                 "  customer boolean NOT NULL DEFAULT false,"
+                                 "  description varchar,"
+                                 "  address varchar,"
+                                 "  phones varchar,"
+                                 "  smtp_connection_id bigint REFERENCES sys.smtp_connections(id),"
+                                 "  external_id bigint UNIQUE);"
+                                 "CREATE TABLE IF NOT EXISTS billing.accounts ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  contractor_id bigint NOT NULL REFERENCES public.contractors(id),"
+                                 "  name varchar NOT NULL UNIQUE,"
+                                 "  balance numeric NOT NULL DEFAULT 0,"
+                                 "  min_balance numeric NOT NULL DEFAULT 0,"
+                                 "  max_balance numeric NOT NULL DEFAULT 0,"
+                                 "  vat numeric NOT NULL DEFAULT 0,"
+                                 "  origination_capacity smallint,"
+                                 "  termination_capacity smallint,"
+                                 "  total_capacity smallint,"
+                                 "  external_id bigint UNIQUE,"
+                                 "  uuid uuid NOT NULL UNIQUE,"
+                                 "  timezone varchar NOT NULL DEFAULT 'UTC');"
+                                 "CREATE TABLE IF NOT EXISTS class4.rateplans ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE,"
+                                 "  profit_control_mode_id smallint NOT NULL DEFAULT 1,"
+                                 "  external_id bigint UNIQUE);"
+                                 "CREATE TABLE IF NOT EXISTS class4.routing_groups ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE);"
+                                 "CREATE TABLE IF NOT EXISTS class4.routing_plans ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE,"
+                                 "  sorting_id bigint NOT NULL DEFAULT 1,"
+                                 "  rate_delta_max numeric NOT NULL DEFAULT 0,"
+                                 "  use_lnp boolean NOT NULL DEFAULT false,"
+                                 "  max_rerouting_attempts smallint NOT NULL DEFAULT 9,"
+                                 "  external_id bigint UNIQUE);"
+                                 "CREATE TABLE IF NOT EXISTS class4.gateways ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE,"
+                                 "  enabled boolean NOT NULL DEFAULT true,"
+                                 "  host varchar,"
+                                 "  port integer,"
+                                 "  contractor_id bigint NOT NULL REFERENCES public.contractors(id),"
+                                 "  pop_id bigint,"
+                                 "  allow_origination boolean NOT NULL DEFAULT true,"
+                                 "  allow_termination boolean NOT NULL DEFAULT true,"
+                                 "  origination_capacity smallint,"
+                                 "  termination_capacity smallint,"
+                                 "  external_id bigint UNIQUE,"
+                                 "  auth_user varchar,"
+                                 "  auth_password varchar,"
+                                 "  incoming_auth_password varchar);"
+                                 "CREATE TABLE IF NOT EXISTS class4.customers_auth ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE,"
+                                 "  enabled boolean NOT NULL DEFAULT true,"
+                                 "  customer_id bigint NOT NULL REFERENCES public.contractors(id),"
+                                 "  account_id bigint NOT NULL REFERENCES billing.accounts(id),"
+                                 "  rateplan_id bigint NOT NULL REFERENCES class4.rateplans(id),"
+                                 "  routing_plan_id bigint NOT NULL REFERENCES class4.routing_plans(id),"
+                                 "  gateway_id bigint NOT NULL REFERENCES class4.gateways(id),"
+                                 "  pop_id bigint,"
+                                 "  ip inet[] NOT NULL DEFAULT '{}',"
+                                 "  reject_calls boolean NOT NULL DEFAULT false,"
+                                 "  capacity smallint,"
+                                 "  cps_limit numeric,"
+                                 "  external_id bigint UNIQUE);"
+                                 "CREATE TABLE IF NOT EXISTS class4.destinations ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  prefix varchar NOT NULL DEFAULT '',"
+                                 "  enabled boolean NOT NULL DEFAULT true,"
+                                 "  initial_rate numeric NOT NULL,"
+                                 "  next_rate numeric NOT NULL,"
+                                 "  initial_interval integer NOT NULL DEFAULT 1,"
+                                 "  next_interval integer NOT NULL DEFAULT 1,"
+                                 "  connect_fee numeric NOT NULL DEFAULT 0,"
+                                 "  rate_policy_id smallint NOT NULL DEFAULT 1,"
+                                 "  reject_calls boolean NOT NULL DEFAULT false,"
+                                 "  valid_from timestamptz,"
+                                 "  valid_till timestamptz,"
+                                 "  external_id bigint);"
+                                 "CREATE TABLE IF NOT EXISTS class4.dialpeers ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  prefix varchar NOT NULL DEFAULT '',"
+                                 "  enabled boolean NOT NULL DEFAULT true,"
+                                 "  gateway_id bigint REFERENCES class4.gateways(id),"
+                                 "  routing_group_id bigint NOT NULL REFERENCES class4.routing_groups(id),"
+                                 "  vendor_id bigint NOT NULL REFERENCES public.contractors(id),"
+                                 "  account_id bigint NOT NULL REFERENCES billing.accounts(id),"
+                                 "  priority integer NOT NULL DEFAULT 100,"
+                                 "  capacity smallint,"
+                                 "  initial_rate numeric NOT NULL,"
+                                 "  next_rate numeric NOT NULL,"
+                                 "  initial_interval integer NOT NULL DEFAULT 1,"
+                                 "  next_interval integer NOT NULL DEFAULT 1,"
+                                 "  connect_fee numeric NOT NULL DEFAULT 0,"
+                                 "  valid_from timestamptz,"
+                                 "  valid_till timestamptz,"
+                                 "  external_id bigint);"
+                                 "CREATE TABLE IF NOT EXISTS sys.countries ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE,"
+                                 "  iso2 varchar(2) NOT NULL UNIQUE);"
+                                 "CREATE TABLE IF NOT EXISTS sys.networks ("
+                                 "  id bigserial PRIMARY KEY,"
+                                 "  name varchar NOT NULL UNIQUE);";
 
 /* Admin users: arrays read as the canonical comma-separated text. */
-#define USER_COLS                                                                     \
-    "id, username, coalesce(encrypted_password, ''), enabled::int,"                  \
-    " coalesce(array_to_string(roles, ','), ''),"                                     \
+#define USER_COLS                                                   \
+    "id, username, coalesce(encrypted_password, ''), enabled::int," \
+    " coalesce(array_to_string(roles, ','), ''),"                   \
     " coalesce(array_to_string(allowed_ips, ','), '')"
 
 static const char sql_pop_add[] = "INSERT INTO sys.pops (id, name) VALUES ($1::bigint, $2)";
@@ -208,8 +207,7 @@ static const char sql_pop_users[] = "SELECT count(*) FROM sys.nodes WHERE pop_id
 static const char sql_node_add[] = "INSERT INTO sys.nodes (id, name, rpc_endpoint, pop_id)"
                                    " VALUES ($1::bigint, $2, $3, $4::bigint)";
 static const char sql_node_remove[] = "DELETE FROM sys.nodes WHERE id = $1::bigint";
-static const char sql_node_list[] =
-    "SELECT id, name, rpc_endpoint, pop_id FROM sys.nodes ORDER BY id";
+static const char sql_node_list[] = "SELECT id, name, rpc_endpoint, pop_id FROM sys.nodes ORDER BY id";
 static const char sql_node_get[] =
     "SELECT id, name, rpc_endpoint, pop_id FROM sys.nodes WHERE id = $1::bigint";
 /* id NULL: max(id) + 1, as the SQLite backend assigns */
@@ -218,8 +216,7 @@ static const char sql_user_add[] =
     " VALUES (coalesce($1::bigint, (SELECT coalesce(max(id), 0) + 1 FROM gui.admin_users)),"
     " $2, $3, $4::boolean, string_to_array($5, ',')::varchar[],"
     " string_to_array($6, ',')::inet[]) RETURNING id";
-static const char sql_user_get[] =
-    "SELECT " USER_COLS " FROM gui.admin_users WHERE id = $1::bigint";
+static const char sql_user_get[] = "SELECT " USER_COLS " FROM gui.admin_users WHERE id = $1::bigint";
 static const char sql_user_find[] = "SELECT " USER_COLS " FROM gui.admin_users WHERE username = $1";
 static const char sql_user_set_password[] =
     "UPDATE gui.admin_users SET encrypted_password = $2 WHERE username = $1";
@@ -257,11 +254,10 @@ static void quiet_notice(void *arg, const char *message) {}
 static PGconn *connect_new(const pg_store *q, char *err)
 {
     /* defaults first: the URI (expanded from dbname) overrides them */
-    const char *const keys[] = {"connect_timeout", "options",          "application_name",
-                                "keepalives_idle", "tcp_user_timeout", "dbname",
-                                NULL};
-    const char *const vals[] = {"2",  "-c statement_timeout=2000", "activecalls", "10",
-                                "5000", q->uri,                     NULL};
+    const char *const keys[] = {
+        "connect_timeout", "options", "application_name", "keepalives_idle", "tcp_user_timeout",
+        "dbname",          NULL};
+    const char *const vals[] = {"2", "-c statement_timeout=2000", "activecalls", "10", "5000", q->uri, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c && PQstatus(c) == CONNECTION_OK) {
         PQsetNoticeProcessor(c, quiet_notice, NULL);
@@ -315,8 +311,7 @@ static void release(pg_store *q, PGconn *c)
 /* ---- statements ---- */
 
 /* Runs one parameterized statement (text parameters, text results). */
-static PGresult *exec_params(pg_store *q, PGconn *c, const char *sql, int n,
-                             const char *const *vals)
+static PGresult *exec_params(pg_store *q, PGconn *c, const char *sql, int n, const char *const *vals)
 {
     atomic_fetch_add(&q->queries, 1);
     return PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
@@ -350,11 +345,10 @@ static store_status fail_res(PGconn *c, const PGresult *r, const char *doing, co
                           "%s (read-only database?)",
                           doing, priv ? priv : "needed", table ? table : "the table");
     if (strcmp(ss, "42P01") == 0 || strcmp(ss, "3F000") == 0)
-        return store_fail(err, STORE_ERR, "%s: %s (run `activecalls db init` on an empty database)",
-                          doing, m);
-    if (strcmp(ss, "57014") == 0)
-        return store_fail(err, STORE_ERR, "%s: the database did not answer in time (%s)", doing,
+        return store_fail(err, STORE_ERR, "%s: %s (run `activecalls db init` on an empty database)", doing,
                           m);
+    if (strcmp(ss, "57014") == 0)
+        return store_fail(err, STORE_ERR, "%s: the database did not answer in time (%s)", doing, m);
     if (strncmp(ss, "23", 2) == 0) return store_fail(err, STORE_CONFLICT, "%s: %s", doing, m);
     if (PQstatus(c) != CONNECTION_OK)
         return store_fail(err, STORE_ERR, "%s: database unavailable: %s", doing, m);
@@ -365,8 +359,7 @@ static store_status fail_res(PGconn *c, const PGresult *r, const char *doing, co
  * (caller PQclear()s it). A read whose connection turns out broken (the
  * server restarted since it was made) is tried once more on a new one. */
 static store_status run(pg_store *q, const char *sql, int n, const char *const *vals, bool read,
-                        const char *doing, const char *table, const char *priv, PGresult **out,
-                        char *err)
+                        const char *doing, const char *table, const char *priv, PGresult **out, char *err)
 {
     *out = NULL;
     for (int attempt = 0;; attempt++) {
@@ -441,8 +434,7 @@ static store_status pg_schema_init(void *impl, char *err)
     if (st == STORE_OK) {
         atomic_fetch_add(&q->queries, 1);
         r = PQexec(c, schema_ddl); /* constant text, no input */
-        if (!res_ok(r))
-            st = fail_res(c, r, "db init: creating the schema", "the database", "CREATE", err);
+        if (!res_ok(r)) st = fail_res(c, r, "db init: creating the schema", "the database", "CREATE", err);
         PQclear(r);
     }
     atomic_fetch_add(&q->queries, 1);
@@ -508,11 +500,9 @@ typedef struct row_kind {
 
 static const row_kind pop_rows = {"pop", "sys.pops", sizeof(store_pop), read_pop};
 static const row_kind node_rows = {"node", "sys.nodes", sizeof(store_node), read_node};
-static const row_kind user_rows = {"user", "gui.admin_users", sizeof(store_admin_user),
-                                   read_user};
+static const row_kind user_rows = {"user", "gui.admin_users", sizeof(store_admin_user), read_user};
 
-static store_status list(pg_store *q, const char *sql, const row_kind *k, void **out, size_t *n,
-                         char *err)
+static store_status list(pg_store *q, const char *sql, const row_kind *k, void **out, size_t *n, char *err)
 {
     char doing[64];
     snprintf(doing, sizeof doing, "listing %ss", k->what);
@@ -541,21 +531,18 @@ static store_status list(pg_store *q, const char *sql, const row_kind *k, void *
 }
 
 /* Reads the single row of a lookup; STORE_NOT_FOUND when there is none. */
-static store_status one_row(PGresult *r, const row_kind *k, const char *key, void *out,
-                            char *err)
+static store_status one_row(PGresult *r, const row_kind *k, const char *key, void *out, char *err)
 {
     store_status st = STORE_OK;
     if (PQntuples(r) == 0)
         st = store_fail(err, STORE_NOT_FOUND, "%s %s not found", k->what, key);
     else if (k->read(r, 0, out) != 0)
-        st = store_fail(err, STORE_ERR, "%s %s in the database has a value too long", k->what,
-                        key);
+        st = store_fail(err, STORE_ERR, "%s %s in the database has a value too long", k->what, key);
     PQclear(r);
     return st;
 }
 
-static store_status get(pg_store *q, const char *sql, const row_kind *k, int64_t id, void *out,
-                        char *err)
+static store_status get(pg_store *q, const char *sql, const row_kind *k, int64_t id, void *out, char *err)
 {
     char idt[24], doing[64];
     int_text(id, idt);
@@ -605,15 +592,14 @@ static store_status pg_user_get(void *impl, int64_t id, store_admin_user *out, c
     return get(impl, sql_user_get, &user_rows, id, out, err);
 }
 
-static store_status pg_user_find(void *impl, const char *username, store_admin_user *out,
-                                 char *err)
+static store_status pg_user_find(void *impl, const char *username, store_admin_user *out, char *err)
 {
     char key[STORE_NAME_MAX + 2];
     snprintf(key, sizeof key, "'%.100s'", username);
     const char *vals[1] = {username};
     PGresult *r = NULL;
-    store_status st = run(impl, sql_user_find, 1, vals, true, "reading a user",
-                          "gui.admin_users", "SELECT", &r, err);
+    store_status st =
+        run(impl, sql_user_find, 1, vals, true, "reading a user", "gui.admin_users", "SELECT", &r, err);
     return st == STORE_OK ? one_row(r, &user_rows, key, out, err) : st;
 }
 
@@ -629,9 +615,9 @@ static const char *constraint_of(const PGresult *r)
 /* A write: STORE_OK, or the error with conflicts explained by `explain`. */
 typedef store_status (*explain_fn)(const PGresult *r, const void *arg, char *err);
 
-static store_status write_row(pg_store *q, const char *sql, int n, const char *const *vals,
-                          const char *doing, const char *table, const char *priv,
-                          explain_fn explain, const void *arg, PGresult **keep, char *err)
+static store_status write_row(pg_store *q, const char *sql, int n, const char *const *vals, const char *doing,
+                              const char *table, const char *priv, explain_fn explain, const void *arg,
+                              PGresult **keep, char *err)
 {
     PGconn *c = acquire(q, err);
     if (!c) return STORE_ERR;
@@ -669,8 +655,7 @@ static store_status pg_pop_add(void *impl, const store_pop *pop, char *err)
     int_text(pop->id, idt);
     snprintf(doing, sizeof doing, "adding pop %s", idt);
     const char *vals[2] = {idt, pop->name};
-    return write_row(impl, sql_pop_add, 2, vals, doing, "sys.pops", "INSERT", explain_pop, pop, NULL,
-                 err);
+    return write_row(impl, sql_pop_add, 2, vals, doing, "sys.pops", "INSERT", explain_pop, pop, NULL, err);
 }
 
 static store_status explain_node(const PGresult *r, const void *arg, char *err)
@@ -683,8 +668,8 @@ static store_status explain_node(const PGresult *r, const void *arg, char *err)
         return store_fail(err, STORE_CONFLICT, "node id %lld already exists", (long long)n->id);
     if (strcmp(ss, "23505") == 0)
         return store_fail(err, STORE_CONFLICT, "node name '%.100s' already exists", n->name);
-    return store_fail(err, STORE_CONFLICT, "adding node %lld: constraint %.60s",
-                      (long long)n->id, constraint_of(r));
+    return store_fail(err, STORE_CONFLICT, "adding node %lld: constraint %.60s", (long long)n->id,
+                      constraint_of(r));
 }
 
 static store_status pg_node_add(void *impl, const store_node *node, char *err)
@@ -694,8 +679,8 @@ static store_status pg_node_add(void *impl, const store_node *node, char *err)
     int_text(node->pop_id, pidt);
     snprintf(doing, sizeof doing, "adding node %s", idt);
     const char *vals[4] = {idt, node->name, node->rpc_endpoint, pidt};
-    return write_row(impl, sql_node_add, 4, vals, doing, "sys.nodes", "INSERT", explain_node, node,
-                 NULL, err);
+    return write_row(impl, sql_node_add, 4, vals, doing, "sys.nodes", "INSERT", explain_node, node, NULL,
+                     err);
 }
 
 static store_status explain_fk(const PGresult *r, const void *arg, char *err)
@@ -705,16 +690,15 @@ static store_status explain_fk(const PGresult *r, const void *arg, char *err)
 
 /* DELETE ... WHERE id = $1: STORE_NOT_FOUND when nothing was removed;
  * *fk set when a foreign key refused it. */
-static store_status remove_row(pg_store *q, const char *sql, const char *what, const char *table,
-                               int64_t id, bool *fk, char *err)
+static store_status remove_row(pg_store *q, const char *sql, const char *what, const char *table, int64_t id,
+                               bool *fk, char *err)
 {
     char idt[24], doing[48];
     int_text(id, idt);
     snprintf(doing, sizeof doing, "removing %s %s", what, idt);
     const char *vals[1] = {idt};
     PGresult *r = NULL;
-    store_status st =
-        write_row(q, sql, 1, vals, doing, table, "DELETE", explain_fk, NULL, &r, err);
+    store_status st = write_row(q, sql, 1, vals, doing, table, "DELETE", explain_fk, NULL, &r, err);
     if (st == STORE_CONFLICT) *fk = true;
     if (st != STORE_OK) return st;
     bool none = strcmp(PQcmdTuples(r), "0") == 0;
@@ -731,16 +715,16 @@ static store_status pg_pop_remove(void *impl, int64_t id, char *err)
     int_text(id, idt);
     const char *vals[1] = {idt};
     PGresult *r = NULL;
-    if (run(impl, sql_pop_users, 1, vals, true, "counting nodes", "sys.nodes", "SELECT", &r,
-            err) != STORE_OK || PQntuples(r) != 1) {
+    if (run(impl, sql_pop_users, 1, vals, true, "counting nodes", "sys.nodes", "SELECT", &r, err) !=
+            STORE_OK ||
+        PQntuples(r) != 1) {
         PQclear(r);
         return store_fail(err, STORE_CONFLICT, "pop %lld is still used by nodes", (long long)id);
     }
     long long users = col_i64(r, 0, 0);
     PQclear(r);
-    return store_fail(err, STORE_CONFLICT,
-                      "pop %lld is still used by %lld node(s); remove them first", (long long)id,
-                      users);
+    return store_fail(err, STORE_CONFLICT, "pop %lld is still used by %lld node(s); remove them first",
+                      (long long)id, users);
 }
 
 static store_status pg_node_remove(void *impl, int64_t id, char *err)
@@ -758,51 +742,46 @@ static store_status explain_user(const PGresult *r, const void *arg, char *err)
         return store_fail(err, STORE_CONFLICT, "user id %lld already exists", (long long)u->id);
     if (strcmp(sqlstate(r), "23505") == 0)
         return store_fail(err, STORE_CONFLICT, "username '%.100s' already exists", u->username);
-    return store_fail(err, STORE_CONFLICT, "adding user '%.100s': constraint %.60s",
-                      u->username, constraint_of(r));
+    return store_fail(err, STORE_CONFLICT, "adding user '%.100s': constraint %.60s", u->username,
+                      constraint_of(r));
 }
 
 static store_status pg_user_add(void *impl, store_admin_user *u, char *err)
 {
     char idt[24];
     int_text(u->id, idt);
-    const char *vals[6] = {u->id > 0 ? idt : NULL, u->username,      u->encrypted_password,
-                           u->enabled ? "true" : "false", u->roles, u->allowed_ips};
+    const char *vals[6] = {u->id > 0 ? idt : NULL,        u->username, u->encrypted_password,
+                           u->enabled ? "true" : "false", u->roles,    u->allowed_ips};
     PGresult *r = NULL;
-    store_status st = write_row(impl, sql_user_add, 6, vals, "adding a user", "gui.admin_users",
-                            "INSERT", explain_user, u, &r, err);
+    store_status st = write_row(impl, sql_user_add, 6, vals, "adding a user", "gui.admin_users", "INSERT",
+                                explain_user, u, &r, err);
     if (st != STORE_OK) return st;
     if (PQntuples(r) == 1) u->id = col_i64(r, 0, 0);
     PQclear(r);
     return STORE_OK;
 }
 
-static store_status update_user(pg_store *q, const char *sql, const char *username,
-                                const char *val, const char *doing, char *err)
+static store_status update_user(pg_store *q, const char *sql, const char *username, const char *val,
+                                const char *doing, char *err)
 {
     const char *vals[2] = {username, val};
     PGresult *r = NULL;
-    store_status st =
-        write_row(q, sql, 2, vals, doing, "gui.admin_users", "UPDATE", NULL, NULL, &r, err);
+    store_status st = write_row(q, sql, 2, vals, doing, "gui.admin_users", "UPDATE", NULL, NULL, &r, err);
     if (st != STORE_OK) return st;
     bool none = strcmp(PQcmdTuples(r), "0") == 0;
     PQclear(r);
-    return none ? store_fail(err, STORE_NOT_FOUND, "user '%.100s' not found", username)
-                : STORE_OK;
+    return none ? store_fail(err, STORE_NOT_FOUND, "user '%.100s' not found", username) : STORE_OK;
 }
 
-static store_status pg_user_set_password(void *impl, const char *username, const char *hash,
-                                         char *err)
+static store_status pg_user_set_password(void *impl, const char *username, const char *hash, char *err)
 {
-    return update_user(impl, sql_user_set_password, username, hash, "changing the password",
+    return update_user(impl, sql_user_set_password, username, hash, "changing the password", err);
+}
+
+static store_status pg_user_set_enabled(void *impl, const char *username, bool enabled, char *err)
+{
+    return update_user(impl, sql_user_set_enabled, username, enabled ? "true" : "false", "changing the state",
                        err);
-}
-
-static store_status pg_user_set_enabled(void *impl, const char *username, bool enabled,
-                                        char *err)
-{
-    return update_user(impl, sql_user_set_enabled, username, enabled ? "true" : "false",
-                       "changing the state", err);
 }
 
 /* ---- related resources ---- */
@@ -902,8 +881,7 @@ static int pack_rows(const PGresult *r, size_t ncols, res_rows *out)
     size_t text = 0;
     for (size_t i = 0; i < nrows; i++)
         for (size_t c = 0; c < ncols; c++)
-            if (!PQgetisnull(r, (int)i, (int)c + 1))
-                text += (size_t)PQgetlength(r, (int)i, (int)c + 1) + 1;
+            if (!PQgetisnull(r, (int)i, (int)c + 1)) text += (size_t)PQgetlength(r, (int)i, (int)c + 1) + 1;
     size_t rows_size = nrows * sizeof(res_row), ptrs_size = nrows * ncols * sizeof(char *);
     char *mem = malloc(rows_size + ptrs_size + text + 1);
     if (!mem) return -1;
@@ -932,8 +910,8 @@ static int pack_rows(const PGresult *r, size_t ncols, res_rows *out)
     return 0;
 }
 
-static store_status pg_fetch(void *impl, res_type_id t, const int64_t *ids, size_t n,
-                             res_rows *out, char *err)
+static store_status pg_fetch(void *impl, res_type_id t, const int64_t *ids, size_t n, res_rows *out,
+                             char *err)
 {
     const res_type *rt = &res_types[t];
     char *sql = fetch_sql(rt);
@@ -1017,8 +995,8 @@ static char *insert_sql(res_type_id t)
     return b.p;
 }
 
-static store_status exec_simple(pg_store *q, PGconn *c, const char *sql, const char *doing,
-                                const char *table, const char *priv, char *err)
+static store_status exec_simple(pg_store *q, PGconn *c, const char *sql, const char *doing, const char *table,
+                                const char *priv, char *err)
 {
     atomic_fetch_add(&q->queries, 1);
     PGresult *r = PQexec(c, sql);
@@ -1038,8 +1016,7 @@ static store_status demo_in_tx(pg_store *q, PGconn *c, const store_demo_set *set
         if (!set->replace[t]) continue;
         if (t == RT_POPS || t == RT_NODES) {
             free(b.p);
-            return store_fail(err, STORE_INVALID, "demo data never replaces %s",
-                              res_types[t].type);
+            return store_fail(err, STORE_INVALID, "demo data never replaces %s", res_types[t].type);
         }
         if (any) sb_add(&b, ", ");
         sb_add(&b, res_types[t].pg_table);
@@ -1049,9 +1026,9 @@ static store_status demo_in_tx(pg_store *q, PGconn *c, const store_demo_set *set
         free(b.p);
         return store_fail(err, STORE_ERR, "out of memory");
     }
-    store_status st = any ? exec_simple(q, c, b.p, "demo data: emptying the tables",
-                                        "the related tables", "TRUNCATE", err)
-                          : STORE_OK;
+    store_status st = any
+        ? exec_simple(q, c, b.p, "demo data: emptying the tables", "the related tables", "TRUNCATE", err)
+        : STORE_OK;
     free(b.p);
     char *ins[RT_COUNT] = {0};
     for (size_t i = 0; st == STORE_OK && i < set->n; i++) {
@@ -1087,11 +1064,9 @@ static store_status pg_demo_replace(void *impl, const store_demo_set *set, char 
     pg_store *q = impl;
     PGconn *c = acquire(q, err);
     if (!c) return STORE_ERR;
-    store_status st = exec_simple(q, c, "BEGIN", "demo data: starting a transaction", NULL, NULL,
-                                  err);
+    store_status st = exec_simple(q, c, "BEGIN", "demo data: starting a transaction", NULL, NULL, err);
     if (st == STORE_OK) st = demo_in_tx(q, c, set, err);
-    if (st == STORE_OK)
-        st = exec_simple(q, c, "COMMIT", "demo data: committing", NULL, NULL, err);
+    if (st == STORE_OK) st = exec_simple(q, c, "COMMIT", "demo data: committing", NULL, NULL, err);
     if (st != STORE_OK && PQtransactionStatus(c) != PQTRANS_IDLE) {
         char ignore[STORE_ERR_LEN];
         exec_simple(q, c, "ROLLBACK", "rolling back", NULL, NULL, ignore);

@@ -414,8 +414,8 @@ static int migrate(sqlite_store *q, const char *path, char *err)
 static int prepare_all(sqlite_store *q, char *err)
 {
     for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i],
-                               NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(q->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i], NULL) !=
+            SQLITE_OK) {
             db_fail(q, err, "preparing statements");
             return -1;
         }
@@ -467,8 +467,8 @@ static int grow(char **arr, size_t *cap, size_t size)
 }
 
 /* Steps st to the end, reading every row into one malloc'd array. */
-static store_status collect(sqlite_store *q, sqlite3_stmt *st, const row_kind *k,
-                            void **out, size_t *n, char *err)
+static store_status collect(sqlite_store *q, sqlite3_stmt *st, const row_kind *k, void **out, size_t *n,
+                            char *err)
 {
     char *arr = NULL;
     size_t len = 0, cap = 0;
@@ -480,8 +480,8 @@ static store_status collect(sqlite_store *q, sqlite3_stmt *st, const row_kind *k
             break;
         }
         if (k->read(st, arr + len * k->size) != 0) {
-            rv = store_fail(err, STORE_ERR, "%s %lld in the database has a value too long",
-                            k->what, (long long)sqlite3_column_int64(st, 0));
+            rv = store_fail(err, STORE_ERR, "%s %lld in the database has a value too long", k->what,
+                            (long long)sqlite3_column_int64(st, 0));
             break;
         }
         len++;
@@ -498,8 +498,8 @@ static store_status collect(sqlite_store *q, sqlite3_stmt *st, const row_kind *k
     return STORE_OK;
 }
 
-static store_status list(sqlite_store *q, enum stmt_id id, const row_kind *k, void **out,
-                         size_t *n, char *err)
+static store_status list(sqlite_store *q, enum stmt_id id, const row_kind *k, void **out, size_t *n,
+                         char *err)
 {
     lock(q);
     store_status rv = collect(q, q->st[id], k, out, n, err);
@@ -507,23 +507,24 @@ static store_status list(sqlite_store *q, enum stmt_id id, const row_kind *k, vo
     return rv;
 }
 
-static store_status get_locked(sqlite_store *q, sqlite3_stmt *st, const row_kind *k, int64_t id,
-                               void *out, char *err)
+static store_status get_locked(sqlite_store *q, sqlite3_stmt *st, const row_kind *k, int64_t id, void *out,
+                               char *err)
 {
     if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK) return db_fail(q, err, "binding");
     int rc = step(q, st);
-    if (rc == SQLITE_DONE) return store_fail(err, STORE_NOT_FOUND, "%s %lld not found", k->what,
-                                             (long long)id);
-    if (rc != SQLITE_ROW) return store_fail(err, STORE_ERR, "reading %s %lld: %s", k->what,
-                                            (long long)id, sqlite3_errmsg(q->db));
+    if (rc == SQLITE_DONE)
+        return store_fail(err, STORE_NOT_FOUND, "%s %lld not found", k->what, (long long)id);
+    if (rc != SQLITE_ROW)
+        return store_fail(err, STORE_ERR, "reading %s %lld: %s", k->what, (long long)id,
+                          sqlite3_errmsg(q->db));
     if (k->read(st, out) != 0)
-        return store_fail(err, STORE_ERR, "%s %lld in the database has a value too long",
-                          k->what, (long long)id);
+        return store_fail(err, STORE_ERR, "%s %lld in the database has a value too long", k->what,
+                          (long long)id);
     return STORE_OK;
 }
 
-static store_status get(sqlite_store *q, enum stmt_id sid, const row_kind *k, int64_t id,
-                        void *out, char *err)
+static store_status get(sqlite_store *q, enum stmt_id sid, const row_kind *k, int64_t id, void *out,
+                        char *err)
 {
     lock(q);
     store_status rv = get_locked(q, q->st[sid], k, id, out, err);
@@ -560,8 +561,7 @@ static store_status sq_node_get(void *impl, int64_t id, store_node *out, char *e
 
 /* ---- writing ---- */
 
-static store_status pop_add_locked(sqlite_store *q, sqlite3_stmt *st, const store_pop *p,
-                                   char *err)
+static store_status pop_add_locked(sqlite_store *q, sqlite3_stmt *st, const store_pop *p, char *err)
 {
     if (sqlite3_bind_int64(st, 1, p->id) != SQLITE_OK ||
         sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC) != SQLITE_OK)
@@ -575,8 +575,7 @@ static store_status pop_add_locked(sqlite_store *q, sqlite3_stmt *st, const stor
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return store_fail(err, STORE_CONFLICT, "adding pop %lld: %s", (long long)p->id,
                           sqlite3_errmsg(q->db));
-    return store_fail(err, STORE_ERR, "adding pop %lld: %s", (long long)p->id,
-                      sqlite3_errmsg(q->db));
+    return store_fail(err, STORE_ERR, "adding pop %lld: %s", (long long)p->id, sqlite3_errmsg(q->db));
 }
 
 static store_status sq_pop_add(void *impl, const store_pop *pop, char *err)
@@ -597,15 +596,14 @@ static store_status pop_in_use(sqlite_store *q, int64_t id, char *err)
     if (sqlite3_bind_int64(st, 1, id) == SQLITE_OK && step(q, st) == SQLITE_ROW)
         users = sqlite3_column_int64(st, 0);
     finish(st);
-    if (users < 0) return store_fail(err, STORE_CONFLICT, "pop %lld is still used by nodes",
-                                     (long long)id);
+    if (users < 0) return store_fail(err, STORE_CONFLICT, "pop %lld is still used by nodes", (long long)id);
     return store_fail(err, STORE_CONFLICT, "pop %lld is still used by %lld node(s); remove them first",
                       (long long)id, users);
 }
 
 /* Runs a `DELETE ... WHERE id = ?1`; sets *fk when a foreign key refused it. */
-static store_status remove_locked(sqlite_store *q, sqlite3_stmt *st, const char *what,
-                                  int64_t id, int *fk, char *err)
+static store_status remove_locked(sqlite_store *q, sqlite3_stmt *st, const char *what, int64_t id, int *fk,
+                                  char *err)
 {
     if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK) return db_fail(q, err, "binding");
     int rc = step(q, st);
@@ -614,8 +612,7 @@ static store_status remove_locked(sqlite_store *q, sqlite3_stmt *st, const char 
         return STORE_CONFLICT;
     }
     if (rc != SQLITE_DONE)
-        return store_fail(err, STORE_ERR, "removing %s %lld: %s", what, (long long)id,
-                          sqlite3_errmsg(q->db));
+        return store_fail(err, STORE_ERR, "removing %s %lld: %s", what, (long long)id, sqlite3_errmsg(q->db));
     if (sqlite3_changes(q->db) == 0)
         return store_fail(err, STORE_NOT_FOUND, "%s %lld not found", what, (long long)id);
     return STORE_OK;
@@ -645,8 +642,7 @@ static store_status sq_node_remove(void *impl, int64_t id, char *err)
     return rv;
 }
 
-static store_status node_add_locked(sqlite_store *q, sqlite3_stmt *st, const store_node *n,
-                                    char *err)
+static store_status node_add_locked(sqlite_store *q, sqlite3_stmt *st, const store_node *n, char *err)
 {
     if (sqlite3_bind_int64(st, 1, n->id) != SQLITE_OK ||
         sqlite3_bind_text(st, 2, n->name, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -664,8 +660,7 @@ static store_status node_add_locked(sqlite_store *q, sqlite3_stmt *st, const sto
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return store_fail(err, STORE_CONFLICT, "adding node %lld: %s", (long long)n->id,
                           sqlite3_errmsg(q->db));
-    return store_fail(err, STORE_ERR, "adding node %lld: %s", (long long)n->id,
-                      sqlite3_errmsg(q->db));
+    return store_fail(err, STORE_ERR, "adding node %lld: %s", (long long)n->id, sqlite3_errmsg(q->db));
 }
 
 static store_status sq_node_add(void *impl, const store_node *node, char *err)
@@ -688,22 +683,17 @@ static store_status sq_user_get(void *impl, int64_t id, store_admin_user *out, c
 static store_status find_locked(sqlite_store *q, sqlite3_stmt *st, const char *username,
                                 store_admin_user *out, char *err)
 {
-    if (sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC) != SQLITE_OK)
-        return db_fail(q, err, "binding");
+    if (sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC) != SQLITE_OK) return db_fail(q, err, "binding");
     int rc = step(q, st);
-    if (rc == SQLITE_DONE)
-        return store_fail(err, STORE_NOT_FOUND, "user '%.100s' not found", username);
+    if (rc == SQLITE_DONE) return store_fail(err, STORE_NOT_FOUND, "user '%.100s' not found", username);
     if (rc != SQLITE_ROW)
-        return store_fail(err, STORE_ERR, "reading user '%.100s': %s", username,
-                          sqlite3_errmsg(q->db));
+        return store_fail(err, STORE_ERR, "reading user '%.100s': %s", username, sqlite3_errmsg(q->db));
     if (read_user(st, out) != 0)
-        return store_fail(err, STORE_ERR, "user '%.100s' in the database has a value too long",
-                          username);
+        return store_fail(err, STORE_ERR, "user '%.100s' in the database has a value too long", username);
     return STORE_OK;
 }
 
-static store_status sq_user_find(void *impl, const char *username, store_admin_user *out,
-                                 char *err)
+static store_status sq_user_find(void *impl, const char *username, store_admin_user *out, char *err)
 {
     sqlite_store *q = impl;
     lock(q);
@@ -721,13 +711,11 @@ static store_status sq_user_list(void *impl, store_admin_user **out, size_t *n, 
     return rv;
 }
 
-static store_status user_add_locked(sqlite_store *q, sqlite3_stmt *st, store_admin_user *u,
-                                    char *err)
+static store_status user_add_locked(sqlite_store *q, sqlite3_stmt *st, store_admin_user *u, char *err)
 {
     /* id NULL: SQLite assigns max(id) + 1 */
     int brc = u->id > 0 ? sqlite3_bind_int64(st, 1, u->id) : sqlite3_bind_null(st, 1);
-    if (brc != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, u->username, -1, SQLITE_STATIC) != SQLITE_OK ||
+    if (brc != SQLITE_OK || sqlite3_bind_text(st, 2, u->username, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(st, 3, u->encrypted_password, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int(st, 4, u->enabled ? 1 : 0) != SQLITE_OK ||
         sqlite3_bind_text(st, 5, u->roles, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -745,8 +733,7 @@ static store_status user_add_locked(sqlite_store *q, sqlite3_stmt *st, store_adm
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return store_fail(err, STORE_CONFLICT, "adding user '%.100s': %s", u->username,
                           sqlite3_errmsg(q->db));
-    return store_fail(err, STORE_ERR, "adding user '%.100s': %s", u->username,
-                      sqlite3_errmsg(q->db));
+    return store_fail(err, STORE_ERR, "adding user '%.100s': %s", u->username, sqlite3_errmsg(q->db));
 }
 
 static store_status sq_user_add(void *impl, store_admin_user *u, char *err)
@@ -763,25 +750,22 @@ static store_status sq_user_add(void *impl, store_admin_user *u, char *err)
 static store_status update_user_locked(sqlite_store *q, sqlite3_stmt *st, const char *username,
                                        const char *doing, char *err)
 {
-    if (sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC) != SQLITE_OK)
-        return db_fail(q, err, "binding");
+    if (sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC) != SQLITE_OK) return db_fail(q, err, "binding");
     if (step(q, st) != SQLITE_DONE)
-        return store_fail(err, STORE_ERR, "%s of user '%.100s': %s", doing, username,
-                          sqlite3_errmsg(q->db));
+        return store_fail(err, STORE_ERR, "%s of user '%.100s': %s", doing, username, sqlite3_errmsg(q->db));
     if (sqlite3_changes(q->db) == 0)
         return store_fail(err, STORE_NOT_FOUND, "user '%.100s' not found", username);
     return STORE_OK;
 }
 
-static store_status sq_user_set_password(void *impl, const char *username, const char *hash,
-                                         char *err)
+static store_status sq_user_set_password(void *impl, const char *username, const char *hash, char *err)
 {
     sqlite_store *q = impl;
     sqlite3_stmt *st = q->st[ST_USER_SET_PASSWORD];
     lock(q);
     store_status rv = sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC) == SQLITE_OK
-                          ? update_user_locked(q, st, username, "changing the password", err)
-                          : db_fail(q, err, "binding");
+        ? update_user_locked(q, st, username, "changing the password", err)
+        : db_fail(q, err, "binding");
     finish(st);
     unlock(q);
     return rv;
@@ -793,8 +777,8 @@ static store_status sq_user_set_enabled(void *impl, const char *username, bool e
     sqlite3_stmt *st = q->st[ST_USER_SET_ENABLED];
     lock(q);
     store_status rv = sqlite3_bind_int(st, 2, enabled ? 1 : 0) == SQLITE_OK
-                          ? update_user_locked(q, st, username, "changing the state", err)
-                          : db_fail(q, err, "binding");
+        ? update_user_locked(q, st, username, "changing the state", err)
+        : db_fail(q, err, "binding");
     finish(st);
     unlock(q);
     return rv;
@@ -843,10 +827,8 @@ static sqlite3_stmt *fetch_stmt(sqlite_store *q, res_type_id t, char *err)
         store_fail(err, STORE_ERR, "out of memory");
         return NULL;
     }
-    if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->fetch[t], NULL) !=
-        SQLITE_OK) {
-        store_fail(err, STORE_ERR, "preparing the %s lookup: %s", res_types[t].type,
-                   sqlite3_errmsg(q->db));
+    if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->fetch[t], NULL) != SQLITE_OK) {
+        store_fail(err, STORE_ERR, "preparing the %s lookup: %s", res_types[t].type, sqlite3_errmsg(q->db));
         sqlite3_finalize(q->fetch[t]);
         q->fetch[t] = NULL;
     }
@@ -973,8 +955,8 @@ static int acc_pack(const fetch_acc *a, res_rows *out)
     return 0;
 }
 
-static store_status fetch_locked(sqlite_store *q, sqlite3_stmt *st, res_type_id t,
-                                 const char *json, size_t json_len, res_rows *out, char *err)
+static store_status fetch_locked(sqlite_store *q, sqlite3_stmt *st, res_type_id t, const char *json,
+                                 size_t json_len, res_rows *out, char *err)
 {
     const res_type *rt = &res_types[t];
     if (sqlite3_bind_text(st, 1, json, (int)json_len, SQLITE_STATIC) != SQLITE_OK)
@@ -996,8 +978,8 @@ static store_status fetch_locked(sqlite_store *q, sqlite3_stmt *st, res_type_id 
     return rv;
 }
 
-static store_status sq_fetch(void *impl, res_type_id t, const int64_t *ids, size_t n,
-                             res_rows *out, char *err)
+static store_status sq_fetch(void *impl, res_type_id t, const int64_t *ids, size_t n, res_rows *out,
+                             char *err)
 {
     sqlite_store *q = impl;
     size_t json_len = 0;
@@ -1046,8 +1028,7 @@ static char *insert_sql(res_type_id t)
         scols = secret_cols[i].cols;
         svals = secret_cols[i].vals;
     }
-    size_t cap = 64 + strlen(rt->sqlite_table) + strlen(scols) + strlen(svals) +
-                 (rt->ncols + 1) * 8;
+    size_t cap = 64 + strlen(rt->sqlite_table) + strlen(scols) + strlen(svals) + (rt->ncols + 1) * 8;
     for (size_t i = 0; i < rt->ncols; i++) cap += strlen(rt->cols[i].column) + 2;
     char *sql = malloc(cap);
     if (!sql) return NULL;
@@ -1074,8 +1055,7 @@ static char *insert_sql(res_type_id t)
 
 static bool integer_kind(col_kind k) { return k == COL_INT || k == COL_BOOL || k == COL_REL; }
 
-static store_status bind_demo_row(sqlite_store *q, sqlite3_stmt *st, const store_demo_row *r,
-                                  char *err)
+static store_status bind_demo_row(sqlite_store *q, sqlite3_stmt *st, const store_demo_row *r, char *err)
 {
     const res_type *rt = &res_types[r->type];
     if (sqlite3_bind_int64(st, 1, r->id) != SQLITE_OK) return db_fail(q, err, "binding");
@@ -1088,8 +1068,8 @@ static store_status bind_demo_row(sqlite_store *q, sqlite3_stmt *st, const store
             char *end = NULL;
             long long n = strtoll(v, &end, 10);
             if (!*v || *end)
-                return store_fail(err, STORE_INVALID, "demo data: %s %lld: %s is not an integer",
-                                  rt->type, (long long)r->id, rt->cols[i].column);
+                return store_fail(err, STORE_INVALID, "demo data: %s %lld: %s is not an integer", rt->type,
+                                  (long long)r->id, rt->cols[i].column);
             brc = sqlite3_bind_int64(st, p, n);
         } else {
             brc = sqlite3_bind_text(st, p, v, -1, SQLITE_STATIC);
@@ -1106,8 +1086,7 @@ static store_status run_sql(sqlite_store *q, const char *sql, const char *doing,
     if (rc == SQLITE_OK) rc = step(q, st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? STORE_OK
-                             : store_fail(err, STORE_ERR, "demo data: %s: %s", doing,
-                                          sqlite3_errmsg(q->db));
+                             : store_fail(err, STORE_ERR, "demo data: %s: %s", doing, sqlite3_errmsg(q->db));
 }
 
 static store_status empty_tables(sqlite_store *q, const store_demo_set *set, char *err)
@@ -1115,8 +1094,7 @@ static store_status empty_tables(sqlite_store *q, const store_demo_set *set, cha
     for (int t = 0; t < RT_COUNT; t++) {
         if (!set->replace[t]) continue;
         if (t == RT_POPS || t == RT_NODES)
-            return store_fail(err, STORE_INVALID, "demo data never replaces %s",
-                              res_types[t].type);
+            return store_fail(err, STORE_INVALID, "demo data never replaces %s", res_types[t].type);
         char sql[96];
         snprintf(sql, sizeof sql, "DELETE FROM %s", res_types[t].sqlite_table);
         store_status rv = run_sql(q, sql, "emptying the tables", err);
@@ -1125,14 +1103,13 @@ static store_status empty_tables(sqlite_store *q, const store_demo_set *set, cha
     return STORE_OK;
 }
 
-static store_status insert_rows(sqlite_store *q, const store_demo_set *set,
-                                sqlite3_stmt *ins[RT_COUNT], char *err)
+static store_status insert_rows(sqlite_store *q, const store_demo_set *set, sqlite3_stmt *ins[RT_COUNT],
+                                char *err)
 {
     for (size_t i = 0; i < set->n; i++) {
         const store_demo_row *r = &set->rows[i];
         if ((int)r->type < 0 || r->type >= RT_COUNT || !set->replace[r->type])
-            return store_fail(err, STORE_INVALID, "demo data: row %zu has a type not replaced",
-                              i);
+            return store_fail(err, STORE_INVALID, "demo data: row %zu has a type not replaced", i);
         if (!ins[r->type]) {
             char *sql = insert_sql(r->type);
             if (!sql) return store_fail(err, STORE_ERR, "out of memory");
@@ -1145,8 +1122,8 @@ static store_status insert_rows(sqlite_store *q, const store_demo_set *set,
         int rc = rv == STORE_OK ? step(q, st) : SQLITE_DONE;
         if (rv == STORE_OK && rc != SQLITE_DONE)
             rv = store_fail(err, (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERR,
-                            "demo data: adding %s %lld: %s", res_types[r->type].type,
-                            (long long)r->id, sqlite3_errmsg(q->db));
+                            "demo data: adding %s %lld: %s", res_types[r->type].type, (long long)r->id,
+                            sqlite3_errmsg(q->db));
         finish(st);
         if (rv != STORE_OK) return rv;
     }
@@ -1167,17 +1144,16 @@ static store_status demo_locked(sqlite_store *q, const store_demo_set *set, char
     int rc = sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
     atomic_fetch_add(&q->queries, 1);
     if (rc == SQLITE_OK) return STORE_OK;
-    return store_fail(err, (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERR,
-                      "demo data: %s", sqlite3_errmsg(q->db));
+    return store_fail(err, (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERR, "demo data: %s",
+                      sqlite3_errmsg(q->db));
 }
 
 static store_status sq_demo_replace(void *impl, const store_demo_set *set, char *err)
 {
     sqlite_store *q = impl;
     lock(q);
-    store_status rv = exec(q, "BEGIN IMMEDIATE") == 0
-                          ? demo_locked(q, set, err)
-                          : db_fail(q, err, "demo data: starting a transaction");
+    store_status rv = exec(q, "BEGIN IMMEDIATE") == 0 ? demo_locked(q, set, err)
+                                                      : db_fail(q, err, "demo data: starting a transaction");
     if (rv != STORE_OK && !sqlite3_get_autocommit(q->db)) exec(q, "ROLLBACK");
     unlock(q);
     return rv;

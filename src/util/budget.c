@@ -59,8 +59,10 @@ static void leave(budget *b, waiter *w)
     waiter *prev = NULL;
     for (waiter *q = b->head; q; prev = q, q = q->next) {
         if (q != w) continue;
-        if (prev) prev->next = q->next;
-        else b->head = q->next;
+        if (prev)
+            prev->next = q->next;
+        else
+            b->head = q->next;
         if (b->tail == q) b->tail = prev;
         break;
     }
@@ -85,8 +87,10 @@ bool budget_take(budget *b, uint64_t n, int wait_ms, int64_t *waited_ms)
         return false;
     }
     waiter w = {NULL};
-    if (b->tail) b->tail->next = &w;
-    else b->head = &w;
+    if (b->tail)
+        b->tail->next = &w;
+    else
+        b->head = &w;
     b->tail = &w;
     b->waiting++;
     int64_t deadline = start + wait_ms;
@@ -98,8 +102,7 @@ bool budget_take(budget *b, uint64_t n, int wait_ms, int64_t *waited_ms)
             taken = true;
             break;
         }
-        if (pthread_cond_timedwait(&b->cv, &b->mu, &until) == ETIMEDOUT &&
-            !(b->head == &w && fits(b, n)))
+        if (pthread_cond_timedwait(&b->cv, &b->mu, &until) == ETIMEDOUT && !(b->head == &w && fits(b, n)))
             break;
     }
     leave(b, &w);

@@ -27,15 +27,24 @@ bool buf_grow(buf *b, size_t extra)
 {
     if (b->oom) return false;
     if (b->cap - b->len > extra) return true; /* keeps room for a NUL */
-    if (extra > SIZE_MAX - b->len - 1) { b->oom = true; return false; }
+    if (extra > SIZE_MAX - b->len - 1) {
+        b->oom = true;
+        return false;
+    }
     size_t need = b->len + extra + 1;
     size_t cap = 256; /* the power of two that fits */
     while (cap < need) {
-        if (cap > SIZE_MAX / 2) { cap = need; break; }
+        if (cap > SIZE_MAX / 2) {
+            cap = need;
+            break;
+        }
         cap *= 2;
     }
     char *p = realloc(b->data, cap);
-    if (!p) { b->oom = true; return false; }
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
     b->data = p;
     b->cap = cap;
     return true;
@@ -60,7 +69,10 @@ void buf_printf(buf *b, const char *fmt, ...)
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0) return;
-    if ((size_t)n < sizeof small) { buf_append(b, small, (size_t)n); return; }
+    if ((size_t)n < sizeof small) {
+        buf_append(b, small, (size_t)n);
+        return;
+    }
     if (!buf_reserve(b, (size_t)n)) return;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -73,7 +85,10 @@ void buf_put_i64(buf *b, int64_t v)
     char tmp[24];
     char *end = tmp + sizeof tmp, *p = end;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
     if (v < 0) *--p = '-';
     buf_append(b, p, (size_t)(end - p));
 }
@@ -82,7 +97,10 @@ size_t buf_i64_len(int64_t v)
 {
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     size_t n = v < 0 ? 2 : 1;
-    while (u >= 10) { u /= 10; n++; }
+    while (u >= 10) {
+        u /= 10;
+        n++;
+    }
     return n;
 }
 
@@ -95,15 +113,14 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
     if (c >= 0xE0 && c <= 0xEF) {
         if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && s[1] < 0xA0) return 0;     /* overlong */
-        if (c == 0xED && s[1] >= 0xA0) return 0;    /* surrogate */
+        if (c == 0xE0 && s[1] < 0xA0) return 0;  /* overlong */
+        if (c == 0xED && s[1] >= 0xA0) return 0; /* surrogate */
         return 3;
     }
     if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && s[1] < 0x90) return 0;     /* overlong */
-        if (c == 0xF4 && s[1] >= 0x90) return 0;    /* above U+10FFFF */
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
+        if (c == 0xF0 && s[1] < 0x90) return 0;  /* overlong */
+        if (c == 0xF4 && s[1] >= 0x90) return 0; /* above U+10FFFF */
         return 4;
     }
     return 0;
@@ -143,18 +160,24 @@ static size_t put_u_escape(buf *b, unsigned cp)
 /* The JSON escaper, into b or (b NULL) only measuring. line_safe (a
  * constant at each call, so the document path pays nothing for it) also
  * escapes DEL and breaks_lines' characters. */
-static inline __attribute__((always_inline)) size_t json_chars(buf *b, const unsigned char *s,
-                                                               size_t n, bool line_safe)
+static inline __attribute__((always_inline)) size_t json_chars(buf *b, const unsigned char *s, size_t n,
+                                                               bool line_safe)
 {
     size_t len = 0;
     size_t run = 0; /* start of the pending run of bytes copied verbatim */
     size_t i = 0;
     while (i < n) {
         unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < (line_safe ? 0x7f : 0x80)) { i++; continue; }
+        if (c >= 0x20 && c != '"' && c != '\\' && c < (line_safe ? 0x7f : 0x80)) {
+            i++;
+            continue;
+        }
         size_t k = c >= 0x80 ? utf8_seq_len(s + i, n - i) : 0;
         unsigned cp = c;
-        if (k && !(line_safe && breaks_lines(s + i, k, &cp))) { i += k; continue; }
+        if (k && !(line_safe && breaks_lines(s + i, k, &cp))) {
+            i += k;
+            continue;
+        }
         len += emit(b, s + run, i - run);
         switch (c) {
         case '"': len += emit(b, "\\\"", 2); break;

@@ -22,9 +22,9 @@ typedef struct buf {
 
 void buf_init(buf *b);
 void buf_free(buf *b);
-void buf_reset(buf *b);                 /* len = 0, keeps the memory */
-char *buf_steal(buf *b);                /* hands over data (NUL-terminated); b is empty after */
-bool buf_grow(buf *b, size_t extra);    /* the slow path of buf_reserve */
+void buf_reset(buf *b);              /* len = 0, keeps the memory */
+char *buf_steal(buf *b);             /* hands over data (NUL-terminated); b is empty after */
+bool buf_grow(buf *b, size_t extra); /* the slow path of buf_reserve */
 
 /* Room for `extra` more bytes (and a NUL); false when memory ran out.
  * Appending is the innermost step of every document, so the common case

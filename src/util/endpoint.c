@@ -45,8 +45,7 @@ static int split_plain(const char *s, parts *p, char *err)
     size_t n = (size_t)(colon - s);
     if (memchr(s, ':', n)) return fail(err, "an IPv6 address must be in brackets: [addr]:port");
     if (n == 0) return fail(err, "missing address before ':port'");
-    if (n >= sizeof p->host)
-        return fail(err, "not a numeric IPv4 address (host names are not resolved)");
+    if (n >= sizeof p->host) return fail(err, "not a numeric IPv4 address (host names are not resolved)");
     memcpy(p->host, s, n);
     p->host[n] = '\0';
     p->port = colon + 1;
@@ -76,8 +75,7 @@ static int parse_addr(const parts *p, struct sockaddr_storage *out, socklen_t *l
     memset(out, 0, sizeof *out);
     if (p->family == AF_INET6) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
-        if (inet_pton(AF_INET6, p->host, &a->sin6_addr) != 1)
-            return fail(err, "not a numeric IPv6 address");
+        if (inet_pton(AF_INET6, p->host, &a->sin6_addr) != 1) return fail(err, "not a numeric IPv6 address");
         a->sin6_family = AF_INET6;
         *len = sizeof *a;
     } else {
@@ -90,8 +88,7 @@ static int parse_addr(const parts *p, struct sockaddr_storage *out, socklen_t *l
     return 0;
 }
 
-int endpoint_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
-                   char err[ENDPOINT_ERR_LEN])
+int endpoint_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, char err[ENDPOINT_ERR_LEN])
 {
     parts p;
     struct sockaddr_storage tmp;
@@ -101,8 +98,7 @@ int endpoint_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
     if (strnlen(s, ENDPOINT_MAX_LEN + 1) > ENDPOINT_MAX_LEN) return fail(err, "endpoint too long");
     int rc = s[0] == '[' ? split_bracketed(s, &p, err) : split_plain(s, &p, err);
     /* the address before the port: "localhost:0" is better answered about the name */
-    if (rc != 0 || parse_addr(&p, &tmp, &l, err) != 0 || parse_port(p.port, &port, err) != 0)
-        return -1;
+    if (rc != 0 || parse_addr(&p, &tmp, &l, err) != 0 || parse_port(p.port, &port, err) != 0) return -1;
     if (tmp.ss_family == AF_INET6)
         ((struct sockaddr_in6 *)&tmp)->sin6_port = htons(port);
     else

@@ -15,7 +15,6 @@
 
 /* Returns 0 and fills *ss / *len (each may be NULL to only validate), or -1
  * with the reason in err (may be NULL). The reason does not echo the input. */
-int endpoint_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
-                   char err[ENDPOINT_ERR_LEN]);
+int endpoint_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len, char err[ENDPOINT_ERR_LEN]);
 
 #endif

@@ -25,8 +25,10 @@ static void put_value(buf *line, const char *v, size_t n)
         unsigned char c = (unsigned char)v[i];
         if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) plain = false;
     }
-    if (plain) buf_append(line, v, n);
-    else buf_put_json_line_str(line, v, n); /* one line for any reader (util/buf.h) */
+    if (plain)
+        buf_append(line, v, n);
+    else
+        buf_put_json_line_str(line, v, n); /* one line for any reader (util/buf.h) */
 }
 
 void log_begin(buf *line, log_level lvl, const char *msg)
@@ -93,9 +95,15 @@ void log_kv_ms(buf *line, const char *key, double ms)
         if (frac < 0.4999 || frac > 0.5001) {
             if (frac > 0.5) v++;
             char num[32], *p = num + sizeof num;
-            for (int i = 0; i < 3; i++) { *--p = (char)('0' + v % 10); v /= 10; }
+            for (int i = 0; i < 3; i++) {
+                *--p = (char)('0' + v % 10);
+                v /= 10;
+            }
             *--p = '.';
-            do { *--p = (char)('0' + v % 10); v /= 10; } while (v);
+            do {
+                *--p = (char)('0' + v % 10);
+                v /= 10;
+            } while (v);
             buf_putc(line, ' ');
             buf_puts(line, key);
             buf_putc(line, '=');

@@ -33,6 +33,6 @@ mail_link *mailbox_take(mailbox *m);
 /* Whether nothing is waiting to be taken. */
 bool mailbox_empty(mailbox *m);
 
-#define MAIL_ITEM(link, type, member) ((type *)((char *)(link) - offsetof(type, member)))
+#define MAIL_ITEM(link, type, member) ((type *)((char *)(link)-offsetof(type, member)))
 
 #endif

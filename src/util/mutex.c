@@ -32,7 +32,7 @@ void mutex_unlock(mutex *m)
 bool mutex_held(mutex *m)
 {
     return atomic_load_explicit(&m->locked, memory_order_relaxed) &&
-           pthread_equal(atomic_load_explicit(&m->holder, memory_order_relaxed), pthread_self());
+        pthread_equal(atomic_load_explicit(&m->holder, memory_order_relaxed), pthread_self());
 }
 
 void mutex_wait(mutex *m, pthread_cond_t *cv)

@@ -27,8 +27,10 @@ static void fifo_push(worker_pool *p, pool_item *it)
     assert(mutex_held(&p->mu));
     it->next = NULL;
     it->prev = p->tail;
-    if (p->tail) p->tail->next = it;
-    else p->head = it;
+    if (p->tail)
+        p->tail->next = it;
+    else
+        p->head = it;
     p->tail = it;
     it->queued = true;
 }
@@ -36,10 +38,14 @@ static void fifo_push(worker_pool *p, pool_item *it)
 static void fifo_unlink(worker_pool *p, pool_item *it)
 {
     assert(mutex_held(&p->mu) && it->queued);
-    if (it->prev) it->prev->next = it->next;
-    else p->head = it->next;
-    if (it->next) it->next->prev = it->prev;
-    else p->tail = it->prev;
+    if (it->prev)
+        it->prev->next = it->next;
+    else
+        p->head = it->next;
+    if (it->next)
+        it->next->prev = it->prev;
+    else
+        p->tail = it->prev;
     it->prev = it->next = NULL;
     it->queued = false;
 }
@@ -73,7 +79,10 @@ worker_pool *pool_new(size_t threads)
     worker_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->threads = calloc(threads, sizeof *p->threads);
-    if (!p->threads) { free(p); return NULL; }
+    if (!p->threads) {
+        free(p);
+        return NULL;
+    }
     mutex_init(&p->mu);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
@@ -138,7 +147,10 @@ void pool_batch_init(pool_batch *b, worker_pool *p)
 void pool_batch_add(pool_batch *b, pool_fn fn, void *arg)
 {
     assert(b->p && fn);
-    if (b->n == POOL_BATCH_MAX) { fn(arg); return; }
+    if (b->n == POOL_BATCH_MAX) {
+        fn(arg);
+        return;
+    }
     pool_item *it = &b->job[b->n++];
     *it = (pool_item){.fn = fn, .arg = arg, .batch = b};
     mutex_lock(&b->p->mu);

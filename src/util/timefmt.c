@@ -19,7 +19,10 @@ bool timefmt_iso_utc(int64_t secs, char out[TIMEFMT_ISO_LEN])
     /* 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z */
     if (secs < -62167219200LL || secs > 253402300799LL) return false;
     int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) { rem += 86400; days--; }
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
 
     int64_t z = days + 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -62,7 +65,10 @@ bool timefmt_parse_seconds(const char *num, size_t len, int64_t *secs)
     bool integral = true;
     for (size_t i = 0; i < len; i++) {
         char c = tmp[i];
-        if (!((c >= '0' && c <= '9') || (i == 0 && c == '-'))) { integral = false; break; }
+        if (!((c >= '0' && c <= '9') || (i == 0 && c == '-'))) {
+            integral = false;
+            break;
+        }
     }
     char *end;
     if (integral) {

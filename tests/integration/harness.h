@@ -169,8 +169,7 @@ typedef struct h_response {
 /* method on url (http://127.0.0.1:...), extra request headers as
  * "Name: value" strings (NULL-terminated list, may be NULL; "Name:" removes
  * one curl would add), optional body. Fails the test on transport errors. */
-h_response *h_http(const char *method, const char *url, const char *const *headers,
-                   const char *body);
+h_response *h_http(const char *method, const char *url, const char *const *headers, const char *body);
 /* The first value of a response header (name lower-case), or NULL. */
 const char *h_header_value(const h_response *r, const char *name);
 /* How many times the header occurs. */
@@ -195,8 +194,8 @@ const char *h_failed(const h_response *r);
 void h_assert_listing(const h_response *r, const char *ids, const char *failed);
 /* Asserts an error document: status, and errors[i] == {title, detail, code,
  * status} exactly (strings; detail NULL = any string). */
-void h_assert_error(const h_response *r, long status, size_t index, const char *title,
-                    const char *detail, const char *code);
+void h_assert_error(const h_response *r, long status, size_t index, const char *title, const char *detail,
+                    const char *code);
 /* Number of objects in errors[] (fails unless an errors document). */
 size_t h_error_count(const h_response *r);
 
@@ -217,8 +216,7 @@ typedef struct h_raw {
  * NULL). Fails the test on a transport error. */
 h_raw *h_raw_get(const h_proc *server, const char *path, const char *const *extra);
 /* n such GETs sent at once (one curl multi handle); an array of n. */
-h_raw *h_raw_get_concurrently(const h_proc *server, const char *path, const char *const *extra,
-                              size_t n);
+h_raw *h_raw_get_concurrently(const h_proc *server, const char *path, const char *const *extra, size_t n);
 /* The value of header name (lower-case) in r, or NULL (harness-owned). */
 const char *h_raw_header(const h_raw *r, const char *name);
 
@@ -267,8 +265,7 @@ char *h_b64url(const void *data, size_t n);
 char *h_b64url_decode(const char *s, size_t n, size_t *out_len);
 /* HMAC of data with key by `openssl dgst -<digest> -hmac key -binary`
  * (digest "sha256", "sha384", ...): the raw MAC, *mac_len bytes. */
-const unsigned char *h_hmac(const char *digest, const char *key, const char *data,
-                            size_t *mac_len);
+const unsigned char *h_hmac(const char *digest, const char *key, const char *data, size_t *mac_len);
 /* b64url(header).b64url(payload).b64url(HMAC-<digest>(key, the first two)):
  * a JWT minted without the server's code. */
 const char *h_jwt_sign(const char *digest, const char *key, const char *header_json,

@@ -24,23 +24,17 @@
 
 /* A complete frame at the start of buf[0..len): its payload and the frame
  * length. 0 = need more, -1 = not a netstring. */
-static int frame_parse(const char *buf, size_t len, const char **payload, size_t *plen,
-                       size_t *flen)
+static int frame_parse(const char *buf, size_t len, const char **payload, size_t *plen, size_t *flen)
 {
     size_t n = 0, i = 0;
     for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
         n = n * 10 + (size_t)(buf[i] - '0');
-        if (n > FAKE_MAX_FRAME || i > 9)
-            return -1;
+        if (n > FAKE_MAX_FRAME || i > 9) return -1;
     }
-    if (i == len)
-        return 0;
-    if (i == 0 || buf[i] != ':')
-        return -1;
-    if (len < i + 1 + n + 1)
-        return 0;
-    if (buf[i + 1 + n] != ',')
-        return -1;
+    if (i == len) return 0;
+    if (i == 0 || buf[i] != ':') return -1;
+    if (len < i + 1 + n + 1) return 0;
+    if (buf[i + 1 + n] != ',') return -1;
     *payload = buf + i + 1;
     *plen = n;
     *flen = i + 1 + n + 1;
@@ -51,8 +45,7 @@ static char *frame_make(const char *payload, size_t *out_len)
 {
     size_t n = strlen(payload);
     char *f = malloc(n + 32);
-    if (f == NULL)
-        return NULL;
+    if (f == NULL) return NULL;
     int h = snprintf(f, 32, "%zu:", n);
     memcpy(f + h, payload, n);
     f[h + n] = ',';
@@ -68,8 +61,7 @@ static int connect_addr(const char *addr)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        fail_msg("socket: %s", strerror(errno));
+    if (fd < 0) fail_msg("socket: %s", strerror(errno));
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         int e = errno;
         close(fd);
@@ -81,8 +73,7 @@ static int connect_addr(const char *addr)
 static void close_fd(void *p)
 {
     int *fd = p;
-    if (*fd >= 0)
-        close(*fd);
+    if (*fd >= 0) close(*fd);
     free(fd);
 }
 
@@ -90,16 +81,14 @@ json_t *h_node_rpc(const char *addr, const char *method, const char *params_json
 {
     int *fd = h_own(malloc(sizeof *fd), close_fd);
     *fd = connect_addr(addr);
-    const char *req = h_strf("{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"params\":%s,\"id\":7}",
-                             method, params_json ? params_json : "[]");
+    const char *req = h_strf("{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"params\":%s,\"id\":7}", method,
+                             params_json ? params_json : "[]");
     size_t flen;
     char *frame = h_own(frame_make(req, &flen), free);
     for (size_t off = 0; off < flen;) {
         ssize_t k = send(*fd, frame + off, flen - off, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            fail_msg("h_node_rpc %s %s: send: %s", addr, method, strerror(errno));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) fail_msg("h_node_rpc %s %s: send: %s", addr, method, strerror(errno));
         off += (size_t)k;
     }
     char *buf = NULL;
@@ -139,8 +128,7 @@ json_t *h_node_rpc(const char *addr, const char *method, const char *params_json
             buf = nb;
         }
         ssize_t k = recv(*fd, buf + len, cap - len, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
+        if (k < 0 && errno == EINTR) continue;
         if (k <= 0) {
             free(buf);
             fail_msg("h_node_rpc %s %s: connection closed before a reply", addr, method);
@@ -204,10 +192,9 @@ static json_t *fake_result(h_fake_node *n, const char *method, json_t *params, b
             bool want = json_array_size(params) == 0;
             size_t k;
             json_t *p;
-            json_array_foreach(params, k, p) want |= tag && json_is_string(p) &&
-                                                     strcmp(tag, json_string_value(p)) == 0;
-            if (want)
-                json_array_append(out, rec);
+            json_array_foreach(params, k, p) want |=
+                tag && json_is_string(p) && strcmp(tag, json_string_value(p)) == 0;
+            if (want) json_array_append(out, rec);
         }
         return out;
     }
@@ -279,17 +266,16 @@ static bool fake_serve(h_fake_node *n, fake_conn *c)
             ok = false;
             break;
         }
-        if (r == 0)
-            break;
+        if (r == 0) break;
         off += flen;
         json_t *req = json_loadb(payload, plen, 0, NULL);
         const char *method = json_string_value(json_object_get(req, "method"));
         json_t *params = json_object_get(req, "params");
         json_t *id = json_object_get(req, "id");
         pthread_mutex_lock(&n->mu);
-        json_array_append_new(n->requests,
-                              json_pack("{s:s,s:O}", "method", method ? method : "",
-                                        "params", params ? params : json_null()));
+        json_array_append_new(
+            n->requests,
+            json_pack("{s:s,s:O}", "method", method ? method : "", "params", params ? params : json_null()));
         size_t len;
         char *frame = NULL;
         if (n->raw != NULL) {
@@ -313,8 +299,7 @@ static bool fake_serve(h_fake_node *n, fake_conn *c)
         }
         for (size_t w = 0; w < len;) {
             ssize_t k = send(c->fd, frame + w, len - w, MSG_NOSIGNAL);
-            if (k < 0 && errno == EINTR)
-                continue;
+            if (k < 0 && errno == EINTR) continue;
             if (k <= 0) {
                 ok = false;
                 break;
@@ -322,8 +307,7 @@ static bool fake_serve(h_fake_node *n, fake_conn *c)
             w += (size_t)k;
         }
         free(frame);
-        if (!ok)
-            break;
+        if (!ok) break;
     }
     memmove(c->in, c->in + off, c->in_len - off);
     c->in_len -= off;
@@ -348,18 +332,15 @@ static void *fake_main(void *arg)
         for (int i = 0; i < FAKE_MAX_CONNS; i++)
             fds[2 + i] = (struct pollfd){.fd = n->conns[i].fd, .events = POLLIN};
         if (poll(fds, 2 + FAKE_MAX_CONNS, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             break;
         }
-        if (fds[0].revents)
-            break;
+        if (fds[0].revents) break;
         if (fds[1].revents & POLLIN) {
             int fd = accept4(n->listen_fd, NULL, NULL, SOCK_CLOEXEC);
             int slot = -1;
             for (int i = 0; fd >= 0 && i < FAKE_MAX_CONNS && slot < 0; i++)
-                if (n->conns[i].fd < 0)
-                    slot = i;
+                if (n->conns[i].fd < 0) slot = i;
             if (slot >= 0)
                 n->conns[slot].fd = fd;
             else if (fd >= 0)
@@ -367,8 +348,7 @@ static void *fake_main(void *arg)
         }
         for (int i = 0; i < FAKE_MAX_CONNS; i++) {
             fake_conn *c = &n->conns[i];
-            if (c->fd < 0 || fds[2 + i].revents == 0)
-                continue;
+            if (c->fd < 0 || fds[2 + i].revents == 0) continue;
             if (c->in_len + 65536 > c->in_cap) {
                 size_t cap = c->in_cap ? c->in_cap * 2 : 131072;
                 char *nb = realloc(c->in, cap);
@@ -380,15 +360,13 @@ static void *fake_main(void *arg)
                 c->in_cap = cap;
             }
             ssize_t k = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-            if (k < 0 && errno == EINTR)
-                continue;
+            if (k < 0 && errno == EINTR) continue;
             if (k <= 0) {
                 fake_drop_conn(c);
                 continue;
             }
             c->in_len += (size_t)k;
-            if (!fake_serve(n, c))
-                fake_drop_conn(c);
+            if (!fake_serve(n, c)) fake_drop_conn(c);
         }
     }
     return NULL;
@@ -403,14 +381,10 @@ static void fake_stop(void *p)
         pthread_join(n->thread, NULL);
     }
     for (int i = 0; i < FAKE_MAX_CONNS; i++)
-        if (n->conns[i].fd >= 0)
-            fake_drop_conn(&n->conns[i]);
-    if (n->listen_fd >= 0)
-        close(n->listen_fd);
-    if (n->wake[0] >= 0)
-        close(n->wake[0]);
-    if (n->wake[1] >= 0)
-        close(n->wake[1]);
+        if (n->conns[i].fd >= 0) fake_drop_conn(&n->conns[i]);
+    if (n->listen_fd >= 0) close(n->listen_fd);
+    if (n->wake[0] >= 0) close(n->wake[0]);
+    if (n->wake[1] >= 0) close(n->wake[1]);
     json_decref(n->calls);
     json_decref(n->requests);
     json_decref(n->failures);
@@ -421,32 +395,26 @@ static void fake_stop(void *p)
 
 h_fake_node *h_fake_node_start(const json_t *calls)
 {
-    if (!json_is_array(calls))
-        fail_msg("h_fake_node_start: calls must be a JSON array");
+    if (!json_is_array(calls)) fail_msg("h_fake_node_start: calls must be a JSON array");
     h_fake_node *n = calloc(1, sizeof *n);
-    if (n == NULL)
-        fail_msg("out of memory");
+    if (n == NULL) fail_msg("out of memory");
     n->listen_fd = n->wake[0] = n->wake[1] = -1;
-    for (int i = 0; i < FAKE_MAX_CONNS; i++)
-        n->conns[i].fd = -1;
+    for (int i = 0; i < FAKE_MAX_CONNS; i++) n->conns[i].fd = -1;
     pthread_mutex_init(&n->mu, NULL);
     n->calls = json_deep_copy(calls);
     n->requests = json_array();
     n->failures = json_object();
     h_own(n, fake_stop);
-    if (pipe2(n->wake, O_CLOEXEC) != 0)
-        fail_msg("pipe: %s", strerror(errno));
+    if (pipe2(n->wake, O_CLOEXEC) != 0) fail_msg("pipe: %s", strerror(errno));
     n->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
     if (n->listen_fd < 0 || bind(n->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(n->listen_fd, 16) != 0 ||
-        getsockname(n->listen_fd, (struct sockaddr *)&a, &len) != 0)
+        listen(n->listen_fd, 16) != 0 || getsockname(n->listen_fd, (struct sockaddr *)&a, &len) != 0)
         fail_msg("fake node: cannot listen on 127.0.0.1:0: %s", strerror(errno));
     snprintf(n->addr, sizeof n->addr, "127.0.0.1:%d", ntohs(a.sin_port));
-    if (pthread_create(&n->thread, NULL, fake_main, n) != 0)
-        fail_msg("fake node: pthread_create failed");
+    if (pthread_create(&n->thread, NULL, fake_main, n) != 0) fail_msg("fake node: pthread_create failed");
     n->started = true;
     return n;
 }
@@ -471,16 +439,14 @@ void h_fake_node_clear(h_fake_node *n)
 void h_fake_node_fail(h_fake_node *n, const char *method, int code, const char *message)
 {
     pthread_mutex_lock(&n->mu);
-    json_object_set_new(n->failures, method, json_pack("{s:i,s:s}", "code", code, "message",
-                                                       message));
+    json_object_set_new(n->failures, method, json_pack("{s:i,s:s}", "code", code, "message", message));
     pthread_mutex_unlock(&n->mu);
 }
 
 void h_fake_node_reply_raw(h_fake_node *n, const char *reply, bool frame)
 {
     char *copy = strdup(reply);
-    if (copy == NULL)
-        fail_msg("out of memory");
+    if (copy == NULL) fail_msg("out of memory");
     pthread_mutex_lock(&n->mu);
     free(n->raw);
     n->raw = copy;

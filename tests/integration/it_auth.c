@@ -60,13 +60,12 @@ static h_response *get_as(const h_proc *s, const char *path, const char *auth, c
 {
     /* an extra Accept replaces the default one (curl would send both) */
     bool own_accept = extra != NULL && strncasecmp(extra, "Accept:", 7) == 0;
-    const char *hdrs[] = {own_accept ? extra : "Accept: application/vnd.api+json",
-                          auth ? auth : H_NO_AUTH, own_accept ? NULL : extra, NULL};
+    const char *hdrs[] = {own_accept ? extra : "Accept: application/vnd.api+json", auth ? auth : H_NO_AUTH,
+                          own_accept ? NULL : extra, NULL};
     return h_http("GET", h_url(s, path), hdrs, NULL);
 }
 
-static h_response *request_as(const h_proc *s, const char *method, const char *path,
-                              const char *auth)
+static h_response *request_as(const h_proc *s, const char *method, const char *path, const char *auth)
 {
     const char *hdrs[] = {"Accept: application/vnd.api+json", auth ? auth : H_NO_AUTH, NULL};
     return h_http(method, h_url(s, path), hdrs, NULL);
@@ -93,9 +92,8 @@ static void expect_common_headers(const h_response *r)
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         const char *v = h_header_value(r, fixed[i][0]);
         if (v == NULL || h_header_count(r, fixed[i][0]) != 1 || strcmp(v, fixed[i][1]) != 0)
-            fail_msg("%s (status %ld): %s is \"%s\" (%zu times), expected \"%s\" once", r->url,
-                     r->status, fixed[i][0], v ? v : "<absent>", h_header_count(r, fixed[i][0]),
-                     fixed[i][1]);
+            fail_msg("%s (status %ld): %s is \"%s\" (%zu times), expected \"%s\" once", r->url, r->status,
+                     fixed[i][0], v ? v : "<absent>", h_header_count(r, fixed[i][0]), fixed[i][1]);
     }
     const char *rid = h_header_value(r, "x-request-id");
     const char *rt = h_header_value(r, "x-runtime");
@@ -123,8 +121,7 @@ static void expect_401_empty(const h_response *r, const char *what)
 static void expect_ok(const h_response *r, const char *what)
 {
     if (r->status != 200)
-        fail_msg("%s: %s: status %ld, expected 200; body: %.500s", what, r->url, r->status,
-                 r->body);
+        fail_msg("%s: %s: status %ld, expected 200; body: %.500s", what, r->url, r->status, r->body);
     h_assert_listing(r, "", NULL);
 }
 
@@ -144,28 +141,23 @@ static void expect_login_failed(const h_response *r, const char *detail)
 static json_t *first_error(const h_response *r, long status)
 {
     if (r->status != status)
-        fail_msg("%s: status %ld, expected %ld; body: %.1000s", r->url, r->status, status,
-                 r->body);
-    if (h_error_count(r) < 1)
-        fail_msg("%s: status %ld with an empty errors array", r->url, r->status);
+        fail_msg("%s: status %ld, expected %ld; body: %.1000s", r->url, r->status, status, r->body);
+    if (h_error_count(r) < 1) fail_msg("%s: status %ld with an empty errors array", r->url, r->status);
     json_t *e = json_array_get(json_object_get(h_json(r), "errors"), 0);
     const char *st = json_string_value(json_object_get(e, "status"));
     if (st == NULL || strcmp(st, h_strf("%ld", status)) != 0)
-        fail_msg("%s: errors[0].status is %s, expected \"%ld\"", r->url, st ? st : "<absent>",
-                 status);
+        fail_msg("%s: errors[0].status is %s, expected \"%ld\"", r->url, st ? st : "<absent>", status);
     return e;
 }
 
 /* 429 with a Retry-After of 1..max_s seconds. */
 static void expect_429(const h_response *r, int max_s, const char *what)
 {
-    if (r->status != 429)
-        fail_msg("%s: status %ld, expected 429; body: %.500s", what, r->status, r->body);
+    if (r->status != 429) fail_msg("%s: status %ld, expected 429; body: %.500s", what, r->status, r->body);
     first_error(r, 429);
     const char *ra = h_header_value(r, "retry-after");
     if (ra == NULL || !h_matches(ra, "^[0-9]+$") || atoi(ra) < 1 || atoi(ra) > max_s)
-        fail_msg("%s: Retry-After is \"%s\", expected 1..%d seconds", what, ra ? ra : "<absent>",
-                 max_s);
+        fail_msg("%s: Retry-After is \"%s\", expected 1..%d seconds", what, ra ? ra : "<absent>", max_s);
     expect_common_headers(r);
 }
 
@@ -190,12 +182,12 @@ static const char *write_file(const char *name, const char *text)
 /* Loops over many cases report every case that fails, then fail once. */
 static char problems[16384];
 
-#define PROBLEM(...)                                                                          \
-    do {                                                                                      \
-        size_t l_ = strlen(problems);                                                         \
-        snprintf(problems + l_, sizeof problems - l_, __VA_ARGS__);                           \
-        l_ = strlen(problems);                                                                \
-        snprintf(problems + l_, sizeof problems - l_, "\n");                                  \
+#define PROBLEM(...)                                                \
+    do {                                                            \
+        size_t l_ = strlen(problems);                               \
+        snprintf(problems + l_, sizeof problems - l_, __VA_ARGS__); \
+        l_ = strlen(problems);                                      \
+        snprintf(problems + l_, sizeof problems - l_, "\n");        \
     } while (0)
 
 static void no_problems(void)
@@ -213,8 +205,7 @@ static void stop(h_proc *p) { assert_int_equal(h_stop(p), 0); }
 /* login                                                               */
 
 /* Checks a server-issued token: header, claims, signature. */
-static void check_issued(const char *jwt, long long sub, long long t0, long long t1,
-                         long long lifetime)
+static void check_issued(const char *jwt, long long sub, long long t0, long long t1, long long lifetime)
 {
     const char *header = h_jwt_part_text(jwt, 0);
     if (header == NULL || strcmp(header, "{\"alg\":\"HS256\"}") != 0)
@@ -229,24 +220,21 @@ static void check_issued(const char *jwt, long long sub, long long t0, long long
     json_t *aud = json_pack("[s]", "admin");
     bool aud_ok = json_equal(json_object_get(p, "aud"), aud);
     json_decref(aud);
-    if (!aud_ok)
-        fail_msg("token payload %s: aud is not [\"admin\"]", h_jwt_part_text(jwt, 1));
+    if (!aud_ok) fail_msg("token payload %s: aud is not [\"admin\"]", h_jwt_part_text(jwt, 1));
     json_t *exp = json_object_get(p, "exp");
     if (!json_is_integer(exp) || json_object_size(p) != 3)
-        fail_msg("token payload %s: expected sub, aud and an integer exp",
-                 h_jwt_part_text(jwt, 1));
+        fail_msg("token payload %s: expected sub, aud and an integer exp", h_jwt_part_text(jwt, 1));
     long long e = json_integer_value(exp);
     if (e < t0 + lifetime - 1 || e > t1 + lifetime + 1)
-        fail_msg("token exp %lld, expected %lld..%lld (now + %lld s)", e, t0 + lifetime,
-                 t1 + lifetime, lifetime);
+        fail_msg("token exp %lld, expected %lld..%lld (now + %lld s)", e, t0 + lifetime, t1 + lifetime,
+                 lifetime);
     if (!h_jwt_signature_ok(jwt, h_secret()))
         fail_msg("the token's signature is not HMAC-SHA256(secret, header.payload) as "
                  "openssl computes it: %s",
                  jwt);
     /* Byte for byte what an independent minter makes of the same claims. */
     const char *again = h_jwt_hs256(h_jwt_part_text(jwt, 1));
-    if (strcmp(again, jwt) != 0)
-        fail_msg("server token %s differs from the openssl-minted %s", jwt, again);
+    if (strcmp(again, jwt) != 0) fail_msg("server token %s differs from the openssl-minted %s", jwt, again);
 }
 
 static void test_login_success(void **state)
@@ -272,10 +260,8 @@ static void test_login_success(void **state)
 
     /* The JSON:API media type is taken too (and a client that accepts only
      * what the login answers). */
-    const char *body =
-        "{\"auth\":{\"username\":\"alice\",\"password\":\"" PW_ALICE "\"}}";
-    const char *hdrs[] = {"Content-Type: application/vnd.api+json", "Accept: application/json",
-                          NULL};
+    const char *body = "{\"auth\":{\"username\":\"alice\",\"password\":\"" PW_ALICE "\"}}";
+    const char *hdrs[] = {"Content-Type: application/vnd.api+json", "Accept: application/json", NULL};
     t0 = now_s();
     r = h_post_auth(s, hdrs, body);
     t1 = now_s();
@@ -355,8 +341,8 @@ static void test_login_unknown_user(void **state)
     expect_login_failed(wrong, INVALID);
     /* Indistinguishable documents. */
     if (!json_equal(h_json(unknown), h_json(wrong)))
-        fail_msg("unknown user and wrong password answer differently:\n  %s\n  %s",
-                 unknown->body, wrong->body);
+        fail_msg("unknown user and wrong password answer differently:\n  %s\n  %s", unknown->body,
+                 wrong->body);
 
     /* And about the same time: the unknown user is checked against a dummy
      * hash (median of 3 each; bcrypt's cost dominates both). */
@@ -371,8 +357,7 @@ static void test_login_unknown_user(void **state)
     }
     qsort(tu, 3, sizeof tu[0], cmp_double);
     qsort(tw, 3, sizeof tw[0], cmp_double);
-    fprintf(stderr, "note: median login time: unknown user %.1f ms, wrong password %.1f ms\n",
-            tu[1], tw[1]);
+    fprintf(stderr, "note: median login time: unknown user %.1f ms, wrong password %.1f ms\n", tu[1], tw[1]);
     if (tu[1] < 0.5 * tw[1])
         fail_msg("an unknown user is answered in %.1f ms, a wrong password in %.1f ms: the "
                  "difference tells which usernames exist",
@@ -406,8 +391,7 @@ static void test_login_address_not_allowed(void **state)
     /* The right password from 127.0.0.1: refused, and the detail names it. */
     h_response *r = h_login(s, "ten", PW_ALICE, NULL);
     expect_login_failed(r, NULL);
-    const char *detail =
-        json_string_value(json_object_get(first_error(r, 401), "detail"));
+    const char *detail = json_string_value(json_object_get(first_error(r, 401), "detail"));
     if (strstr(detail, "127.0.0.1") == NULL || strstr(detail, "not allowed") == NULL)
         fail_msg("detail \"%s\" does not name 127.0.0.1 as not allowed", detail);
     /* A wrong password says nothing about addresses. */
@@ -476,8 +460,8 @@ static void test_login_malformed(void **state)
 
     /* A media type that is neither JSON nor JSON:API. */
     const char *text_ct[] = {"Content-Type: text/plain", NULL};
-    h_response *r = h_post_auth(
-        s, text_ct, "{\"auth\":{\"username\":\"alice\",\"password\":\"" PW_ALICE "\"}}");
+    h_response *r =
+        h_post_auth(s, text_ct, "{\"auth\":{\"username\":\"alice\",\"password\":\"" PW_ALICE "\"}}");
     h_assert_error(r, 415, 0, "Unsupported media type", NULL, "415");
 
     /* The server lives on and logs in. */
@@ -495,10 +479,9 @@ static void test_user_passwd(void **state)
     const char *pw2 = "alice-new-pw-Tr55wE";
     h_sensitive(pw2);
     char *out, *err;
-    int rc = h_cli_input(h_strf("%s\n", pw2), &out, &err, "user", "passwd", "--username", "alice",
-                         "--db", db, NULL);
-    if (rc != 0)
-        fail_msg("user passwd: exit %d\nstdout: %s\nstderr: %s", rc, out, err);
+    int rc = h_cli_input(h_strf("%s\n", pw2), &out, &err, "user", "passwd", "--username", "alice", "--db", db,
+                         NULL);
+    if (rc != 0) fail_msg("user passwd: exit %d\nstdout: %s\nstderr: %s", rc, out, err);
     if (strstr(out, pw2) != NULL || strstr(err, pw2) != NULL)
         fail_msg("user passwd printed the password\nstdout: %s\nstderr: %s", out, err);
     expect_login_failed(h_login(s, "alice", PW_ALICE, NULL), INVALID);
@@ -507,8 +490,7 @@ static void test_user_passwd(void **state)
     /* `user list` shows the user, never a hash. */
     rc = h_cli(&out, &err, "user", "list", "--db", db, NULL);
     assert_int_equal(rc, 0);
-    if (strstr(out, "\talice\t") == NULL || strstr(out, "$2") != NULL)
-        fail_msg("user list:\n%s", out);
+    if (strstr(out, "\talice\t") == NULL || strstr(out, "$2") != NULL) fail_msg("user list:\n%s", out);
     stop(s);
 }
 
@@ -528,12 +510,12 @@ static void test_independent_token(void **state)
     /* The listing ignores the token parameter among its filters. */
     expect_ok(get_as(s, h_strf(LISTING "?filter[node-id-eq]=1&token=%s", tok), NULL, NULL),
               "?filter...&token=");
-    expect_ok(get_as(s, h_strf(LISTING "?token=%s", tok), bearer(tok), NULL),
-              "both header and parameter");
+    expect_ok(get_as(s, h_strf(LISTING "?token=%s", tok), bearer(tok), NULL), "both header and parameter");
     /* With an nbf already reached. */
-    expect_ok(list_with(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"nbf\":%lld,"
-                                               "\"exp\":%lld}",
-                                               (long long)id, now_s() - 5, now_s() + 60))),
+    expect_ok(list_with(s,
+                        h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"nbf\":%lld,"
+                                           "\"exp\":%lld}",
+                                           (long long)id, now_s() - 5, now_s() + 60))),
               "nbf 5 s ago");
     /* The seed's shape with aud listing more than admin. */
     const char *two_aud = h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"other\",\"admin\"],"
@@ -558,10 +540,8 @@ static h_proc *start_with_alice(int64_t *id, const char *arg, const char *value)
 static void expect_refused(const h_proc *s, const char *token, const char *what)
 {
     expect_401_empty(get_as(s, LISTING, bearer(token), NULL), h_strf("%s (Bearer)", what));
-    expect_401_empty(get_as(s, LISTING, h_strf("Authorization: %s", token), NULL),
-                     h_strf("%s (bare)", what));
-    expect_401_empty(get_as(s, h_strf(LISTING "?token=%s", token), NULL, NULL),
-                     h_strf("%s (?token=)", what));
+    expect_401_empty(get_as(s, LISTING, h_strf("Authorization: %s", token), NULL), h_strf("%s (bare)", what));
+    expect_401_empty(get_as(s, h_strf(LISTING "?token=%s", token), NULL, NULL), h_strf("%s (?token=)", what));
 }
 
 static void test_refuse_no_token(void **state)
@@ -577,8 +557,7 @@ static void test_refuse_no_token(void **state)
                      "Basic credentials");
     expect_401_empty(get_as(s, LISTING "?token=", NULL, NULL), "empty ?token=");
     expect_401_empty(get_as(s, LISTING "?token=abc.def.ghi", NULL, NULL), "garbage ?token=");
-    expect_401_empty(get_as(s, LISTING, "Authorization: Bearer not-a-jwt", NULL),
-                     "not a JWT");
+    expect_401_empty(get_as(s, LISTING, "Authorization: Bearer not-a-jwt", NULL), "not a JWT");
     expect_401_empty(get_as(s, LISTING, NULL, "X-Request-Id: no-token-1"), "with a request id");
     /* the request id is echoed on the 401 too */
     h_response *r = get_as(s, LISTING, NULL, "X-Request-Id: no-token-2");
@@ -587,8 +566,7 @@ static void test_refuse_no_token(void **state)
 
     /* Authentication comes before routing, methods and media types. */
     expect_401_empty(get_as(s, "/api/rest/admin/nope", NULL, NULL), "unknown admin path");
-    h_assert_error(get_as(s, "/api/rest/admin/nope", good, NULL), 404, 0, "Not found", NULL,
-                   "404");
+    h_assert_error(get_as(s, "/api/rest/admin/nope", good, NULL), 404, 0, "Not found", NULL, "404");
     expect_401_empty(get_as(s, ONE_CALL, NULL, NULL), "GET one call");
     expect_401_empty(request_as(s, "DELETE", ONE_CALL, NULL), "DELETE one call");
     expect_401_empty(request_as(s, "POST", LISTING, NULL), "POST on the listing");
@@ -598,11 +576,9 @@ static void test_refuse_no_token(void **state)
         expect_401_empty(h_http("GET", h_url(s, LISTING), hdrs, "hello"), "text/plain body");
     }
     /* With the token the same requests get their usual answers. */
-    h_assert_error(get_as(s, LISTING, good, "Accept: text/html"), 406, 0, "Not acceptable",
-                   NULL, "406");
+    h_assert_error(get_as(s, LISTING, good, "Accept: text/html"), 406, 0, "Not acceptable", NULL, "406");
     r = request_as(s, "POST", LISTING, good);
-    if (r->status != 405)
-        fail_msg("POST on the listing with a token: status %ld, expected 405", r->status);
+    if (r->status != 405) fail_msg("POST on the listing with a token: status %ld, expected 405", r->status);
 
     /* Outside /api/rest/admin/ there is nothing to guard: 404 as before. */
     h_assert_error(get_as(s, "/nope", NULL, NULL), 404, 0, "Not found", NULL, "404");
@@ -612,8 +588,7 @@ static void test_refuse_no_token(void **state)
     expect_ok(get_as(s, LISTING, good, NULL), "the minted token");
     /* One log line per refusal (at least the 15 above). */
     if (h_log_count(s, "token refused") < 15)
-        fail_msg("only %d \"token refused\" log lines for 15 refusals",
-                 h_log_count(s, "token refused"));
+        fail_msg("only %d \"token refused\" log lines for 15 refusals", h_log_count(s, "token refused"));
     stop(s);
 }
 
@@ -648,15 +623,12 @@ static void test_refuse_alg_hs384(void **state)
     h_proc *s = start_with_alice(&id, NULL, NULL);
     const char *payload = claims(id, 300);
 
-    expect_refused(s, h_jwt_sign("sha384", h_secret(), "{\"alg\":\"HS384\"}", payload),
-                   "HS384");
-    expect_refused(s, h_jwt_sign("sha512", h_secret(), "{\"alg\":\"HS512\"}", payload),
-                   "HS512");
+    expect_refused(s, h_jwt_sign("sha384", h_secret(), "{\"alg\":\"HS384\"}", payload), "HS384");
+    expect_refused(s, h_jwt_sign("sha512", h_secret(), "{\"alg\":\"HS512\"}", payload), "HS512");
     /* "exactly HS256" */
     expect_refused(s, h_jwt_sign("sha256", h_secret(), "{\"alg\":\"hs256\"}", payload),
                    "alg hs256 (lower case)");
-    expect_refused(s, h_jwt_sign("sha256", h_secret(), "{\"alg\":\"HS256 \"}", payload),
-                   "alg \"HS256 \"");
+    expect_refused(s, h_jwt_sign("sha256", h_secret(), "{\"alg\":\"HS256 \"}", payload), "alg \"HS256 \"");
     /* An HS256 MAC under an HS384 header. */
     expect_refused(s, h_jwt_sign("sha256", h_secret(), "{\"alg\":\"HS384\"}", payload),
                    "HS384 header, HS256 signature");
@@ -672,17 +644,15 @@ static void test_refuse_rs256_header(void **state)
 
     /* The algorithm-confusion attack: RS256 announced, HMAC-SHA256 with the
      * shared secret as the "public key". */
-    expect_refused(s, h_jwt_sign("sha256", h_secret(), "{\"alg\":\"RS256\",\"typ\":\"JWT\"}",
-                                 payload),
+    expect_refused(s, h_jwt_sign("sha256", h_secret(), "{\"alg\":\"RS256\",\"typ\":\"JWT\"}", payload),
                    "RS256 header, HMAC signature");
-    expect_refused(s, h_jwt_sign("sha256", h_secret(), "{\"alg\":\"RS256\"}", payload),
-                   "RS256 header alone");
+    expect_refused(s, h_jwt_sign("sha256", h_secret(), "{\"alg\":\"RS256\"}", payload), "RS256 header alone");
     /* An RSA-sized signature. */
     unsigned char junk[256];
-    for (size_t i = 0; i < sizeof junk; i++)
-        junk[i] = (unsigned char)(i * 37 + 11);
-    expect_refused(s, h_strf("%s.%s.%s", b64("{\"alg\":\"RS256\",\"typ\":\"JWT\"}"), b64(payload),
-                             h_b64url(junk, sizeof junk)),
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (unsigned char)(i * 37 + 11);
+    expect_refused(s,
+                   h_strf("%s.%s.%s", b64("{\"alg\":\"RS256\",\"typ\":\"JWT\"}"), b64(payload),
+                          h_b64url(junk, sizeof junk)),
                    "RS256 header, 256-byte signature");
     expect_ok(list_with(s, h_jwt_hs256(payload)), "the same payload with alg HS256");
     stop(s);
@@ -707,24 +677,22 @@ static void test_refuse_tampered_payload(void **state)
     long long exp = json_integer_value(json_object_get(p, "exp"));
 
     /* sub changed to bob (an enabled root user), signature kept. */
-    const char *as_bob = h_strf("%s.%s.%s", header,
-                                b64(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":%lld}",
-                                           (long long)bob, exp)),
-                                sig);
+    const char *as_bob =
+        h_strf("%s.%s.%s", header,
+               b64(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":%lld}", (long long)bob, exp)), sig);
     h_sensitive(as_bob);
     expect_refused(s, as_bob, "sub changed");
     /* exp pushed a year out, signature kept. */
-    const char *longer = h_strf("%s.%s.%s", header,
-                                b64(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":%lld}",
-                                           (long long)alice, exp + 365LL * 86400)),
-                                sig);
+    const char *longer = h_strf(
+        "%s.%s.%s", header,
+        b64(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":%lld}", (long long)alice, exp + 365LL * 86400)),
+        sig);
     h_sensitive(longer);
     expect_refused(s, longer, "exp changed");
     /* The same claims re-encoded with white space: other bytes, other MAC. */
-    const char *spaced = h_strf("%s.%s.%s", header,
-                                b64(h_strf("{\"sub\": %lld, \"aud\": [\"admin\"], \"exp\": %lld}",
-                                           (long long)alice, exp)),
-                                sig);
+    const char *spaced = h_strf(
+        "%s.%s.%s", header,
+        b64(h_strf("{\"sub\": %lld, \"aud\": [\"admin\"], \"exp\": %lld}", (long long)alice, exp)), sig);
     h_sensitive(spaced);
     expect_refused(s, spaced, "payload re-encoded");
     expect_ok(list_with(s, tok), "the untouched token");
@@ -739,25 +707,21 @@ static void test_refuse_bad_signature(void **state)
     const char *good = h_jwt_hs256(payload);
     expect_ok(list_with(s, good), "the well-signed token");
 
-    expect_refused(s, h_jwt_sign("sha256", "another-secret-0123456789", "{\"alg\":\"HS256\"}",
-                                 payload),
+    expect_refused(s, h_jwt_sign("sha256", "another-secret-0123456789", "{\"alg\":\"HS256\"}", payload),
                    "another secret");
     /* The secret file ends in a newline that is not part of the key. */
-    expect_refused(s, h_jwt_sign("sha256", h_strf("%s\n", h_secret()), "{\"alg\":\"HS256\"}",
-                                 payload),
+    expect_refused(s, h_jwt_sign("sha256", h_strf("%s\n", h_secret()), "{\"alg\":\"HS256\"}", payload),
                    "the secret with its newline");
     const char *sig = strrchr(good, '.') + 1;
     size_t prefix = (size_t)(sig - good);
     /* First signature character changed (the last may only carry padding
      * bits). */
-    const char *flipped =
-        h_strf("%.*s%c%s", (int)prefix, good, sig[0] == 'A' ? 'B' : 'A', sig + 1);
+    const char *flipped = h_strf("%.*s%c%s", (int)prefix, good, sig[0] == 'A' ? 'B' : 'A', sig + 1);
     expect_refused(s, flipped, "one signature character changed");
     expect_refused(s, h_strf("%.*s", (int)(strlen(good) - 4), good), "signature truncated");
     expect_refused(s, h_strf("%.*s", (int)prefix, good), "empty signature");
     expect_refused(s, h_strf("%s%s", good, "AAAA"), "signature too long");
-    expect_refused(s, h_strf("%.*s%s", (int)prefix, good, "!!!not-base64!!!"),
-                   "signature not base64url");
+    expect_refused(s, h_strf("%.*s%s", (int)prefix, good, "!!!not-base64!!!"), "signature not base64url");
     stop(s);
 }
 
@@ -769,8 +733,7 @@ static void test_refuse_expired(void **state)
 
     expect_refused(s, h_jwt_hs256(claims(id, -10)), "expired 10 s ago");
     expect_refused(s, h_jwt_hs256(claims(id, -86400)), "expired a day ago");
-    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":1}",
-                                         (long long)id)),
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":1}", (long long)id)),
                    "exp 1 (1970)");
     expect_ok(list_with(s, h_jwt_hs256(claims(id, 60))), "expires in a minute");
     stop(s);
@@ -791,8 +754,7 @@ static void test_refuse_expired(void **state)
             fail_msg("a token with a 2 s lifetime still works after %.0f ms", h_now_ms() - t0);
         sleep_ms(200);
     }
-    fprintf(stderr, "note: the 2 s token was refused %.0f ms after its first use\n",
-            h_now_ms() - t0);
+    fprintf(stderr, "note: the 2 s token was refused %.0f ms after its first use\n", h_now_ms() - t0);
     stop(s);
 }
 
@@ -803,15 +765,14 @@ static void test_refuse_no_exp_or_early(void **state)
     int64_t id;
     h_proc *s = start_with_alice(&id, NULL, NULL);
 
-    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"]}", (long long)id)),
-                   "no exp");
-    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":null}",
-                                         (long long)id)),
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"]}", (long long)id)), "no exp");
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":null}", (long long)id)),
                    "exp null");
     assert_true(h_log_count(s, "reason=\"no exp\"") >= 3);
-    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"nbf\":%lld,"
-                                         "\"exp\":%lld}",
-                                         (long long)id, now_s() + 120, now_s() + 600)),
+    expect_refused(s,
+                   h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"nbf\":%lld,"
+                                      "\"exp\":%lld}",
+                                      (long long)id, now_s() + 120, now_s() + 600)),
                    "nbf in two minutes");
     assert_true(h_log_count(s, "reason=\"not yet valid\"") >= 3);
     stop(s);
@@ -822,12 +783,12 @@ static void test_refuse_wrong_aud(void **state)
     int64_t id;
     h_proc *s = start_with_alice(&id, NULL, NULL);
     long long exp = now_s() + 300;
-    const char *const auds[] = {"[\"user\"]", "\"user\"", "[]", "[\"Admin\"]", "[\"admin \"]",
-                                "[\"administrator\"]", "5", "{\"admin\":true}", "null"};
+    const char *const auds[] = {"[\"user\"]",  "\"user\"",         "[]",
+                                "[\"Admin\"]", "[\"admin \"]",     "[\"administrator\"]",
+                                "5",           "{\"admin\":true}", "null"};
     for (size_t i = 0; i < sizeof auds / sizeof auds[0]; i++) {
         const char *t =
-            h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":%s,\"exp\":%lld}", (long long)id, auds[i],
-                               exp));
+            h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":%s,\"exp\":%lld}", (long long)id, auds[i], exp));
         expect_refused(s, t, h_strf("aud %s", auds[i]));
     }
     expect_ok(list_with(s, h_jwt_hs256(claims(id, 300))), "aud [admin]");
@@ -838,8 +799,7 @@ static void test_refuse_missing_aud(void **state)
 {
     int64_t id;
     h_proc *s = start_with_alice(&id, NULL, NULL);
-    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"exp\":%lld}", (long long)id,
-                                         now_s() + 300)),
+    expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld,\"exp\":%lld}", (long long)id, now_s() + 300)),
                    "no aud");
     expect_refused(s, h_jwt_hs256(h_strf("{\"sub\":%lld}", (long long)id)), "no aud, no exp");
     expect_ok(list_with(s, h_jwt_hs256(claims(id, 300))), "with aud");
@@ -853,8 +813,7 @@ static void test_refuse_unknown_sub(void **state)
     long long exp = now_s() + 300;
     const char *const subs[] = {"999999", "0", "-1", "\"alice\"", "null", "1.5", "[1]"};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
-        const char *t = h_jwt_hs256(
-            h_strf("{\"sub\":%s,\"aud\":[\"admin\"],\"exp\":%lld}", subs[i], exp));
+        const char *t = h_jwt_hs256(h_strf("{\"sub\":%s,\"aud\":[\"admin\"],\"exp\":%lld}", subs[i], exp));
         expect_refused(s, t, h_strf("sub %s", subs[i]));
     }
     expect_refused(s, h_jwt_hs256(h_strf("{\"aud\":[\"admin\"],\"exp\":%lld}", exp)), "no sub");
@@ -923,8 +882,7 @@ static void test_refuse_ipv4_list(void **state)
 static bool have_ipv6_loopback(void)
 {
     int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
+    if (fd < 0) return false;
     struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
     bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
@@ -935,8 +893,9 @@ static bool have_ipv6_loopback(void)
 static void test_refuse_ipv6_list_peer(void **state)
 {
     if (!have_ipv6_loopback()) {
-        fprintf(stderr, "SKIPPED: ::1 cannot be bound on this machine (no IPv6 loopback); "
-                        "test_refuse_ipv6_list_forwarded covers IPv6 lists via a proxy\n");
+        fprintf(stderr,
+                "SKIPPED: ::1 cannot be bound on this machine (no IPv6 loopback); "
+                "test_refuse_ipv6_list_forwarded covers IPv6 lists via a proxy\n");
         skip();
     }
     const char *db = h_db_path();
@@ -970,12 +929,10 @@ static void test_refuse_ipv6_list_forwarded(void **state)
     h_proc *s = h_start_server(db, "--trusted-proxies", "127.0.0.1/32", NULL);
     const char *xff = "X-Forwarded-For: 2001:db8::5";
 
-    expect_401_empty(get_as(s, LISTING, bearer(mint_for(ula)), xff),
-                     "allowed fd00::/8, client 2001:db8::5");
+    expect_401_empty(get_as(s, LISTING, bearer(mint_for(ula)), xff), "allowed fd00::/8, client 2001:db8::5");
     expect_401_empty(get_as(s, LISTING, bearer(mint_for(ten)), xff),
                      "allowed 10.0.0.0/8, client 2001:db8::5");
-    expect_ok(get_as(s, LISTING, bearer(mint_for(docnet)), xff),
-              "allowed 2001:db8::/32, client 2001:db8::5");
+    expect_ok(get_as(s, LISTING, bearer(mint_for(docnet)), xff), "allowed 2001:db8::/32, client 2001:db8::5");
     expect_ok(get_as(s, LISTING, bearer(mint_for(ula)), "X-Forwarded-For: fd12:3456::1"),
               "allowed fd00::/8, client fd12:3456::1");
     /* Without the header the client is the proxy itself. */
@@ -1017,8 +974,7 @@ static void test_trusted_vs_untrusted_proxy(void **state)
     /* Logins see the same client address. */
     r = h_login(proxied, "ten", PW_USER, "10.1.2.3");
     if (r->status != 201)
-        fail_msg("login of ten via the trusted proxy from 10.1.2.3: status %ld: %s", r->status,
-                 r->body);
+        fail_msg("login of ten via the trusted proxy from 10.1.2.3: status %ld: %s", r->status, r->body);
     expect_login_failed(h_login(proxied, "ten", PW_USER, NULL), NULL);
     stop(proxied);
     stop(elsewhere);
@@ -1035,21 +991,19 @@ static void test_proxy_split_forwarded_for(void **state)
     h_proc *s = h_start_server(db, "--trusted-proxies", "127.0.0.1/32", NULL);
     const char *t = bearer(mint_for(ten));
 
-    const char *forged_first[] = {"Accept: application/vnd.api+json", t,
-                                  "X-Forwarded-For: 10.1.2.3", "X-Forwarded-For: 192.0.2.7",
-                                  NULL};
+    const char *forged_first[] = {"Accept: application/vnd.api+json", t, "X-Forwarded-For: 10.1.2.3",
+                                  "X-Forwarded-For: 192.0.2.7", NULL};
     expect_401_empty(h_http("GET", h_url(s, LISTING), forged_first, NULL),
                      "client-sent 10.1.2.3 in the first line, the proxy's 192.0.2.7 in the last");
-    const char *real_last[] = {"Accept: application/vnd.api+json", t,
-                               "X-Forwarded-For: 192.0.2.7", "X-Forwarded-For: 10.1.2.3", NULL};
+    const char *real_last[] = {"Accept: application/vnd.api+json", t, "X-Forwarded-For: 192.0.2.7",
+                               "X-Forwarded-For: 10.1.2.3", NULL};
     expect_ok(h_http("GET", h_url(s, LISTING), real_last, NULL), "10.1.2.3 in the last line");
 
     const char *login_hdrs[] = {"Content-Type: application/json", "X-Forwarded-For: 10.1.2.3",
                                 "X-Forwarded-For: 192.0.2.7", NULL};
-    h_response *r = h_post_auth(
-        s, login_hdrs, "{\"auth\":{\"username\":\"ten\",\"password\":\"" PW_USER "\"}}");
-    if (r->status == 201)
-        h_sensitive(json_string_value(json_object_get(h_json(r), "jwt")));
+    h_response *r =
+        h_post_auth(s, login_hdrs, "{\"auth\":{\"username\":\"ten\",\"password\":\"" PW_USER "\"}}");
+    if (r->status == 201) h_sensitive(json_string_value(json_object_get(h_json(r), "jwt")));
     expect_login_failed(r, NULL);
     stop(s);
 }
@@ -1073,8 +1027,8 @@ static void login_ok_from(const h_proc *s, const char *user, const char *pw, con
 {
     h_response *r = h_login(s, user, pw, xff);
     if (r->status != 201)
-        fail_msg("%s from %s: status %ld, expected 201: %.500s", user, xff ? xff : "127.0.0.1",
-                 r->status, r->body);
+        fail_msg("%s from %s: status %ld, expected 201: %.500s", user, xff ? xff : "127.0.0.1", r->status,
+                 r->body);
 }
 
 /* Per (username, address): 5 failures of alice lock alice out of this
@@ -1130,8 +1084,7 @@ static void test_throttle_window(void **state)
     for (;;) {
         sleep_ms(500);
         h_response *r = h_login(s, "alice", PW_ALICE, NULL);
-        if (r->status == 201)
-            break;
+        if (r->status == 201) break;
         expect_429(r, 15, "while the window lasts");
         if (h_now_ms() - t0 > 30000)
             fail_msg("still 429 %.0f ms after the lock-out began (window 15 s)", h_now_ms() - t0);
@@ -1176,17 +1129,17 @@ static void test_throttle_per_address(void **state)
     const char *db = h_db_path();
     h_add_user(db, "alice", PW_ALICE, "root", NULL);
     h_add_user(db, "eve", PW_USER, "root", NULL);
-    h_proc *s = h_start_server(db, "--trusted-proxies", "127.0.0.1/32", "--login-max-failures",
-                               "3", "--login-max-address-failures", "8", NULL);
+    h_proc *s = h_start_server(db, "--trusted-proxies", "127.0.0.1/32", "--login-max-failures", "3",
+                               "--login-max-address-failures", "8", NULL);
     const char *a = "192.0.2.20", *b = "192.0.2.21";
 
-    fail_logins(s, "alice", 2, a);               /* alice@a 2, a 2 */
-    login_ok_from(s, "alice", PW_ALICE, a);      /* alice@a 0, a 2 */
-    fail_logins(s, "alice", 2, a);               /* alice@a 2, a 4 */
-    login_ok_from(s, "alice", PW_ALICE, a);      /* alice@a 0, a 4 */
-    fail_logins(s, "bob", 2, a);                 /* bob@a 2, a 6 */
-    login_ok_from(s, "eve", PW_USER, a);         /* eve@a 0: bob@a stays 2 */
-    fail_logins(s, "bob", 1, a);                 /* bob@a 3, a 7 */
+    fail_logins(s, "alice", 2, a);          /* alice@a 2, a 2 */
+    login_ok_from(s, "alice", PW_ALICE, a); /* alice@a 0, a 2 */
+    fail_logins(s, "alice", 2, a);          /* alice@a 2, a 4 */
+    login_ok_from(s, "alice", PW_ALICE, a); /* alice@a 0, a 4 */
+    fail_logins(s, "bob", 2, a);            /* bob@a 2, a 6 */
+    login_ok_from(s, "eve", PW_USER, a);    /* eve@a 0: bob@a stays 2 */
+    fail_logins(s, "bob", 1, a);            /* bob@a 3, a 7 */
     expect_429(h_login(s, "bob", PW_WRONG, a), 60, "bob@a after eve's success");
     expect_login_failed(h_login(s, "bob", PW_WRONG, b), INVALID);
     expect_login_failed(h_login(s, "carol", PW_WRONG, a), INVALID); /* a 8: full */
@@ -1202,8 +1155,7 @@ static void test_throttle_ipv6_block(void **state)
 {
     const char *db = h_db_path();
     h_add_user(db, "alice", PW_ALICE, "root", NULL);
-    h_proc *s = h_start_server(db, "--trusted-proxies", "127.0.0.1/32", "--login-max-failures",
-                               "3", NULL);
+    h_proc *s = h_start_server(db, "--trusted-proxies", "127.0.0.1/32", "--login-max-failures", "3", NULL);
 
     fail_logins(s, "alice", 3, "2001:db8:0:1::%d");
     expect_429(h_login(s, "alice", PW_ALICE, "2001:db8:0:1:ffff:ffff:ffff:ffff"), 60,
@@ -1222,8 +1174,7 @@ static void test_throttle_ipv6_block(void **state)
 static void expect_forbidden(const h_response *r, const char *what)
 {
     if (r->status != 403)
-        fail_msg("%s: %s: status %ld, expected 403; body: %.500s", what, r->url, r->status,
-                 r->body);
+        fail_msg("%s: %s: status %ld, expected 403; body: %.500s", what, r->url, r->status, r->body);
     h_assert_error(r, 403, 0, "Forbidden", NULL, "403");
     assert_int_equal(h_error_count(r), 1);
     const char *ct = h_header_value(r, "content-type");
@@ -1236,18 +1187,18 @@ static void expect_forbidden(const h_response *r, const char *what)
 static void expect_permitted(const h_response *r, const char *what)
 {
     if (r->status == 401 || r->status == 403)
-        fail_msg("%s: %s: status %ld, expected the role to allow it: %.500s", what, r->url,
-                 r->status, r->body);
+        fail_msg("%s: %s: status %ld, expected the role to allow it: %.500s", what, r->url, r->status,
+                 r->body);
 }
 
-#define POLICY_OPERATOR                                                                       \
-    "# yeti-web config/policy_roles.yml shape\n"                                              \
-    "operator:\n"                                                                             \
-    "  RealtimeData/ActiveCall:\n"                                                            \
-    "    read: true\n"                                                                        \
-    "    remove: false\n"                                                                     \
-    "  Billing/Invoice:\n"                                                                    \
-    "    read: true\n"                                                                        \
+#define POLICY_OPERATOR                          \
+    "# yeti-web config/policy_roles.yml shape\n" \
+    "operator:\n"                                \
+    "  RealtimeData/ActiveCall:\n"               \
+    "    read: true\n"                           \
+    "    remove: false\n"                        \
+    "  Billing/Invoice:\n"                       \
+    "    read: true\n"                           \
     "    remove: true\n"
 
 static void test_roles_read_not_remove(void **state)
@@ -1263,8 +1214,7 @@ static void test_roles_read_not_remove(void **state)
     expect_forbidden(request_as(s, "DELETE", ONE_CALL, op), "operator deletes a call");
     /* root may do everything. */
     expect_ok(h_listing(s, NULL), "root reads");
-    expect_permitted(request_as(s, "DELETE", ONE_CALL, bearer(h_admin_token(s))),
-                     "root deletes");
+    expect_permitted(request_as(s, "DELETE", ONE_CALL, bearer(h_admin_token(s))), "root deletes");
     assert_true(h_log_count(s, "msg=forbidden") >= 1);
     stop(s);
 }
@@ -1274,15 +1224,16 @@ static void test_roles_default_fallback(void **state)
     const char *db = h_db_path();
     h_add_user(db, "viewer", PW_USER, "viewer", NULL);
     h_add_user(db, "auditor", PW_ALICE, "auditor", NULL);
-    const char *policy = write_file("policy_roles.yml", "viewer:\n"
-                                                        "  Default:\n"
-                                                        "    read: true\n"
-                                                        "auditor:\n"
-                                                        "  Default:\n"
-                                                        "    read: true\n"
-                                                        "    remove: true\n"
-                                                        "  RealtimeData/ActiveCall:\n"
-                                                        "    read: false\n");
+    const char *policy = write_file("policy_roles.yml",
+                                    "viewer:\n"
+                                    "  Default:\n"
+                                    "    read: true\n"
+                                    "auditor:\n"
+                                    "  Default:\n"
+                                    "    read: true\n"
+                                    "    remove: true\n"
+                                    "  RealtimeData/ActiveCall:\n"
+                                    "    read: false\n");
     h_proc *s = h_start_server(db, "--policy", policy, NULL);
     const char *viewer = bearer(h_login_token(s, "viewer", PW_USER));
     const char *auditor = bearer(h_login_token(s, "auditor", PW_ALICE));
@@ -1307,8 +1258,7 @@ static void test_roles_unknown_role(void **state)
     expect_forbidden(get_as(s, LISTING, guest, NULL), "a role not in the file reads");
     expect_forbidden(request_as(s, "DELETE", ONE_CALL, guest), "a role not in the file deletes");
     /* One of several roles allowing is enough. */
-    expect_ok(get_as(s, LISTING, bearer(h_login_token(s, "both", PW_ALICE)), NULL),
-              "guest,operator reads");
+    expect_ok(get_as(s, LISTING, bearer(h_login_token(s, "both", PW_ALICE)), NULL), "guest,operator reads");
     stop(s);
 }
 
@@ -1320,8 +1270,7 @@ static void test_roles_no_policy_file(void **state)
     const char *op = bearer(h_login_token(s, "op", PW_USER));
 
     expect_forbidden(get_as(s, LISTING, op, NULL), "non-root without a policy file reads");
-    expect_forbidden(request_as(s, "DELETE", ONE_CALL, op),
-                     "non-root without a policy file deletes");
+    expect_forbidden(request_as(s, "DELETE", ONE_CALL, op), "non-root without a policy file deletes");
     expect_ok(h_listing(s, NULL), "root without a policy file");
     stop(s);
 }
@@ -1333,17 +1282,15 @@ static void test_roles_no_policy_file(void **state)
  * stderr, never listening. Returns stderr. */
 static int last_rc;
 
-static const char *serve_refused(const char *what, const char *a1, const char *a2,
-                                 const char *a3, const char *a4)
+static const char *serve_refused(const char *what, const char *a1, const char *a2, const char *a3,
+                                 const char *a4)
 {
     char *out, *err;
-    int rc = h_cli(&out, &err, "serve", "--listen", "127.0.0.1:0", "--db", h_db_path(), a1, a2,
-                   a3, a4, NULL);
+    int rc = h_cli(&out, &err, "serve", "--listen", "127.0.0.1:0", "--db", h_db_path(), a1, a2, a3, a4, NULL);
     last_rc = rc;
     if (rc == 0 || strstr(out, "listening") != NULL)
         fail_msg("%s: serve exited %d\nstdout: %s\nstderr: %s", what, rc, out, err);
-    if (strlen(err) == 0)
-        fail_msg("%s: serve exited %d without a message on stderr", what, rc);
+    if (strlen(err) == 0) fail_msg("%s: serve exited %d without a message on stderr", what, rc);
     if (strstr(err, "AddressSanitizer") != NULL || strstr(err, "runtime error") != NULL)
         fail_msg("%s: sanitizer report\n%s", what, err);
     return err;
@@ -1354,8 +1301,7 @@ static void expect_policy_error(const char *name, const char *text, int line)
     const char *path = write_file(name, text);
     const char *err = serve_refused(name, "--secret-file", h_secret_file(), "--policy", path);
     const char *want = h_strf("%s:%d:", path, line);
-    if (strstr(err, want) == NULL)
-        fail_msg("policy %s: stderr does not name \"%s\":\n%s", name, want, err);
+    if (strstr(err, want) == NULL) fail_msg("policy %s: stderr does not name \"%s\":\n%s", name, want, err);
     fprintf(stderr, "note: %s", err);
 }
 
@@ -1392,10 +1338,9 @@ static void test_policy_wrong_top_level(void **state)
     expect_policy_error("scalar.yml", "# roles\njust some text\n", 2);
     /* a missing file is refused too, naming it */
     const char *missing = h_strf("%s/no-such-policy.yml", h_tmpdir());
-    const char *err = serve_refused("missing policy file", "--secret-file", h_secret_file(),
-                                    "--policy", missing);
-    if (strstr(err, missing) == NULL)
-        fail_msg("missing policy file: stderr does not name it:\n%s", err);
+    const char *err =
+        serve_refused("missing policy file", "--secret-file", h_secret_file(), "--policy", missing);
+    if (strstr(err, missing) == NULL) fail_msg("missing policy file: stderr does not name it:\n%s", err);
 }
 
 /* ACTIVECALLS_SECRET for the processes started next: set to value, or
@@ -1422,8 +1367,7 @@ static void env_secret(const char *value)
 
 static void env_restore(void)
 {
-    if (!env_saved.saved)
-        return;
+    if (!env_saved.saved) return;
     if (env_saved.had)
         setenv("ACTIVECALLS_SECRET", env_saved.value, 1);
     else
@@ -1452,8 +1396,7 @@ static void test_serve_without_secret(void **state)
     const char *missing = h_strf("%s/no-such-secret", h_tmpdir());
     err = serve_refused("missing secret file", "--secret-file", missing, NULL, NULL);
     assert_int_equal(last_rc, 1);
-    if (strstr(err, missing) == NULL)
-        fail_msg("missing secret file: stderr does not name it:\n%s", err);
+    if (strstr(err, missing) == NULL) fail_msg("missing secret file: stderr does not name it:\n%s", err);
     env_restore();
 }
 
@@ -1461,13 +1404,12 @@ static void test_serve_without_secret(void **state)
  * start with a message that says why. */
 static void test_token_lifetime_zero(void **state)
 {
-    const char *err = serve_refused("--token-lifetime 0", "--secret-file", h_secret_file(),
-                                    "--token-lifetime", "0");
+    const char *err =
+        serve_refused("--token-lifetime 0", "--secret-file", h_secret_file(), "--token-lifetime", "0");
     assert_int_equal(last_rc, 2);
     if (strstr(err, "--token-lifetime") == NULL || strstr(err, "exp") == NULL)
         fail_msg("--token-lifetime 0: the message does not say why:\n%s", err);
-    serve_refused("--token-lifetime -1", "--secret-file", h_secret_file(), "--token-lifetime",
-                  "-1");
+    serve_refused("--token-lifetime -1", "--secret-file", h_secret_file(), "--token-lifetime", "-1");
     assert_int_equal(last_rc, 2);
 }
 
@@ -1480,16 +1422,14 @@ static void test_secret_too_short(void **state)
     const char *f1 = write_file("short", fifteen);
     const char *err = serve_refused("15-byte secret file", "--secret-file", f1, NULL, NULL);
     assert_int_equal(last_rc, 1);
-    if (strstr(err, fifteen) != NULL)
-        fail_msg("the refusal prints the secret:\n%s", err);
+    if (strstr(err, fifteen) != NULL) fail_msg("the refusal prints the secret:\n%s", err);
     const char *f2 = write_file("short-nl", h_strf("%s\n", fifteen));
     serve_refused("15 bytes and a newline", "--secret-file", f2, NULL, NULL);
     assert_int_equal(last_rc, 1);
     env_secret(fifteen);
     err = serve_refused("15-byte ACTIVECALLS_SECRET", NULL, NULL, NULL, NULL);
     assert_int_equal(last_rc, 1);
-    if (strstr(err, fifteen) != NULL)
-        fail_msg("the refusal prints the secret:\n%s", err);
+    if (strstr(err, fifteen) != NULL) fail_msg("the refusal prints the secret:\n%s", err);
     env_restore();
 
     /* 16 bytes are enough: a token minted with exactly them works. */
@@ -1500,8 +1440,7 @@ static void test_secret_too_short(void **state)
     const char *tok = h_login_token(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD);
     if (!h_jwt_signature_ok(tok, sixteen))
         fail_msg("the token is not signed with the 16-byte secret: %s", tok);
-    const char *mine = h_jwt_sign("sha256", sixteen, "{\"alg\":\"HS256\"}",
-                                  claims(h_admin_id(db), 300));
+    const char *mine = h_jwt_sign("sha256", sixteen, "{\"alg\":\"HS256\"}", claims(h_admin_id(db), 300));
     expect_ok(list_with(s, mine), "a token minted with the 16-byte secret");
     stop(s);
 }
@@ -1517,8 +1456,7 @@ static void test_secret_from_env(void **state)
     env_restore();
 
     const char *tok = h_login_token(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD);
-    if (!h_jwt_signature_ok(tok, env))
-        fail_msg("the token is not signed with ACTIVECALLS_SECRET: %s", tok);
+    if (!h_jwt_signature_ok(tok, env)) fail_msg("the token is not signed with ACTIVECALLS_SECRET: %s", tok);
     expect_ok(list_with(s, tok), "the issued token");
     expect_ok(list_with(s, h_jwt_sign("sha256", env, "{\"alg\":\"HS256\"}", claims(id, 300))),
               "minted with the environment's secret");
@@ -1558,8 +1496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_throttle_per_pair, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_throttle_success_resets, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_throttle_window, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(test_throttle_no_lockout_from_elsewhere, h_setup,
-                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_no_lockout_from_elsewhere, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_throttle_per_address, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_throttle_ipv6_block, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_roles_read_not_remove, h_setup, h_teardown),

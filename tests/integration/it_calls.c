@@ -33,8 +33,7 @@
 #define SEED_ID_1 "1*" SEED_TAG_1
 #define SEED_ID_2 "1*" SEED_TAG_2
 
-static const char *const HDRS[] = {"Host: example.org", "Accept: application/vnd.api+json",
-                                   NULL};
+static const char *const HDRS[] = {"Host: example.org", "Accept: application/vnd.api+json", NULL};
 
 /* ------------------------------------------------------------------ */
 /* the 18 relationships (docs/CONTRACT.md §2)                                      */
@@ -67,9 +66,9 @@ static const struct {
     {"node", "nodes", NULL},
 };
 
-#define ALL_RELS                                                                              \
-    "customer,vendor,customer-acc,vendor-acc,customer-auth,rateplan,destination,"            \
-    "routing-group,routing-plan,dialpeer,orig-gw,term-gw,src-country,src-network,"           \
+#define ALL_RELS                                                                   \
+    "customer,vendor,customer-acc,vendor-acc,customer-auth,rateplan,destination,"  \
+    "routing-group,routing-plan,dialpeer,orig-gw,term-gw,src-country,src-network," \
     "dst-country,dst-network,pop,node"
 
 /* A call routed coherently with the demo data set (tools/nodesim/demo_ids.h):
@@ -94,8 +93,7 @@ static h_response *get(const h_proc *s, const char *path) { return request(s, "G
 
 static const char *dumps(const json_t *v)
 {
-    if (v == NULL)
-        return "<absent>";
+    if (v == NULL) return "<absent>";
     char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     const char *s = h_strf("%s", d ? d : "<unprintable>");
     free(d);
@@ -108,8 +106,7 @@ static json_t *parse(const char *text)
 {
     json_error_t err;
     json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
-    if (v == NULL)
-        fail_msg("test bug: bad JSON (%s): %s", err.text, text);
+    if (v == NULL) fail_msg("test bug: bad JSON (%s): %s", err.text, text);
     return own(v);
 }
 
@@ -125,16 +122,14 @@ static void expect_json(const json_t *want, const json_t *got, const char *what)
 static void expect_status(const h_response *r, long status)
 {
     if (r->status != status)
-        fail_msg("%s: status %ld, expected %ld; body: %.2000s", r->url, r->status, status,
-                 r->body);
+        fail_msg("%s: status %ld, expected %ld; body: %.2000s", r->url, r->status, status, r->body);
 }
 
 /* 404 "Record not found" with the detail of docs/API.md (NULL: any). */
 static void expect_not_found(const h_response *r, const char *id)
 {
     h_assert_error(r, 404, 0, "Record not found",
-                   id ? h_strf("The record identified by %s could not be found.", id) : NULL,
-                   "404");
+                   id ? h_strf("The record identified by %s could not be found.", id) : NULL, "404");
     assert_int_equal(h_error_count(r), 1);
 }
 
@@ -142,8 +137,7 @@ static void expect_error(const h_response *r, long status, const char *title, co
                          const char *code)
 {
     h_assert_error(r, status, 0, title, detail, code);
-    if (h_error_count(r) != 1)
-        fail_msg("%s: expected exactly one error: %s", r->url, r->body);
+    if (h_error_count(r) != 1) fail_msg("%s: expected exactly one error: %s", r->url, r->body);
 }
 
 /* The error's detail string (index 0). */
@@ -151,16 +145,14 @@ static const char *error_detail(const h_response *r)
 {
     json_t *e = json_array_get(json_object_get(h_json(r), "errors"), 0);
     const char *d = json_string_value(json_object_get(e, "detail"));
-    if (d == NULL)
-        fail_msg("%s: no errors[0].detail: %s", r->url, r->body);
+    if (d == NULL) fail_msg("%s: no errors[0].detail: %s", r->url, r->body);
     return d;
 }
 
 static const char *write_json(const char *name, const json_t *v)
 {
     const char *path = h_strf("%s/%s", h_tmpdir(), name);
-    if (json_dump_file(v, path, JSON_INDENT(1)) != 0)
-        fail_msg("cannot write %s", path);
+    if (json_dump_file(v, path, JSON_INDENT(1)) != 0) fail_msg("cannot write %s", path);
     return path;
 }
 
@@ -177,8 +169,7 @@ static void load_demo_data(const char *db)
 {
     char *out, *err;
     int rc = h_cli(&out, &err, "demo-data", "--db", db, NULL);
-    if (rc != 0)
-        fail_msg("demo-data --db %s: exit %d\nstdout: %s\nstderr: %s", db, rc, out, err);
+    if (rc != 0) fail_msg("demo-data --db %s: exit %d\nstdout: %s\nstderr: %s", db, rc, out, err);
 }
 
 /* The seed's first record, re-tagged, for node/pop, with these routing ids
@@ -208,8 +199,7 @@ static json_t *records(json_t *first, ...)
     json_t *a = own(json_array());
     va_list ap;
     va_start(ap, first);
-    for (json_t *r = first; r != NULL; r = va_arg(ap, json_t *))
-        json_array_append(a, r);
+    for (json_t *r = first; r != NULL; r = va_arg(ap, json_t *)) json_array_append(a, r);
     va_end(ap);
     return a;
 }
@@ -222,8 +212,7 @@ static json_t *show_data(const h_response *r)
     if (ct == NULL || strcmp(ct, "application/vnd.api+json") != 0)
         fail_msg("%s: content-type %s", r->url, ct ? ct : "<absent>");
     json_t *data = json_object_get(h_json(r), "data");
-    if (!json_is_object(data))
-        fail_msg("%s: data is not an object: %.2000s", r->url, r->body);
+    if (!json_is_object(data)) fail_msg("%s: data is not an object: %.2000s", r->url, r->body);
     return data;
 }
 
@@ -234,8 +223,7 @@ static json_t *listing_entry(const h_response *r, const char *id)
     json_t *res;
     json_array_foreach(json_object_get(h_json(r), "data"), i, res)
     {
-        if (strcmp(json_string_value(json_object_get(res, "id")), id) == 0)
-            return res;
+        if (strcmp(json_string_value(json_object_get(res, "id")), id) == 0) return res;
     }
     fail_msg("%s: no call %s in the listing (%s)", r->url, id, h_ids(r));
     return NULL;
@@ -245,8 +233,7 @@ static bool has_id(const char *ids, const char *id)
 {
     size_t n = strlen(id);
     for (const char *p = ids; (p = strstr(p, id)) != NULL; p++)
-        if ((p == ids || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-            return true;
+        if ((p == ids || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return true;
     return false;
 }
 
@@ -255,8 +242,7 @@ static const char *nth_id(const h_response *r, size_t i)
 {
     json_t *res = json_array_get(json_object_get(h_json(r), "data"), i);
     const char *id = json_string_value(json_object_get(res, "id"));
-    if (id == NULL)
-        fail_msg("%s: no data[%zu]: %.500s", r->url, i, r->body);
+    if (id == NULL) fail_msg("%s: no data[%zu]: %.500s", r->url, i, r->body);
     return h_strf("%s", id);
 }
 
@@ -271,8 +257,7 @@ static const char *encode_blanks(const char *text)
 {
     const char *out = "";
     for (const char *p = text; *p; p++)
-        out = (unsigned char)*p <= ' ' ? h_strf("%s%%%02X", out, (unsigned char)*p)
-                                       : h_strf("%s%c", out, *p);
+        out = (unsigned char)*p <= ' ' ? h_strf("%s%%%02X", out, (unsigned char)*p) : h_strf("%s%c", out, *p);
     return out;
 }
 
@@ -300,17 +285,15 @@ static bool in_store(const char *type, const char *id)
         const char *type;
         long last;
     } last[] = {
-        {"contractors", 8},   {"accounts", 8},       {"customers-auths", 4},
-        {"rateplans", 3},     {"destinations", 20},  {"routing-groups", 3},
-        {"routing-plans", 3}, {"dialpeers", 20},     {"gateways", 8},
-        {"countries", 10},    {"networks", 20},      {"pops", 2},
+        {"contractors", 8},   {"accounts", 8},         {"customers-auths", 4}, {"rateplans", 3},
+        {"destinations", 20}, {"routing-groups", 3},   {"routing-plans", 3},   {"dialpeers", 20},
+        {"gateways", 8},      {"countries", 10},       {"networks", 20},       {"pops", 2},
         {"nodes", 2},         {"smtp-connections", 2},
     };
     char *end;
     long n = strtol(id, &end, 10);
     for (size_t i = 0; i < sizeof last / sizeof *last; i++)
-        if (strcmp(type, last[i].type) == 0)
-            return *end == '\0' && n >= 1 && n <= last[i].last;
+        if (strcmp(type, last[i].type) == 0) return *end == '\0' && n >= 1 && n <= last[i].last;
     fail_msg("linkage to an unknown type %s", type);
     return false;
 }
@@ -341,10 +324,8 @@ static const char *check_includes(const h_response *r, const char *include)
     json_t *included = json_object_get(doc, "included");
     bool want_included = include && include[0];
     if (want_included != (included != NULL))
-        fail_msg("%s: include \"%s\" but included is %s", r->url, include ? include : "",
-                 dumps(included));
-    if (included && !json_is_array(included))
-        fail_msg("%s: included is not an array", r->url);
+        fail_msg("%s: include \"%s\" but included is %s", r->url, include ? include : "", dumps(included));
+    if (included && !json_is_array(included)) fail_msg("%s: included is not an array", r->url);
 
     /* index */
     json_t *index = own(json_object());
@@ -354,21 +335,17 @@ static const char *check_includes(const h_response *r, const char *include)
     {
         const char *type = json_string_value(json_object_get(res, "type"));
         const char *id = json_string_value(json_object_get(res, "id"));
-        if (!type || !id)
-            fail_msg("%s: included[%zu] without type/id: %s", r->url, i, dumps(res));
+        if (!type || !id) fail_msg("%s: included[%zu] without type/id: %s", r->url, i, dumps(res));
         const char *key = h_strf("%s:%s", type, id);
-        if (json_object_get(index, key))
-            fail_msg("%s: %s is included twice", r->url, key);
+        if (json_object_get(index, key)) fail_msg("%s: %s is included twice", r->url, key);
         json_object_set(index, key, res);
         const char *keys = h_keys(res);
         if (strcmp(keys, "id,type,links,attributes") != 0 &&
             strcmp(keys, "id,type,links,attributes,relationships") != 0)
             fail_msg("%s: included %s has keys %s", r->url, key, keys);
-        const char *self = json_string_value(
-            json_object_get(json_object_get(res, "links"), "self"));
+        const char *self = json_string_value(json_object_get(json_object_get(res, "links"), "self"));
         const char *want_self = h_strf(BASE ADMIN "/%s/%s", type, id);
-        if (!self || strcmp(self, want_self) != 0 ||
-            json_object_size(json_object_get(res, "links")) != 1)
+        if (!self || strcmp(self, want_self) != 0 || json_object_size(json_object_get(res, "links")) != 1)
             fail_msg("%s: included %s has links %s, expected {\"self\":\"%s\"}", r->url, key,
                      dumps(json_object_get(res, "links")), want_self);
         const char *rk;
@@ -376,8 +353,8 @@ static const char *check_includes(const h_response *r, const char *include)
         json_object_foreach(json_object_get(res, "relationships"), rk, rel)
         {
             if (strcmp(h_keys(rel), "data") != 0)
-                fail_msg("%s: included %s relationship %s is %s (linkage only expected)", r->url,
-                         key, rk, dumps(rel));
+                fail_msg("%s: included %s relationship %s is %s (linkage only expected)", r->url, key, rk,
+                         dumps(rel));
         }
         expect_no_secrets(res, key);
     }
@@ -389,13 +366,11 @@ static const char *check_includes(const h_response *r, const char *include)
         const char *p = include;
         while (*p) {
             size_t n = strcspn(p, ",");
-            if (npaths == 64 || n >= sizeof paths[0])
-                fail_msg("test bug: include too long");
+            if (npaths == 64 || n >= sizeof paths[0]) fail_msg("test bug: include too long");
             memcpy(paths[npaths], p, n);
             paths[npaths++][n] = '\0';
             p += n;
-            if (*p == ',')
-                p++;
+            if (*p == ',') p++;
         }
     }
 
@@ -434,11 +409,10 @@ static const char *check_includes(const h_response *r, const char *include)
                                           json_string_value(json_object_get(res, "id")));
                 json_t *rel = json_object_get(json_object_get(res, "relationships"), step);
                 if (rel == NULL || json_object_get(rel, "data") == NULL)
-                    fail_msg("%s: path %s: %s has no linkage for %s: %s", r->url, paths[k], what,
-                             step, dumps(json_object_get(res, "relationships")));
+                    fail_msg("%s: path %s: %s has no linkage for %s: %s", r->url, paths[k], what, step,
+                             dumps(json_object_get(res, "relationships")));
                 json_t *d = json_object_get(rel, "data");
-                if (json_is_null(d))
-                    continue;
+                if (json_is_null(d)) continue;
                 const char *t = json_string_value(json_object_get(d, "type"));
                 const char *id = json_string_value(json_object_get(d, "id"));
                 if (!t || !id || json_object_size(d) != 2)
@@ -448,8 +422,8 @@ static const char *check_includes(const h_response *r, const char *include)
                 if (target == NULL && !in_store(t, id))
                     continue; /* a dangling id: linkage, nothing to include */
                 if (target == NULL)
-                    fail_msg("%s: path %s: %s.%s -> %s is not in included (full linkage)",
-                             r->url, paths[k], what, step, key);
+                    fail_msg("%s: path %s: %s.%s -> %s is not in included (full linkage)", r->url, paths[k],
+                             what, step, key);
                 json_object_set_new(reached, key, json_true());
                 json_array_append(next, target);
             }
@@ -463,8 +437,7 @@ static const char *check_includes(const h_response *r, const char *include)
     json_object_foreach(index, key, v)
     {
         if (json_object_get(reached, key) == NULL)
-            fail_msg("%s: %s is included but no path of include=%s reaches it", r->url, key,
-                     include);
+            fail_msg("%s: %s is included but no path of include=%s reaches it", r->url, key, include);
     }
 
     size_t n = json_object_size(index);
@@ -473,8 +446,7 @@ static const char *check_includes(const h_response *r, const char *include)
     json_object_foreach(index, key, v) keys[m++] = h_strf("%s", key);
     qsort(keys, m, sizeof *keys, cmp_str);
     const char *out = "";
-    for (size_t k = 0; k < m; k++)
-        out = h_strf("%s%s%s", out, k ? "," : "", keys[k]);
+    for (size_t k = 0; k < m; k++) out = h_strf("%s%s%s", out, k ? "," : "", keys[k]);
     return out;
 }
 
@@ -484,10 +456,8 @@ static const char *check_includes(const h_response *r, const char *include)
 static void stop_all(h_proc *server, h_proc *a, h_proc *b)
 {
     assert_int_equal(h_stop(server), 0);
-    if (a)
-        assert_int_equal(h_stop(a), 0);
-    if (b)
-        assert_int_equal(h_stop(b), 0);
+    if (a) assert_int_equal(h_stop(a), 0);
+    if (b) assert_int_equal(h_stop(b), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -507,13 +477,11 @@ static void test_show_seed_call(void **state)
         h_response *r = get(server, call_path(ids[i], NULL));
         json_t *data = show_data(r);
         assert_string_equal(h_keys(h_json(r)), "data");
-        expect_json(json_array_get(json_object_get(seed, "data"), (size_t)i), data,
-                    h_strf("GET %s", ids[i]));
+        expect_json(json_array_get(json_object_get(seed, "data"), (size_t)i), data, h_strf("GET %s", ids[i]));
         assert_string_equal(h_keys(data), "id,type,links,attributes,relationships");
         assert_string_equal(
             h_keys(json_object_get(data, "attributes")),
-            h_keys(json_object_get(json_array_get(json_object_get(seed, "data"), (size_t)i),
-                                   "attributes")));
+            h_keys(json_object_get(json_array_get(json_object_get(seed, "data"), (size_t)i), "attributes")));
     }
     /* The same object as the listing's. */
     h_response *l = h_listing(server, NULL);
@@ -521,8 +489,7 @@ static void test_show_seed_call(void **state)
                 "show vs listing");
     /* A percent-encoded id is the same id. */
     h_response *enc = get(server, CALLS "/%31%2A" SEED_TAG_1);
-    expect_json(json_array_get(json_object_get(seed, "data"), 0), show_data(enc),
-                "GET 1%2A<tag>");
+    expect_json(json_array_get(json_object_get(seed, "data"), 0), show_data(enc), "GET 1%2A<tag>");
     stop_all(server, node, NULL);
 }
 
@@ -530,8 +497,8 @@ static void test_show_on_second_node(void **state)
 {
     const char *db = h_db_path();
     h_proc *n1 = h_start_nodesim(1, 1, "--calls-file", h_data_path("seed_calls.json"), NULL);
-    json_t *recs = records(make_record(2, 1, "n2-call", NODE2_IDS),
-                           make_record(2, 1, "n2-other", ROUTED_IDS), NULL);
+    json_t *recs =
+        records(make_record(2, 1, "n2-call", NODE2_IDS), make_record(2, 1, "n2-other", ROUTED_IDS), NULL);
     h_proc *n2 = h_start_nodesim(2, 1, "--calls-file", write_json("node2.json", recs), NULL);
     h_add_pop(db, 1);
     h_add_node(db, 1, n1->addr, 1);
@@ -544,11 +511,9 @@ static void test_show_on_second_node(void **state)
     json_t *data = show_data(r);
     expect_json(listing_entry(l, "2*n2-call"), data, "show 2*n2-call vs listing");
     assert_string_equal(json_string_value(json_object_get(data, "id")), "2*n2-call");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(data, "links"), "self")),
-        BASE CALLS "/2*n2-call");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(data, "attributes"), "local-tag")),
+    assert_string_equal(json_string_value(json_object_get(json_object_get(data, "links"), "self")),
+                        BASE CALLS "/2*n2-call");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(data, "attributes"), "local-tag")),
                         "n2-call");
     /* The node's own tag on node 1 is not found; node 2's tag under node 1 neither. */
     expect_not_found(get(server, call_path("1*n2-call", NULL)), "1*n2-call");
@@ -575,8 +540,8 @@ static void test_show_asks_only_that_tag(void **state)
 
     h_fake_node_clear(fake);
     expect_not_found(get(server, call_path("1*gone", NULL)), "1*gone");
-    expect_json(parse("[{\"method\":\"yeti.show.calls\",\"params\":[\"gone\"]}]"),
-                h_fake_node_requests(fake), "requests for an absent call");
+    expect_json(parse("[{\"method\":\"yeti.show.calls\",\"params\":[\"gone\"]}]"), h_fake_node_requests(fake),
+                "requests for an absent call");
 
     /* A call on node 2 never touches node 1. */
     h_fake_node_clear(fake);
@@ -609,8 +574,7 @@ static void test_show_ignores_blackholed_node(void **state)
     /* The listing does wait for node 2 ... */
     h_response *l = h_listing(server, NULL);
     h_assert_listing(l, SEED_ID_1 "," SEED_ID_2, "2/node-2/timeout");
-    if (l->elapsed_ms < 1800)
-        fail_msg("the listing took %.0f ms: node 2 is not blackholed", l->elapsed_ms);
+    if (l->elapsed_ms < 1800) fail_msg("the listing took %.0f ms: node 2 is not blackholed", l->elapsed_ms);
     /* ... the show of a node-1 call does not. */
     for (int i = 0; i < 3; i++) {
         h_response *r = get(server, call_path(SEED_ID_1, NULL));
@@ -619,8 +583,7 @@ static void test_show_ignores_blackholed_node(void **state)
             fail_msg("GET %s took %.0f ms with node 2 blackholed", SEED_ID_1, r->elapsed_ms);
         h_response *rel = get(server, call_path(SEED_ID_1, "/relationships/node"));
         expect_status(rel, 200);
-        if (rel->elapsed_ms > 1000)
-            fail_msg("GET .../relationships/node took %.0f ms", rel->elapsed_ms);
+        if (rel->elapsed_ms > 1000) fail_msg("GET .../relationships/node took %.0f ms", rel->elapsed_ms);
     }
     stop_all(server, n1, n2);
 }
@@ -638,8 +601,9 @@ static void test_not_found_ids(void **state)
 
     /* Malformed: the node is never asked; the detail echoes the id. */
     static const char *const malformed[] = {
-        "abc",   "abc*x", "0*x",  "1*", "*x", "-1*x", "+1*x", "1x*y", " 1*x",
-        "99999999999999999999*x", "1.0*x", "01*x", "00*x", "1 *x", "9223372036854775808*x",
+        "abc",   "abc*x", "0*x",  "1*",   "*x",
+        "-1*x",  "+1*x",  "1x*y", " 1*x", "99999999999999999999*x",
+        "1.0*x", "01*x",  "00*x", "1 *x", "9223372036854775808*x",
     };
     for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
         /* curl sends a space as is; encode it */
@@ -700,7 +664,8 @@ static void test_not_found_ids(void **state)
     expect_not_found(get(server, call_path("1*nope", "/customer")), "1*nope");
     /* tag matching is exact: a prefix or another case is another call */
     expect_not_found(get(server, call_path("1*FC-D0E4", NULL)), "1*FC-D0E4");
-    h_response *lc = get(server, call_path("1*fc-d0e4-dfe7a0d5e7641edad6e6e9b8fdcedb91-706ea6ceac6ebd86", NULL));
+    h_response *lc =
+        get(server, call_path("1*fc-d0e4-dfe7a0d5e7641edad6e6e9b8fdcedb91-706ea6ceac6ebd86", NULL));
     expect_not_found(lc, "1*fc-d0e4-dfe7a0d5e7641edad6e6e9b8fdcedb91-706ea6ceac6ebd86");
     assert_int_equal(h_stop(server), 0);
     /* one audit line per refused drop */
@@ -746,8 +711,7 @@ static void test_not_found_oversized_tag(void **state)
     expect_json(parse("[]"), h_fake_node_requests(fake), "requests for oversized tags");
     show_data(get(server, call_path(SEED_ID_1, NULL)));
     assert_int_equal(h_stop(server), 0);
-    if (problems[0])
-        fail_msg("oversized ids are not echoed as docs/API.md says:%s", problems);
+    if (problems[0]) fail_msg("oversized ids are not echoed as docs/API.md says:%s", problems);
 }
 
 static void test_node_failures(void **state)
@@ -778,19 +742,15 @@ static void test_node_failures(void **state)
             const char *code = cases[i].status == 504 ? "504" : "502";
             h_assert_error(r, cases[i].status, 0, "Node unavailable", NULL, code);
             assert_int_equal(h_error_count(r), 1);
-            const char *ere =
-                cases[i].status == 504
-                    ? h_strf("^Node %d \\(node-%d\\) did not answer in time.*", cases[i].node,
-                             cases[i].node)
-                    : h_strf("^Node %d \\(node-%d\\) failed.*", cases[i].node, cases[i].node);
+            const char *ere = cases[i].status == 504
+                ? h_strf("^Node %d \\(node-%d\\) did not answer in time.*", cases[i].node, cases[i].node)
+                : h_strf("^Node %d \\(node-%d\\) failed.*", cases[i].node, cases[i].node);
             if (!h_matches(error_detail(r), ere))
-                fail_msg("%s: detail \"%s\" does not name the node (%s)", r->url,
-                         error_detail(r), ere);
+                fail_msg("%s: detail \"%s\" does not name the node (%s)", r->url, error_detail(r), ere);
             if (r->elapsed_ms > 2000)
                 fail_msg("%s took %.0f ms; the deadline is 300 ms", r->url, r->elapsed_ms);
             if (cases[i].status == 504 && r->elapsed_ms < 250)
-                fail_msg("%s: 504 after %.0f ms, before the 300 ms deadline", r->url,
-                         r->elapsed_ms);
+                fail_msg("%s: 504 after %.0f ms, before the 300 ms deadline", r->url, r->elapsed_ms);
         }
     }
     /* A drop on them: the same answer, nothing dropped, audited. */
@@ -799,8 +759,7 @@ static void test_node_failures(void **state)
         h_response *r = request(server, "DELETE", call_path(id, NULL));
         h_assert_error(r, cases[i].status, 0, "Node unavailable", NULL,
                        cases[i].status == 504 ? "504" : "502");
-        if (!h_matches(error_detail(r), h_strf("^Node %d \\(node-%d\\) ", cases[i].node,
-                                               cases[i].node)))
+        if (!h_matches(error_detail(r), h_strf("^Node %d \\(node-%d\\) ", cases[i].node, cases[i].node)))
             fail_msg("DELETE %s: detail \"%s\" does not name the node", id, error_detail(r));
     }
     /* An RPC error names the node's message. */
@@ -853,8 +812,7 @@ static void test_drop(void **state)
     h_response *after = h_listing(server, NULL);
     const char *ids_after = h_ids(after);
     assert_int_equal(json_array_size(json_object_get(h_json(after), "data")), 4);
-    if (has_id(ids_after, victim))
-        fail_msg("the listing still has %s: %s", victim, ids_after);
+    if (has_id(ids_after, victim)) fail_msg("the listing still has %s: %s", victim, ids_after);
     /* ... and nothing else changed */
     json_t *rest = json_object_get(h_json(after), "data");
     size_t i;
@@ -870,16 +828,15 @@ static void test_drop(void **state)
     /* Dropping it again, or an unknown call: 404, nothing dropped. */
     h_response *again = request(server, "DELETE", call_path(victim, NULL));
     expect_not_found(again, victim);
-    expect_not_found(request(server, "DELETE", call_path("1*no-such-call", NULL)),
-                     "1*no-such-call");
+    expect_not_found(request(server, "DELETE", call_path("1*no-such-call", NULL)), "1*no-such-call");
     expect_not_found(request(server, "DELETE", call_path("7*x", NULL)), "7*x");
     expect_not_found(request(server, "DELETE", call_path("junk", NULL)), "junk");
     assert_int_equal(h_node_count(node->addr), 4);
 
     /* Another one, through a percent-encoded id. */
     const char *second = nth_id(after, 0);
-    const char *enc = h_strf(CALLS "/%s%%2A%s", h_strf("%.*s", (int)strcspn(second, "*"), second),
-                             strchr(second, '*') + 1);
+    const char *enc =
+        h_strf(CALLS "/%s%%2A%s", h_strf("%.*s", (int)strcspn(second, "*"), second), strchr(second, '*') + 1);
     expect_status(request(server, "DELETE", enc), 204);
     assert_int_equal(h_node_count(node->addr), 3);
 
@@ -913,8 +870,7 @@ static void test_drop_protocol_and_node_errors(void **state)
 
     expect_status(request(server, "DELETE", call_path(SEED_ID_1, NULL)), 204);
     expect_json(parse("[{\"method\":\"yeti.show.calls\",\"params\":[\"" SEED_TAG_1 "\"]},"
-                      "{\"method\":\"yeti.request.call.disconnect\",\"params\":[\"" SEED_TAG_1
-                      "\"]}]"),
+                      "{\"method\":\"yeti.request.call.disconnect\",\"params\":[\"" SEED_TAG_1 "\"]}]"),
                 h_fake_node_requests(fake), "requests of a drop");
     h_fake_node_clear(fake);
     /* absent: no disconnect sent */
@@ -928,8 +884,7 @@ static void test_drop_protocol_and_node_errors(void **state)
     h_response *r = request(server, "DELETE", call_path(SEED_ID_2, NULL));
     h_assert_error(r, 502, 0, "Node unavailable", NULL, "502");
     if (!h_matches(error_detail(r), "^Node 1 \\(node-1\\) .*switch is busy"))
-        fail_msg("disconnect error: detail \"%s\" lacks the node and its message",
-                 error_detail(r));
+        fail_msg("disconnect error: detail \"%s\" lacks the node and its message", error_detail(r));
     assert_int_equal(json_array_size(h_fake_node_requests(fake)), 2);
 
     /* A node that is down. */
@@ -942,8 +897,7 @@ static void test_drop_protocol_and_node_errors(void **state)
     assert_int_equal(h_log_count(server, audit_line(admin, SEED_ID_1, "dropped")), 1);
     assert_int_equal(h_log_count(server, audit_line(admin, SEED_ID_1, "not-found")), 1);
     /* node-error: ... with the node's message */
-    if (h_log_count(server, h_strf("call_id=%s client=127.0.0.1 result=\"node-error: ",
-                                   SEED_ID_2)) != 1 ||
+    if (h_log_count(server, h_strf("call_id=%s client=127.0.0.1 result=\"node-error: ", SEED_ID_2)) != 1 ||
         h_log_count(server, "switch is busy") < 1)
         fail_msg("no audit line with result=\"node-error: ...switch is busy\"");
     assert_int_equal(h_log_count(server, "msg=audit"), 4);
@@ -962,23 +916,22 @@ static void test_drop_needs_remove(void **state)
     h_add_pop(db, 1);
     h_add_node(db, 1, node->addr, 1);
     h_add_user(db, "op", "Operator-pw-4xQ8sz", "operator", NULL);
-    const char *policy = write_text("policy_roles.yml", "operator:\n"
-                                                        "  RealtimeData/ActiveCall:\n"
-                                                        "    read: true\n"
-                                                        "    remove: false\n");
+    const char *policy = write_text("policy_roles.yml",
+                                    "operator:\n"
+                                    "  RealtimeData/ActiveCall:\n"
+                                    "    read: true\n"
+                                    "    remove: false\n");
     h_proc *server = h_start_server(db, "--policy", policy, NULL);
     const char *tok = h_login_token(server, "op", "Operator-pw-4xQ8sz");
     const char *auth = h_strf("Authorization: Bearer %s", tok);
-    const char *const hdrs[] = {"Host: example.org", "Accept: application/vnd.api+json", auth,
-                                NULL};
+    const char *const hdrs[] = {"Host: example.org", "Accept: application/vnd.api+json", auth, NULL};
 
     h_response *l = h_http("GET", h_url(server, CALLS), hdrs, NULL);
     expect_status(l, 200);
     const char *id = nth_id(l, 0);
     /* read: the show and relationships */
     show_data(h_http("GET", h_url(server, call_path(id, NULL)), hdrs, NULL));
-    expect_status(h_http("GET", h_url(server, call_path(id, "/relationships/node")), hdrs, NULL),
-                  200);
+    expect_status(h_http("GET", h_url(server, call_path(id, "/relationships/node")), hdrs, NULL), 200);
     /* no remove: 403, the call stays */
     h_response *d = h_http("DELETE", h_url(server, call_path(id, NULL)), hdrs, NULL);
     expect_error(d, 403, "Forbidden", NULL, "403");
@@ -1123,8 +1076,7 @@ static h_proc *relationship_cluster(h_proc **node)
     h_add_pop(db, 1);
     h_add_pop(db, 2);
     load_demo_data(db);
-    json_t *recs = records(make_record(1, 2, "routed", ROUTED_IDS),
-                           make_record(1, -1, "bare", NULL),
+    json_t *recs = records(make_record(1, 2, "routed", ROUTED_IDS), make_record(1, -1, "bare", NULL),
                            make_record(1, 1, "seedlike", SEED_IDS), NULL);
     *node = h_start_nodesim(1, 1, "--calls-file", write_json("node1.json", recs), NULL);
     h_add_node(db, 1, (*node)->addr, 1);
@@ -1140,22 +1092,20 @@ static void test_relationship_linkage(void **state)
         /* routed */
         h_response *r = get(server, call_path("1*routed", h_strf("/relationships/%s", rel)));
         expect_status(r, 200);
-        const char *id = k == REL_NODE  ? "1"
-                         : k == REL_POP ? "2"
-                                        : h_strf("%d", ROUTED_IDS[k]);
-        json_t *want = parse(h_strf(
-            "{\"links\":{\"self\":\"" BASE CALLS "/1*routed/relationships/%s\",\"related\":\"" BASE
-            CALLS "/1*routed/%s\"},\"data\":{\"type\":\"%s\",\"id\":\"%s\"}}",
-            rel, rel, RELS[k].type, id));
+        const char *id = k == REL_NODE ? "1" : k == REL_POP ? "2" : h_strf("%d", ROUTED_IDS[k]);
+        json_t *want = parse(h_strf("{\"links\":{\"self\":\"" BASE CALLS
+                                    "/1*routed/relationships/%s\",\"related\":\"" BASE CALLS
+                                    "/1*routed/%s\"},\"data\":{\"type\":\"%s\",\"id\":\"%s\"}}",
+                                    rel, rel, RELS[k].type, id));
         expect_json(want, h_json(r), h_strf("relationships/%s of 1*routed", rel));
         assert_string_equal(h_keys(h_json(r)), "links,data");
         /* bare: null, except the node */
         h_response *b = get(server, call_path("1*bare", h_strf("/relationships/%s", rel)));
         expect_status(b, 200);
-        json_t *want_b = parse(h_strf(
-            "{\"links\":{\"self\":\"" BASE CALLS "/1*bare/relationships/%s\",\"related\":\"" BASE
-            CALLS "/1*bare/%s\"},\"data\":%s}",
-            rel, rel, k == REL_NODE ? "{\"type\":\"nodes\",\"id\":\"1\"}" : "null"));
+        json_t *want_b =
+            parse(h_strf("{\"links\":{\"self\":\"" BASE CALLS
+                         "/1*bare/relationships/%s\",\"related\":\"" BASE CALLS "/1*bare/%s\"},\"data\":%s}",
+                         rel, rel, k == REL_NODE ? "{\"type\":\"nodes\",\"id\":\"1\"}" : "null"));
         expect_json(want_b, h_json(b), h_strf("relationships/%s of 1*bare", rel));
         /* the linkage is what the show says with include */
         h_response *s = get(server, call_path("1*routed", h_strf("?include=%s", rel)));
@@ -1167,8 +1117,8 @@ static void test_relationship_linkage(void **state)
     }
     /* the seed-like call: linkage from its fields, whether or not the row exists */
     h_response *r = get(server, call_path("1*seedlike", "/relationships/customer"));
-    expect_json(parse("{\"type\":\"contractors\",\"id\":\"22\"}"),
-                json_object_get(h_json(r), "data"), "seedlike customer linkage");
+    expect_json(parse("{\"type\":\"contractors\",\"id\":\"22\"}"), json_object_get(h_json(r), "data"),
+                "seedlike customer linkage");
     stop_all(server, node, NULL);
 }
 
@@ -1222,7 +1172,7 @@ static void test_relationship_errors(void **state)
     h_proc *node;
     h_proc *server = relationship_cluster(&node);
     /* unknown relationship names: 404 */
-    static const char *const bad[] = {"foo", "customers", "Customer", "customer_id",
+    static const char *const bad[] = {"foo",         "customers",     "Customer",        "customer_id",
                                       "customer-id", "relationships", "smtp-connection", ""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         if (bad[i][0]) {
@@ -1239,16 +1189,16 @@ static void test_relationship_errors(void **state)
      * at the end, so that the rest runs) */
     const char *allow_problems = "";
     static const char *const methods[] = {"POST", "DELETE", "PATCH", "PUT"};
-    static const char *const paths[] = {"/relationships/customer", "/customer",
-                                        "/relationships/node", "/pop"};
+    static const char *const paths[] = {"/relationships/customer", "/customer", "/relationships/node",
+                                        "/pop"};
     for (size_t m = 0; m < 4; m++) {
         for (size_t p = 0; p < 4; p++) {
             h_response *r = request(server, methods[m], call_path("1*routed", paths[p]));
             h_assert_error(r, 405, 0, "Method not allowed", NULL, "405");
             const char *allow = h_header_value(r, "allow");
             if (allow == NULL || strcmp(allow, "GET, HEAD") != 0)
-                allow_problems = h_strf("%s\n  %s .../1*routed%s: Allow \"%s\"", allow_problems,
-                                        methods[m], paths[p], allow ? allow : "<absent>");
+                allow_problems = h_strf("%s\n  %s .../1*routed%s: Allow \"%s\"", allow_problems, methods[m],
+                                        paths[p], allow ? allow : "<absent>");
         }
     }
     /* 405 on the call itself for other methods */
@@ -1266,8 +1216,7 @@ static void test_relationship_errors(void **state)
     r = get(server, call_path("1*routed", "/customer?sort=name"));
     expect_error(r, 400, "Param not allowed", "sort is not allowed.", "105");
     stop_all(server, node, NULL);
-    if (allow_problems[0])
-        fail_msg("405 answers whose Allow is not \"GET, HEAD\":%s", allow_problems);
+    if (allow_problems[0]) fail_msg("405 answers whose Allow is not \"GET, HEAD\":%s", allow_problems);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1307,16 +1256,14 @@ static void test_type_show(void **state)
         assert_string_equal(h_keys(h_json(r)), "data");
         assert_string_equal(json_string_value(json_object_get(data, "type")), rows[i].type);
         assert_string_equal(json_string_value(json_object_get(data, "id")), rows[i].id);
-        assert_string_equal(
-            json_string_value(json_object_get(json_object_get(data, "links"), "self")),
-            h_strf(BASE "%s", path));
-        expect_json(parse(rows[i].value),
-                    json_object_get(json_object_get(data, "attributes"), rows[i].attr),
+        assert_string_equal(json_string_value(json_object_get(json_object_get(data, "links"), "self")),
+                            h_strf(BASE "%s", path));
+        expect_json(parse(rows[i].value), json_object_get(json_object_get(data, "attributes"), rows[i].attr),
                     h_strf("%s %s", path, rows[i].attr));
         expect_no_secrets(data, path);
         /* unknown and malformed ids */
-        static const char *const bad[] = {"9999", "abc", "0", "-1", "01", "1.0", "1x",
-                                          "99999999999999999999"};
+        static const char *const bad[] = {"9999", "abc", "0",  "-1",
+                                          "01",   "1.0", "1x", "99999999999999999999"};
         for (size_t b = 0; b < sizeof bad / sizeof *bad; b++)
             expect_not_found(get(server, h_strf(ADMIN "/%s/%s", rows[i].type, bad[b])), bad[b]);
         /* other methods */
@@ -1335,8 +1282,8 @@ static void test_type_show(void **state)
     for (int g = 1; g <= 8; g++)
         expect_no_secrets(show_data(get(server, h_strf(ADMIN "/gateways/%d", g))), "gateway");
     json_t *smtp = show_data(get(server, ADMIN "/smtp-connections/1"));
-    expect_json(parse("{\"id\":\"1\",\"type\":\"smtp-connections\",\"links\":{\"self\":\"" BASE
-                      ADMIN "/smtp-connections/1\"},\"attributes\":{\"name\":\"Billing mail "
+    expect_json(parse("{\"id\":\"1\",\"type\":\"smtp-connections\",\"links\":{\"self\":\"" BASE ADMIN
+                      "/smtp-connections/1\"},\"attributes\":{\"name\":\"Billing mail "
                       "relay\",\"host\":\"smtp.example.net\",\"port\":587,\"from-address\":"
                       "\"billing@example.net\",\"global\":true}}"),
                 smtp, "smtp-connections/1");
@@ -1377,14 +1324,14 @@ static void test_include_designed(void **state)
          "accounts:6,dialpeers:2,gateways:6,pops:2,routing-groups:2"},
         {"customer,customer-auth.customer,customer-acc.contractor",
          "accounts:2,contractors:2,customers-auths:2"},
-        {ALL_RELS, "accounts:2,accounts:6,contractors:2,contractors:6,countries:3,countries:5,"
-                   "customers-auths:2,destinations:5,dialpeers:2,gateways:2,gateways:6,"
-                   "networks:13,networks:15,nodes:1,pops:2,rateplans:2,routing-groups:2,"
-                   "routing-plans:2"},
+        {ALL_RELS,
+         "accounts:2,accounts:6,contractors:2,contractors:6,countries:3,countries:5,"
+         "customers-auths:2,destinations:5,dialpeers:2,gateways:2,gateways:6,"
+         "networks:13,networks:15,nodes:1,pops:2,rateplans:2,routing-groups:2,"
+         "routing-plans:2"},
     };
     for (size_t i = 0; i < sizeof show_cases / sizeof *show_cases; i++) {
-        h_response *r =
-            get(server, call_path("1*routed", h_strf("?include=%s", show_cases[i].include)));
+        h_response *r = get(server, call_path("1*routed", h_strf("?include=%s", show_cases[i].include)));
         show_data(r);
         assert_string_equal(h_keys(h_json(r)), "data,included");
         const char *got = check_includes(r, show_cases[i].include);
@@ -1396,8 +1343,7 @@ static void test_include_designed(void **state)
         json_t *a = own(json_deep_copy(show_data(r)));
         const char *k;
         json_t *rel;
-        json_object_foreach(json_object_get(a, "relationships"), k, rel) json_object_del(rel,
-                                                                                         "data");
+        json_object_foreach(json_object_get(a, "relationships"), k, rel) json_object_del(rel, "data");
         expect_json(show_data(plain), a, "show with include, linkage removed");
     }
     /* The bare call: linkage null, nothing included (node.pop still is). */
@@ -1408,8 +1354,8 @@ static void test_include_designed(void **state)
     assert_string_equal(check_includes(r, ALL_RELS), "nodes:1");
     /* The seed-like call: customer 22 is not in the store: linkage, no resource. */
     r = get(server, call_path("1*seedlike", "?include=customer"));
-    json_t *lk = json_object_get(
-        json_object_get(json_object_get(show_data(r), "relationships"), "customer"), "data");
+    json_t *lk =
+        json_object_get(json_object_get(json_object_get(show_data(r), "relationships"), "customer"), "data");
     expect_json(parse("{\"type\":\"contractors\",\"id\":\"22\"}"), lk, "seedlike linkage");
     expect_json(parse("[]"), json_object_get(h_json(r), "included"), "seedlike included");
 
@@ -1484,15 +1430,17 @@ static void test_include_dedup(void **state)
         h_assert_listing(l, "1*a0,1*a1,1*a2,1*a3,1*a4,1*a5,2*b0,2*b1,2*b2,2*b3,2*b4,2*b5", NULL);
         const char *got = check_includes(l, cases[i].include);
         if (strcmp(got, cases[i].included) != 0)
-            fail_msg("include=%s\n  expected included: %s\n  got:               %s",
-                     cases[i].include, cases[i].included, got);
+            fail_msg("include=%s\n  expected included: %s\n  got:               %s", cases[i].include,
+                     cases[i].included, got);
     }
     /* The contractor reached through four paths is included exactly once
      * (check_includes fails on twice), with its full attributes. */
-    h_response *l = h_listing(server, "include=customer,customer-acc.contractor,"
-                                      "customer-auth.customer,orig-gw.contractor");
-    assert_string_equal(check_includes(l, "customer,customer-acc.contractor,"
-                                          "customer-auth.customer,orig-gw.contractor"),
+    h_response *l = h_listing(server,
+                              "include=customer,customer-acc.contractor,"
+                              "customer-auth.customer,orig-gw.contractor");
+    assert_string_equal(check_includes(l,
+                                       "customer,customer-acc.contractor,"
+                                       "customer-auth.customer,orig-gw.contractor"),
                         "accounts:1,contractors:1,customers-auths:1,gateways:1");
     json_t *inc = json_object_get(h_json(l), "included");
     size_t i;
@@ -1500,9 +1448,9 @@ static void test_include_dedup(void **state)
     json_array_foreach(inc, i, res)
     {
         if (strcmp(json_string_value(json_object_get(res, "type")), "contractors") == 0)
-            assert_string_equal(json_string_value(json_object_get(
-                                    json_object_get(res, "attributes"), "name")),
-                                "Atlantic Telecom");
+            assert_string_equal(
+                json_string_value(json_object_get(json_object_get(res, "attributes"), "name")),
+                "Atlantic Telecom");
     }
     stop_all(server, p1, p2);
 }
@@ -1550,10 +1498,10 @@ static void test_include_errors(void **state)
     }
     /* every bad path is reported */
     h_response *r = h_listing(server, "include=foo,customer.bar");
-    h_assert_error(r, 400, 0, "Invalid field",
-                   "foo is not a valid includable relationship of active-calls", "112");
-    h_assert_error(r, 400, 1, "Invalid field",
-                   "bar is not a valid includable relationship of contractors", "112");
+    h_assert_error(r, 400, 0, "Invalid field", "foo is not a valid includable relationship of active-calls",
+                   "112");
+    h_assert_error(r, 400, 1, "Invalid field", "bar is not a valid includable relationship of contractors",
+                   "112");
     assert_int_equal(h_error_count(r), 2);
     /* the relationship endpoints take no include */
     r = get(server, call_path("1*routed", "/relationships/customer?include=customer"));
@@ -1579,18 +1527,18 @@ static void test_fields(void **state)
         assert_string_equal(h_keys(res), "id,type,links,attributes,relationships");
         assert_string_equal(h_keys(json_object_get(res, "attributes")), "duration");
         assert_string_equal(h_keys(json_object_get(res, "relationships")), "customer");
-        assert_string_equal(h_keys(json_object_get(json_object_get(res, "relationships"),
-                                                   "customer")),
+        assert_string_equal(h_keys(json_object_get(json_object_get(res, "relationships"), "customer")),
                             "links");
     }
     json_t *d = show_data(get(server, call_path("1*routed", h_strf("?%s", q))));
     assert_string_equal(h_keys(json_object_get(d, "attributes")), "duration");
-    expect_json(parse("32"), json_object_get(json_object_get(d, "attributes"), "duration"),
-                "duration");
+    expect_json(parse("32"), json_object_get(json_object_get(d, "attributes"), "duration"), "duration");
     assert_string_equal(h_keys(json_object_get(d, "relationships")), "customer");
     /* the document's order, whatever the list's */
-    d = show_data(get(server, call_path("1*routed", "?fields[active-calls]=local-tag,pop,"
-                                                    "start-time,node")));
+    d = show_data(get(server,
+                      call_path("1*routed",
+                                "?fields[active-calls]=local-tag,pop,"
+                                "start-time,node")));
     assert_string_equal(h_keys(json_object_get(d, "attributes")), "start-time,local-tag");
     assert_string_equal(h_keys(json_object_get(d, "relationships")), "pop,node");
     /* only relationships: attributes empty */
@@ -1598,8 +1546,10 @@ static void test_fields(void **state)
     expect_json(parse("{}"), json_object_get(d, "attributes"), "attributes of fields=node");
 
     /* with include: linkage on the listed relationship */
-    h_response *r = get(server, call_path("1*routed", "?fields[active-calls]=duration,customer&"
-                                                      "include=customer"));
+    h_response *r = get(server,
+                        call_path("1*routed",
+                                  "?fields[active-calls]=duration,customer&"
+                                  "include=customer"));
     assert_string_equal(check_includes(r, "customer"), "contractors:2");
 
     /* the included type's own fieldset */
@@ -1610,10 +1560,10 @@ static void test_fields(void **state)
                 "included contractor with fields[contractors]=name");
     assert_string_equal(h_keys(inc), "id,type,links,attributes");
     /* a relationship name in the related fieldset keeps its linkage */
-    l = h_listing(server, "include=customer.smtp-connection&fields[contractors]=smtp-connection&"
-                          "fields[smtp-connections]=host,port");
-    assert_string_equal(check_includes(l, "customer.smtp-connection"),
-                        "contractors:2,smtp-connections:1");
+    l = h_listing(server,
+                  "include=customer.smtp-connection&fields[contractors]=smtp-connection&"
+                  "fields[smtp-connections]=host,port");
+    assert_string_equal(check_includes(l, "customer.smtp-connection"), "contractors:2,smtp-connections:1");
     json_array_foreach(json_object_get(h_json(l), "included"), i, res)
     {
         const char *type = json_string_value(json_object_get(res, "type"));
@@ -1642,12 +1592,10 @@ static void test_fields(void **state)
     static const struct {
         const char *query, *code, *title, *detail;
     } bad[] = {
-        {"fields[active-calls]=foo", "104", "Invalid field",
-         "foo is not a valid field for active-calls."},
+        {"fields[active-calls]=foo", "104", "Invalid field", "foo is not a valid field for active-calls."},
         {"fields[active-calls]=duration,customer_id", "104", "Invalid field",
          "customer_id is not a valid field for active-calls."},
-        {"fields[active-calls]=id", "104", "Invalid field",
-         "id is not a valid field for active-calls."},
+        {"fields[active-calls]=id", "104", "Invalid field", "id is not a valid field for active-calls."},
         {"fields[contractors]=password", "104", "Invalid field",
          "password is not a valid field for contractors."},
         {"fields[contractors]=smtp-connection-id", "104", "Invalid field",
@@ -1660,18 +1608,17 @@ static void test_fields(void **state)
         {"fields[contractor]=name", "101", "Invalid resource", "contractor is not a valid resource."},
     };
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
-        expect_error(h_listing(server, bad[k].query), 400, bad[k].title, bad[k].detail,
-                     bad[k].code);
-        expect_error(get(server, call_path("1*routed", h_strf("?%s", bad[k].query))), 400,
-                     bad[k].title, bad[k].detail, bad[k].code);
+        expect_error(h_listing(server, bad[k].query), 400, bad[k].title, bad[k].detail, bad[k].code);
+        expect_error(get(server, call_path("1*routed", h_strf("?%s", bad[k].query))), 400, bad[k].title,
+                     bad[k].detail, bad[k].code);
     }
     /* filter on the show: 105 */
     static const char *const filters[] = {"filter[duration-equals]=32", "filter[id]=1*routed",
                                           "filter[customer-id-eq]=2"};
     for (size_t k = 0; k < 3; k++) {
         const char *name = h_strf("%.*s", (int)strcspn(filters[k], "="), filters[k]);
-        expect_error(get(server, call_path("1*routed", h_strf("?%s", filters[k]))), 400,
-                     "Param not allowed", h_strf("%s is not allowed.", name), "105");
+        expect_error(get(server, call_path("1*routed", h_strf("?%s", filters[k]))), 400, "Param not allowed",
+                     h_strf("%s is not allowed.", name), "105");
     }
     expect_error(get(server, call_path("1*routed", "?page[size]=1")), 400, "Param not allowed",
                  "page[size] is not allowed.", "105");
@@ -1681,9 +1628,9 @@ static void test_fields(void **state)
 /* ------------------------------------------------------------------ */
 /* 8. batched lookups: every relationship over many calls              */
 
-#define ALL_TOP_INCLUDE                                                                       \
-    "customer,vendor,customer-acc,vendor-acc,customer-auth,rateplan,destination,"            \
-    "routing-group,routing-plan,dialpeer,orig-gw,term-gw,src-country,src-network,"           \
+#define ALL_TOP_INCLUDE                                                            \
+    "customer,vendor,customer-acc,vendor-acc,customer-auth,rateplan,destination,"  \
+    "routing-group,routing-plan,dialpeer,orig-gw,term-gw,src-country,src-network," \
     "dst-country,dst-network,pop,node"
 
 static void include_everything(int calls_per_node)
@@ -1722,10 +1669,8 @@ static void include_everything(int calls_per_node)
             json_t *rels = json_object_get(res, "relationships");
             for (int r = 0; r < N_RELS; r++) {
                 json_t *lk = json_object_get(json_object_get(rels, RELS[r].name), "data");
-                if (!json_is_object(lk))
-                    fail_msg("%s: %s linkage is %s", id, RELS[r].name, dumps(lk));
-                assert_string_equal(json_string_value(json_object_get(lk, "type")),
-                                    RELS[r].type);
+                if (!json_is_object(lk)) fail_msg("%s: %s linkage is %s", id, RELS[r].name, dumps(lk));
+                assert_string_equal(json_string_value(json_object_get(lk, "type")), RELS[r].type);
             }
             const char *node_id = json_string_value(
                 json_object_get(json_object_get(json_object_get(rels, "node"), "data"), "id"));
@@ -1738,11 +1683,9 @@ static void include_everything(int calls_per_node)
         size_t n_included = json_array_size(json_object_get(h_json(l), "included"));
         if (n_included > 8 + 8 + 4 + 3 + 20 + 3 + 3 + 20 + 8 + 10 + 20 + 2 + 2 + 2)
             fail_msg("%zu included resources: more than the demo data set has", n_included);
-        fprintf(stderr, "note: %d calls, %s: %zu included, %.0f ms, %zu bytes\n",
-                2 * calls_per_node, q ? "nested" : "top-level", n_included, l->elapsed_ms,
-                l->body_len);
-        if (q == 0 && !has_id(got, "nodes:1"))
-            fail_msg("nodes:1 not included: %s", got);
+        fprintf(stderr, "note: %d calls, %s: %zu included, %.0f ms, %zu bytes\n", 2 * calls_per_node,
+                q ? "nested" : "top-level", n_included, l->elapsed_ms, l->body_len);
+        if (q == 0 && !has_id(got, "nodes:1")) fail_msg("nodes:1 not included: %s", got);
         /* the show agrees with the listing for one call */
         const char *one = nth_id(l, (size_t)calls_per_node);
         h_response *s = get(server, call_path(one, h_strf("?%s", queries[q])));
@@ -1768,9 +1711,8 @@ static void test_self_links_of_odd_tags(void **state)
     const char *db = h_db_path();
     h_add_pop(db, 1);
     load_demo_data(db);
-    static const char *const tags[] = {"plain-tag", "with space", "plus+sign", "star*in*tag",
-                                       "quote\"and\\back", "percent%41", "unicode-\xc3\xbc",
-                                       "slash/inside"};
+    static const char *const tags[] = {"plain-tag",        "with space", "plus+sign",        "star*in*tag",
+                                       "quote\"and\\back", "percent%41", "unicode-\xc3\xbc", "slash/inside"};
     json_t *recs = own(json_array());
     for (size_t i = 0; i < sizeof tags / sizeof *tags; i++)
         json_array_append(recs, make_record(1, 1, tags[i], ROUTED_IDS));
@@ -1789,8 +1731,7 @@ static void test_self_links_of_odd_tags(void **state)
         const char *self = json_string_value(json_object_get(json_object_get(res, "links"), "self"));
         h_response *s = get(server, self + strlen(BASE));
         if (s->status != 200 || !json_equal(res, json_object_get(h_json(s), "data"))) {
-            problems = h_strf("%s\n  %s: GET %s -> %ld %.200s", problems, id, self, s->status,
-                              s->body);
+            problems = h_strf("%s\n  %s: GET %s -> %ld %.200s", problems, id, self, s->status, s->body);
             continue;
         }
         json_t *rel = json_object_get(json_object_get(res, "relationships"), "customer");
@@ -1799,11 +1740,10 @@ static void test_self_links_of_odd_tags(void **state)
         h_response *a = get(server, rself + strlen(BASE));
         h_response *b = get(server, related + strlen(BASE));
         if (a->status != 200 || b->status != 200)
-            problems = h_strf("%s\n  %s: relationship links -> %ld / %ld", problems, id,
-                              a->status, b->status);
+            problems =
+                h_strf("%s\n  %s: relationship links -> %ld / %ld", problems, id, a->status, b->status);
     }
-    if (problems[0])
-        fail_msg("self links that do not answer:%s", problems);
+    if (problems[0]) fail_msg("self links that do not answer:%s", problems);
     stop_all(server, node, NULL);
 }
 

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SEED_IDS                                                                              \
-    "1*FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86,"                             \
+#define SEED_IDS                                                   \
+    "1*FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86," \
     "1*03-3D73-55FA51B805CDE1BACF2FB0ED76C3D37B-2962144B354702AF"
 #define NODE2_IDS "2*n2-a,2*n2-b,2*n2-c"
 #define POP_HEADER "id\tname\n"
@@ -21,7 +21,7 @@
 
 /* Runs the CLI and checks its exit code; on exit 1 or 2 it must say why on
  * stderr. Returns stdout. */
-#define CLI_EXPECT(rc_expected, ...)                                                          \
+#define CLI_EXPECT(rc_expected, ...) \
     cli_expect(rc_expected, #__VA_ARGS__, h_cli(&out_, &err_, __VA_ARGS__, NULL), &out_, &err_)
 
 /* out and err are read here, after h_cli has set them (argument evaluation
@@ -30,8 +30,7 @@ static const char *cli_expect(int want, const char *what, int rc, char **outp, c
 {
     const char *out = *outp, *err = *errp;
     if (rc != want)
-        fail_msg("activecalls %s: exit %d, expected %d\nstdout: %s\nstderr: %s", what, rc, want,
-                 out, err);
+        fail_msg("activecalls %s: exit %d, expected %d\nstdout: %s\nstderr: %s", what, rc, want, out, err);
     if (want != 0 && strlen(err) == 0)
         fail_msg("activecalls %s: exit %d without a message on stderr", what, rc);
     if (want != 0 && strstr(err, "AddressSanitizer") != NULL)
@@ -47,21 +46,19 @@ static void test_pop_commands(void **state)
     assert_string_equal(CLI_EXPECT(0, "pop", "list", "--db", db), POP_HEADER);
     CLI_EXPECT(0, "pop", "add", "--id", "1", "--name", "pop-1", "--db", db);
     CLI_EXPECT(0, "pop", "add", "--id", "2", "--name", "Frankfurt DC", "--db", db);
-    assert_string_equal(CLI_EXPECT(0, "pop", "list", "--db", db),
-                        POP_HEADER "1\tpop-1\n2\tFrankfurt DC\n");
+    assert_string_equal(CLI_EXPECT(0, "pop", "list", "--db", db), POP_HEADER "1\tpop-1\n2\tFrankfurt DC\n");
 
     /* Duplicate id: refused, nothing changed. */
     CLI_EXPECT(1, "pop", "add", "--id", "1", "--name", "other", "--db", db);
-    assert_string_equal(CLI_EXPECT(0, "pop", "list", "--db", db),
-                        POP_HEADER "1\tpop-1\n2\tFrankfurt DC\n");
+    assert_string_equal(CLI_EXPECT(0, "pop", "list", "--db", db), POP_HEADER "1\tpop-1\n2\tFrankfurt DC\n");
 
     CLI_EXPECT(0, "pop", "remove", "--id", "2", "--db", db);
     assert_string_equal(CLI_EXPECT(0, "pop", "list", "--db", db), POP_HEADER "1\tpop-1\n");
     CLI_EXPECT(1, "pop", "remove", "--id", "2", "--db", db);
 
     /* Usage errors. */
-    CLI_EXPECT(2, "pop", "add", "--id", "3", "--db", db);             /* no --name */
-    CLI_EXPECT(2, "pop", "add", "--name", "x", "--db", db);           /* no --id */
+    CLI_EXPECT(2, "pop", "add", "--id", "3", "--db", db);   /* no --name */
+    CLI_EXPECT(2, "pop", "add", "--name", "x", "--db", db); /* no --id */
     CLI_EXPECT(2, "pop", "add", "--id", "abc", "--name", "x", "--db", db);
     CLI_EXPECT(2, "pop", "add", "--id", "3", "--name", "x", "--bogus", "--db", db);
     CLI_EXPECT(2, "pop", "remove", "--db", db);
@@ -82,33 +79,33 @@ static void test_node_commands(void **state)
     CLI_EXPECT(0, "pop", "add", "--id", "1", "--name", "pop-1", "--db", db);
 
     assert_string_equal(CLI_EXPECT(0, "node", "list", "--db", db), NODE_HEADER);
-    CLI_EXPECT(0, "node", "add", "--id", "1", "--name", "node-1", "--endpoint", "127.0.0.1:7001",
-               "--pop-id", "1", "--db", db);
-    CLI_EXPECT(0, "node", "add", "--id", "2", "--name", "node-2", "--endpoint", "[::1]:7002",
-               "--pop-id", "1", "--db", db);
+    CLI_EXPECT(0, "node", "add", "--id", "1", "--name", "node-1", "--endpoint", "127.0.0.1:7001", "--pop-id",
+               "1", "--db", db);
+    CLI_EXPECT(0, "node", "add", "--id", "2", "--name", "node-2", "--endpoint", "[::1]:7002", "--pop-id", "1",
+               "--db", db);
     const char *both = NODE_HEADER "1\tnode-1\t127.0.0.1:7001\t1\n"
                                    "2\tnode-2\t[::1]:7002\t1\n";
     assert_string_equal(CLI_EXPECT(0, "node", "list", "--db", db), both);
 
     /* Refused: duplicate id, missing pop (runtime errors, exit 1). */
-    CLI_EXPECT(1, "node", "add", "--id", "1", "--name", "again", "--endpoint", "127.0.0.1:7003",
-               "--pop-id", "1", "--db", db);
-    CLI_EXPECT(1, "node", "add", "--id", "3", "--name", "node-3", "--endpoint", "127.0.0.1:7003",
-               "--pop-id", "9", "--db", db);
+    CLI_EXPECT(1, "node", "add", "--id", "1", "--name", "again", "--endpoint", "127.0.0.1:7003", "--pop-id",
+               "1", "--db", db);
+    CLI_EXPECT(1, "node", "add", "--id", "3", "--name", "node-3", "--endpoint", "127.0.0.1:7003", "--pop-id",
+               "9", "--db", db);
     /* Refused before the store is touched (usage errors, exit 2): host
      * names (never resolved), no port, port out of range, bad ids. */
-    const char *const bad_endpoints[] = {"switch1.example.com:7080", "localhost:7080",
-                                         "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000",
-                                         "::1:7002"};
+    const char *const bad_endpoints[] = {
+        "switch1.example.com:7080", "localhost:7080", "127.0.0.1", "127.0.0.1:0",
+        "127.0.0.1:70000",          "::1:7002"};
     for (size_t i = 0; i < sizeof bad_endpoints / sizeof bad_endpoints[0]; i++)
-        CLI_EXPECT(2, "node", "add", "--id", "3", "--name", "node-3", "--endpoint",
-                   bad_endpoints[i], "--pop-id", "1", "--db", db);
-    CLI_EXPECT(2, "node", "add", "--id", "3", "--name", "node-3", "--endpoint", "127.0.0.1:7003",
-               "--db", db); /* no --pop-id */
-    CLI_EXPECT(2, "node", "add", "--id", "3", "--name", "node-3", "--endpoint", "127.0.0.1:7003",
-               "--pop-id", "x", "--db", db);
-    CLI_EXPECT(2, "node", "add", "--id", "-3", "--name", "node-3", "--endpoint",
-               "127.0.0.1:7003", "--pop-id", "1", "--db", db);
+        CLI_EXPECT(2, "node", "add", "--id", "3", "--name", "node-3", "--endpoint", bad_endpoints[i],
+                   "--pop-id", "1", "--db", db);
+    CLI_EXPECT(2, "node", "add", "--id", "3", "--name", "node-3", "--endpoint", "127.0.0.1:7003", "--db",
+               db); /* no --pop-id */
+    CLI_EXPECT(2, "node", "add", "--id", "3", "--name", "node-3", "--endpoint", "127.0.0.1:7003", "--pop-id",
+               "x", "--db", db);
+    CLI_EXPECT(2, "node", "add", "--id", "-3", "--name", "node-3", "--endpoint", "127.0.0.1:7003", "--pop-id",
+               "1", "--db", db);
     assert_string_equal(CLI_EXPECT(0, "node", "list", "--db", db), both);
 
     CLI_EXPECT(0, "node", "remove", "--id", "2", "--db", db);
@@ -137,8 +134,7 @@ static void test_db_location(void **state)
 
     unsetenv("ACTIVECALLS_DB");
     rc = h_cli(&out_, &err_, "pop", "add", "--id", "6", "--name", "cwd-pop", NULL);
-    if (saved_copy)
-        setenv("ACTIVECALLS_DB", saved_copy, 1);
+    if (saved_copy) setenv("ACTIVECALLS_DB", saved_copy, 1);
     cli_expect(0, "pop add (default db)", rc, &out_, &err_);
     const char *cwd_db = h_strf("%s/activecalls.db", h_tmpdir());
     assert_int_equal(access(cwd_db, F_OK), 0);
@@ -150,8 +146,7 @@ static void test_db_location(void **state)
 /* Polls the listing (every 100 ms, at most max_ms) until it shows exactly
  * ids and failed; fails with the last answer otherwise. Returns the time it
  * took. */
-static double poll_listing(const h_proc *server, const char *ids, const char *failed,
-                           int max_ms)
+static double poll_listing(const h_proc *server, const char *ids, const char *failed, int max_ms)
 {
     double t0 = h_now_ms();
     for (;;) {
@@ -179,13 +174,13 @@ static int run_cmd(char **out, char **err, const char *const cmd[2], const char 
     return h_cli(out, err, cmd[0], a, b, c, NULL);
 }
 
-static void expect_usage_error(const char *const cmd[2], const char *a, const char *b,
-                               const char *c, const char *says)
+static void expect_usage_error(const char *const cmd[2], const char *a, const char *b, const char *c,
+                               const char *says)
 {
     char *out, *err;
     int rc = run_cmd(&out, &err, cmd, a, b, c);
-    const char *what = h_strf("%s%s%s %s %s %s", cmd[0], cmd[1] ? " " : "", cmd[1] ? cmd[1] : "",
-                              a, b ? b : "", c ? c : "");
+    const char *what =
+        h_strf("%s%s%s %s %s %s", cmd[0], cmd[1] ? " " : "", cmd[1] ? cmd[1] : "", a, b ? b : "", c ? c : "");
     if (rc != 2) fail_msg("%s: exit %d, expected 2\nstderr: %s", what, rc, err);
     const char *prefix = h_strf("activecalls: %s%s%s: ", cmd[0], cmd[1] ? " " : "", cmd[1] ? cmd[1] : "");
     if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, says))
@@ -198,8 +193,8 @@ static void test_option_driver(void **state)
 {
     const char *db = h_db_path();
     static const char *const cmds[][2] = {
-        {"pop", "add"}, {"node", "list"}, {"user", "list"}, {"demo-data", NULL}, {"db", "init"},
-        {"serve", NULL},
+        {"pop", "add"},      {"node", "list"}, {"user", "list"},
+        {"demo-data", NULL}, {"db", "init"},   {"serve", NULL},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *const *cmd = cmds[i];
@@ -229,23 +224,22 @@ static void test_live_changes(void **state)
     const char *db = h_db_path();
     const int max_ms = 2500; /* the server caches the node list briefly (~1-2 s) */
     h_proc *n1 = h_start_nodesim(1, 1, "--calls-file", h_data_path("seed_calls.json"), NULL);
-    h_proc *n2 = h_start_nodesim(2, 1, "--calls-file", h_data_path("filter_calls_node2.json"),
-                                 NULL);
+    h_proc *n2 = h_start_nodesim(2, 1, "--calls-file", h_data_path("filter_calls_node2.json"), NULL);
     h_add_pop(db, 1);
     h_add_node(db, 1, n1->addr, 1);
     h_proc *server = h_start_server(db, "--node-timeout-ms", "1000", NULL);
     h_assert_listing(h_listing(server, NULL), SEED_IDS, NULL);
 
     /* Added while the server runs: asked soon. */
-    CLI_EXPECT(0, "node", "add", "--id", "2", "--name", "node-2", "--endpoint", n2->addr,
-               "--pop-id", "1", "--db", db);
+    CLI_EXPECT(0, "node", "add", "--id", "2", "--name", "node-2", "--endpoint", n2->addr, "--pop-id", "1",
+               "--db", db);
     double took = poll_listing(server, SEED_IDS "," NODE2_IDS, "", max_ms);
     fprintf(stderr, "note: added node seen after %.0f ms\n", took);
 
     /* A node nobody listens for: reported once known. */
     const char *dead = h_strf("127.0.0.1:%d", h_closed_port());
-    CLI_EXPECT(0, "node", "add", "--id", "3", "--name", "node-3", "--endpoint", dead, "--pop-id",
-               "1", "--db", db);
+    CLI_EXPECT(0, "node", "add", "--id", "3", "--name", "node-3", "--endpoint", dead, "--pop-id", "1", "--db",
+               db);
     poll_listing(server, SEED_IDS "," NODE2_IDS, "3/node-3/connection-refused", max_ms);
 
     /* Removed: no longer asked. */

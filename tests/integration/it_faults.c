@@ -17,15 +17,15 @@
 /* A bound on a hang, not a performance assertion. */
 #define BOUND_MS (DEADLINE_MS + 1000)
 
-#define SEED_IDS                                                                              \
-    "1*FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86,"                             \
+#define SEED_IDS                                                   \
+    "1*FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86," \
     "1*03-3D73-55FA51B805CDE1BACF2FB0ED76C3D37B-2962144B354702AF"
 #define NODE2_IDS "2*n2-a,2*n2-b,2*n2-c"
 
 typedef struct fault {
-    const char *mode;   /* nodesim flag without "--", or "refused" */
-    const char *arg;    /* its value, or NULL */
-    const char *error;  /* the failed-nodes code docs/API.md gives */
+    const char *mode;  /* nodesim flag without "--", or "refused" */
+    const char *arg;   /* its value, or NULL */
+    const char *error; /* the failed-nodes code docs/API.md gives */
 } fault;
 
 static const fault FAULTS[] = {
@@ -40,8 +40,7 @@ static const fault FAULTS[] = {
 static const char *start_faulty(const fault *f, int node_id, int pop_id, h_proc **proc)
 {
     *proc = NULL;
-    if (strcmp(f->mode, "refused") == 0)
-        return h_strf("127.0.0.1:%d", h_closed_port());
+    if (strcmp(f->mode, "refused") == 0) return h_strf("127.0.0.1:%d", h_closed_port());
     const char *flag = h_strf("--%s", f->mode);
     *proc = f->arg ? h_start_nodesim(node_id, pop_id, "--calls", "3", flag, f->arg, NULL)
                    : h_start_nodesim(node_id, pop_id, "--calls", "3", flag, NULL);
@@ -66,8 +65,7 @@ static h_response *bounded_listing(const h_proc *server, const char *query)
 
 static void stop_ok(h_proc *p)
 {
-    if (p != NULL)
-        assert_int_equal(h_stop(p), 0);
+    if (p != NULL) assert_int_equal(h_stop(p), 0);
 }
 
 /* All failure modes at once, beside one good node. */
@@ -94,8 +92,7 @@ static void test_all_faults_at_once(void **state)
 
     assert_int_equal(h_stop(server), 0);
     stop_ok(good);
-    for (size_t i = 0; i < N_FAULTS; i++)
-        stop_ok(bad[i]);
+    for (size_t i = 0; i < N_FAULTS; i++) stop_ok(bad[i]);
 }
 
 /* One failure mode (the prestate) beside one good node, three requests. */
@@ -126,8 +123,8 @@ static void test_delay_below_deadline(void **state)
     const char *db = h_db_path();
     h_add_pop(db, 1);
     h_proc *good = start_good(db);
-    h_proc *slow = h_start_nodesim(2, 1, "--calls-file", h_data_path("filter_calls_node2.json"),
-                                   "--delay-ms", "100", NULL);
+    h_proc *slow = h_start_nodesim(2, 1, "--calls-file", h_data_path("filter_calls_node2.json"), "--delay-ms",
+                                   "100", NULL);
     h_add_node(db, 2, slow->addr, 1);
     h_proc *server = h_start_server(db, "--node-timeout-ms", DEADLINE_ARG, NULL);
 
@@ -146,12 +143,10 @@ static void test_reply_too_large(void **state)
     const char *db = h_db_path();
     h_add_pop(db, 1);
     h_proc *big = h_start_nodesim(1, 1, "--calls", "200", "--seed", "7", NULL);
-    h_proc *small = h_start_nodesim(2, 1, "--calls-file",
-                                    h_data_path("filter_calls_node2.json"), NULL);
+    h_proc *small = h_start_nodesim(2, 1, "--calls-file", h_data_path("filter_calls_node2.json"), NULL);
     h_add_node(db, 1, big->addr, 1);
     h_add_node(db, 2, small->addr, 1);
-    h_proc *server = h_start_server(db, "--node-timeout-ms", "2000", "--max-reply-bytes", "20000",
-                                    NULL);
+    h_proc *server = h_start_server(db, "--node-timeout-ms", "2000", "--max-reply-bytes", "20000", NULL);
 
     h_assert_listing(h_listing(server, NULL), NODE2_IDS, "1/node-1/reply-too-large");
     h_assert_listing(h_listing(server, "filter[node-id-eq]=2"), NODE2_IDS, NULL);
@@ -167,8 +162,7 @@ static const char *first_failed_detail(const h_response *r)
 {
     json_t *e = json_array_get(json_object_get(json_object_get(h_json(r), "meta"), "failed-nodes"), 0);
     const char *detail = json_string_value(json_object_get(e, "detail"));
-    if (detail == NULL)
-        fail_msg("%s: no failed-nodes[0].detail: %.2000s", r->url, r->body);
+    if (detail == NULL) fail_msg("%s: no failed-nodes[0].detail: %.2000s", r->url, r->body);
     return detail;
 }
 
@@ -198,15 +192,17 @@ static void test_huge_announced_length(void **state)
         {"2147483648:", "reply announces 2147483648 bytes; the limit is 67108864"},
         {"4294967296:", "reply announces 4294967296 bytes; the limit is 67108864"},
         {"18446744073709551615:", "reply announces 18446744073709551615 bytes; the limit is 67108864"},
-        {"18446744073709551616:", "reply announces more than 18446744073709551615 bytes; the limit is 67108864"},
-        {"99999999999999999999999999999999:", "reply announces more than 18446744073709551615 bytes; the limit is 67108864"},
+        {"18446744073709551616:",
+         "reply announces more than 18446744073709551615 bytes; the limit is 67108864"},
+        {"99999999999999999999999999999999:",
+         "reply announces more than 18446744073709551615 bytes; the limit is 67108864"},
     };
     h_proc *good;
     h_fake_node *liar;
     h_proc *server = start_with_fake(&good, &liar);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        h_fake_node_reply_raw(liar, h_strf("%s{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":[", cases[i].header),
-                              false);
+        h_fake_node_reply_raw(
+            liar, h_strf("%s{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":[", cases[i].header), false);
         h_response *r = h_listing(server, NULL);
         h_assert_listing(r, SEED_IDS, "2/node-2/reply-too-large");
         assert_string_equal(first_failed_detail(r), cases[i].detail);
@@ -247,8 +243,7 @@ static void tcp_clients_of(int port, unsigned char *set /* [65536] */)
 {
     memset(set, 0, 65536);
     FILE *f = fopen("/proc/net/tcp", "r");
-    if (f == NULL)
-        fail_msg("cannot read /proc/net/tcp");
+    if (f == NULL) fail_msg("cannot read /proc/net/tcp");
     char line[512];
     if (fgets(line, sizeof line, f) == NULL) { /* header */
         fclose(f);
@@ -256,8 +251,7 @@ static void tcp_clients_of(int port, unsigned char *set /* [65536] */)
     }
     while (fgets(line, sizeof line, f) != NULL) {
         unsigned laddr, lport, raddr, rport, st;
-        if (sscanf(line, " %*d: %8X:%4X %8X:%4X %2X", &laddr, &lport, &raddr, &rport, &st) != 5)
-            continue;
+        if (sscanf(line, " %*d: %8X:%4X %8X:%4X %2X", &laddr, &lport, &raddr, &rport, &st) != 5) continue;
         if ((int)rport == port && raddr == 0x0100007Fu) /* 127.0.0.1, little-endian hex */
             set[lport] = (unsigned char)st;
     }
@@ -287,8 +281,7 @@ static void test_connection_reuse(void **state)
             opened++;
             established += after[p] == 1;
             if (after[p] != 1)
-                fprintf(stderr, "connection from port %d to the node in state %d\n", p,
-                        after[p]);
+                fprintf(stderr, "connection from port %d to the node in state %d\n", p, after[p]);
         }
     }
     if (opened != 1 || established != 1)
@@ -327,10 +320,10 @@ static void test_node_restart(void **state)
 }
 
 /* test_one_fault once per mode, each under its own name. */
-#define FAULT_TEST(i, label)                                                                  \
-    {                                                                                         \
-        .name = "test_one_fault_" label, .test_func = test_one_fault, .setup_func = h_setup,  \
-        .teardown_func = h_teardown, .initial_state = (void *)&FAULTS[i]                      \
+#define FAULT_TEST(i, label)                                                                 \
+    {                                                                                        \
+        .name = "test_one_fault_" label, .test_func = test_one_fault, .setup_func = h_setup, \
+        .teardown_func = h_teardown, .initial_state = (void *)&FAULTS[i]                     \
     }
 
 int main(void)

@@ -87,7 +87,10 @@ static char *raw_read(int fd, int timeout_ms, size_t *len, bool *closed)
         }
         ssize_t r = recv(fd, out + n, cap - n - 1, 0);
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) { *closed = true; break; }
+        if (r <= 0) {
+            *closed = true;
+            break;
+        }
         n += (size_t)r;
     }
     out[n] = '\0';
@@ -191,8 +194,8 @@ static void stop(void)
 
 static const char *authed_get(const char *path, const char *extra)
 {
-    return h_strf("GET %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n%s\r\n", path,
-                  server->token, extra ? extra : "");
+    return h_strf("GET %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n%s\r\n", path, server->token,
+                  extra ? extra : "");
 }
 
 /* ---- tests ----------------------------------------------------------------- */
@@ -229,8 +232,9 @@ static void test_oversize(void **state)
     expect_refusal(&r, 413, true);
     /* the same as a chunked body that grows past it */
     int fd = raw_connect(server->port);
-    raw_send_str(fd, "POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\n"
-                     "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+    raw_send_str(fd,
+                 "POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\n"
+                 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 3; i++) raw_send_str(fd, h_strf("800\r\n%.2048s\r\n", fill));
     size_t len;
     bool closed;
@@ -246,7 +250,10 @@ static void test_oversize(void **state)
 static void test_malformed(void **state)
 {
     start(NULL, NULL, NULL, NULL);
-    static const struct { const char *req; int status; } cases[] = {
+    static const struct {
+        const char *req;
+        int status;
+    } cases[] = {
         {"GET / HTTP/1.1 junk\r\nHost: t\r\n\r\n", 400},
         {"GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400},
         {"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505},
@@ -256,9 +263,11 @@ static void test_malformed(void **state)
         {"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nHost: t\r\n folded\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nHost: t\rX: y\r\n\r\n", 400},
-        {"GET / HTTP/1.1\r\nHost: t\r\nX: a\x01" "b\r\n\r\n", 400},
-        {"GET / HTTP/1.1\r\n\r\n", 400},                         /* no Host */
-        {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},   /* two Hosts */
+        {"GET / HTTP/1.1\r\nHost: t\r\nX: a\x01"
+         "b\r\n\r\n",
+         400},
+        {"GET / HTTP/1.1\r\n\r\n", 400},                       /* no Host */
+        {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400}, /* two Hosts */
         {"GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n", 400},
         {"GET nothing HTTP/1.1\r\nHost: t\r\n\r\n", 400},
     };
@@ -275,7 +284,8 @@ static void test_malformed(void **state)
     while (h_log_count(server, "msg=refused") == 0 && h_now_ms() < end) usleep(100 * 1000);
     if (h_log_count(server, "msg=refused") == 0) fail_msg("no aggregated refusal line");
     if (h_log_count(server, "msg=refused") > 5) fail_msg("refusals are not aggregated");
-    if (h_log_count(server, "<html") || h_log_count(server, "http: ")) fail_msg("an HTML or library line in the log");
+    if (h_log_count(server, "<html") || h_log_count(server, "http: "))
+        fail_msg("an HTML or library line in the log");
     stop();
 }
 
@@ -294,7 +304,8 @@ static void test_framing(void **state)
     if (*r.rest) fail_msg("a second answer followed: %s", r.rest);
     const char *both = h_strf("POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\n"
                               "Content-Type: application/json\r\nContent-Length: 7\r\n"
-                              "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n%s", smuggle);
+                              "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n%s",
+                              smuggle);
     r = exchange(server, both, strlen(both));
     expect_refusal(&r, 400, true);
     if (*r.rest) fail_msg("a second answer followed: %s", r.rest);
@@ -303,7 +314,8 @@ static void test_framing(void **state)
     double t0 = h_now_ms();
     r = exchange(server, gz, strlen(gz));
     expect_refusal(&r, 501, true);
-    if (h_now_ms() - t0 > 5000) fail_msg("TE: gzip, chunked was answered only after %.0f ms", h_now_ms() - t0);
+    if (h_now_ms() - t0 > 5000)
+        fail_msg("TE: gzip, chunked was answered only after %.0f ms", h_now_ms() - t0);
     const char *te10 = "POST /api/rest/admin/auth HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
     r = exchange(server, te10, strlen(te10));
     expect_refusal(&r, 400, true);
@@ -337,7 +349,8 @@ static void test_nul(void **state)
         expect_refusal(&r, 400, true);
     }
     const char *del = h_strf("DELETE " LISTING "/1*TAG%%00junk HTTP/1.1\r\nHost: t\r\n"
-                             "Authorization: Bearer %s\r\n\r\n", server->token);
+                             "Authorization: Bearer %s\r\n\r\n",
+                             server->token);
     raw_resp r = exchange(server, del, strlen(del));
     expect_refusal(&r, 400, true);
     if (h_log_count(node, "yeti.drop_call") || h_log_count(server, "method=DELETE"))
@@ -352,8 +365,9 @@ static void test_well_formed(void **state)
     /* a login with a chunked body */
     const char *body = "{\"auth\":{\"username\":\"nobody\",\"password\":\"x\"}}";
     int fd = raw_connect(server->port);
-    raw_send_str(fd, "POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\n"
-                     "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+    raw_send_str(fd,
+                 "POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\n"
+                 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
     raw_send_str(fd, h_strf("%zx;ext=1\r\n%.10s\r\n", (size_t)10, body));
     raw_send_str(fd, h_strf("%zx\r\n%s\r\n0\r\nX-Trailer: y\r\n\r\n", strlen(body) - 10, body + 10));
     size_t len;
@@ -363,9 +377,11 @@ static void test_well_formed(void **state)
     if (r.status != 401) fail_msg("chunked login: status %d, expected 401: %s", r.status, r.body);
     /* Expect: 100-continue: the interim answer, then the real one */
     fd = raw_connect(server->port);
-    raw_send_str(fd, h_strf("POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\n"
-                            "Content-Type: application/json\r\nExpect: 100-continue\r\n"
-                            "Content-Length: %zu\r\n\r\n", strlen(body)));
+    raw_send_str(fd,
+                 h_strf("POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\n"
+                        "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                        "Content-Length: %zu\r\n\r\n",
+                        strlen(body)));
     char cont[64] = "";
     struct pollfd p = {.fd = fd, .events = POLLIN};
     assert_true(poll(&p, 1, 5000) == 1);
@@ -378,7 +394,8 @@ static void test_well_formed(void **state)
     assert_int_equal(r.status, 401);
     /* two requests in one write: two answers, in order */
     fd = raw_connect(server->port);
-    raw_send_str(fd, h_strf("%s%s", authed_get(LISTING, NULL), authed_get("/api/rest/admin/nothing-here", NULL)));
+    raw_send_str(fd,
+                 h_strf("%s%s", authed_get(LISTING, NULL), authed_get("/api/rest/admin/nothing-here", NULL)));
     text = raw_read(fd, 3000, &len, &closed);
     r = raw_parse(text, len, closed);
     assert_int_equal(r.status, 200);
@@ -393,8 +410,10 @@ static void test_well_formed(void **state)
     big[blen - 1] = '}';
     big[blen] = '\0';
     fd = raw_connect(server->port);
-    raw_send_str(fd, h_strf("POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                            "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen));
+    raw_send_str(fd,
+                 h_strf("POST /api/rest/admin/auth HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                        blen));
     raw_send(fd, big, blen);
     text = raw_read(fd, 30000, &len, &closed);
     r = raw_parse(text, len, closed);
@@ -405,8 +424,10 @@ static void test_well_formed(void **state)
     if (r.status != 400) fail_msg("bare keys: status %d: %s", r.status, r.body);
     /* HEAD: the GET's headers, no body */
     fd = raw_connect(server->port);
-    raw_send_str(fd, h_strf("HEAD " LISTING " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
-                            "Connection: close\r\n\r\n", server->token));
+    raw_send_str(fd,
+                 h_strf("HEAD " LISTING " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                        "Connection: close\r\n\r\n",
+                        server->token));
     text = raw_read(fd, 3000, &len, &closed);
     const char *end = strstr(text, "\r\n\r\n");
     assert_non_null(end);
@@ -509,7 +530,10 @@ static void test_many_at_once(void **state)
             buf_puts(&all, authed_get(LISTING, k == PIPELINED - 1 ? "Connection: close\r\n" : NULL));
         raw_send(fds[i], all.data, all.len);
         buf_free(&all);
-        if (i % 4 == 3) { shutdown(fds[i], SHUT_RDWR); fds[i] = -1; } /* gone before its answers */
+        if (i % 4 == 3) {
+            shutdown(fds[i], SHUT_RDWR);
+            fds[i] = -1;
+        } /* gone before its answers */
     }
     for (int i = 0; i < CONNS; i++) {
         if (fds[i] < 0) continue;
@@ -523,7 +547,8 @@ static void test_many_at_once(void **state)
             answers++;
             text = r.rest;
         }
-        if (answers != PIPELINED || !closed) fail_msg("connection %d: %d answers, closed %d", i, answers, closed);
+        if (answers != PIPELINED || !closed)
+            fail_msg("connection %d: %d answers, closed %d", i, answers, closed);
     }
     assert_int_equal(h_listing(server, "")->status, 200);
     stop();

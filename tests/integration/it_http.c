@@ -46,22 +46,19 @@ static h_response *get(const fx *f, const char *path, const char *h1, const char
 static void expect_header(const h_response *r, const char *name, const char *value)
 {
     const char *got = h_header_value(r, name);
-    if (got == NULL)
-        fail_msg("%s (status %ld): no %s header", r->url, r->status, name);
+    if (got == NULL) fail_msg("%s (status %ld): no %s header", r->url, r->status, name);
     if (h_header_count(r, name) != 1)
-        fail_msg("%s (status %ld): %zu %s headers", r->url, r->status, h_header_count(r, name),
-                 name);
+        fail_msg("%s (status %ld): %zu %s headers", r->url, r->status, h_header_count(r, name), name);
     if (strcmp(got, value) != 0)
-        fail_msg("%s (status %ld): %s is \"%s\", expected \"%s\"", r->url, r->status, name, got,
-                 value);
+        fail_msg("%s (status %ld): %s is \"%s\", expected \"%s\"", r->url, r->status, name, got, value);
 }
 
 static void expect_header_re(const h_response *r, const char *name, const char *ere)
 {
     const char *got = h_header_value(r, name);
     if (got == NULL || h_header_count(r, name) != 1 || !h_matches(got, ere))
-        fail_msg("%s (status %ld): %s is \"%s\" (%zu times), expected to match %s", r->url,
-                 r->status, name, got ? got : "<absent>", h_header_count(r, name), ere);
+        fail_msg("%s (status %ld): %s is \"%s\" (%zu times), expected to match %s", r->url, r->status, name,
+                 got ? got : "<absent>", h_header_count(r, name), ere);
 }
 
 /* The docs/CONTRACT.md §4 headers with the seed's values. */
@@ -77,14 +74,12 @@ static void check_headers(const h_response *r, bool has_body)
     expect_header_re(r, "x-request-id", "^[A-Za-z0-9._-]{1,200}$");
     expect_header_re(r, "x-runtime", RUNTIME_RE);
     if (has_body) {
-        if (r->body_len == 0)
-            fail_msg("%s (status %ld): empty body", r->url, r->status);
+        if (r->body_len == 0) fail_msg("%s (status %ld): empty body", r->url, r->status);
         expect_header(r, "content-type", "application/vnd.api+json");
         expect_header_re(r, "etag", ETAG_RE);
         expect_header(r, "content-length", h_strf("%zu", r->body_len));
     } else {
-        if (r->body_len != 0)
-            fail_msg("%s (status %ld): unexpected body %.500s", r->url, r->status, r->body);
+        if (r->body_len != 0) fail_msg("%s (status %ld): unexpected body %.500s", r->url, r->status, r->body);
         if (h_header_value(r, "content-type") != NULL)
             fail_msg("%s (status %ld): content-type \"%s\" without a body", r->url, r->status,
                      h_header_value(r, "content-type"));
@@ -94,12 +89,12 @@ static void check_headers(const h_response *r, bool has_body)
 /* Loops over many cases report every case that fails, then fail once. */
 static char problems[8192];
 
-#define PROBLEM(...)                                                                          \
-    do {                                                                                      \
-        size_t l_ = strlen(problems);                                                         \
-        snprintf(problems + l_, sizeof problems - l_, __VA_ARGS__);                           \
-        l_ = strlen(problems);                                                                \
-        snprintf(problems + l_, sizeof problems - l_, "\n");                                  \
+#define PROBLEM(...)                                                \
+    do {                                                            \
+        size_t l_ = strlen(problems);                               \
+        snprintf(problems + l_, sizeof problems - l_, __VA_ARGS__); \
+        l_ = strlen(problems);                                      \
+        snprintf(problems + l_, sizeof problems - l_, "\n");        \
     } while (0)
 
 static void no_problems(void)
@@ -161,8 +156,7 @@ static void test_if_none_match(void **state)
     assert_int_equal(r->status, 304);
     check_headers(r, false);
 
-    r = get(&f, LISTING, accept,
-            h_strf("If-None-Match: W/\"00000000000000000000000000000000\", %s", etag));
+    r = get(&f, LISTING, accept, h_strf("If-None-Match: W/\"00000000000000000000000000000000\", %s", etag));
     assert_int_equal(r->status, 304);
     check_headers(r, false);
 
@@ -195,8 +189,7 @@ static void test_request_id(void **state)
     memset(way_too_long, 'c', 300);
     way_too_long[300] = '\0';
 
-    const char *const sane[] = {"abc-123_X.y", "7e0d1478-26f7-4425-baae-334dea4633fd", "Z",
-                                long_ok};
+    const char *const sane[] = {"abc-123_X.y", "7e0d1478-26f7-4425-baae-334dea4633fd", "Z", long_ok};
     problems[0] = '\0';
     for (size_t i = 0; i < sizeof sane / sizeof sane[0]; i++) {
         h_response *r = get(&f, LISTING, accept, h_strf("X-Request-Id: %s", sane[i]));
@@ -204,17 +197,15 @@ static void test_request_id(void **state)
         if (r->status != 200 || got == NULL || strcmp(got, sane[i]) != 0)
             PROBLEM("X-Request-Id: %s (%zu chars): status %ld, x-request-id \"%s\" (%zu chars), "
                     "expected it echoed",
-                    sane[i], strlen(sane[i]), r->status, got ? got : "<absent>",
-                    got ? strlen(got) : 0);
+                    sane[i], strlen(sane[i]), r->status, got ? got : "<absent>", got ? strlen(got) : 0);
     }
-    const char *const insane[] = {"has space", "a/b", "x;y", "caf\xc3\xa9", too_long,
-                                  way_too_long};
+    const char *const insane[] = {"has space", "a/b", "x;y", "caf\xc3\xa9", too_long, way_too_long};
     for (size_t i = 0; i < sizeof insane / sizeof insane[0]; i++) {
         h_response *r = get(&f, LISTING, accept, h_strf("X-Request-Id: %s", insane[i]));
         const char *got = h_header_value(r, "x-request-id");
         if (r->status != 200 || !h_matches(got, UUID4_RE))
-            PROBLEM("X-Request-Id: %s: status %ld, x-request-id \"%s\", expected a fresh UUIDv4",
-                    insane[i], r->status, got ? got : "<absent>");
+            PROBLEM("X-Request-Id: %s: status %ld, x-request-id \"%s\", expected a fresh UUIDv4", insane[i],
+                    r->status, got ? got : "<absent>");
     }
     no_problems();
     /* Echoed on errors too. */
@@ -231,8 +222,7 @@ static void expect_400(const fx *f, const char *query, const char *title, const 
 {
     h_response *r = h_listing(f->server, query);
     h_assert_error(r, 400, 0, title, detail, code);
-    if (h_error_count(r) != 1)
-        fail_msg("%s: %zu errors, expected 1: %s", r->url, h_error_count(r), r->body);
+    if (h_error_count(r) != 1) fail_msg("%s: %zu errors, expected 1: %s", r->url, h_error_count(r), r->body);
     check_headers(r, true);
 }
 
@@ -249,25 +239,23 @@ static void test_bad_queries(void **state)
     expect_400(&f, "filter[foo_bar]=1", NOT_ALLOWED, "foo_bar is not allowed.", "102");
     expect_400(&f, "filter[customer-id]=1", NOT_ALLOWED, "customer-id is not allowed.", "102");
 
-    expect_400(&f, "filter[customer-id-eq]=abc", BAD_VALUE,
-               "abc is not a valid value for customer-id-eq.", "103");
-    expect_400(&f, "filter[customer_id_eq]=abc", BAD_VALUE,
-               "abc is not a valid value for customer-id-eq.", "103");
-    expect_400(&f, "filter[customer-id-eq]=", BAD_VALUE,
-               " is not a valid value for customer-id-eq.", "103");
-    expect_400(&f, "filter[customer-id-eq]=a%20b", BAD_VALUE,
-               "a b is not a valid value for customer-id-eq.", "103");
+    expect_400(&f, "filter[customer-id-eq]=abc", BAD_VALUE, "abc is not a valid value for customer-id-eq.",
+               "103");
+    expect_400(&f, "filter[customer_id_eq]=abc", BAD_VALUE, "abc is not a valid value for customer-id-eq.",
+               "103");
+    expect_400(&f, "filter[customer-id-eq]=", BAD_VALUE, " is not a valid value for customer-id-eq.", "103");
+    expect_400(&f, "filter[customer-id-eq]=a%20b", BAD_VALUE, "a b is not a valid value for customer-id-eq.",
+               "103");
     expect_400(&f, "filter[customer-id-eq]=99999999999999999999", BAD_VALUE,
                "99999999999999999999 is not a valid value for customer-id-eq.", "103");
-    expect_400(&f, "filter[duration-equals]=1.5", BAD_VALUE,
-               "1.5 is not a valid value for duration-equals.", "103");
+    expect_400(&f, "filter[duration-equals]=1.5", BAD_VALUE, "1.5 is not a valid value for duration-equals.",
+               "103");
     expect_400(&f, "filter[duration_greater_than]=x", BAD_VALUE,
                "x is not a valid value for duration-greater-than.", "103");
     expect_400(&f, "filter[duration-less-than]=1,2", BAD_VALUE,
                "1,2 is not a valid value for duration-less-than.", "103");
     expect_400(&f, "filter[node-id-eq]=1,x", BAD_VALUE, NULL, "103");
-    expect_400(&f, "filter[pop-id-eq]=1.0", BAD_VALUE, "1.0 is not a valid value for pop-id-eq.",
-               "103");
+    expect_400(&f, "filter[pop-id-eq]=1.0", BAD_VALUE, "1.0 is not a valid value for pop-id-eq.", "103");
     /* Malformed call ids: no '*', non-integer node, empty tag. */
     expect_400(&f, "filter[id]=abc", BAD_VALUE, "abc is not a valid value for id.", "103");
     expect_400(&f, "filter[id]=x*tag", BAD_VALUE, "x*tag is not a valid value for id.", "103");
@@ -341,15 +329,12 @@ static void test_media_type(void **state)
     start_fx(&f, NULL, NULL);
     const char *url = h_url(f.server, LISTING);
 
-    const char *const bad[] = {"Content-Type: text/plain",
-                               "Content-Type: application/x-www-form-urlencoded",
+    const char *const bad[] = {"Content-Type: text/plain", "Content-Type: application/x-www-form-urlencoded",
                                "Content-Type: application/vnd.api+json; charset=utf-8"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const char *hdrs[] = {"Host: example.org", "Accept: application/vnd.api+json", bad[i],
-                              NULL};
+        const char *hdrs[] = {"Host: example.org", "Accept: application/vnd.api+json", bad[i], NULL};
         h_response *r = h_http("GET", url, hdrs, "hello");
-        if (r->status != 415)
-            fail_msg("GET with a body and %s: status %ld, expected 415", bad[i], r->status);
+        if (r->status != 415) fail_msg("GET with a body and %s: status %ld, expected 415", bad[i], r->status);
         h_assert_error(r, 415, 0, "Unsupported media type", NULL, "415");
         check_headers(r, true);
     }
@@ -366,8 +351,7 @@ static void test_unknown_path_and_method(void **state)
     start_fx(&f, NULL, NULL);
     const char *accept = "Accept: application/vnd.api+json";
 
-    const char *const paths[] = {"/api/rest/admin/active-callz", "/nope", "/api/rest/admin",
-                                 "/"};
+    const char *const paths[] = {"/api/rest/admin/active-callz", "/nope", "/api/rest/admin", "/"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         h_response *r = get(&f, paths[i], accept, NULL);
         h_assert_error(r, 404, 0, "Not found", NULL, "404");
@@ -378,8 +362,7 @@ static void test_unknown_path_and_method(void **state)
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         const char *hdrs[] = {"Host: example.org", accept, NULL};
         h_response *r = h_http(methods[i], h_url(f.server, LISTING), hdrs, NULL);
-        if (r->status != 405)
-            fail_msg("%s %s: status %ld, expected 405", methods[i], LISTING, r->status);
+        if (r->status != 405) fail_msg("%s %s: status %ld, expected 405", methods[i], LISTING, r->status);
         const char *allow = h_header_value(r, "allow");
         if (allow == NULL || !h_matches(allow, "(^|[ ,])GET($|[ ,])") ||
             h_matches(allow, h_strf("(^|[ ,])%s($|[ ,])", methods[i])))
@@ -404,8 +387,7 @@ static const char *first_self(const h_response *r)
 static const char *first_rel_related(const h_response *r, const char *rel)
 {
     json_t *res = json_array_get(json_object_get(h_json(r), "data"), 0);
-    json_t *l = json_object_get(json_object_get(json_object_get(res, "relationships"), rel),
-                                "links");
+    json_t *l = json_object_get(json_object_get(json_object_get(res, "relationships"), rel), "links");
     return json_string_value(json_object_get(l, "related"));
 }
 
@@ -417,15 +399,13 @@ static void test_host(void **state)
     const char *accept = "Accept: application/vnd.api+json";
 
     /* docs/API.md: a Host that is not [A-Za-z0-9.-]+(:port)? or [v6](:port)? */
-    const char *const bad[] = {"Host: exa_mple.org", "Host: example.org:abc",
-                               "Host: evil.org/x", "Host: a b", "Host: example.org:",
-                               "Host: [zz]:80"};
+    const char *const bad[] = {"Host: exa_mple.org", "Host: example.org:abc", "Host: evil.org/x",
+                               "Host: a b",          "Host: example.org:",    "Host: [zz]:80"};
     problems[0] = '\0';
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *hdrs[] = {bad[i], accept, NULL};
         h_response *r = h_http("GET", url, hdrs, NULL);
-        if (r->status != 400)
-            PROBLEM("%s: status %ld, expected 400", bad[i], r->status);
+        if (r->status != 400) PROBLEM("%s: status %ld, expected 400", bad[i], r->status);
     }
     no_problems();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -463,11 +443,10 @@ static void test_public_url(void **state)
     assert_string_equal(first_rel_related(r, "node"),
                         "https://calls.example.net:8443" LISTING "/" SEED_ID_1 "/node");
     json_t *res = json_array_get(json_object_get(h_json(r), "data"), 0);
-    json_t *links = json_object_get(
-        json_object_get(json_object_get(res, "relationships"), "dst-network"), "links");
+    json_t *links =
+        json_object_get(json_object_get(json_object_get(res, "relationships"), "dst-network"), "links");
     assert_string_equal(json_string_value(json_object_get(links, "self")),
-                        "https://calls.example.net:8443" LISTING "/" SEED_ID_1
-                        "/relationships/dst-network");
+                        "https://calls.example.net:8443" LISTING "/" SEED_ID_1 "/relationships/dst-network");
     stop_fx(&f);
 }
 

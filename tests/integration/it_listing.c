@@ -91,13 +91,11 @@ typedef struct cluster {
 static void start_cluster(cluster *c, bool node3_blackhole, const char *timeout_ms)
 {
     const char *db = h_db_path();
-    c->node[1] =
-        h_start_nodesim(1, 1, "--calls-file", h_data_path("filter_calls_node1.json"), NULL);
-    c->node[2] =
-        h_start_nodesim(2, 1, "--calls-file", h_data_path("filter_calls_node2.json"), NULL);
-    c->node[3] = node3_blackhole ? h_start_nodesim(3, 2, "--blackhole", NULL)
-                                 : h_start_nodesim(3, 2, "--calls-file",
-                                                   h_data_path("filter_calls_node3.json"), NULL);
+    c->node[1] = h_start_nodesim(1, 1, "--calls-file", h_data_path("filter_calls_node1.json"), NULL);
+    c->node[2] = h_start_nodesim(2, 1, "--calls-file", h_data_path("filter_calls_node2.json"), NULL);
+    c->node[3] = node3_blackhole
+        ? h_start_nodesim(3, 2, "--blackhole", NULL)
+        : h_start_nodesim(3, 2, "--calls-file", h_data_path("filter_calls_node3.json"), NULL);
     h_add_pop(db, 1);
     h_add_pop(db, 2);
     h_add_node(db, 1, c->node[1]->addr, 1);
@@ -109,12 +107,10 @@ static void start_cluster(cluster *c, bool node3_blackhole, const char *timeout_
 static void stop_cluster(cluster *c)
 {
     assert_int_equal(h_stop(c->server), 0);
-    for (int i = 1; i <= 3; i++)
-        assert_int_equal(h_stop(c->node[i]), 0);
+    for (int i = 1; i <= 3; i++) assert_int_equal(h_stop(c->node[i]), 0);
 }
 
-#define ALL                                                                                   \
-    "1*n1-a,1*n1-b,1*n1-c,1*n1-d,2*n2-a,2*n2-b,2*n2-c,3*n3-a,3*n3-b,3*n3-c"
+#define ALL "1*n1-a,1*n1-b,1*n1-c,1*n1-d,2*n2-a,2*n2-b,2*n2-c,3*n3-a,3*n3-b,3*n3-c"
 #define NODE1 "1*n1-a,1*n1-b,1*n1-c,1*n1-d"
 #define NODE2 "2*n2-a,2*n2-b,2*n2-c"
 #define NODE3 "3*n3-a,3*n3-b,3*n3-c"
@@ -135,28 +131,25 @@ static const char *const NOT[3] = {
 
 /* The 16 routing filters, in the order of gen_test_data.py's ROUTING. */
 static const char *const ROUTING_FILTERS[16] = {
-    "customer-id-eq",      "vendor-id-eq",       "customer-acc-id-eq", "vendor-acc-id-eq",
-    "customer-auth-id-eq", "rateplan-id-eq",     "destination-id-eq",  "routing-group-id-eq",
-    "routing-plan-id-eq",  "dialpeer-id-eq",     "orig-gw-id-eq",      "term-gw-id-eq",
-    "src-country-id-eq",   "src-network-id-eq",  "dst-country-id-eq",  "dst-network-id-eq",
+    "customer-id-eq",      "vendor-id-eq",      "customer-acc-id-eq", "vendor-acc-id-eq",
+    "customer-auth-id-eq", "rateplan-id-eq",    "destination-id-eq",  "routing-group-id-eq",
+    "routing-plan-id-eq",  "dialpeer-id-eq",    "orig-gw-id-eq",      "term-gw-id-eq",
+    "src-country-id-eq",   "src-network-id-eq", "dst-country-id-eq",  "dst-network-id-eq",
 };
 
 static const char *underscored(const char *name)
 {
     char *s = h_strf("%s", name);
     for (char *c = s; *c; c++)
-        if (*c == '-')
-            *c = '_';
+        if (*c == '-') *c = '_';
     return s;
 }
 
 /* GET with filter[name]=value, in both key forms, expecting exactly ids. */
-static void expect_filter(const h_proc *server, const char *name, const char *value,
-                          const char *ids)
+static void expect_filter(const h_proc *server, const char *name, const char *value, const char *ids)
 {
     h_assert_listing(h_listing(server, h_strf("filter[%s]=%s", name, value)), ids, NULL);
-    h_assert_listing(h_listing(server, h_strf("filter[%s]=%s", underscored(name), value)), ids,
-                     NULL);
+    h_assert_listing(h_listing(server, h_strf("filter[%s]=%s", underscored(name), value)), ids, NULL);
 }
 
 static void test_each_filter(void **state)
@@ -188,8 +181,7 @@ static void test_each_filter(void **state)
     expect_filter(s, "duration-greater-than", "-1",
                   "1*n1-a,1*n1-b,1*n1-d,2*n2-a,2*n2-b,3*n3-a,3*n3-b,3*n3-c");
     expect_filter(s, "duration-less-than", "11", "1*n1-a,2*n2-b,3*n3-b");
-    expect_filter(s, "duration-less-than", "1000",
-                  "1*n1-a,1*n1-b,1*n1-d,2*n2-a,2*n2-b,3*n3-a,3*n3-b,3*n3-c");
+    expect_filter(s, "duration-less-than", "1000", "1*n1-a,1*n1-b,1*n1-d,2*n2-a,2*n2-b,3*n3-a,3*n3-b,3*n3-c");
 
     stop_cluster(&c);
 }
@@ -201,18 +193,17 @@ static void test_combined_filters(void **state)
     const h_proc *s = c.server;
 
     /* Two different filters: AND. */
-    h_assert_listing(h_listing(s, "filter[node-id-eq]=1&filter[duration-greater-than]=30"),
-                     "1*n1-b,1*n1-d", NULL);
-    h_assert_listing(h_listing(s, "filter[customer-id-eq]=1000,1001&filter[pop-id-eq]=2"),
-                     "3*n3-a,3*n3-b", NULL);
-    h_assert_listing(h_listing(s, "filter[vendor_id_eq]=2000&filter[duration-less-than]=20"),
-                     "2*n2-b", NULL);
+    h_assert_listing(h_listing(s, "filter[node-id-eq]=1&filter[duration-greater-than]=30"), "1*n1-b,1*n1-d",
+                     NULL);
+    h_assert_listing(h_listing(s, "filter[customer-id-eq]=1000,1001&filter[pop-id-eq]=2"), "3*n3-a,3*n3-b",
+                     NULL);
+    h_assert_listing(h_listing(s, "filter[vendor_id_eq]=2000&filter[duration-less-than]=20"), "2*n2-b", NULL);
     /* A repeated key: AND of both conditions (either key form). */
-    h_assert_listing(
-        h_listing(s, "filter[duration-greater-than]=10&filter[duration-greater-than]=100"),
-        "1*n1-d,3*n3-c", NULL);
-    h_assert_listing(h_listing(s, "filter[customer-id-eq]=1000,1001&filter[customer_id_eq]="
-                                  "1001,1002"),
+    h_assert_listing(h_listing(s, "filter[duration-greater-than]=10&filter[duration-greater-than]=100"),
+                     "1*n1-d,3*n3-c", NULL);
+    h_assert_listing(h_listing(s,
+                               "filter[customer-id-eq]=1000,1001&filter[customer_id_eq]="
+                               "1001,1002"),
                      "1*n1-b,2*n2-a,3*n3-b", NULL);
     h_assert_listing(h_listing(s, "filter[node-id-eq]=1&filter[node-id-eq]=2"), "", NULL);
     /* Spaces around list items, an explicit sign. */
@@ -240,8 +231,7 @@ static void test_filter_id(void **state)
     h_assert_listing(h_listing(s, "filter[id]=2*n2-b"), "2*n2-b", NULL);
     h_assert_listing(h_listing(s, "filter[id]=2%2An2-b"), "2*n2-b", NULL);
     /* Across nodes: listed by node id, whatever the order asked. */
-    h_assert_listing(h_listing(s, "filter[id]=3*n3-a,1*n1-d,2*n2-c"), "1*n1-d,2*n2-c,3*n3-a",
-                     NULL);
+    h_assert_listing(h_listing(s, "filter[id]=3*n3-a,1*n1-d,2*n2-c"), "1*n1-d,2*n2-c,3*n3-a", NULL);
     h_assert_listing(h_listing(s, "filter[id]=1*n1-a,1*n1-b"), "1*n1-a,1*n1-b", NULL);
     /* Unknown tag, a tag of another node, an unregistered node. */
     h_assert_listing(h_listing(s, "filter[id]=1*nope"), "", NULL);
@@ -249,10 +239,9 @@ static void test_filter_id(void **state)
     h_assert_listing(h_listing(s, "filter[id]=9*n1-a"), "", NULL);
     h_assert_listing(h_listing(s, "filter[id]=1*nope,3*n3-b"), "3*n3-b", NULL);
     /* With another filter: AND. */
-    h_assert_listing(h_listing(s, "filter[id]=1*n1-a,1*n1-b&filter[duration-greater-than]=30"),
-                     "1*n1-b", NULL);
-    h_assert_listing(h_listing(s, "filter[id]=1*n1-a,3*n3-a&filter[node-id-eq]=3"), "3*n3-a",
+    h_assert_listing(h_listing(s, "filter[id]=1*n1-a,1*n1-b&filter[duration-greater-than]=30"), "1*n1-b",
                      NULL);
+    h_assert_listing(h_listing(s, "filter[id]=1*n1-a,3*n3-a&filter[node-id-eq]=3"), "3*n3-a", NULL);
 
     stop_cluster(&c);
 }
@@ -278,8 +267,7 @@ static void test_unselected_nodes_not_asked(void **state)
         h_response *r = h_listing(s, fast_queries[i][0]);
         h_assert_listing(r, fast_queries[i][1], NULL);
         if (r->elapsed_ms >= fast_ms)
-            fail_msg("%s took %.0f ms: was the blackholed node 3 asked?", r->url,
-                     r->elapsed_ms);
+            fail_msg("%s took %.0f ms: was the blackholed node 3 asked?", r->url, r->elapsed_ms);
     }
 
     /* Control: asking node 3 does hang until the deadline. */
@@ -300,10 +288,8 @@ static void test_filter_matching_nothing(void **state)
     cluster c;
     start_cluster(&c, false, "2000");
     const char *const queries[] = {
-        "filter[customer-id-eq]=999999",
-        "filter[duration-equals]=7",
-        "filter[duration-greater-than]=300",
-        "filter[duration-less-than]=0",
+        "filter[customer-id-eq]=999999",     "filter[duration-equals]=7",
+        "filter[duration-greater-than]=300", "filter[duration-less-than]=0",
         "filter[dst-network-id-eq]=1000", /* a value of another field */
     };
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
@@ -313,8 +299,7 @@ static void test_filter_matching_nothing(void **state)
         bool same = json_equal(expected, h_json(r));
         json_decref(expected);
         if (!same)
-            fail_msg("%s: expected {\"data\":[],\"meta\":{\"total-count\":0}}, got %s", r->url,
-                     r->body);
+            fail_msg("%s: expected {\"data\":[],\"meta\":{\"total-count\":0}}, got %s", r->url, r->body);
     }
     stop_cluster(&c);
 }
@@ -370,18 +355,27 @@ static void test_rendering(void **state)
     expect_attr(a, "start-time", "\"2026-01-02T12:43:24.000Z\"");
     expect_attr(a, "connect-time", "null");
     expect_attr(a, "duration", "null");
-    const char *const missing[] = {"dst-prefix-in",          "dst-prefix-routing",
-                                   "lrn",                    "dst-prefix-out",
-                                   "src-prefix-in",          "src-prefix-routing",
-                                   "src-prefix-out",         "diversion-in",
-                                   "diversion-out",          "destination-initial-rate",
-                                   "destination-next-rate",  "destination-initial-interval",
-                                   "destination-next-interval", "destination-fee",
-                                   "destination-rate-policy-id", "dialpeer-initial-rate",
-                                   "dialpeer-next-rate",     "dialpeer-initial-interval",
-                                   "dialpeer-next-interval", "dialpeer-fee"};
-    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
-        expect_attr(a, missing[i], "null");
+    const char *const missing[] = {"dst-prefix-in",
+                                   "dst-prefix-routing",
+                                   "lrn",
+                                   "dst-prefix-out",
+                                   "src-prefix-in",
+                                   "src-prefix-routing",
+                                   "src-prefix-out",
+                                   "diversion-in",
+                                   "diversion-out",
+                                   "destination-initial-rate",
+                                   "destination-next-rate",
+                                   "destination-initial-interval",
+                                   "destination-next-interval",
+                                   "destination-fee",
+                                   "destination-rate-policy-id",
+                                   "dialpeer-initial-rate",
+                                   "dialpeer-next-rate",
+                                   "dialpeer-initial-interval",
+                                   "dialpeer-next-interval",
+                                   "dialpeer-fee"};
+    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) expect_attr(a, missing[i], "null");
     expect_attr(a, "time-limit", "7200");
     expect_attr(a, "orig-call-id", "\"orig-n2-c\"");
     expect_attr(a, "term-call-id", "\"\"");

@@ -28,8 +28,8 @@
 #include <string.h>
 
 #define LISTING_PATH "/api/rest/admin/active-calls"
-#define SEED_IDS                                                                              \
-    "1*FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86,"                             \
+#define SEED_IDS                                                   \
+    "1*FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86," \
     "1*03-3D73-55FA51B805CDE1BACF2FB0ED76C3D37B-2962144B354702AF"
 
 /* A calls file of n records {"local_tag":"t<k>"} in the test's temp dir. */
@@ -37,14 +37,11 @@ static const char *tiny_calls_file(int n)
 {
     const char *path = h_strf("%s/tiny-%d.json", h_tmpdir(), n);
     FILE *f = fopen(path, "w");
-    if (f == NULL)
-        fail_msg("cannot write %s", path);
+    if (f == NULL) fail_msg("cannot write %s", path);
     fputc('[', f);
-    for (int k = 0; k < n; k++)
-        fprintf(f, "%s{\"local_tag\":\"t%d\"}", k ? "," : "", k);
+    for (int k = 0; k < n; k++) fprintf(f, "%s{\"local_tag\":\"t%d\"}", k ? "," : "", k);
     fputc(']', f);
-    if (fclose(f) != 0)
-        fail_msg("cannot write %s", path);
+    if (fclose(f) != 0) fail_msg("cannot write %s", path);
     return path;
 }
 
@@ -52,8 +49,7 @@ static const char *tiny_calls_file(int n)
 static const char *tiny_ids(int n)
 {
     const char *ids = "";
-    for (int k = 0; k < n; k++)
-        ids = h_strf("%s%s2*t%d", ids, k ? "," : "", k);
+    for (int k = 0; k < n; k++) ids = h_strf("%s%s2*t%d", ids, k ? "," : "", k);
     return ids;
 }
 
@@ -77,8 +73,7 @@ static const char *failed_detail(const h_response *r, size_t i)
 {
     json_t *e = json_array_get(json_object_get(json_object_get(h_json(r), "meta"), "failed-nodes"), i);
     const char *detail = json_string_value(json_object_get(e, "detail"));
-    if (detail == NULL)
-        fail_msg("%s: no failed-nodes[%zu].detail: %.2000s", r->url, i, r->body);
+    if (detail == NULL) fail_msg("%s: no failed-nodes[%zu].detail: %.2000s", r->url, i, r->body);
     return detail;
 }
 
@@ -105,8 +100,7 @@ static void test_amplification_refused(void **state)
         h_response *r = h_listing(server, NULL);
         h_assert_listing(r, SEED_IDS, "2/node-2/too-many-records");
         assert_string_equal(failed_detail(r, 0), "reply holds more than 1000 call records");
-        if (r->body_len > 20000)
-            fail_msg("a document of %zu bytes for two calls", r->body_len);
+        if (r->body_len > 20000) fail_msg("a document of %zu bytes for two calls", r->body_len);
     }
     stop_server(server);
 }
@@ -181,15 +175,13 @@ static void test_document_limit(void **state)
                                 "fewer calls (filter[node-id-eq], filter[pop-id-eq], fields[active-calls]) "
                                 "or raise the limit.",
                                 total, total - 1);
-    json_t *want = json_pack("{s:[{s:s,s:s,s:s,s:s}],s:{s:I,s:I,s:[{s:s,s:s,s:i,s:I},{s:s,s:s,s:i,s:I}]}}",
-                             "errors", "title", "Listing too large", "detail", detail, "code", "507",
-                             "status", "507", "meta", "document-bytes", (json_int_t)total, "limit",
-                             (json_int_t)total - 1, "nodes", "id", "1", "name", "node-1", "calls", 4,
-                             "bytes", (json_int_t)d1, "id", "2", "name", "node-2", "calls", 3, "bytes",
-                             (json_int_t)d2);
+    json_t *want = json_pack(
+        "{s:[{s:s,s:s,s:s,s:s}],s:{s:I,s:I,s:[{s:s,s:s,s:i,s:I},{s:s,s:s,s:i,s:I}]}}", "errors", "title",
+        "Listing too large", "detail", detail, "code", "507", "status", "507", "meta", "document-bytes",
+        (json_int_t)total, "limit", (json_int_t)total - 1, "nodes", "id", "1", "name", "node-1", "calls", 4,
+        "bytes", (json_int_t)d1, "id", "2", "name", "node-2", "calls", 3, "bytes", (json_int_t)d2);
     assert_non_null(want);
-    if (h_json_diff(want, h_json(r), 10) != 0)
-        fail_msg("the 507 document differs: %.2000s", r->body);
+    if (h_json_diff(want, h_json(r), 10) != 0) fail_msg("the 507 document differs: %.2000s", r->body);
     json_decref(want);
     /* one node alone fits, byte for byte the same listing */
     h_response *alone = h_listing(limited, "filter[node-id-eq]=1");
@@ -220,8 +212,7 @@ static const char *seed_copies_file(int n)
         json_array_append_new(out, rec);
     }
     const char *path = h_strf("%s/big-%d.json", h_tmpdir(), n);
-    if (json_dump_file(out, path, JSON_COMPACT) != 0)
-        fail_msg("cannot write %s", path);
+    if (json_dump_file(out, path, JSON_COMPACT) != 0) fail_msg("cannot write %s", path);
     json_decref(out);
     return path;
 }
@@ -258,16 +249,16 @@ static int batches_until(h_proc *server, size_t doc, const char *event, bool ref
                 served++;
             } else if (refusals && rs[i].status == 503) {
                 const char *ra = h_raw_header(&rs[i], "retry-after");
-                if (ra == NULL || strcmp(ra, "1") != 0 || strstr(rs[i].body, "\"title\":\"Server busy\"") == NULL)
+                if (ra == NULL || strcmp(ra, "1") != 0 ||
+                    strstr(rs[i].body, "\"title\":\"Server busy\"") == NULL)
                     fail_msg("503 without Retry-After: 1 or its title: %s", rs[i].body);
                 refused++;
             } else {
-                fail_msg("status %ld, %zu bytes (the document is %zu): %.500s", rs[i].status, rs[i].len,
-                         doc, rs[i].body);
+                fail_msg("status %ld, %zu bytes (the document is %zu): %.500s", rs[i].status, rs[i].len, doc,
+                         rs[i].body);
             }
         }
-        if (served == 0)
-            fail_msg("no listing of %d was served, though one document fits", AT_ONCE);
+        if (served == 0) fail_msg("no listing of %d was served, though one document fits", AT_ONCE);
     }
     if (h_log_count(server, event) == 0)
         fail_msg("10 times %d concurrent listings and never %s", AT_ONCE, event);

@@ -86,9 +86,9 @@ static void seed_node(const char *const *nodesim_extra)
 {
     const char *db = h_db_path();
     h_proc *node = nodesim_extra
-                       ? h_start_nodesim(1, 1, "--calls-file", h_data_path("seed_calls.json"),
-                                         nodesim_extra[0], nodesim_extra[1], NULL)
-                       : h_start_nodesim(1, 1, "--calls-file", h_data_path("seed_calls.json"), NULL);
+        ? h_start_nodesim(1, 1, "--calls-file", h_data_path("seed_calls.json"), nodesim_extra[0],
+                          nodesim_extra[1], NULL)
+        : h_start_nodesim(1, 1, "--calls-file", h_data_path("seed_calls.json"), NULL);
     h_add_pop(db, 1);
     h_add_node(db, 1, node->addr, 1);
 }
@@ -133,8 +133,8 @@ static void test_gzip(void **state)
     }
     /* ... and ones that do not */
     const char *const deny[] = {"Accept-Encoding: gzip;q=0", "Accept-Encoding: br, identity",
-                                "Accept-Encoding: *;q=0", "Accept-Encoding: gzip;q=0, *",
-                                "Accept-Encoding: ", NULL};
+                                "Accept-Encoding: *;q=0",    "Accept-Encoding: gzip;q=0, *",
+                                "Accept-Encoding: ",         NULL};
     for (size_t i = 0; deny[i]; i++) {
         const char *h[] = {deny[i], NULL};
         h_raw *r = h_raw_get(server, LISTING_PATH, h);
@@ -194,8 +194,8 @@ static size_t show_calls_requests(h_fake_node *n)
     json_t *reqs = h_fake_node_requests(n);
     size_t count = 0, i;
     json_t *r;
-    json_array_foreach(reqs, i, r)
-        if (strcmp(json_string_value(json_object_get(r, "method")), "yeti.show.calls") == 0) count++;
+    json_array_foreach(reqs, i, r) if (strcmp(json_string_value(json_object_get(r, "method")),
+                                              "yeti.show.calls") == 0) count++;
     return count;
 }
 
@@ -222,7 +222,7 @@ static void test_coalescing(void **state)
 
     int rounds, listings;
     fanout_lines(server, &rounds, &listings);
-    assert_int_equal(listings, N);                   /* every listing took part in a round */
+    assert_int_equal(listings, N);                               /* every listing took part in a round */
     assert_int_equal(show_calls_requests(fake), (size_t)rounds); /* one node request per round */
     if (rounds >= N) fail_msg("no coalescing: %d rounds for %d identical listings", rounds, N);
 
@@ -287,9 +287,10 @@ static void test_big_listing(void **state)
     expect_hdr(all, "content-length", h_strf("%zu", all->len));
     const char *timing = h_raw_header(all, "server-timing");
     assert_non_null(timing);
-    if (!h_matches(timing, "^pre;dur=[0-9]+\\.[0-9]{3}, fanout;dur=[0-9]+\\.[0-9]{3}, "
-                           "parse;dur=[0-9]+\\.[0-9]{3}, filter;dur=[0-9]+\\.[0-9]{3}, "
-                           "write;dur=[0-9]+\\.[0-9]{3}, gzip;dur=0\\.000$"))
+    if (!h_matches(timing,
+                   "^pre;dur=[0-9]+\\.[0-9]{3}, fanout;dur=[0-9]+\\.[0-9]{3}, "
+                   "parse;dur=[0-9]+\\.[0-9]{3}, filter;dur=[0-9]+\\.[0-9]{3}, "
+                   "write;dur=[0-9]+\\.[0-9]{3}, gzip;dur=0\\.000$"))
         fail_msg("server-timing: %s", timing);
     json_t *doc = parse_doc(all);
     json_t *data = json_object_get(doc, "data");
@@ -327,8 +328,9 @@ static void test_big_listing(void **state)
     assert_int_equal(one->status, 200);
     json_t *one_doc = parse_doc(one);
     assert_int_equal(json_array_size(json_object_get(one_doc, "data")), 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(one_doc, "data"), 0), "id")),
-                        "2*big-2-7");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(one_doc, "data"), 0), "id")),
+        "2*big-2-7");
     json_decref(one_doc);
     h_raw *again = h_raw_get(server, LISTING_PATH, NULL);
     assert_int_equal(again->status, 200);
@@ -376,7 +378,8 @@ static void test_client_gone(void **state)
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     const char *req = h_strf("GET " LISTING_PATH " HTTP/1.1\r\nHost: example.org\r\n"
                              "Accept: application/vnd.api+json\r\n"
-                             "Authorization: Bearer %s\r\n\r\n", server->token);
+                             "Authorization: Bearer %s\r\n\r\n",
+                             server->token);
     assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
     usleep(150 * 1000); /* the request is with the node now */
     close(fd);

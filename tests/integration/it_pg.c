@@ -29,8 +29,8 @@ static int cluster(const char *verb)
 {
     const char *src = getenv("AC_SOURCE_DIR");
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "'%s/scripts/pg-test-cluster' %s '%s' >/dev/null",
-             src ? src : ".", verb, g_state);
+    snprintf(cmd, sizeof cmd, "'%s/scripts/pg-test-cluster' %s '%s' >/dev/null", src ? src : ".", verb,
+             g_state);
     return system(cmd);
 }
 
@@ -73,9 +73,10 @@ static const char *fresh_db(void)
     }
     PGconn *c = PQconnectdb(g_uri);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, "SET client_min_messages = warning;"
-                            "DROP SCHEMA IF EXISTS sys, gui, class4, billing CASCADE;"
-                            "DROP TABLE IF EXISTS public.contractors CASCADE;");
+    PGresult *r = PQexec(c,
+                         "SET client_min_messages = warning;"
+                         "DROP SCHEMA IF EXISTS sys, gui, class4, billing CASCADE;"
+                         "DROP TABLE IF EXISTS public.contractors CASCADE;");
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
     PQfinish(c);
@@ -87,8 +88,8 @@ static const char *fresh_db(void)
 
 static h_response *get_with_token(const h_proc *server, const char *token)
 {
-    const char *const hdrs[] = {h_strf("Authorization: Bearer %s", token),
-                                "Accept: application/vnd.api+json", NULL};
+    const char *const hdrs[] = {h_strf("Authorization: Bearer %s", token), "Accept: application/vnd.api+json",
+                                NULL};
     return h_http("GET", h_url(server, "/api/rest/admin/active-calls"), hdrs, NULL);
 }
 
@@ -178,11 +179,12 @@ static void test_read_only_role(void **state)
     h_add_pop(db, 1);
     PGconn *c = PQconnectdb(g_uri);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, "SET client_min_messages = warning;"
-                            "DROP ROLE IF EXISTS acro; CREATE ROLE acro LOGIN;"
-                            "GRANT USAGE ON SCHEMA sys, gui, class4, billing TO acro;"
-                            "GRANT SELECT ON ALL TABLES IN SCHEMA sys, gui, class4, billing,"
-                            " public TO acro;");
+    PGresult *r = PQexec(c,
+                         "SET client_min_messages = warning;"
+                         "DROP ROLE IF EXISTS acro; CREATE ROLE acro LOGIN;"
+                         "GRANT USAGE ON SCHEMA sys, gui, class4, billing TO acro;"
+                         "GRANT SELECT ON ALL TABLES IN SCHEMA sys, gui, class4, billing,"
+                         " public TO acro;");
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
     PQfinish(c);
@@ -193,8 +195,7 @@ static void test_read_only_role(void **state)
     assert_int_equal(h_cli(&out, &err, "node", "add", "--id", "1", "--name", "n1", "--endpoint",
                            "127.0.0.1:7080", "--pop-id", "1", "--db", ro, NULL),
                      1);
-    if (!strstr(err, "INSERT privilege") || !strstr(err, "sys.nodes"))
-        fail_msg("message: %s", err);
+    if (!strstr(err, "INSERT privilege") || !strstr(err, "sys.nodes")) fail_msg("message: %s", err);
     assert_int_equal(h_cli(&out, &err, "user", "enable", "--username", "x", "--db", ro, NULL), 1);
     if (!strstr(err, "UPDATE privilege")) fail_msg("message: %s", err);
 }

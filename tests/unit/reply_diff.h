@@ -65,8 +65,8 @@ static inline reply_run reply_run_whole(const char *json, size_t n, reply_expect
 
 /* Feeds the reply in chunks of the sizes next_chunk(ctx) gives (each >= 1,
  * each its own exact-size copy), then finishes. */
-static inline reply_run reply_run_chunked(const char *json, size_t n, reply_expect ex, int64_t id, callset *cs,
-                                          size_t (*next_chunk)(void *ctx), void *ctx)
+static inline reply_run reply_run_chunked(const char *json, size_t n, reply_expect ex, int64_t id,
+                                          callset *cs, size_t (*next_chunk)(void *ctx), void *ctx)
 {
     reply_parser *p = reply_parser_new(ex, id, cs);
     if (!p) abort();
@@ -90,15 +90,15 @@ static inline reply_run reply_run_chunked(const char *json, size_t n, reply_expe
 static inline bool reply_runs_equal(const reply_run *a, const reply_run *b)
 {
     return a->o == b->o && strcmp(a->detail, b->detail) == 0 && a->code == b->code &&
-           a->has_int == b->has_int && a->ival == b->ival;
+        a->has_int == b->has_int && a->ival == b->ival;
 }
 
 /* The same records, byte for byte, and the same text. */
 static inline bool reply_callsets_equal(const callset *a, const callset *b)
 {
     return a->n == b->n && a->skipped == b->skipped && a->arena.len == b->arena.len &&
-           (a->arena.len == 0 || memcmp(a->arena.data, b->arena.data, a->arena.len) == 0) &&
-           (a->n == 0 || memcmp(a->recs, b->recs, a->n * sizeof *a->recs) == 0);
+        (a->arena.len == 0 || memcmp(a->arena.data, b->arena.data, a->arena.len) == 0) &&
+        (a->n == 0 || memcmp(a->recs, b->recs, a->n * sizeof *a->recs) == 0);
 }
 
 /* ---- JSON syntax: yajl's verdict ----------------------------------------------------- */
@@ -128,10 +128,7 @@ static inline bool reply_yajl_accepts(const char *json, size_t n)
 }
 
 /* Is the parser's detail that of a syntax error? */
-static inline bool reply_says_not_json(const char *detail)
-{
-    return strncmp(detail, "not JSON: ", 10) == 0;
-}
+static inline bool reply_says_not_json(const char *detail) { return strncmp(detail, "not JSON: ", 10) == 0; }
 
 /* Was the reply refused for nesting deeper than the scanner's limit? */
 static inline bool reply_nested_too_deeply(const char *detail)
@@ -149,7 +146,7 @@ static inline bool reply_starts_with_non_object(const char *s, size_t n)
     char c = s[i];
     if (c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9')) return true;
     return (n - i >= 4 && (memcmp(s + i, "true", 4) == 0 || memcmp(s + i, "null", 4) == 0)) ||
-           (n - i >= 5 && memcmp(s + i, "false", 5) == 0);
+        (n - i >= 5 && memcmp(s + i, "false", 5) == 0);
 }
 
 #endif

@@ -20,23 +20,23 @@
 /* The SQLite schema as migrations 1 and 2 of src/store/store_sqlite.c
  * created it, frozen here on purpose: the migration tests pre-shape a file
  * the way an older build left it, so this must not follow later changes. */
-#define SQLITE_SCHEMA_V1                                                  \
-    "CREATE TABLE sys_pops ("                                            \
-    "  id INTEGER PRIMARY KEY,"                                          \
-    "  name TEXT NOT NULL UNIQUE);"                                      \
-    "CREATE TABLE sys_nodes ("                                           \
-    "  id INTEGER PRIMARY KEY,"                                          \
-    "  name TEXT NOT NULL UNIQUE,"                                       \
-    "  rpc_endpoint TEXT NOT NULL,"                                      \
-    "  pop_id INTEGER NOT NULL REFERENCES sys_pops(id));"                \
+#define SQLITE_SCHEMA_V1                                  \
+    "CREATE TABLE sys_pops ("                             \
+    "  id INTEGER PRIMARY KEY,"                           \
+    "  name TEXT NOT NULL UNIQUE);"                       \
+    "CREATE TABLE sys_nodes ("                            \
+    "  id INTEGER PRIMARY KEY,"                           \
+    "  name TEXT NOT NULL UNIQUE,"                        \
+    "  rpc_endpoint TEXT NOT NULL,"                       \
+    "  pop_id INTEGER NOT NULL REFERENCES sys_pops(id));" \
     "CREATE INDEX sys_nodes_pop_id_idx ON sys_nodes(pop_id);"
-#define SQLITE_SCHEMA_V2                                                  \
-    "CREATE TABLE gui_admin_users ("                                     \
-    "  id INTEGER PRIMARY KEY,"                                          \
-    "  username TEXT NOT NULL UNIQUE,"                                   \
-    "  encrypted_password TEXT NOT NULL DEFAULT '',"                     \
-    "  enabled INTEGER NOT NULL DEFAULT 1,"                              \
-    "  roles TEXT NOT NULL DEFAULT '',"                                  \
+#define SQLITE_SCHEMA_V2                             \
+    "CREATE TABLE gui_admin_users ("                 \
+    "  id INTEGER PRIMARY KEY,"                      \
+    "  username TEXT NOT NULL UNIQUE,"               \
+    "  encrypted_password TEXT NOT NULL DEFAULT ''," \
+    "  enabled INTEGER NOT NULL DEFAULT 1,"          \
+    "  roles TEXT NOT NULL DEFAULT '',"              \
     "  allowed_ips TEXT NOT NULL DEFAULT '');"
 
 typedef struct fixture {

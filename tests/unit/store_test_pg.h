@@ -41,12 +41,12 @@ static inline bool tpg_on(void) { return tpg_base() != NULL; }
 
 /* For tests of SQLite's own file handling (migrations, corrupt files):
  * skipped when running on PostgreSQL. */
-#define TPG_SQLITE_ONLY()          \
-    do {                           \
-        if (tpg_on()) {            \
-            skip();                \
-            return;                \
-        }                          \
+#define TPG_SQLITE_ONLY() \
+    do {                  \
+        if (tpg_on()) {   \
+            skip();       \
+            return;       \
+        }                 \
     } while (0)
 
 static inline bool tpg_is_uri(const char *path) { return strncmp(path, "postgres", 8) == 0; }
@@ -112,8 +112,9 @@ static inline int tpg_fresh(const char *tag, char *out, size_t cap)
     tpg_uri_for(base, db, out, cap);
     PGconn *c = tpg_connect(out);
     if (!c) return -1;
-    int rc = tpg_exec_on(c, "DROP SCHEMA IF EXISTS sys, gui, class4, billing CASCADE;"
-                            "DROP TABLE IF EXISTS public.contractors CASCADE;");
+    int rc = tpg_exec_on(c,
+                         "DROP SCHEMA IF EXISTS sys, gui, class4, billing CASCADE;"
+                         "DROP TABLE IF EXISTS public.contractors CASCADE;");
     PQfinish(c);
     if (rc != 0) return -1;
     char err[STORE_ERR_LEN] = "";
@@ -137,8 +138,9 @@ static inline char *tpg_map(const char *sql)
     if (!out) return NULL;
     memcpy(out, sql, n + 1);
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && (out[i - 1] == '_' || (out[i - 1] >= 'a' && out[i - 1] <= 'z') ||
-                      (out[i - 1] >= '0' && out[i - 1] <= '9')))
+        if (i > 0 &&
+            (out[i - 1] == '_' || (out[i - 1] >= 'a' && out[i - 1] <= 'z') ||
+             (out[i - 1] >= '0' && out[i - 1] <= '9')))
             continue;
         for (size_t k = 0; k < sizeof pre / sizeof pre[0]; k++) {
             size_t l = strlen(pre[k]);

@@ -39,8 +39,8 @@ static const char *text(const buf *b)
 static void assert_buf_eq(const buf *b, const char *expect, size_t n)
 {
     if (b->len != n || (n && memcmp(b->data, expect, n) != 0))
-        fail_msg("buffer is '%.*s' (%zu bytes), want '%.*s' (%zu bytes)", (int)b->len,
-                 b->data ? b->data : "", b->len, (int)n, expect, n);
+        fail_msg("buffer is '%.*s' (%zu bytes), want '%.*s' (%zu bytes)", (int)b->len, b->data ? b->data : "",
+                 b->len, (int)n, expect, n);
 }
 #define ASSERT_BUF(b, lit) assert_buf_eq((b), (lit), sizeof(lit) - 1)
 
@@ -97,12 +97,12 @@ static void test_append_puts_putc_printf(void **state)
     buf b;
     buf_init(&b);
     buf_append(&b, "abc", 3);
-    buf_append(&b, "zzz", 0);  /* nothing */
-    buf_append(&b, NULL, 0);   /* nothing, and no crash */
+    buf_append(&b, "zzz", 0); /* nothing */
+    buf_append(&b, NULL, 0);  /* nothing, and no crash */
     buf_puts(&b, "def");
     buf_puts(&b, "");
     buf_putc(&b, 'g');
-    buf_putc(&b, '\0');        /* a NUL byte is data like any other */
+    buf_putc(&b, '\0'); /* a NUL byte is data like any other */
     buf_printf(&b, "[%d|%s|%05.1f]", -12, "x", 2.5);
     ASSERT_BUF(&b, "abcdefg\0[-12|x|002.5]");
     assert_true(b.cap > b.len);
@@ -457,12 +457,13 @@ static void line_is(const char *s, size_t n, const char *expect)
 /* The log's variant: what a document may carry raw, a log line may not. */
 static void test_json_line_str(void **state)
 {
-    LINE_IS("a\x7f" "b", "\"a\\u007fb\"");
+    LINE_IS("a\x7f"
+            "b",
+            "\"a\\u007fb\"");
     LINE_IS("\xc2\x80", "\"\\u0080\"");
     LINE_IS("\xc2\x85", "\"\\u0085\"");
-    LINE_IS("\xc2\x9f\xc2\xa0", "\"\\u009f\xc2\xa0\"");        /* C1 ends at U+009F */
-    LINE_IS("\xe2\x80\xa7\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaa",
-            "\"\xe2\x80\xa7\\u2028\\u2029\xe2\x80\xaa\"");
+    LINE_IS("\xc2\x9f\xc2\xa0", "\"\\u009f\xc2\xa0\""); /* C1 ends at U+009F */
+    LINE_IS("\xe2\x80\xa7\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaa", "\"\xe2\x80\xa7\\u2028\\u2029\xe2\x80\xaa\"");
     LINE_IS("\n\"\\\x01", "\"\\n\\\"\\\\\\u0001\"");
     LINE_IS("\xff\xe2\x80", "\"" FFFD FFFD FFFD "\"");
     LINE_IS("caf\xc3\xa9 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
@@ -479,8 +480,8 @@ static void test_json_invalid_utf8(void **state)
     JSON_IS("\xf5\x80\x80\x80", "\"" FFFD FFFD FFFD FFFD "\""); /* above U+10FFFF lead */
     JSON_IS("\xf8\x88\x80\x80\x80", "\"" FFFD FFFD FFFD FFFD FFFD "\"");
     /* overlong encodings: every byte replaced */
-    JSON_IS("\xc0\x80", "\"" FFFD FFFD "\"");           /* overlong NUL */
-    JSON_IS("\xc0\xaf", "\"" FFFD FFFD "\"");           /* overlong '/' */
+    JSON_IS("\xc0\x80", "\"" FFFD FFFD "\""); /* overlong NUL */
+    JSON_IS("\xc0\xaf", "\"" FFFD FFFD "\""); /* overlong '/' */
     JSON_IS("\xc1\xbf", "\"" FFFD FFFD "\"");
     JSON_IS("\xe0\x80\x80", "\"" FFFD FFFD FFFD "\"");
     JSON_IS("\xe0\x9f\xbf", "\"" FFFD FFFD FFFD "\""); /* overlong U+07FF */
@@ -494,10 +495,16 @@ static void test_json_invalid_utf8(void **state)
     JSON_IS("\xf4\x90\x80\x80", "\"" FFFD FFFD FFFD FFFD "\"");
     /* truncated sequences, at the end and before other text */
     JSON_IS("\xc3", "\"" FFFD "\"");
-    JSON_IS("\xc3" "A", "\"" FFFD "A\"");
+    JSON_IS("\xc3"
+            "A",
+            "\"" FFFD "A\"");
     JSON_IS("\xe2\x82", "\"" FFFD FFFD "\"");
-    JSON_IS("\xe2\x82" "A", "\"" FFFD FFFD "A\"");
-    JSON_IS("\xe2" "A\xac", "\"" FFFD "A" FFFD "\"");
+    JSON_IS("\xe2\x82"
+            "A",
+            "\"" FFFD FFFD "A\"");
+    JSON_IS("\xe2"
+            "A\xac",
+            "\"" FFFD "A" FFFD "\"");
     JSON_IS("\xf0\x9f\x98", "\"" FFFD FFFD FFFD "\"");
     JSON_IS("x\xf0\x9f\x98\"", "\"x" FFFD FFFD FFFD "\\\"\"");
     /* a valid sequence right after a broken one is kept */
@@ -521,8 +528,15 @@ static uint32_t rnd(void)
 
 static size_t utf8_encode(uint32_t cp, unsigned char *o)
 {
-    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
-    if (cp < 0x800) { o[0] = (unsigned char)(0xC0 | cp >> 6); o[1] = (unsigned char)(0x80 | (cp & 63)); return 2; }
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | cp >> 6);
+        o[1] = (unsigned char)(0x80 | (cp & 63));
+        return 2;
+    }
     if (cp < 0x10000) {
         o[0] = (unsigned char)(0xE0 | cp >> 12);
         o[1] = (unsigned char)(0x80 | (cp >> 6 & 63));
@@ -613,11 +627,26 @@ static void test_json_long_mixed(void **state)
     buf_putc(&want, '"');
     for (int i = 0; i < 20000; i++) {
         switch (i % 5) {
-        case 0: buf_puts(&in, "plain text "); buf_puts(&want, "plain text "); break;
-        case 1: buf_putc(&in, '"'); buf_puts(&want, "\\\""); break;
-        case 2: buf_puts(&in, "\xe2\x82\xac"); buf_puts(&want, "\xe2\x82\xac"); break;
-        case 3: buf_putc(&in, '\xff'); buf_puts(&want, FFFD); break;
-        default: buf_putc(&in, '\x02'); buf_puts(&want, "\\u0002"); break;
+        case 0:
+            buf_puts(&in, "plain text ");
+            buf_puts(&want, "plain text ");
+            break;
+        case 1:
+            buf_putc(&in, '"');
+            buf_puts(&want, "\\\"");
+            break;
+        case 2:
+            buf_puts(&in, "\xe2\x82\xac");
+            buf_puts(&want, "\xe2\x82\xac");
+            break;
+        case 3:
+            buf_putc(&in, '\xff');
+            buf_puts(&want, FFFD);
+            break;
+        default:
+            buf_putc(&in, '\x02');
+            buf_puts(&want, "\\u0002");
+            break;
         }
     }
     buf_putc(&want, '"');
@@ -634,14 +663,11 @@ static void test_json_long_mixed(void **state)
 static bool is_unreserved(int c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
+        c == '.' || c == '_' || c == '~';
 }
 
 /* RFC 3986 pchar minus '%' (which only starts an escape) */
-static bool is_pchar(int c)
-{
-    return is_unreserved(c) || strchr("!$&'()*+,;=:@", c) != NULL;
-}
+static bool is_pchar(int c) { return is_unreserved(c) || strchr("!$&'()*+,;=:@", c) != NULL; }
 
 static void test_url_kept(void **state)
 {
@@ -709,8 +735,8 @@ static void test_url_all_bytes(void **state)
             assert_int_equal((unsigned char)mid[0], c);
             if (!is_pchar(c)) fail_msg("byte 0x%02x left unencoded", c);
         }
-        if (c == ' ' || c == '/' || c == '?' || c == '%' || c == '#' || c == '"' || c == '\\' ||
-            c < 0x20 || c >= 0x7f)
+        if (c == ' ' || c == '/' || c == '?' || c == '%' || c == '#' || c == '"' || c == '\\' || c < 0x20 ||
+            c >= 0x7f)
             assert_int_equal(mlen, 3);
         for (size_t i = 0; i < b.len; i++) {
             unsigned char o = (unsigned char)s[i];

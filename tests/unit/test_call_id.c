@@ -18,13 +18,13 @@
  * of node 1 (docs/API.md). */
 static void test_call_id_parse_canonical(void **state)
 {
-    static const struct { const char *id; int64_t node; const char *tag; } good[] = {
-        {"1*t", 1, "t"},
-        {"10*t", 10, "t"},
-        {"1*0", 1, "0"},
-        {"1* t", 1, " t"},
-        {"1**", 1, "*"},
-        {"9223372036854775807*x", INT64_MAX, "x"},
+    static const struct {
+        const char *id;
+        int64_t node;
+        const char *tag;
+    } good[] = {
+        {"1*t", 1, "t"},   {"10*t", 10, "t"}, {"1*0", 1, "0"},
+        {"1* t", 1, " t"}, {"1**", 1, "*"},   {"9223372036854775807*x", INT64_MAX, "x"},
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         int64_t node = 0;
@@ -37,9 +37,27 @@ static void test_call_id_parse_canonical(void **state)
         assert_memory_equal(tag, good[i].tag, tag_len);
     }
     static const char *const bad[] = {
-        "01*t", "001*t", "0*t", "00*t", "+1*t", "-1*t", " 1*t", "1 *t", "\t1*t", "1\n*t",
-        "99999999999999999999*t", "9223372036854775808*t", "1e3*t", "0x1*t", "1.0*t",
-        "\xef\xbc\x91*t" /* a fullwidth 1 */, "*t", "1*", "1", "", "1*\0t",
+        "01*t",
+        "001*t",
+        "0*t",
+        "00*t",
+        "+1*t",
+        "-1*t",
+        " 1*t",
+        "1 *t",
+        "\t1*t",
+        "1\n*t",
+        "99999999999999999999*t",
+        "9223372036854775808*t",
+        "1e3*t",
+        "0x1*t",
+        "1.0*t",
+        "\xef\xbc\x91*t" /* a fullwidth 1 */,
+        "*t",
+        "1*",
+        "1",
+        "",
+        "1*\0t",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t node = 0;

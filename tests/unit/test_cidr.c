@@ -105,11 +105,36 @@ static void parse_bad(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "", "/", "/8", "1.2.3.4/33", "1.2.3.4/-1", "1.2.3.4/+8", "1.2.3.4/8 ", " 1.2.3.4",
-        "1.2.3/8", "1.2.3", "1.2.3.4.5", "256.1.1.1", "a.b.c.d", "10.0.0.0/", "10.0.0.0//8",
-        "10.0.0.0/8/8", "10.0.0.0/0x8", "10.0.0.0/1000", "01.2.3.4", "::1/129", "::1/", ":::1",
-        "1::2::3", "fe80::1%eth0", "[::1]", "[::1]/128", "2001:db8::/64x", "localhost",
-        "1.2.3.4,5.6.7.8", "1.2.3.4:80",
+        "",
+        "/",
+        "/8",
+        "1.2.3.4/33",
+        "1.2.3.4/-1",
+        "1.2.3.4/+8",
+        "1.2.3.4/8 ",
+        " 1.2.3.4",
+        "1.2.3/8",
+        "1.2.3",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "a.b.c.d",
+        "10.0.0.0/",
+        "10.0.0.0//8",
+        "10.0.0.0/8/8",
+        "10.0.0.0/0x8",
+        "10.0.0.0/1000",
+        "01.2.3.4",
+        "::1/129",
+        "::1/",
+        ":::1",
+        "1::2::3",
+        "fe80::1%eth0",
+        "[::1]",
+        "[::1]/128",
+        "2001:db8::/64x",
+        "localhost",
+        "1.2.3.4,5.6.7.8",
+        "1.2.3.4:80",
         "1111:2222:3333:4444:5555:6666:7777:8888:9999:0000:1111:2222/64",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -312,9 +337,17 @@ static void client_malformed_hops(void **state)
     (void)state;
     const char *T = "127.0.0.1, 10.0.0.0/8";
     /* a malformed right-most hop: the walk stops at the (trusted) peer */
-    static const char *bad[] = {"garbage", "203.0.113.9:8080", "[203.0.113.9]", "[2001:db8::7]:443",
-                                "unknown", "1.2.3", "203.0.113.9,", "203.0.113.9, ", "2001:db8::7%eth0",
-                                "[2001:db8::7", "203.0.113.9 6.6.6.6"};
+    static const char *bad[] = {"garbage",
+                                "203.0.113.9:8080",
+                                "[203.0.113.9]",
+                                "[2001:db8::7]:443",
+                                "unknown",
+                                "1.2.3",
+                                "203.0.113.9,",
+                                "203.0.113.9, ",
+                                "2001:db8::7%eth0",
+                                "[2001:db8::7",
+                                "203.0.113.9 6.6.6.6"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *got = client("127.0.0.1", bad[i], T);
         if (strcmp(got, "127.0.0.1") != 0) fail_msg("'%s' → %s", bad[i], got);
@@ -386,8 +419,7 @@ static void block_text(void **state)
     assert_string_equal(block_of("2001:db8:1:2:3:4:5:6", 128), "2001:db8:1:2:3:4:5:6");
     assert_string_equal(block_of("2001:db8:1:2:3:4:5:6", 0), "::/0");
     assert_string_equal(block_of("2001:db8:1:2:3:4:5:6", 200), "2001:db8:1:2:3:4:5:6");
-    assert_string_equal(block_of("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 64),
-                        "ffff:ffff:ffff:ffff::/64");
+    assert_string_equal(block_of("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 64), "ffff:ffff:ffff:ffff::/64");
     char buf[64];
     cidr_block_text(NULL, 64, buf, sizeof buf);
     assert_string_equal(buf, "unknown");
@@ -396,12 +428,18 @@ static void block_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parse_good),         cmocka_unit_test(parse_bad),
-        cmocka_unit_test(lists),              cmocka_unit_test(matching_v4),
-        cmocka_unit_test(matching_v6),        cmocka_unit_test(matching_mapped),
-        cmocka_unit_test(matching_lists),     cmocka_unit_test(client_untrusted_peer),
-        cmocka_unit_test(client_trusted_peer), cmocka_unit_test(client_malformed_hops),
-        cmocka_unit_test(addr_text),          cmocka_unit_test(block_text),
+        cmocka_unit_test(parse_good),
+        cmocka_unit_test(parse_bad),
+        cmocka_unit_test(lists),
+        cmocka_unit_test(matching_v4),
+        cmocka_unit_test(matching_v6),
+        cmocka_unit_test(matching_mapped),
+        cmocka_unit_test(matching_lists),
+        cmocka_unit_test(client_untrusted_peer),
+        cmocka_unit_test(client_trusted_peer),
+        cmocka_unit_test(client_malformed_hops),
+        cmocka_unit_test(addr_text),
+        cmocka_unit_test(block_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

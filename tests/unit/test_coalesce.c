@@ -112,8 +112,10 @@ static void *accept_loop(void *arg)
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) continue;
         pthread_t t;
-        if (pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)fd) == 0) pthread_detach(t);
-        else close(fd);
+        if (pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)fd) == 0)
+            pthread_detach(t);
+        else
+            close(fd);
     }
     return NULL;
 }

@@ -34,9 +34,27 @@ static void other_spellings(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",  "0",  "00", "01", "007", "+1", "-1", " 1", "1 ", "\t1", "1\n", "1_000", "1,000",
-        "1.0", "1e3", "0x10", "\xef\xbc\x91" /* fullwidth 1 */, "9223372036854775808",
-        "18446744073709551616", "99999999999999999999", "10000000000000000000",
+        "",
+        "0",
+        "00",
+        "01",
+        "007",
+        "+1",
+        "-1",
+        " 1",
+        "1 ",
+        "\t1",
+        "1\n",
+        "1_000",
+        "1,000",
+        "1.0",
+        "1e3",
+        "0x10",
+        "\xef\xbc\x91" /* fullwidth 1 */,
+        "9223372036854775808",
+        "18446744073709551616",
+        "99999999999999999999",
+        "10000000000000000000",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t got = -7;
@@ -45,7 +63,9 @@ static void other_spellings(void **state)
     }
     int64_t got = -7;
     assert_false(decimal_positive_i64(NULL, 3, &got));
-    assert_false(decimal_positive_i64("1\0" "2", 3, &got)); /* a NUL is not a digit */
+    assert_false(decimal_positive_i64("1\0"
+                                      "2",
+                                      3, &got)); /* a NUL is not a digit */
     assert_int_equal(got, -7);
 }
 

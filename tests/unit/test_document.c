@@ -29,29 +29,29 @@
 #define SEED_TAG "FC-D0E4-DFE7A0D5E7641EDAD6E6E9B8FDCEDB91-706EA6CEAC6EBD86"
 
 /* The seed's first call as its node reports it. */
-#define SEED_NODE_RECORD                                                                          \
-    "{\"node_id\":1,\"pop_id\":1,\"local_time\":1767357798.37,\"cdr_born_time\":1767357798.37,"  \
-    "\"start_time\":1767357798.37,\"end_time\":0,\"connect_time\":1767357840.1,"                  \
-    "\"duration\":32.93,\"time_limit\":4909,\"dump_level_id\":0,\"audio_record_enabled\":false,"  \
-    "\"attempt_num\":1,\"resources\":\"\",\"active_resources\":\"\",\"active_resources_json\":[],"\
-    "\"legA_remote_ip\":\"192.168.88.23\",\"legA_remote_port\":5060,"                            \
-    "\"legA_local_ip\":\"192.168.88.23\",\"legA_local_port\":5061,"                              \
-    "\"legB_remote_ip\":\"\",\"legB_remote_port\":0,\"legB_local_ip\":\"\",\"legB_local_port\":0,"\
-    "\"orig_call_id\":\"2141402782-1223087865-286388420\","                                      \
-    "\"term_call_id\":\"8-5D73A55A-5CFB77360000494D-19C01700\","                                 \
-    "\"local_tag\":\"" SEED_TAG "\",\"global_tag\":\"\","                                         \
-    "\"dst_prefix_in\":\"9810441492550028\",\"dst_prefix_routing\":\"3800000000000000000\","     \
-    "\"lrn\":null,\"dst_prefix_out\":\"3800000000000000000\",\"src_prefix_in\":\"10317\","       \
-    "\"src_prefix_routing\":\"10317\",\"src_prefix_out\":\"10317\",\"diversion_in\":null,"       \
-    "\"diversion_out\":null,\"destination_initial_rate\":\"0.11\","                              \
-    "\"destination_next_rate\":\"0.11\",\"destination_initial_interval\":1,"                     \
-    "\"destination_next_interval\":1,\"destination_fee\":\"0.0\","                               \
-    "\"destination_rate_policy_id\":1,\"dialpeer_initial_rate\":\"0.005\","                      \
-    "\"dialpeer_next_rate\":\"0.001\",\"dialpeer_initial_interval\":1,"                          \
-    "\"dialpeer_next_interval\":1,\"dialpeer_fee\":\"0.0\",\"customer_id\":5,\"vendor_id\":7,"   \
-    "\"customer_acc_id\":11,\"vendor_acc_id\":13,\"customer_auth_id\":17,\"rateplan_id\":19,"    \
-    "\"destination_id\":23,\"routing_group_id\":29,\"routing_plan_id\":31,\"dialpeer_id\":37,"   \
-    "\"orig_gw_id\":41,\"term_gw_id\":43,\"src_country_id\":47,\"src_network_id\":53,"           \
+#define SEED_NODE_RECORD                                                                           \
+    "{\"node_id\":1,\"pop_id\":1,\"local_time\":1767357798.37,\"cdr_born_time\":1767357798.37,"    \
+    "\"start_time\":1767357798.37,\"end_time\":0,\"connect_time\":1767357840.1,"                   \
+    "\"duration\":32.93,\"time_limit\":4909,\"dump_level_id\":0,\"audio_record_enabled\":false,"   \
+    "\"attempt_num\":1,\"resources\":\"\",\"active_resources\":\"\",\"active_resources_json\":[]," \
+    "\"legA_remote_ip\":\"192.168.88.23\",\"legA_remote_port\":5060,"                              \
+    "\"legA_local_ip\":\"192.168.88.23\",\"legA_local_port\":5061,"                                \
+    "\"legB_remote_ip\":\"\",\"legB_remote_port\":0,\"legB_local_ip\":\"\",\"legB_local_port\":0," \
+    "\"orig_call_id\":\"2141402782-1223087865-286388420\","                                        \
+    "\"term_call_id\":\"8-5D73A55A-5CFB77360000494D-19C01700\","                                   \
+    "\"local_tag\":\"" SEED_TAG "\",\"global_tag\":\"\","                                          \
+    "\"dst_prefix_in\":\"9810441492550028\",\"dst_prefix_routing\":\"3800000000000000000\","       \
+    "\"lrn\":null,\"dst_prefix_out\":\"3800000000000000000\",\"src_prefix_in\":\"10317\","         \
+    "\"src_prefix_routing\":\"10317\",\"src_prefix_out\":\"10317\",\"diversion_in\":null,"         \
+    "\"diversion_out\":null,\"destination_initial_rate\":\"0.11\","                                \
+    "\"destination_next_rate\":\"0.11\",\"destination_initial_interval\":1,"                       \
+    "\"destination_next_interval\":1,\"destination_fee\":\"0.0\","                                 \
+    "\"destination_rate_policy_id\":1,\"dialpeer_initial_rate\":\"0.005\","                        \
+    "\"dialpeer_next_rate\":\"0.001\",\"dialpeer_initial_interval\":1,"                            \
+    "\"dialpeer_next_interval\":1,\"dialpeer_fee\":\"0.0\",\"customer_id\":5,\"vendor_id\":7,"     \
+    "\"customer_acc_id\":11,\"vendor_acc_id\":13,\"customer_auth_id\":17,\"rateplan_id\":19,"      \
+    "\"destination_id\":23,\"routing_group_id\":29,\"routing_plan_id\":31,\"dialpeer_id\":37,"     \
+    "\"orig_gw_id\":41,\"term_gw_id\":43,\"src_country_id\":47,\"src_network_id\":53,"             \
     "\"dst_country_id\":59,\"dst_network_id\":61,\"disconnect_code\":0}"
 
 /* The seed's first resource object, copied from the seed (compact). */
@@ -73,17 +73,16 @@ static const char seed_head[] =
     "p\":\"\",\"leg-b-remote-port\":0},\"relationships\":{";
 
 #define SEED_SELF "http://example.org/api/rest/admin/active-calls/1*" SEED_TAG
-#define SEED_REL(n)                                                                                \
-    "\"" n "\":{\"links\":{\"self\":\"" SEED_SELF "/relationships/" n "\",\"related\":\"" SEED_SELF \
-    "/" n "\"}}"
+#define SEED_REL(n)                                                                                       \
+    "\"" n "\":{\"links\":{\"self\":\"" SEED_SELF "/relationships/" n "\",\"related\":\"" SEED_SELF "/" n \
+    "\"}}"
 
 static const char *const seed_rels[] = {
-    SEED_REL("customer"),      SEED_REL("vendor"),      SEED_REL("customer-acc"),
-    SEED_REL("vendor-acc"),    SEED_REL("customer-auth"), SEED_REL("rateplan"),
-    SEED_REL("destination"),   SEED_REL("routing-group"), SEED_REL("routing-plan"),
-    SEED_REL("dialpeer"),      SEED_REL("orig-gw"),     SEED_REL("term-gw"),
-    SEED_REL("src-country"),   SEED_REL("src-network"), SEED_REL("dst-country"),
-    SEED_REL("dst-network"),   SEED_REL("pop"),         SEED_REL("node"),
+    SEED_REL("customer"),      SEED_REL("vendor"),      SEED_REL("customer-acc"), SEED_REL("vendor-acc"),
+    SEED_REL("customer-auth"), SEED_REL("rateplan"),    SEED_REL("destination"),  SEED_REL("routing-group"),
+    SEED_REL("routing-plan"),  SEED_REL("dialpeer"),    SEED_REL("orig-gw"),      SEED_REL("term-gw"),
+    SEED_REL("src-country"),   SEED_REL("src-network"), SEED_REL("dst-country"),  SEED_REL("dst-network"),
+    SEED_REL("pop"),           SEED_REL("node"),
 };
 
 /* The expected text, assembled (caller frees). */
@@ -102,10 +101,7 @@ static char *seed_first_resource(void)
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static doc_base base_of(const char *url)
-{
-    return (doc_base){url, strlen(url)};
-}
+static doc_base base_of(const char *url) { return (doc_base){url, strlen(url)}; }
 
 /* Parses a one-array-of-records reply into cs (reset first). */
 static void load(callset *cs, const char *records)
@@ -296,7 +292,8 @@ static void test_tag_invalid_utf8(void **state)
     char *got = write_one(&cs, 0, "http://example.org", 1);
     json_t *j = parse(got); /* jansson refuses invalid UTF-8: this proves there is none */
     assert_string_equal(str_at(j, "id", NULL, NULL), "1*x\xef\xbf\xbd\xef\xbf\xbd");
-    assert_string_equal(str_at(j, "links", "self", NULL), "http://example.org/api/rest/admin/active-calls/1*x%FF%C3");
+    assert_string_equal(str_at(j, "links", "self", NULL),
+                        "http://example.org/api/rest/admin/active-calls/1*x%FF%C3");
     json_decref(j);
     free(got);
     callset_free(&cs);
@@ -314,7 +311,8 @@ static void test_tag_with_nul(void **state)
     json_t *id = json_object_get(j, "id");
     assert_int_equal(json_string_length(id), 5);
     assert_memory_equal(json_string_value(id), "1*a\0b", 5);
-    assert_string_equal(str_at(j, "links", "self", NULL), "http://example.org/api/rest/admin/active-calls/1*a%00b");
+    assert_string_equal(str_at(j, "links", "self", NULL),
+                        "http://example.org/api/rest/admin/active-calls/1*a%00b");
     json_decref(j);
     free(got);
     callset_free(&cs);
@@ -334,8 +332,10 @@ static void test_all_null_record(void **state)
     for (int a = 0; a < ATTR_COUNT; a++) {
         json_t *v = json_object_get(attrs, call_attrs[a].name);
         assert_non_null(v);
-        if (a == ATTR_LOCAL_TAG) assert_string_equal(json_string_value(v), "t");
-        else assert_true(json_is_null(v));
+        if (a == ATTR_LOCAL_TAG)
+            assert_string_equal(json_string_value(v), "t");
+        else
+            assert_true(json_is_null(v));
     }
     assert_string_equal(str_at(j, "id", NULL, NULL), "2*t");
     json_decref(j);
@@ -347,8 +347,9 @@ static void test_nested_and_odd_values(void **state)
 {
     callset cs;
     callset_init(&cs);
-    load(&cs, "{\"local_tag\":\"t\",\"orig_call_id\":{\"a\":[1,{\"b\":null}],\"c\":\"x\"},"
-              "\"lrn\":\"q\\\"\\n\",\"time_limit\":1e2,\"duration\":null,\"diversion_in\":true}");
+    load(&cs,
+         "{\"local_tag\":\"t\",\"orig_call_id\":{\"a\":[1,{\"b\":null}],\"c\":\"x\"},"
+         "\"lrn\":\"q\\\"\\n\",\"time_limit\":1e2,\"duration\":null,\"diversion_in\":true}");
     char *got = write_one(&cs, 0, "http://h", 1);
     assert_non_null(strstr(got, "\"orig-call-id\":{\"a\":[1,{\"b\":null}],\"c\":\"x\"}"));
     assert_non_null(strstr(got, "\"lrn\":\"q\\\"\\n\""));
@@ -366,8 +367,9 @@ static void test_several_resources_one_buffer(void **state)
 {
     callset cs;
     callset_init(&cs);
-    load(&cs, "{\"local_tag\":\"first\",\"duration\":1},{\"local_tag\":\"a-much-longer-second-tag-"
-              "0123456789012345678901234567890123456789\",\"duration\":2},{\"local_tag\":\"3\",\"duration\":3}");
+    load(&cs,
+         "{\"local_tag\":\"first\",\"duration\":1},{\"local_tag\":\"a-much-longer-second-tag-"
+         "0123456789012345678901234567890123456789\",\"duration\":2},{\"local_tag\":\"3\",\"duration\":3}");
     assert_int_equal(cs.n, 3);
     buf out, scratch;
     buf_init(&out);
@@ -384,18 +386,19 @@ static void test_several_resources_one_buffer(void **state)
     json_t *data = json_object_get(j, "data");
     assert_int_equal(json_array_size(data), 3);
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 0), "id")), "7*first");
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(data, 1), "id")),
-        "8*a-much-longer-second-tag-0123456789012345678901234567890123456789");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(data, 1), "id")),
+                        "8*a-much-longer-second-tag-0123456789012345678901234567890123456789");
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 2), "id")), "9*3");
     /* the reused scratch buffer never leaks one call's link into another */
     json_t *third = json_array_get(data, 2);
     assert_string_equal(str_at(third, "links", "self", NULL),
                         "https://calls.example.net:8443/api/rest/admin/active-calls/9*3");
-    json_t *node_links = json_object_get(json_object_get(json_object_get(third, "relationships"), "node"), "links");
+    json_t *node_links =
+        json_object_get(json_object_get(json_object_get(third, "relationships"), "node"), "links");
     assert_string_equal(json_string_value(json_object_get(node_links, "related")),
                         "https://calls.example.net:8443/api/rest/admin/active-calls/9*3/node");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(third, "attributes"), "duration")), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(third, "attributes"), "duration")),
+                     3);
     json_decref(j);
     buf_free(&out);
     buf_free(&scratch);
@@ -409,8 +412,8 @@ static void test_many_records_and_big_node_id(void **state)
     buf recs;
     buf_init(&recs);
     for (int i = 0; i < 2000; i++)
-        buf_printf(&recs, "%s{\"local_tag\":\"tag-%d\",\"duration\":%d,\"orig_call_id\":\"c%d\"}", i ? "," : "", i,
-                   i, i);
+        buf_printf(&recs, "%s{\"local_tag\":\"tag-%d\",\"duration\":%d,\"orig_call_id\":\"c%d\"}",
+                   i ? "," : "", i, i, i);
     buf_putc(&recs, '\0');
     load(&cs, recs.data);
     assert_int_equal(cs.n, 2000);
@@ -452,8 +455,9 @@ static void test_doc_call_self(void **state)
     b.len--;
     doc_call_self(&b, (doc_base){"http://[::1]:80/ignored", 15}, 1, "a*b", 3);
     buf_putc(&b, '\0');
-    assert_string_equal(b.data, "http://127.0.0.1:8080/api/rest/admin/active-calls/12*x%20y"
-                                "http://[::1]:80/api/rest/admin/active-calls/1*a*b");
+    assert_string_equal(b.data,
+                        "http://127.0.0.1:8080/api/rest/admin/active-calls/12*x%20y"
+                        "http://[::1]:80/api/rest/admin/active-calls/1*a*b");
     buf_reset(&b);
     doc_call_self(&b, base_of("http://example.org"), 1, SEED_TAG, strlen(SEED_TAG));
     buf_putc(&b, '\0');
@@ -470,15 +474,19 @@ static void test_call_size_matches_writer(void **state)
 {
     callset cs;
     callset_init(&cs);
-    load(&cs, SEED_NODE_RECORD ","
-              "{\"local_tag\":\"a b/\\\"c\\\\%\\u00e9?#\\u0001*z\",\"customer_id\":-5,\"vendor_id\":\"9223372036854775807\"},"
-              "{\"local_tag\":\"x\xff\xc3\",\"duration\":null,\"lrn\":{\"a\":[1,\"\\n\"]},\"pop_id\":0},"
-              "{\"local_tag\":\"a\\u0000b\",\"dst_network_id\":-9223372036854775808},"
-              "{\"local_tag\":\"t\"},"
-              "{\"local_tag\":\"\\\"\\\\\\b\\f\\n\\r\\t\\u001f\",\"customer_acc_id\":123456789012}");
+    load(&cs,
+         SEED_NODE_RECORD
+         ","
+         "{\"local_tag\":\"a "
+         "b/\\\"c\\\\%\\u00e9?#\\u0001*z\",\"customer_id\":-5,\"vendor_id\":\"9223372036854775807\"},"
+         "{\"local_tag\":\"x\xff\xc3\",\"duration\":null,\"lrn\":{\"a\":[1,\"\\n\"]},\"pop_id\":0},"
+         "{\"local_tag\":\"a\\u0000b\",\"dst_network_id\":-9223372036854775808},"
+         "{\"local_tag\":\"t\"},"
+         "{\"local_tag\":\"\\\"\\\\\\b\\f\\n\\r\\t\\u001f\",\"customer_acc_id\":123456789012}");
     assert_int_equal(cs.n, 6);
-    static const char *const bases[] = {"http://h", "http://example.org:8080",
-                                        "https://a-rather-long-public-host-name.example.com:44300/some/prefix"};
+    static const char *const bases[] = {
+        "http://h", "http://example.org:8080",
+        "https://a-rather-long-public-host-name.example.com:44300/some/prefix"};
     static const int64_t nodes[] = {0, 1, 7, 42, 1000000, INT64_MAX};
     uint64_t rng = 12345;
     buf out, scratch;
@@ -488,10 +496,10 @@ static void test_call_size_matches_writer(void **state)
     for (int round = 0; round < 400; round++) {
         rng = rng * 6364136223846793005ull + 1442695040888963407ull;
         doc_call_opts o = doc_call_all;
-        if (round % 4 == 1) o.fields = rng >> 11;                 /* some fields */
-        if (round % 4 == 2) o.fields = 0;                         /* none */
+        if (round % 4 == 1) o.fields = rng >> 11; /* some fields */
+        if (round % 4 == 2) o.fields = 0;         /* none */
         if (round % 2 == 1) o.linkage = (uint32_t)(rng >> 40) & ((1u << REL_COUNT) - 1);
-        if (round % 8 == 3) o.linkage = (1u << REL_COUNT) - 1;   /* every relationship */
+        if (round % 8 == 3) o.linkage = (1u << REL_COUNT) - 1; /* every relationship */
         doc_base base = base_of(bases[round % 3]);
         int64_t node = nodes[(round / 3) % 6];
         doc_call_sizer z;

@@ -40,8 +40,7 @@ static void test_ipv6(void **state)
     assert_int_equal(len, sizeof(struct sockaddr_in6));
     assert_int_equal(endpoint_parse("[2001:db8::10]:5060", NULL, NULL, err), 0);
     assert_int_equal(endpoint_parse("[::ffff:192.0.2.1]:80", NULL, NULL, err), 0);
-    assert_int_equal(
-        endpoint_parse("[2001:0db8:0000:0000:0000:ff00:0042:8329]:1", NULL, NULL, err), 0);
+    assert_int_equal(endpoint_parse("[2001:0db8:0000:0000:0000:ff00:0042:8329]:1", NULL, NULL, err), 0);
 }
 
 /* Each bad input is refused with a reason and leaves the outputs alone. */

@@ -35,21 +35,47 @@
 /* ---- the contract's names ------------------------------------------------------------------- */
 
 static const char *const spec_attrs[] = {
-    "start-time", "connect-time", "duration", "time-limit", "dst-prefix-in",
-    "dst-prefix-routing", "lrn", "dst-prefix-out", "src-prefix-in", "src-prefix-routing",
-    "src-prefix-out", "diversion-in", "diversion-out", "destination-initial-rate",
-    "destination-next-rate", "destination-initial-interval", "destination-next-interval",
-    "destination-fee", "destination-rate-policy-id", "dialpeer-initial-rate",
-    "dialpeer-next-rate", "dialpeer-initial-interval", "dialpeer-next-interval", "dialpeer-fee",
-    "leg-a-remote-ip", "leg-a-remote-port", "orig-call-id", "leg-a-local-ip", "leg-a-local-port",
-    "local-tag", "leg-b-local-ip", "leg-b-local-port", "term-call-id", "leg-b-remote-ip",
+    "start-time",
+    "connect-time",
+    "duration",
+    "time-limit",
+    "dst-prefix-in",
+    "dst-prefix-routing",
+    "lrn",
+    "dst-prefix-out",
+    "src-prefix-in",
+    "src-prefix-routing",
+    "src-prefix-out",
+    "diversion-in",
+    "diversion-out",
+    "destination-initial-rate",
+    "destination-next-rate",
+    "destination-initial-interval",
+    "destination-next-interval",
+    "destination-fee",
+    "destination-rate-policy-id",
+    "dialpeer-initial-rate",
+    "dialpeer-next-rate",
+    "dialpeer-initial-interval",
+    "dialpeer-next-interval",
+    "dialpeer-fee",
+    "leg-a-remote-ip",
+    "leg-a-remote-port",
+    "orig-call-id",
+    "leg-a-local-ip",
+    "leg-a-local-port",
+    "local-tag",
+    "leg-b-local-ip",
+    "leg-b-local-port",
+    "term-call-id",
+    "leg-b-remote-ip",
     "leg-b-remote-port",
 };
 
 static const char *const spec_rels[] = {
-    "customer", "vendor", "customer-acc", "vendor-acc", "customer-auth", "rateplan",
-    "destination", "routing-group", "routing-plan", "dialpeer", "orig-gw", "term-gw",
-    "src-country", "src-network", "dst-country", "dst-network", "pop", "node",
+    "customer",    "vendor",        "customer-acc", "vendor-acc",  "customer-auth", "rateplan",
+    "destination", "routing-group", "routing-plan", "dialpeer",    "orig-gw",       "term-gw",
+    "src-country", "src-network",   "dst-country",  "dst-network", "pop",           "node",
 };
 
 /* Each related type's fields in column order (docs/CONTRACT.md §8 minus id, dasherized,
@@ -162,8 +188,8 @@ static void expect_bad(const char *key, const char *value, const char *code, con
     if (e.n != 1) fail_msg("%s=%s: %d errors, wanted 1", key, value, e.n);
     assert_int_equal(e.status, 400);
     json_t *arr = errors_json(&e);
-    check_error(json_array_get(arr, 0), code,
-                strcmp(code, "101") == 0 ? "Invalid resource" : "Invalid field", detail);
+    check_error(json_array_get(arr, 0), code, strcmp(code, "101") == 0 ? "Invalid resource" : "Invalid field",
+                detail);
     json_decref(arr);
     jerr_free(&e);
     if (strcmp(code, "101") == 0) others_untouched(&f, -2);
@@ -236,8 +262,9 @@ static void test_calls_all_fields(void **state)
     assert_true(f.calls == bit(ATTR_COUNT + REL_COUNT) - 1);
 
     parse_ok(&f, "fields[active-calls]", "duration,customer,node,local-tag");
-    assert_true(f.calls == (bit(ATTR_DURATION) | bit(ATTR_COUNT + REL_CUSTOMER) |
-                            bit(ATTR_COUNT + REL_NODE) | bit(ATTR_LOCAL_TAG)));
+    assert_true(f.calls ==
+                (bit(ATTR_DURATION) | bit(ATTR_COUNT + REL_CUSTOMER) | bit(ATTR_COUNT + REL_NODE) |
+                 bit(ATTR_LOCAL_TAG)));
 }
 
 static void test_related_every_field(void **state)
@@ -463,8 +490,8 @@ static void test_malformed_keys(void **state)
         json_t *err = json_array_get(arr, 0);
         assert_string_equal(json_string_value(json_object_get(err, "code")), "101");
         assert_string_equal(json_string_value(json_object_get(err, "status")), "400");
-        assert_non_null(strstr(json_string_value(json_object_get(err, "detail")),
-                               " is not a valid resource."));
+        assert_non_null(
+            strstr(json_string_value(json_object_get(err, "detail")), " is not a valid resource."));
         json_decref(arr);
         jerr_free(&e);
         others_untouched(&f, -2);
@@ -488,8 +515,8 @@ static void test_res_col_name(void **state)
             }
         }
     }
-    res_col long_col = {"a_b_c_d_e_f_g_h_i_j_k_l_m_n_o_p_q_r_s_t_u_v_w_x_y_z_0_1_2_3_4_5_6_7_8_9",
-                        COL_TEXT, NULL, NULL};
+    res_col long_col = {"a_b_c_d_e_f_g_h_i_j_k_l_m_n_o_p_q_r_s_t_u_v_w_x_y_z_0_1_2_3_4_5_6_7_8_9", COL_TEXT,
+                        NULL, NULL};
     char tmp[64];
     const char *n = res_col_name(&long_col, tmp);
     assert_int_equal(strlen(n), 63); /* truncated, terminated */

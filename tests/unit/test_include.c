@@ -40,15 +40,24 @@ static const struct {
     const char *name;
     res_type_id type;
 } spec_call_rels[] = {
-    {"customer", RT_CONTRACTORS},        {"vendor", RT_CONTRACTORS},
-    {"customer-acc", RT_ACCOUNTS},       {"vendor-acc", RT_ACCOUNTS},
-    {"customer-auth", RT_CUSTOMERS_AUTHS}, {"rateplan", RT_RATEPLANS},
-    {"destination", RT_DESTINATIONS},    {"routing-group", RT_ROUTING_GROUPS},
-    {"routing-plan", RT_ROUTING_PLANS},  {"dialpeer", RT_DIALPEERS},
-    {"orig-gw", RT_GATEWAYS},            {"term-gw", RT_GATEWAYS},
-    {"src-country", RT_COUNTRIES},       {"src-network", RT_NETWORKS},
-    {"dst-country", RT_COUNTRIES},       {"dst-network", RT_NETWORKS},
-    {"pop", RT_POPS},                    {"node", RT_NODES},
+    {"customer", RT_CONTRACTORS},
+    {"vendor", RT_CONTRACTORS},
+    {"customer-acc", RT_ACCOUNTS},
+    {"vendor-acc", RT_ACCOUNTS},
+    {"customer-auth", RT_CUSTOMERS_AUTHS},
+    {"rateplan", RT_RATEPLANS},
+    {"destination", RT_DESTINATIONS},
+    {"routing-group", RT_ROUTING_GROUPS},
+    {"routing-plan", RT_ROUTING_PLANS},
+    {"dialpeer", RT_DIALPEERS},
+    {"orig-gw", RT_GATEWAYS},
+    {"term-gw", RT_GATEWAYS},
+    {"src-country", RT_COUNTRIES},
+    {"src-network", RT_NETWORKS},
+    {"dst-country", RT_COUNTRIES},
+    {"dst-network", RT_NETWORKS},
+    {"pop", RT_POPS},
+    {"node", RT_NODES},
 };
 
 /* docs/CONTRACT.md §9: each type's own relationships (name -> type). */
@@ -78,10 +87,10 @@ static const spec_rel spec_type_rels[] = {
 
 /* Every name any type or the call uses as a relationship. */
 static const char *const all_rel_names[] = {
-    "customer", "vendor", "customer-acc", "vendor-acc", "customer-auth", "rateplan",
-    "destination", "routing-group", "routing-plan", "dialpeer", "orig-gw", "term-gw",
-    "src-country", "src-network", "dst-country", "dst-network", "pop", "node",
-    "smtp-connection", "contractor", "account", "gateway",
+    "customer",        "vendor",        "customer-acc", "vendor-acc",  "customer-auth", "rateplan",
+    "destination",     "routing-group", "routing-plan", "dialpeer",    "orig-gw",       "term-gw",
+    "src-country",     "src-network",   "dst-country",  "dst-network", "pop",           "node",
+    "smtp-connection", "contractor",    "account",      "gateway",
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -174,8 +183,7 @@ static void check_node(const include_tree *t, int i, int parent, int rel, int ty
     assert_true(i < t->n);
     const include_node *n = &t->nodes[i];
     if (n->parent != parent || n->rel != rel || n->type != type)
-        fail_msg("node %d = {%d,%d,%d}, wanted {%d,%d,%d}", i, n->parent, n->rel, n->type, parent,
-                 rel, type);
+        fail_msg("node %d = {%d,%d,%d}, wanted {%d,%d,%d}", i, n->parent, n->rel, n->type, parent, rel, type);
 }
 
 /* Index of the node (parent, rel), or -1. */
@@ -218,14 +226,14 @@ static int all_valid_paths(char *out, size_t cap)
     int count = 0;
     size_t len = 0;
     out[0] = '\0';
-#define ADD(...)                                                                                \
-    do {                                                                                        \
-        int w = snprintf(out + len, cap - len, "%s", len ? "," : "");                          \
-        len += (size_t)w;                                                                       \
-        w = snprintf(out + len, cap - len, __VA_ARGS__);                                        \
-        assert_true(w > 0 && (size_t)w < cap - len);                                            \
-        len += (size_t)w;                                                                       \
-        count++;                                                                                \
+#define ADD(...)                                                      \
+    do {                                                              \
+        int w = snprintf(out + len, cap - len, "%s", len ? "," : ""); \
+        len += (size_t)w;                                             \
+        w = snprintf(out + len, cap - len, __VA_ARGS__);              \
+        assert_true(w > 0 && (size_t)w < cap - len);                  \
+        len += (size_t)w;                                             \
+        count++;                                                      \
     } while (0)
     for (size_t k = 0; k < COUNT_OF(spec_call_rels); k++) {
         ADD("%s", spec_call_rels[k].name);
@@ -234,8 +242,7 @@ static int all_valid_paths(char *out, size_t cap)
             ADD("%s.%s", spec_call_rels[k].name, spec_type_rels[a].name);
             for (size_t b = 0; b < COUNT_OF(spec_type_rels); b++) {
                 if (spec_type_rels[b].from != spec_type_rels[a].to) continue;
-                ADD("%s.%s.%s", spec_call_rels[k].name, spec_type_rels[a].name,
-                    spec_type_rels[b].name);
+                ADD("%s.%s.%s", spec_call_rels[k].name, spec_type_rels[a].name, spec_type_rels[b].name);
             }
         }
     }
@@ -351,8 +358,8 @@ static void test_every_nested_step_depth3(void **state)
             for (size_t b = 0; b < COUNT_OF(spec_type_rels); b++) {
                 if (spec_type_rels[b].from != spec_type_rels[a].to) continue;
                 char value[160];
-                snprintf(value, sizeof value, "%s.%s.%s", spec_call_rels[k].name,
-                         spec_type_rels[a].name, spec_type_rels[b].name);
+                snprintf(value, sizeof value, "%s.%s.%s", spec_call_rels[k].name, spec_type_rels[a].name,
+                         spec_type_rels[b].name);
                 include_tree t;
                 expect_ok(&t, value);
                 assert_int_equal(t.n, 3);
@@ -373,12 +380,13 @@ static void test_every_nested_step_depth3(void **state)
 static void test_issue_examples(void **state)
 {
     include_tree t;
-    expect_ok(&t, "customer.smtp-connection,vendor-acc.contractor,node.pop,term-gw.contractor,"
-                  "dialpeer.vendor,customer-auth.account.contractor,term-gw.pop");
+    expect_ok(&t,
+              "customer.smtp-connection,vendor-acc.contractor,node.pop,term-gw.contractor,"
+              "dialpeer.vendor,customer-auth.account.contractor,term-gw.pop");
     check_tree_sane(&t);
-    assert_int_equal(t.call_rels, (1u << REL_CUSTOMER) | (1u << REL_VENDOR_ACC) |
-                                      (1u << REL_NODE) | (1u << REL_TERM_GW) |
-                                      (1u << REL_DIALPEER) | (1u << REL_CUSTOMER_AUTH));
+    assert_int_equal(t.call_rels,
+                     (1u << REL_CUSTOMER) | (1u << REL_VENDOR_ACC) | (1u << REL_NODE) | (1u << REL_TERM_GW) |
+                         (1u << REL_DIALPEER) | (1u << REL_CUSTOMER_AUTH));
     /* customer, smtp, vendor-acc, contractor, node, pop, term-gw, contractor,
      * dialpeer, vendor, customer-auth, account, contractor, pop */
     assert_int_equal(t.n, 14);
@@ -509,8 +517,9 @@ static void test_spaces_around_commas(void **state)
     include_tree t;
     expect_ok(&t, "  customer ,vendor-acc.contractor ,  node.pop  ,   dst-network");
     assert_int_equal(t.n, 6);
-    assert_int_equal(t.call_rels, (1u << REL_CUSTOMER) | (1u << REL_VENDOR_ACC) |
-                                      (1u << REL_NODE) | (1u << REL_DST_NETWORK));
+    assert_int_equal(t.call_rels,
+                     (1u << REL_CUSTOMER) | (1u << REL_VENDOR_ACC) | (1u << REL_NODE) |
+                         (1u << REL_DST_NETWORK));
     check_tree_sane(&t);
     /* spaces inside a path are part of its steps */
     expect_bad("customer . smtp-connection",
@@ -533,8 +542,7 @@ static void test_unknown_first_step(void **state)
     expect_bad("duration", "duration is not a valid includable relationship of active-calls");
     expect_bad("local-tag", "local-tag is not a valid includable relationship of active-calls");
     /* the nested-only names */
-    expect_bad("smtp-connection",
-               "smtp-connection is not a valid includable relationship of active-calls");
+    expect_bad("smtp-connection", "smtp-connection is not a valid includable relationship of active-calls");
     expect_bad("account", "account is not a valid includable relationship of active-calls");
     expect_bad("gateway.pop", "gateway is not a valid includable relationship of active-calls");
     /* the unknown first step stops the path: nothing of it is kept */
@@ -568,8 +576,8 @@ static void test_unknown_nested_step_every_type(void **state)
             for (size_t n = 0; n < COUNT_OF(all_rel_names); n++) {
                 if (spec_has_rel(t2, all_rel_names[n], NULL)) continue;
                 char value[160], detail[256];
-                snprintf(value, sizeof value, "%s.%s.%s", spec_call_rels[k].name,
-                         spec_type_rels[a].name, all_rel_names[n]);
+                snprintf(value, sizeof value, "%s.%s.%s", spec_call_rels[k].name, spec_type_rels[a].name,
+                         all_rel_names[n]);
                 snprintf(detail, sizeof detail, "%s is not a valid includable relationship of %s",
                          all_rel_names[n], type_name(t2));
                 expect_bad(value, detail);
@@ -593,10 +601,8 @@ static void test_unknown_nested_step_examples(void **state)
                "smtp_connection is not a valid includable relationship of contractors");
     expect_bad("customer.smtp_connection_id",
                "smtp_connection_id is not a valid includable relationship of contractors");
-    expect_bad("dialpeer.routing_group",
-               "routing_group is not a valid includable relationship of dialpeers");
-    expect_bad("customer-auth.routing-plan.x",
-               "x is not a valid includable relationship of routing-plans");
+    expect_bad("dialpeer.routing_group", "routing_group is not a valid includable relationship of dialpeers");
+    expect_bad("customer-auth.routing-plan.x", "x is not a valid includable relationship of routing-plans");
 }
 
 /* A step after an attribute (attributes are not relationships). */
@@ -610,8 +616,7 @@ static void test_step_past_attribute(void **state)
     expect_bad("customer-auth.ip", "ip is not a valid includable relationship of customers-auths");
     expect_bad("vendor-acc.balance", "balance is not a valid includable relationship of accounts");
     expect_bad("duration.x", "duration is not a valid includable relationship of active-calls");
-    expect_bad("dialpeer.initial-rate",
-               "initial-rate is not a valid includable relationship of dialpeers");
+    expect_bad("dialpeer.initial-rate", "initial-rate is not a valid includable relationship of dialpeers");
 }
 
 static void test_depth_four(void **state)
@@ -637,8 +642,7 @@ static void test_empty_steps(void **state)
 {
     expect_bad("customer..pop", " is not a valid includable relationship of contractors");
     expect_bad("customer.", " is not a valid includable relationship of contractors");
-    expect_bad("customer.smtp-connection.",
-               " is not a valid includable relationship of smtp-connections");
+    expect_bad("customer.smtp-connection.", " is not a valid includable relationship of smtp-connections");
     expect_bad("customer-auth..", " is not a valid includable relationship of customers-auths");
     expect_bad(".customer", " is not a valid includable relationship of active-calls");
     expect_bad(".", " is not a valid includable relationship of active-calls");

@@ -56,19 +56,20 @@
 #define BASE "http://example.org"
 
 /* All 18 relationships plus nested paths through every related type. */
-#define INCLUDE_ALL                                                                               \
+#define INCLUDE_ALL                                                                              \
     "customer,vendor,customer-acc,vendor-acc,customer-auth,rateplan,destination,routing-group,"  \
     "routing-plan,dialpeer,orig-gw,term-gw,src-country,src-network,dst-country,dst-network,pop," \
-    "node,customer.smtp-connection,vendor-acc.contractor,customer-auth.account.contractor,"     \
+    "node,customer.smtp-connection,vendor-acc.contractor,customer-auth.account.contractor,"      \
     "dialpeer.vendor,node.pop,term-gw.pop"
 
 static const doc_base base = {BASE, sizeof BASE - 1};
 
 /* docs/CONTRACT.md §2: the type of each call relationship, in order. */
 static const char *const spec_rel_types[REL_COUNT] = {
-    "contractors", "contractors", "accounts", "accounts", "customers-auths", "rateplans",
-    "destinations", "routing-groups", "routing-plans", "dialpeers", "gateways", "gateways",
-    "countries", "networks", "countries", "networks", "pops", "nodes",
+    "contractors", "contractors",  "accounts",       "accounts",      "customers-auths",
+    "rateplans",   "destinations", "routing-groups", "routing-plans", "dialpeers",
+    "gateways",    "gateways",     "countries",      "networks",      "countries",
+    "networks",    "pops",         "nodes",
 };
 
 /* ---- fixture ---------------------------------------------------------------------------- */
@@ -339,7 +340,8 @@ static void check_against(const reach *r, json_t *arr)
     memset(seen, 0, sizeof seen);
     size_t i;
     json_t *res;
-    json_array_foreach(arr, i, res) {
+    json_array_foreach(arr, i, res)
+    {
         const char *type = json_string_value(json_object_get(res, "type"));
         const char *ids = json_string_value(json_object_get(res, "id"));
         assert_non_null(type);
@@ -374,7 +376,8 @@ static void check_shape(json_t *res)
     if (rels) {
         const char *name;
         json_t *rel;
-        json_object_foreach(rels, name, rel) {
+        json_object_foreach(rels, name, rel)
+        {
             assert_int_equal(json_object_size(rel), 1); /* data only, no links */
             json_t *data = json_object_get(rel, "data");
             assert_non_null(data);
@@ -393,7 +396,8 @@ static json_t *find_res(json_t *arr, const char *type, const char *id)
 {
     size_t i;
     json_t *res;
-    json_array_foreach(arr, i, res) {
+    json_array_foreach(arr, i, res)
+    {
         if (strcmp(json_string_value(json_object_get(res, "type")), type) == 0 &&
             strcmp(json_string_value(json_object_get(res, "id")), id) == 0)
             return res;
@@ -432,8 +436,8 @@ static void test_query_count_constant(void **state)
         json_array_foreach(arr, i, res) check_shape(res);
         /* one query per type reached, every type reached */
         if (deltas[s] != types_used(&r))
-            fail_msg("%zu calls: %llu queries for %zu types", sizes[s],
-                     (unsigned long long)deltas[s], types_used(&r));
+            fail_msg("%zu calls: %llu queries for %zu types", sizes[s], (unsigned long long)deltas[s],
+                     types_used(&r));
         assert_int_equal(types_used(&r), RT_COUNT);
         assert_true(deltas[s] <= RT_COUNT);
         json_decref(arr);
@@ -484,13 +488,14 @@ static void test_every_path_alone(void **state)
             json_t *arr = written(&inc, NULL, NULL);
             check_against(&r, arr);
             if (q[s] != types_used(&r))
-                fail_msg("include=%s: %llu queries for %zu types", paths[p],
-                         (unsigned long long)q[s], types_used(&r));
+                fail_msg("include=%s: %llu queries for %zu types", paths[p], (unsigned long long)q[s],
+                         types_used(&r));
             json_decref(arr);
             included_free(&inc);
         }
-        if (q[0] != q[1]) fail_msg("include=%s: %llu vs %llu queries", paths[p],
-                                   (unsigned long long)q[0], (unsigned long long)q[1]);
+        if (q[0] != q[1])
+            fail_msg("include=%s: %llu vs %llu queries", paths[p], (unsigned long long)q[0],
+                     (unsigned long long)q[1]);
     }
     free_calls(&small);
     free_calls(&big);
@@ -746,7 +751,8 @@ static void test_write_with_fields(void **state)
     json_t *arr = written(&inc, &fs, NULL);
     size_t i;
     json_t *res;
-    json_array_foreach(arr, i, res) {
+    json_array_foreach(arr, i, res)
+    {
         check_shape(res);
         const char *type = json_string_value(json_object_get(res, "type"));
         json_t *attrs = json_object_get(res, "attributes");
@@ -1010,18 +1016,18 @@ static void test_related_kinds_handmade(void **state)
     assert_int_equal(res_types[RT_CUSTOMERS_AUTHS].ncols, 13);
     static const struct {
         const char *enabled, *reject, *capacity, *ext, *cps, *ip, *customer;
-        const char *want_ip; /* JSON */
-        int enabled_is, reject_is;           /* 1 true, 0 false, -1 null */
-        long long capacity_is;               /* LLONG_MIN: null */
-        const char *customer_id;             /* NULL: data null */
+        const char *want_ip;       /* JSON */
+        int enabled_is, reject_is; /* 1 true, 0 false, -1 null */
+        long long capacity_is;     /* LLONG_MIN: null */
+        const char *customer_id;   /* NULL: data null */
     } cases[] = {
         {"t", "f", "42", "-3", "0.11", "10.0.0.1", "7", "[\"10.0.0.1\"]", 1, 0, 42, "7"},
         {"true", "false", "0", "9", "-0.5", "a,,b", "12", "[\"a\",\"b\"]", 1, 0, 0, "12"},
         {"1", "0", "abc", "1", "1520.75", "", "abc", "[]", 1, 0, INT64_MIN, NULL},
         {NULL, NULL, "1.5", "2", "0", ",", "", "[]", -1, -1, INT64_MIN, NULL},
         {"yes", "no", NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, INT64_MIN, NULL},
-        {"0", "1", "-7", NULL, "3", "2001:db8::/32,10.0.0.0/8", "-4",
-         "[\"2001:db8::/32\",\"10.0.0.0/8\"]", 0, 1, -7, NULL},
+        {"0", "1", "-7", NULL, "3", "2001:db8::/32,10.0.0.0/8", "-4", "[\"2001:db8::/32\",\"10.0.0.0/8\"]", 0,
+         1, -7, NULL},
     };
     for (size_t i = 0; i < COUNT_OF(cases); i++) {
         char *vals[13] = {0};
@@ -1038,14 +1044,22 @@ static void test_related_kinds_handmade(void **state)
         json_t *a = json_object_get(j, "attributes");
         assert_int_equal(json_object_size(a), 7);
         expect_str(a, "name", "trunk \"A\"\n\x01\xef\xbf\xbd");
-        if (cases[i].enabled_is < 0) expect_null(a, "enabled");
-        else expect_bool(a, "enabled", cases[i].enabled_is);
-        if (cases[i].reject_is < 0) expect_null(a, "reject-calls");
-        else expect_bool(a, "reject-calls", cases[i].reject_is);
-        if (cases[i].capacity_is == INT64_MIN) expect_null(a, "capacity");
-        else expect_int(a, "capacity", cases[i].capacity_is);
-        if (cases[i].cps) expect_str(a, "cps-limit", cases[i].cps);
-        else expect_null(a, "cps-limit");
+        if (cases[i].enabled_is < 0)
+            expect_null(a, "enabled");
+        else
+            expect_bool(a, "enabled", cases[i].enabled_is);
+        if (cases[i].reject_is < 0)
+            expect_null(a, "reject-calls");
+        else
+            expect_bool(a, "reject-calls", cases[i].reject_is);
+        if (cases[i].capacity_is == INT64_MIN)
+            expect_null(a, "capacity");
+        else
+            expect_int(a, "capacity", cases[i].capacity_is);
+        if (cases[i].cps)
+            expect_str(a, "cps-limit", cases[i].cps);
+        else
+            expect_null(a, "cps-limit");
         if (cases[i].want_ip) {
             json_t *want = json_loads(cases[i].want_ip, 0, NULL);
             assert_true(json_equal(json_object_get(a, "ip"), want));
@@ -1054,8 +1068,8 @@ static void test_related_kinds_handmade(void **state)
             expect_null(a, "ip");
         }
         expect_link(j, "customer", cases[i].customer_id ? "contractors" : NULL, cases[i].customer_id);
-        for (const char *const *rel = (const char *const[]){"account", "rateplan", "routing-plan",
-                                                            "gateway", "pop", NULL};
+        for (const char *const *rel =
+                 (const char *const[]){"account", "rateplan", "routing-plan", "gateway", "pop", NULL};
              *rel; rel++)
             expect_link(j, *rel, NULL, NULL);
         char id[32];
@@ -1120,9 +1134,10 @@ static void test_related_fields_mask(void **state)
     fieldsets_parse(&fs, "fields[customers-auths]", "", &e);
     assert_true(fs.types[RT_CUSTOMERS_AUTHS] == 0);
     char *text = related_text(RT_CUSTOMERS_AUTHS, ca, 0);
-    assert_string_equal(text, "{\"id\":\"2\",\"type\":\"customers-auths\",\"links\":{\"self\":"
-                              "\"http://example.org/api/rest/admin/customers-auths/2\"},"
-                              "\"attributes\":{}}");
+    assert_string_equal(text,
+                        "{\"id\":\"2\",\"type\":\"customers-auths\",\"links\":{\"self\":"
+                        "\"http://example.org/api/rest/admin/customers-auths/2\"},"
+                        "\"attributes\":{}}");
     free(text);
     assert_int_equal(e.n, 0);
     jerr_free(&e);
@@ -1134,7 +1149,8 @@ static size_t read_secrets(const char *path, char secrets[][64], size_t cap)
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     const char *sql[] = {
-        "SELECT auth_user FROM class4_gateways", "SELECT auth_password FROM class4_gateways",
+        "SELECT auth_user FROM class4_gateways",
+        "SELECT auth_password FROM class4_gateways",
         "SELECT incoming_auth_password FROM class4_gateways",
         "SELECT auth_user FROM sys_smtp_connections",
         "SELECT auth_password FROM sys_smtp_connections",
@@ -1167,8 +1183,10 @@ static void test_related_every_row(void **state)
         assert_true(f->all[t].n > 0);
         size_t nattr = 0, nrel = 0;
         for (size_t i = 0; i < res_types[t].ncols; i++)
-            if (res_types[t].cols[i].kind == COL_REL) nrel++;
-            else nattr++;
+            if (res_types[t].cols[i].kind == COL_REL)
+                nrel++;
+            else
+                nattr++;
         for (size_t r = 0; r < f->all[t].n; r++, rows++) {
             const res_row *row = &f->all[t].rows[r];
             char *text = related_text(t, row, FIELDS_ALL);
@@ -1184,12 +1202,15 @@ static void test_related_every_row(void **state)
             assert_string_equal(json_string_value(json_object_get(j, "type")), res_types[t].type);
             assert_int_equal(json_object_size(json_object_get(j, "attributes")), nattr);
             json_t *rels = json_object_get(j, "relationships");
-            if (nrel) assert_int_equal(json_object_size(rels), nrel);
-            else assert_null(rels);
+            if (nrel)
+                assert_int_equal(json_object_size(rels), nrel);
+            else
+                assert_null(rels);
             /* relationship data points at rows that exist */
             const char *name;
             json_t *rel;
-            json_object_foreach(rels, name, rel) {
+            json_object_foreach(rels, name, rel)
+            {
                 json_t *data = json_object_get(rel, "data");
                 if (json_is_null(data)) continue;
                 const char *rt = json_string_value(json_object_get(data, "type"));
@@ -1217,8 +1238,9 @@ static void test_doc_linkage(void **state)
     buf_putc(&b, '|');
     doc_linkage(&b, "pops", CALL_ID_NONE);
     buf_putc(&b, '\0');
-    assert_string_equal(b.data, "{\"type\":\"contractors\",\"id\":\"5\"}|"
-                                "{\"type\":\"nodes\",\"id\":\"9223372036854775807\"}|null");
+    assert_string_equal(b.data,
+                        "{\"type\":\"contractors\",\"id\":\"5\"}|"
+                        "{\"type\":\"nodes\",\"id\":\"9223372036854775807\"}|null");
     buf_free(&b);
 }
 
@@ -1317,8 +1339,8 @@ static void test_call_some_linkage(void **state)
 {
     callset cs;
     call_record *r = one_call(&cs);
-    doc_call_opts o = {FIELDS_ALL, (1u << REL_CUSTOMER) | (1u << REL_VENDOR) | (1u << REL_NODE) |
-                                       (1u << REL_POP)};
+    doc_call_opts o = {FIELDS_ALL,
+                       (1u << REL_CUSTOMER) | (1u << REL_VENDOR) | (1u << REL_NODE) | (1u << REL_POP)};
     json_t *j = call_json(42, &cs, r, &o);
     json_t *rels = json_object_get(j, "relationships");
     for (int k = 0; k < REL_COUNT; k++) {
@@ -1355,7 +1377,7 @@ static void test_call_fields(void **state)
     expect_link(j, "customer", "contractors", "100");
     json_t *node = json_object_get(rels, "node");
     assert_non_null(json_object_get(node, "links"));
-    assert_null(json_object_get(node, "data")); /* not a linkage bit */
+    assert_null(json_object_get(node, "data"));   /* not a linkage bit */
     assert_null(json_object_get(rels, "vendor")); /* linkage bit, but not a field */
     expect_str(j, "id", "7*T-1");
     json_decref(j);
@@ -1401,9 +1423,9 @@ static void store_account_contractor(const fixture *f, const char *text)
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE billing_accounts SET contractor_id = ?1 WHERE id = 1",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "UPDATE billing_accounts SET contractor_id = ?1 WHERE id = 1", -1, &st, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_bind_blob(st, 1, text, (int)strlen(text), SQLITE_TRANSIENT), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
@@ -1417,8 +1439,8 @@ static void add_max_contractor(const fixture *f)
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     char *msg = NULL;
-    if (sqlite3_exec(db, "INSERT INTO public_contractors(id, name) VALUES (9223372036854775807, 'max')",
-                     NULL, NULL, &msg) != SQLITE_OK)
+    if (sqlite3_exec(db, "INSERT INTO public_contractors(id, name) VALUES (9223372036854775807, 'max')", NULL,
+                     NULL, &msg) != SQLITE_OK)
         fail_msg("insert: %s", msg);
     sqlite3_close(db);
 }
@@ -1456,8 +1478,10 @@ static void test_stored_id_linkage_and_included_agree(void **state)
         const char *stored = cases[i].stored, *want = cases[i].id;
         /* the rule itself */
         int64_t id = call_rel_id_parse(stored);
-        if (want) assert_int_equal(id, strtoll(want, NULL, 10));
-        else if (id != CALL_ID_NONE) fail_msg("'%s' read as id %lld", stored, (long long)id);
+        if (want)
+            assert_int_equal(id, strtoll(want, NULL, 10));
+        else if (id != CALL_ID_NONE)
+            fail_msg("'%s' read as id %lld", stored, (long long)id);
 
         store_account_contractor(f, stored);
         calls c;

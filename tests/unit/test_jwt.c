@@ -51,8 +51,7 @@ static void hand_b64url(const unsigned char *in, size_t n, char *out)
 }
 
 /* header and payload are JSON texts; sig_key NULL → signature part empty. */
-static char *mint(const char *header, const char *payload, const unsigned char *sig_key,
-                  size_t sig_key_len)
+static char *mint(const char *header, const char *payload, const unsigned char *sig_key, size_t sig_key_len)
 {
     size_t cap = 4 * (strlen(header) + strlen(payload)) + 200;
     char *tok = malloc(cap);
@@ -71,10 +70,7 @@ static char *mint(const char *header, const char *payload, const unsigned char *
     return tok;
 }
 
-static jwt_status verify(const char *tok, int64_t *sub)
-{
-    return jwt_verify(KEY, KEYLEN, tok, NOW, sub);
-}
+static jwt_status verify(const char *tok, int64_t *sub) { return jwt_verify(KEY, KEYLEN, tok, NOW, sub); }
 
 static void payload_status(const char *payload, jwt_status want)
 {
@@ -82,8 +78,7 @@ static void payload_status(const char *payload, jwt_status want)
     int64_t sub = -1;
     jwt_status got = verify(tok, &sub);
     if (got != want)
-        fail_msg("payload %s: got %s, want %s", payload, jwt_status_reason(got),
-                 jwt_status_reason(want));
+        fail_msg("payload %s: got %s, want %s", payload, jwt_status_reason(got), jwt_status_reason(want));
     free(tok);
 }
 
@@ -92,9 +87,11 @@ static void payload_status(const char *payload, jwt_status want)
 static void b64url_vectors(void **state)
 {
     (void)state;
-    static const struct { const char *raw, *enc; } v[] = {
-        {"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"}, {"foob", "Zm9vYg"},
-        {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
+    static const struct {
+        const char *raw, *enc;
+    } v[] = {
+        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         char enc[32];
@@ -112,12 +109,11 @@ static void b64url_refusals(void **state)
 {
     (void)state;
     unsigned char dec[32];
-    const char *bad[] = {"Zg==", "Zm8=", "Z", "Zm9vY", "Zh", "Zm9", "Zm+v", "Zm/v", "Zm9v\n",
-                         "Zm 9", "Zm9v!A"};
+    const char *bad[] = {"Zg==", "Zm8=", "Z",      "Zm9vY", "Zh",    "Zm9",
+                         "Zm+v", "Zm/v", "Zm9v\n", "Zm 9",  "Zm9v!A"};
     /* "Zh" and "Zm9" have non-zero unused trailing bits (canonical: "Zg", "Zm8"). */
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (b64url_decode(bad[i], strlen(bad[i]), dec, sizeof dec) != -1)
-            fail_msg("'%s' decoded", bad[i]);
+        if (b64url_decode(bad[i], strlen(bad[i]), dec, sizeof dec) != -1) fail_msg("'%s' decoded", bad[i]);
     /* does not fit */
     assert_int_equal(b64url_decode("Zm9vYmFy", 8, dec, 5), -1);
 }
@@ -156,7 +152,6 @@ static void sign_exact_bytes(void **state)
     const char want[] = "{\"sub\":7,\"aud\":[\"admin\"],\"exp\":1700000000}";
     assert_int_equal(n, (long)strlen(want));
     assert_memory_equal(raw, want, strlen(want));
-
 }
 
 static void sign_refusals(void **state)
@@ -205,8 +200,8 @@ static void seed_token(void **state)
 static void independent_token(void **state)
 {
     (void)state;
-    char *tok = mint("{\"alg\":\"HS256\"}", "{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560}", KEY,
-                     KEYLEN);
+    char *tok =
+        mint("{\"alg\":\"HS256\"}", "{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560}", KEY, KEYLEN);
     int64_t sub = 0;
     assert_int_equal(verify(tok, &sub), JWT_OK);
     assert_int_equal(sub, 22);
@@ -218,8 +213,8 @@ static void independent_token(void **state)
 
     /* other issuers' shapes: typ in the header, spaces, other claims, reals */
     tok = mint("{\"typ\":\"JWT\", \"alg\":\"HS256\"}",
-               "{ \"iat\": 1, \"exp\": 1767358560.5, \"aud\": \"admin\", \"sub\": 5, \"x\": [1,{}] }",
-               KEY, KEYLEN);
+               "{ \"iat\": 1, \"exp\": 1767358560.5, \"aud\": \"admin\", \"sub\": 5, \"x\": [1,{}] }", KEY,
+               KEYLEN);
     assert_int_equal(verify(tok, &sub), JWT_OK);
     assert_int_equal(sub, 5);
     free(tok);
@@ -233,9 +228,9 @@ static void alg_refused(void **state)
 {
     (void)state;
     static const char *headers[] = {
-        "{\"alg\":\"none\"}", "{\"alg\":\"HS384\"}", "{\"alg\":\"RS256\",\"typ\":\"JWT\"}",
-        "{\"alg\":\"hs256\"}", "{\"alg\":\"HS256 \"}", "{\"alg\":null}", "{\"alg\":256}",
-        "{\"typ\":\"JWT\"}", "{}",
+        "{\"alg\":\"none\"}",  "{\"alg\":\"HS384\"}",  "{\"alg\":\"RS256\",\"typ\":\"JWT\"}",
+        "{\"alg\":\"hs256\"}", "{\"alg\":\"HS256 \"}", "{\"alg\":null}",
+        "{\"alg\":256}",       "{\"typ\":\"JWT\"}",    "{}",
     };
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
         /* signed with the right key, and unsigned: both refused for the alg */
@@ -250,8 +245,8 @@ static void alg_refused(void **state)
     char *tok = mint("{\"alg\":\"HS384\"}", GOOD_PAYLOAD, NULL, 0);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
-    assert_non_null(HMAC(EVP_sha384(), KEY, (int)KEYLEN, (unsigned char *)tok, strlen(tok) - 1, mac,
-                         &maclen));
+    assert_non_null(
+        HMAC(EVP_sha384(), KEY, (int)KEYLEN, (unsigned char *)tok, strlen(tok) - 1, mac, &maclen));
     char *full = malloc(strlen(tok) + 100);
     strcpy(full, tok);
     hand_b64url(mac, maclen, full + strlen(full));
@@ -353,23 +348,18 @@ static void not_before(void **state)
                    JWT_NOT_YET_VALID);
     payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":1767358000}",
                    JWT_OK); /* == now */
-    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":1767357999.5}",
-                   JWT_OK);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":1767357999.5}", JWT_OK);
     payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":0}", JWT_OK);
     payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":\"1767357000\"}",
                    JWT_MALFORMED);
-    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":null}",
-                   JWT_MALFORMED);
-    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":[1]}",
-                   JWT_MALFORMED);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":null}", JWT_MALFORMED);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767358560,\"nbf\":[1]}", JWT_MALFORMED);
     /* both wrong: expired is said first */
-    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767357000,\"nbf\":1767400000}",
-                   JWT_EXPIRED);
+    payload_status("{\"sub\":22,\"aud\":[\"admin\"],\"exp\":1767357000,\"nbf\":1767400000}", JWT_EXPIRED);
 
     /* one token through time: not yet, valid, expired */
     char *tok = mint("{\"alg\":\"HS256\"}",
-                     "{\"sub\":5,\"aud\":[\"admin\"],\"nbf\":1767358100,\"exp\":1767358600}", KEY,
-                     KEYLEN);
+                     "{\"sub\":5,\"aud\":[\"admin\"],\"nbf\":1767358100,\"exp\":1767358600}", KEY, KEYLEN);
     int64_t sub = 0;
     assert_int_equal(jwt_verify(KEY, KEYLEN, tok, NOW + 99, &sub), JWT_NOT_YET_VALID);
     assert_int_equal(sub, 0);
@@ -408,8 +398,8 @@ static void subject(void **state)
     payload_status("{\"sub\":null,\"aud\":[\"admin\"],\"exp\":1767358560}", JWT_BAD_SUBJECT);
     payload_status("{\"sub\":[22],\"aud\":[\"admin\"],\"exp\":1767358560}", JWT_BAD_SUBJECT);
     /* digits in a string: accepted as the number */
-    char *tok = mint("{\"alg\":\"HS256\"}", "{\"sub\":\"22\",\"aud\":[\"admin\"],\"exp\":1767358560}",
-                     KEY, KEYLEN);
+    char *tok =
+        mint("{\"alg\":\"HS256\"}", "{\"sub\":\"22\",\"aud\":[\"admin\"],\"exp\":1767358560}", KEY, KEYLEN);
     int64_t sub = 0;
     assert_int_equal(verify(tok, &sub), JWT_OK);
     assert_int_equal(sub, 22);
@@ -419,8 +409,16 @@ static void subject(void **state)
     assert_int_equal(verify(tok, &sub), JWT_OK);
     assert_int_equal(sub, INT64_MAX);
     free(tok);
-    static const char *bad[] = {"\"\"", "\"0\"", "\"022\"", "\"-22\"", "\"+22\"", "\" 22\"",
-                                "\"22 \"", "\"2a\"", "\"22.0\"", "\"9223372036854775808\"",
+    static const char *bad[] = {"\"\"",
+                                "\"0\"",
+                                "\"022\"",
+                                "\"-22\"",
+                                "\"+22\"",
+                                "\" 22\"",
+                                "\"22 \"",
+                                "\"2a\"",
+                                "\"22.0\"",
+                                "\"9223372036854775808\"",
                                 "\"99999999999999999999\""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char payload[128];
@@ -437,8 +435,16 @@ static void structure(void **state)
     const char *dot1 = strchr(good, '.'), *dot2 = strrchr(good, '.');
     char buf[1024];
 
-    static const char *garbage[] = {"", "garbage", "Bearer", ".", "..", "...", "a.b", "a.b.c.d",
-                                    "\xff\xfe.\x01.x", "{\"alg\":\"HS256\"}.{}.x"};
+    static const char *garbage[] = {"",
+                                    "garbage",
+                                    "Bearer",
+                                    ".",
+                                    "..",
+                                    "...",
+                                    "a.b",
+                                    "a.b.c.d",
+                                    "\xff\xfe.\x01.x",
+                                    "{\"alg\":\"HS256\"}.{}.x"};
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
         if (verify(garbage[i], NULL) != JWT_MALFORMED) fail_msg("'%s' not malformed", garbage[i]);
     assert_int_equal(verify(NULL, NULL), JWT_MALFORMED);
@@ -499,8 +505,10 @@ static void huge_token(void **state)
         memset(payload + n, 'x', mid);
         strcpy(payload + n + mid, "\"}");
         tok = mint("{\"alg\":\"HS256\"}", payload, KEY, KEYLEN);
-        if (strlen(tok) <= JWT_MAX_LEN) lo = mid;
-        else hi = mid - 1;
+        if (strlen(tok) <= JWT_MAX_LEN)
+            lo = mid;
+        else
+            hi = mid - 1;
         free(tok);
     }
     memset(payload + n, 'x', lo);
@@ -599,15 +607,15 @@ static void cached_verify(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(b64url_vectors),   cmocka_unit_test(b64url_refusals),
-        cmocka_unit_test(round_trip),       cmocka_unit_test(sign_exact_bytes),
-        cmocka_unit_test(sign_refusals),    cmocka_unit_test(seed_token),
+        cmocka_unit_test(b64url_vectors),    cmocka_unit_test(b64url_refusals),
+        cmocka_unit_test(round_trip),        cmocka_unit_test(sign_exact_bytes),
+        cmocka_unit_test(sign_refusals),     cmocka_unit_test(seed_token),
         cmocka_unit_test(independent_token), cmocka_unit_test(alg_refused),
-        cmocka_unit_test(tampered_payload), cmocka_unit_test(bad_signature),
-        cmocka_unit_test(expired),          cmocka_unit_test(audience),
-        cmocka_unit_test(subject),          cmocka_unit_test(structure),
-        cmocka_unit_test(huge_token),       cmocka_unit_test(reasons),
-        cmocka_unit_test(cached_verify),    cmocka_unit_test(not_before),
+        cmocka_unit_test(tampered_payload),  cmocka_unit_test(bad_signature),
+        cmocka_unit_test(expired),           cmocka_unit_test(audience),
+        cmocka_unit_test(subject),           cmocka_unit_test(structure),
+        cmocka_unit_test(huge_token),        cmocka_unit_test(reasons),
+        cmocka_unit_test(cached_verify),     cmocka_unit_test(not_before),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,10 +91,18 @@ static void plain_and_c0(void **state)
 static void del_c1_and_separators(void **state)
 {
     (void)state;
-    EXPECT("a\x7f" "b", "\"a\\u007fb\"");
-    EXPECT("a\xc2\x85" "b", "\"a\\u0085b\"");             /* NEL */
-    EXPECT("a\xe2\x80\xa8" "b", "\"a\\u2028b\"");         /* LINE SEPARATOR */
-    EXPECT("a\xe2\x80\xa9" "b", "\"a\\u2029b\"");         /* PARAGRAPH SEPARATOR */
+    EXPECT("a\x7f"
+           "b",
+           "\"a\\u007fb\"");
+    EXPECT("a\xc2\x85"
+           "b",
+           "\"a\\u0085b\""); /* NEL */
+    EXPECT("a\xe2\x80\xa8"
+           "b",
+           "\"a\\u2028b\""); /* LINE SEPARATOR */
+    EXPECT("a\xe2\x80\xa9"
+           "b",
+           "\"a\\u2029b\"");                                         /* PARAGRAPH SEPARATOR */
     EXPECT("\xc2\x80\xc2\x9b\xc2\x9f", "\"\\u0080\\u009b\\u009f\""); /* C1: first, CSI, last */
     EXPECT("x\xe2\x80\xa8msg=forged level=error", "\"x\\u2028msg=forged level=error\"");
     /* as the msg too */
@@ -108,25 +116,28 @@ static void readable_utf8_kept(void **state)
 {
     (void)state;
     EXPECT("caf\xc3\xa9", "\"caf\xc3\xa9\"");
-    EXPECT("nb\xc2\xa0sp", "\"nb\xc2\xa0sp\"");           /* U+00A0: not a control */
-    EXPECT("\xe2\x82\xac" "5", "\"\xe2\x82\xac" "5\"");    /* euro sign */
-    EXPECT("\xe2\x80\xa7", "\"\xe2\x80\xa7\"");           /* U+2027, next to U+2028 */
-    EXPECT("\xe2\x80\xaa", "\"\xe2\x80\xaa\"");           /* U+202A */
-    EXPECT("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");   /* U+1F600 */
+    EXPECT("nb\xc2\xa0sp", "\"nb\xc2\xa0sp\""); /* U+00A0: not a control */
+    EXPECT("\xe2\x82\xac"
+           "5",
+           "\"\xe2\x82\xac"
+           "5\"");                                      /* euro sign */
+    EXPECT("\xe2\x80\xa7", "\"\xe2\x80\xa7\"");         /* U+2027, next to U+2028 */
+    EXPECT("\xe2\x80\xaa", "\"\xe2\x80\xaa\"");         /* U+202A */
+    EXPECT("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\""); /* U+1F600 */
 }
 
 static void invalid_utf8(void **state)
 {
     (void)state;
     EXPECT("\xff", "\"\\ufffd\"");
-    EXPECT("\x85", "\"\\ufffd\"");                        /* NEL as a Latin-1 byte */
-    EXPECT("\xc2", "\"\\ufffd\"");                        /* cut short */
+    EXPECT("\x85", "\"\\ufffd\""); /* NEL as a Latin-1 byte */
+    EXPECT("\xc2", "\"\\ufffd\""); /* cut short */
     EXPECT("a\xe2\x80", "\"a\\ufffd\\ufffd\"");
-    EXPECT("\xc0\xaf", "\"\\ufffd\\ufffd\"");             /* overlong '/' */
-    EXPECT("\xe0\x80\xa8", "\"\\ufffd\\ufffd\\ufffd\"");  /* overlong U+0028 */
-    EXPECT("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");  /* surrogate */
+    EXPECT("\xc0\xaf", "\"\\ufffd\\ufffd\"");                       /* overlong '/' */
+    EXPECT("\xe0\x80\xa8", "\"\\ufffd\\ufffd\\ufffd\"");            /* overlong U+0028 */
+    EXPECT("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");            /* surrogate */
     EXPECT("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* above U+10FFFF */
-    EXPECT("\xe2\xe2\x80\xa8", "\"\\ufffd\\u2028\"");     /* a stray lead, then U+2028 */
+    EXPECT("\xe2\xe2\x80\xa8", "\"\\ufffd\\u2028\"");               /* a stray lead, then U+2028 */
 }
 
 /* Is s[0..n) valid UTF-8 holding no C0/C1 control, DEL, U+2028 or U+2029? */
@@ -135,7 +146,10 @@ static bool harmless(const unsigned char *s, size_t n)
     for (size_t i = 0; i < n;) {
         unsigned c = s[i];
         if (c < 0x20 || c == 0x7f) return false;
-        if (c < 0x80) { i++; continue; }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
         size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
         if (k == 0 || c > 0xf4 || i + k > n) return false;
         unsigned cp = c & (0x7f >> k);
@@ -155,9 +169,28 @@ static void random_values(void **state)
 {
     (void)state;
     static const char *const pieces[] = {
-        "a", " ", "=", "\"", "\\", "\n", "\r", "\x7f", "\x1b", "\xc2\x85", "\xe2\x80\xa8",
-        "\xe2\x80\xa9", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc2", "\xe2\x80",
-        "\x80", "\xed\xa0\x80", "\xc2\x9f", "\xc2\xa0",
+        "a",
+        " ",
+        "=",
+        "\"",
+        "\\",
+        "\n",
+        "\r",
+        "\x7f",
+        "\x1b",
+        "\xc2\x85",
+        "\xe2\x80\xa8",
+        "\xe2\x80\xa9",
+        "\xc3\xa9",
+        "\xe2\x82\xac",
+        "\xf0\x9f\x98\x80",
+        "\xff",
+        "\xc2",
+        "\xe2\x80",
+        "\x80",
+        "\xed\xa0\x80",
+        "\xc2\x9f",
+        "\xc2\xa0",
     };
     const size_t npieces = sizeof pieces / sizeof pieces[0];
     unsigned seed = 12345;
@@ -170,8 +203,8 @@ static void random_values(void **state)
             seed = seed * 1103515245u + 12345u;
             const char *piece = pieces[(seed >> 16) % npieces];
             if ((unsigned char)piece[0] >= 0x80 && !harmless((const unsigned char *)piece, strlen(piece)) &&
-                strcmp(piece, "\xc2\x85") && strcmp(piece, "\xe2\x80\xa8") &&
-                strcmp(piece, "\xe2\x80\xa9") && strcmp(piece, "\xc2\x9f"))
+                strcmp(piece, "\xc2\x85") && strcmp(piece, "\xe2\x80\xa8") && strcmp(piece, "\xe2\x80\xa9") &&
+                strcmp(piece, "\xc2\x9f"))
                 valid = false;
             memcpy(v + n, piece, strlen(piece));
             n += strlen(piece);

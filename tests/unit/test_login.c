@@ -32,7 +32,8 @@ static void accepted(void **state)
     assert_true(parse(b, strlen(b), &u, &p));
     assert_string_equal(u, "admin");
     assert_string_equal(p, "s3cret");
-    b = " {\"x\":[1,{}], \"auth\" : {\"password\":\"p\\u00e9\\ud83d\\ude00\", \"extra\":null, \"username\":\"caf\xc3\xa9\"}}\n";
+    b = " {\"x\":[1,{}], \"auth\" : {\"password\":\"p\\u00e9\\ud83d\\ude00\", \"extra\":null, "
+        "\"username\":\"caf\xc3\xa9\"}}\n";
     assert_true(parse(b, strlen(b), &u, &p));
     assert_string_equal(u, "caf\xc3\xa9");
     assert_string_equal(p, "p\xc3\xa9\xf0\x9f\x98\x80");

@@ -14,8 +14,14 @@
 
 #include "http/negotiate.h"
 
-#define YES(call) do { if (!(call)) fail_msg("false: %s", #call); } while (0)
-#define NO(call) do { if (call) fail_msg("true: %s", #call); } while (0)
+#define YES(call)                                  \
+    do {                                           \
+        if (!(call)) fail_msg("false: %s", #call); \
+    } while (0)
+#define NO(call)                               \
+    do {                                       \
+        if (call) fail_msg("true: %s", #call); \
+    } while (0)
 
 /* ---- Accept ------------------------------------------------------------------------------ */
 
@@ -266,8 +272,8 @@ static void test_request_id(void **state)
 
 static void test_etag_matches(void **state)
 {
-    YES(http_etag_matches(ETAG, ETAG));                   /* exact */
-    YES(http_etag_matches(ETAG_BARE, ETAG));              /* weak comparison */
+    YES(http_etag_matches(ETAG, ETAG));      /* exact */
+    YES(http_etag_matches(ETAG_BARE, ETAG)); /* weak comparison */
     YES(http_etag_matches(ETAG, ETAG_BARE));
     YES(http_etag_matches(ETAG_BARE, ETAG_BARE));
     YES(http_etag_matches("*", ETAG));
@@ -317,7 +323,7 @@ static void test_accepts_gzip(void **state)
     NO(http_accepts_gzip(""));
     NO(http_accepts_gzip("identity"));
     NO(http_accepts_gzip("gzip;q=0"));
-    NO(http_accepts_gzip("gzip;q=0, *"));      /* named gzip wins over the wildcard */
+    NO(http_accepts_gzip("gzip;q=0, *")); /* named gzip wins over the wildcard */
     NO(http_accepts_gzip("*;q=0"));
     NO(http_accepts_gzip("gzipx, xgzip"));
     NO(http_accepts_gzip("gzip;q=nan"));

@@ -379,7 +379,7 @@ static void test_decode_limit_at_header(void **state)
     assert_int_equal(ns_decoder_feed(&d, "0", 1, &used), NS_MORE);
     assert_int_equal(ns_decoder_feed(&d, "0", 1, &used), NS_MORE);
     assert_int_equal(ns_decoder_feed(&d, "1", 1, &used), NS_MORE); /* 1001 */
-    assert_int_equal(ns_decoder_expected(&d), 0);                   /* not known yet */
+    assert_int_equal(ns_decoder_expected(&d), 0);                  /* not known yet */
     assert_int_equal(ns_decoder_feed(&d, "7", 1, &used), NS_MORE); /* 10017 */
     assert_int_equal(ns_decoder_feed(&d, ":xyz", 4, &used), NS_ERR_TOO_BIG);
     assert_int_equal(ns_decoder_expected(&d), 10017);

@@ -137,11 +137,11 @@ static void long_passwords(void **state)
     memset(e_acute, 'a', 71);
     memcpy(e_acute + 71, "\xc3\xa9", 3); /* é */
     memcpy(e_grave, e_acute, 74);
-    e_grave[72] = (char)0xa8;              /* è */
+    e_grave[72] = (char)0xa8; /* è */
     memcpy(u_uml, e_acute, 74);
-    u_uml[72] = (char)0xbc;                /* ü */
+    u_uml[72] = (char)0xbc; /* ü */
     memset(short_e, 'a', 70);
-    memcpy(short_e + 70, "\xc3\xa9", 3);   /* é one byte earlier: both bytes count */
+    memcpy(short_e + 70, "\xc3\xa9", 3); /* é one byte earlier: both bytes count */
     assert_int_equal(password_hash(e_acute, 4, h, err), 0);
     assert_true(password_verify(e_acute, h));
     assert_true(password_verify(e_grave, h));
@@ -175,7 +175,9 @@ static void refusals(void **state)
 }
 
 /* openwall crypt_blowfish's published vectors (wrapper.c). */
-static const struct { const char *hash, *pw; } VECTORS[] = {
+static const struct {
+    const char *hash, *pw;
+} VECTORS[] = {
     {"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "U*U"},
     {"$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK", "U*U*"},
     {"$2a$05$XXXXXXXXXXXXXXXXXXXXXOAcXxm9kjPGEMsLznoKqmqw7tc8WCx4a", "U*U*U"},
@@ -203,9 +205,8 @@ static void devise_hashes(void **state)
     assert_true(password_verify(
         "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789chars after 72 are ignored",
         "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"));
-    assert_true(password_verify(
-        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-        "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"));
+    assert_true(password_verify("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+                                "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui"));
 
     /* a $2a$ hash made here, the way Ruby's bcrypt gem (Devise) makes them */
     char copy[PASSWORD_HASH_MAX];
@@ -219,19 +220,24 @@ static void malformed_hashes(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        NULL, "", "*0", "*1", "!", "x",
+        NULL,
+        "",
+        "*0",
+        "*1",
+        "!",
+        "x",
         "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe",   /* 59 */
         "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeWW", /* 61 */
         "$2a$03$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",  /* cost 3 */
         "$2a$32$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
         "$2a$99$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
         "$2a$5$CCCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
-        "$2a$05$CCCCCCCCCCCCCCCCCCCCC!E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",  /* '!' */
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC!E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", /* '!' */
         "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe=",
         "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe\n",
-        "$2a$05$CCCCCCCCCCCCCCCCCCCCC",                                  /* a bare salt */
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC", /* a bare salt */
         "$2$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeWx",
-        "$1$abcdefgh$abcdefghijklmnopqrstuv",                            /* md5crypt */
+        "$1$abcdefgh$abcdefghijklmnopqrstuv", /* md5crypt */
         "$6$salt$IxDD3jeSOb5eB1CX5LBsqZFVkJdido3OUILO5Ifz5iwMuTS4XMS130MTSuDDl3aCI6WouIL9AjRbLCelDCy.g.",
         "$y$j9T$abc$def",
         "U*U",
@@ -278,11 +284,11 @@ static void burn_learns_cost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(burn_learns_cost),
-        cmocka_unit_test(hash_and_verify), cmocka_unit_test(cost_limits),
-        cmocka_unit_test(long_passwords),   cmocka_unit_test(devise_hashes),
-        cmocka_unit_test(malformed_hashes), cmocka_unit_test(burn_any_input),
-        cmocka_unit_test(default_cost),    cmocka_unit_test(refusals),
+        cmocka_unit_test(burn_learns_cost), cmocka_unit_test(hash_and_verify),
+        cmocka_unit_test(cost_limits),      cmocka_unit_test(long_passwords),
+        cmocka_unit_test(devise_hashes),    cmocka_unit_test(malformed_hashes),
+        cmocka_unit_test(burn_any_input),   cmocka_unit_test(default_cost),
+        cmocka_unit_test(refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

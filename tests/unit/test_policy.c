@@ -72,27 +72,26 @@ static void refused(const char *text, int line, const char *message)
     if (strcmp(err, want) != 0) fail_msg("got  '%s'\nwant '%s'", err, want);
 }
 
-static const char MATRIX[] =
-    "# yeti-web policy_roles.yml\n"
-    "operator:\n"
-    "  Default: { read: true, change: false, remove: true }\n"
-    "  RealtimeData/ActiveCall:\n"
-    "    remove: false\n"
-    "viewer:\n"
-    "  Default:\n"
-    "    read: true\n"
-    "killer:\n"
-    "  \"RealtimeData/ActiveCall\":\n"
-    "    read: yes\n"
-    "    remove: On\n"
-    "  Default:\n"
-    "    read: FALSE\n"
-    "nobody:\n"
-    "  Billing/Invoice:\n"
-    "    read: true\n"
-    "root:\n"
-    "  Default:\n"
-    "    read: false\n";
+static const char MATRIX[] = "# yeti-web policy_roles.yml\n"
+                             "operator:\n"
+                             "  Default: { read: true, change: false, remove: true }\n"
+                             "  RealtimeData/ActiveCall:\n"
+                             "    remove: false\n"
+                             "viewer:\n"
+                             "  Default:\n"
+                             "    read: true\n"
+                             "killer:\n"
+                             "  \"RealtimeData/ActiveCall\":\n"
+                             "    read: yes\n"
+                             "    remove: On\n"
+                             "  Default:\n"
+                             "    read: FALSE\n"
+                             "nobody:\n"
+                             "  Billing/Invoice:\n"
+                             "    read: true\n"
+                             "root:\n"
+                             "  Default:\n"
+                             "    read: false\n";
 
 static void matrix(void **state)
 {
@@ -103,7 +102,7 @@ static void matrix(void **state)
     assert_false(policy_allows(p, "operator", AC, "remove")); /* section says false */
     assert_false(policy_allows(p, "operator", AC, "change"));
     assert_true(policy_allows(p, "operator", "Other/Section", "remove")); /* Default */
-    assert_false(policy_allows(p, "operator", AC, "perform"));           /* nowhere */
+    assert_false(policy_allows(p, "operator", AC, "perform"));            /* nowhere */
 
     assert_true(policy_allows(p, "viewer", AC, "read"));
     assert_false(policy_allows(p, "viewer", AC, "remove"));
@@ -173,8 +172,8 @@ static void no_file(void **state)
 static void empty_files(void **state)
 {
     (void)state;
-    static const char *empties[] = {"", "\n\n", "# only a comment\n", "---\n", "--- ~\n",
-                                    "---\n...\n", "null\n", "{}\n"};
+    static const char *empties[] = {"",       "\n\n", "# only a comment\n", "---\n", "--- ~\n", "---\n...\n",
+                                    "null\n", "{}\n"};
     for (size_t i = 0; i < sizeof empties / sizeof empties[0]; i++) {
         policy *p = load(empties[i]);
         assert_false(policy_allows(p, "operator", AC, "read"));
@@ -210,16 +209,15 @@ static void booleans(void **state)
 static void bad_values(void **state)
 {
     (void)state;
-    static const char *bad[] = {"1", "0", "y", "n", "\"true\"", "'false'", "truee", "~", "null",
-                                "[true]", "{a: true}", "|\n      true", "tru e"};
+    static const char *bad[] = {"1", "0",    "y",      "n",         "\"true\"",      "'false'", "truee",
+                                "~", "null", "[true]", "{a: true}", "|\n      true", "tru e"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[256];
         snprintf(text, sizeof text, "operator:\n  Default:\n    change: false\n    read: %s\n", bad[i]);
         refused(text, 4, "expected true or false for 'read'");
     }
     /* an empty value too */
-    refused("operator:\n  Default:\n    read:\n    remove: true\n", 3,
-            "expected true or false for 'read'");
+    refused("operator:\n  Default:\n    read:\n    remove: true\n", 3, "expected true or false for 'read'");
 }
 
 static void bad_shapes(void **state)
@@ -236,10 +234,8 @@ static void bad_shapes(void **state)
     refused("operator:\n  Default: true\n", 2, "expected a mapping of actions for section 'Default'");
     refused("operator:\n  Default:\n  RealtimeData/ActiveCall: {read: true}\n", 2,
             "expected a mapping of actions for section 'Default'");
-    refused("operator:\n  Default:\n    - read\n", 3,
-            "expected a mapping of actions for section 'Default'");
-    refused("operator:\n  Default:\n    read:\n      deep: true\n", 4,
-            "expected true or false for 'read'");
+    refused("operator:\n  Default:\n    - read\n", 3, "expected a mapping of actions for section 'Default'");
+    refused("operator:\n  Default:\n    read:\n      deep: true\n", 4, "expected true or false for 'read'");
     refused("? [a, b]\n: {}\n", 1, "keys must be plain text");
     refused("operator:\n  ? {x: 1}\n  : {}\n", 2, "keys must be plain text");
     refused("\"\":\n  Default: {read: true}\n", 1, "empty key");
@@ -252,8 +248,7 @@ static void duplicates(void **state)
     (void)state;
     refused("operator:\n  Default: {read: true}\nviewer: {}\noperator:\n  Default: {read: false}\n", 4,
             "duplicate key 'operator'");
-    refused("operator:\n  Default: {read: true}\n  Default: {read: false}\n", 3,
-            "duplicate key 'Default'");
+    refused("operator:\n  Default: {read: true}\n  Default: {read: false}\n", 3, "duplicate key 'Default'");
     refused("operator:\n  Default:\n    read: true\n    remove: true\n    read: false\n", 5,
             "duplicate key 'read'");
     refused("operator:\n  Default: {read: true, read: false}\n", 2, "duplicate key 'read'");
@@ -279,10 +274,8 @@ static void syntax_errors(void **state)
 {
     (void)state;
     /* libyaml's own words, with the (1-based) line */
-    refused("operator:\n  Default:\n    read: true\n   remove: true\n", 4,
-            "did not find expected key");
-    refused("operator:\n  Default: {read: true\n", 3,
-            "did not find expected ',' or '}'");
+    refused("operator:\n  Default:\n    read: true\n   remove: true\n", 4, "did not find expected key");
+    refused("operator:\n  Default: {read: true\n", 3, "did not find expected ',' or '}'");
     refused("operator:\n\tDefault: {}\n", 2, "found character that cannot start any token");
     refused("operator:\n  Default:\n    read: true\n    remove: true: x\n", 4,
             "mapping values are not allowed in this context");
@@ -397,11 +390,16 @@ static void files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(matrix),        cmocka_unit_test(several_roles),
-        cmocka_unit_test(no_file),       cmocka_unit_test(empty_files),
-        cmocka_unit_test(booleans),      cmocka_unit_test(bad_values),
-        cmocka_unit_test(bad_shapes),    cmocka_unit_test(duplicates),
-        cmocka_unit_test(unsupported_features), cmocka_unit_test(syntax_errors),
+        cmocka_unit_test(matrix),
+        cmocka_unit_test(several_roles),
+        cmocka_unit_test(no_file),
+        cmocka_unit_test(empty_files),
+        cmocka_unit_test(booleans),
+        cmocka_unit_test(bad_values),
+        cmocka_unit_test(bad_shapes),
+        cmocka_unit_test(duplicates),
+        cmocka_unit_test(unsupported_features),
+        cmocka_unit_test(syntax_errors),
         cmocka_unit_test(error_at_the_end_without_final_newline),
         cmocka_unit_test(from_memory),
         cmocka_unit_test(files),

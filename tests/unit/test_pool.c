@@ -102,8 +102,8 @@ static void test_loop_thread_mark(void **state)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, mark_and_report, seen), 0);
     pthread_join(t, NULL);
-    assert_true(seen[0]);  /* before its mark */
-    assert_false(seen[1]); /* after it */
+    assert_true(seen[0]);          /* before its mark */
+    assert_false(seen[1]);         /* after it */
     assert_true(pool_may_block()); /* the mark is the thread's own */
 }
 

@@ -63,8 +63,8 @@ typedef struct parsed {
     listing_query q;
     jsonapi_errors errs;
     int nerr;
-    json_t *doc;     /* the error document, parsed */
-    char *doc_text;  /* and as written */
+    json_t *doc;    /* the error document, parsed */
+    char *doc_text; /* and as written */
 } parsed;
 
 static void parse_params(parsed *p, const query_param *params, size_t n)
@@ -241,7 +241,11 @@ static void test_no_params(void **state)
 
 static void test_int_list_values(void **state)
 {
-    struct { const char *v; size_t n; int64_t vals[3]; } cases[] = {
+    struct {
+        const char *v;
+        size_t n;
+        int64_t vals[3];
+    } cases[] = {
         {"1", 1, {1}},
         {"1,2", 2, {1, 2}},
         {" 1 , 2 ", 2, {1, 2}},
@@ -271,9 +275,30 @@ static void test_int_list_values(void **state)
 
 static void test_bad_values_103(void **state)
 {
-    const char *bad[] = {"abc", "", "1.5", "1,,2", "99999999999999999999", "-99999999999999999999",
-                         "9223372036854775808", ",1", "1,", ",", "1 2", "0x10", "--1", "+-1", "+", "-",
-                         " ", "1e3", "1_000", "١", "5abc", "1;2", "true", "null"};
+    const char *bad[] = {"abc",
+                         "",
+                         "1.5",
+                         "1,,2",
+                         "99999999999999999999",
+                         "-99999999999999999999",
+                         "9223372036854775808",
+                         ",1",
+                         "1,",
+                         ",",
+                         "1 2",
+                         "0x10",
+                         "--1",
+                         "+-1",
+                         "+",
+                         "-",
+                         " ",
+                         "1e3",
+                         "1_000",
+                         "١",
+                         "5abc",
+                         "1;2",
+                         "true",
+                         "null"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         bad_value("filter[customer-id-eq]", bad[i], "customer-id-eq");
     /* the detail names the filter dashed, whatever spelling was sent */
@@ -292,9 +317,27 @@ static void test_bad_values_103(void **state)
 
 static void test_bad_id_values_103(void **state)
 {
-    const char *bad[] = {"abc", "*x", "1*", "x*y", "", "1", "*", "1*a,,2*b", "1*a,", ",1*a", "-1*a",
-                         "+1*a", "1.5*a", " * ", "1 *a", "a1*b", "99999999999999999999*a",
-                         "01*a", "00*a", "0*a", "9223372036854775808*a"};
+    const char *bad[] = {"abc",
+                         "*x",
+                         "1*",
+                         "x*y",
+                         "",
+                         "1",
+                         "*",
+                         "1*a,,2*b",
+                         "1*a,",
+                         ",1*a",
+                         "-1*a",
+                         "+1*a",
+                         "1.5*a",
+                         " * ",
+                         "1 *a",
+                         "a1*b",
+                         "99999999999999999999*a",
+                         "01*a",
+                         "00*a",
+                         "0*a",
+                         "9223372036854775808*a"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) bad_value("filter[id]", bad[i], "id");
 }
 
@@ -377,8 +420,8 @@ static void test_param_keys(void **state)
     assert_int_equal(query_key_of("include"), QUERY_KEY_INCLUDE);
     assert_int_equal(query_key_of("fields[nodes]"), QUERY_KEY_FIELDS);
     assert_int_equal(query_key_of("token"), QUERY_KEY_TOKEN);
-    static const char *const unknown_keys[] = {"filter", "Filter[id]", "includes", "fields",
-                                               "Token", "sort", "page[size]", ""};
+    static const char *const unknown_keys[] = {"filter", "Filter[id]", "includes",   "fields",
+                                               "Token",  "sort",       "page[size]", ""};
     for (size_t i = 0; i < sizeof unknown_keys / sizeof unknown_keys[0]; i++)
         assert_int_equal(query_key_of(unknown_keys[i]), QUERY_KEY_UNKNOWN);
 
@@ -407,7 +450,7 @@ static void test_errors_collected_in_order(void **state)
         {"filter[foo]", "1"},
         {"filter[customer-id-eq]", "abc"},
         {"filter[node-id-eq]", "1"}, /* fine */
-        {"include", "x"}, /* not this parser's: skipped */
+        {"include", "x"},            /* not this parser's: skipped */
         {"filter[duration-equals]", "1,2"},
         {"filter[id]", "x*y"},
         {"filter[customer_id_eq]", "2"}, /* fine */
@@ -696,11 +739,11 @@ static void test_match_id(void **state)
     call_record *ab = add_call(&cs, "ab", 1);
     call_record *star = add_call(&cs, "x*y", 1);
     assert_true(match1("filter[id]", "1*a", 1, &cs, a));
-    assert_false(match1("filter[id]", "1*a", 2, &cs, a));  /* same tag, other node */
+    assert_false(match1("filter[id]", "1*a", 2, &cs, a)); /* same tag, other node */
     assert_false(match1("filter[id]", "2*a", 1, &cs, a));
     assert_false(match1("filter[id]", "1*a", 1, &cs, ab)); /* prefix is not equality */
     assert_false(match1("filter[id]", "1*ab", 1, &cs, a));
-    assert_false(match1("filter[id]", "1*A", 1, &cs, a));  /* case-sensitive */
+    assert_false(match1("filter[id]", "1*A", 1, &cs, a)); /* case-sensitive */
     assert_true(match1("filter[id]", "2*zz,1*ab", 1, &cs, ab));
     assert_true(match1("filter[id]", "3*x*y", 3, &cs, star));
     callset_free(&cs);
@@ -735,8 +778,8 @@ static void test_repeated_keys_and(void **state)
     assert_false(listing_query_match(&p.q, 1, &cs, r3));
     parsed_free(&p);
 
-    query_param mix[] = {{"filter[vendor-id-eq]", "7"}, {"filter[duration-greater-than]", "20"},
-                         {"filter[node-id-eq]", "4"}};
+    query_param mix[] = {
+        {"filter[vendor-id-eq]", "7"}, {"filter[duration-greater-than]", "20"}, {"filter[node-id-eq]", "4"}};
     parse_params(&p, mix, 3);
     assert_false(listing_query_match(&p.q, 4, &cs, r1));
     assert_true(listing_query_match(&p.q, 4, &cs, r2));
@@ -768,8 +811,9 @@ static void test_jerr_single_and_document(void **state)
     buf_init(&out);
     buf_puts(&out, "stale");
     jerr_single(&out, 404, "404", "Record not found", "The record identified by 1*x could not be found.");
-    const char *want = "{\"errors\":[{\"title\":\"Record not found\",\"detail\":\"The record identified by 1*x "
-                       "could not be found.\",\"code\":\"404\",\"status\":\"404\"}]}";
+    const char *want =
+        "{\"errors\":[{\"title\":\"Record not found\",\"detail\":\"The record identified by 1*x "
+        "could not be found.\",\"code\":\"404\",\"status\":\"404\"}]}";
     assert_int_equal(out.len, strlen(want));
     assert_memory_equal(out.data, want, out.len);
 
@@ -791,7 +835,8 @@ static void test_jerr_single_and_document(void **state)
     assert_int_equal(json_array_size(arr), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "detail")), "a\"b 7");
     assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "status")), "406");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "title")), "Invalid \"title\"");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "title")),
+                        "Invalid \"title\"");
     assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "status")), "400");
     json_decref(doc);
     jerr_free(&e);

@@ -40,56 +40,83 @@
 #define TAG2 "03-3D73-55FA51B805CDE1BACF2FB0ED76C3D37B-2962144B354702AF"
 
 #define COMMON_FIELDS                                                                              \
-    "\"time_limit\":4909,\"dump_level_id\":0,\"audio_record_enabled\":false,"                     \
-    "\"attempt_num\":1,\"resources\":\"\",\"active_resources\":\"\","                             \
-    "\"active_resources_json\":[{\"id\":1,\"taken\":[true,null]}],"                               \
-    "\"legA_remote_ip\":\"192.168.88.23\",\"legA_remote_port\":5060,"                             \
-    "\"legA_local_ip\":\"192.168.88.23\",\"legA_local_port\":5061,"                               \
+    "\"time_limit\":4909,\"dump_level_id\":0,\"audio_record_enabled\":false,"                      \
+    "\"attempt_num\":1,\"resources\":\"\",\"active_resources\":\"\","                              \
+    "\"active_resources_json\":[{\"id\":1,\"taken\":[true,null]}],"                                \
+    "\"legA_remote_ip\":\"192.168.88.23\",\"legA_remote_port\":5060,"                              \
+    "\"legA_local_ip\":\"192.168.88.23\",\"legA_local_port\":5061,"                                \
     "\"legB_remote_ip\":\"\",\"legB_remote_port\":0,\"legB_local_ip\":\"\",\"legB_local_port\":0," \
-    "\"orig_call_id\":\"2141402782-1223087865-286388420\","                                       \
-    "\"term_call_id\":\"8-5D73A55A-5CFB77360000494D-19C01700\","                                  \
-    "\"dst_prefix_in\":\"9810441492550028\",\"dst_prefix_routing\":\"3800000000000000000\","      \
-    "\"lrn\":null,\"dst_prefix_out\":\"3800000000000000000\","                                    \
-    "\"src_prefix_in\":\"10317\",\"src_prefix_routing\":\"10317\",\"src_prefix_out\":\"10317\","  \
-    "\"diversion_in\":null,\"diversion_out\":null,"                                               \
-    "\"destination_initial_rate\":\"0.11\",\"destination_next_rate\":\"0.11\","                   \
-    "\"destination_initial_interval\":1,\"destination_next_interval\":1,"                         \
-    "\"destination_fee\":\"0.0\",\"destination_rate_policy_id\":1,"                               \
-    "\"dialpeer_initial_rate\":\"0.005\",\"dialpeer_next_rate\":\"0.001\","                       \
-    "\"dialpeer_initial_interval\":1,\"dialpeer_next_interval\":1,\"dialpeer_fee\":\"0.0\","      \
+    "\"orig_call_id\":\"2141402782-1223087865-286388420\","                                        \
+    "\"term_call_id\":\"8-5D73A55A-5CFB77360000494D-19C01700\","                                   \
+    "\"dst_prefix_in\":\"9810441492550028\",\"dst_prefix_routing\":\"3800000000000000000\","       \
+    "\"lrn\":null,\"dst_prefix_out\":\"3800000000000000000\","                                     \
+    "\"src_prefix_in\":\"10317\",\"src_prefix_routing\":\"10317\",\"src_prefix_out\":\"10317\","   \
+    "\"diversion_in\":null,\"diversion_out\":null,"                                                \
+    "\"destination_initial_rate\":\"0.11\",\"destination_next_rate\":\"0.11\","                    \
+    "\"destination_initial_interval\":1,\"destination_next_interval\":1,"                          \
+    "\"destination_fee\":\"0.0\",\"destination_rate_policy_id\":1,"                                \
+    "\"dialpeer_initial_rate\":\"0.005\",\"dialpeer_next_rate\":\"0.001\","                        \
+    "\"dialpeer_initial_interval\":1,\"dialpeer_next_interval\":1,\"dialpeer_fee\":\"0.0\","       \
     "\"disconnect_code\":0,\"disconnect_reason\":\"\",\"global_tag\":\"g-1\","
 
-#define REC1                                                                                       \
+#define REC1                                                                                      \
     "{\"node_id\":1,\"pop_id\":4,\"local_time\":1767357798.871,\"cdr_born_time\":1767357798.871," \
-    "\"start_time\":1767357798.37,\"end_time\":0,\"connect_time\":1767357840.1,"                   \
-    "\"duration\":32.93," COMMON_FIELDS                                                            \
-    "\"customer_id\":5,\"vendor_id\":7,\"customer_acc_id\":11,\"vendor_acc_id\":13,"               \
-    "\"customer_auth_id\":17,\"rateplan_id\":19,\"destination_id\":23,\"routing_group_id\":29,"    \
-    "\"routing_plan_id\":31,\"dialpeer_id\":37,\"orig_gw_id\":41,\"term_gw_id\":43,"               \
-    "\"src_country_id\":47,\"src_network_id\":53,\"dst_country_id\":59,\"dst_network_id\":61,"     \
+    "\"start_time\":1767357798.37,\"end_time\":0,\"connect_time\":1767357840.1,"                  \
+    "\"duration\":32.93," COMMON_FIELDS                                                           \
+    "\"customer_id\":5,\"vendor_id\":7,\"customer_acc_id\":11,\"vendor_acc_id\":13,"              \
+    "\"customer_auth_id\":17,\"rateplan_id\":19,\"destination_id\":23,\"routing_group_id\":29,"   \
+    "\"routing_plan_id\":31,\"dialpeer_id\":37,\"orig_gw_id\":41,\"term_gw_id\":43,"              \
+    "\"src_country_id\":47,\"src_network_id\":53,\"dst_country_id\":59,\"dst_network_id\":61,"    \
     "\"local_tag\":\"" TAG1 "\"}"
 
-#define REC2                                                                                       \
-    "{\"local_tag\":\"" TAG2 "\",\"node_id\":1,\"pop_id\":4,\"start_time\":1767357806.2,"          \
-    "\"connect_time\":1767357840.5,\"end_time\":0,\"duration\":35.001," COMMON_FIELDS              \
-    "\"customer_id\":\"105\",\"vendor_id\":107,\"customer_acc_id\":111,\"vendor_acc_id\":113,"     \
-    "\"customer_auth_id\":117,\"rateplan_id\":119,\"destination_id\":123,"                         \
-    "\"routing_group_id\":129,\"routing_plan_id\":131,\"dialpeer_id\":137,\"orig_gw_id\":141,"     \
-    "\"term_gw_id\":143,\"src_country_id\":147,\"src_network_id\":153,\"dst_country_id\":159,"    \
+#define REC2                                                                                   \
+    "{\"local_tag\":\"" TAG2 "\",\"node_id\":1,\"pop_id\":4,\"start_time\":1767357806.2,"      \
+    "\"connect_time\":1767357840.5,\"end_time\":0,\"duration\":35.001," COMMON_FIELDS          \
+    "\"customer_id\":\"105\",\"vendor_id\":107,\"customer_acc_id\":111,\"vendor_acc_id\":113," \
+    "\"customer_auth_id\":117,\"rateplan_id\":119,\"destination_id\":123,"                     \
+    "\"routing_group_id\":129,\"routing_plan_id\":131,\"dialpeer_id\":137,\"orig_gw_id\":141," \
+    "\"term_gw_id\":143,\"src_country_id\":147,\"src_network_id\":153,\"dst_country_id\":159," \
     "\"dst_network_id\":161}"
 
 #define SEED_REPLY "{\"jsonrpc\":\"2.0\",\"result\":[" REC1 "," REC2 "],\"id\":42}"
 
 /* Expected attribute text, in document order (NULL = null). */
 static const char *const rec1_attrs[ATTR_COUNT] = {
-    "\"2026-01-02T12:43:18.000Z\"", "\"2026-01-02T12:44:00.000Z\"", "32", "4909",
-    "\"9810441492550028\"", "\"3800000000000000000\"", NULL, "\"3800000000000000000\"",
-    "\"10317\"", "\"10317\"", "\"10317\"", NULL, NULL,
-    "\"0.11\"", "\"0.11\"", "1", "1", "\"0.0\"", "1",
-    "\"0.005\"", "\"0.001\"", "1", "1", "\"0.0\"",
-    "\"192.168.88.23\"", "5060", "\"2141402782-1223087865-286388420\"",
-    "\"192.168.88.23\"", "5061", "\"" TAG1 "\"",
-    "\"\"", "0", "\"8-5D73A55A-5CFB77360000494D-19C01700\"", "\"\"", "0",
+    "\"2026-01-02T12:43:18.000Z\"",
+    "\"2026-01-02T12:44:00.000Z\"",
+    "32",
+    "4909",
+    "\"9810441492550028\"",
+    "\"3800000000000000000\"",
+    NULL,
+    "\"3800000000000000000\"",
+    "\"10317\"",
+    "\"10317\"",
+    "\"10317\"",
+    NULL,
+    NULL,
+    "\"0.11\"",
+    "\"0.11\"",
+    "1",
+    "1",
+    "\"0.0\"",
+    "1",
+    "\"0.005\"",
+    "\"0.001\"",
+    "1",
+    "1",
+    "\"0.0\"",
+    "\"192.168.88.23\"",
+    "5060",
+    "\"2141402782-1223087865-286388420\"",
+    "\"192.168.88.23\"",
+    "5061",
+    "\"" TAG1 "\"",
+    "\"\"",
+    "0",
+    "\"8-5D73A55A-5CFB77360000494D-19C01700\"",
+    "\"\"",
+    "0",
 };
 
 static const int64_t rec1_rels[REL_FROM_RECORD] = {5,  7,  11, 13, 17, 19, 23, 29, 31,
@@ -188,7 +215,7 @@ static void assert_spans_valid_json(const callset *cs)
             if (!s.len) continue;
             json_error_t err;
             json_t *j = json_loadb(callset_text(cs, s), s.len,
-                                  JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
+                                   JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
             if (!j)
                 fail_msg("record %zu %s: '%.*s' is not JSON (%s)", i, call_attrs[a].name, (int)s.len,
                          callset_text(cs, s), err.text);
@@ -393,10 +420,15 @@ static void test_callset_not_reset_between_replies(void **state)
 {
     callset cs;
     callset_init(&cs);
-    assert_int_equal(run("{\"jsonrpc\":\"2.0\",\"result\":[{\"local_tag\":\"a\"},{\"local_tag\":\"b\"}],\"id\":1}",
-                         0, REPLY_EXPECT_CALLS, 1, &cs).outcome, REPLY_OK);
+    assert_int_equal(
+        run("{\"jsonrpc\":\"2.0\",\"result\":[{\"local_tag\":\"a\"},{\"local_tag\":\"b\"}],\"id\":1}", 0,
+            REPLY_EXPECT_CALLS, 1, &cs)
+            .outcome,
+        REPLY_OK);
     assert_int_equal(run("{\"jsonrpc\":\"2.0\",\"result\":[{\"local_tag\":\"c\"},{\"x\":1}],\"id\":2}", 0,
-                         REPLY_EXPECT_CALLS, 2, &cs).outcome, REPLY_OK);
+                         REPLY_EXPECT_CALLS, 2, &cs)
+                         .outcome,
+                     REPLY_OK);
     assert_int_equal(cs.n, 3);
     assert_int_equal(cs.skipped, 1);
     assert_tag(&cs, &cs.recs[0], "a", 1);
@@ -415,7 +447,8 @@ static void test_empty_result(void **state)
     assert_int_equal(cs.n, 0);
     assert_int_equal(cs.skipped, 0);
     /* id first, result last, whitespace everywhere */
-    r = run(" \n{ \"id\" : 1 ,\t\"result\" : [ ] , \"jsonrpc\" : \"2.0\" } \n", 1, REPLY_EXPECT_CALLS, 1, &cs);
+    r = run(" \n{ \"id\" : 1 ,\t\"result\" : [ ] , \"jsonrpc\" : \"2.0\" } \n", 1, REPLY_EXPECT_CALLS, 1,
+            &cs);
     assert_int_equal(r.outcome, REPLY_OK);
     assert_int_equal(cs.n, 0);
     callset_free(&cs);
@@ -504,19 +537,21 @@ static void test_strings_reescaped(void **state)
     callset cs;
     callset_init(&cs);
     const call_record *r;
-    r = one(&cs, "{\"local_tag\":\"t\",\"orig_call_id\":\"a\\\"b\\\\c\\/d\","
-                 "\"term_call_id\":\"x\\u0001y\\n\\t\\r\\b\\fz\","
-                 "\"lrn\":\"caf\\u00e9 \\u20ac \\ud83d\\ude00\","
-                 "\"diversion_in\":\"nul\\u0000byte\","
-                 "\"diversion_out\":\"\"}");
+    r = one(&cs,
+            "{\"local_tag\":\"t\",\"orig_call_id\":\"a\\\"b\\\\c\\/d\","
+            "\"term_call_id\":\"x\\u0001y\\n\\t\\r\\b\\fz\","
+            "\"lrn\":\"caf\\u00e9 \\u20ac \\ud83d\\ude00\","
+            "\"diversion_in\":\"nul\\u0000byte\","
+            "\"diversion_out\":\"\"}");
     assert_attr(&cs, r, ATTR_ORIG_CALL_ID, "\"a\\\"b\\\\c/d\"");
     assert_attr(&cs, r, ATTR_TERM_CALL_ID, "\"x\\u0001y\\n\\t\\r\\b\\fz\"");
     assert_attr(&cs, r, ATTR_LRN, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
     assert_attr(&cs, r, ATTR_DIVERSION_IN, "\"nul\\u0000byte\"");
     assert_attr(&cs, r, ATTR_DIVERSION_OUT, "\"\""); /* empty string is not null */
     /* raw bytes that are not UTF-8 (the node's mistake) become U+FFFD */
-    r = one(&cs, "{\"local_tag\":\"t\",\"orig_call_id\":\"Jos\xe9\",\"term_call_id\":\"\xff\xfe\","
-                 "\"lrn\":\"\xed\xa0\x80\",\"src_prefix_in\":\"\xc0\xaf\",\"src_prefix_out\":\"ok\xe2\x82\"}");
+    r = one(&cs,
+            "{\"local_tag\":\"t\",\"orig_call_id\":\"Jos\xe9\",\"term_call_id\":\"\xff\xfe\","
+            "\"lrn\":\"\xed\xa0\x80\",\"src_prefix_in\":\"\xc0\xaf\",\"src_prefix_out\":\"ok\xe2\x82\"}");
     assert_attr(&cs, r, ATTR_ORIG_CALL_ID, "\"Jos\\ufffd\"");
     assert_attr(&cs, r, ATTR_TERM_CALL_ID, "\"\\ufffd\\ufffd\"");
     assert_attr(&cs, r, ATTR_LRN, "\"\\ufffd\\ufffd\\ufffd\"");
@@ -525,7 +560,9 @@ static void test_strings_reescaped(void **state)
     assert_spans_valid_json(&cs);
     /* escaped lone surrogates become U+FFFD */
     r = one(&cs, "{\"local_tag\":\"t\",\"orig_call_id\":\"a\\ud800b\",\"term_call_id\":\"\\udc00\"}");
-    assert_attr(&cs, r, ATTR_ORIG_CALL_ID, "\"a\xef\xbf\xbd" "b\"");
+    assert_attr(&cs, r, ATTR_ORIG_CALL_ID,
+                "\"a\xef\xbf\xbd"
+                "b\"");
     assert_attr(&cs, r, ATTR_TERM_CALL_ID, "\"\xef\xbf\xbd\"");
     assert_spans_valid_json(&cs);
     callset_free(&cs);
@@ -536,11 +573,12 @@ static void test_numbers_and_literals_as_given(void **state)
     callset cs;
     callset_init(&cs);
     const call_record *r;
-    r = one(&cs, "{\"local_tag\":\"t\",\"time_limit\":4909,\"legA_remote_port\":-0,"
-                 "\"destination_initial_rate\":0.11,\"destination_next_rate\":1E+2,"
-                 "\"destination_fee\":1.50,\"dialpeer_fee\":12345678901234567890123,"
-                 "\"lrn\":true,\"diversion_in\":false,\"diversion_out\":null,"
-                 "\"legB_local_port\":-5e-3}");
+    r = one(&cs,
+            "{\"local_tag\":\"t\",\"time_limit\":4909,\"legA_remote_port\":-0,"
+            "\"destination_initial_rate\":0.11,\"destination_next_rate\":1E+2,"
+            "\"destination_fee\":1.50,\"dialpeer_fee\":12345678901234567890123,"
+            "\"lrn\":true,\"diversion_in\":false,\"diversion_out\":null,"
+            "\"legB_local_port\":-5e-3}");
     assert_attr(&cs, r, ATTR_TIME_LIMIT, "4909");
     assert_attr(&cs, r, ATTR_LEG_A_REMOTE_PORT, "-0");
     assert_attr(&cs, r, ATTR_DESTINATION_INITIAL_RATE, "0.11");
@@ -576,11 +614,13 @@ static void test_nested_reserialised(void **state)
     r = one(&cs, "{\"local_tag\":\"t\",\"orig_call_id\":{\"a\":[1,{\"b\":null}],\"c\":\"x\"}}");
     assert_attr(&cs, r, ATTR_ORIG_CALL_ID, "{\"a\":[1,{\"b\":null}],\"c\":\"x\"}");
     /* whitespace dropped, strings and keys re-escaped, numbers as given */
-    r = one(&cs, "{\"local_tag\":\"t\",\"lrn\": { \"k\\\"\\n\" : [ 1 , 2.50 , -3e2 , true , false , null ] ,"
-                 " \"e\" : { } , \"f\" : [ ] , \"g\" : [ [ ] , { } ] , \"h\":\"\xff\"} ,"
-                 "\"term_call_id\":[],\"diversion_in\":{},\"diversion_out\":[[[\"deep\"]]]}");
-    assert_attr(&cs, r, ATTR_LRN,
-                "{\"k\\\"\\n\":[1,2.50,-3e2,true,false,null],\"e\":{},\"f\":[],\"g\":[[],{}],\"h\":\"\\ufffd\"}");
+    r = one(&cs,
+            "{\"local_tag\":\"t\",\"lrn\": { \"k\\\"\\n\" : [ 1 , 2.50 , -3e2 , true , false , null ] ,"
+            " \"e\" : { } , \"f\" : [ ] , \"g\" : [ [ ] , { } ] , \"h\":\"\xff\"} ,"
+            "\"term_call_id\":[],\"diversion_in\":{},\"diversion_out\":[[[\"deep\"]]]}");
+    assert_attr(
+        &cs, r, ATTR_LRN,
+        "{\"k\\\"\\n\":[1,2.50,-3e2,true,false,null],\"e\":{},\"f\":[],\"g\":[[],{}],\"h\":\"\\ufffd\"}");
     assert_attr(&cs, r, ATTR_TERM_CALL_ID, "[]");
     assert_attr(&cs, r, ATTR_DIVERSION_IN, "{}");
     assert_attr(&cs, r, ATTR_DIVERSION_OUT, "[[[\"deep\"]]]");
@@ -608,11 +648,12 @@ static void test_rel_ids(void **state)
     callset cs;
     callset_init(&cs);
     const call_record *r;
-    r = one(&cs, "{\"local_tag\":\"t\",\"customer_id\":5,\"vendor_id\":\"7\",\"customer_acc_id\":1.5,"
-                 "\"vendor_acc_id\":true,\"customer_auth_id\":null,\"destination_id\":-3,"
-                 "\"routing_group_id\":\"abc\",\"routing_plan_id\":[1],\"dialpeer_id\":{\"id\":1},"
-                 "\"orig_gw_id\":1e2,\"term_gw_id\":\"\",\"src_country_id\":0,\"src_network_id\":\"-12\","
-                 "\"dst_country_id\":\"1.0\",\"dst_network_id\":\" 5\",\"pop_id\":false}");
+    r = one(&cs,
+            "{\"local_tag\":\"t\",\"customer_id\":5,\"vendor_id\":\"7\",\"customer_acc_id\":1.5,"
+            "\"vendor_acc_id\":true,\"customer_auth_id\":null,\"destination_id\":-3,"
+            "\"routing_group_id\":\"abc\",\"routing_plan_id\":[1],\"dialpeer_id\":{\"id\":1},"
+            "\"orig_gw_id\":1e2,\"term_gw_id\":\"\",\"src_country_id\":0,\"src_network_id\":\"-12\","
+            "\"dst_country_id\":\"1.0\",\"dst_network_id\":\" 5\",\"pop_id\":false}");
     assert_int_equal(r->rel_id[REL_CUSTOMER], 5);
     assert_int_equal(r->rel_id[REL_VENDOR], 7);
     assert_true(r->rel_id[REL_CUSTOMER_ACC] == CALL_ID_NONE);
@@ -646,18 +687,17 @@ static void test_tag_and_skipped_records(void **state)
 {
     callset cs;
     callset_init(&cs);
-    const char *json =
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":["
-        "{\"local_tag\":\"keep-1\",\"duration\":1},"
-        "{\"duration\":2},"                               /* missing */
-        "{\"local_tag\":123,\"duration\":3},"             /* number */
-        "{\"local_tag\":null,\"duration\":4},"            /* null */
-        "{\"local_tag\":\"\",\"duration\":5},"            /* empty */
-        "{\"local_tag\":[\"x\"],\"duration\":6},"         /* array */
-        "{\"local_tag\":{\"x\":\"y\"},\"duration\":7},"   /* object */
-        "{\"local_tag\":true},"                           /* bool */
-        "{},"                                             /* empty record */
-        "{\"local_tag\":\"keep-2\",\"duration\":8}]}";
+    const char *json = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":["
+                       "{\"local_tag\":\"keep-1\",\"duration\":1},"
+                       "{\"duration\":2},"                             /* missing */
+                       "{\"local_tag\":123,\"duration\":3},"           /* number */
+                       "{\"local_tag\":null,\"duration\":4},"          /* null */
+                       "{\"local_tag\":\"\",\"duration\":5},"          /* empty */
+                       "{\"local_tag\":[\"x\"],\"duration\":6},"       /* array */
+                       "{\"local_tag\":{\"x\":\"y\"},\"duration\":7}," /* object */
+                       "{\"local_tag\":true},"                         /* bool */
+                       "{},"                                           /* empty record */
+                       "{\"local_tag\":\"keep-2\",\"duration\":8}]}";
     run_result r = run(json, 0, REPLY_EXPECT_CALLS, 1, &cs);
     assert_int_equal(r.outcome, REPLY_OK);
     assert_int_equal(cs.n, 2);
@@ -718,11 +758,14 @@ static void test_duplicate_record_keys_refused(void **state)
         /* every kind of kept field, with values equal or not */
         {"{\"local_tag\":\"first\",\"local_tag\":\"second\"}", "\"local_tag\" in call record 1"},
         {"{\"local_tag\":\"a\",\"duration\":10,\"duration\":10}", "\"duration\" in call record 1"},
-        {"{\"start_time\":0,\"local_tag\":\"a\",\"start_time\":1767357798}", "\"start_time\" in call record 1"},
-        {"{\"local_tag\":\"a\",\"orig_call_id\":null,\"orig_call_id\":\"x\"}", "\"orig_call_id\" in call record 1"},
+        {"{\"start_time\":0,\"local_tag\":\"a\",\"start_time\":1767357798}",
+         "\"start_time\" in call record 1"},
+        {"{\"local_tag\":\"a\",\"orig_call_id\":null,\"orig_call_id\":\"x\"}",
+         "\"orig_call_id\" in call record 1"},
         {"{\"local_tag\":\"a\",\"customer_id\":1,\"customer_id\":\"x\"}", "\"customer_id\" in call record 1"},
         {"{\"local_tag\":\"a\",\"lrn\":[1],\"lrn\":{\"a\":1}}", "\"lrn\" in call record 1"},
-        {"{\"local_tag\":\"a\",\"pop_id\":4,\"dst_network_id\":1,\"pop_id\":4}", "\"pop_id\" in call record 1"},
+        {"{\"local_tag\":\"a\",\"pop_id\":4,\"dst_network_id\":1,\"pop_id\":4}",
+         "\"pop_id\" in call record 1"},
         /* the same key spelt with an escape is the same key */
         {"{\"local_tag\":\"a\",\"local\\u005ftag\":\"b\"}", "\"local_tag\" in call record 1"},
         {"{\"dur\\u0061tion\":1,\"local_tag\":\"a\",\"duration\":2}", "\"duration\" in call record 1"},
@@ -731,9 +774,11 @@ static void test_duplicate_record_keys_refused(void **state)
         {"{\"local_tag\":\"a\",\"duration\":1},{\"local_tag\":\"b\",\"duration\":2},"
          "{\"local_tag\":\"c\",\"duration\":3,\"duration\":3}",
          "\"duration\" in call record 3"},
-        {"{\"local_tag\":\"a\",\"duration\":1},{\"local_tag\":\"b\",\"local_tag\":\"b\"}", "\"local_tag\" in call record 2"},
+        {"{\"local_tag\":\"a\",\"duration\":1},{\"local_tag\":\"b\",\"local_tag\":\"b\"}",
+         "\"local_tag\" in call record 2"},
         /* a record without a usable tag is still a record */
-        {"{\"duration\":1},{\"local_tag\":\"b\",\"vendor_id\":1,\"vendor_id\":2}", "\"vendor_id\" in call record 2"},
+        {"{\"duration\":1},{\"local_tag\":\"b\",\"vendor_id\":1,\"vendor_id\":2}",
+         "\"vendor_id\" in call record 2"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char json[512], detail[128];
@@ -750,12 +795,15 @@ static void test_duplicate_record_keys_refused(void **state)
     callset cs;
     callset_init(&cs);
     const call_record *r =
-        one(&cs, "{\"local_tag\":\"t\",\"node_id\":1,\"node_id\":2,\"global_tag\":\"g\",\"global_tag\":null,"
-                 "\"Local_Tag\":\"x\",\"local_tag \":\"y\",\"active_resources_json\":[],\"active_resources_json\":{}}");
+        one(&cs,
+            "{\"local_tag\":\"t\",\"node_id\":1,\"node_id\":2,\"global_tag\":\"g\",\"global_tag\":null,"
+            "\"Local_Tag\":\"x\",\"local_tag "
+            "\":\"y\",\"active_resources_json\":[],\"active_resources_json\":{}}");
     assert_tag(&cs, r, "t", 1);
     callset_reset(&cs);
-    run_result rr = run(REPLY_WITH("{\"local_tag\":\"a\",\"duration\":1},{\"local_tag\":\"b\",\"duration\":2}"), 0,
-                        REPLY_EXPECT_CALLS, 1, &cs);
+    run_result rr =
+        run(REPLY_WITH("{\"local_tag\":\"a\",\"duration\":1},{\"local_tag\":\"b\",\"duration\":2}"), 0,
+            REPLY_EXPECT_CALLS, 1, &cs);
     assert_int_equal(rr.outcome, REPLY_OK);
     assert_int_equal(cs.n, 2);
     /* a count (REPLY_EXPECT_ANY) does not read the records */
@@ -774,8 +822,10 @@ static char *tiny_records(size_t n, const char *tail)
     buf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[");
     for (size_t k = 0; k < n; k++) {
         if (k) buf_putc(&b, ',');
-        if (k % 3 == 2) buf_puts(&b, "{\"duration\":1}");
-        else buf_printf(&b, "{\"local_tag\":\"%zu\"}", k);
+        if (k % 3 == 2)
+            buf_puts(&b, "{\"duration\":1}");
+        else
+            buf_printf(&b, "{\"local_tag\":\"%zu\"}", k);
     }
     buf_puts(&b, tail);
     return buf_steal(&b);
@@ -859,7 +909,8 @@ static void test_record_limit(void **state)
 static void test_duplicate_envelope_keys_refused(void **state)
 {
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[{\"local_tag\":\"a\"}],\"result\":[{\"local_tag\":\"b\"}],"
-            "\"id\":1}", 1, "duplicate");
+            "\"id\":1}",
+            1, "duplicate");
     invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[],\"id\":2}", 1, "duplicate");
     invalid("{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":[],\"id\":1}", 1, "duplicate");
     invalid("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[],\"id\":[1]}", 1, "duplicate");
@@ -929,8 +980,8 @@ static void test_deep_nesting_ignored_field(void **state)
     /* in a relationship id field and in a time field: skipped, null */
     callset_reset(&cs);
     char *inner = nested(",\"start_time\":", 100, "}]}");
-    json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"customer_id\":", 100,
-                  inner);
+    json =
+        nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"customer_id\":", 100, inner);
     free(inner);
     r = run(json, 0, REPLY_EXPECT_CALLS, 1, &cs);
     assert_int_equal(r.outcome, REPLY_OK);
@@ -939,7 +990,8 @@ static void test_deep_nesting_ignored_field(void **state)
     assert_attr(&cs, &cs.recs[0], ATTR_START_TIME, NULL);
     free(json);
     /* in the JSON-RPC error's data */
-    json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1,\"message\":\"m\",\"data\":", 100, "}}");
+    json =
+        nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1,\"message\":\"m\",\"data\":", 100, "}}");
     r = run(json, 0, REPLY_EXPECT_CALLS, 1, &cs);
     assert_int_equal(r.outcome, REPLY_RPC_ERROR);
     assert_string_equal(r.detail, "m");
@@ -975,7 +1027,8 @@ static void test_deep_nesting_printed_field(void **state)
     callset_free(&cs);
 
     /* 100 levels in a printed field: refused, not a crash */
-    json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"orig_call_id\":", 100, "}]}");
+    json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"orig_call_id\":", 100,
+                  "}]}");
     invalid(json, 1, "nested too deeply");
     free(json);
     json = nested("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":", 100, "}]}");
@@ -1011,8 +1064,9 @@ static void test_rpc_error(void **state)
     callset_init(&cs);
     size_t chunks[] = {0, 1};
     for (size_t i = 0; i < 2; i++) {
-        run_result r = run("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32601,\"message\":\"Method not found\"},\"id\":7}",
-                           chunks[i], REPLY_EXPECT_CALLS, 7, &cs);
+        run_result r =
+            run("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32601,\"message\":\"Method not found\"},\"id\":7}",
+                chunks[i], REPLY_EXPECT_CALLS, 7, &cs);
         assert_int_equal(r.outcome, REPLY_RPC_ERROR);
         assert_int_equal(r.code, -32601);
         assert_string_equal(r.detail, "Method not found");
@@ -1048,7 +1102,8 @@ static void test_rpc_error(void **state)
     for (size_t k = 0; k < strlen(r.detail); k++) assert_int_equal(r.detail[k], 'm');
     buf_free(&big);
     /* an error with the wrong id is not this request's answer */
-    r = run("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":\"x\"},\"id\":8}", 0, REPLY_EXPECT_CALLS, 7, &cs);
+    r = run("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":\"x\"},\"id\":8}", 0, REPLY_EXPECT_CALLS,
+            7, &cs);
     assert_int_equal(r.outcome, REPLY_INVALID);
     /* a malformed error member is still not a success */
     r = run("{\"jsonrpc\":\"2.0\",\"error\":\"boom\",\"id\":7}", 0, REPLY_EXPECT_CALLS, 7, &cs);
@@ -1076,8 +1131,8 @@ static void test_invalid_not_json(void **state)
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[{\"local_tag\":\"a\"", 1, NULL);
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[{\"local_tag\":\"a", 1, NULL);
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":", 1, NULL);
-    invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":1}}", 1, NULL); /* unbalanced */
-    invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":1} x", 1, NULL); /* trailing garbage */
+    invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":1}}", 1, NULL);          /* unbalanced */
+    invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":1} x", 1, NULL);         /* trailing garbage */
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":1}{\"id\":1}", 1, NULL); /* two values */
     invalid("{'id':1}", 1, NULL);
     invalid("{\"id\":1,\"result\":[],}", 1, NULL);
@@ -1126,13 +1181,13 @@ static void test_invalid_shapes(void **state)
 
 static void test_invalid_ids(void **state)
 {
-    invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":2}", 1, "id");    /* wrong */
-    invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":10}", 1, "id");   /* prefix of the digits */
+    invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":2}", 1, "id");  /* wrong */
+    invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":10}", 1, "id"); /* prefix of the digits */
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":42}", 4, "id");
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":4}", 42, "id"); /* a prefix of the request's */
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":1}", 10, "id");
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":\"1\"}", 1, "id"); /* string */
-    invalid("{\"jsonrpc\":\"2.0\",\"result\":[]}", 1, "id");             /* missing */
+    invalid("{\"jsonrpc\":\"2.0\",\"result\":[]}", 1, "id");              /* missing */
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":null}", 1, "id");
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":1.0}", 1, "id");
     invalid("{\"jsonrpc\":\"2.0\",\"result\":[],\"id\":1e0}", 1, "id");
@@ -1178,8 +1233,10 @@ static void any_is(const char *json, bool has_int, int64_t v)
     if (r.outcome != REPLY_OK) fail_msg("'%s': outcome %d (%s)", json, r.outcome, r.detail);
     assert_string_equal(r.detail, "");
     if (r.has_int != has_int) fail_msg("'%s': has_int %d", json, r.has_int);
-    if (has_int) assert_int_equal(r.ival, v);
-    else assert_int_equal(r.ival, -777); /* untouched */
+    if (has_int)
+        assert_int_equal(r.ival, v);
+    else
+        assert_int_equal(r.ival, -777); /* untouched */
     assert_int_equal(cs.n, 0);
     r = run(json, 1, REPLY_EXPECT_ANY, 3, &cs);
     assert_int_equal(r.outcome, REPLY_OK);
@@ -1189,7 +1246,7 @@ static void any_is(const char *json, bool has_int, int64_t v)
 
 static void test_expect_any(void **state)
 {
-    any_is("{\"jsonrpc\":\"2.0\",\"result\":17,\"id\":3}", true, 17);    /* calls.count */
+    any_is("{\"jsonrpc\":\"2.0\",\"result\":17,\"id\":3}", true, 17); /* calls.count */
     any_is("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":0}", true, 0);
     any_is("{\"jsonrpc\":\"2.0\",\"result\":-5,\"id\":3}", true, -5);
     any_is("{\"jsonrpc\":\"2.0\",\"result\":123456789012,\"id\":3}", true, 123456789012LL);
@@ -1350,8 +1407,12 @@ static void test_parse_all(void **state)
 
     /* invalid replies give the same outcome and detail either way */
     const char *bad[] = {
-        "", "[1]", "{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":[{]}", "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":[]}",
-        "{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":{}}", "{\"id\":42,\"result\":[],\"jsonrpc\":\"2.0\"} ,",
+        "",
+        "[1]",
+        "{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":[{]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":[]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":{}}",
+        "{\"id\":42,\"result\":[],\"jsonrpc\":\"2.0\"} ,",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         callset_reset(&all);
@@ -1457,12 +1518,44 @@ static void test_feed_refuses_early(void **state)
 static void test_seconds_like_timefmt(void **state)
 {
     static const char *const numbers[] = {
-        "0", "-0", "7", "-7", "0.5", "-0.5", "-0.999999", "1.999999", "1.9999999", "1.99999999999999999",
-        "32.93", "1767357798.871", "1767357798.999999", "1767357798.9999999", "1767357798.99999999",
-        "8589934591.999999", "8589934592.999999", "8589934593.5", "17179869183.999999", "99999999999.999999",
-        "123456789012345678", "999999999999999999", "9223372036854775807", "9223372036854775808",
-        "-9223372036854775808", "-9223372036854775809", "12345678901234567890", "1e3", "1.5e2", "-2.5E-1",
-        "1e18", "9.2e18", "1e19", "1e300", "0.000001", "100.000000", "3.0000001", "1E0",
+        "0",
+        "-0",
+        "7",
+        "-7",
+        "0.5",
+        "-0.5",
+        "-0.999999",
+        "1.999999",
+        "1.9999999",
+        "1.99999999999999999",
+        "32.93",
+        "1767357798.871",
+        "1767357798.999999",
+        "1767357798.9999999",
+        "1767357798.99999999",
+        "8589934591.999999",
+        "8589934592.999999",
+        "8589934593.5",
+        "17179869183.999999",
+        "99999999999.999999",
+        "123456789012345678",
+        "999999999999999999",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "12345678901234567890",
+        "1e3",
+        "1.5e2",
+        "-2.5E-1",
+        "1e18",
+        "9.2e18",
+        "1e19",
+        "1e300",
+        "0.000001",
+        "100.000000",
+        "3.0000001",
+        "1E0",
     };
     callset cs;
     callset_init(&cs);
@@ -1474,7 +1567,8 @@ static void test_seconds_like_timefmt(void **state)
         snprintf(rec, sizeof rec, "{\"local_tag\":\"t\",\"duration\":%s,\"start_time\":%s}", t, t);
         const call_record *r = one(&cs, rec);
         if (!ok || want == CALL_DURATION_NULL) {
-            if (r->duration != CALL_DURATION_NULL) fail_msg("%s: duration %lld, want null", t, (long long)r->duration);
+            if (r->duration != CALL_DURATION_NULL)
+                fail_msg("%s: duration %lld, want null", t, (long long)r->duration);
             assert_attr(&cs, r, ATTR_DURATION, NULL);
         } else {
             if (r->duration != want)
@@ -1501,23 +1595,24 @@ static void test_key_order_changes(void **state)
 {
     callset cs;
     callset_init(&cs);
-    const char *json =
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":["
-        "{\"local_tag\":\"a\",\"duration\":1,\"lrn\":\"x\"},"
-        "{\"local_tag\":\"b\",\"duration\":2,\"lrn\":\"y\"},"
-        "{\"duration\":3,\"local_tag\":\"c\",\"lrn\":\"z\"},"      /* swapped */
-        "{\"local_tag\":\"d\",\"duratioN\":4,\"lrn\":\"w\"},"      /* same length, other name */
-        "{\"local_tag\":\"e\",\"durat\\u0069on\":5,\"lrn\":\"v\"}," /* escaped key */
-        "{\"local_tag\":\"f\",\"duration\":6,\"lrn\":\"u\"},"
-        "{\"local_tag\":\"g\",\"dur\":7,\"lrn\":\"t\"},"           /* shorter */
-        "{\"local_tag\":\"h\",\"duration_\":8},"                  /* longer, and fewer keys */
-        "{\"local_tag\":\"i\",\"duration\":9,\"lrn\":\"s\",\"orig_call_id\":\"o\"}"
-        "]}";
+    const char *json = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":["
+                       "{\"local_tag\":\"a\",\"duration\":1,\"lrn\":\"x\"},"
+                       "{\"local_tag\":\"b\",\"duration\":2,\"lrn\":\"y\"},"
+                       "{\"duration\":3,\"local_tag\":\"c\",\"lrn\":\"z\"}," /* swapped */
+                       "{\"local_tag\":\"d\",\"duratioN\":4,\"lrn\":\"w\"}," /* same length, other name */
+                       "{\"local_tag\":\"e\",\"durat\\u0069on\":5,\"lrn\":\"v\"}," /* escaped key */
+                       "{\"local_tag\":\"f\",\"duration\":6,\"lrn\":\"u\"},"
+                       "{\"local_tag\":\"g\",\"dur\":7,\"lrn\":\"t\"}," /* shorter */
+                       "{\"local_tag\":\"h\",\"duration_\":8},"         /* longer, and fewer keys */
+                       "{\"local_tag\":\"i\",\"duration\":9,\"lrn\":\"s\",\"orig_call_id\":\"o\"}"
+                       "]}";
     run_result r = run(json, 0, REPLY_EXPECT_CALLS, 1, &cs);
     assert_int_equal(r.outcome, REPLY_OK);
     assert_int_equal(cs.n, 9);
-    static const int64_t durations[] = {1, 2, 3, CALL_DURATION_NULL, 5, 6, CALL_DURATION_NULL, CALL_DURATION_NULL, 9};
-    static const char *const lrns[] = {"\"x\"", "\"y\"", "\"z\"", "\"w\"", "\"v\"", "\"u\"", "\"t\"", NULL, "\"s\""};
+    static const int64_t durations[] = {
+        1, 2, 3, CALL_DURATION_NULL, 5, 6, CALL_DURATION_NULL, CALL_DURATION_NULL, 9};
+    static const char *const lrns[] = {"\"x\"", "\"y\"", "\"z\"", "\"w\"", "\"v\"",
+                                       "\"u\"", "\"t\"", NULL,    "\"s\""};
     for (size_t i = 0; i < 9; i++) {
         assert_true(cs.recs[i].duration == durations[i]);
         assert_attr(&cs, &cs.recs[i], ATTR_LRN, lrns[i]);

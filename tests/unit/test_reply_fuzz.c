@@ -72,10 +72,7 @@ static void gen_ws(buf *j)
     for (int k = 1 + pick(3); k > 0; k--) buf_putc(j, ws[pick(4)]);
 }
 
-static void put_u_escape(buf *j, unsigned cp)
-{
-    buf_printf(j, chance(50) ? "\\u%04x" : "\\u%04X", cp);
-}
+static void put_u_escape(buf *j, unsigned cp) { buf_printf(j, chance(50) ? "\\u%04x" : "\\u%04X", cp); }
 
 static void put_utf8_cp(buf *b, unsigned cp)
 {
@@ -107,13 +104,16 @@ static void gen_string_text(buf *j, buf *val, bool plain, int max_units)
         int kind = plain ? 0 : pick(100);
         if (kind < 55) { /* printable ASCII, raw */
             char c;
-            do c = (char)(0x20 + pick(0x5f)); while (c == '"' || c == '\\');
+            do c = (char)(0x20 + pick(0x5f));
+            while (c == '"' || c == '\\');
             buf_putc(j, c);
             buf_putc(val, c);
         } else if (kind < 60) { /* printable ASCII as \u, or \/ */
             char c = (char)(0x21 + pick(0x5e));
-            if (c == '/' && chance(50)) buf_puts(j, "\\/");
-            else put_u_escape(j, (unsigned char)c);
+            if (c == '/' && chance(50))
+                buf_puts(j, "\\/");
+            else
+                put_u_escape(j, (unsigned char)c);
             buf_putc(val, c);
         } else if (kind < 64) {
             buf_puts(j, "\\\"");
@@ -138,8 +138,10 @@ static void gen_string_text(buf *j, buf *val, bool plain, int max_units)
             buf_putc(val, 0x7f);
         } else if (kind < 84) { /* a BMP character, raw or escaped */
             unsigned cp = bmp[pick(sizeof bmp / sizeof bmp[0])];
-            if (chance(50)) put_u_escape(j, cp);
-            else put_utf8_cp(j, cp);
+            if (chance(50))
+                put_u_escape(j, cp);
+            else
+                put_utf8_cp(j, cp);
             put_utf8_cp(val, cp);
         } else if (kind < 89) { /* an astral character, raw or as a surrogate pair */
             unsigned cp = 0x10000 + (unsigned)pick(0x100000);
@@ -316,7 +318,9 @@ static int64_t gen_seconds(buf *j)
         buf_printf(j, ".%d", pick(9));
         for (int k = pick(6); k > 0; k--) buf_putc(j, (char)('0' + pick(10)));
         break;
-    case 2: if (mag < (1ull << 33)) buf_puts(j, ".999999"); break;
+    case 2:
+        if (mag < (1ull << 33)) buf_puts(j, ".999999");
+        break;
     case 3: buf_printf(j, ".%d%011d", pick(9), pick(1000000000)); break; /* many digits */
     case 4: buf_puts(j, chance(50) ? "e0" : "E+0"); break;
     default: buf_puts(j, mag ? "5e-1" : ".5"); break; /* whole.5 */
@@ -328,8 +332,22 @@ static int64_t gen_seconds(buf *j)
 static void gen_rel_value(buf *j, int64_t *id)
 {
     static const char *const not_ids[] = {
-        "1.5", "1e2", "\"abc\"", "\"\"", "\" 5\"", "\"+5\"", "\"5 \"", "true", "false", "null",
-        "[1]", "{\"id\":1}", "9223372036854775808", "-9223372036854775809", "\"1.0\"", "-0.0",
+        "1.5",
+        "1e2",
+        "\"abc\"",
+        "\"\"",
+        "\" 5\"",
+        "\"+5\"",
+        "\"5 \"",
+        "true",
+        "false",
+        "null",
+        "[1]",
+        "{\"id\":1}",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "\"1.0\"",
+        "-0.0",
     };
     int kind = pick(10);
     if (kind < 5) {
@@ -342,8 +360,10 @@ static void gen_rel_value(buf *j, int64_t *id)
         snprintf(digits, sizeof digits, "%lld", (long long)v);
         buf_putc(j, '"');
         for (const char *d = digits; *d; d++) {
-            if (chance(20)) put_u_escape(j, (unsigned char)*d);
-            else buf_putc(j, *d);
+            if (chance(20))
+                put_u_escape(j, (unsigned char)*d);
+            else
+                buf_putc(j, *d);
         }
         buf_putc(j, '"');
         *id = v;
@@ -410,9 +430,21 @@ static void gen_attr_value(buf *j, want_record *w, int a)
 }
 
 static const char *const unknown_fields[] = {
-    "node_id", "global_tag", "active_resources_json", "local_time", "Local_Tag", "duration_",
-    "legA_remote_ip ", "", "id", "result", "error", "jsonrpc", "disconnect_intermediate_reason",
-    "caf\xc3\xa9", "a\"b",
+    "node_id",
+    "global_tag",
+    "active_resources_json",
+    "local_time",
+    "Local_Tag",
+    "duration_",
+    "legA_remote_ip ",
+    "",
+    "id",
+    "result",
+    "error",
+    "jsonrpc",
+    "disconnect_intermediate_reason",
+    "caf\xc3\xa9",
+    "a\"b",
 };
 
 /* A key: usually as is, sometimes with an escaped letter (decoded first). */
@@ -421,9 +453,12 @@ static void gen_key(buf *j, const char *name)
     bool esc = chance(8);
     buf_putc(j, '"');
     for (const char *c = name; *c; c++) {
-        if (*c == '"') buf_puts(j, "\\\"");
-        else if (esc && chance(30)) put_u_escape(j, (unsigned char)*c);
-        else buf_putc(j, *c);
+        if (*c == '"')
+            buf_puts(j, "\\\"");
+        else if (esc && chance(30))
+            put_u_escape(j, (unsigned char)*c);
+        else
+            buf_putc(j, *c);
     }
     buf_putc(j, '"');
     gen_ws(j);
@@ -465,7 +500,8 @@ static int gen_order(int *order, int cap)
 {
     int n = 0;
     for (int f = 0; f < FIELD_CHOICES && n < cap; f++)
-        if (f == ATTR_LOCAL_TAG ? chance(95) : chance(f < ATTR_COUNT + REL_FROM_RECORD ? 75 : 20)) order[n++] = f;
+        if (f == ATTR_LOCAL_TAG ? chance(95) : chance(f < ATTR_COUNT + REL_FROM_RECORD ? 75 : 20))
+            order[n++] = f;
     for (int k = n - 1; k > 0; k--) {
         int m = pick(k + 1), t = order[k];
         order[k] = order[m];
@@ -493,7 +529,8 @@ static const char *repeated_kept_field(const int *order, int nfields)
     int last = nfields ? order[nfields - 1] : -1;
     if (last < 0 || last >= ATTR_COUNT + REL_FROM_RECORD) return NULL;
     for (int k = 0; k < nfields - 1; k++)
-        if (order[k] == last) return last < ATTR_COUNT ? call_attrs[last].field : call_rels[last - ATTR_COUNT].field;
+        if (order[k] == last)
+            return last < ATTR_COUNT ? call_attrs[last].field : call_rels[last - ATTR_COUNT].field;
     return NULL;
 }
 
@@ -523,8 +560,14 @@ static void gen_reply_make(gen_reply *g, int64_t id, int max_rec)
         first = false;
         gen_ws(j);
         switch (m) {
-        case 0: gen_key(j, "jsonrpc"); buf_puts(j, chance(90) ? "\"2.0\"" : "\"2\\u002e0\""); break;
-        case 1: gen_key(j, "id"); buf_printf(j, "%lld", (long long)id); break;
+        case 0:
+            gen_key(j, "jsonrpc");
+            buf_puts(j, chance(90) ? "\"2.0\"" : "\"2\\u002e0\"");
+            break;
+        case 1:
+            gen_key(j, "id");
+            buf_printf(j, "%lld", (long long)id);
+            break;
         case 2:
             gen_key(j, "result");
             buf_putc(j, '[');
@@ -536,13 +579,20 @@ static void gen_reply_make(gen_reply *g, int64_t id, int max_rec)
                 gen_record(j, &g->want[r], order, nfields);
                 const char *dup = repeated_kept_field(order, nfields);
                 if (dup && !g->refused[0])
-                    snprintf(g->refused, sizeof g->refused, "duplicate key \"%s\" in call record %d", dup, r + 1);
+                    snprintf(g->refused, sizeof g->refused, "duplicate key \"%s\" in call record %d", dup,
+                             r + 1);
                 gen_ws(j);
             }
             buf_putc(j, ']');
             break;
-        case 3: gen_key(j, unknown_fields[pick(3)]); gen_any(j, 1); break;
-        default: gen_key(j, "error"); buf_puts(j, "null"); break;
+        case 3:
+            gen_key(j, unknown_fields[pick(3)]);
+            gen_any(j, 1);
+            break;
+        default:
+            gen_key(j, "error");
+            buf_puts(j, "null");
+            break;
         }
         gen_ws(j);
     }
@@ -563,7 +613,8 @@ static void gen_reply_free(gen_reply *g)
 static size_t random_chunk(void *max) { return 1 + (size_t)(rnd() % *(size_t *)max); }
 
 /* feed in random chunks of 1..max bytes, then finish */
-static reply_run parse_chunked(const char *json, size_t n, size_t max, reply_expect ex, int64_t id, callset *cs)
+static reply_run parse_chunked(const char *json, size_t n, size_t max, reply_expect ex, int64_t id,
+                               callset *cs)
 {
     return reply_run_chunked(json, n, ex, id, cs, random_chunk, &max);
 }
@@ -602,12 +653,13 @@ static void check_generated(const gen_reply *g, const callset *cs)
         }
         assert_true(kept < cs->n);
         const call_record *rec = &cs->recs[kept];
-        for (int a = 0; a < ATTR_COUNT; a++) assert_span(cs, rec->attr[a], &w->attr[a], call_attrs[a].name, kept);
+        for (int a = 0; a < ATTR_COUNT; a++)
+            assert_span(cs, rec->attr[a], &w->attr[a], call_attrs[a].name, kept);
         assert_span(cs, rec->tag, &w->tag, "tag", kept);
         for (int k = 0; k < REL_FROM_RECORD; k++)
             if (rec->rel_id[k] != w->rel[k])
-                fail_msg("record %zu %s: got %lld, want %lld", kept, call_rels[k].field, (long long)rec->rel_id[k],
-                         (long long)w->rel[k]);
+                fail_msg("record %zu %s: got %lld, want %lld", kept, call_rels[k].field,
+                         (long long)rec->rel_id[k], (long long)w->rel[k]);
         if (rec->duration != w->duration)
             fail_msg("record %zu duration: got %lld, want %lld", kept, (long long)rec->duration,
                      (long long)w->duration);
@@ -635,13 +687,15 @@ static void test_generated_replies(void **state)
                          g.json.data);
             refused++;
         } else {
-            if (a.o != REPLY_OK) fail_msg("reply %d refused: %s\n%.*s", it, a.detail, (int)g.json.len, g.json.data);
+            if (a.o != REPLY_OK)
+                fail_msg("reply %d refused: %s\n%.*s", it, a.detail, (int)g.json.len, g.json.data);
             assert_string_equal(a.detail, "");
             check_generated(&g, &whole);
             kept += whole.n;
             skipped += whole.skipped;
         }
-        reply_run b = parse_chunked(g.json.data, g.json.len, it % 2 ? 7 : 4096, REPLY_EXPECT_CALLS, id, &chunked);
+        reply_run b =
+            parse_chunked(g.json.data, g.json.len, it % 2 ? 7 : 4096, REPLY_EXPECT_CALLS, id, &chunked);
         assert_same_outcome(&a, &b, g.json.data, g.json.len);
         assert_same_callset(&whole, &chunked);
         /* the same reply, only counted */
@@ -654,8 +708,9 @@ static void test_generated_replies(void **state)
         callset_free(&chunked);
         gen_reply_free(&g);
     }
-    print_message("%zu records read, %zu without a usable tag skipped, %zu replies with a repeated field refused\n",
-                  kept, skipped, refused);
+    print_message(
+        "%zu records read, %zu without a usable tag skipped, %zu replies with a repeated field refused\n",
+        kept, skipped, refused);
     assert_true(kept > 2000);
     assert_true(skipped > 100);
     assert_true(refused > 50);
@@ -671,12 +726,16 @@ static void test_known_strings(void **state)
         {"\"plain ascii ~!@#$%^&*()_+\"", "\"plain ascii ~!@#$%^&*()_+\""},
         {"\"\\u0041\\u00e9\\u20AC\"", "\"A\xc3\xa9\xe2\x82\xac\""},
         {"\"\\ud83d\\ude00 \\uD83D\\uDE00\"", "\"\xf0\x9f\x98\x80 \xf0\x9f\x98\x80\""},
-        {"\"\\udbff\\udfff\"", "\"\xf4\x8f\xbf\xbf\""},  /* U+10FFFF */
-        {"\"a\\ud800b\"", "\"a\xef\xbf\xbd" "b\""},      /* lone high surrogate */
+        {"\"\\udbff\\udfff\"", "\"\xf4\x8f\xbf\xbf\""}, /* U+10FFFF */
+        {"\"a\\ud800b\"",
+         "\"a\xef\xbf\xbd"
+         "b\""},                                                /* lone high surrogate */
         {"\"\\udc00\\ud800\"", "\"\xef\xbf\xbd\xef\xbf\xbd\""}, /* reversed pair */
-        {"\"\\ud800\\u0041\"", "\"\xef\xbf\xbd" "A\""},  /* high, then not low */
+        {"\"\\ud800\\u0041\"",
+         "\"\xef\xbf\xbd"
+         "A\""}, /* high, then not low */
         {"\"\\ud800\\ud800\\udc00\"", "\"\xef\xbf\xbd\xf0\x90\x80\x80\""},
-        {"\"x\\ud800\"", "\"x\xef\xbf\xbd\""},           /* high at the end */
+        {"\"x\\ud800\"", "\"x\xef\xbf\xbd\""}, /* high at the end */
         {"\"\\u0000\\u001f\\u007f\"", "\"\\u0000\\u001f\x7f\""},
         {"\"\\b\\f\\n\\r\\t\\/\\\\\\\"\"", "\"\\b\\f\\n\\r\\t/\\\\\\\"\""},
         {"\"\xc3\xa9 raw \xe2\x82\xac\"", "\"\xc3\xa9 raw \xe2\x82\xac\""},
@@ -685,12 +744,14 @@ static void test_known_strings(void **state)
         {"\"\\u00e9\xff\"", "\"\xc3\xa9\\ufffd\""},
         {"\"\x7f\"", "\"\x7f\""},
         {"\"\"", "\"\""},
-        {"{ \"k\\u00e9\" : [ \"\\ud83d\\ude00\" , -1.5e+3 ] }", "{\"k\xc3\xa9\":[\"\xf0\x9f\x98\x80\",-1.5e+3]}"},
+        {"{ \"k\\u00e9\" : [ \"\\ud83d\\ude00\" , -1.5e+3 ] }",
+         "{\"k\xc3\xa9\":[\"\xf0\x9f\x98\x80\",-1.5e+3]}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         buf j;
         buf_init(&j);
-        buf_printf(&j, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"orig_call_id\":%s}]}",
+        buf_printf(&j,
+                   "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":\"t\",\"orig_call_id\":%s}]}",
                    cases[i].json);
         callset cs;
         callset_init(&cs);
@@ -707,8 +768,9 @@ static void test_known_strings(void **state)
             buf_printf(&j, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"local_tag\":%s}]}", cases[i].json);
             r = reply_run_whole(j.data, j.len, REPLY_EXPECT_CALLS, 1, &cs);
             assert_int_equal(r.o, REPLY_OK);
-            if (cs.n == 1) assert_memory_equal(callset_text(&cs, cs.recs[0].attr[ATTR_LOCAL_TAG]), cases[i].want,
-                                               strlen(cases[i].want));
+            if (cs.n == 1)
+                assert_memory_equal(callset_text(&cs, cs.recs[0].attr[ATTR_LOCAL_TAG]), cases[i].want,
+                                    strlen(cases[i].want));
         }
         callset_free(&cs);
         buf_free(&j);
@@ -741,23 +803,90 @@ static void check_syntax(const char *json, size_t n, reply_expect ex)
     if (reply_nested_too_deeply(r.detail)) return;
     bool ours = !reply_says_not_json(r.detail), theirs = reply_yajl_accepts(json, n);
     if (ours != theirs)
-        fail_msg("JSON verdict differs: ours %s ('%s'), yajl %s, on '%.*s'", ours ? "valid" : "invalid", r.detail,
-                 theirs ? "valid" : "invalid", (int)(n < 400 ? n : 400), json);
-    if (theirs) verdicts_valid++;
-    else verdicts_invalid++;
+        fail_msg("JSON verdict differs: ours %s ('%s'), yajl %s, on '%.*s'", ours ? "valid" : "invalid",
+                 r.detail, theirs ? "valid" : "invalid", (int)(n < 400 ? n : 400), json);
+    if (theirs)
+        verdicts_valid++;
+    else
+        verdicts_invalid++;
 }
 
 static void mutate(buf *b)
 {
     static const char *const inserts[] = {
-        "\\u00e9", "\\ud83d\\ude00", "\\ud800", "\\udc00", "\\\"", "\\\\", "\\n", "\\u0000", "\\u12", "\\u12G4",
-        "\\x", "\\", "\\U0041", "\\v", "\\a", "\\0", "\\'", "\\u",
-        "\xff", "\xc3\xa9", "\xc3", "\xed\xa0\x80", "\x01", "\x1f", "\x7f", "\x0b", "\x0c",
-        "{", "}", "[", "]", ",", ":", "\"", " ", "\t", "\r\n", "-", "0", "01", "-0", "1.", ".5", "1e", "1e+",
-        "1E-5", "-", "+1", "00", "1.5e309", "-9223372036854775809", "true", "tru", "null", "nulll", "NaN",
-        "Infinity", "[[[[[[[[", "]]]]]]]]", "{\"a\":", "\"k\":1,", ",,", "[]", "{}", "\"local_tag\":\"x\",",
-        "\"duration\":1.999999999,", "\"start_time\":-0.5,", "\"customer_id\":\"12\",", "/*c*/", "//",
-        "\xef\xbb\xbf", "'", "\0",
+        "\\u00e9",
+        "\\ud83d\\ude00",
+        "\\ud800",
+        "\\udc00",
+        "\\\"",
+        "\\\\",
+        "\\n",
+        "\\u0000",
+        "\\u12",
+        "\\u12G4",
+        "\\x",
+        "\\",
+        "\\U0041",
+        "\\v",
+        "\\a",
+        "\\0",
+        "\\'",
+        "\\u",
+        "\xff",
+        "\xc3\xa9",
+        "\xc3",
+        "\xed\xa0\x80",
+        "\x01",
+        "\x1f",
+        "\x7f",
+        "\x0b",
+        "\x0c",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"",
+        " ",
+        "\t",
+        "\r\n",
+        "-",
+        "0",
+        "01",
+        "-0",
+        "1.",
+        ".5",
+        "1e",
+        "1e+",
+        "1E-5",
+        "-",
+        "+1",
+        "00",
+        "1.5e309",
+        "-9223372036854775809",
+        "true",
+        "tru",
+        "null",
+        "nulll",
+        "NaN",
+        "Infinity",
+        "[[[[[[[[",
+        "]]]]]]]]",
+        "{\"a\":",
+        "\"k\":1,",
+        ",,",
+        "[]",
+        "{}",
+        "\"local_tag\":\"x\",",
+        "\"duration\":1.999999999,",
+        "\"start_time\":-0.5,",
+        "\"customer_id\":\"12\",",
+        "/*c*/",
+        "//",
+        "\xef\xbb\xbf",
+        "'",
+        "\0",
     };
     size_t n = b->len;
     size_t pos = n ? (size_t)(rnd() % n) : 0;
@@ -771,9 +900,7 @@ static void mutate(buf *b)
             b->len--;
         }
         break;
-    case 2:
-        b->len = pos;
-        break;
+    case 2: b->len = pos; break;
     case 3: { /* deep nesting, balanced or not */
         int depth = 1 + pick(300);
         buf deep;
@@ -979,10 +1106,8 @@ static void test_differences_from_yajl(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_generated_replies),
-        cmocka_unit_test(test_known_strings),
-        cmocka_unit_test(test_syntax_against_yajl),
-        cmocka_unit_test(test_syntax_edges),
+        cmocka_unit_test(test_generated_replies),     cmocka_unit_test(test_known_strings),
+        cmocka_unit_test(test_syntax_against_yajl),   cmocka_unit_test(test_syntax_edges),
         cmocka_unit_test(test_differences_from_yajl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

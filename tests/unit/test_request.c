@@ -59,10 +59,14 @@ static void test_ok(void **state)
     assert_int_equal(parse("GET / HTTP/1.1\r\nConnection: x, close\r\n\r\n", 32768, &st, &used), HEAD_OK);
     assert_false(head.keep_alive);
     /* equal repeated lengths are one length */
-    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n", 32768, &st, &used), HEAD_OK);
+    assert_int_equal(
+        parse("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n", 32768, &st, &used),
+        HEAD_OK);
     assert_true(head.has_length);
     assert_int_equal(head.content_length, 5);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\nExpect: 100-continue\r\n\r\n", 32768, &st, &used), HEAD_OK);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\nExpect: 100-continue\r\n\r\n",
+                           32768, &st, &used),
+                     HEAD_OK);
     assert_true(head.chunked);
     assert_true(head.expect_continue);
     /* absolute-form: the authority stands for Host */
@@ -92,9 +96,11 @@ static void test_incomplete(void **state)
     /* limits: a line or a head that cannot end within max */
     assert_int_equal(parse("GET /aaaaaaaaaaaaaaaaaaaa", 16, &st, &used), HEAD_ERROR);
     assert_int_equal(st, 414);
-    assert_int_equal(parse("GET / HTTP/1.1\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 24, &st, &used), HEAD_ERROR);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 24, &st, &used),
+                     HEAD_ERROR);
     assert_int_equal(st, 431);
-    assert_int_equal(parse("GET / HTTP/1.1\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", 24, &st, &used), HEAD_ERROR);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", 24, &st, &used),
+                     HEAD_ERROR);
     assert_int_equal(st, 431);
 }
 
@@ -117,9 +123,11 @@ static void test_refused(void **state)
     assert_int_equal(refused("GET / HTTP/1.1\r\nContent-Length: 1,2\r\n\r\n"), 400);
     assert_int_equal(refused("GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), 400);
     assert_int_equal(refused("GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"), 400);
-    assert_int_equal(refused("GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+    assert_int_equal(refused("GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+                     400);
     assert_int_equal(refused("GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 501);
-    assert_int_equal(refused("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+    assert_int_equal(
+        refused("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
     assert_int_equal(refused("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
     char many[8000] = "GET / HTTP/1.1\r\n";
     for (int i = 0; i < 101; i++) strcat(many, "A: b\r\n");
@@ -216,12 +224,8 @@ static void test_chunked(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ok),
-        cmocka_unit_test(test_incomplete),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_percent),
-        cmocka_unit_test(test_query),
-        cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_ok),      cmocka_unit_test(test_incomplete), cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_percent), cmocka_unit_test(test_query),      cmocka_unit_test(test_chunked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,6 @@
 
 #define MAX_ID 100 /* every demo id is below this */
 
-
 static int setup(void **state) { return fixture_setup(state, "res"); }
 
 static void demo_ok(store *s)
@@ -65,8 +64,7 @@ static res_rows fetch_ok(store *s, res_type_id t, const int64_t *ids, size_t n)
 {
     char err[STORE_ERR_LEN] = "";
     res_rows r;
-    if (store_fetch(s, t, ids, n, &r, err) != STORE_OK)
-        fail_msg("fetch %s: %s", res_types[t].type, err);
+    if (store_fetch(s, t, ids, n, &r, err) != STORE_OK) fail_msg("fetch %s: %s", res_types[t].type, err);
     return r;
 }
 
@@ -107,13 +105,12 @@ static const char *value_of(store *s, res_type_id t, int64_t id, const char *col
     return buf;
 }
 
-static void want_value(store *s, res_type_id t, int64_t id, const char *column,
-                         const char *want)
+static void want_value(store *s, res_type_id t, int64_t id, const char *column, const char *want)
 {
     bool null = false;
     const char *got = value_of(s, t, id, column, &null);
-    if (!want && !null) fail_msg("%s %lld %s: '%s', wanted NULL", res_types[t].type,
-                                 (long long)id, column, got);
+    if (!want && !null)
+        fail_msg("%s %lld %s: '%s', wanted NULL", res_types[t].type, (long long)id, column, got);
     if (want && (null || strcmp(got, want) != 0))
         fail_msg("%s %lld %s: %s%s%s, wanted '%s'", res_types[t].type, (long long)id, column,
                  null ? "NULL" : "'", null ? "" : got, null ? "" : "'", want);
@@ -207,8 +204,7 @@ static void test_types_sane(void **state)
                 assert_non_null(col->rel_name);
                 assert_non_null(col->rel_type);
                 if (res_type_find(col->rel_type, strlen(col->rel_type)) < 0)
-                    fail_msg("%s.%s points to unknown type %s", rt->type, col->column,
-                             col->rel_type);
+                    fail_msg("%s.%s points to unknown type %s", rt->type, col->column, col->rel_type);
                 /* the column is the relationship's id: "<name>_id" */
                 size_t n = strlen(col->column);
                 assert_true(n > 3 && strcmp(col->column + n - 3, "_id") == 0);
@@ -294,8 +290,7 @@ static void test_demo_rules(void **state)
         assert_int_equal(int_value(f->s, RT_CUSTOMERS_AUTHS, a, "customer_id"), a);
         assert_int_equal(int_value(f->s, RT_CUSTOMERS_AUTHS, a, "account_id"), a);
         assert_int_equal(int_value(f->s, RT_CUSTOMERS_AUTHS, a, "gateway_id"), a);
-        assert_int_equal(int_value(f->s, RT_CUSTOMERS_AUTHS, a, "rateplan_id"),
-                         demo_auth_rateplan(a));
+        assert_int_equal(int_value(f->s, RT_CUSTOMERS_AUTHS, a, "rateplan_id"), demo_auth_rateplan(a));
         assert_int_equal(int_value(f->s, RT_CUSTOMERS_AUTHS, a, "routing_plan_id"),
                          demo_auth_routing_plan(a));
     }
@@ -307,8 +302,7 @@ static void test_demo_rules(void **state)
         assert_int_equal(int_value(f->s, RT_GATEWAYS, g, "port"), 5060);
     }
     for (int d = DEMO_DIALPEER_FIRST; d <= DEMO_DIALPEER_LAST; d++) {
-        assert_int_equal(int_value(f->s, RT_DIALPEERS, d, "routing_group_id"),
-                         demo_dp_routing_group(d));
+        assert_int_equal(int_value(f->s, RT_DIALPEERS, d, "routing_group_id"), demo_dp_routing_group(d));
         assert_int_equal(int_value(f->s, RT_DIALPEERS, d, "vendor_id"), demo_dp_vendor(d));
         assert_int_equal(int_value(f->s, RT_DIALPEERS, d, "account_id"), demo_dp_vendor(d));
         assert_int_equal(int_value(f->s, RT_DIALPEERS, d, "gateway_id"), demo_dp_vendor(d));
@@ -372,16 +366,16 @@ static void test_demo_replaces(void **state)
     want_value(f->s, RT_GATEWAYS, 1, "pop_id", "1");
     want_value(f->s, RT_GATEWAYS, 2, "pop_id", "2");
     want_value(f->s, RT_GATEWAYS, 3, "pop_id", "1");
-    raw_exec(f->path, "INSERT INTO sys_countries (id, name, iso2) VALUES (99, 'Atlantis', 'AX');"
-                      "UPDATE public_contractors SET name = 'Renamed' WHERE id = 1;");
+    raw_exec(f->path,
+             "INSERT INTO sys_countries (id, name, iso2) VALUES (99, 'Atlantis', 'AX');"
+             "UPDATE public_contractors SET name = 'Renamed' WHERE id = 1;");
     demo_ok(f->s);
     want_value(f->s, RT_CONTRACTORS, 1, "name", "Atlantic Telecom");
     int64_t id = 99;
     res_rows r = fetch_ok(f->s, RT_COUNTRIES, &id, 1);
     assert_int_equal(r.n, 0);
     res_rows_free(&r);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM class4_dialpeers"),
-                     DEMO_DIALPEER_LAST);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM class4_dialpeers"), DEMO_DIALPEER_LAST);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sys_pops"), 2);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sys_nodes"), 1);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM gui_admin_users"), 1);
@@ -395,9 +389,10 @@ static void test_demo_rolls_back(void **state)
     char err[STORE_ERR_LEN] = "";
     f->s = open_ok(f);
     demo_ok(f->s);
-    raw_exec(f->path, "UPDATE public_contractors SET name = 'Kept' WHERE id = 1;"
-                      "CREATE TRIGGER boom BEFORE INSERT ON sys_networks WHEN NEW.id = 20"
-                      " BEGIN SELECT RAISE(ABORT, 'boom'); END;");
+    raw_exec(f->path,
+             "UPDATE public_contractors SET name = 'Kept' WHERE id = 1;"
+             "CREATE TRIGGER boom BEFORE INSERT ON sys_networks WHEN NEW.id = 20"
+             " BEGIN SELECT RAISE(ABORT, 'boom'); END;");
     assert_int_equal(store_demo_data(f->s, err), STORE_CONFLICT);
     if (!strstr(err, "networks 20") || !strstr(err, "boom")) fail_msg("message: %s", err);
     want_value(f->s, RT_CONTRACTORS, 1, "name", "Kept");
@@ -434,9 +429,8 @@ static void test_demo_coherent(void **state)
                 if (!v) continue;
                 nonnull++;
                 if (!find_row(&all[target], strtoll(v, NULL, 10)))
-                    fail_msg("%s %lld: %s = %s, no such %s", rt->type,
-                             (long long)all[t].rows[i].id, rt->cols[c].column, v,
-                             rt->cols[c].rel_type);
+                    fail_msg("%s %lld: %s = %s, no such %s", rt->type, (long long)all[t].rows[i].id,
+                             rt->cols[c].column, v, rt->cols[c].rel_type);
             }
         }
     }
@@ -526,8 +520,7 @@ static void test_fetch_hostile_values(void **state)
     res_rows r = fetch_ok(f->s, RT_COUNTRIES, ids, 4);
     assert_int_equal(r.n, 4);
     assert_string_equal(r.rows[0].vals[0], "O'Brien \"quoted\" \\ ; DROP TABLE x; --");
-    assert_string_equal(r.rows[1].vals[0],
-                        "\xd0\xa3\xd0\xba\xd1\x80\xd0\xb0\xd1\x97\xd0\xbd\xd0\xb0");
+    assert_string_equal(r.rows[1].vals[0], "\xd0\xa3\xd0\xba\xd1\x80\xd0\xb0\xd1\x97\xd0\xbd\xd0\xb0");
     assert_string_equal(r.rows[1].vals[1], ""); /* empty is not NULL */
     assert_string_equal(r.rows[2].vals[0], big);
     assert_int_equal(r.rows[3].id, INT64_MAX);
@@ -569,9 +562,7 @@ static void test_secrets_never_fetched(void **state)
     f->s = open_ok(f);
     demo_ok(f->s);
     secrets s = {0};
-    read_secrets(f->path,
-                 "SELECT auth_user, auth_password, incoming_auth_password FROM class4_gateways",
-                 &s);
+    read_secrets(f->path, "SELECT auth_user, auth_password, incoming_auth_password FROM class4_gateways", &s);
     read_secrets(f->path, "SELECT auth_user, auth_password FROM sys_smtp_connections", &s);
     assert_int_equal(s.n, 8 * 3 + 2 * 2);
     size_t values = 0;
@@ -584,8 +575,8 @@ static void test_secrets_never_fetched(void **state)
                 values++;
                 for (size_t k = 0; k < s.n; k++)
                     if (strstr(v, s.v[k]))
-                        fail_msg("%s %lld %s holds a secret", res_types[t].type,
-                                 (long long)r.rows[i].id, res_types[t].cols[c].column);
+                        fail_msg("%s %lld %s holds a secret", res_types[t].type, (long long)r.rows[i].id,
+                                 res_types[t].cols[c].column);
             }
         }
         res_rows_free(&r);
@@ -694,24 +685,27 @@ static void test_migration_from_v2(void **state)
     TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
-    raw_exec(f->path, "BEGIN;"
-                      SQLITE_SCHEMA_V1 SQLITE_SCHEMA_V2
-                      "INSERT INTO sys_pops VALUES (1, 'Kyiv'), (2, 'Amsterdam');"
-                      "INSERT INTO sys_nodes VALUES (7, 'sw7', '127.0.0.1:7080', 2);"
-                      "INSERT INTO gui_admin_users VALUES (3, 'alice', '', 1, 'root', '');"
-                      "PRAGMA user_version = 2;"
-                      "COMMIT;");
+    raw_exec(f->path,
+             "BEGIN;" SQLITE_SCHEMA_V1 SQLITE_SCHEMA_V2
+             "INSERT INTO sys_pops VALUES (1, 'Kyiv'), (2, 'Amsterdam');"
+             "INSERT INTO sys_nodes VALUES (7, 'sw7', '127.0.0.1:7080', 2);"
+             "INSERT INTO gui_admin_users VALUES (3, 'alice', '', 1, 'root', '');"
+             "PRAGMA user_version = 2;"
+             "COMMIT;");
     f->s = open_ok(f);
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
     for (int t = 0; t < RT_COUNT; t++) {
         char sql[160];
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                                  " AND name = '%s'", res_types[t].sqlite_table);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                 " AND name = '%s'",
+                 res_types[t].sqlite_table);
         if (raw_int(f->path, sql) != 1) fail_msg("table %s missing", res_types[t].sqlite_table);
     }
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('class4_gateways')"
-                                      " WHERE name IN ('auth_user', 'auth_password',"
-                                      " 'incoming_auth_password')"),
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM pragma_table_info('class4_gateways')"
+                             " WHERE name IN ('auth_user', 'auth_password',"
+                             " 'incoming_auth_password')"),
                      3);
     store_node nd;
     assert_int_equal(store_node_get(f->s, 7, &nd, err), STORE_OK);
@@ -745,18 +739,20 @@ static void test_migration_3_conflict(void **state)
     f->s = open_ok(f);
     store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "DROP TABLE class4_dialpeers; DROP TABLE class4_customers_auth;"
-                      "DROP TABLE class4_gateways; DROP TABLE billing_accounts;"
-                      "DROP TABLE public_contractors; DROP TABLE sys_smtp_connections;"
-                      "DROP TABLE class4_rateplans; DROP TABLE class4_routing_plans;"
-                      "DROP TABLE class4_routing_groups; DROP TABLE class4_destinations;"
-                      "DROP TABLE sys_countries;"
-                      "PRAGMA user_version = 2;");
+    raw_exec(f->path,
+             "DROP TABLE class4_dialpeers; DROP TABLE class4_customers_auth;"
+             "DROP TABLE class4_gateways; DROP TABLE billing_accounts;"
+             "DROP TABLE public_contractors; DROP TABLE sys_smtp_connections;"
+             "DROP TABLE class4_rateplans; DROP TABLE class4_routing_plans;"
+             "DROP TABLE class4_routing_groups; DROP TABLE class4_destinations;"
+             "DROP TABLE sys_countries;"
+             "PRAGMA user_version = 2;");
     assert_null(store_open(f->path, err)); /* sys_networks is still there */
     if (!strstr(err, "migration 3")) fail_msg("message: %s", err);
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-                                      " WHERE name = 'public_contractors'"),
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM sqlite_master"
+                             " WHERE name = 'public_contractors'"),
                      0);
 }
 

@@ -21,7 +21,6 @@
 #include "store/store.h"
 #include "store_fixture.h"
 
-
 static int setup(void **state) { return fixture_setup(state, "store"); }
 
 static store_pop mkpop(int64_t id, const char *name)
@@ -95,12 +94,14 @@ static void test_create_migrate_reopen(void **state)
 
     /* yeti's names with the schema prefix mapped to '_', and a version */
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3); /* v1 -> 2 -> 3 */
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                                      " AND name IN ('sys_pops', 'sys_nodes')"),
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                             " AND name IN ('sys_pops', 'sys_nodes')"),
                      2);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sys_nodes WHERE id = 1 AND"
-                                      " name = 'sw1' AND rpc_endpoint = '127.0.0.1:7080'"
-                                      " AND pop_id = 1"),
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM sys_nodes WHERE id = 1 AND"
+                             " name = 'sw1' AND rpc_endpoint = '127.0.0.1:7080'"
+                             " AND pop_id = 1"),
                      1);
     assert_int_equal(file_byte(f->path, 18), 2); /* header: WAL write version */
 
@@ -319,8 +320,17 @@ static void test_invalid_endpoints(void **state)
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     static const char *const bad[] = {
-        "switch1.example.org:7080", "localhost:7080", "127.0.0.1:0", "127.0.0.1:70000",
-        "127.0.0.1", "garbage", "", "::1:7080", "2001:db8::1:7080", "[::1]", "127.0.0.1:7080\n",
+        "switch1.example.org:7080",
+        "localhost:7080",
+        "127.0.0.1:0",
+        "127.0.0.1:70000",
+        "127.0.0.1",
+        "garbage",
+        "",
+        "::1:7080",
+        "2001:db8::1:7080",
+        "[::1]",
+        "127.0.0.1:7080\n",
     };
     f->s = open_ok(f);
     add_pop_ok(f->s, 1, "p1");
@@ -386,8 +396,7 @@ static void test_injection_stored_verbatim(void **state)
     };
     f->s = open_ok(f);
     add_pop_ok(f->s, 1, "p' OR '1'='1");
-    for (size_t i = 0; i < 3; i++)
-        add_node_ok(f->s, (int64_t)i + 1, names[i], "127.0.0.1:7080", 1);
+    for (size_t i = 0; i < 3; i++) add_node_ok(f->s, (int64_t)i + 1, names[i], "127.0.0.1:7080", 1);
     store_node *nodes = NULL;
     size_t n = 0;
     assert_int_equal(store_node_list(f->s, &nodes, &n, err), STORE_OK);

@@ -27,7 +27,6 @@
 #define HASH_B "$2b$12$0123456789./0123456789./ABCDEFGHIJKLMNOPQRSTUVWXYZabc"
 #define HASH_A2 "$2a$05$zzzzzzzzzzzzzzzzzzzzzu0123456789abcdefghijklmnopqrstu"
 
-
 static int setup(void **state) { return fixture_setup(state, "users"); }
 
 static store_admin_user mkuser(int64_t id, const char *name, const char *hash, const char *roles,
@@ -77,7 +76,7 @@ static void test_add_get_find(void **state)
     u = mkuser(10, "bob", HASH_A, "support", "192.0.2.0/24");
     u.enabled = false;
     assert_int_equal(store_user_add(f->s, &u, err), STORE_OK);
-    assert_int_equal(u.id, 10); /* as asked */
+    assert_int_equal(u.id, 10);                              /* as asked */
     assert_int_equal(add_ok(f->s, 0, "carol", "r", ""), 11); /* after the largest id */
 
     store_admin_user got;
@@ -228,9 +227,21 @@ static void test_invalid_usernames(void **state)
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     static const char *const bad[] = {
-        "",           "a b",          " alice",        "alice ",         "a,b",
-        "tab\there",  "nl\n",         "del\x7f",       "bad \xff utf8",  "overlong \xc0\xaf",
-        "c1\xc2\x85", "nbsp\xc2\xa0", "zw\xe2\x80\x8b", "bidi\xe2\x80\xae", "ideo\xe3\x80\x80",
+        "",
+        "a b",
+        " alice",
+        "alice ",
+        "a,b",
+        "tab\there",
+        "nl\n",
+        "del\x7f",
+        "bad \xff utf8",
+        "overlong \xc0\xaf",
+        "c1\xc2\x85",
+        "nbsp\xc2\xa0",
+        "zw\xe2\x80\x8b",
+        "bidi\xe2\x80\xae",
+        "ideo\xe3\x80\x80",
         "bom\xef\xbb\xbf",
     };
     f->s = open_ok(f);
@@ -299,9 +310,9 @@ static void test_invalid_ips(void **state)
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
     static const char *const bad[] = {
-        "10.0.0.0/33", "garbage",        "1.2.3.4/",       "::g",          "10.0.0.1/8x",
-        "[::1]",       "fe80::1%eth0",   "1.2.3",          "10.0.0.0/-1",  "::/129",
-        "10.0.0.1,x",  "localhost",      "1.2.3.4:80",     "10.0.0.0/0008", "\x01\x02",
+        "10.0.0.0/33", "garbage",      "1.2.3.4/",   "::g",           "10.0.0.1/8x",
+        "[::1]",       "fe80::1%eth0", "1.2.3",      "10.0.0.0/-1",   "::/129",
+        "10.0.0.1,x",  "localhost",    "1.2.3.4:80", "10.0.0.0/0008", "\x01\x02",
     };
     f->s = open_ok(f);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -343,13 +354,13 @@ static void test_invalid_hashes(void **state)
     char err[STORE_ERR_LEN] = "";
     static const char *const bad[] = {
         "plaintext-password",
-        "$2x$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234", /* $2x$ */
-        "$2b$03$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234", /* cost 3 */
-        "$2b$32$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234", /* cost 32 */
-        "$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ0123",  /* 59 */
+        "$2x$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",  /* $2x$ */
+        "$2b$03$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",  /* cost 3 */
+        "$2b$32$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",  /* cost 32 */
+        "$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ0123",   /* 59 */
         "$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ012345", /* 61 */
-        "$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ0123!", /* bad char */
-        "$1$saltsalt$0123456789012345678901",                           /* md5-crypt */
+        "$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ0123!",  /* bad char */
+        "$1$saltsalt$0123456789012345678901",                            /* md5-crypt */
         "*0",
     };
     f->s = open_ok(f);
@@ -361,8 +372,7 @@ static void test_invalid_hashes(void **state)
         assert_non_null(strstr(err, "encrypted_password"));
         assert_null(strstr(err, bad[i])); /* never echoed */
         assert_null(strstr(err, "abcdefghij"));
-        expect(store_user_set_password(f->s, "alice", bad[i], err), STORE_INVALID, err,
-               "bcrypt");
+        expect(store_user_set_password(f->s, "alice", bad[i], err), STORE_INVALID, err, "bcrypt");
         assert_null(strstr(err, bad[i]));
     }
     store_admin_user u = mkuser(0, "bob", HASH_B, "root", "");
@@ -373,7 +383,8 @@ static void test_invalid_hashes(void **state)
     /* both Devise prefixes, and "" (cannot log in), are accepted; $2y$ is not */
     store_admin_user a = mkuser(0, "h_a", HASH_A, "r", ""), y = mkuser(0, "h_y", HASH_A2, "r", ""),
                      e = mkuser(0, "h_e", "", "r", ""),
-                     yy = mkuser(0, "h_yy", "$2y$04$zzzzzzzzzzzzzzzzzzzzzu0123456789abcdefghijklmnopqrstu", "r", "");
+                     yy = mkuser(0, "h_yy", "$2y$04$zzzzzzzzzzzzzzzzzzzzzu0123456789abcdefghijklmnopqrstu",
+                                 "r", "");
     assert_int_equal(store_user_add(f->s, &a, err), STORE_OK);
     assert_int_equal(store_user_add(f->s, &y, err), STORE_OK);
     expect(store_user_add(f->s, &yy, err), STORE_INVALID, err, "encrypted_password");
@@ -420,9 +431,9 @@ static void test_injection_stored_verbatim(void **state)
     assert_int_equal(count_users(f->s), 3);
     store_admin_user dup = mkuser(0, names[0], HASH_B, "root", "");
     expect(store_user_add(f->s, &dup, err), STORE_CONFLICT, err, "DROP/**/TABLE");
-    assert_int_equal(raw_int(f->path, tpg_is_uri(f->path)
-                                          ? "SELECT count(*) FROM gui_admin_users WHERE NOT enabled"
-                                          : "SELECT count(*) FROM gui_admin_users WHERE enabled = 0"),
+    assert_int_equal(raw_int(f->path,
+                             tpg_is_uri(f->path) ? "SELECT count(*) FROM gui_admin_users WHERE NOT enabled"
+                                                 : "SELECT count(*) FROM gui_admin_users WHERE enabled = 0"),
                      3);
 }
 
@@ -435,11 +446,12 @@ static void test_rows_edited_by_hand(void **state)
     f->s = open_ok(f);
     store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "INSERT INTO gui_admin_users (id, username) VALUES (4, 'defaults');"
-                      "INSERT INTO gui_admin_users (id, username, roles, allowed_ips)"
-                      " VALUES (5, 'odd', 'x y', 'not-an-ip');"
-                      "INSERT INTO gui_admin_users (id, username, encrypted_password)"
-                      " VALUES (6, 'huge', printf('%.200c', 'h'));");
+    raw_exec(f->path,
+             "INSERT INTO gui_admin_users (id, username) VALUES (4, 'defaults');"
+             "INSERT INTO gui_admin_users (id, username, roles, allowed_ips)"
+             " VALUES (5, 'odd', 'x y', 'not-an-ip');"
+             "INSERT INTO gui_admin_users (id, username, encrypted_password)"
+             " VALUES (6, 'huge', printf('%.200c', 'h'));");
     f->s = open_ok(f);
     store_admin_user got;
     assert_int_equal(store_user_get(f->s, 4, &got, err), STORE_OK);
@@ -487,9 +499,10 @@ static void test_yeti_typed_columns(void **state)
     expect(store_user_get(f->s, 6, &got, err), STORE_ERR, err, "too long");
     /* and what the store writes is yeti's types */
     add_ok(f->s, 7, "bob", "root,support", "10.0.0.1/8, 2001:db8::1");
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM gui_admin_users WHERE id = 7"
-                                      " AND roles = ARRAY['root','support']::varchar[]"
-                                      " AND allowed_ips = ARRAY['10.0.0.1/8','2001:db8::1']::inet[]"),
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM gui_admin_users WHERE id = 7"
+                             " AND roles = ARRAY['root','support']::varchar[]"
+                             " AND allowed_ips = ARRAY['10.0.0.1/8','2001:db8::1']::inet[]"),
                      1);
 }
 
@@ -500,21 +513,22 @@ static void test_migration_from_v1(void **state)
     TPG_SQLITE_ONLY();
     fixture *f = *state;
     char err[STORE_ERR_LEN] = "";
-    raw_exec(f->path, "BEGIN;"
-                      SQLITE_SCHEMA_V1
-                      "INSERT INTO sys_pops VALUES (1, 'Kyiv'), (2, 'Amsterdam');"
-                      "INSERT INTO sys_nodes VALUES (7, 'sw7', '127.0.0.1:7080', 2);"
-                      "PRAGMA user_version = 1;"
-                      "COMMIT;");
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
-                                      " WHERE name = 'gui_admin_users'"),
+    raw_exec(f->path,
+             "BEGIN;" SQLITE_SCHEMA_V1 "INSERT INTO sys_pops VALUES (1, 'Kyiv'), (2, 'Amsterdam');"
+             "INSERT INTO sys_nodes VALUES (7, 'sw7', '127.0.0.1:7080', 2);"
+             "PRAGMA user_version = 1;"
+             "COMMIT;");
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM sqlite_master"
+                             " WHERE name = 'gui_admin_users'"),
                      0);
 
     f->s = open_ok(f);
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3); /* 2, then 3 */
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('gui_admin_users')"
-                                      " WHERE name IN ('id', 'username', 'encrypted_password',"
-                                      " 'enabled', 'roles', 'allowed_ips')"),
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM pragma_table_info('gui_admin_users')"
+                             " WHERE name IN ('id', 'username', 'encrypted_password',"
+                             " 'enabled', 'roles', 'allowed_ips')"),
                      6);
     store_pop p;
     assert_int_equal(store_pop_get(f->s, 2, &p, err), STORE_OK);
@@ -541,8 +555,9 @@ static void test_migration_2_conflict(void **state)
     f->s = open_ok(f);
     store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "DROP TABLE gui_admin_users; CREATE TABLE gui_admin_users (x TEXT);"
-                      "PRAGMA user_version = 1;");
+    raw_exec(f->path,
+             "DROP TABLE gui_admin_users; CREATE TABLE gui_admin_users (x TEXT);"
+             "PRAGMA user_version = 1;");
     assert_null(store_open(f->path, err));
     if (!strstr(err, "migration 2")) fail_msg("message: %s", err);
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1); /* rolled back */

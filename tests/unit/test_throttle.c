@@ -37,9 +37,9 @@ static void five_in_a_minute(void **state)
     throttle_failure(t, "1.2.3.4", T0 + 4000);
     /* refused until the first failure (T0) leaves the window at T0 + 60 s */
     assert_int_equal(throttle_retry_after(t, "1.2.3.4", T0 + 4000), 56);
-    assert_int_equal(throttle_retry_after(t, "1.2.3.4", T0 + 4001), 56);  /* 55.999 s → 56 */
+    assert_int_equal(throttle_retry_after(t, "1.2.3.4", T0 + 4001), 56); /* 55.999 s → 56 */
     assert_int_equal(throttle_retry_after(t, "1.2.3.4", T0 + 59000), 1);
-    assert_int_equal(throttle_retry_after(t, "1.2.3.4", T0 + 59999), 1);  /* never 0 while refused */
+    assert_int_equal(throttle_retry_after(t, "1.2.3.4", T0 + 59999), 1); /* never 0 while refused */
     assert_int_equal(throttle_retry_after(t, "1.2.3.4", T0 + 60000), 0);
     throttle_free(t);
 }
@@ -62,9 +62,9 @@ static void window_slides(void **state)
     throttle_failure(u, "k", T0 + 1000);
     throttle_failure(u, "k", T0 + 11000); /* T0 has left the window */
     assert_int_equal(throttle_retry_after(u, "k", T0 + 11000), 0);
-    throttle_failure(u, "k", T0 + 11500); /* window holds 1000, 11000, 11500 */
+    throttle_failure(u, "k", T0 + 11500);                          /* window holds 1000, 11000, 11500 */
     assert_int_equal(throttle_retry_after(u, "k", T0 + 11500), 0); /* 1000 is out: 11000 > 1000+10000 */
-    throttle_failure(u, "k", T0 + 12000); /* 11000, 11500, 12000 */
+    throttle_failure(u, "k", T0 + 12000);                          /* 11000, 11500, 12000 */
     assert_int_equal(throttle_retry_after(u, "k", T0 + 12000), 9); /* until 21000 */
     /* failing while refused extends the refusal: the oldest kept is 11500 */
     throttle_failure(u, "k", T0 + 13000);
@@ -151,10 +151,7 @@ static void odd_input(void **state)
     throttle_free(t);
 }
 
-static void key_of(char *buf, size_t n, int i)
-{
-    snprintf(buf, n, "user-%d", i);
-}
+static void key_of(char *buf, size_t n, int i) { snprintf(buf, n, "user-%d", i); }
 
 static void capacity_eviction(void **state)
 {
@@ -339,7 +336,9 @@ static void login_no_lockout_elsewhere(void **state)
     }
     /* admin's own address never failed: never refused */
     static const char *const own[][2] = {
-        {"admin", "192.0.2.7"}, {"admin", "::ffff:192.0.2.7"}, {"admin", "2001:db8:7::1"},
+        {"admin", "192.0.2.7"},
+        {"admin", "::ffff:192.0.2.7"},
+        {"admin", "2001:db8:7::1"},
     };
     all_free(lt, T0 + 10005, own, sizeof own / sizeof own[0]);
     login_throttle_free(lt);
@@ -380,10 +379,10 @@ static void login_success_clears_own_pair(void **state)
     login_throttle *lt = login_throttle_new(3, 8, 60);
     const char *a = "192.0.2.20";
     fail_n(lt, "alice", a, 2, T0);
-    login_throttle_success(lt, "alice", addr(a));      /* alice@a 0, a 2 */
-    fail_n(lt, "alice", a, 2, T0 + 10);                 /* alice@a 2, a 4 */
+    login_throttle_success(lt, "alice", addr(a)); /* alice@a 0, a 2 */
+    fail_n(lt, "alice", a, 2, T0 + 10);           /* alice@a 2, a 4 */
     assert_int_equal(wait_s(lt, "alice", a, T0 + 20), 0);
-    fail_n(lt, "admin", a, 2, T0 + 20);                 /* admin@a 2, a 6 */
+    fail_n(lt, "admin", a, 2, T0 + 20); /* admin@a 2, a 6 */
     /* an attacker's success on its own account leaves admin@a alone */
     login_throttle_success(lt, "eve", addr(a));
     login_throttle_failure(lt, "admin", addr(a), T0 + 30); /* admin@a 3, a 7 */
@@ -466,13 +465,13 @@ static void login_odd_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(five_in_a_minute), cmocka_unit_test(window_slides),
-        cmocka_unit_test(success_resets),   cmocka_unit_test(keys_independent),
-        cmocka_unit_test(odd_input),        cmocka_unit_test(capacity_eviction),
+        cmocka_unit_test(five_in_a_minute),    cmocka_unit_test(window_slides),
+        cmocka_unit_test(success_resets),      cmocka_unit_test(keys_independent),
+        cmocka_unit_test(odd_input),           cmocka_unit_test(capacity_eviction),
         cmocka_unit_test(churn_stays_bounded), cmocka_unit_test(threads),
-        cmocka_unit_test(login_per_pair),   cmocka_unit_test(login_no_lockout_elsewhere),
-        cmocka_unit_test(login_per_address), cmocka_unit_test(login_success_clears_own_pair),
-        cmocka_unit_test(login_blocks),     cmocka_unit_test(login_odd_input),
+        cmocka_unit_test(login_per_pair),      cmocka_unit_test(login_no_lockout_elsewhere),
+        cmocka_unit_test(login_per_address),   cmocka_unit_test(login_success_clears_own_pair),
+        cmocka_unit_test(login_blocks),        cmocka_unit_test(login_odd_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

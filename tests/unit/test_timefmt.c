@@ -127,8 +127,8 @@ static void test_iso_matches_gmtime(void **state)
         time_t tt = (time_t)t;
         struct tm tm;
         assert_non_null(gmtime_r(&tt, &tm));
-        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
         assert_true(timefmt_iso_utc(t, out));
         out[TIMEFMT_ISO_LEN] = '\0';
         if (strcmp(out, want) != 0) fail_msg("%lld → %s, gmtime says %s", (long long)t, out, want);
@@ -138,8 +138,8 @@ static void test_iso_matches_gmtime(void **state)
         time_t tt = (time_t)t;
         struct tm tm;
         if (!gmtime_r(&tt, &tm)) continue;
-        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
         assert_true(timefmt_iso_utc(t, out));
         out[TIMEFMT_ISO_LEN] = '\0';
         if (strcmp(out, want) != 0) fail_msg("%lld → %s, gmtime says %s", (long long)t, out, want);

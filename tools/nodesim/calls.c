@@ -153,8 +153,7 @@ int sim_calls_generate(sim_calls *t, int64_t now_us)
     return 0;
 }
 
-int sim_calls_add_static(sim_calls *t, const char *json, size_t len, const char *tag,
-                         size_t tag_len)
+int sim_calls_add_static(sim_calls *t, const char *json, size_t len, const char *tag, size_t tag_len)
 {
     if (sim_calls_find(t, tag, tag_len)) return -2;
     sim_call *c = calloc(1, sizeof *c);

@@ -18,28 +18,28 @@
 #include "util/buf.h"
 
 typedef struct sim_call {
-    char *json;        /* the whole record; duration goes at `slot` */
+    char *json; /* the whole record; duration goes at `slot` */
     size_t len;
-    size_t slot;       /* SIZE_MAX: no live duration, json is complete */
+    size_t slot; /* SIZE_MAX: no live duration, json is complete */
     int64_t connect_us;
-    char *tag;         /* local_tag bytes (may hold NUL when from a file) */
+    char *tag; /* local_tag bytes (may hold NUL when from a file) */
     size_t tag_len;
     sim_gen_call *gen; /* NULL for calls read from --calls-file */
     struct sim_call *hnext;
-    uint64_t mark;     /* last reply that listed it (dedups repeated tags) */
-    size_t idx;        /* position in sim_calls.v */
+    uint64_t mark; /* last reply that listed it (dedups repeated tags) */
+    size_t idx;    /* position in sim_calls.v */
 } sim_call;
 
 typedef struct sim_calls {
-    sim_call **v;      /* creation order */
+    sim_call **v; /* creation order */
     size_t n, cap;
     sim_call **buckets;
-    size_t nbuckets;   /* power of two */
-    size_t bytes;      /* sum of len, to size replies in one go */
+    size_t nbuckets; /* power of two */
+    size_t bytes;    /* sum of len, to size replies in one go */
     uint64_t mark_gen;
     sim_rng rng;
     int64_t node_id, pop_id;
-    size_t target;     /* --calls, what churn keeps the count around */
+    size_t target; /* --calls, what churn keeps the count around */
 } sim_calls;
 
 void sim_calls_init(sim_calls *t, uint64_t seed, int64_t node_id, int64_t pop_id, size_t target);
@@ -49,8 +49,7 @@ void sim_calls_free(sim_calls *t);
 int sim_calls_generate(sim_calls *t, int64_t now_us);
 /* Adds a call from rendered JSON (copied) with the given local tag.
  * 0; -1 out of memory; -2 the tag is already taken. */
-int sim_calls_add_static(sim_calls *t, const char *json, size_t len, const char *tag,
-                         size_t tag_len);
+int sim_calls_add_static(sim_calls *t, const char *json, size_t len, const char *tag, size_t tag_len);
 
 sim_call *sim_calls_find(const sim_calls *t, const char *tag, size_t tag_len);
 void sim_calls_remove(sim_calls *t, sim_call *c);

@@ -26,7 +26,8 @@ int sim_callsfile_load(sim_calls *t, const char *path, char *err, size_t errlen)
     }
     size_t i;
     json_t *rec;
-    json_array_foreach(doc, i, rec) {
+    json_array_foreach(doc, i, rec)
+    {
         if (!json_is_object(rec)) {
             snprintf(err, errlen, "%s: call #%zu is not a JSON object", path, i);
             goto out;
@@ -42,11 +43,9 @@ int sim_callsfile_load(sim_calls *t, const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "%s: out of memory", path);
             goto out;
         }
-        int r = sim_calls_add_static(t, b.data, b.len, json_string_value(tag),
-                                     json_string_length(tag));
+        int r = sim_calls_add_static(t, b.data, b.len, json_string_value(tag), json_string_length(tag));
         if (r == -2) {
-            snprintf(err, errlen, "%s: call #%zu repeats local_tag \"%s\"", path, i,
-                     json_string_value(tag));
+            snprintf(err, errlen, "%s: call #%zu repeats local_tag \"%s\"", path, i, json_string_value(tag));
             goto out;
         }
         if (r != 0) {

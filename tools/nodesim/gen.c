@@ -21,8 +21,13 @@ static const char *const dp_rates[] = {"0.005", "0.009", "0.0041", "0.12", "0.02
 static const char *const dp_next_rates[] = {"0.001", "0.009", "0.004", "0.1", "0.018"};
 
 static const char *const src_names[] = {
-    "", "Alice", "Bob Smith", "J\xc3\xbcrgen M\xc3\xbcller", "O'Brien \"the caller\"",
-    "\xd0\x9e\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xb0", "Call Center\\1",
+    "",
+    "Alice",
+    "Bob Smith",
+    "J\xc3\xbcrgen M\xc3\xbcller",
+    "O'Brien \"the caller\"",
+    "\xd0\x9e\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xb0",
+    "Call Center\\1",
 };
 static const char *const user_agents[] = {
     "Yeti-SBC/1.12",
@@ -101,14 +106,14 @@ void sim_gen_make(sim_gen_call *g, sim_rng *r, int64_t node_id, int64_t pop_id, 
     g->rateplan = demo_auth_rateplan(g->auth);
     g->routing_plan = demo_auth_routing_plan(g->auth);
     g->routing_group = g->routing_plan;
-    g->destination = pick_matching(r, DEMO_DESTINATION_FIRST, DEMO_DESTINATION_LAST,
-                                   demo_dest_rateplan, g->rateplan);
-    g->dialpeer = pick_matching(r, DEMO_DIALPEER_FIRST, DEMO_DIALPEER_LAST, demo_dp_routing_group,
-                                g->routing_group);
+    g->destination =
+        pick_matching(r, DEMO_DESTINATION_FIRST, DEMO_DESTINATION_LAST, demo_dest_rateplan, g->rateplan);
+    g->dialpeer =
+        pick_matching(r, DEMO_DIALPEER_FIRST, DEMO_DIALPEER_LAST, demo_dp_routing_group, g->routing_group);
     g->vendor = demo_dp_vendor(g->dialpeer);
     g->dst_country = demo_dest_country(g->destination);
-    g->dst_network = pick_matching(r, DEMO_NETWORK_FIRST, DEMO_NETWORK_LAST, demo_net_country,
-                                   g->dst_country);
+    g->dst_network =
+        pick_matching(r, DEMO_NETWORK_FIRST, DEMO_NETWORK_LAST, demo_net_country, g->dst_country);
     g->src_network = pick(r, DEMO_NETWORK_FIRST, DEMO_NETWORK_LAST);
     g->src_country = demo_net_country(g->src_network);
 
@@ -122,8 +127,7 @@ void sim_gen_make(sim_gen_call *g, sim_rng *r, int64_t node_id, int64_t pop_id, 
     else
         snprintf(g->dst_in, sizeof g->dst_in, "%s", g->dst_routing);
     snprintf(g->dst_out, sizeof g->dst_out, "%s", g->dst_routing);
-    make_number(r, g->src_in, sizeof g->src_in, country_codes[g->src_country - 1],
-                (size_t)pick(r, 5, 12));
+    make_number(r, g->src_in, sizeof g->src_in, country_codes[g->src_country - 1], (size_t)pick(r, 5, 12));
     snprintf(g->src_routing, sizeof g->src_routing, "%s", g->src_in);
     snprintf(g->src_out, sizeof g->src_out, "%s", g->src_in);
     g->has_lrn = sim_rng_chance(r, 5);
@@ -142,8 +146,8 @@ void sim_gen_make(sim_gen_call *g, sim_rng *r, int64_t node_id, int64_t pop_id, 
              (long long)sim_rng_range(r, 100000000, 2147483647),
              (long long)sim_rng_range(r, 100000000, 2147483647));
     sim_rng_hex(r, h, 32);
-    snprintf(g->term_call_id, sizeof g->term_call_id, "%lld-%.8s-%.16s-%.8s",
-             (long long)(node_id % 1000), h, h + 8, h + 24);
+    snprintf(g->term_call_id, sizeof g->term_call_id, "%lld-%.8s-%.16s-%.8s", (long long)(node_id % 1000), h,
+             h + 8, h + 24);
 
     /* Addresses (private test ranges, data only). */
     snprintf(g->lega_remote_ip, sizeof g->lega_remote_ip, "192.168.%d.%d", 80 + g->customer,
@@ -152,8 +156,7 @@ void sim_gen_make(sim_gen_call *g, sim_rng *r, int64_t node_id, int64_t pop_id, 
              (int)(node_id & 255));
     snprintf(g->legb_local_ip, sizeof g->legb_local_ip, "10.%d.%d.2", (int)(pop_id & 255),
              (int)(node_id & 255));
-    snprintf(g->legb_remote_ip, sizeof g->legb_remote_ip, "192.168.%d.%d", 80 + g->vendor,
-             pick(r, 10, 250));
+    snprintf(g->legb_remote_ip, sizeof g->legb_remote_ip, "192.168.%d.%d", 80 + g->vendor, pick(r, 10, 250));
     g->lega_remote_port = sim_rng_chance(r, 80) ? 5060 : pick(r, 1024, 65535);
     g->lega_local_port = 5061;
     g->legb_local_port = 5062;

@@ -32,7 +32,8 @@ void sim_json_write(buf *out, const json_t *v)
         json_t *val;
         int first = 1;
         buf_putc(out, '{');
-        json_object_keylen_foreach((json_t *)v, k, klen, val) {
+        json_object_keylen_foreach((json_t *)v, k, klen, val)
+        {
             if (!first) buf_putc(out, ',');
             first = 0;
             buf_put_json_str(out, k, klen);
@@ -46,30 +47,19 @@ void sim_json_write(buf *out, const json_t *v)
         size_t i;
         json_t *val;
         buf_putc(out, '[');
-        json_array_foreach(v, i, val) {
+        json_array_foreach(v, i, val)
+        {
             if (i) buf_putc(out, ',');
             sim_json_write(out, val);
         }
         buf_putc(out, ']');
         break;
     }
-    case JSON_STRING:
-        buf_put_json_str(out, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER:
-        buf_put_i64(out, (int64_t)json_integer_value(v));
-        break;
-    case JSON_REAL:
-        write_real(out, json_real_value(v));
-        break;
-    case JSON_TRUE:
-        buf_puts(out, "true");
-        break;
-    case JSON_FALSE:
-        buf_puts(out, "false");
-        break;
-    case JSON_NULL:
-        buf_puts(out, "null");
-        break;
+    case JSON_STRING: buf_put_json_str(out, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: buf_put_i64(out, (int64_t)json_integer_value(v)); break;
+    case JSON_REAL: write_real(out, json_real_value(v)); break;
+    case JSON_TRUE: buf_puts(out, "true"); break;
+    case JSON_FALSE: buf_puts(out, "false"); break;
+    case JSON_NULL: buf_puts(out, "null"); break;
     }
 }

@@ -158,10 +158,22 @@ static int parse_options(int argc, char **argv, options *o)
             o->server.delay_ms = (long)v;
             break;
         }
-        case OPT_BLACKHOLE: o->server.fault = SIM_FAULT_BLACKHOLE; faults++; break;
-        case OPT_CLOSE: o->server.fault = SIM_FAULT_CLOSE; faults++; break;
-        case OPT_GARBAGE: o->server.fault = SIM_FAULT_GARBAGE; faults++; break;
-        case OPT_OVERSIZE: o->server.fault = SIM_FAULT_OVERSIZE; faults++; break;
+        case OPT_BLACKHOLE:
+            o->server.fault = SIM_FAULT_BLACKHOLE;
+            faults++;
+            break;
+        case OPT_CLOSE:
+            o->server.fault = SIM_FAULT_CLOSE;
+            faults++;
+            break;
+        case OPT_GARBAGE:
+            o->server.fault = SIM_FAULT_GARBAGE;
+            faults++;
+            break;
+        case OPT_OVERSIZE:
+            o->server.fault = SIM_FAULT_OVERSIZE;
+            faults++;
+            break;
         case OPT_HELP: usage(stdout); return -1;
         default: usage(stderr); return 2;
         }

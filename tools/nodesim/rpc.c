@@ -65,7 +65,8 @@ static bool all_strings(const json_t *params)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(params, i, v) {
+    json_array_foreach(params, i, v)
+    {
         if (!json_is_string(v)) return false;
     }
     return true;
@@ -87,7 +88,8 @@ static void show_calls(sim_calls *calls, buf *b, const json_t *params, const jso
         size_t i;
         json_t *v;
         buf_putc(b, '[');
-        json_array_foreach(params, i, v) {
+        json_array_foreach(params, i, v)
+        {
             sim_call *c = sim_calls_find(calls, json_string_value(v), json_string_length(v));
             if (!c || c->mark == mark) continue;
             c->mark = mark;

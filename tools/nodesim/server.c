@@ -24,10 +24,10 @@
 #include "rpc.h"
 
 enum {
-    SIM_MAX_REQUEST = 1 << 20,            /* largest request payload accepted */
+    SIM_MAX_REQUEST = 1 << 20, /* largest request payload accepted */
     SIM_READ_CHUNK = 64 * 1024,
-    SIM_BUF_KEEP = 1 << 20,               /* drained buffers above this are freed */
-    SIM_ACCEPT_PAUSE_MS = 100,            /* after EMFILE and friends */
+    SIM_BUF_KEEP = 1 << 20,    /* drained buffers above this are freed */
+    SIM_ACCEPT_PAUSE_MS = 100, /* after EMFILE and friends */
     SIM_FILLER_CHUNK = 64 * 1024,
 };
 static const size_t SIM_BACKLOG_MAX = (size_t)64 << 20; /* unsent reply bytes per connection */
@@ -36,35 +36,34 @@ static const uint64_t SIM_OVERSIZE_LEN = 1073741824;    /* announced by --oversi
 static const char garbage_reply[] = "HTTP/1.1 500 oops\r\nContent-Type: text/html\r\n\r\n"
                                     "<html>garbage \x01\x02\xff\xfe not a netstring</html>\r\n";
 static const char oversize_head[] = "{\"jsonrpc\":\"2.0\",\"result\":[";
-static const char oversize_pattern[] =
-    "{\"local_tag\":\"OVERSIZE\",\"filler\":\""
-    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-    "\"},";
+static const char oversize_pattern[] = "{\"local_tag\":\"OVERSIZE\",\"filler\":\""
+                                       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                       "\"},";
 
 /* A reply held back by --delay-ms. */
 typedef struct pending {
     struct pending *next;
     int64_t due_ms;
-    buf frame;           /* the reply is frame.data[start..len) */
+    buf frame; /* the reply is frame.data[start..len) */
     size_t start;
     bool start_oversize; /* releasing it starts the --oversize stream */
 } pending;
 
 typedef struct conn {
     int fd;
-    buf in;                /* received, not yet decoded bytes: in.data[in_off..in.len) */
+    buf in; /* received, not yet decoded bytes: in.data[in_off..in.len) */
     size_t in_off;
     ns_decoder dec;
-    buf req;               /* payload of the request being decoded */
-    buf out;               /* bytes to send: out.data[out_off..out.len) */
+    buf req; /* payload of the request being decoded */
+    buf out; /* bytes to send: out.data[out_off..out.len) */
     size_t out_off;
     pending *head, *tail;
     size_t pending_bytes;
-    bool streaming;        /* --oversize reply started; input is ignored */
+    bool streaming; /* --oversize reply started; input is ignored */
     uint64_t oversize_left;
     uint64_t oversize_sent;
-    bool eof;              /* the peer will send nothing more */
-    bool dead;             /* close at the end of this iteration */
+    bool eof;  /* the peer will send nothing more */
+    bool dead; /* close at the end of this iteration */
 } conn;
 
 typedef struct server {
@@ -75,7 +74,7 @@ typedef struct server {
     size_t nconns, capconns;
     struct pollfd *pfds;
     size_t cappfds;
-    buf spare;             /* one drained big buffer, reused for the next reply */
+    buf spare; /* one drained big buffer, reused for the next reply */
     char *filler;
     int64_t next_churn_ms;
     int64_t accept_paused_until;
@@ -111,8 +110,7 @@ int sim_parse_listen(const char *spec, char *host, size_t hostcap, char *port, s
     return 0;
 }
 
-int sim_listen(const char *host, const char *port, char *bound, size_t boundcap, char *err,
-               size_t errlen)
+int sim_listen(const char *host, const char *port, char *bound, size_t boundcap, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
@@ -148,8 +146,8 @@ int sim_listen(const char *host, const char *port, char *bound, size_t boundcap,
     socklen_t sl = sizeof ss;
     char h[NI_MAXHOST], p[NI_MAXSERV];
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV) !=
+            0) {
         snprintf(err, errlen, "cannot read the bound address: %s", strerror(errno));
         close(fd);
         return -1;
@@ -204,8 +202,7 @@ static bool has_output(const conn *c) { return c->out_off < c->out.len || c->ove
 static bool want_read(const server *s, const conn *c)
 {
     if (c->eof || c->dead) return false;
-    if (s->opts->fault == SIM_FAULT_BLACKHOLE || s->opts->fault == SIM_FAULT_CLOSE ||
-        c->streaming)
+    if (s->opts->fault == SIM_FAULT_BLACKHOLE || s->opts->fault == SIM_FAULT_CLOSE || c->streaming)
         return true; /* input is discarded (or ends it), never piles up */
     return c->in_off == c->in.len && backlog(c) < SIM_BACKLOG_MAX;
 }
@@ -262,9 +259,7 @@ static void handle_request(server *s, conn *c, const char *p, size_t n)
     size_t start = 0;
     bool oversize = false;
     switch (o->fault) {
-    case SIM_FAULT_GARBAGE:
-        buf_append(&frame, garbage_reply, sizeof garbage_reply - 1);
-        break;
+    case SIM_FAULT_GARBAGE: buf_append(&frame, garbage_reply, sizeof garbage_reply - 1); break;
     case SIM_FAULT_OVERSIZE:
         buf_put_i64(&frame, (int64_t)SIM_OVERSIZE_LEN);
         buf_putc(&frame, ':');
@@ -314,8 +309,7 @@ static void process_input(server *s, conn *c)
 {
     while (c->in_off < c->in.len && !c->dead && !c->streaming && backlog(c) < SIM_BACKLOG_MAX) {
         size_t used = 0;
-        ns_status st =
-            ns_decoder_feed(&c->dec, c->in.data + c->in_off, c->in.len - c->in_off, &used);
+        ns_status st = ns_decoder_feed(&c->dec, c->in.data + c->in_off, c->in.len - c->in_off, &used);
         if (st == NS_MORE) {
             c->in_off = c->in.len;
             break;
@@ -323,10 +317,10 @@ static void process_input(server *s, conn *c)
         if (st != NS_DONE) {
             fprintf(stderr, "nodesim[%lld]: bad request frame (%s); closing the connection\n",
                     s->opts->node_id,
-                    st == NS_ERR_TOO_BIG   ? "over 1 MiB"
-                    : st == NS_ERR_TRAILER ? "no trailing comma"
-                    : st == NS_ERR_SINK    ? "out of memory"
-                                           : "bad length header");
+                    st == NS_ERR_TOO_BIG       ? "over 1 MiB"
+                        : st == NS_ERR_TRAILER ? "no trailing comma"
+                        : st == NS_ERR_SINK    ? "out of memory"
+                                               : "bad length header");
             c->dead = true;
             return;
         }
@@ -444,8 +438,7 @@ static void accept_all(server *s, int64_t now_ms)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                fprintf(stderr, "nodesim[%lld]: accept: %s; pausing\n", s->opts->node_id,
-                        strerror(errno));
+                fprintf(stderr, "nodesim[%lld]: accept: %s; pausing\n", s->opts->node_id, strerror(errno));
                 s->accept_paused_until = now_ms + SIM_ACCEPT_PAUSE_MS;
             }
             return;
@@ -545,8 +538,8 @@ static void server_free(server *s)
     close(s->lfd);
 }
 
-int sim_server_run(int lfd, sim_calls *calls, const sim_server_opts *opts,
-                   volatile sig_atomic_t *stop, const sigset_t *waitmask)
+int sim_server_run(int lfd, sim_calls *calls, const sim_server_opts *opts, volatile sig_atomic_t *stop,
+                   const sigset_t *waitmask)
 {
     server s;
     memset(&s, 0, sizeof s);
@@ -580,8 +573,7 @@ int sim_server_run(int lfd, sim_calls *calls, const sim_server_opts *opts,
         int64_t next = service_conns(&s, now);
         reap(&s);
         if (opts->churn && s.next_churn_ms < next) next = s.next_churn_ms;
-        if (s.accept_paused_until > now && s.accept_paused_until < next)
-            next = s.accept_paused_until;
+        if (s.accept_paused_until > now && s.accept_paused_until < next) next = s.accept_paused_until;
 
         size_t npfd;
         if (build_pollfds(&s, now, &npfd) != 0) {

@@ -25,9 +25,9 @@ typedef enum {
 } sim_fault;
 
 typedef struct sim_server_opts {
-    long delay_ms;   /* hold every reply this long after its request arrived */
+    long delay_ms; /* hold every reply this long after its request arrived */
     sim_fault fault;
-    bool churn;      /* calls end and start every SIM_CHURN_MS */
+    bool churn;        /* calls end and start every SIM_CHURN_MS */
     long long node_id; /* for log lines */
 } sim_server_opts;
 
@@ -40,12 +40,11 @@ int sim_parse_listen(const char *spec, char *host, size_t hostcap, char *port, s
 /* Binds and listens; writes the bound address as "HOST:PORT" (IPv6 in
  * brackets, the real port) into bound. Returns the socket, or -1 with a
  * message in err. */
-int sim_listen(const char *host, const char *port, char *bound, size_t boundcap, char *err,
-               size_t errlen);
+int sim_listen(const char *host, const char *port, char *bound, size_t boundcap, char *err, size_t errlen);
 
 /* Runs until *stop is set (by a signal delivered during ppoll, which waits
  * with waitmask). Closes lfd. 0 on a clean stop, -1 on a fatal error. */
-int sim_server_run(int lfd, sim_calls *calls, const sim_server_opts *opts,
-                   volatile sig_atomic_t *stop, const sigset_t *waitmask);
+int sim_server_run(int lfd, sim_calls *calls, const sim_server_opts *opts, volatile sig_atomic_t *stop,
+                   const sigset_t *waitmask);
 
 #endif
