@@ -2,7 +2,7 @@
  * tables and columns in SPEC order (the attribute order of documents),
  * minus "id" — and the helpers over it.
  *
- * Every SQL text the store builds for these types (store_sqlite.c) takes
+ * Every SQL text the store builds for these types (store_sql.c) takes
  * its table and column names from here, so what is not listed (gateway and
  * SMTP passwords and users) cannot be selected. */
 #include "store/resources.h"
