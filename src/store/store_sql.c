@@ -255,7 +255,7 @@ static void put_fetch(const store *s, buf *b, const res_type *rt)
         s->d->column(b, rt->cols[i].column, type_of(rt->cols[i].kind));
     }
     buf_puts(b, " FROM ");
-    put_table(s, b, rt->pg_table);
+    put_table(s, b, rt->table);
     buf_puts(b, " WHERE ");
     s->d->id_in(b, "id", 1);
     buf_puts(b, " ORDER BY id");
@@ -304,7 +304,7 @@ static bool build_sql(store *s)
     }
     for (int t = 0; t < RT_COUNT; t++) {
         put_fetch(s, &b, &res_types[t]);
-        ok &= keep(s, Q_FETCH + t, &b, res_types[t].pg_table);
+        ok &= keep(s, Q_FETCH + t, &b, res_types[t].table);
     }
     return ok;
 }
@@ -778,7 +778,7 @@ static char *insert_sql(const store *s, res_type_id t)
     buf b;
     buf_init(&b);
     buf_puts(&b, "INSERT INTO ");
-    put_table(s, &b, rt->pg_table);
+    put_table(s, &b, rt->table);
     buf_puts(&b, " (id");
     for (size_t i = 0; i < rt->ncols; i++) buf_printf(&b, ", %s", rt->cols[i].column);
     for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
@@ -814,13 +814,13 @@ static bool build_replace(const store *s, replace_sql *r)
         } else {
             buf_puts(&r->empty, "DELETE FROM ");
         }
-        put_table(s, &r->empty, res_types[t].pg_table);
+        put_table(s, &r->empty, res_types[t].table);
         if (!s->d->truncate) {
             buf_putc(&r->empty, '\0');
             r->nempty++;
         }
         any = true;
-        table_name(s, res_types[t].pg_table, r->table[t], sizeof r->table[t]);
+        table_name(s, res_types[t].table, r->table[t], sizeof r->table[t]);
         if (!(r->insert[t] = insert_sql(s, (res_type_id)t))) return false;
     }
     if (s->d->truncate && any) {
