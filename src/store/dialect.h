@@ -69,7 +69,7 @@ typedef struct sql_error {
 typedef int (*sql_row_fn)(void *ctx, size_t ncols, const char *const *vals, const size_t *lens);
 
 typedef struct sql_query {
-    const char *sql;            /* one statement in the dialect's form; a script without params */
+    const char *sql;            /* one statement in the dialect's form (`schema`: several) */
     const char *table;          /* what it touches, for messages ("sys.nodes") */
     size_t nparams;
     const char *const *params;  /* text, or NULL for SQL NULL; placeholder i is params[i - 1] */
@@ -105,11 +105,13 @@ typedef struct sql_dialect {
     void (*id_in)(buf *b, const char *column, size_t i);
 
     /* ---- connection ---- */
-    /* NULL with err set; never creates a schema the location lacks, but
-     * may create one it owns (SQLite: the file, migrated). */
+    /* The handle for location, or NULL with err set. SQLite creates and
+     * migrates its file here; PostgreSQL creates nothing (`schema` is run
+     * by store_schema_init). */
     void *(*open)(const char *location, char err[STORE_ERR_LEN]);
     void (*close)(void *db);
-    /* c->db set by the caller; blocks while the dialect serialises. */
+    /* c->db set by the caller; may wait while the dialect serialises, so
+     * a thread holds one connection at a time (never nested). */
     store_status (*acquire)(sql_conn *c, sql_error *e);
     void (*release)(sql_conn *c);
     bool (*in_transaction)(const sql_conn *c);

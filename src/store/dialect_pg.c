@@ -194,6 +194,7 @@ static const char schema_ddl[] =
     "CREATE TABLE IF NOT EXISTS sys.networks ("
     "  id bigserial PRIMARY KEY,"
     "  name varchar NOT NULL UNIQUE);";
+
 typedef struct pg {
     char *uri;
     pthread_mutex_t mu;
