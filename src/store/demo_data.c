@@ -1,6 +1,8 @@
-/* demo_data: the demo data set of the related resources (store_backend.h),
- * backend-neutral — rows of text values by column name, which each backend
- * inserts with bound parameters in one transaction (store_demo_data).
+/* demo_data: store_demo_data (resources.h), the demo data set of the
+ * related resources, on the public store API and the shared logic only:
+ * the pops come from store_pop_list, the rows are text values set by
+ * column name, and sql_replace (store_sql.h) puts them in, with bound
+ * parameters, in one transaction, whatever the database.
  *
  * Ids and references follow model/demo_ids.h exactly, so every
  * relationship of a simulated call resolves: customers 1..4 and vendors
@@ -20,8 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store_backend.h"
 #include "model/demo_ids.h"
+#include "store/resources.h"
+#include "store/store.h"
+#include "store/store_sql.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define ROWS_MAX 256
@@ -31,10 +35,11 @@
 #define VALID_TILL "2030-01-01T00:00:00.000Z"
 
 typedef struct builder {
-    store_demo_set *set;
+    replace_set set;
+    replace_row *rows; /* set.rows */
     char *arena;
     size_t used;
-    store_demo_row *cur;
+    replace_row *cur;
     const char *failed; /* the first problem, NULL while all is well */
     char why[160];
 } builder;
@@ -54,21 +59,21 @@ static void fail(builder *b, const char *fmt, ...)
 
 static void row(builder *b, res_type_id t, int64_t id)
 {
-    if (b->set->n == ROWS_MAX) {
+    if (b->set.n == ROWS_MAX) {
         fail(b, "more than %d rows", ROWS_MAX);
         b->cur = NULL;
         return;
     }
-    if (res_types[t].ncols > STORE_DEMO_MAX_COLS) {
-        fail(b, "type %s has more than %d columns", res_types[t].type, STORE_DEMO_MAX_COLS);
+    if (res_types[t].ncols > REPLACE_MAX_COLS) {
+        fail(b, "type %s has more than %d columns", res_types[t].type, REPLACE_MAX_COLS);
         b->cur = NULL;
         return;
     }
-    b->cur = &b->set->rows[b->set->n++];
+    b->cur = &b->rows[b->set.n++];
     memset(b->cur, 0, sizeof *b->cur);
     b->cur->type = t;
     b->cur->id = id;
-    b->set->replace[t] = true;
+    b->set.replace[t] = true;
 }
 
 /* Sets column `col` of the current row to v (a string that outlives the
@@ -190,18 +195,21 @@ static bool is_customer(int c) { return c >= DEMO_CUSTOMER_FIRST && c <= DEMO_CU
 
 static void add_smtp(builder *b)
 {
-    row(b, RT_SMTP_CONNECTIONS, 1);
-    put(b, "name", "Billing mail relay");
-    put(b, "host", "smtp.example.net");
-    put(b, "port", "587");
-    put(b, "from_address", "billing@example.net");
-    put_bool(b, "global", true);
-    row(b, RT_SMTP_CONNECTIONS, 2);
-    put(b, "name", "NOC notifications");
-    put(b, "host", "mail.example.org");
-    put(b, "port", "465");
-    put(b, "from_address", "noc@example.org");
-    put_bool(b, "global", false);
+    static const struct {
+        const char *name, *host, *port, *from;
+        bool global;
+    } smtp[] = {
+        {"Billing mail relay", "smtp.example.net", "587", "billing@example.net", true},
+        {"NOC notifications", "mail.example.org", "465", "noc@example.org", false},
+    };
+    for (size_t i = 0; i < COUNT_OF(smtp); i++) {
+        row(b, RT_SMTP_CONNECTIONS, (int64_t)i + 1);
+        put(b, "name", smtp[i].name);
+        put(b, "host", smtp[i].host);
+        put(b, "port", smtp[i].port);
+        put(b, "from_address", smtp[i].from);
+        put_bool(b, "global", smtp[i].global);
+    }
 }
 
 static void add_contractors(builder *b)
@@ -369,39 +377,45 @@ static void add_geography(builder *b)
     }
 }
 
-/* ---- entry points ---- */
+/* ---- the entry point ---- */
 
-void store_demo_set_free(store_demo_set *set)
+/* The set, around the pops that exist (NULL, 0: none). */
+static store_status build(builder *b, const int64_t *pops, size_t npops, char *err)
 {
-    if (!set) return;
-    free(set->rows);
-    free(set->mem);
-    memset(set, 0, sizeof *set);
+    b->set.rows = b->rows = calloc(ROWS_MAX, sizeof *b->rows);
+    b->arena = malloc(ARENA_SIZE);
+    if (!b->rows || !b->arena) return store_fail(err, STORE_ERR, "out of memory");
+    /* parents first */
+    add_smtp(b);
+    add_contractors(b);
+    add_accounts(b);
+    add_plans(b);
+    add_gateways(b, pops, npops);
+    add_auths(b);
+    add_destinations(b);
+    add_dialpeers(b);
+    add_geography(b);
+    if (b->failed) return store_fail(err, STORE_ERR, "demo data: %s", b->failed);
+    return STORE_OK;
 }
 
-store_status store_demo_build(const int64_t *pops, size_t npops, store_demo_set *out, char err[STORE_ERR_LEN])
+store_status store_demo_data(store *s, char err[STORE_ERR_LEN])
 {
-    memset(out, 0, sizeof *out);
-    builder b = {.set = out};
-    out->rows = calloc(ROWS_MAX, sizeof *out->rows);
-    out->mem = b.arena = malloc(ARENA_SIZE);
-    if (!out->rows || !out->mem) {
-        store_demo_set_free(out);
-        return store_fail(err, STORE_ERR, "out of memory");
-    }
-    /* parents first */
-    add_smtp(&b);
-    add_contractors(&b);
-    add_accounts(&b);
-    add_plans(&b);
-    add_gateways(&b, pops, npops);
-    add_auths(&b);
-    add_destinations(&b);
-    add_dialpeers(&b);
-    add_geography(&b);
-    if (b.failed) {
-        store_demo_set_free(out);
-        return store_fail(err, STORE_ERR, "demo data: %s", b.failed);
-    }
-    return STORE_OK;
+    store_pop *pops = NULL;
+    size_t npops = 0;
+    store_status st = store_pop_list(s, &pops, &npops, err); /* checks s */
+    if (st != STORE_OK) return st;
+    int64_t *pop_ids = npops ? calloc(npops, sizeof *pop_ids) : NULL;
+    for (size_t i = 0; pop_ids && i < npops; i++) pop_ids[i] = pops[i].id;
+    free(pops);
+    builder b = {0};
+    if (npops && !pop_ids)
+        st = store_fail(err, STORE_ERR, "out of memory");
+    else
+        st = build(&b, pop_ids, npops, err);
+    if (st == STORE_OK) st = sql_replace(s, &b.set, err);
+    free(pop_ids);
+    free(b.rows);
+    free(b.arena);
+    return st;
 }

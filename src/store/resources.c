@@ -1,8 +1,8 @@
-/* resources: the table of related resource types (resources.h) — the tables and
- * columns of docs/CONTRACT.md §8 in its order (the attribute order of documents),
- * minus "id" — and the helpers over it.
+/* resources: the table of related resource types (resources.h) — yeti's
+ * tables and columns, in the order documents print the attributes, minus
+ * "id" — and the helpers over it.
  *
- * Every SQL text the store builds for these types (store_sqlite.c, store_pg.c) takes
+ * Every SQL text the store builds for these types (store_sql.c) takes
  * its table and column names from here, so what is not listed (gateway and
  * SMTP passwords and users) cannot be selected. */
 #include "store/resources.h"
@@ -49,7 +49,7 @@ static const res_col contractor_cols[] = {
     INT("external_id"),
 };
 
-/* yeti keeps timezone_id; docs/CONTRACT.md §8 names a text time zone ("Europe/Kyiv") */
+/* yeti keeps timezone_id; the API shows a text time zone ("Europe/Kyiv") */
 static const res_col account_cols[] = {
     REL("contractor_id", "contractor", "contractors"),
     TEXT("name"),
@@ -164,30 +164,26 @@ static const res_col smtp_connection_cols[] = {
     TEXT("name"), TEXT("host"), INT("port"), TEXT("from_address"), BOOL("global"),
 };
 
-#define TYPE(t, pg, lite, cols)           \
-    {                                     \
-        t, pg, lite, cols, COUNT_OF(cols) \
+#define TYPE(t, table, cols)           \
+    {                                  \
+        t, table, cols, COUNT_OF(cols) \
     }
 
 const res_type res_types[RT_COUNT] = {
-    [RT_CONTRACTORS] = TYPE("contractors", "public.contractors", "public_contractors", contractor_cols),
-    [RT_ACCOUNTS] = TYPE("accounts", "billing.accounts", "billing_accounts", account_cols),
-    [RT_CUSTOMERS_AUTHS] =
-        TYPE("customers-auths", "class4.customers_auth", "class4_customers_auth", customers_auth_cols),
-    [RT_RATEPLANS] = TYPE("rateplans", "class4.rateplans", "class4_rateplans", rateplan_cols),
-    [RT_DESTINATIONS] = TYPE("destinations", "class4.destinations", "class4_destinations", destination_cols),
-    [RT_ROUTING_GROUPS] =
-        TYPE("routing-groups", "class4.routing_groups", "class4_routing_groups", routing_group_cols),
-    [RT_ROUTING_PLANS] =
-        TYPE("routing-plans", "class4.routing_plans", "class4_routing_plans", routing_plan_cols),
-    [RT_DIALPEERS] = TYPE("dialpeers", "class4.dialpeers", "class4_dialpeers", dialpeer_cols),
-    [RT_GATEWAYS] = TYPE("gateways", "class4.gateways", "class4_gateways", gateway_cols),
-    [RT_COUNTRIES] = TYPE("countries", "sys.countries", "sys_countries", country_cols),
-    [RT_NETWORKS] = TYPE("networks", "sys.networks", "sys_networks", network_cols),
-    [RT_POPS] = TYPE("pops", "sys.pops", "sys_pops", pop_cols),
-    [RT_NODES] = TYPE("nodes", "sys.nodes", "sys_nodes", node_cols),
-    [RT_SMTP_CONNECTIONS] =
-        TYPE("smtp-connections", "sys.smtp_connections", "sys_smtp_connections", smtp_connection_cols),
+    [RT_CONTRACTORS] = TYPE("contractors", "public.contractors", contractor_cols),
+    [RT_ACCOUNTS] = TYPE("accounts", "billing.accounts", account_cols),
+    [RT_CUSTOMERS_AUTHS] = TYPE("customers-auths", "class4.customers_auth", customers_auth_cols),
+    [RT_RATEPLANS] = TYPE("rateplans", "class4.rateplans", rateplan_cols),
+    [RT_DESTINATIONS] = TYPE("destinations", "class4.destinations", destination_cols),
+    [RT_ROUTING_GROUPS] = TYPE("routing-groups", "class4.routing_groups", routing_group_cols),
+    [RT_ROUTING_PLANS] = TYPE("routing-plans", "class4.routing_plans", routing_plan_cols),
+    [RT_DIALPEERS] = TYPE("dialpeers", "class4.dialpeers", dialpeer_cols),
+    [RT_GATEWAYS] = TYPE("gateways", "class4.gateways", gateway_cols),
+    [RT_COUNTRIES] = TYPE("countries", "sys.countries", country_cols),
+    [RT_NETWORKS] = TYPE("networks", "sys.networks", network_cols),
+    [RT_POPS] = TYPE("pops", "sys.pops", pop_cols),
+    [RT_NODES] = TYPE("nodes", "sys.nodes", node_cols),
+    [RT_SMTP_CONNECTIONS] = TYPE("smtp-connections", "sys.smtp_connections", smtp_connection_cols),
 };
 
 int res_type_find(const char *type, size_t len)

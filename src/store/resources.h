@@ -1,6 +1,7 @@
-/* resources: the related resource types of an active call (docs/CONTRACT.md §8, §9),
- * described once as data — JSON:API type, yeti table, columns and how each
- * column is rendered — and read from the store in batches.
+/* resources: the related resource types of an active call (docs/API.md,
+ * "One call, relationships, includes"), described once as data — JSON:API
+ * type, yeti table, columns and how each column is rendered — and read from
+ * the store in batches.
  *
  * The table below is the single source for the store's SQL (column and
  * table names), for the document writer (attribute names are the columns
@@ -35,10 +36,10 @@ typedef struct res_col {
 } res_col;
 
 typedef struct res_type {
-    const char *type;         /* JSON:API type and URL segment ("contractors") */
-    const char *pg_table;     /* PostgreSQL: "public.contractors" */
-    const char *sqlite_table; /* SQLite: "public_contractors" */
-    const res_col *cols;      /* without "id" */
+    const char *type;    /* JSON:API type and URL segment ("contractors") */
+    const char *table;   /* yeti's "public.contractors"; each dialect writes it its way
+                          * (SQLite: "public_contractors", dialect.h) */
+    const res_col *cols; /* without "id" */
     size_t ncols;
 } res_type;
 

@@ -1,20 +1,20 @@
-/* store: the public store API (store.h) and its backend dispatch.
+/* store: the public store API (store.h): the checks every database shares.
  *
- * This file owns what every backend shares: choosing the backend from the
+ * This file owns what comes before any SQL: choosing the dialect from the
  * location, argument checks, and input validation (so the CLI, the API and
  * any future caller get the same rules whatever the database). Everything
- * that touches a database goes through the backend's `store_backend` table
- * (store_backend.h).
+ * that touches a database is the shared SQL logic's (store_sql.h), which
+ * runs over the dialect (dialect.h); every operation enters it through
+ * begin(), which asserts that this thread may block.
  *
  * Admin users: the rules of store.h are applied here, and roles and
  * allowed_ips are brought to their canonical comma-separated text before a
- * backend sees them. Messages never show a password hash, and show a
+ * database sees them. Messages never show a password hash, and show a
  * rejected value only when it is printable.
  *
  * Related resources (resources.h): store_fetch checks its arguments and
- * answers an empty id list itself (no query); store_demo_data builds the
- * demo set (demo_data.c) around the pops that exist and hands it to the
- * backend, which replaces the tables in one transaction. */
+ * answers an empty id list itself (no query). The demo data is
+ * demo_data.c's, on this API and the shared logic. */
 #include "store/store.h"
 
 #include <arpa/inet.h>
@@ -27,27 +27,20 @@
 #include <strings.h>
 
 #include "auth/cidr.h"
+#include "store/dialect.h"
 #include "store/resources.h"
-#include "util/pool.h"
-#include "store/store_backend.h"
+#include "store/store_sql.h"
 #include "util/endpoint.h"
+#include "util/pool.h"
 
-struct store {
-    const store_backend *ops;
-    void *impl;
-};
-
-/* Locations that name a backend by URI scheme; anything else is an SQLite
- * file. A NULL backend is a scheme we know but do not build yet. */
-typedef struct scheme {
+/* Locations that name a dialect by URI scheme; anything else is an SQLite
+ * file. */
+static const struct {
     const char *prefix;
-    const store_backend *backend;
-    const char *missing;
-} scheme;
-
-static const scheme schemes[] = {
-    {"postgresql://", &store_pg_backend, NULL},
-    {"postgres://", &store_pg_backend, NULL},
+    const sql_dialect *dialect;
+} schemes[] = {
+    {"postgresql://", &sql_pg},
+    {"postgres://", &sql_pg},
 };
 
 store_status store_fail(char *err, store_status st, const char *fmt, ...)
@@ -61,17 +54,15 @@ store_status store_fail(char *err, store_status st, const char *fmt, ...)
     return st;
 }
 
-static const store_backend *pick_backend(const char *location, char *err)
+static const sql_dialect *pick_dialect(const char *location)
 {
-    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
-        if (strncasecmp(location, schemes[i].prefix, strlen(schemes[i].prefix)) != 0) continue;
-        /* never echo the location: a URI may carry a password */
-        if (!schemes[i].backend) store_fail(err, STORE_ERR, "%s", schemes[i].missing);
-        return schemes[i].backend;
-    }
-    return &store_sqlite_backend;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (strncasecmp(location, schemes[i].prefix, strlen(schemes[i].prefix)) == 0)
+            return schemes[i].dialect;
+    return &sql_sqlite;
 }
 
+/* Messages never echo the location: a URI may carry a password. */
 store *store_open(const char *location, char err[STORE_ERR_LEN])
 {
     if (err) err[0] = '\0';
@@ -79,28 +70,10 @@ store *store_open(const char *location, char err[STORE_ERR_LEN])
         store_fail(err, STORE_ERR, "no database location given");
         return NULL;
     }
-    const store_backend *ops = pick_backend(location, err);
-    if (!ops) return NULL;
-    store *s = calloc(1, sizeof *s);
-    if (!s) {
-        store_fail(err, STORE_ERR, "out of memory");
-        return NULL;
-    }
-    s->ops = ops;
-    s->impl = ops->open(location, err);
-    if (!s->impl) {
-        free(s);
-        return NULL;
-    }
-    return s;
+    return sql_open(pick_dialect(location), location, err);
 }
 
-void store_close(store *s)
-{
-    if (!s) return;
-    s->ops->close(s->impl);
-    free(s);
-}
+void store_close(store *s) { sql_close(s); }
 
 /* ---- validation ---- */
 
@@ -421,73 +394,81 @@ static store_status begin(const store *s, char *err)
     return s ? STORE_OK : store_fail(err, STORE_ERR, "store is not open");
 }
 
-static store_status begin_list(const store *s, bool have_out, size_t *n, char *err)
+/* The checks pops and nodes share; what names the id ("pop id"). */
+static store_status remove_by_id(store *s, sql_kind k, const char *what, int64_t id, char *err)
+{
+    store_status st = begin(s, err);
+    if (st == STORE_OK) st = check_id(what, id, err);
+    return st == STORE_OK ? sql_remove(s, k, id, err) : st;
+}
+
+static store_status get_by_id(store *s, sql_kind k, const char *what, int64_t id, void *out, char *err)
+{
+    store_status st = begin(s, err);
+    if (st == STORE_OK && !out) st = store_fail(err, STORE_ERR, "no output given");
+    if (st == STORE_OK) st = check_id(what, id, err);
+    return st == STORE_OK ? sql_get(s, k, id, out, err) : st;
+}
+
+/* *arr is NULL unless there are rows; have_out: the caller gave an array
+ * pointer. */
+static store_status list_all(store *s, sql_kind k, bool have_out, void **arr, size_t *n, char *err)
 {
     store_status st = begin(s, err);
     if (st != STORE_OK) return st;
     if (!have_out || !n) return store_fail(err, STORE_ERR, "no output given");
     *n = 0;
-    return STORE_OK;
+    return sql_list(s, k, arr, n, err);
 }
 
 store_status store_pop_add(store *s, const store_pop *pop, char err[STORE_ERR_LEN])
 {
     store_status st = begin(s, err);
     if (st == STORE_OK) st = store_pop_validate(pop, err);
-    return st == STORE_OK ? s->ops->pop_add(s->impl, pop, err) : st;
+    return st == STORE_OK ? sql_add(s, SQL_POPS, pop, NULL, err) : st;
 }
 
 store_status store_pop_remove(store *s, int64_t id, char err[STORE_ERR_LEN])
 {
-    store_status st = begin(s, err);
-    if (st == STORE_OK) st = check_id("pop id", id, err);
-    return st == STORE_OK ? s->ops->pop_remove(s->impl, id, err) : st;
+    return remove_by_id(s, SQL_POPS, "pop id", id, err);
 }
 
 store_status store_pop_list(store *s, store_pop **out, size_t *n, char err[STORE_ERR_LEN])
 {
-    store_status st = begin_list(s, out != NULL, n, err);
-    if (st != STORE_OK) return st;
-    *out = NULL;
-    return s->ops->pop_list(s->impl, out, n, err);
+    void *arr = NULL;
+    store_status st = list_all(s, SQL_POPS, out != NULL, &arr, n, err);
+    if (out) *out = arr;
+    return st;
 }
 
 store_status store_pop_get(store *s, int64_t id, store_pop *out, char err[STORE_ERR_LEN])
 {
-    store_status st = begin(s, err);
-    if (st == STORE_OK && !out) st = store_fail(err, STORE_ERR, "no output given");
-    if (st == STORE_OK) st = check_id("pop id", id, err);
-    return st == STORE_OK ? s->ops->pop_get(s->impl, id, out, err) : st;
+    return get_by_id(s, SQL_POPS, "pop id", id, out, err);
 }
 
 store_status store_node_add(store *s, const store_node *node, char err[STORE_ERR_LEN])
 {
     store_status st = begin(s, err);
     if (st == STORE_OK) st = store_node_validate(node, err);
-    return st == STORE_OK ? s->ops->node_add(s->impl, node, err) : st;
+    return st == STORE_OK ? sql_add(s, SQL_NODES, node, NULL, err) : st;
 }
 
 store_status store_node_remove(store *s, int64_t id, char err[STORE_ERR_LEN])
 {
-    store_status st = begin(s, err);
-    if (st == STORE_OK) st = check_id("node id", id, err);
-    return st == STORE_OK ? s->ops->node_remove(s->impl, id, err) : st;
+    return remove_by_id(s, SQL_NODES, "node id", id, err);
 }
 
 store_status store_node_list(store *s, store_node **out, size_t *n, char err[STORE_ERR_LEN])
 {
-    store_status st = begin_list(s, out != NULL, n, err);
-    if (st != STORE_OK) return st;
-    *out = NULL;
-    return s->ops->node_list(s->impl, out, n, err);
+    void *arr = NULL;
+    store_status st = list_all(s, SQL_NODES, out != NULL, &arr, n, err);
+    if (out) *out = arr;
+    return st;
 }
 
 store_status store_node_get(store *s, int64_t id, store_node *out, char err[STORE_ERR_LEN])
 {
-    store_status st = begin(s, err);
-    if (st == STORE_OK && !out) st = store_fail(err, STORE_ERR, "no output given");
-    if (st == STORE_OK) st = check_id("node id", id, err);
-    return st == STORE_OK ? s->ops->node_get(s->impl, id, out, err) : st;
+    return get_by_id(s, SQL_NODES, "node id", id, out, err);
 }
 
 store_status store_user_add(store *s, store_admin_user *u, char err[STORE_ERR_LEN])
@@ -497,7 +478,7 @@ store_status store_user_add(store *s, store_admin_user *u, char err[STORE_ERR_LE
     if (st != STORE_OK) return st;
     store_admin_user v = *u;
     st = store_user_normalize(&v, err);
-    if (st == STORE_OK) st = s->ops->user_add(s->impl, &v, err);
+    if (st == STORE_OK) st = sql_add(s, SQL_USERS, &v, &v.id, err);
     if (st == STORE_OK) *u = v;
     explicit_bzero(&v, sizeof v);
     return st;
@@ -510,7 +491,7 @@ store_status store_user_get(store *s, int64_t id, store_admin_user *out, char er
     if (st != STORE_OK) return st;
     memset(out, 0, sizeof *out);
     if (id <= 0) return store_fail(err, STORE_NOT_FOUND, "user %lld not found", (long long)id);
-    return s->ops->user_get(s->impl, id, out, err);
+    return sql_get(s, SQL_USERS, id, out, err);
 }
 
 store_status store_user_find(store *s, const char *username, store_admin_user *out, char err[STORE_ERR_LEN])
@@ -522,7 +503,7 @@ store_status store_user_find(store *s, const char *username, store_admin_user *o
     /* no such user can exist; the name is not echoed (it may hold anything) */
     if (store_username_validate(username, NULL) != STORE_OK)
         return store_fail(err, STORE_NOT_FOUND, "user not found (not a valid username)");
-    return s->ops->user_find(s->impl, username, out, err);
+    return sql_user_find(s, username, out, err);
 }
 
 store_status store_user_set_password(store *s, const char *username, const char *hash,
@@ -532,22 +513,23 @@ store_status store_user_set_password(store *s, const char *username, const char 
     if (st == STORE_OK && !hash) st = store_fail(err, STORE_ERR, "no password hash given");
     if (st == STORE_OK) st = store_username_validate(username, err);
     if (st == STORE_OK) st = check_hash(hash, err);
-    return st == STORE_OK ? s->ops->user_set_password(s->impl, username, hash, err) : st;
+    return st == STORE_OK ? sql_user_set(s, username, SQL_SET_PASSWORD, hash, err) : st;
 }
 
 store_status store_user_set_enabled(store *s, const char *username, bool enabled, char err[STORE_ERR_LEN])
 {
     store_status st = begin(s, err);
     if (st == STORE_OK) st = store_username_validate(username, err);
-    return st == STORE_OK ? s->ops->user_set_enabled(s->impl, username, enabled, err) : st;
+    return st == STORE_OK ? sql_user_set(s, username, SQL_SET_ENABLED, enabled ? "1" : "0", err) : st;
 }
 
+/* The hashes are never read; blanked here all the same, as store.h
+ * promises. */
 store_status store_user_list(store *s, store_admin_user **out, size_t *n, char err[STORE_ERR_LEN])
 {
-    store_status st = begin_list(s, out != NULL, n, err);
-    if (st != STORE_OK) return st;
-    *out = NULL;
-    st = s->ops->user_list(s->impl, out, n, err);
+    void *arr = NULL;
+    store_status st = list_all(s, SQL_USERS, out != NULL, &arr, n, err);
+    if (out) *out = arr;
     if (st != STORE_OK) return st;
     for (size_t i = 0; i < *n; i++)
         explicit_bzero((*out)[i].encrypted_password, sizeof(*out)[i].encrypted_password);
@@ -567,38 +549,13 @@ store_status store_fetch(store *s, res_type_id t, const int64_t *ids, size_t n, 
         return store_fail(err, STORE_ERR, "unknown resource type %d", (int)t);
     if (n == 0) return STORE_OK; /* nothing to read: no query */
     if (!ids) return store_fail(err, STORE_ERR, "no ids given");
-    return s->ops->fetch(s->impl, t, ids, n, out, err);
+    return sql_fetch(s, t, ids, n, out, err);
 }
 
 store_status store_schema_init(store *s, char err[STORE_ERR_LEN])
 {
     store_status st = begin(s, err);
-    if (st != STORE_OK) return st;
-    return s->ops->schema_init ? s->ops->schema_init(s->impl, err) : STORE_OK;
+    return st == STORE_OK ? sql_schema_init(s, err) : st;
 }
 
-uint64_t store_query_count(const store *s) { return s ? s->ops->query_count(s->impl) : 0; }
-
-store_status store_demo_data(store *s, char err[STORE_ERR_LEN])
-{
-    store_status st = begin(s, err);
-    if (st != STORE_OK) return st;
-    store_pop *pops = NULL;
-    size_t npops = 0;
-    st = s->ops->pop_list(s->impl, &pops, &npops, err);
-    if (st != STORE_OK) return st;
-    int64_t *pop_ids = npops ? calloc(npops, sizeof *pop_ids) : NULL;
-    if (npops && !pop_ids) {
-        free(pops);
-        return store_fail(err, STORE_ERR, "out of memory");
-    }
-    for (size_t i = 0; i < npops; i++) pop_ids[i] = pops[i].id;
-    free(pops);
-    store_demo_set set;
-    st = store_demo_build(pop_ids, npops, &set, err);
-    free(pop_ids);
-    if (st != STORE_OK) return st;
-    st = s->ops->demo_replace(s->impl, &set, err);
-    store_demo_set_free(&set);
-    return st;
-}
+uint64_t store_query_count(const store *s) { return s ? sql_query_count(s) : 0; }

@@ -1,4 +1,4 @@
-/* store: the one interface to persistent data (docs/CONTRACT.md §8 table names).
+/* store: the one interface to persistent data, in yeti's tables and columns.
  *
  * Callers see only this header. `store_open` picks the backend from the
  * location: a file path means SQLite (created and migrated on first use);

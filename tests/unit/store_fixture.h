@@ -17,7 +17,7 @@
 #include "store/store.h"
 #include "store_test_pg.h"
 
-/* The SQLite schema as migrations 1 and 2 of src/store/store_sqlite.c
+/* The SQLite schema as migrations 1 and 2 of src/store/dialect_sqlite.c
  * created it, frozen here on purpose: the migration tests pre-shape a file
  * the way an older build left it, so this must not follow later changes. */
 #define SQLITE_SCHEMA_V1                                  \

@@ -1,5 +1,5 @@
 /* test_resources: the related resource types (store/resources.h) on the
- * SQLite backend: the res_types table against docs/CONTRACT.md §8, the demo data set
+ * SQLite backend: the res_types table against yeti's names, the demo data set
  * (ids and coherence rules of tools/nodesim/demo_ids.h), store_fetch
  * (requested ids only, in order, absent ids skipped, NULLs, duplicates,
  * hostile values verbatim, secrets never), the query counter (one query
@@ -126,9 +126,9 @@ static long long int_value(store *s, res_type_id t, int64_t id, const char *colu
 
 /* ---- the table ---- */
 
-/* docs/CONTRACT.md §8, in order, without "id". */
+/* yeti's tables and columns, in document order, without "id". */
 static const struct {
-    const char *type, *pg_table, *columns;
+    const char *type, *table, *columns;
 } spec[] = {
     {"contractors", "public.contractors",
      "name,enabled,vendor,customer,description,address,phones,smtp_connection_id,external_id"},
@@ -166,12 +166,7 @@ static void test_types_match_spec(void **state)
         int t = res_type_find(spec[i].type, strlen(spec[i].type));
         if (t < 0) fail_msg("type %s missing", spec[i].type);
         const res_type *rt = &res_types[t];
-        assert_string_equal(rt->pg_table, spec[i].pg_table);
-        /* SQLite: the schema prefix mapped to '_' */
-        char lite[64];
-        snprintf(lite, sizeof lite, "%s", rt->pg_table);
-        *strchr(lite, '.') = '_';
-        assert_string_equal(rt->sqlite_table, lite);
+        assert_string_equal(rt->table, spec[i].table);
         char cols[512] = "";
         for (size_t c = 0; c < rt->ncols; c++) {
             if (c) strcat(cols, ",");
@@ -221,7 +216,7 @@ static void test_types_sane(void **state)
     assert_int_equal(res_type_find("", 0), -1);
     assert_int_equal(res_type_find(NULL, 0), -1);
     assert_int_equal(res_type_find("Contractors", 11), -1);
-    /* the relationships docs/CONTRACT.md §9 names */
+    /* relationships that includes walk (docs/API.md) */
     assert_string_equal(res_types[RT_CUSTOMERS_AUTHS].cols[2].rel_name, "customer");
     assert_string_equal(res_types[RT_CUSTOMERS_AUTHS].cols[2].rel_type, "contractors");
     assert_string_equal(res_types[RT_DIALPEERS].cols[4].rel_name, "vendor");
@@ -695,12 +690,15 @@ static void test_migration_from_v2(void **state)
     f->s = open_ok(f);
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
     for (int t = 0; t < RT_COUNT; t++) {
-        char sql[160];
+        /* SQLite: the schema prefix mapped to '_' */
+        char lite[64], sql[160];
+        snprintf(lite, sizeof lite, "%s", res_types[t].table);
+        *strchr(lite, '.') = '_';
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                  " AND name = '%s'",
-                 res_types[t].sqlite_table);
-        if (raw_int(f->path, sql) != 1) fail_msg("table %s missing", res_types[t].sqlite_table);
+                 lite);
+        if (raw_int(f->path, sql) != 1) fail_msg("table %s missing", lite);
     }
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM pragma_table_info('class4_gateways')"

@@ -1,7 +1,11 @@
 /* test_store: the store API (store.h) on its SQLite backend: creation and
  * migration, pops and nodes, the error classes and their messages, input
- * validation, hostile files and strings, and use from several threads. Each
- * test gets its own mkdtemp directory.
+ * validation, hostile files and strings, and use from several threads; and
+ * the dialects under the shared logic (dialect.h): how each renders
+ * placeholders, column reads and id lists, and what its exec hands back —
+ * text rows with NULL apart from "", rows changed, the error class of each
+ * constraint, transactions, a callback that stops. Each test gets its own
+ * mkdtemp directory.
  * With $ACTIVECALLS_TEST_PG set the same tests run on PostgreSQL
  * (store_test_pg.h); the SQLite-file ones are skipped there. */
 #include <stdarg.h>
@@ -18,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/dialect.h"
 #include "store/store.h"
 #include "store_fixture.h"
 
@@ -456,6 +461,272 @@ static void test_threads(void **state)
     assert_int_equal(count_nodes(f->s), NT * 25);
 }
 
+/* ---- the dialects ---- */
+
+typedef void (*render_fn)(buf *b, const char *column, size_t i, sql_type t, const sql_dialect *d);
+
+static void render_param(buf *b, const char *column, size_t i, sql_type t, const sql_dialect *d)
+{
+    d->param(b, i, t);
+}
+
+static void render_column(buf *b, const char *column, size_t i, sql_type t, const sql_dialect *d)
+{
+    d->column(b, column, t);
+}
+
+static void render_id_in(buf *b, const char *column, size_t i, sql_type t, const sql_dialect *d)
+{
+    d->id_in(b, column, i);
+}
+
+static void want_render(const sql_dialect *d, render_fn fn, const char *column, size_t i, sql_type t,
+                        const char *want)
+{
+    buf b;
+    buf_init(&b);
+    fn(&b, column, i, t, d);
+    buf_putc(&b, '\0');
+    assert_false(b.oom);
+    if (strcmp(b.data, want) != 0) fail_msg("%s: got '%s', wanted '%s'", d->name, b.data, want);
+    buf_free(&b);
+}
+
+/* What each dialect writes for the shared logic (no database needed). */
+static void test_dialect_rendering(void **state)
+{
+    const sql_dialect *lite = &sql_sqlite, *pg = &sql_pg;
+    /* SQLite: ?N whatever the type, columns as they are (affinity does the rest) */
+    for (int t = SQLT_TEXT; t <= SQLT_NAMES; t++) {
+        want_render(lite, render_param, NULL, 7, (sql_type)t, "?7");
+        want_render(lite, render_column, "roles", 0, (sql_type)t, "roles");
+    }
+    want_render(lite, render_id_in, "id", 1, SQLT_INT, "id IN (SELECT value FROM json_each(?1))");
+    assert_int_equal(lite->schema_sep, '_');
+    assert_int_equal(lite->list_open, '[');
+    assert_int_equal(lite->list_close, ']');
+    assert_null(lite->schema); /* migrated at open */
+    /* PostgreSQL: $N with the casts and array conversions yeti's types need */
+    want_render(pg, render_param, NULL, 1, SQLT_INT, "$1::bigint");
+    want_render(pg, render_param, NULL, 2, SQLT_BOOL, "$2::boolean");
+    want_render(pg, render_param, NULL, 3, SQLT_TEXT, "$3");
+    want_render(pg, render_param, NULL, 4, SQLT_DECIMAL, "$4");
+    want_render(pg, render_param, NULL, 5, SQLT_TIME, "$5");
+    want_render(pg, render_param, NULL, 6, SQLT_INETS, "string_to_array($6, ',')::inet[]");
+    want_render(pg, render_param, NULL, 16, SQLT_HOSTS, "string_to_array($16, ',')::inet[]");
+    want_render(pg, render_param, NULL, 8, SQLT_NAMES, "string_to_array($8, ',')::varchar[]");
+    want_render(pg, render_column, "name", 0, SQLT_TEXT, "name");
+    want_render(pg, render_column, "enabled", 0, SQLT_BOOL, "(enabled)::int");
+    want_render(pg, render_column, "valid_from", 0, SQLT_TIME,
+                "to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
+    want_render(pg, render_column, "ip", 0, SQLT_INETS, "array_to_string(ip::text[], ',')");
+    want_render(pg, render_column, "allowed_ips", 0, SQLT_HOSTS, "array_to_string(allowed_ips, ',')");
+    want_render(pg, render_column, "roles", 0, SQLT_NAMES, "array_to_string(roles, ',')");
+    want_render(pg, render_id_in, "id", 1, SQLT_INT, "id = ANY($1::bigint[])");
+    assert_int_equal(pg->schema_sep, '.');
+    assert_int_equal(pg->list_open, '{');
+    assert_int_equal(pg->list_close, '}');
+    assert_non_null(pg->schema);
+    assert_true(pg->truncate && !lite->truncate);
+}
+
+/* The rows of one statement, as text ("NULL" marks SQL NULL). */
+typedef struct got_rows {
+    size_t n, ncols;
+    char v[8][4][32];
+    bool null[8][4];
+    size_t stop_after; /* 0: never stop */
+} got_rows;
+
+static int got_row(void *ctx, size_t ncols, const char *const *vals, const size_t *lens)
+{
+    got_rows *g = ctx;
+    if (g->stop_after && g->n == g->stop_after) return -1;
+    assert_true(g->n < 8 && ncols <= 4);
+    g->ncols = ncols;
+    for (size_t c = 0; c < ncols; c++) {
+        g->null[g->n][c] = vals[c] == NULL;
+        if (vals[c]) assert_int_equal(strlen(vals[c]), lens[c]);
+        snprintf(g->v[g->n][c], sizeof g->v[0][0], "%s", vals[c] ? vals[c] : "NULL");
+    }
+    g->n++;
+    return 0;
+}
+
+/* One statement of either dialect, on an open dialect connection. */
+typedef struct dconn {
+    const sql_dialect *d;
+    sql_conn c;
+    bool pg;
+} dconn;
+
+static store_status dx(dconn *x, const char *lite_sql, const char *pg_sql, size_t n,
+                       const char *const *params, got_rows *rows, uint64_t *changes, sql_error *e)
+{
+    sql_query q = {x->pg ? pg_sql : lite_sql, "sys.pops", n, params, rows ? got_row : NULL, rows};
+    memset(e, 0, sizeof *e);
+    return x->d->exec(&x->c, &q, changes, e);
+}
+
+static void dconn_open(const fixture *f, dconn *x)
+{
+    char err[STORE_ERR_LEN] = "";
+    x->pg = tpg_is_uri(f->path);
+    x->d = x->pg ? &sql_pg : &sql_sqlite;
+    x->c = (sql_conn){.db = x->d->open(f->path, err)};
+    if (!x->c.db) fail_msg("%s open: %s", x->d->name, err);
+    sql_error e = {0};
+    assert_int_equal(x->d->acquire(&x->c, &e), STORE_OK);
+}
+
+static void dconn_close(dconn *x)
+{
+    x->d->release(&x->c);
+    x->d->close(x->c.db);
+}
+
+#define ADD_POP                                        \
+    "INSERT INTO sys_pops (id, name) VALUES (?1, ?2)", \
+        "INSERT INTO sys.pops (id, name) VALUES ($1::bigint, $2)"
+#define ADD_NODE                                                                      \
+    "INSERT INTO sys_nodes (id, name, rpc_endpoint, pop_id) VALUES (?1, ?2, ?3, ?4)", \
+        "INSERT INTO sys.nodes (id, name, rpc_endpoint, pop_id)"                      \
+        " VALUES ($1::bigint, $2, $3, $4::bigint)"
+#define DEL_POP "DELETE FROM sys_pops WHERE id = ?1", "DELETE FROM sys.pops WHERE id = $1::bigint"
+
+/* exec: text parameters in, text rows out, NULL apart from "", the rows a
+ * write changed, a list parameter, a callback that stops. */
+static void test_dialect_exec(void **state)
+{
+    fixture *f = *state;
+    dconn x;
+    dconn_open(f, &x);
+    sql_error e;
+    uint64_t changes = 99;
+    const char *p1[] = {"1", "one"}, *p3[] = {"3", "three"}, *p5[] = {"5", ""};
+    assert_int_equal(dx(&x, ADD_POP, 2, p1, NULL, &changes, &e), STORE_OK);
+    assert_int_equal(changes, 1);
+    assert_int_equal(dx(&x, ADD_POP, 2, p3, NULL, NULL, &e), STORE_OK);
+    assert_int_equal(dx(&x, ADD_POP, 2, p5, NULL, NULL, &e), STORE_OK);
+
+    got_rows g = {0};
+    const char *nulls[] = {NULL, ""};
+    assert_int_equal(dx(&x, "SELECT ?1, ?2, 'x'", "SELECT $1::text, $2::text, 'x'", 2, nulls, &g, NULL, &e),
+                     STORE_OK);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.ncols, 3);
+    assert_true(g.null[0][0]);
+    assert_false(g.null[0][1]); /* "" is not NULL */
+    assert_string_equal(g.v[0][1], "");
+    assert_string_equal(g.v[0][2], "x");
+
+    /* an id list is one parameter, in the dialect's brackets */
+    char list[32];
+    snprintf(list, sizeof list, "%c5,1,99,1%c", x.d->list_open, x.d->list_close);
+    const char *lp[] = {list};
+    memset(&g, 0, sizeof g);
+    assert_int_equal(dx(&x,
+                        "SELECT id, name FROM sys_pops WHERE id IN"
+                        " (SELECT value FROM json_each(?1)) ORDER BY id",
+                        "SELECT id, name FROM sys.pops WHERE id = ANY($1::bigint[]) ORDER BY id", 1, lp, &g,
+                        NULL, &e),
+                     STORE_OK);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.v[0][0], "1");
+    assert_string_equal(g.v[0][1], "one");
+    assert_string_equal(g.v[1][0], "5");
+    assert_string_equal(g.v[1][1], "");
+
+    /* a write that matches nothing changed nothing; one that does, says so */
+    const char *gone[] = {"42"}, *all[] = {"0"};
+    assert_int_equal(dx(&x, DEL_POP, 1, gone, NULL, &changes, &e), STORE_OK);
+    assert_int_equal(changes, 0);
+    assert_int_equal(dx(&x, "UPDATE sys_pops SET name = name || '!' WHERE id > ?1",
+                        "UPDATE sys.pops SET name = name || '!' WHERE id > $1::bigint", 1, all, NULL,
+                        &changes, &e),
+                     STORE_OK);
+    assert_int_equal(changes, 3);
+
+    /* the callback stops the statement: STORE_ERR, nothing said */
+    memset(&g, 0, sizeof g);
+    g.stop_after = 1;
+    assert_int_equal(dx(&x, "SELECT id FROM sys_pops ORDER BY id", "SELECT id FROM sys.pops ORDER BY id", 0,
+                        NULL, &g, NULL, &e),
+                     STORE_ERR);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(e.msg, "");
+
+    /* the connection is still good: more statements than SQLite keeps
+     * prepared, each distinct */
+    for (int i = 0; i < 80; i++) {
+        char lite_sql[48], pg_sql[48];
+        snprintf(lite_sql, sizeof lite_sql, "SELECT %d + ?1", i);
+        snprintf(pg_sql, sizeof pg_sql, "SELECT %d + $1::bigint", i);
+        memset(&g, 0, sizeof g);
+        assert_int_equal(dx(&x, lite_sql, pg_sql, 1, all, &g, NULL, &e), STORE_OK);
+        assert_int_equal(strtol(g.v[0][0], NULL, 10), i);
+    }
+    dconn_close(&x);
+}
+
+/* Runs one statement and checks its outcome: status, constraint class,
+ * and a reason whenever it failed. */
+static void want_class(dconn *x, const char *lite_sql, const char *pg_sql, size_t n,
+                       const char *const *params, store_status st, sql_conflict kind)
+{
+    sql_error e;
+    store_status got = dx(x, lite_sql, pg_sql, n, params, NULL, NULL, &e);
+    if (got != st || e.conflict != kind)
+        fail_msg("%s: status %d class %d, wanted %d %d (%s)", x->pg ? pg_sql : lite_sql, got, e.conflict, st,
+                 kind, e.msg);
+    if (st != STORE_OK && !e.msg[0]) fail_msg("%s: no reason given", x->pg ? pg_sql : lite_sql);
+}
+
+/* Each constraint has its class; other failures are STORE_ERR. */
+static void test_dialect_error_classes(void **state)
+{
+    dconn x;
+    dconn_open(*state, &x);
+    const char *pop[] = {"1", "p1"}, *same_id[] = {"1", "p2"}, *same_name[] = {"2", "p1"},
+               *no_name[] = {"3", NULL}, *one[] = {"1"};
+    const char *orphan[] = {"1", "n1", "127.0.0.1:7080", "9"};
+    const char *node[] = {"1", "n1", "127.0.0.1:7080", "1"};
+    want_class(&x, ADD_POP, 2, pop, STORE_OK, SQLC_NONE);
+    want_class(&x, ADD_POP, 2, same_id, STORE_CONFLICT, SQLC_PRIMARY);
+    want_class(&x, ADD_POP, 2, same_name, STORE_CONFLICT, SQLC_UNIQUE);
+    want_class(&x, ADD_POP, 2, no_name, STORE_CONFLICT, SQLC_OTHER); /* NOT NULL */
+    want_class(&x, ADD_NODE, 4, orphan, STORE_CONFLICT, SQLC_FOREIGN);
+    want_class(&x, ADD_NODE, 4, node, STORE_OK, SQLC_NONE);
+    want_class(&x, DEL_POP, 1, one, STORE_CONFLICT, SQLC_FOREIGN); /* node 1 uses it */
+    want_class(&x, "SELECT x FROM no_such_table", "SELECT x FROM no_such_table", 0, NULL, STORE_ERR,
+               SQLC_NONE);
+    dconn_close(&x);
+}
+
+/* begin / in_transaction / ROLLBACK, and a failed statement inside. */
+static void test_dialect_transactions(void **state)
+{
+    fixture *f = *state;
+    dconn x;
+    dconn_open(f, &x);
+    sql_error e;
+    assert_false(x.d->in_transaction(&x.c));
+    assert_int_equal(dx(&x, x.d->begin, x.d->begin, 0, NULL, NULL, NULL, &e), STORE_OK);
+    assert_true(x.d->in_transaction(&x.c));
+    const char *pop[] = {"1", "p1"};
+    assert_int_equal(dx(&x, ADD_POP, 2, pop, NULL, NULL, &e), STORE_OK);
+    assert_int_equal(dx(&x, ADD_POP, 2, pop, NULL, NULL, &e), STORE_CONFLICT);
+    assert_true(x.d->in_transaction(&x.c)); /* a failed statement leaves it open */
+    assert_int_equal(dx(&x, "ROLLBACK", "ROLLBACK", 0, NULL, NULL, NULL, &e), STORE_OK);
+    assert_false(x.d->in_transaction(&x.c));
+    got_rows g = {0};
+    assert_int_equal(
+        dx(&x, "SELECT count(*) FROM sys_pops", "SELECT count(*) FROM sys.pops", 0, NULL, &g, NULL, &e),
+        STORE_OK);
+    assert_string_equal(g.v[0][0], "0"); /* rolled back */
+    dconn_close(&x);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void)
@@ -476,6 +747,10 @@ int main(void)
         T(test_invalid_fields),
         T(test_injection_stored_verbatim),
         T(test_threads),
+        T(test_dialect_rendering),
+        T(test_dialect_exec),
+        T(test_dialect_error_classes),
+        T(test_dialect_transactions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
