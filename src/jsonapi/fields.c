@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jsonapi/query.h"
 #include "model/calls.h"
 
 #define ECHO_MAX 100
@@ -56,15 +57,9 @@ void fieldsets_parse(fieldsets *f, const char *key, const char *value, jsonapi_e
         return;
     }
     uint64_t mask = 0;
-    const char *p = value;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && *p == ' ') {
-            p++;
-            len--;
-        }
-        while (len && p[len - 1] == ' ') len--;
+    const char *next = value, *p;
+    size_t len;
+    while (query_list_next(&next, &p, &len)) {
         if (len) {
             int bit = field_bit(t, p, len);
             if (bit < 0)
@@ -74,8 +69,6 @@ void fieldsets_parse(fieldsets *f, const char *key, const char *value, jsonapi_e
             else
                 mask |= (uint64_t)1 << bit;
         }
-        if (!comma) break;
-        p = comma + 1;
     }
     if (t < 0)
         f->calls = mask;

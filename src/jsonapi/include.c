@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "jsonapi/fields.h"
+#include "jsonapi/query.h"
 #include "model/calls.h"
 
 #define ECHO_MAX 100
@@ -86,17 +87,8 @@ static void parse_path(include_tree *t, const char *p, size_t len, jsonapi_error
 
 void include_parse(include_tree *t, const char *value, jsonapi_errors *errs)
 {
-    const char *p = value;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && *p == ' ') {
-            p++;
-            len--;
-        }
-        while (len && p[len - 1] == ' ') len--;
+    const char *next = value, *p;
+    size_t len;
+    while (query_list_next(&next, &p, &len))
         if (len) parse_path(t, p, len, errs);
-        if (!comma) break;
-        p = comma + 1;
-    }
 }

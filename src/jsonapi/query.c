@@ -235,6 +235,19 @@ int listing_query_parse(listing_query *q, const query_param *params, size_t n, j
     return errs->n - before;
 }
 
+bool query_list_next(const char **p, const char **item, size_t *len)
+{
+    if (!*p) return false;
+    const char *s = *p, *comma = strchr(s, ',');
+    size_t n = comma ? (size_t)(comma - s) : strlen(s);
+    while (n && *s == ' ') s++, n--;
+    while (n && s[n - 1] == ' ') n--;
+    *item = s;
+    *len = n;
+    *p = comma ? comma + 1 : NULL;
+    return true;
+}
+
 void listing_query_free(listing_query *q)
 {
     for (size_t i = 0; i < q->n; i++) {

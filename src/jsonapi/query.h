@@ -67,6 +67,12 @@ void query_param_not_allowed(jsonapi_errors *errs, const char *key);
 /* Parses the filters among params; returns the number of errors added to
  * errs (0 = usable). `token`, `include` and `fields[...]` belong to other
  * parsers and are skipped; any other parameter is a 105. */
+/* A parameter's value is a comma-separated list, and spaces around an
+ * item do not count (include, fields[...]). Sets *item and *len to the
+ * item at *p (maybe empty) and moves *p past it; false once the list is
+ * done. Start with *p = the value. */
+bool query_list_next(const char **p, const char **item, size_t *len);
+
 int listing_query_parse(listing_query *q, const query_param *params, size_t n, jsonapi_errors *errs);
 void listing_query_free(listing_query *q);
 
