@@ -39,6 +39,7 @@
 #include "util/clock.h"
 #include "util/endpoint.h"
 #include "util/mailbox.h"
+#include "util/mutex.h"
 #include "util/phase.h"
 #include "util/pool.h"
 
@@ -63,7 +64,7 @@ typedef struct idle_list {
 typedef struct job job;
 
 struct node_pool {
-    pthread_mutex_t mu; /* the idle lists */
+    mutex mu; /* the idle lists */
     idle_list *lists;
     size_t nlists;
     size_t max_idle;
@@ -96,7 +97,7 @@ node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_calls, size_t max_
 {
     node_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
-    pthread_mutex_init(&p->mu, NULL);
+    mutex_init(&p->mu);
     p->max_idle = max_idle_per_node ? max_idle_per_node : 1;
     p->max_reply_bytes = max_reply_bytes;
     p->max_calls = max_calls;
@@ -109,7 +110,7 @@ node_pool *node_pool_new(uint64_t max_reply_bytes, size_t max_calls, size_t max_
         if (p->ep >= 0) close(p->ep);
         mailbox_destroy(&p->incoming);
         mailbox_destroy(&p->parsed);
-        pthread_mutex_destroy(&p->mu);
+        mutex_destroy(&p->mu);
         free(p);
         return NULL;
     }
@@ -131,14 +132,14 @@ void node_pool_free(node_pool *p)
         buf_free(&p->lists[i].spare);
     }
     free(p->lists);
-    pthread_mutex_destroy(&p->mu);
+    mutex_destroy(&p->mu);
     free(p);
 }
 
-/* The node's list (created on first use); an endpoint change empties it.
- * Called with the mutex held. */
+/* The node's list (created on first use); an endpoint change empties it. */
 static idle_list *pool_list(node_pool *p, int64_t node_id, const char *endpoint)
 {
+    assert(mutex_held(&p->mu));
     for (size_t i = 0; i < p->nlists; i++) {
         idle_list *l = &p->lists[i];
         if (l->node_id != node_id) continue;
@@ -166,7 +167,7 @@ static idle_list *pool_list(node_pool *p, int64_t node_id, const char *endpoint)
 static int pool_take(node_pool *p, int64_t node_id, const char *endpoint)
 {
     int fd = -1;
-    pthread_mutex_lock(&p->mu);
+    mutex_lock(&p->mu);
     idle_list *l = pool_list(p, node_id, endpoint);
     while (l && l->n > 0) {
         int cand = l->fds[--l->n];
@@ -178,20 +179,20 @@ static int pool_take(node_pool *p, int64_t node_id, const char *endpoint)
         }
         close(cand); /* closed by the node, or stray bytes: unusable */
     }
-    pthread_mutex_unlock(&p->mu);
+    mutex_unlock(&p->mu);
     return fd;
 }
 
 /* Moves the node's spare reply buffer (if any) into *b, which is empty. */
 static void pool_take_spare(node_pool *p, int64_t node_id, const char *endpoint, buf *b)
 {
-    pthread_mutex_lock(&p->mu);
+    mutex_lock(&p->mu);
     idle_list *l = pool_list(p, node_id, endpoint);
     if (l && l->spare.cap) {
         *b = l->spare;
         buf_init(&l->spare);
     }
-    pthread_mutex_unlock(&p->mu);
+    mutex_unlock(&p->mu);
 }
 
 /* Keeps *b as the node's spare when it has none and b is not too big;
@@ -199,27 +200,27 @@ static void pool_take_spare(node_pool *p, int64_t node_id, const char *endpoint,
 static void pool_give_spare(node_pool *p, int64_t node_id, const char *endpoint, buf *b)
 {
     if (b->cap && b->cap <= SPARE_MAX && !b->oom) {
-        pthread_mutex_lock(&p->mu);
+        mutex_lock(&p->mu);
         idle_list *l = pool_list(p, node_id, endpoint);
         if (l && l->spare.cap == 0) {
             buf_reset(b);
             l->spare = *b;
             buf_init(b);
         }
-        pthread_mutex_unlock(&p->mu);
+        mutex_unlock(&p->mu);
     }
     buf_free(b);
 }
 
 static void pool_give(node_pool *p, int64_t node_id, const char *endpoint, int fd)
 {
-    pthread_mutex_lock(&p->mu);
+    mutex_lock(&p->mu);
     idle_list *l = pool_list(p, node_id, endpoint);
     if (l && l->n < p->max_idle) {
         l->fds[l->n++] = fd;
         fd = -1;
     }
-    pthread_mutex_unlock(&p->mu);
+    mutex_unlock(&p->mu);
     if (fd >= 0) close(fd);
 }
 
