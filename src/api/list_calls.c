@@ -382,12 +382,12 @@ static void check_size(const http_response *res, uint64_t total)
 static bool reserve(app *a, const http_request *req, uint64_t total, http_response *res, bool *moved)
 {
     int64_t waited;
-    bool ok = budget_take(a->docs, total, 0, &waited);
-    if (!ok && http_to_worker(req)) {
+    bool on_worker = pool_may_block();
+    bool ok = budget_take(a->docs, total, on_worker ? a->cfg.inflight_wait_ms : 0, &waited);
+    if (!ok && !on_worker && http_to_worker(req)) {
         *moved = true;
         return false;
     }
-    if (!ok) ok = budget_take(a->docs, total, a->cfg.inflight_wait_ms, &waited);
     if (ok && waited == 0) return true;
     log_level lvl = ok ? LOG_INFO : LOG_WARN;
     buf line;

@@ -63,31 +63,33 @@ static node_snapshot *load(registry *r, char err[STORE_ERR_LEN])
     return s;
 }
 
+/* The current snapshot, referenced, when it is younger than the TTL. */
+static node_snapshot *take_fresh(registry *r, int64_t now)
+{
+    pthread_mutex_lock(&r->mu);
+    node_snapshot *s = r->cur && now - r->loaded_ms < r->ttl_ms ? r->cur : NULL;
+    if (s) s->refs++;
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
 node_snapshot *registry_acquire(registry *r, char err[STORE_ERR_LEN])
 {
     int64_t now = clock_now_ms();
+    node_snapshot *s = take_fresh(r, now);
+    if (s) return s;
+    node_snapshot *fresh = load(r, err); /* err says why when there is none at all */
     pthread_mutex_lock(&r->mu);
-    bool stale = !r->cur || now - r->loaded_ms >= r->ttl_ms;
-    pthread_mutex_unlock(&r->mu);
-
-    if (stale) {
-        node_snapshot *fresh = load(r, err);
-        pthread_mutex_lock(&r->mu);
-        if (fresh) {
-            snapshot_unref(r->cur);
-            r->cur = fresh;
-        } else if (r->cur) {
-            log_msg(LOG_WARN, "node list reload failed, keeping the last one: %s", err);
-        }
-        r->loaded_ms = now; /* also after a failure: retry after the TTL, not every request */
-        pthread_mutex_unlock(&r->mu);
+    if (fresh) {
+        snapshot_unref(r->cur);
+        r->cur = fresh;
+    } else if (r->cur) {
+        log_msg(LOG_WARN, "node list reload failed, keeping the last one: %s", err);
     }
-
-    pthread_mutex_lock(&r->mu);
-    node_snapshot *s = r->cur;
+    r->loaded_ms = now; /* also after a failure: retry after the TTL, not every request */
+    s = r->cur;
     if (s) s->refs++;
     pthread_mutex_unlock(&r->mu);
-    if (!s && !stale) snprintf(err, STORE_ERR_LEN, "the node list could not be read from the store");
     return s;
 }
 
@@ -95,11 +97,7 @@ node_snapshot *registry_for_request(registry *r, const http_request *req, bool *
                                     char err[STORE_ERR_LEN])
 {
     *moved = false;
-    int64_t now = clock_now_ms();
-    pthread_mutex_lock(&r->mu);
-    node_snapshot *s = r->cur && now - r->loaded_ms < r->ttl_ms ? r->cur : NULL;
-    if (s) s->refs++;
-    pthread_mutex_unlock(&r->mu);
+    node_snapshot *s = take_fresh(r, clock_now_ms());
     if (s) return s;
     if (http_to_worker(req)) {
         *moved = true;

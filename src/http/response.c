@@ -191,13 +191,15 @@ static bool take_parts(http_wire *w, http_response *res)
             buf_free(src);
             continue;
         }
-        w->part_len[w->nparts] = src->len;
+        size_t len = src->len;
         char *data = buf_steal(src);
-        if (!data)
+        if (!data) {
             ok = false;
-        else
-            w->part[w->nparts++] = data;
-        w->body_len += w->part_len[w->nparts - 1];
+            continue;
+        }
+        w->part[w->nparts] = data;
+        w->part_len[w->nparts++] = len;
+        w->body_len += len;
     }
     free(res->more);
     res->more = NULL;
