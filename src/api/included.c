@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
+
 /* Every type after each type that has a relationship to it. */
 static const res_type_id fetch_order[RT_COUNT] = {
     RT_CUSTOMERS_AUTHS, RT_DIALPEERS,        RT_NODES,     RT_GATEWAYS,  RT_ACCOUNTS,
@@ -20,13 +22,7 @@ typedef struct id_vec {
 static bool push(id_vec *x, int64_t id)
 {
     if (id == CALL_ID_NONE) return true;
-    if (x->n == x->cap) {
-        size_t cap = x->cap ? x->cap * 2 : 16;
-        int64_t *v = realloc(x->v, cap * sizeof *v);
-        if (!v) return false;
-        x->v = v;
-        x->cap = cap;
-    }
+    if (!grow((void **)&x->v, &x->cap, x->n + 1, sizeof *x->v, 16)) return false;
     x->v[x->n++] = id;
     return true;
 }

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
+
 static const uint8_t V4MAPPED_PREFIX[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 /* An address as family + bytes, IPv4-mapped IPv6 folded to IPv4. */
@@ -139,16 +141,10 @@ int cidr_list_parse(const char *text, cidr_list *out, char err[160])
             cidr_list_free(out);
             return -1;
         }
-        if (out->n == cap) {
-            size_t ncap = cap ? cap * 2 : 4;
-            cidr *items = realloc(out->items, ncap * sizeof *items);
-            if (items == NULL) {
-                snprintf(err, 160, "out of memory");
-                cidr_list_free(out);
-                return -1;
-            }
-            out->items = items;
-            cap = ncap;
+        if (!grow((void **)&out->items, &cap, out->n + 1, sizeof *out->items, 4)) {
+            snprintf(err, 160, "out of memory");
+            cidr_list_free(out);
+            return -1;
         }
         out->items[out->n++] = c;
     }

@@ -62,6 +62,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "util/clock.h"
+#include "util/dlist.h"
 #include "util/log.h"
 #include "util/mailbox.h"
 #include "util/phase.h"
@@ -143,9 +144,9 @@ typedef struct req_work {
 struct conn {
     int fd;
     enum cstate st;
-    int tl; /* the deadline list it is on, or TL_NONE */
-    conn *tprev, *tnext;
-    conn *aprev, *anext; /* every connection, for shutdown */
+    int tl;      /* the deadline list it is on, or TL_NONE */
+    dlink tlink; /* on deadline list tl */
+    dlink alink; /* on the list of every connection, for shutdown; then in the graveyard */
     int64_t deadline_ms;
     struct sockaddr_storage peer;
     ip_slot *ip; /* NULL: not counted (exempt) */
@@ -172,7 +173,7 @@ struct conn {
 };
 
 typedef struct tlist_head {
-    conn *first, *last;
+    dlist q; /* soonest deadline first: every entry has the same timeout */
     int ms;
 } tlist_head;
 
@@ -185,8 +186,8 @@ struct http_server {
     worker_pool *workers;
     atomic_bool stopping;
     atomic_size_t nconns;
-    conn *all;
-    conn *graveyard; /* closed this round (linked through anext) */
+    dlist all;
+    dlist graveyard; /* closed this round (linked through alink) */
     tlist_head lists[TL_COUNT];
     ip_slot *ips[IP_BUCKETS];
     atomic_size_t unsent;          /* answer bytes reserved and not yet sent */
@@ -203,17 +204,15 @@ static _Thread_local http_server *loop_of;
 static void tl_remove(http_server *s, conn *c)
 {
     if (c->tl == TL_NONE) return;
-    tlist_head *l = &s->lists[c->tl];
-    if (c->tprev)
-        c->tprev->tnext = c->tnext;
-    else
-        l->first = c->tnext;
-    if (c->tnext)
-        c->tnext->tprev = c->tprev;
-    else
-        l->last = c->tprev;
-    c->tprev = c->tnext = NULL;
+    dlist_unlink(&s->lists[c->tl].q, &c->tlink);
     c->tl = TL_NONE;
+}
+
+/* The connection due first on list l, or NULL. */
+static conn *tl_first(http_server *s, int l)
+{
+    dlink *d = s->lists[l].q.first;
+    return d ? DLIST_ITEM(d, conn, tlink) : NULL;
 }
 
 /* Puts c at the end of list `which`, due its timeout from now. */
@@ -223,13 +222,7 @@ static void tl_set(http_server *s, conn *c, int which)
     tlist_head *l = &s->lists[which];
     c->deadline_ms = clock_now_ms() + l->ms;
     c->tl = which;
-    c->tprev = l->last;
-    c->tnext = NULL;
-    if (l->last)
-        l->last->tnext = c;
-    else
-        l->first = c;
-    l->last = c;
+    dlist_push(&l->q, &c->tlink);
 }
 
 /* ---- per-address counts ---------------------------------------------------- */
@@ -318,11 +311,7 @@ static void conn_close(http_server *s, conn *c)
 {
     assert(c->st != CS_HANDLER && !c->dead);
     tl_remove(s, c);
-    if (c->aprev)
-        c->aprev->anext = c->anext;
-    else
-        s->all = c->anext;
-    if (c->anext) c->anext->aprev = c->aprev;
+    dlist_unlink(&s->all, &c->alink);
     close(c->fd);
     ip_release(s, c->ip);
     atomic_fetch_sub(&s->unsent, c->accounted);
@@ -335,16 +324,15 @@ static void conn_close(http_server *s, conn *c)
     c->dead = true;
     /* freed after this round of events: a later event of the same
      * epoll_wait batch may still name it */
-    c->anext = s->graveyard;
-    s->graveyard = c;
+    dlist_push(&s->graveyard, &c->alink);
     atomic_fetch_sub(&s->nconns, 1);
 }
 
 static void bury(http_server *s)
 {
-    while (s->graveyard) {
-        conn *c = s->graveyard;
-        s->graveyard = c->anext;
+    while (s->graveyard.first) {
+        conn *c = DLIST_ITEM(s->graveyard.first, conn, alink);
+        dlist_unlink(&s->graveyard, &c->alink);
         free(c);
     }
 }
@@ -1055,9 +1043,7 @@ static void accept_all(http_server *s)
             refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server cannot watch more connections.");
             continue;
         }
-        c->anext = s->all;
-        if (s->all) s->all->aprev = c;
-        s->all = c;
+        dlist_push(&s->all, &c->alink);
         atomic_fetch_add(&s->nconns, 1);
         tl_set(s, c, TL_REQUEST); /* the first request's deadline runs from the accept */
     }
@@ -1100,7 +1086,7 @@ static int expire(http_server *s)
     int64_t next = now + 1000;
     for (int l = 0; l < TL_COUNT; l++) {
         conn *c;
-        while ((c = s->lists[l].first) && c->deadline_ms <= now) {
+        while ((c = tl_first(s, l)) && c->deadline_ms <= now) {
             switch (l) {
             case TL_REQUEST:
                 refuse(s, c, 408, "The request did not arrive in time.", REFUSE_HEAD_TIMEOUT);
@@ -1118,9 +1104,9 @@ static int expire(http_server *s)
                 break;
             default: conn_close(s, c); break;
             }
-            if (s->lists[l].first == c) break; /* still there (a 408 being written): next round */
+            if (tl_first(s, l) == c) break; /* still there (a 408 being written): next round */
         }
-        if (s->lists[l].first && s->lists[l].first->deadline_ms < next) next = s->lists[l].first->deadline_ms;
+        if ((c = tl_first(s, l)) && c->deadline_ms < next) next = c->deadline_ms;
     }
     http_refusals_flush(now, false);
     int64_t wait = next - now;
@@ -1153,8 +1139,8 @@ static void *loop_main(void *arg)
         timeout = expire(s);
         bury(s);
     }
-    while (s->all) {
-        conn *c = s->all;
+    while (s->all.first) {
+        conn *c = DLIST_ITEM(s->all.first, conn, alink);
         if (c->st == CS_WRITE || c->st == CS_HANDLER) c->st = CS_LINGER;
         conn_close(s, c);
     }

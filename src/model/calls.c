@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
 #include "util/decimal.h"
 
 const call_attr_def call_attrs[ATTR_COUNT] = {
@@ -85,13 +86,7 @@ void callset_reset(callset *cs)
 
 call_record *callset_push(callset *cs)
 {
-    if (cs->n == cs->cap) {
-        size_t cap = cs->cap ? cs->cap * 2 : 64;
-        call_record *r = realloc(cs->recs, cap * sizeof *r);
-        if (!r) return NULL;
-        cs->recs = r;
-        cs->cap = cap;
-    }
+    if (!grow((void **)&cs->recs, &cs->cap, cs->n + 1, sizeof *cs->recs, 64)) return NULL;
     call_record *r = &cs->recs[cs->n++];
     memset(r->attr, 0, sizeof r->attr);
     r->tag.off = r->tag.len = 0;

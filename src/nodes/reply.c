@@ -70,6 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
 #include "util/timefmt.h"
 
 #define MAX_DEPTH 1024   /* containers open at once, anywhere in the reply */
@@ -1124,16 +1125,9 @@ int reply_parser_feed(reply_parser *p, const char *data, size_t n)
         return -1;
     }
     size_t from = p->in_len, need = p->in_len + n;
-    if (need > p->in_cap) {
-        size_t cap = p->in_cap ? p->in_cap : 4096;
-        while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        char *in = realloc(p->in, cap);
-        if (!in) {
-            fail(p, "out of memory");
-            return -1;
-        }
-        p->in = in;
-        p->in_cap = cap;
+    if (!grow((void **)&p->in, &p->in_cap, need, 1, 4096)) {
+        fail(p, "out of memory");
+        return -1;
     }
     memcpy(p->in + from, data, n);
     p->in_len = need;

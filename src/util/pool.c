@@ -16,7 +16,7 @@
 struct worker_pool {
     mutex mu;
     pthread_cond_t work, done;
-    pool_item *head, *tail;
+    dlist fifo; /* queued items, oldest first */
     bool stopping;
     size_t nthreads;
     pthread_t *threads;
@@ -25,28 +25,14 @@ struct worker_pool {
 static void fifo_push(worker_pool *p, pool_item *it)
 {
     assert(mutex_held(&p->mu));
-    it->next = NULL;
-    it->prev = p->tail;
-    if (p->tail)
-        p->tail->next = it;
-    else
-        p->head = it;
-    p->tail = it;
+    dlist_push(&p->fifo, &it->link);
     it->queued = true;
 }
 
 static void fifo_unlink(worker_pool *p, pool_item *it)
 {
     assert(mutex_held(&p->mu) && it->queued);
-    if (it->prev)
-        it->prev->next = it->next;
-    else
-        p->head = it->next;
-    if (it->next)
-        it->next->prev = it->prev;
-    else
-        p->tail = it->prev;
-    it->prev = it->next = NULL;
+    dlist_unlink(&p->fifo, &it->link);
     it->queued = false;
 }
 
@@ -55,9 +41,9 @@ static void *worker(void *arg)
     worker_pool *p = arg;
     mutex_lock(&p->mu);
     for (;;) {
-        while (!p->head && !p->stopping) mutex_wait(&p->mu, &p->work);
-        pool_item *it = p->head;
-        if (!it) break; /* stopping, and nothing left to run */
+        while (!p->fifo.first && !p->stopping) mutex_wait(&p->mu, &p->work);
+        if (!p->fifo.first) break; /* stopping, and nothing left to run */
+        pool_item *it = DLIST_ITEM(p->fifo.first, pool_item, link);
         fifo_unlink(p, it);
         pool_batch *b = it->batch;
         if (b) b->running++;
@@ -109,7 +95,7 @@ void pool_free(worker_pool *p)
     pthread_cond_broadcast(&p->work);
     mutex_unlock(&p->mu);
     for (size_t i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
-    assert(!p->head);
+    assert(!p->fifo.first);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);
     mutex_destroy(&p->mu);

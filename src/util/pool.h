@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/dlist.h"
+
 typedef struct worker_pool worker_pool;
 typedef void (*pool_fn)(void *arg);
 
@@ -35,8 +37,8 @@ bool pool_may_block(void);
 typedef struct pool_item {
     pool_fn fn;
     void *arg;
-    struct pool_item *prev, *next; /* in the pool's FIFO while queued */
-    struct pool_batch *batch;      /* NULL: a pool_submit_item job */
+    dlink link;               /* in the pool's FIFO while queued */
+    struct pool_batch *batch; /* NULL: a pool_submit_item job */
     bool queued;
 } pool_item;
 
