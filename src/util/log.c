@@ -18,7 +18,7 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(log_level min) { min_level = min; }
 
-static void put_value(buf *line, const char *v, size_t n)
+void log_value(buf *line, const char *v, size_t n)
 {
     bool plain = n > 0;
     for (size_t i = 0; i < n && plain; i++) {
@@ -57,7 +57,7 @@ void log_begin(buf *line, log_level lvl, const char *msg)
     n += 5;
     buf_reserve(line, 240); /* one allocation for a usual line */
     buf_append(line, head, n);
-    put_value(line, msg, strlen(msg));
+    log_value(line, msg, strlen(msg));
 }
 
 void log_kvn(buf *line, const char *key, const char *value, size_t n)
@@ -66,7 +66,7 @@ void log_kvn(buf *line, const char *key, const char *value, size_t n)
     buf_putc(line, ' ');
     buf_puts(line, key);
     buf_putc(line, '=');
-    put_value(line, value ? value : "", value ? n : 0);
+    log_value(line, value ? value : "", value ? n : 0);
 }
 
 void log_kv(buf *line, const char *key, const char *value)

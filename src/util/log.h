@@ -23,6 +23,10 @@ void log_kv(buf *line, const char *key, const char *value);
 void log_kvn(buf *line, const char *key, const char *value, size_t n);
 void log_kv_i64(buf *line, const char *key, int64_t value);
 void log_kv_ms(buf *line, const char *key, double ms);
+/* Appends a value as log_kv writes it (plain, or a JSON string when it is
+ * empty or holds anything but printable ASCII without spaces, '"', '=' and
+ * '\\'): for lines of another shape that keep the same rule. */
+void log_value(buf *line, const char *v, size_t n);
 /* Ends the line, writes it, and frees the buffer. */
 void log_end(buf *line, log_level lvl);
 

@@ -3,9 +3,18 @@
 #include "jsonw.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void put_str(buf *out, const char *s, size_t n, bool line)
+{
+    if (line)
+        buf_put_json_line_str(out, s, n);
+    else
+        buf_put_json_str(out, s, n);
+}
 
 static void write_real(buf *out, double d)
 {
@@ -23,7 +32,8 @@ static void write_real(buf *out, double d)
     if (!strpbrk(tmp, ".eE")) buf_puts(out, ".0");
 }
 
-void sim_json_write(buf *out, const json_t *v)
+/* line: strings and keys with the line-safe escaper (util/buf.h). */
+static void write_value(buf *out, const json_t *v, bool line)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
@@ -36,9 +46,9 @@ void sim_json_write(buf *out, const json_t *v)
         {
             if (!first) buf_putc(out, ',');
             first = 0;
-            buf_put_json_str(out, k, klen);
+            put_str(out, k, klen, line);
             buf_putc(out, ':');
-            sim_json_write(out, val);
+            write_value(out, val, line);
         }
         buf_putc(out, '}');
         break;
@@ -50,12 +60,12 @@ void sim_json_write(buf *out, const json_t *v)
         json_array_foreach(v, i, val)
         {
             if (i) buf_putc(out, ',');
-            sim_json_write(out, val);
+            write_value(out, val, line);
         }
         buf_putc(out, ']');
         break;
     }
-    case JSON_STRING: buf_put_json_str(out, json_string_value(v), json_string_length(v)); break;
+    case JSON_STRING: put_str(out, json_string_value(v), json_string_length(v), line); break;
     case JSON_INTEGER: buf_put_i64(out, (int64_t)json_integer_value(v)); break;
     case JSON_REAL: write_real(out, json_real_value(v)); break;
     case JSON_TRUE: buf_puts(out, "true"); break;
@@ -63,3 +73,7 @@ void sim_json_write(buf *out, const json_t *v)
     case JSON_NULL: buf_puts(out, "null"); break;
     }
 }
+
+void sim_json_write(buf *out, const json_t *v) { write_value(out, v, false); }
+
+void sim_json_write_line(buf *out, const json_t *v) { write_value(out, v, true); }

@@ -34,6 +34,7 @@ static void usage(FILE *f)
     fputs("usage: activecalls-nodesim [--listen HOST:PORT] [--node-id N] [--pop-id P]\n"
           "           [--calls K] [--seed S] [--churn] [--calls-file FILE]\n"
           "           [--delay-ms MS] [--blackhole | --close | --garbage | --oversize]\n"
+          "           [--log-requests]\n"
           "\n"
           "A simulated yeti-switch node: JSON-RPC 2.0 in netstrings over TCP.\n"
           "  --listen HOST:PORT  address to listen on, [V6]:PORT for IPv6; port 0 picks one\n"
@@ -48,7 +49,9 @@ static void usage(FILE *f)
           "  --blackhole         read requests, never answer\n"
           "  --close             close the connection when a request arrives\n"
           "  --garbage           answer with bytes that are not a netstring\n"
-          "  --oversize          answer with a 1 GiB netstring header and endless filler\n",
+          "  --oversize          answer with a 1 GiB netstring header and endless filler\n"
+          "  --log-requests      print each request read as one line on stderr:\n"
+          "                      nodesim request method=M params=[...]\n",
           f);
 }
 
@@ -88,6 +91,7 @@ enum {
     OPT_CLOSE,
     OPT_GARBAGE,
     OPT_OVERSIZE,
+    OPT_LOG_REQUESTS,
     OPT_HELP,
 };
 
@@ -104,6 +108,7 @@ static const struct option long_options[] = {
     {"close", no_argument, NULL, OPT_CLOSE},
     {"garbage", no_argument, NULL, OPT_GARBAGE},
     {"oversize", no_argument, NULL, OPT_OVERSIZE},
+    {"log-requests", no_argument, NULL, OPT_LOG_REQUESTS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -174,6 +179,7 @@ static int parse_options(int argc, char **argv, options *o)
             o->server.fault = SIM_FAULT_OVERSIZE;
             faults++;
             break;
+        case OPT_LOG_REQUESTS: o->server.log_requests = true; break;
         case OPT_HELP: usage(stdout); return -1;
         default: usage(stderr); return 2;
         }

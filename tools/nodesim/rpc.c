@@ -4,10 +4,12 @@
 #include "rpc.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "jsonw.h"
 #include "rng.h"
+#include "util/log.h"
 
 enum {
     ERR_PARSE = -32700,
@@ -180,6 +182,29 @@ static size_t frame_close(buf *b)
     } while (n);
     buf_putc(b, ',');
     return at;
+}
+
+void sim_rpc_log_request(const char *p, size_t n)
+{
+    json_t *req = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    json_t *method = json_object_get(req, "method");
+    json_t *params = json_object_get(req, "params");
+    buf line;
+    buf_init(&line);
+    buf_puts(&line, "nodesim request method=");
+    if (json_is_string(method))
+        log_value(&line, json_string_value(method), json_string_length(method));
+    else
+        buf_putc(&line, '-');
+    buf_puts(&line, " params=");
+    if (params)
+        sim_json_write_line(&line, params);
+    else
+        buf_putc(&line, '-');
+    buf_putc(&line, '\n');
+    if (!line.oom) fwrite(line.data, 1, line.len, stderr); /* stderr is unbuffered: one write */
+    buf_free(&line);
+    json_decref(req);
 }
 
 bool sim_rpc_handle(sim_calls *calls, const char *p, size_t n, buf *frame, size_t *start)

@@ -25,4 +25,11 @@
  * out it returns true with frame->oom set. */
 bool sim_rpc_handle(sim_calls *calls, const char *p, size_t n, buf *frame, size_t *start);
 
+/* --log-requests: prints the request payload p[0..n) as one line on
+ * stderr, `nodesim request method=M params=P`: M as a log value (plain, or
+ * a JSON string when it holds spaces, quotes or controls: util/log.h), P
+ * the params as compact JSON whose strings escape anything that could end
+ * a line; "-" for either when the payload has none (or is not JSON). */
+void sim_rpc_log_request(const char *p, size_t n);
+
 #endif

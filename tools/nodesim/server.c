@@ -258,6 +258,7 @@ static void handle_request(server *s, conn *c, const char *p, size_t n)
     buf_reset(&frame);
     size_t start = 0;
     bool oversize = false;
+    if (o->log_requests) sim_rpc_log_request(p ? p : "", n);
     switch (o->fault) {
     case SIM_FAULT_GARBAGE: buf_append(&frame, garbage_reply, sizeof garbage_reply - 1); break;
     case SIM_FAULT_OVERSIZE:

@@ -28,6 +28,7 @@ typedef struct sim_server_opts {
     long delay_ms; /* hold every reply this long after its request arrived */
     sim_fault fault;
     bool churn;        /* calls end and start every SIM_CHURN_MS */
+    bool log_requests; /* one stderr line per request decoded (rpc.h) */
     long long node_id; /* for log lines */
 } sim_server_opts;
 
