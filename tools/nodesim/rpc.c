@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "filter.h"
 #include "jsonw.h"
 #include "rng.h"
 #include "util/log.h"
@@ -18,6 +19,7 @@ enum {
     ERR_PARAMS = -32602,
     ERR_INTERNAL = -32603,
     ERR_NOT_FOUND = 404,
+    ERR_NODE = 500, /* a yeti node's refusal of a request it understood */
 };
 
 /* Room before the payload for the netstring length header and ':'. */
@@ -38,16 +40,24 @@ static void put_id(buf *b, const json_t *id)
         buf_puts(b, "null");
 }
 
-static void reply_error(buf *b, const json_t *id, int code, const char *msg)
+/* The node's refusals (ERR_NODE) also carry "data":null, as a yeti node's
+ * server writes them (docs/CONTRACT.md §7). */
+static void reply_error_n(buf *b, const json_t *id, int code, const char *msg, size_t len)
 {
     payload_reset(b);
     buf_puts(b, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":");
     buf_put_i64(b, code);
     buf_puts(b, ",\"message\":");
-    buf_put_json_str(b, msg, strlen(msg));
+    buf_put_json_str(b, msg, len);
+    if (code == ERR_NODE) buf_puts(b, ",\"data\":null");
     buf_puts(b, "},\"id\":");
     put_id(b, id);
     buf_putc(b, '}');
+}
+
+static void reply_error(buf *b, const json_t *id, int code, const char *msg)
+{
+    reply_error_n(b, id, code, msg, strlen(msg));
 }
 
 static void result_begin(buf *b)
@@ -115,6 +125,51 @@ static void show_count(sim_calls *calls, buf *b, const json_t *params, const jso
     result_end(b, id);
 }
 
+/* yeti.show.calls.filtered: the calls meeting every rule, each with only
+ * the named fields (filter.h). */
+static void show_filtered(sim_calls *calls, buf *b, const json_t *params, const json_t *id)
+{
+    int64_t now = sim_now_real_us();
+    sim_query q;
+    buf msg;
+    buf_init(&msg);
+    if (sim_query_parse(&q, params, now / 1000000, &msg) != 0) {
+        if (msg.oom)
+            b->oom = true;
+        else
+            reply_error_n(b, id, ERR_NODE, msg.data, msg.len);
+        buf_free(&msg);
+        return;
+    }
+    buf rec; /* one record at a time, with its duration as of now */
+    buf_init(&rec);
+    bool first = true;
+    result_begin(b);
+    buf_putc(b, '[');
+    for (size_t i = 0; i < calls->n && !rec.oom; i++) {
+        buf_reset(&rec);
+        sim_calls_write_one(calls->v[i], &rec, now);
+        if (!sim_query_select(&q, rec.data, rec.len)) continue;
+        if (!first) buf_putc(b, ',');
+        first = false;
+        sim_query_write(&q, b);
+    }
+    buf_putc(b, ']');
+    result_end(b, id);
+    if (rec.oom) b->oom = true;
+    buf_free(&rec);
+    sim_query_free(&q);
+}
+
+/* yeti.show.calls.fields: every field the filtered method knows; params
+ * are not read, as a node does not read them. */
+static void show_fields(buf *b, const json_t *id)
+{
+    result_begin(b);
+    sim_fields_write(b);
+    result_end(b, id);
+}
+
 static void disconnect(sim_calls *calls, buf *b, const json_t *params, const json_t *id)
 {
     json_t *tag = params ? json_array_get(params, 0) : NULL;
@@ -161,6 +216,10 @@ static bool dispatch(sim_calls *calls, buf *b, const json_t *req)
         show_calls(calls, b, params, id);
     } else if (mlen == strlen("yeti.show.calls.count") && strcmp(m, "yeti.show.calls.count") == 0) {
         show_count(calls, b, params, id);
+    } else if (mlen == strlen("yeti.show.calls.filtered") && strcmp(m, "yeti.show.calls.filtered") == 0) {
+        show_filtered(calls, b, params, id);
+    } else if (mlen == strlen("yeti.show.calls.fields") && strcmp(m, "yeti.show.calls.fields") == 0) {
+        show_fields(b, id);
     } else if (mlen == strlen("yeti.request.call.disconnect") &&
                strcmp(m, "yeti.request.call.disconnect") == 0) {
         disconnect(calls, b, params, id);

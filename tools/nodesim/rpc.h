@@ -3,10 +3,12 @@
  * reply. Knows nothing about sockets, so the event loop can queue, delay
  * or drop the reply as the fault mode says.
  *
- * Methods: yeti.show.calls, yeti.show.calls.count,
- * yeti.request.call.disconnect (docs/CONTRACT.md §7). Errors: -32700 parse error,
- * -32600 invalid request, -32601 unknown method, -32602 bad params,
- * -32603 out of memory, 404 "call not found". A request without "id" is a
+ * Methods: yeti.show.calls, yeti.show.calls.count, yeti.show.calls.fields,
+ * yeti.show.calls.filtered, yeti.request.call.disconnect (docs/CONTRACT.md
+ * §7). Errors: -32700 parse error, -32600 invalid request, -32601 unknown
+ * method, -32602 bad params, -32603 out of memory, 404 "call not found",
+ * and 500 with the node's own message (and "data":null) when the filtered
+ * method refuses its params (filter.h). A request without "id" is a
  * notification: it is executed and not answered (JSON-RPC 2.0). */
 #ifndef NODESIM_RPC_H
 #define NODESIM_RPC_H
