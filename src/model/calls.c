@@ -248,7 +248,7 @@ typedef enum { VAL_NUMBER, VAL_STRING, VAL_OTHER, VAL_NULL } val_class;
 static val_class classify(const char *t, size_t len, decnum *num)
 {
     if (len == 0) return VAL_NULL;
-    if (t[0] == '"') return decnum_parse(t + 1, len - 2, num) ? VAL_NUMBER : VAL_STRING;
+    if (t[0] == '"' && len >= 2) return decnum_parse(t + 1, len - 2, num) ? VAL_NUMBER : VAL_STRING;
     return decnum_parse(t, len, num) ? VAL_NUMBER : VAL_OTHER;
 }
 
