@@ -1,10 +1,12 @@
 /* fuzz_query: every query parameter an endpoint reads — filters
  * (jsonapi/query.c), include (jsonapi/include.c), fields[...]
- * (jsonapi/fields.c), token and anything else — through api_params_parse
- * (api/params.c), as the listing and the show endpoints call it.
+ * (jsonapi/fields.c), sort (jsonapi/sort.c), page[...] (jsonapi/page.c),
+ * group-by, token and anything else — through api_params_parse
+ * (api/params.c), as the listing, the counts and the show endpoints call
+ * it.
  *
  * Input: byte 0 picks the endpoint kind (listing; a show that takes
- * include; one that does not), the rest is the query string as the HTTP
+ * include; one that does not; the counts), the rest is the query string as the HTTP
  * layer hands it over (already percent-decoded): parameters split on '&',
  * each on its first '=' (none: the value is ""), at most 256 of them as
  * the server allows.
@@ -17,8 +19,14 @@
  *     status "400"; an accepted query leaves the body empty;
  *   - accepted filters make one condition per filter parameter, every item
  *     of their values is a strict integer (or a call id with a numeric
- *     node), and the conditions written back canonically (integers in decimal, call ids
- *     as <node>*<tag>) parse to the same conditions;
+ *     node, a non-empty string, true or false), and the conditions
+ *     written back canonically (integers in decimal, call ids as
+ *     <node>*<tag>, strings without the spaces around them) parse to the
+ *     same conditions; the rules for a node (listing_query_rules) are
+ *     well formed;
+ *   - accepted sort keys are known and distinct, at most SORT_KEYS_MAX;
+ *     an accepted page has number >= 1 and 1 <= size <= the maximum;
+ *     group-by keys are relationships, each once;
  *   - an accepted include tree is well formed (parents before children, at
  *     most 3 steps, each node's type the one its relationship reaches,
  *     call_rels exactly the first steps), and its paths written back parse
@@ -59,7 +67,19 @@ static void query_split(query *q, fz_in *in)
     }
 }
 
-static bool run(const query *q, bool listing, bool allow_include, api_params *p, http_response *res)
+#define MAX_PAGE 1000
+
+/* The counts' sort keys, as a counts endpoint could have them. */
+static int counts_index(const char *name, size_t len)
+{
+    return len == 5 && memcmp(name, "count", 5) == 0  ? 0
+        : len == 7 && memcmp(name, "node-id", 7) == 0 ? 1
+                                                      : -1;
+}
+
+static const params_limits limits = {100, MAX_PAGE, counts_index};
+
+static bool run(const query *q, params_kind kind, bool allow_include, api_params *p, http_response *res)
 {
     http_request req;
     memset(&req, 0, sizeof req);
@@ -67,18 +87,21 @@ static bool run(const query *q, bool listing, bool allow_include, api_params *p,
     req.nparams = q->n;
     memset(res, 0, sizeof *res);
     buf_init(&res->body);
-    return api_params_parse(&req, listing, allow_include, p, res);
+    return api_params_parse(&req, kind, allow_include, &limits, p, res);
 }
 
-static bool known_param(const char *key, bool listing, bool allow_include)
+static bool known_param(const char *key, params_kind kind, bool allow_include)
 {
+    bool listed = kind != PARAMS_CALL;
     return strcmp(key, "token") == 0 || (allow_include && strcmp(key, "include") == 0) ||
-        strncmp(key, "fields[", 7) == 0 || (listing && strncmp(key, "filter[", 7) == 0);
+        strncmp(key, "fields[", 7) == 0 || (listed && strncmp(key, "filter[", 7) == 0) ||
+        (listed && strcmp(key, "sort") == 0) || (listed && strncmp(key, "page[", 5) == 0) ||
+        (kind == PARAMS_COUNTS && strcmp(key, "group-by") == 0);
 }
 
 static void check_error_document(const http_response *res)
 {
-    static const char *const codes[] = {"101", "102", "103", "104", "105", "112"};
+    static const char *const codes[] = {"101", "102", "103", "104", "105", "112", "114", "118"};
     FZ_CHECK(res->status == 400, "status %d", res->status);
     json_error_t jerr;
     json_t *doc = json_loadb(res->body.data, res->body.len, 0, &jerr);
@@ -103,9 +126,16 @@ static void check_error_document(const http_response *res)
 
 /* ---- filters ----------------------------------------------------------------------- */
 
-static void put_condition(buf *b, const query_cond *c)
+static void put_condition(buf *b, const query_cond *c, const char *value)
 {
-    if (c->kind == COND_ID_IN) {
+    if (c->strs) { /* the items as sent, without the spaces around them */
+        const char *next = value, *item;
+        size_t len;
+        for (size_t i = 0; query_list_next(&next, &item, &len); i++)
+            buf_printf(b, "%s%.*s", i ? "," : "", (int)len, item);
+    } else if (c->kind == COND_CONNECTED) {
+        buf_puts(b, c->vals[0] ? "true" : "false");
+    } else if (c->kind == COND_ID_IN) {
         for (size_t i = 0; i < c->nids; i++) {
             FZ_CHECK(c->ids[i].node_id > 0 && c->ids[i].tag_len >= 1 && c->ids[i].tag_len <= 1024,
                      "call id %lld with a tag of %zu bytes", (long long)c->ids[i].node_id, c->ids[i].tag_len);
@@ -119,8 +149,13 @@ static void put_condition(buf *b, const query_cond *c)
 
 static bool same_condition(const query_cond *a, const query_cond *b)
 {
-    if (a->kind != b->kind || a->rel != b->rel || a->nvals != b->nvals || a->nids != b->nids) return false;
+    if (a->kind != b->kind || a->rel != b->rel || a->attr != b->attr || a->nvals != b->nvals ||
+        a->nids != b->nids || a->nstrs != b->nstrs)
+        return false;
     if (a->nvals && memcmp(a->vals, b->vals, a->nvals * sizeof *a->vals) != 0) return false;
+    for (size_t i = 0; i < a->nstrs; i++)
+        if (a->strs[i].len != b->strs[i].len || memcmp(a->strs[i].s, b->strs[i].s, a->strs[i].len) != 0)
+            return false;
     for (size_t i = 0; i < a->nids; i++)
         if (a->ids[i].node_id != b->ids[i].node_id || a->ids[i].tag_len != b->ids[i].tag_len ||
             memcmp(a->ids[i].tag, b->ids[i].tag, a->ids[i].tag_len) != 0)
@@ -142,9 +177,35 @@ static bool strict_integer(const char *s, size_t n)
 }
 
 /* Each comma item of an accepted value: a strict integer, or for
- * filter[id] a call id whose node part is digits only. */
-static void check_items(const char *value, cond_kind kind)
+ * filter[id] a call id whose node part is digits only; for a string
+ * filter a non-empty string, kept JSON-escaped for attributes (as records
+ * keep them) or as it is for the local tag; for connected, true or false. */
+static void check_items(const char *value, const query_cond *c)
 {
+    cond_kind kind = c->kind;
+    if (kind == COND_CONNECTED) {
+        FZ_CHECK(strcmp(value, "true") == 0 || strcmp(value, "false") == 0, "connected=%s", value);
+        return;
+    }
+    if (kind == COND_ATTR_PREFIX || kind == COND_ATTR_EQ || kind == COND_TAG_EQ) {
+        const char *next = value, *item;
+        size_t len, i = 0;
+        for (; query_list_next(&next, &item, &len); i++) {
+            FZ_CHECK(len > 0 && i < c->nstrs, "string item %zu of '%s'", i, value);
+            buf want;
+            buf_init(&want);
+            if (kind == COND_TAG_EQ)
+                buf_append(&want, item, len);
+            else
+                buf_put_json_chars(&want, item, len);
+            FZ_CHECK(want.len == c->strs[i].len && memcmp(want.data, c->strs[i].s, want.len) == 0,
+                     "string item %zu of '%s' is kept as '%.*s'", i, value, (int)c->strs[i].len,
+                     c->strs[i].s);
+            buf_free(&want);
+        }
+        FZ_CHECK(i == c->nstrs, "%zu strings for %zu items", c->nstrs, i);
+        return;
+    }
     for (const char *p = value;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
@@ -161,6 +222,52 @@ static void check_items(const char *value, cond_kind kind)
     }
 }
 
+/* The rules for a node: as many as said, each <field><op><integer> with a
+ * field and an operator sems-yeti knows, in one block. */
+static void check_rules(const listing_query *f)
+{
+    char **rules = NULL;
+    size_t n = listing_query_rules(f, &rules);
+    FZ_CHECK((n == 0) == (rules == NULL), "%zu rules in %p", n, (void *)rules);
+    for (size_t i = 0; i < n; i++) {
+        char field[64], op[3];
+        long long v;
+        int end = 0;
+        FZ_CHECK(sscanf(rules[i], "%63[a-z_]%2[<>=!]%lld%n", field, op, &v, &end) == 3 &&
+                     rules[i][end] == '\0' && v >= INT32_MIN && v <= INT32_MAX,
+                 "rule '%s'", rules[i]);
+        bool rel = false;
+        for (int k = 0; k < REL_FROM_RECORD; k++) rel |= strcmp(field, call_rels[k].field) == 0;
+        FZ_CHECK((rel && strcmp(op, "=") == 0 && v >= 1) ||
+                     (strcmp(field, "duration") == 0 && (strcmp(op, ">=") == 0 || strcmp(op, "<=") == 0)) ||
+                     strcmp(rules[i], "connect_time>0") == 0,
+                 "rule '%s'", rules[i]);
+    }
+    free(rules);
+}
+
+/* Accepted sort keys, page and group-by keys are well formed. */
+static void check_sort_page_group(const api_params *p, params_kind kind)
+{
+    FZ_CHECK(p->sort.n <= SORT_KEYS_MAX, "%zu sort keys", p->sort.n);
+    for (size_t i = 0; i < p->sort.n; i++) {
+        int key = p->sort.keys[i].key;
+        FZ_CHECK(kind == PARAMS_LISTING ? key >= 0 && key < ATTR_COUNT : key == 0 || key == 1, "sort key %d",
+                 key);
+        for (size_t j = 0; j < i; j++) FZ_CHECK(p->sort.keys[j].key != key, "sort key %d twice", key);
+    }
+    if (p->page.given)
+        FZ_CHECK(p->page.number >= 1 && p->page.size >= 1 && p->page.size <= MAX_PAGE, "page %lld of %lld",
+                 (long long)p->page.number, (long long)p->page.size);
+    FZ_CHECK(p->ngroup <= REL_COUNT && (kind == PARAMS_COUNTS || p->ngroup == 0), "%zu group-by keys",
+             p->ngroup);
+    for (size_t i = 0; i < p->ngroup; i++) {
+        FZ_CHECK(p->group[i] >= 0 && p->group[i] < REL_COUNT, "group-by key %d", p->group[i]);
+        for (size_t j = 0; j < i; j++)
+            FZ_CHECK(p->group[j] != p->group[i], "group-by key %d twice", p->group[i]);
+    }
+}
+
 static void check_filters(const query *q, const listing_query *f)
 {
     query canon = {.n = 0};
@@ -168,10 +275,11 @@ static void check_filters(const query *q, const listing_query *f)
     for (size_t i = 0; i < q->n; i++) {
         if (strncmp(q->params[i].key, "filter[", 7) != 0) continue;
         FZ_CHECK(k < f->n, "fewer conditions (%zu) than filter parameters", f->n);
-        check_items(q->params[i].value, f->conds[k].kind);
+        check_items(q->params[i].value, &f->conds[k]);
         buf v;
         buf_init(&v);
-        put_condition(&v, &f->conds[k++]);
+        put_condition(&v, &f->conds[k], q->params[i].value);
+        k++;
         canon.params[canon.n++] = (query_param){fz_strndup(q->params[i].key, strlen(q->params[i].key)),
                                                 fz_strndup(v.data ? v.data : "", v.len)};
         buf_free(&v);
@@ -179,7 +287,7 @@ static void check_filters(const query *q, const listing_query *f)
     FZ_CHECK(k == f->n, "%zu conditions for %zu filter parameters", f->n, k);
     api_params again;
     http_response res;
-    FZ_CHECK(run(&canon, true, true, &again, &res), "the canonical filters are refused: %.300s",
+    FZ_CHECK(run(&canon, PARAMS_LISTING, true, &again, &res), "the canonical filters are refused: %.300s",
              res.body.data ? res.body.data : "");
     FZ_CHECK(again.filters.n == f->n, "canonical filters: %zu conditions, not %zu", again.filters.n, f->n);
     for (size_t i = 0; i < f->n; i++)
@@ -188,6 +296,7 @@ static void check_filters(const query *q, const listing_query *f)
     api_params_free(&again);
     buf_free(&res.body);
     query_free(&canon);
+    check_rules(f);
 }
 
 /* ---- include ----------------------------------------------------------------------- */
@@ -300,25 +409,28 @@ static void check_fields(const fieldsets *f)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_in in = {data, size};
-    int kind = fz_u8(&in) % 3;
-    bool listing = kind == 0, allow_include = kind != 2;
+    static const params_kind kinds[4] = {PARAMS_LISTING, PARAMS_CALL, PARAMS_CALL, PARAMS_COUNTS};
+    int pick = fz_u8(&in) % 4;
+    params_kind kind = kinds[pick];
+    bool allow_include = pick < 2;
     static query q; /* 4 KiB of pointers: not on the stack */
     query_split(&q, &in);
 
     api_params p;
     http_response res;
-    bool ok = run(&q, listing, allow_include, &p, &res);
+    bool ok = run(&q, kind, allow_include, &p, &res);
     bool all_known = true;
-    for (size_t i = 0; i < q.n; i++) all_known &= known_param(q.params[i].key, listing, allow_include);
+    for (size_t i = 0; i < q.n; i++) all_known &= known_param(q.params[i].key, kind, allow_include);
     if (!all_known) FZ_CHECK(!ok, "a parameter the endpoint does not take was accepted");
     if (!ok) {
         check_error_document(&res);
     } else {
         FZ_CHECK(res.body.len == 0, "an accepted query wrote a body");
-        if (listing)
+        if (kind != PARAMS_CALL)
             check_filters(&q, &p.filters);
         else
-            FZ_CHECK(p.filters.n == 0, "filters outside the listing");
+            FZ_CHECK(p.filters.n == 0 && p.sort.n == 0 && !p.page.given, "filters, sort or page on one call");
+        check_sort_page_group(&p, kind);
         check_include(&p.include);
         if (!allow_include) FZ_CHECK(p.include.n == 0, "include where it is not taken");
         check_fields(&p.fields);

@@ -40,6 +40,12 @@ app *app_new(const app_config *cfg, store *st, char err[256])
         app_free(a);
         return NULL;
     }
+    if (cfg->default_page_size < 1 || cfg->max_page_size < cfg->default_page_size) {
+        snprintf(err, 256, "page sizes: the default must be between 1 and the maximum");
+        app_free(a);
+        return NULL;
+    }
+    a->limits = (params_limits){cfg->default_page_size, cfg->max_page_size, NULL};
     if (cfg->token_lifetime_s < 1) {
         snprintf(err, 256, "the token lifetime must be at least 1 second: tokens always carry exp");
         app_free(a);

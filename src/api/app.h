@@ -20,6 +20,9 @@ typedef struct app_config {
     uint64_t max_inflight_bytes;      /* documents being written at once, in all */
     int inflight_wait_ms;             /* how long a listing waits for room, then 503 */
     int node_cache_ms;                /* TTL of the cached node list */
+    /* pages of listings (docs/API.md, "Sorting and pages"): 1 <= default <= max */
+    int64_t default_page_size; /* page[size] when only page[number] is given */
+    int64_t max_page_size;     /* a larger page[size] is a 400 */
 
     /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */

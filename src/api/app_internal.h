@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "api/app.h"
+#include "api/params.h"
 #include "api/registry.h"
 #include "auth/cidr.h"
 #include "auth/policy.h"
@@ -41,6 +42,7 @@ struct app {
     pthread_mutex_t users_mu;
     cached_user *users; /* small cache, linear scan */
     size_t nusers;
+    params_limits limits; /* of query parameters: page sizes from cfg; the counts' sort keys */
 };
 
 /* Who is asking, once the guard let the request through. */

@@ -328,7 +328,7 @@ void api_call(app *a, const http_request *req, const auth_subject *who, const ch
     memcpy(cr->id, rest, idlen);
     cr->id[idlen] = '\0';
     if (is_delete) {
-        if (!api_params_parse(req, false, false, &cr->p, res)) {
+        if (!api_params_parse(req, PARAMS_CALL, false, &a->limits, &cr->p, res)) {
             call_req_free(cr);
             return;
         }
@@ -337,7 +337,7 @@ void api_call(app *a, const http_request *req, const auth_subject *who, const ch
         call_req_free(cr);
         return;
     }
-    if (api_params_parse(req, false, rel == NULL, &cr->p, res) &&
+    if (api_params_parse(req, PARAMS_CALL, rel == NULL, &a->limits, &cr->p, res) &&
         app_base_url(a, req, res, cr->base_text, &cr->base) && find_call(cr, show_found))
         return; /* waiting for the node */
     call_req_free(cr);

@@ -543,7 +543,7 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
     }
     *l = (listing){.a = a, .req = req, .res = res};
     char err[STORE_ERR_LEN] = "";
-    if (!api_params_parse(req, true, true, &l->p, res) ||
+    if (!api_params_parse(req, PARAMS_LISTING, true, &a->limits, &l->p, res) ||
         !app_base_url(a, req, res, l->base_text, &l->base)) {
         listing_free(l);
         return;

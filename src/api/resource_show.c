@@ -14,7 +14,7 @@ void api_show_resource(app *a, const http_request *req, int type, const char *id
 {
     if (http_to_worker(req)) return; /* a store query */
     api_params p;
-    if (!api_params_parse(req, false, false, &p, res)) {
+    if (!api_params_parse(req, PARAMS_CALL, false, &a->limits, &p, res)) {
         api_params_free(&p);
         return;
     }

@@ -31,7 +31,7 @@ static const char usage_text[] =
     "                         [--node-timeout-ms MS] [--public-url URL]\n"
     "                         [--max-reply-bytes N] [--max-node-calls N] [--node-cache-ms MS]\n"
     "                         [--max-node-document-bytes N] [--max-document-bytes N]\n"
-    "                         [--max-inflight-bytes N] [--inflight-wait-ms MS]\n"
+    "                         [--max-inflight-bytes N] [--inflight-wait-ms MS] [--max-page-size N]\n"
     "                         [--secret-file FILE] [--token-lifetime S] [--policy FILE]\n"
     "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
     "                         [--login-max-failures N] [--login-max-address-failures N]\n"
@@ -53,6 +53,8 @@ static const char usage_text[] =
     "  --max-inflight-bytes\n"
     "                     listing documents being written at once, in all (default 2147483648)\n"
     "  --inflight-wait-ms how long a listing waits for that room before a 503 (default 1000)\n"
+    "  --max-page-size    largest page[size] of a listing (default 1000; without page[size]\n"
+    "                     a page holds 100, or this when it is less)\n"
     "  --node-cache-ms    how long the node list is cached (default 1000)\n"
     "  --secret-file      file holding the token secret (else $ACTIVECALLS_SECRET; required)\n"
     "  --token-lifetime   seconds a login token lives, 1..315360000 (default 600);\n"
@@ -96,6 +98,11 @@ static const char usage_text[] =
  * being written at once two of the biggest, or many ordinary ones. A
  * listing's peak memory is ~1.6x its document, so the listings of a
  * process stay within ~3.5 GB whatever the nodes answer. */
+
+/* Pages of listings (docs/API.md, "Sorting and pages"): page[number]
+ * alone gets pages of DEFAULT_PAGE_SIZE calls (capped by --max-page-size). */
+#define DEFAULT_PAGE_SIZE 100
+#define DEFAULT_MAX_PAGE_SIZE 1000
 
 #define SECRET_MIN 16
 #define SECRET_MAX 4096
@@ -220,7 +227,7 @@ typedef struct serve_opts {
     const char *listen_spec, *db, *public_url, *secret_file, *policy_file, *trusted;
     long long timeout_ms, max_reply, cache_ms, max_node_calls, max_node_doc, max_doc;
     long long max_inflight, inflight_wait_ms, lifetime, user_cache_ms, max_failures, window_s;
-    long long max_address_failures;
+    long long max_address_failures, max_page_size;
     http_limits lim;
 } serve_opts;
 
@@ -246,6 +253,7 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 'D': ok = parse_range(arg, 1024, 1LL << 50, &o->max_doc); break;
     case 'I': ok = parse_range(arg, 1024, 1LL << 50, &o->max_inflight); break;
     case 'w': ok = parse_range(arg, 0, 600000, &o->inflight_wait_ms); break;
+    case 'S': ok = parse_range(arg, 1, 1000000000, &o->max_page_size); break;
     case 'c': ok = parse_range(arg, 0, 3600000, &o->cache_ms); break;
     case 's': o->secret_file = arg; break;
     case 'T':
@@ -323,6 +331,7 @@ int cli_serve(int argc, char **argv)
         {"max-document-bytes", required_argument, NULL, 'D'},
         {"max-inflight-bytes", required_argument, NULL, 'I'},
         {"inflight-wait-ms", required_argument, NULL, 'w'},
+        {"max-page-size", required_argument, NULL, 'S'},
         {"node-cache-ms", required_argument, NULL, 'c'},
         {"secret-file", required_argument, NULL, 's'},
         {"token-lifetime", required_argument, NULL, 'T'},
@@ -360,6 +369,7 @@ int cli_serve(int argc, char **argv)
         .max_failures = 5,
         .window_s = 60,
         .max_address_failures = 20,
+        .max_page_size = DEFAULT_MAX_PAGE_SIZE,
     };
     http_limits_default(&o.lim);
     int rc = cli_getopt(argc, argv, opts, "serve", usage_text, serve_option, &o);
@@ -404,6 +414,8 @@ int cli_serve(int argc, char **argv)
         .max_inflight_bytes = (uint64_t)o.max_inflight,
         .inflight_wait_ms = (int)o.inflight_wait_ms,
         .node_cache_ms = (int)o.cache_ms,
+        .default_page_size = o.max_page_size < DEFAULT_PAGE_SIZE ? o.max_page_size : DEFAULT_PAGE_SIZE,
+        .max_page_size = o.max_page_size,
         .secret = secret,
         .secret_len = secret_len,
         .token_lifetime_s = (int)o.lifetime,

@@ -119,3 +119,155 @@ int call_rel_index(const char *name, size_t len)
         if (strlen(call_rels[i].name) == len && memcmp(call_rels[i].name, name, len) == 0) return i;
     return -1;
 }
+
+/* ---- ordering by attribute ---------------------------------------------------- */
+
+bool call_attr_is_null(const call_record *r, call_attr attr) { return r->attr[attr].len == 0; }
+
+/* A decimal number as text: -?digits[.digits][(e|E)[+-]digits]. Its value
+ * is sign × 0.d1d2... × 10^exp10, d1 the first significant digit (at
+ * m[first]; the mantissa m may hold one '.', skipped when reading digits). */
+typedef struct decnum {
+    bool neg, zero;
+    const char *m;
+    size_t mlen, first;
+    int64_t exp10;
+} decnum;
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static bool decnum_parse(const char *s, size_t n, decnum *x)
+{
+    size_t i = 0;
+    x->neg = n > 0 && s[0] == '-';
+    i += x->neg;
+    size_t start = i;
+    while (i < n && is_digit(s[i])) i++;
+    int64_t int_digits = (int64_t)(i - start);
+    if (int_digits == 0) return false;
+    if (i < n && s[i] == '.') {
+        size_t frac = ++i;
+        while (i < n && is_digit(s[i])) i++;
+        if (i == frac) return false;
+    }
+    x->m = s + start;
+    x->mlen = i - start;
+    int64_t e = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        bool eneg = ++i < n && s[i] == '-';
+        i += i < n && (s[i] == '-' || s[i] == '+');
+        size_t digits = i;
+        for (; i < n && is_digit(s[i]); i++)
+            if (e < INT64_MAX / 100) e = e * 10 + (s[i] - '0'); /* beyond any length: saturated */
+        if (i == digits) return false;
+        if (eneg) e = -e;
+    }
+    if (i != n) return false;
+    int64_t zeros = 0; /* leading zero digits */
+    size_t k = 0;
+    for (; k < x->mlen && (x->m[k] == '0' || x->m[k] == '.'); k++) zeros += x->m[k] == '0';
+    x->zero = k == x->mlen;
+    x->first = k;
+    x->exp10 = int_digits - zeros + e;
+    return true;
+}
+
+/* The digit at or after m[*k] ('.' skipped), or 0 at the end. */
+static char decnum_digit(const decnum *x, size_t *k)
+{
+    if (*k < x->mlen && x->m[*k] == '.') (*k)++;
+    return *k < x->mlen ? x->m[(*k)++] : 0;
+}
+
+static int decnum_cmp(const decnum *a, const decnum *b)
+{
+    int sa = a->zero ? 0 : a->neg ? -1 : 1, sb = b->zero ? 0 : b->neg ? -1 : 1;
+    if (sa != sb || sa == 0) return (sa > sb) - (sa < sb);
+    int mag = (a->exp10 > b->exp10) - (a->exp10 < b->exp10);
+    for (size_t i = a->first, j = b->first; mag == 0;) {
+        char da = decnum_digit(a, &i), db = decnum_digit(b, &j);
+        if (!da && !db) break;
+        mag = ((da ? da : '0') > (db ? db : '0')) - ((da ? da : '0') < (db ? db : '0')); /* trailing zeros */
+    }
+    return sa * mag;
+}
+
+/* The bytes a JSON string's escaped text stands for, one at a time (the
+ * escapes util/buf.h's escaper writes: \" \\ \/ \b \f \n \r \t \uXXXX). */
+typedef struct json_bytes {
+    const char *p, *end;
+    unsigned char pend[3];
+    int npend;
+} json_bytes;
+
+static int hex_digit(char c) { return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10; }
+
+/* The next byte, or -1 at the end. */
+static int json_bytes_next(json_bytes *it)
+{
+    if (it->npend) return it->pend[3 - it->npend--];
+    if (it->p >= it->end) return -1;
+    unsigned char c = (unsigned char)*it->p++;
+    if (c != '\\' || it->p >= it->end) return c;
+    c = (unsigned char)*it->p++;
+    switch (c) {
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case 'u': break;
+    default: return c;
+    }
+    unsigned cp = 0;
+    for (int k = 0; k < 4 && it->p < it->end; k++) cp = cp * 16 + (unsigned)hex_digit(*it->p++);
+    if (cp < 0x80) return (int)cp;
+    if (cp < 0x800) {
+        it->pend[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        it->npend = 1;
+        return 0xC0 | (int)(cp >> 6);
+    }
+    it->pend[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+    it->pend[2] = (unsigned char)(0x80 | (cp & 0x3F));
+    it->npend = 2;
+    return 0xE0 | (int)(cp >> 12);
+}
+
+static int json_str_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    json_bytes ia = {a, a + alen, {0}, 0}, ib = {b, b + blen, {0}, 0};
+    for (;;) {
+        int ca = json_bytes_next(&ia), cb = json_bytes_next(&ib);
+        if (ca != cb || ca < 0) return (ca > cb) - (ca < cb);
+    }
+}
+
+/* What an attribute's JSON text is, in the order they sort. */
+typedef enum { VAL_NUMBER, VAL_STRING, VAL_OTHER, VAL_NULL } val_class;
+
+static val_class classify(const char *t, size_t len, decnum *num)
+{
+    if (len == 0) return VAL_NULL;
+    if (t[0] == '"' && len >= 2) return decnum_parse(t + 1, len - 2, num) ? VAL_NUMBER : VAL_STRING;
+    return decnum_parse(t, len, num) ? VAL_NUMBER : VAL_OTHER;
+}
+
+int call_attr_cmp(const callset *ca, const call_record *a, const callset *cb, const call_record *b,
+                  call_attr attr)
+{
+    call_span sa = a->attr[attr], sb = b->attr[attr];
+    const char *ta = callset_text(ca, sa), *tb = callset_text(cb, sb);
+    decnum na, nb;
+    val_class ka = classify(ta, sa.len, &na), kb = classify(tb, sb.len, &nb);
+    if (ka != kb) return ka < kb ? -1 : 1;
+    switch (ka) {
+    case VAL_NUMBER: return decnum_cmp(&na, &nb);
+    case VAL_STRING: return json_str_cmp(ta + 1, sa.len - 2, tb + 1, sb.len - 2);
+    case VAL_OTHER: {
+        int c = memcmp(ta, tb, sa.len < sb.len ? sa.len : sb.len);
+        return c ? (c > 0) - (c < 0) : (sa.len > sb.len) - (sa.len < sb.len);
+    }
+    case VAL_NULL: return 0;
+    }
+    return 0;
+}

@@ -135,6 +135,21 @@ static inline const char *callset_text(const callset *cs, call_span s) { return 
  * the text stored. */
 int64_t call_rel_id_parse(const char *text);
 
+/* Orders two records by attribute a: numbers numerically (JSON number
+ * text, or a string holding a decimal number, e.g. rates "0.11"), then
+ * strings by their bytes, then other JSON (true/false/objects) by text;
+ * null is NOT handled here: returns 0 for two nulls, and the caller puts
+ * nulls last. (A null against a value orders after it, so the order is
+ * total all the same.) Numbers compare exactly, whatever their digits
+ * (-?digits[.digits][e[+-]digits]; a string may have leading zeros, "007");
+ * numbers of equal value written differently ("1.50", 1.5) are equal.
+ * Dates ("YYYY-MM-DDTHH:MM:SS.000Z") are strings, whose byte order is time
+ * order. Strings compare by their bytes once unescaped. Nothing is
+ * allocated. */
+int call_attr_cmp(const callset *ca, const call_record *a, const callset *cb, const call_record *b,
+                  call_attr attr);
+bool call_attr_is_null(const call_record *r, call_attr attr);
+
 /* Index of an attribute / relationship by API name, or -1. */
 int call_attr_index(const char *name, size_t len);
 int call_rel_index(const char *name, size_t len);

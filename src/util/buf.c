@@ -215,26 +215,27 @@ void buf_put_json_str(buf *b, const void *p, size_t n)
     buf_putc(b, '"');
 }
 
-/* Whether a URL path segment keeps byte c as it is: A-Z a-z 0-9, the
- * unreserved -._~, the sub-delimiters !$'()*+,;= and : @ (RFC 3986,
- * pchar). One bit per byte value, for bytes 0-63 and 64-127 (every byte
- * from 128 on is encoded): a lookup, not a chain of comparisons, as every
- * call's self link goes through here. */
-static inline bool url_keeps(unsigned char c)
-{
-    static const uint64_t keep[2] = {0x2fff7f9200000000u, 0x47fffffe87ffffffu};
-    return c < 128 && (keep[c >> 6] >> (c & 63) & 1);
-}
+/* Which bytes a URL part keeps as they are, one bit per byte value for
+ * bytes 0-63 and 64-127 (every byte from 128 on is encoded): a lookup,
+ * not a chain of comparisons, as every call's self link goes through
+ * here. A path segment keeps A-Z a-z 0-9, the unreserved -._~, the
+ * sub-delimiters !$'()*+,;= and : @ (RFC 3986, pchar); a query's key or
+ * value the same but & + ; = (what splits and decodes a query), and / ?
+ * besides. */
+static const uint64_t url_segment_keeps[2] = {0x2fff7f9200000000u, 0x47fffffe87ffffffu};
+static const uint64_t url_query_keeps[2] = {0x87fff79200000000u, 0x47fffffe87ffffffu};
 
-/* buf_put_url_segment into b, or only its length when b is NULL. */
-static size_t url_segment(buf *b, const unsigned char *s, size_t n)
+/* Percent-encodes s[0..n) into b, keeping the bytes of `keep`, or only
+ * measures (b NULL); returns the length. */
+static inline __attribute__((always_inline)) size_t url_encode(buf *b, const unsigned char *s, size_t n,
+                                                               const uint64_t keep[2])
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t len = 0;
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
-        if (url_keeps(c)) continue;
+        if (c < 128 && (keep[c >> 6] >> (c & 63) & 1)) continue;
         len += emit(b, s + run, i - run);
         char e[3] = {'%', hex[c >> 4], hex[c & 15]};
         len += emit(b, e, 3);
@@ -243,6 +244,8 @@ static size_t url_segment(buf *b, const unsigned char *s, size_t n)
     return len + emit(b, s + run, n - run);
 }
 
-void buf_put_url_segment(buf *b, const void *p, size_t n) { url_segment(b, p, n); }
+void buf_put_url_segment(buf *b, const void *p, size_t n) { url_encode(b, p, n, url_segment_keeps); }
 
-size_t buf_url_segment_len(const void *p, size_t n) { return url_segment(NULL, p, n); }
+void buf_put_url_query_part(buf *b, const void *p, size_t n) { url_encode(b, p, n, url_query_keeps); }
+
+size_t buf_url_segment_len(const void *p, size_t n) { return url_encode(NULL, p, n, url_segment_keeps); }

@@ -72,6 +72,10 @@ void buf_put_json_line_str(buf *b, const void *p, size_t n);
  * `*`), `:` and `@` stay, as RFC 3986 allows in a segment; all others become
  * %XX. The result needs no further JSON escaping. */
 void buf_put_url_segment(buf *b, const void *p, size_t n);
+/* The same for a query parameter's key or value: also encodes what splits
+ * or decodes a query (& = + ;), keeps / and ?. The result needs no
+ * further JSON escaping either. */
+void buf_put_url_query_part(buf *b, const void *p, size_t n);
 
 /* The number of bytes buf_put_json_chars / buf_put_url_segment would
  * append for p[0..n), without writing them (to size a document first). */

@@ -262,7 +262,16 @@ static void test_bad_queries(void **state)
     expect_400(&f, "filter[id]=1*", BAD_VALUE, "1* is not a valid value for id.", "103");
 
     expect_400(&f, "foo=1", BAD_PARAM, "foo is not allowed.", "105");
-    expect_400(&f, "sort=id", BAD_PARAM, "sort is not allowed.", "105");
+    expect_400(&f, "group-by=node-id", BAD_PARAM, "group-by is not allowed.", "105");
+    expect_400(&f, "sort=id", "Invalid sort criteria", "id is not a valid sort criteria for active-calls",
+               "114");
+    expect_400(&f, "page[number]=0", "Invalid page value",
+               "0 is not a valid value for number page parameter.", "118");
+    expect_400(&f, "page[size]=1001", "Invalid page value", "size exceeds maximum page size of 1000.", "118");
+    expect_400(&f, "page[offset]=1", "Page parameter not allowed", "offset is not an allowed page parameter.",
+               "105");
+    expect_400(&f, "filter[connected]=yes", BAD_VALUE, "yes is not a valid value for connected.", "103");
+    expect_400(&f, "filter[local_tag_eq]=a,", BAD_VALUE, "a, is not a valid value for local-tag-eq.", "103");
 
     /* Several errors at once, in the order of the query string. */
     h_response *r = h_listing(f.server, "filter[foo]=1&filter[customer-id-eq]=abc&bar=2");

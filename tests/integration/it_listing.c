@@ -2,9 +2,10 @@
  *
  * - seed replay: the API document's two calls served by a nodesim come back
  *   exactly as the seed shows them (data), with the real total-count;
- * - every filter of the seed, dashed and underscored, on a designed data set
- *   (tests/data/filter_calls_node{1,2,3}.json, see tests/tools/gen_test_data.py):
- *   exact ids in listing order;
+ * - every filter of the seed and the 7 beyond it (prefixes, orig-call-id,
+ *   local-tag, connected, duration-gteq/lteq), dashed and underscored, on a
+ *   designed data set (tests/data/filter_calls_node{1,2,3}.json, see
+ *   tests/tools/gen_test_data.py): exact ids in listing order;
  * - comma lists, AND of filters and of a repeated key, filter[id],
  *   node/pop selection (an unselected node is not asked), empty results,
  *   rendering of ringing / unrouted calls and string escaping. */
@@ -182,6 +183,28 @@ static void test_each_filter(void **state)
                   "1*n1-a,1*n1-b,1*n1-d,2*n2-a,2*n2-b,3*n3-a,3*n3-b,3*n3-c");
     expect_filter(s, "duration-less-than", "11", "1*n1-a,2*n2-b,3*n3-b");
     expect_filter(s, "duration-less-than", "1000", "1*n1-a,1*n1-b,1*n1-d,2*n2-a,2*n2-b,3*n3-a,3*n3-b,3*n3-c");
+    /* Beyond the seed: routed calls have src 4930123456, dst 380441234567;
+     * unrouted n2-c has neither; ringing n1-c and n2-c are not connected. */
+#define ROUTED "1*n1-a,1*n1-b,1*n1-c,1*n1-d,2*n2-a,2*n2-b,3*n3-a,3*n3-b,3*n3-c"
+#define CONNECTED "1*n1-a,1*n1-b,1*n1-d,2*n2-a,2*n2-b,3*n3-a,3*n3-b,3*n3-c"
+    static const struct {
+        const char *filter, *value, *ids;
+    } more[] = {
+        {"duration-gteq", "45", "1*n1-b,1*n1-d,3*n3-a,3*n3-c"},
+        {"duration-lteq", "10", "1*n1-a,2*n2-b,3*n3-b"},
+        {"src-prefix-routing-starts-with", "49", ROUTED},
+        {"src-prefix-routing-starts-with", "4930123456", ROUTED},
+        {"src-prefix-routing-starts-with", "4931,38", ""},
+        {"dst-prefix-routing-starts-with", "1,%20380", ROUTED},
+        {"orig-call-id-eq", "orig-n1-b,orig-n3-a", "1*n1-b,3*n3-a"},
+        {"orig-call-id-eq", "orig-n1", ""},
+        {"orig-call-id-eq", "q%22uote%5Cback%2Fslash%01ctl%09tab%C3%A9%E2%98%83%F0%9F%98%80", "3*n3-c"},
+        {"local-tag-eq", "n3-c,n2-b", "2*n2-b,3*n3-c"},
+        {"connected", "true", CONNECTED},
+        {"connected", "false", "1*n1-c,2*n2-c"},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        expect_filter(s, more[i].filter, more[i].value, more[i].ids);
 
     stop_cluster(&c);
 }

@@ -8,7 +8,13 @@
  * values echoed safely; listing_query_wants_node (node, pop, id);
  * listing_query_tags_for; listing_query_match for every condition kind on
  * hand-built callset records; repeated keys AND together;
- * jerr_single / jerr_document. (call_id_parse: test_call_id.c.) */
+ * jerr_single / jerr_document. (call_id_parse: test_call_id.c.)
+ * The 7 filters beyond the seed (prefixes, orig-call-id, local-tag,
+ * connected, duration-gteq/lteq): names, values, errors, matching, with
+ * JSON-escaped text compared as the records keep it. listing_query_rules:
+ * the rule each filter pushes to a node, the boundaries of durations and
+ * ids, and a simulated node (its clock and connect_time in whole seconds)
+ * that must keep every call the filters keep. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -55,6 +61,17 @@ static const expect_filter seed_filters[22] = {
     {"duration-equals", COND_DURATION_EQ, -1},
     {"duration-greater-than", COND_DURATION_GT, -1},
     {"duration-less-than", COND_DURATION_LT, -1},
+};
+
+/* The filters beyond the seed's (docs/API.md, "Filters"). */
+static const expect_filter more_filters[7] = {
+    {"src-prefix-routing-starts-with", COND_ATTR_PREFIX, -1},
+    {"dst-prefix-routing-starts-with", COND_ATTR_PREFIX, -1},
+    {"orig-call-id-eq", COND_ATTR_EQ, -1},
+    {"local-tag-eq", COND_TAG_EQ, -1},
+    {"connected", COND_CONNECTED, -1},
+    {"duration-gteq", COND_DURATION_GTEQ, -1},
+    {"duration-lteq", COND_DURATION_LTEQ, -1},
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -164,20 +181,23 @@ static bool match1(const char *key, const char *value, int64_t node, const calls
     return m;
 }
 
+/* "filter[<name>]", the name dashed or (underscored) with underscores. */
+static void filter_key(char *key, size_t cap, const char *name, bool underscored)
+{
+    snprintf(key, cap, "filter[%s]", name);
+    for (char *c = key; underscored && *c; c++)
+        if (*c == '-') *c = '_';
+}
+
 /* ---- filter names ---------------------------------------------------------------------- */
 
 static void test_all_filters_both_spellings(void **state)
 {
     for (int i = 0; i < 22; i++) {
         const expect_filter *f = &seed_filters[i];
-        char under[64];
-        snprintf(under, sizeof under, "%s", f->name);
-        for (char *c = under; *c; c++)
-            if (*c == '-') *c = '_';
-        const char *spellings[2] = {f->name, under};
         for (int s = 0; s < 2; s++) {
             char key[80];
-            snprintf(key, sizeof key, "filter[%s]", spellings[s]);
+            filter_key(key, sizeof key, f->name, s);
             parsed p;
             parse1(&p, key, f->kind == COND_ID_IN ? "3*abc" : "5");
             if (p.nerr) fail_msg("%s refused: %s", key, p.doc_text);
@@ -203,17 +223,23 @@ static void test_all_filters_both_spellings(void **state)
 
 static void test_all_filters_together(void **state)
 {
-    query_param params[22];
-    char keys[22][80];
-    for (int i = 0; i < 22; i++) {
-        snprintf(keys[i], sizeof keys[i], "filter[%s]", seed_filters[i].name);
-        params[i] = (query_param){keys[i], seed_filters[i].kind == COND_ID_IN ? "1*x" : "1"};
+    query_param params[29];
+    char keys[29][80];
+    cond_kind kinds[29];
+    for (int i = 0; i < 29; i++) {
+        const expect_filter *f = i < 22 ? &seed_filters[i] : &more_filters[i - 22];
+        snprintf(keys[i], sizeof keys[i], "filter[%s]", f->name);
+        params[i] = (query_param){keys[i],
+                                  f->kind == COND_ID_IN           ? "1*x"
+                                      : f->kind == COND_CONNECTED ? "true"
+                                                                  : "1"};
+        kinds[i] = f->kind;
     }
     parsed p;
-    parse_params(&p, params, 22);
+    parse_params(&p, params, 29);
     assert_int_equal(p.nerr, 0);
-    assert_int_equal(p.q.n, 22);
-    for (int i = 0; i < 22; i++) assert_int_equal(p.q.conds[i].kind, seed_filters[i].kind);
+    assert_int_equal(p.q.n, 29);
+    for (int i = 0; i < 29; i++) assert_int_equal(p.q.conds[i].kind, kinds[i]);
     parsed_free(&p);
 }
 
@@ -403,8 +429,17 @@ static void test_unknown_param_105(void **state)
     parse1(&skip, "fields[active-calls]", "duration");
     assert_int_equal(skip.nerr, 0);
     parsed_free(&skip);
-    unknown("page[number]", "1", "105", "Param not allowed", "page[number]");
-    unknown("sort", "-duration", "105", "Param not allowed", "sort");
+    /* sort, page[...] and group-by too (jsonapi/sort.c, page.c, api/params.c) */
+    static const char *const others[] = {"sort", "page[number]", "page[foo]", "group-by"};
+    for (size_t i = 0; i < 4; i++) {
+        parse1(&skip, others[i], "whatever");
+        assert_int_equal(skip.nerr, 0);
+        assert_int_equal(skip.q.n, 0);
+        parsed_free(&skip);
+    }
+    unknown("page", "1", "105", "Param not allowed", "page");
+    unknown("Sort", "-duration", "105", "Param not allowed", "Sort");
+    unknown("group_by", "node-id", "105", "Param not allowed", "group_by");
     unknown("filter", "1", "105", "Param not allowed", "filter");
     unknown("Filter[id]", "1*a", "105", "Param not allowed", "Filter[id]");
     unknown("foo", "", "105", "Param not allowed", "foo");
@@ -420,8 +455,13 @@ static void test_param_keys(void **state)
     assert_int_equal(query_key_of("include"), QUERY_KEY_INCLUDE);
     assert_int_equal(query_key_of("fields[nodes]"), QUERY_KEY_FIELDS);
     assert_int_equal(query_key_of("token"), QUERY_KEY_TOKEN);
-    static const char *const unknown_keys[] = {"filter", "Filter[id]", "includes",   "fields",
-                                               "Token",  "sort",       "page[size]", ""};
+    assert_int_equal(query_key_of("sort"), QUERY_KEY_SORT);
+    assert_int_equal(query_key_of("page[size]"), QUERY_KEY_PAGE);
+    assert_int_equal(query_key_of("page["), QUERY_KEY_PAGE);
+    assert_int_equal(query_key_of("group-by"), QUERY_KEY_GROUP_BY);
+    static const char *const unknown_keys[] = {"filter",   "Filter[id]", "includes", "fields",
+                                               "Token",    "sorts",      "page",     "Page[size]",
+                                               "group_by", "groupby",    ""};
     for (size_t i = 0; i < sizeof unknown_keys / sizeof unknown_keys[0]; i++)
         assert_int_equal(query_key_of(unknown_keys[i]), QUERY_KEY_UNKNOWN);
 
@@ -803,6 +843,402 @@ static void test_repeated_keys_and(void **state)
     callset_free(&cs);
 }
 
+/* ---- the filters beyond the seed ------------------------------------------------------ */
+
+static void test_more_filters_both_spellings(void **state)
+{
+    static const int attrs[7] = {ATTR_SRC_PREFIX_ROUTING, ATTR_DST_PREFIX_ROUTING, ATTR_ORIG_CALL_ID};
+    for (int i = 0; i < 7; i++) {
+        const expect_filter *f = &more_filters[i];
+        for (int s = 0; s < 2; s++) {
+            char key[80];
+            filter_key(key, sizeof key, f->name, s);
+            const char *value = f->kind == COND_CONNECTED ? "true"
+                : f->kind <= COND_DURATION_LTEQ           ? "5"
+                                                          : "ab";
+            parsed p;
+            parse1(&p, key, value);
+            if (p.nerr) fail_msg("%s refused: %s", key, p.doc_text);
+            assert_int_equal(p.q.n, 1);
+            const query_cond *c = &p.q.conds[0];
+            assert_int_equal(c->kind, f->kind);
+            if (i < 3) assert_int_equal(c->attr, attrs[i]);
+            if (f->kind == COND_CONNECTED || f->kind <= COND_DURATION_LTEQ) {
+                assert_int_equal(c->nvals, 1);
+                assert_int_equal(c->vals[0], f->kind == COND_CONNECTED ? 1 : 5);
+            } else {
+                assert_int_equal(c->nstrs, 1);
+                assert_int_equal(c->strs[0].len, 2);
+                assert_memory_equal(c->strs[0].s, "ab", 2);
+            }
+            parsed_free(&p);
+        }
+    }
+}
+
+static void test_string_list_values(void **state)
+{
+    static const struct {
+        const char *filter, *value;
+        size_t n;
+        const char *items[3];
+    } cases[] = {
+        /* spaces around items do not count */
+        {"src-prefix-routing-starts-with", " 380 ,44,1 2", 3, {"380", "44", "1 2"}},
+        /* attribute values are kept JSON-escaped, as the records keep them */
+        {"orig-call-id-eq", "a\"b\\c\x01,\xff", 2, {"a\\\"b\\\\c\\u0001", "\\ufffd"}},
+        /* a local tag is kept as its bytes */
+        {"local-tag-eq", "a\"b,x*y", 2, {"a\"b", "x*y"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char key[80];
+        filter_key(key, sizeof key, cases[i].filter, false);
+        parsed p;
+        parse1(&p, key, cases[i].value);
+        assert_int_equal(p.nerr, 0);
+        const query_cond *c = &p.q.conds[0];
+        assert_int_equal(c->nstrs, cases[i].n);
+        for (size_t k = 0; k < cases[i].n; k++) {
+            assert_int_equal(c->strs[k].len, strlen(cases[i].items[k]));
+            assert_memory_equal(c->strs[k].s, cases[i].items[k], c->strs[k].len);
+        }
+        parsed_free(&p);
+    }
+    parsed p;
+    parse1(&p, "filter[connected]", "false");
+    assert_int_equal(p.nerr, 0);
+    assert_int_equal(p.q.conds[0].vals[0], 0);
+    parsed_free(&p);
+}
+
+static void test_more_filters_bad_values_103(void **state)
+{
+    static const char *const strings[] = {"src-prefix-routing-starts-with", "dst-prefix-routing-starts-with",
+                                          "orig-call-id-eq", "local-tag-eq"};
+    static const char *const empty_items[] = {"", " ", "38,", ",38", "38,,39", "38, ,39", ","};
+    for (size_t f = 0; f < 4; f++)
+        for (size_t i = 0; i < sizeof empty_items / sizeof empty_items[0]; i++) {
+            char key[80];
+            snprintf(key, sizeof key, "filter[%s]", strings[f]);
+            bad_value(key, empty_items[i], strings[f]);
+        }
+    bad_value("filter[src_prefix_routing_starts_with]", "", "src-prefix-routing-starts-with");
+    static const char *const bools[] = {"",      "yes",   "1",     "0",          "TRUE",
+                                        "False", " true", "true ", "true,false", "null"};
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+        bad_value("filter[connected]", bools[i], "connected");
+    bad_value("filter[duration-gteq]", "1,2", "duration-gteq");
+    bad_value("filter[duration_gteq]", "abc", "duration-gteq");
+    bad_value("filter[duration-lteq]", "", "duration-lteq");
+    bad_value("filter[duration-lteq]", "1.5", "duration-lteq");
+    good_value("filter[duration-lteq]", " -3 ");
+}
+
+/* Sets attribute a of r to the JSON text t (NULL: null). */
+static void set_attr(callset *cs, call_record *r, int a, const char *t)
+{
+    if (!t) {
+        r->attr[a] = (call_span){0, 0};
+        return;
+    }
+    size_t off = cs->arena.len;
+    buf_puts(&cs->arena, t);
+    r->attr[a] = (call_span){(uint32_t)off, (uint32_t)strlen(t)};
+}
+
+static void test_match_prefix(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    call_record *r = add_call(&cs, "t", 10);
+    const char *key = "filter[src-prefix-routing-starts-with]";
+    set_attr(&cs, r, ATTR_SRC_PREFIX_ROUTING, "\"380\"");
+    set_attr(&cs, r, ATTR_DST_PREFIX_ROUTING, "\"44\"");
+    assert_true(match1(key, "38", 1, &cs, r));
+    assert_true(match1(key, "380", 1, &cs, r)); /* the whole string is a prefix too */
+    assert_true(match1(key, "3", 1, &cs, r));
+    assert_true(match1(key, "44,38", 1, &cs, r));
+    assert_false(match1(key, "3801", 1, &cs, r));
+    assert_false(match1(key, "44", 1, &cs, r)); /* that is the other attribute */
+    assert_false(match1(key, "80", 1, &cs, r));
+    assert_true(match1("filter[dst_prefix_routing_starts_with]", "4", 1, &cs, r));
+    assert_false(match1("filter[dst-prefix-routing-starts-with]", "38", 1, &cs, r));
+    /* an empty string starts with no (non-empty) prefix */
+    set_attr(&cs, r, ATTR_SRC_PREFIX_ROUTING, "\"\"");
+    assert_false(match1(key, "3", 1, &cs, r));
+    /* null, and a value that is not a string, never match */
+    set_attr(&cs, r, ATTR_SRC_PREFIX_ROUTING, NULL);
+    assert_false(match1(key, "3", 1, &cs, r));
+    set_attr(&cs, r, ATTR_SRC_PREFIX_ROUTING, "380");
+    assert_false(match1(key, "3", 1, &cs, r));
+    set_attr(&cs, r, ATTR_SRC_PREFIX_ROUTING, "[\"380\"]");
+    assert_false(match1(key, "3", 1, &cs, r));
+    /* escaped text: the prefix a" of a"b, and a\ of a\b */
+    set_attr(&cs, r, ATTR_SRC_PREFIX_ROUTING, "\"a\\\"b\"");
+    assert_true(match1(key, "a\"", 1, &cs, r));
+    assert_true(match1(key, "a\"b", 1, &cs, r));
+    assert_false(match1(key, "a\\", 1, &cs, r));
+    set_attr(&cs, r, ATTR_SRC_PREFIX_ROUTING, "\"a\\\\b\"");
+    assert_true(match1(key, "a\\", 1, &cs, r));
+    assert_false(match1(key, "a\"", 1, &cs, r));
+    /* non-ASCII as UTF-8, copied by the escaper */
+    set_attr(&cs, r, ATTR_SRC_PREFIX_ROUTING, "\"\xc3\xa9t\xc3\xa9\"");
+    assert_true(match1(key, "\xc3\xa9t", 1, &cs, r));
+    callset_free(&cs);
+}
+
+static void test_match_orig_call_id_and_local_tag(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    call_record *r = add_call(&cs, "x*y\"z", 10);
+    set_attr(&cs, r, ATTR_ORIG_CALL_ID, "\"abc@host\"");
+    const char *key = "filter[orig-call-id-eq]";
+    assert_true(match1(key, "abc@host", 1, &cs, r));
+    assert_true(match1(key, "zz, abc@host", 1, &cs, r));
+    assert_false(match1(key, "abc", 1, &cs, r)); /* the whole string */
+    assert_false(match1(key, "abc@host2", 1, &cs, r));
+    assert_false(match1(key, "ABC@host", 1, &cs, r));
+    set_attr(&cs, r, ATTR_ORIG_CALL_ID, "\"q\\\"\\u0001\"");
+    assert_true(match1("filter[orig_call_id_eq]", "q\"\x01", 1, &cs, r));
+    set_attr(&cs, r, ATTR_ORIG_CALL_ID, NULL);
+    assert_false(match1(key, "null", 1, &cs, r));
+
+    /* the local tag: its raw bytes (record->tag), not the escaped attribute */
+    key = "filter[local-tag-eq]";
+    set_attr(&cs, r, ATTR_LOCAL_TAG, "\"x*y\\\"z\"");
+    assert_true(match1(key, "x*y\"z", 1, &cs, r));
+    assert_true(match1("filter[local_tag_eq]", "a,x*y\"z", 7, &cs, r)); /* any node */
+    assert_false(match1(key, "x*y", 1, &cs, r));
+    assert_false(match1(key, "x*y\\\"z", 1, &cs, r));
+    callset_free(&cs);
+}
+
+static void test_match_connected(void **state)
+{
+    callset cs;
+    callset_init(&cs);
+    call_record *up = add_call(&cs, "a", 10);
+    call_record *down = add_call(&cs, "b", CALL_DURATION_NULL);
+    set_attr(&cs, up, ATTR_CONNECT_TIME, "\"2024-01-01T00:00:00.000Z\"");
+    assert_true(match1("filter[connected]", "true", 1, &cs, up));
+    assert_false(match1("filter[connected]", "false", 1, &cs, up));
+    assert_false(match1("filter[connected]", "true", 1, &cs, down));
+    assert_true(match1("filter[connected]", "false", 1, &cs, down));
+    callset_free(&cs);
+}
+
+static void test_match_duration_gteq_lteq(void **state)
+{
+    static const struct {
+        const char *filter, *value;
+        int64_t duration;
+        bool want;
+    } cases[] = {
+        {"duration-gteq", "30", 30, true},
+        {"duration-gteq", "29", 30, true},
+        {"duration-gteq", "31", 30, false},
+        {"duration_lteq", "30", 30, true},
+        {"duration-lteq", "31", 30, true},
+        {"duration-lteq", "29", 30, false},
+        {"duration-gteq", "-9223372036854775808", 30, true},
+        {"duration-lteq", "9223372036854775807", INT64_MAX, true},
+        {"duration-gteq", "9223372036854775807", INT64_MAX, true},
+        /* the ends of the range: nothing is greater than the largest, less than the smallest */
+        {"duration-greater-than", "9223372036854775807", INT64_MAX, false},
+        {"duration-greater-than", "9223372036854775806", INT64_MAX, true},
+        {"duration-less-than", "-9223372036854775808", 30, false},
+        /* null duration (not yet connected) matches none */
+        {"duration-gteq", "-9223372036854775808", CALL_DURATION_NULL, false},
+        {"duration-lteq", "9223372036854775807", CALL_DURATION_NULL, false},
+        {"duration-lteq", "0", CALL_DURATION_NULL, false},
+    };
+    callset cs;
+    callset_init(&cs);
+    call_record *r = add_call(&cs, "a", 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "filter[%s]", cases[i].filter);
+        r->duration = cases[i].duration;
+        if (match1(key, cases[i].value, 1, &cs, r) != cases[i].want)
+            fail_msg("%s=%s on %lld s: want %d", key, cases[i].value, (long long)cases[i].duration,
+                     cases[i].want);
+    }
+    callset_free(&cs);
+}
+
+/* ---- rules for the node ------------------------------------------------------------------ */
+
+/* The rules of the query params, joined with '|' ("" for none). */
+static void rules_text(const query_param *params, size_t n, char *out, size_t cap)
+{
+    parsed p;
+    parse_params(&p, params, n);
+    if (p.nerr) fail_msg("refused: %s", p.doc_text);
+    char **rules = (char **)1;
+    size_t k = listing_query_rules(&p.q, &rules);
+    if (k == 0) assert_null(rules);
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < k; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "|" : "", rules[i]);
+    free(rules);
+    parsed_free(&p);
+}
+
+static void assert_rules(const char *key, const char *value, const char *want)
+{
+    query_param prm = {key, value};
+    char got[512];
+    rules_text(&prm, 1, got, sizeof got);
+    if (strcmp(got, want) != 0) fail_msg("%s=%s: rules '%s', want '%s'", key, value, got, want);
+}
+
+static void test_rules_ids(void **state)
+{
+    /* one id a node's int can hold is pushed; lists, and values no id has, stay ours */
+    static const struct {
+        const char *value;
+        long long pushed; /* 0: no rule */
+    } cases[] = {{"5", 5},
+                 {"2147483647", 2147483647},
+                 {" +1 ", 1},
+                 {"5,6", 0},
+                 {"5,5", 0},
+                 {"0", 0},
+                 {"2147483648", 0},
+                 {"-1", 0},
+                 {"-9223372036854775808", 0}};
+    for (int i = 0; i < 22; i++) {
+        const expect_filter *f = &seed_filters[i];
+        if (f->kind != COND_REL_IN) continue;
+        char key[80], want[80];
+        snprintf(key, sizeof key, "filter[%s]", f->name);
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            want[0] = '\0';
+            if (cases[k].pushed)
+                snprintf(want, sizeof want, "%s=%lld", call_rels[f->rel].field, cases[k].pushed);
+            assert_rules(key, cases[k].value, want);
+        }
+    }
+    assert_rules("filter[customer_acc_id_eq]", "12", "customer_acc_id=12");
+}
+
+static void test_rules_durations(void **state)
+{
+    static const struct {
+        const char *filter, *value, *rules;
+    } cases[] = {
+        /* lower bounds leave the node two seconds for its walk, upper bounds one for its rounding */
+        {"duration-greater-than", "10", "duration>=9"},
+        {"duration-gteq", "10", "duration>=8"},
+        {"duration-less-than", "10", "duration<=10"},
+        {"duration-lteq", "10", "duration<=11"},
+        {"duration-equals", "10", "duration>=8|duration<=11"},
+        {"duration-equals", "0", "duration>=-2|duration<=1"},
+        {"duration-greater-than", "-5", "duration>=-6"},
+        /* the node's int: every value written fits, or the bound stays ours */
+        {"duration-gteq", "2147483647", "duration>=2147483645"},
+        {"duration-gteq", "2147483648", ""},
+        {"duration-greater-than", "2147483646", "duration>=2147483645"},
+        {"duration-greater-than", "2147483647", ""},
+        {"duration-gteq", "-2147483646", "duration>=-2147483648"},
+        {"duration-gteq", "-2147483647", ""},
+        {"duration-lteq", "2147483646", "duration<=2147483647"},
+        {"duration-lteq", "2147483647", ""},
+        {"duration-less-than", "2147483647", "duration<=2147483647"},
+        {"duration-less-than", "2147483648", ""},
+        {"duration-lteq", "-2147483648", "duration<=-2147483647"},
+        {"duration-lteq", "-2147483649", ""},
+        {"duration-equals", "2147483647", "duration>=2147483645"},
+        {"duration-equals", "-2147483648", "duration<=-2147483647"},
+        /* conditions that keep nothing push nothing: the server drops every call */
+        {"duration-greater-than", "9223372036854775807", ""},
+        {"duration-less-than", "-9223372036854775808", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "filter[%s]", cases[i].filter);
+        assert_rules(key, cases[i].value, cases[i].rules);
+    }
+}
+
+static void test_rules_others(void **state)
+{
+    assert_rules("filter[connected]", "true", "connect_time>0");
+    assert_rules("filter[connected]", "false", "");
+    assert_rules("filter[node-id-eq]", "1", "");
+    assert_rules("filter[pop-id-eq]", "1", "");
+    assert_rules("filter[id]", "1*a", "");
+    assert_rules("filter[src-prefix-routing-starts-with]", "38", "");
+    assert_rules("filter[dst-prefix-routing-starts-with]", "38", "");
+    assert_rules("filter[orig-call-id-eq]", "x", "");
+    assert_rules("filter[local-tag-eq]", "x", "");
+
+    char got[512];
+    rules_text(NULL, 0, got, sizeof got);
+    assert_string_equal(got, "");
+    /* in the order of the filters, all in one block */
+    query_param many[] = {{"filter[vendor-id-eq]", "3"},   {"filter[node-id-eq]", "1"},
+                          {"filter[connected]", "true"},   {"filter[duration-lteq]", "60"},
+                          {"filter[vendor_id_eq]", "3,4"}, {"filter[dialpeer-id-eq]", "9"}};
+    rules_text(many, 6, got, sizeof got);
+    assert_string_equal(got, "vendor_id=3|connect_time>0|duration<=61|dialpeer_id=9");
+}
+
+/* A node's view of a call's duration, from sems-yeti's rule evaluation
+ * (docs/CONTRACT.md §7): it takes its clock `rule_ms` when it reads the
+ * rules and compares whole seconds of that clock and of connect_time;
+ * the call's record is written at `rec_ms`, later, with the duration
+ * truncated (0 when negative). Times in milliseconds, all positive. */
+static bool node_keeps(const char *rule, int64_t connect_ms, int64_t rule_ms)
+{
+    long long v;
+    char op[3];
+    if (strcmp(rule, "connect_time>0") == 0) return true; /* every call here is connected */
+    if (sscanf(rule, "duration%2[<>=]%lld", op, &v) != 2) fail_msg("unexpected rule %s", rule);
+    int64_t seen = rule_ms / 1000 - connect_ms / 1000;
+    if (strcmp(op, ">=") == 0) return seen >= v;
+    if (strcmp(op, "<=") == 0) return seen <= v;
+    fail_msg("unexpected rule %s", rule);
+    return false;
+}
+
+static void test_rules_keep_every_matching_call(void **state)
+{
+    static const char *const keys[] = {"filter[duration-equals]", "filter[duration-greater-than]",
+                                       "filter[duration-less-than]", "filter[duration-gteq]",
+                                       "filter[duration-lteq]"};
+    callset cs;
+    callset_init(&cs);
+    call_record *r = add_call(&cs, "t", 0);
+    srand(12345);
+    for (int trial = 0; trial < 200000; trial++) {
+        int64_t connect_ms = 1700000000000LL + rand() % 100000;
+        int64_t rule_ms = connect_ms + rand() % 20000 - 1000;
+        int64_t rec_ms = rule_ms + rand() % 2000; /* the walk: less than the default deadline */
+        int64_t d = rec_ms - connect_ms;
+        r->duration = d < 0 ? 0 : d / 1000;
+        char value[32];
+        snprintf(value, sizeof value, "%d", rand() % 24 - 2);
+        parsed p;
+        parse1(&p, keys[trial % 5], value);
+        if (listing_query_match(&p.q, 1, &cs, r)) {
+            char **rules;
+            size_t n = listing_query_rules(&p.q, &rules);
+            for (size_t i = 0; i < n; i++)
+                if (!node_keeps(rules[i], connect_ms, rule_ms))
+                    fail_msg("%s=%s: a call of %lld s (connect %lld, rules at %lld, record at %lld) is "
+                             "dropped by %s",
+                             keys[trial % 5], value, (long long)r->duration, (long long)connect_ms,
+                             (long long)rule_ms, (long long)rec_ms, rules[i]);
+            free(rules);
+        }
+        parsed_free(&p);
+    }
+    callset_free(&cs);
+}
+
 /* ---- errors.c ------------------------------------------------------------------------------- */
 
 static void test_jerr_single_and_document(void **state)
@@ -866,6 +1302,17 @@ int main(void)
         cmocka_unit_test(test_match_duration),
         cmocka_unit_test(test_match_id),
         cmocka_unit_test(test_repeated_keys_and),
+        cmocka_unit_test(test_more_filters_both_spellings),
+        cmocka_unit_test(test_string_list_values),
+        cmocka_unit_test(test_more_filters_bad_values_103),
+        cmocka_unit_test(test_match_prefix),
+        cmocka_unit_test(test_match_orig_call_id_and_local_tag),
+        cmocka_unit_test(test_match_connected),
+        cmocka_unit_test(test_match_duration_gteq_lteq),
+        cmocka_unit_test(test_rules_ids),
+        cmocka_unit_test(test_rules_durations),
+        cmocka_unit_test(test_rules_others),
+        cmocka_unit_test(test_rules_keep_every_matching_call),
         cmocka_unit_test(test_jerr_single_and_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
