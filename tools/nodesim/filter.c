@@ -296,6 +296,9 @@ static bool add_rule(sim_query *q, const char *field, sim_op op, const char *val
         if (f->rule == SIM_RULE_DURATION) {
             r.num = cut_seconds((double)now_sec - d);
             r.op = reversed(op);
+            r.by_duration = true;
+            r.dur = d;
+            r.dur_want = want_index(q, f);
             f = sim_field_find("connect_time");
         } else {
             r.num = cut_seconds(d);
@@ -398,9 +401,10 @@ int sim_query_parse(sim_query *q, const json_t *params, int64_t now_sec, buf *ms
         buf_puts(msg, "you should specify at least one field");
         return -1;
     }
-    q->want = calloc(n, sizeof *q->want);
-    q->found = calloc(n, sizeof *q->found);
-    q->have = calloc(n, sizeof *q->have);
+    /* every field named, plus connect_time and duration for duration rules */
+    q->want = calloc(n + 2, sizeof *q->want);
+    q->found = calloc(n + 2, sizeof *q->found);
+    q->have = calloc(n + 2, sizeof *q->have);
     q->out = calloc(n, sizeof *q->out);
     q->rules = calloc(n, sizeof *q->rules);
     if (!q->want || !q->found || !q->have || !q->out || !q->rules) {
@@ -507,8 +511,12 @@ bool sim_query_select(sim_query *q, const char *rec, size_t n)
         }
     }
     for (size_t i = 0; i < q->nrules; i++) {
-        const sim_rule *r = &q->rules[i];
-        if (!rule_holds(r, q->have[r->want], q->found[r->want])) return false;
+        sim_rule r = q->rules[i];
+        double connect, dur;
+        if (r.by_duration && q->have[r.want] && q->have[r.dur_want] &&
+            sim_span_number(q->found[r.want], &connect) && sim_span_number(q->found[r.dur_want], &dur))
+            r.num = cut_seconds((double)cut_seconds(connect + dur) - r.dur); /* the record's own now */
+        if (!rule_holds(&r, q->have[r.want], q->found[r.want])) return false;
     }
     return true;
 }

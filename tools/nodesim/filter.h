@@ -67,6 +67,12 @@ typedef struct sim_rule {
     sim_op op;
     int64_t num; /* the value, or (SECONDS) the epoch second compared with */
     char *str;   /* STRING: the value */
+    /* a duration rule: N seconds, and the record's duration field, so that
+     * a record whose duration is fixed (from a calls file) is judged at the
+     * moment it describes, connect_time + duration, as a node would have */
+    bool by_duration;
+    double dur;
+    size_t dur_want;
 } sim_rule;
 
 typedef struct sim_query {

@@ -19,6 +19,7 @@
 #include "calls.h"
 #include "callsfile.h"
 #include "rng.h"
+#include "rpc.h"
 #include "server.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -34,7 +35,7 @@ static void usage(FILE *f)
     fputs("usage: activecalls-nodesim [--listen HOST:PORT] [--node-id N] [--pop-id P]\n"
           "           [--calls K] [--seed S] [--churn] [--calls-file FILE]\n"
           "           [--delay-ms MS] [--blackhole | --close | --garbage | --oversize]\n"
-          "           [--log-requests]\n"
+          "           [--log-requests] [--without-filtered]\n"
           "\n"
           "A simulated yeti-switch node: JSON-RPC 2.0 in netstrings over TCP.\n"
           "  --listen HOST:PORT  address to listen on, [V6]:PORT for IPv6; port 0 picks one\n"
@@ -51,7 +52,9 @@ static void usage(FILE *f)
           "  --garbage           answer with bytes that are not a netstring\n"
           "  --oversize          answer with a 1 GiB netstring header and endless filler\n"
           "  --log-requests      print each request read as one line on stderr:\n"
-          "                      nodesim request method=M params=[...]\n",
+          "                      nodesim request method=M params=[...]\n"
+          "  --without-filtered  an older node build: yeti.show.calls.filtered and\n"
+          "                      yeti.show.calls.fields are unknown methods\n",
           f);
 }
 
@@ -92,6 +95,7 @@ enum {
     OPT_GARBAGE,
     OPT_OVERSIZE,
     OPT_LOG_REQUESTS,
+    OPT_WITHOUT_FILTERED,
     OPT_HELP,
 };
 
@@ -109,6 +113,7 @@ static const struct option long_options[] = {
     {"garbage", no_argument, NULL, OPT_GARBAGE},
     {"oversize", no_argument, NULL, OPT_OVERSIZE},
     {"log-requests", no_argument, NULL, OPT_LOG_REQUESTS},
+    {"without-filtered", no_argument, NULL, OPT_WITHOUT_FILTERED},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -180,6 +185,7 @@ static int parse_options(int argc, char **argv, options *o)
             faults++;
             break;
         case OPT_LOG_REQUESTS: o->server.log_requests = true; break;
+        case OPT_WITHOUT_FILTERED: sim_rpc_without_filtered(); break;
         case OPT_HELP: usage(stdout); return -1;
         default: usage(stderr); return 2;
         }

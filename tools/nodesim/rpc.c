@@ -26,6 +26,9 @@ enum {
 enum { HDR_ROOM = 24 };
 
 /* Empties b down to the header room. */
+/* --without-filtered: an older node build, without the filtered methods. */
+static bool without_filtered;
+
 static void payload_reset(buf *b)
 {
     buf_reset(b);
@@ -216,9 +219,11 @@ static bool dispatch(sim_calls *calls, buf *b, const json_t *req)
         show_calls(calls, b, params, id);
     } else if (mlen == strlen("yeti.show.calls.count") && strcmp(m, "yeti.show.calls.count") == 0) {
         show_count(calls, b, params, id);
-    } else if (mlen == strlen("yeti.show.calls.filtered") && strcmp(m, "yeti.show.calls.filtered") == 0) {
+    } else if (!without_filtered && mlen == strlen("yeti.show.calls.filtered") &&
+               strcmp(m, "yeti.show.calls.filtered") == 0) {
         show_filtered(calls, b, params, id);
-    } else if (mlen == strlen("yeti.show.calls.fields") && strcmp(m, "yeti.show.calls.fields") == 0) {
+    } else if (!without_filtered && mlen == strlen("yeti.show.calls.fields") &&
+               strcmp(m, "yeti.show.calls.fields") == 0) {
         show_fields(b, id);
     } else if (mlen == strlen("yeti.request.call.disconnect") &&
                strcmp(m, "yeti.request.call.disconnect") == 0) {
@@ -265,6 +270,8 @@ void sim_rpc_log_request(const char *p, size_t n)
     buf_free(&line);
     json_decref(req);
 }
+
+void sim_rpc_without_filtered(void) { without_filtered = true; }
 
 bool sim_rpc_handle(sim_calls *calls, const char *p, size_t n, buf *frame, size_t *start)
 {

@@ -27,6 +27,10 @@
  * out it returns true with frame->oom set. */
 bool sim_rpc_handle(sim_calls *calls, const char *p, size_t n, buf *frame, size_t *start);
 
+/* From now on, yeti.show.calls.filtered and yeti.show.calls.fields are
+ * unknown methods (-32601), as on a node built before them. */
+void sim_rpc_without_filtered(void);
+
 /* --log-requests: prints the request payload p[0..n) as one line on
  * stderr, `nodesim request method=M params=P`: M as a log value (plain, or
  * a JSON string when it holds spaces, quotes or controls: util/log.h), P
