@@ -1,7 +1,7 @@
 /* fuzz_negotiate: the request headers http/negotiate.c decides on — Accept
  * (http_accept_ok, http_accept_json_ok), Accept-Encoding
- * (http_accepts_gzip), If-None-Match (http_etag_matches), and beside them
- * Content-Type and X-Request-Id.
+ * (http_accepts_gzip), If-None-Match (http_etag_matches), Cache-Control
+ * (http_max_age), and beside them Content-Type and X-Request-Id.
  *
  * Input: byte 0 picks the mode. Even: the rest is a raw header value.
  * Odd: the rest is a list of choices from which the harness writes a
@@ -49,8 +49,9 @@ static bool blank(const char *s, size_t n)
 }
 
 /* The decisions on a value, one bit each: media types and codings (bits
- * 0-4, case-insensitive) and entity tags (bits 5-7, case-sensitive: an
- * ETag is opaque, and W/ is written so). */
+ * 0-4, case-insensitive), entity tags (bits 5-7, case-sensitive: an
+ * ETag is opaque, and W/ is written so), and whether a Cache-Control
+ * max-age is accepted (bit 8, case-insensitive). */
 static unsigned decide(const char *v)
 {
     static const char *const etags[] = {"W/\"5f3a\"", "\"5f3a\"", "W/\"5f3a-gz\""};
@@ -61,9 +62,12 @@ static unsigned decide(const char *v)
     d |= (unsigned)http_content_type_is(v, JSONAPI_MEDIA_TYPE) << 3;
     d |= (unsigned)http_content_type_is(v, "application/json") << 4;
     for (int i = 0; i < 3; i++) d |= (unsigned)http_etag_matches(v, etags[i]) << (5 + i);
+    int64_t age = http_max_age(v);
+    FZ_CHECK(age >= -1 && age <= 999999999, "Cache-Control '%s': max-age %lld", v, (long long)age);
+    d |= (unsigned)(age >= 0) << 8;
     return d;
 }
-#define CASE_INSENSITIVE 0x1Fu
+#define CASE_INSENSITIVE 0x11Fu
 
 static void check_raw(const char *v)
 {

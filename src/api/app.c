@@ -2,6 +2,7 @@
  * router is a plain comparison of the decoded path; every answer that is
  * not a handler's own (unknown path, wrong method) is a JSON:API error. */
 #include "api/app_internal.h"
+#include "api/listing.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -12,6 +13,22 @@
 #include "http/negotiate.h"
 
 #define MAX_IDLE_PER_NODE 16
+
+/* The live view's node list: the registry's (live/live.h, live_source). */
+static void *live_nodes_get(void *ctx, live_nodes *out, char err[256])
+{
+    app *a = ctx;
+    char e[STORE_ERR_LEN] = "";
+    node_snapshot *s = registry_acquire(a->reg, e);
+    if (!s) {
+        snprintf(err, 256, "%s", e);
+        return NULL;
+    }
+    *out = (live_nodes){s->n, s->targets, s->pop_ids};
+    return s;
+}
+
+static void live_nodes_done(void *ctx, void *handle) { registry_release(((app *)ctx)->reg, handle); }
 
 app *app_new(const app_config *cfg, store *st, char err[256])
 {
@@ -45,7 +62,7 @@ app *app_new(const app_config *cfg, store *st, char err[256])
         app_free(a);
         return NULL;
     }
-    a->limits = (params_limits){cfg->default_page_size, cfg->max_page_size, NULL};
+    a->limits = (params_limits){cfg->default_page_size, cfg->max_page_size, counts_sort_index};
     if (cfg->token_lifetime_s < 1) {
         snprintf(err, 256, "the token lifetime must be at least 1 second: tokens always carry exp");
         app_free(a);
@@ -60,7 +77,11 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     a->thr =
         login_throttle_new(cfg->login_max_failures, cfg->login_max_address_failures, cfg->login_window_s);
     a->docs = budget_new(cfg->max_inflight_bytes);
-    if (!a->secret || !a->reg || !a->pool || !a->thr || !a->docs) {
+    if (a->pool && a->reg)
+        a->live = live_new(a->pool, (live_source){live_nodes_get, live_nodes_done, a},
+                           cfg->refresh_ms > 0 ? cfg->refresh_ms : 1000, cfg->node_timeout_ms);
+    a->pushdown = pushdown_new();
+    if (!a->secret || !a->reg || !a->pool || !a->thr || !a->docs || !a->live || !a->pushdown) {
         snprintf(err, 256, "out of memory");
         app_free(a);
         return NULL;
@@ -84,10 +105,12 @@ app *app_new(const app_config *cfg, store *st, char err[256])
 void app_free(app *a)
 {
     if (!a) return;
+    live_free(a->live); /* before the node pool its rounds run on, and the registry it reads */
     registry_free(a->reg);
     node_pool_free(a->pool);
     pool_free(a->cpu);
     budget_free(a->docs);
+    pushdown_free(a->pushdown);
     login_throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);
@@ -147,6 +170,15 @@ static bool negotiate(const http_request *req, bool plain_json_too, http_respons
 
 #define ADMIN_PREFIX "/api/rest/admin/"
 
+/* The read-only collections under the admin prefix. */
+static const struct {
+    const char *path;
+    void (*get)(app *a, const http_request *req, http_response *res);
+} collections[] = {
+    {"active-calls", api_list_calls},
+    {"active-call-counts", api_call_counts},
+};
+
 void app_handle(void *ctx, const http_request *req, http_response *res)
 {
     app *a = ctx;
@@ -174,9 +206,10 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     if (!negotiate(req, false, res)) return;
 
     const char *rest = path + strlen(ADMIN_PREFIX);
-    if (strcmp(rest, "active-calls") == 0) {
+    for (size_t i = 0; i < sizeof collections / sizeof collections[0]; i++) {
+        if (strcmp(rest, collections[i].path) != 0) continue;
         if (is_get(req->method))
-            api_list_calls(a, req, res);
+            collections[i].get(a, req, res);
         else
             app_method_not_allowed(res, req->method, "GET, HEAD");
         return;

@@ -23,6 +23,7 @@ typedef struct app_config {
     /* pages of listings (docs/API.md, "Sorting and pages"): 1 <= default <= max */
     int64_t default_page_size; /* page[size] when only page[number] is given */
     int64_t max_page_size;     /* a larger page[size] is a 400 */
+    int refresh_ms;            /* the live view's period while consumers watch it */
 
     /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */

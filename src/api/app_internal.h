@@ -6,12 +6,14 @@
 
 #include "api/app.h"
 #include "api/params.h"
+#include "api/pushdown.h"
 #include "api/registry.h"
 #include "auth/cidr.h"
 #include "auth/policy.h"
 #include "auth/throttle.h"
 #include "http/response.h"
 #include "jsonapi/document.h"
+#include "live/live.h"
 #include "nodes/fanout.h"
 #include "util/budget.h"
 #include "util/pool.h"
@@ -34,8 +36,10 @@ struct app {
     store *st;
     registry *reg;
     node_pool *pool;
-    worker_pool *cpu; /* CPU work of requests: parsing big replies, writing big documents */
-    budget *docs;     /* bytes of listing documents being written */
+    live_view *live;    /* the latest snapshot of the cluster (live/live.h) */
+    pushdown *pushdown; /* nodes that refused filtered listings lately */
+    worker_pool *cpu;   /* CPU work of requests: parsing big replies, writing big documents */
+    budget *docs;       /* bytes of listing documents being written */
     policy *pol;
     cidr_list trusted;
     login_throttle *thr;
@@ -81,5 +85,7 @@ bool app_base_url(const app *a, const http_request *req, http_response *res, cha
 void app_method_not_allowed(http_response *res, const char *method, const char *allow);
 
 void api_list_calls(app *a, const http_request *req, http_response *res);
+/* GET /api/rest/admin/active-call-counts */
+void api_call_counts(app *a, const http_request *req, http_response *res);
 
 #endif

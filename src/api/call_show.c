@@ -99,7 +99,7 @@ static void ask_node(call_req *cr, const char *method, reply_expect expect, call
 {
     cr->params[0] = cr->tag_text;
     cr->target = (node_target){cr->node->id, cr->node->name, cr->node->rpc_endpoint};
-    cr->call = (node_call){method, cr->params, 1, expect};
+    cr->call = (node_call){method, cr->params, 1, expect, NULL};
     node_result_free(&cr->result);
     node_result_init(&cr->result);
     cr->then = then;
@@ -161,7 +161,7 @@ static bool found(call_req *cr)
 
 static void show(app *a, const call_req *f, const api_params *p, doc_base base, http_response *res)
 {
-    call_ref_rec one = {f->node->id, f->rec};
+    call_ref_rec one = {f->node->id, f->rec, 0};
     included inc;
     char err[STORE_ERR_LEN];
     if (included_resolve(&inc, a->st, &p->include, &one, 1, err) != 0) {

@@ -26,6 +26,7 @@
 typedef struct call_ref_rec {
     int64_t node_id;
     const call_record *rec;
+    size_t node; /* the index of its node in the listing's plan (api/listing.h) */
 } call_ref_rec;
 
 typedef struct included {

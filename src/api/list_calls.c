@@ -24,62 +24,102 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/app_internal.h"
-#include "api/included.h"
-#include "api/params.h"
+#include "api/listing.h"
 #include "jsonapi/errors.h"
+#include "http/negotiate.h"
 #include "nodes/coalesce.h"
 #include "util/budget.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/phase.h"
-
-typedef struct fanout_plan {
-    size_t n;
-    node_target *targets;
-    node_call *calls;
-    const char ***tags; /* per target: the tags asked for, or NULL */
-    node_result *results;
-} fanout_plan;
+#include "util/timefmt.h"
+#include "util/topk.h"
 
 static void plan_free(fanout_plan *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         free(p->tags[i]);
-        node_result_free(&p->results[i]);
+        if (!p->snap) node_result_free(&p->results[i]);
     }
     free(p->targets);
+    free(p->pop_ids);
+    free(p->rules);
+    free(p->fparams);
     free(p->calls);
     free(p->tags);
     free(p->results);
 }
 
-static bool plan_build(fanout_plan *p, const node_snapshot *snap, const listing_query *q)
+static bool plan_alloc(fanout_plan *p, size_t n)
 {
     memset(p, 0, sizeof *p);
-    size_t cap = snap->n ? snap->n : 1;
+    size_t cap = n ? n : 1;
     p->targets = calloc(cap, sizeof *p->targets);
+    p->pop_ids = calloc(cap, sizeof *p->pop_ids);
     p->calls = calloc(cap, sizeof *p->calls);
     p->tags = calloc(cap, sizeof *p->tags);
     p->results = calloc(cap, sizeof *p->results);
-    if (!p->targets || !p->calls || !p->tags || !p->results) return false;
+    return p->targets && p->pop_ids && p->calls && p->tags && p->results;
+}
+
+/* The nodes the filters want, each asked for its calls: the ones named by
+ * filter[id] by tag; the others, when the filters give node rules, with
+ * the filtered method (falling back to the plain one), unless the node
+ * refused it lately (api/pushdown.h). */
+static bool plan_build(fanout_plan *p, const node_snapshot *snap, const listing_query *q, pushdown *pd)
+{
+    if (!plan_alloc(p, snap->n)) return false;
+    size_t nrules = listing_query_rules(q, &p->rules), nfparams = 0;
+    if (nrules && !(p->fparams = pushdown_params(p->rules, nrules, &nfparams))) return false;
     for (size_t i = 0; i < snap->n; i++) {
         const store_node *nd = &snap->nodes[i];
         if (!listing_query_wants_node(q, nd->id, nd->pop_id)) continue;
         size_t k = p->n;
         size_t ntags = 0;
         p->tags[k] = listing_query_tags_for(q, nd->id, &ntags);
-        p->targets[k] = (node_target){nd->id, nd->name, nd->rpc_endpoint};
-        p->calls[k] = (node_call){"yeti.show.calls", p->tags[k], ntags, REPLY_EXPECT_CALLS};
+        p->targets[k] = snap->targets[i];
+        p->pop_ids[k] = nd->pop_id;
+        if (ntags == 0 && p->fparams && !pushdown_refused(pd, nd->id))
+            p->calls[k] = (node_call){"yeti.show.calls.filtered", p->fparams, nfparams, REPLY_EXPECT_CALLS,
+                                      &pushdown_plain};
+        else
+            p->calls[k] = (node_call){"yeti.show.calls", p->tags[k], ntags, REPLY_EXPECT_CALLS, NULL};
         node_result_init(&p->results[k]);
         p->n++;
     }
     return true;
 }
 
-static void write_meta(buf *out, size_t total, const fanout_plan *p)
+/* The nodes of a snapshot the filters want, their results shared with it:
+ * the listing reads them and changes only its own copies' status. */
+static bool plan_from_snapshot(fanout_plan *p, const live_snap *snap, const listing_query *q)
+{
+    if (!plan_alloc(p, snap->n)) return false;
+    p->snap = snap;
+    for (size_t i = 0; i < snap->n; i++) {
+        if (!listing_query_wants_node(q, snap->targets[i].id, snap->pop_ids[i])) continue;
+        p->targets[p->n] = snap->targets[i];
+        p->pop_ids[p->n] = snap->pop_ids[i];
+        p->results[p->n++] = snap->results[i];
+    }
+    return true;
+}
+
+void listing_meta(buf *out, size_t total, const fanout_plan *p)
 {
     buf_puts(out, ",\"meta\":{\"total-count\":");
     buf_put_i64(out, (int64_t)total);
+    if (p->snap) {
+        char iso[TIMEFMT_ISO_LEN];
+        int64_t ms = p->snap->wall_ms;
+        timefmt_iso_utc(ms / 1000, iso);
+        iso[20] = (char)('0' + ms % 1000 / 100); /* "...:SS.mmmZ" */
+        iso[21] = (char)('0' + ms % 100 / 10);
+        iso[22] = (char)('0' + ms % 10);
+        buf_puts(out, ",\"snapshot-at\":\"");
+        buf_append(out, iso, sizeof iso);
+        buf_putc(out, '"');
+    }
     int failed = 0, skipped = 0;
     for (size_t i = 0; i < p->n; i++) {
         const node_result *r = &p->results[i];
@@ -117,8 +157,7 @@ static size_t plan_calls(const fanout_plan *plan)
     return n;
 }
 
-/* The calls that pass the filters, in document order. */
-static call_ref_rec *matching_calls(const fanout_plan *plan, const listing_query *q, size_t *n)
+call_ref_rec *listing_matching(const fanout_plan *plan, const listing_query *q, size_t *n)
 {
     size_t cap = plan_calls(plan);
     call_ref_rec *out = malloc((cap ? cap : 1) * sizeof *out);
@@ -129,19 +168,62 @@ static call_ref_rec *matching_calls(const fanout_plan *plan, const listing_query
         if (plan->results[i].status != NODE_OK) continue;
         for (size_t k = 0; k < cs->n; k++)
             if (listing_query_match(q, plan->targets[i].id, cs, &cs->recs[k]))
-                out[(*n)++] = (call_ref_rec){plan->targets[i].id, &cs->recs[k]};
+                out[(*n)++] = (call_ref_rec){plan->targets[i].id, &cs->recs[k], i};
     }
     return out;
 }
 
-/* The callset a matched record lives in (records are stored per node). */
-static const callset *set_of(const fanout_plan *plan, const call_record *r)
+/* ---- order and pages ------------------------------------------------------ */
+
+typedef struct order_ctx {
+    const fanout_plan *plan;
+    const sort_spec *sort;
+} order_ctx;
+
+static int order_cmp(const void *x, const void *y, void *arg)
 {
-    for (size_t i = 0; i < plan->n; i++) {
-        const callset *cs = &plan->results[i].calls;
-        if (cs->n && r >= cs->recs && r < cs->recs + cs->n) return cs;
+    const call_ref_rec *a = x, *b = y;
+    const order_ctx *o = arg;
+    const callset *ca = &o->plan->results[a->node].calls, *cb = &o->plan->results[b->node].calls;
+    for (size_t i = 0; i < o->sort->n; i++) {
+        call_attr at = (call_attr)o->sort->keys[i].key;
+        bool na = call_attr_is_null(a->rec, at), nb = call_attr_is_null(b->rec, at);
+        if (na || nb) {
+            if (na != nb) return na ? 1 : -1; /* nulls last, whatever the direction */
+            continue;
+        }
+        int c = call_attr_cmp(ca, a->rec, cb, b->rec, at);
+        if (c) return o->sort->keys[i].desc ? -c : c;
     }
-    return NULL;
+    /* ties keep document order: node order, then the node's own */
+    if (a->node != b->node) return a->node < b->node ? -1 : 1;
+    return a->rec < b->rec ? -1 : a->rec > b->rec;
+}
+
+bool listing_order(const fanout_plan *plan, call_ref_rec *calls, size_t n, const sort_spec *sort, size_t k)
+{
+    if (!sort->n || n < 2 || k == 0) return true;
+    order_ctx o = {plan, sort};
+    return topk_sort(calls, n, sizeof *calls, k, order_cmp, &o);
+}
+
+void listing_page(const page_spec *page, size_t total, size_t *from, size_t *count)
+{
+    *from = 0;
+    *count = total;
+    if (!page->given) return;
+    uint64_t first = (uint64_t)(page->number - 1) * (uint64_t)page->size; /* both bounded by parsing */
+    *from = first < total ? (size_t)first : total;
+    *count = total - *from < (size_t)page->size ? total - *from : (size_t)page->size;
+}
+
+void listing_links(buf *out, doc_base base, const http_request *req, const api_params *p, size_t total)
+{
+    if (!p->page.given) return;
+    char self[700];
+    snprintf(self, sizeof self, "%.*s%s", (int)base.len, base.url, req->path);
+    buf_putc(out, ',');
+    page_links(out, self, req->params, req->nparams, &p->page, total);
 }
 
 /* Writing a big listing is split between threads: each writes a slice of
@@ -169,16 +251,15 @@ static void write_calls(const write_slice *w)
     buf scratch;
     buf_init(&scratch);
     buf_reserve(w->out, w->bytes);
-    const callset *cs = NULL;
     for (size_t i = w->from; i < w->to; i++) {
         if ((i - w->from) % GONE_CHECK_EVERY == GONE_CHECK_EVERY - 1) {
             if (w->req && http_client_gone(w->req)) atomic_store(w->gone, true);
             if (atomic_load(w->gone)) break;
         }
-        const call_record *rec = w->calls[i].rec;
+        const call_ref_rec *c = &w->calls[i];
         if (i) buf_putc(w->out, ',');
-        if (!cs || rec < cs->recs || rec >= cs->recs + cs->n) cs = set_of(w->plan, rec);
-        doc_call_resource(w->out, &scratch, w->base, w->calls[i].node_id, cs, rec, w->opts);
+        doc_call_resource(w->out, &scratch, w->base, c->node_id, &w->plan->results[c->node].calls, c->rec,
+                          w->opts);
     }
     buf_free(&scratch);
 }
@@ -257,7 +338,7 @@ static void sizes_free(doc_sizes *z)
     free(z->calls);
 }
 
-/* Sizes calls[0..n) (in plan order, as matching_calls gives them). */
+/* Sizes calls[0..n), in any order. */
 static bool sizes_measure(doc_sizes *z, const fanout_plan *plan, const call_ref_rec *calls, size_t n,
                           doc_base base, const doc_call_opts *opts)
 {
@@ -265,17 +346,14 @@ static bool sizes_measure(doc_sizes *z, const fanout_plan *plan, const call_ref_
     z->of_node = calloc(plan->n ? plan->n : 1, sizeof *z->of_node);
     z->calls = calloc(plan->n ? plan->n : 1, sizeof *z->calls);
     if (!z->of_call || !z->of_node || !z->calls) return false;
-    size_t node = 0;
     doc_call_sizer sizer;
     for (size_t i = 0; i < n; i++) {
-        if (i == 0 || calls[i].node_id != calls[i - 1].node_id) {
-            while (plan->targets[node].id != calls[i].node_id) node++;
-            doc_call_sizer_init(&sizer, base, calls[i].node_id, opts);
-        }
+        size_t node = calls[i].node;
+        if (i == 0 || node != calls[i - 1].node) doc_call_sizer_init(&sizer, base, calls[i].node_id, opts);
         const callset *cs = &plan->results[node].calls;
         /* the tags are spread over the replies' text: ask for one ahead
          * (sizing is mostly waiting for memory, measured) */
-        if (i + 8 < n && calls[i + 8].node_id == calls[i].node_id)
+        if (i + 8 < n && calls[i + 8].node == node)
             __builtin_prefetch(callset_text(cs, calls[i + 8].rec->tag));
         z->of_call[i] = doc_call_size(&sizer, cs, calls[i].rec);
         z->of_node[node] += z->of_call[i] + (z->calls[node]++ ? 1 : 0);
@@ -300,10 +378,9 @@ static size_t drop_oversized_nodes(fanout_plan *plan, doc_sizes *z, call_ref_rec
         any = true;
     }
     if (!any) return n;
-    size_t kept = 0, node = 0;
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        while (plan->targets[node].id != calls[i].node_id) node++;
-        if (plan->results[node].status != NODE_OK) continue;
+        if (plan->results[calls[i].node].status != NODE_OK) continue;
         calls[kept] = calls[i];
         z->of_call[kept++] = z->of_call[i];
     }
@@ -416,14 +493,17 @@ static bool write_listing(app *a, const http_request *req, fanout_plan *plan, co
 {
     bool moved = false;
     doc_call_opts opts = {p->fields.calls, p->include.call_rels};
-    size_t n;
-    call_ref_rec *calls = matching_calls(plan, &p->filters, &n);
+    size_t matched, from, n;
+    call_ref_rec *all = listing_matching(plan, &p->filters, &matched);
     doc_sizes z = {NULL, NULL, NULL};
     included inc;
     memset(&inc, 0, sizeof inc);
     buf tail;
     buf_init(&tail);
-    if (!calls || !sizes_measure(&z, plan, calls, n, base, &opts)) {
+    listing_page(&p->page, matched, &from, &n);
+    call_ref_rec *calls = all ? all + from : NULL; /* the page */
+    if (!all || !listing_order(plan, all, matched, &p->sort, from + n) ||
+        !sizes_measure(&z, plan, calls, n, base, &opts)) {
         http_error(res, 500, "Internal server error", "Out of memory.");
         goto done;
     }
@@ -431,7 +511,14 @@ static bool write_listing(app *a, const http_request *req, fanout_plan *plan, co
     if (doc_limit > budget_limit(a->docs)) doc_limit = budget_limit(a->docs); /* it could never be written */
     uint64_t node_limit =
         a->cfg.max_node_document_bytes < doc_limit ? a->cfg.max_node_document_bytes : doc_limit;
+    size_t page_n = n;
     n = drop_oversized_nodes(plan, &z, calls, n, node_limit);
+    if (n != page_n) {   /* the calls of the nodes that failed leave the count too */
+        size_t kept = n; /* the page's, compacted; the others are where they were */
+        for (size_t i = 0; i < matched; i++)
+            if (i < from || i >= from + page_n) kept += plan->results[all[i].node].status == NODE_OK;
+        matched = kept;
+    }
     phase_lap(PHASE_FILTER);
 
     char err[STORE_ERR_LEN];
@@ -449,7 +536,8 @@ static bool write_listing(app *a, const http_request *req, fanout_plan *plan, co
         buf_putc(&tail, ']');
     }
     size_t included_bytes = tail.len - included_at;
-    write_meta(&tail, n, plan);
+    listing_links(&tail, base, req, p, matched);
+    listing_meta(&tail, matched, plan);
     if (tail.oom) {
         http_error(res, 500, "Internal server error", "Out of memory.");
         goto done;
@@ -476,7 +564,7 @@ done:
     buf_free(&tail);
     included_free(&inc);
     sizes_free(&z);
-    free(calls);
+    free(all);
     return !moved;
 }
 
@@ -491,12 +579,16 @@ typedef struct listing {
     node_snapshot *snap;
     fanout_plan plan;
     coalesce_round *shared;
+    live_snap *live; /* served from this snapshot of the live view, or NULL */
+    bool oom;        /* the live view could not make a snapshot */
+    bool counts;     /* GET /active-call-counts: groups, not calls */
 } listing;
 
 static void listing_free(listing *l)
 {
     coalesce_release(l->shared, l->plan.n, l->plan.results); /* before plan_free: the results are shared */
     plan_free(&l->plan);
+    live_release(l->live);
     registry_release(l->a->reg, l->snap);
     api_params_free(&l->p);
     free(l);
@@ -511,6 +603,11 @@ static void listing_free(listing *l)
 static void listing_write(void *arg)
 {
     listing *l = arg;
+    if (l->oom) {
+        http_error(l->res, 500, "Internal server error", "Out of memory.");
+        listing_free(l);
+        return;
+    }
     if ((plan_calls(&l->plan) > LOOP_WRITE_MAX || l->p.include.n) && http_to_worker(l->req)) return;
     phase_lap(PHASE_FANOUT);
     int64_t parse_us = 0;
@@ -520,7 +617,13 @@ static void listing_write(void *arg)
      * timeout) does not get a document of 100 MB written for nobody; nor
      * does one that leaves while it is written (write_calls). A small
      * document is cheaper to write than to ask the socket. */
-    if (plan_calls(&l->plan) >= WRITE_SLICE_MIN && http_client_gone(l->req))
+    if (l->live) { /* how old the answer is (RFC 9111 §5.1) */
+        l->res->has_age = true;
+        l->res->age = (clock_now_ms() - l->live->started_ms) / 1000;
+    }
+    if (l->counts)
+        counts_write(l->a, l->req, &l->plan, &l->p, l->res);
+    else if (plan_calls(&l->plan) >= WRITE_SLICE_MIN && http_client_gone(l->req))
         client_gone(l->res);
     else if (!write_listing(l->a, l->req, &l->plan, &l->p, l->base, l->res))
         return; /* moved */
@@ -531,19 +634,31 @@ static void listing_write(void *arg)
 static void listing_round_done(void *arg)
 {
     listing *l = arg;
+    pushdown_note(l->a->pushdown, l->plan.n, l->plan.targets, l->plan.results);
     http_continue(l->req, listing_write, l);
 }
 
-void api_list_calls(app *a, const http_request *req, http_response *res)
+/* A snapshot for a listing that accepts one (live_get's callback). */
+static void listing_snapshot_ready(void *arg, live_snap *snap)
+{
+    listing *l = arg;
+    l->live = snap;
+    l->oom = !snap || !plan_from_snapshot(&l->plan, snap, &l->p.filters);
+    http_continue(l->req, listing_write, l);
+}
+
+/* The listing and the counts: the parameters, then a snapshot that is
+ * young enough (Cache-Control: max-age) or a fresh node round. */
+static void listing_start(app *a, const http_request *req, http_response *res, bool counts)
 {
     listing *l = calloc(1, sizeof *l);
     if (!l) {
         http_error(res, 500, "Internal server error", "Out of memory.");
         return;
     }
-    *l = (listing){.a = a, .req = req, .res = res};
+    *l = (listing){.a = a, .req = req, .res = res, .counts = counts};
     char err[STORE_ERR_LEN] = "";
-    if (!api_params_parse(req, PARAMS_LISTING, true, &a->limits, &l->p, res) ||
+    if (!api_params_parse(req, counts ? PARAMS_COUNTS : PARAMS_LISTING, !counts, &a->limits, &l->p, res) ||
         !app_base_url(a, req, res, l->base_text, &l->base)) {
         listing_free(l);
         return;
@@ -559,7 +674,15 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
         listing_free(l);
         return;
     }
-    if (!plan_build(&l->plan, l->snap, &l->p.filters)) {
+    int64_t max_age = http_max_age(req->cache_control);
+    if (max_age >= 0) { /* a snapshot may do (docs/API.md, "The live view") */
+        http_defer(req);
+        live_nodes nodes = {l->snap->n, l->snap->targets, l->snap->pop_ids};
+        live_snap *snap = live_get(a->live, max_age * 1000, &nodes, listing_snapshot_ready, l);
+        if (snap) listing_snapshot_ready(l, snap);
+        return;
+    }
+    if (!plan_build(&l->plan, l->snap, &l->p.filters, a->pushdown)) {
         http_error(res, 500, "Internal server error", "Out of memory.");
         listing_free(l);
         return;
@@ -568,4 +691,14 @@ void api_list_calls(app *a, const http_request *req, http_response *res)
     http_defer(req); /* this thread is free while the nodes answer */
     coalesce_start(a->pool, l->plan.n, l->plan.targets, l->plan.calls, a->cfg.node_timeout_ms,
                    l->plan.results, &l->shared, listing_round_done, l);
+}
+
+void api_list_calls(app *a, const http_request *req, http_response *res)
+{
+    listing_start(a, req, res, false);
+}
+
+void api_call_counts(app *a, const http_request *req, http_response *res)
+{
+    listing_start(a, req, res, true);
 }

@@ -36,6 +36,8 @@ static void snapshot_unref(node_snapshot *s)
 {
     if (s && --s->refs == 0) {
         free(s->nodes);
+        free(s->targets);
+        free(s->pop_ids);
         free(s);
     }
 }
@@ -60,6 +62,18 @@ static node_snapshot *load(registry *r, char err[STORE_ERR_LEN])
         return NULL;
     }
     s->refs = 1;
+    s->targets = calloc(s->n ? s->n : 1, sizeof *s->targets);
+    s->pop_ids = calloc(s->n ? s->n : 1, sizeof *s->pop_ids);
+    if (!s->targets || !s->pop_ids) {
+        strcpy(err, "out of memory");
+        snapshot_unref(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        const store_node *nd = &s->nodes[i];
+        s->targets[i] = (node_target){nd->id, nd->name, nd->rpc_endpoint};
+        s->pop_ids[i] = nd->pop_id;
+    }
     return s;
 }
 

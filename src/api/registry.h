@@ -12,12 +12,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "nodes/fanout.h"
 #include "store/store.h"
 
 typedef struct node_snapshot {
     size_t n;
-    store_node *nodes; /* ordered by id */
-    int refs;          /* guarded by the registry's mutex */
+    store_node *nodes;    /* ordered by id */
+    node_target *targets; /* the same nodes as a round's targets (nodes/fanout.h) */
+    int64_t *pop_ids;     /* and their pops */
+    int refs;             /* guarded by the registry's mutex */
 } node_snapshot;
 
 typedef struct registry registry;

@@ -39,7 +39,7 @@ static const char usage_text[] =
     "                         [--workers N] [--max-connections N] [--max-connections-per-ip N]\n"
     "                         [--request-timeout-ms MS] [--keepalive-timeout-ms MS]\n"
     "                         [--send-timeout-ms MS] [--max-head-bytes N] [--max-body-bytes N]\n"
-    "                         [--max-unsent-bytes N]\n"
+    "                         [--max-unsent-bytes N] [--refresh-ms MS]\n"
     "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
     "  --db               database (default $ACTIVECALLS_DB or " CLI_DEFAULT_DB ")\n"
     "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
@@ -81,7 +81,9 @@ static const char usage_text[] =
     "  --send-timeout-ms  an answer the client does not read (default 30000)\n"
     "  --max-head-bytes   request line and headers (default 32768: else 414/431)\n"
     "  --max-body-bytes   request body (default 1048576: else 413)\n"
-    "  --max-unsent-bytes answers waiting for slow readers, in all (default 1073741824: else 503)\n";
+    "  --max-unsent-bytes answers waiting for slow readers, in all (default 1073741824: else 503)\n"
+    "  --refresh-ms       how often the live view asks the nodes while something watches it\n"
+    "                     (metrics, history, events, monitor; default 1000)\n";
 
 /* A real switch node carries at most a few tens of thousands of calls, and
  * a real record is 2-3 KB of reply, so the default --max-reply-bytes
@@ -227,7 +229,7 @@ typedef struct serve_opts {
     const char *listen_spec, *db, *public_url, *secret_file, *policy_file, *trusted;
     long long timeout_ms, max_reply, cache_ms, max_node_calls, max_node_doc, max_doc;
     long long max_inflight, inflight_wait_ms, lifetime, user_cache_ms, max_failures, window_s;
-    long long max_address_failures, max_page_size;
+    long long max_address_failures, max_page_size, refresh_ms;
     http_limits lim;
 } serve_opts;
 
@@ -271,6 +273,7 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 'F': ok = parse_range(arg, 1, THROTTLE_MAX_FAILURES, &o->max_failures); break;
     case 'A': ok = parse_range(arg, 1, THROTTLE_MAX_FAILURES, &o->max_address_failures); break;
     case 'W': ok = parse_range(arg, 1, 86400, &o->window_s); break;
+    case 'R': ok = parse_range(arg, 100, 3600000, &o->refresh_ms); break;
     case 1000:
         ok = parse_range(arg, 1, 4096, &v);
         lim->workers = (size_t)v;
@@ -350,6 +353,7 @@ int cli_serve(int argc, char **argv)
         {"max-head-bytes", required_argument, NULL, 1006},
         {"max-body-bytes", required_argument, NULL, 1007},
         {"max-unsent-bytes", required_argument, NULL, 1008},
+        {"refresh-ms", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -370,6 +374,7 @@ int cli_serve(int argc, char **argv)
         .window_s = 60,
         .max_address_failures = 20,
         .max_page_size = DEFAULT_MAX_PAGE_SIZE,
+        .refresh_ms = 1000,
     };
     http_limits_default(&o.lim);
     int rc = cli_getopt(argc, argv, opts, "serve", usage_text, serve_option, &o);
@@ -416,6 +421,7 @@ int cli_serve(int argc, char **argv)
         .node_cache_ms = (int)o.cache_ms,
         .default_page_size = o.max_page_size < DEFAULT_PAGE_SIZE ? o.max_page_size : DEFAULT_PAGE_SIZE,
         .max_page_size = o.max_page_size,
+        .refresh_ms = (int)o.refresh_ms,
         .secret = secret,
         .secret_len = secret_len,
         .token_lifetime_s = (int)o.lifetime,

@@ -180,3 +180,45 @@ bool http_accepts_gzip(const char *ae)
     }
     return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
 }
+
+int64_t http_max_age(const char *cc)
+{
+    if (!cc) return -1;
+    int64_t age = -1;
+    int seen = 0;
+    const char *p = cc;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        if (!*p) break;
+        const char *name = p;
+        while (*p && *p != '=' && *p != ',' && *p != ' ' && *p != '\t') p++;
+        size_t nlen = (size_t)(p - name);
+        const char *val = NULL;
+        size_t vlen = 0;
+        if (*p == '=') {
+            val = ++p;
+            if (*p == '"') {
+                val = ++p;
+                while (*p && *p != '"') p++;
+                vlen = (size_t)(p - val);
+                if (*p) p++;
+            } else {
+                while (*p && *p != ',' && *p != ' ' && *p != '\t') p++;
+                vlen = (size_t)(p - val);
+            }
+        }
+        while (*p && *p != ',') p++; /* anything else up to the next directive */
+        if ((nlen == 8 && strncasecmp(name, "no-cache", 8) == 0) ||
+            (nlen == 8 && strncasecmp(name, "no-store", 8) == 0))
+            return -1;
+        if (nlen != 7 || strncasecmp(name, "max-age", 7) != 0) continue;
+        seen++;
+        age = -1;
+        if (!val || vlen == 0 || vlen > 9) continue;
+        int64_t v = 0;
+        size_t i = 0;
+        while (i < vlen && val[i] >= '0' && val[i] <= '9') v = v * 10 + (val[i++] - '0');
+        if (i == vlen) age = v;
+    }
+    return seen == 1 ? age : -1;
+}

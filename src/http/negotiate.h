@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define JSONAPI_MEDIA_TYPE "application/vnd.api+json"
 
@@ -34,5 +35,12 @@ bool http_etag_matches(const char *if_none_match, const char *etag);
 /* Accept-Encoding allows gzip: `gzip` or `x-gzip` with q > 0, or, when
  * neither is named, `*` with q > 0 (RFC 9110 §12.5.3). NULL: no. */
 bool http_accepts_gzip(const char *accept_encoding);
+
+/* The staleness a request accepts (RFC 9111 §5.2.1): the seconds of its
+ * Cache-Control `max-age=N` directive (N: 1 to 9 digits, or quoted), or -1
+ * when the answer must be fresh: no header, no max-age, a malformed or
+ * repeated max-age, or `no-cache` / `no-store` anywhere (they win). Other
+ * directives (max-stale, min-fresh, ...) are ignored. */
+int64_t http_max_age(const char *cache_control);
 
 #endif

@@ -272,6 +272,11 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     }
     if (x->phases) server_timing(h, x->phases);
     if (res->allow) hdr(h, "allow", res->allow);
+    if (res->has_age) {
+        buf_puts(h, "age: ");
+        buf_put_i64(h, res->age);
+        buf_puts(h, "\r\n");
+    }
     if (res->retry_after > 0) {
         buf_puts(h, "retry-after: ");
         buf_put_i64(h, res->retry_after);

@@ -112,6 +112,7 @@ enum {
     KH_ACCEPT,
     KH_ACCEPT_ENCODING,
     KH_IF_NONE_MATCH,
+    KH_CACHE_CONTROL,
     KH_COUNT
 };
 
@@ -447,8 +448,9 @@ static bool conn_read(http_server *s, conn *c)
 static bool collect_headers(req_work *w, const char **bad)
 {
     /* the first four must not repeat; the rest: their first line */
-    static const char *const names[KH_COUNT] = {"Host",   "Authorization",   "Content-Type", "X-Request-Id",
-                                                "Accept", "Accept-Encoding", "If-None-Match"};
+    static const char *const names[KH_COUNT] = {"Host",          "Authorization", "Content-Type",
+                                                "X-Request-Id",  "Accept",        "Accept-Encoding",
+                                                "If-None-Match", "Cache-Control"};
     bool xff_invalid = false;
     for (size_t i = 0; i < w->head.nheaders; i++) {
         const http_header *h = &w->head.headers[i];
@@ -457,6 +459,8 @@ static bool collect_headers(req_work *w, const char **bad)
         if (k < KH_COUNT) {
             if (!w->known[k])
                 w->known[k] = h->value;
+            else if (k == KH_CACHE_CONTROL)
+                w->known[k] = "no-cache"; /* repeated: which line to believe? a fresh answer is safe */
             else if (k <= KH_REQUEST_ID) {
                 *bad = names[k];
                 return false;
@@ -525,6 +529,7 @@ static void dispatch(http_server *s, conn *c)
         .accept = w->known[KH_ACCEPT],
         .content_type = w->known[KH_CONTENT_TYPE],
         .authorization = w->known[KH_AUTHORIZATION],
+        .cache_control = w->known[KH_CACHE_CONTROL],
         .forwarded_for = w->forwarded.len ? w->forwarded.data : NULL,
         .params = w->params,
         .nparams = np,

@@ -29,6 +29,7 @@ typedef struct http_request {
     const char *accept;
     const char *content_type;
     const char *authorization;
+    const char *cache_control; /* one line; "no-cache" when repeated (http_max_age) */
     const char *forwarded_for; /* X-Forwarded-For */
     const query_param *params; /* query arguments in order */
     size_t nparams;
@@ -51,6 +52,8 @@ typedef struct http_response {
     const char *content_type; /* NULL = application/vnd.api+json */
     const char *allow;        /* for 405 */
     int retry_after;          /* seconds, for 429; 0 = none */
+    bool has_age;             /* an answer from a snapshot: Age header ... */
+    int64_t age;              /* ... of this many seconds */
 } http_response;
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);

@@ -418,6 +418,30 @@ static void job_parse(job *j)
     j->parse_us = clock_now_us() - t0;
 }
 
+static void job_send(job *j);
+
+/* The node refused the call: ask its fallback on the same connection,
+ * within what is left of the round's deadline. The node's answer stays in
+ * the result (fell_back, rpc_code, detail) for the caller to remember. */
+static void job_fall_back(job *j)
+{
+    node_result *r = j->res;
+    r->fell_back = true;
+    r->rpc_code = reply_parser_rpc_code(j->rp);
+    snprintf(r->detail, sizeof r->detail, "%s", reply_parser_detail(j->rp));
+    job_watch(j, false);
+    if (j->reusable)
+        pool_give(j->pool, j->target->id, j->target->endpoint, j->fd);
+    else
+        close(j->fd);
+    j->fd = -1;
+    j->call = j->call->fallback;
+    j->retried = false;
+    job_start(j, true);
+    if (j->st == J_SENDING) job_send(j);
+    if (j->st != J_DONE && j->st != J_PARSING) job_watch(j, true);
+}
+
 static void job_complete(job *j)
 {
     node_result *r = j->res;
@@ -425,6 +449,10 @@ static void job_complete(job *j)
     if (j->outcome == REPLY_OK) {
         r->has_int = reply_parser_int_result(j->rp, &r->int_result);
         job_finish(j, NODE_OK, NULL);
+        return;
+    }
+    if (j->outcome == REPLY_RPC_ERROR && j->call->fallback && !r->fell_back) {
+        job_fall_back(j);
         return;
     }
     if (j->outcome == REPLY_RPC_ERROR) {

@@ -37,6 +37,10 @@ typedef struct node_call {
     const char *const *params; /* string parameters */
     size_t nparams;
     reply_expect expect;
+    /* Asked instead, in the same round and under the same deadline, when
+     * the node answers this call with a JSON-RPC error (a method or a
+     * parameter this node does not take); NULL: the error is the outcome. */
+    const struct node_call *fallback;
 } node_call;
 
 typedef enum {
@@ -57,6 +61,7 @@ typedef struct node_result {
     node_status status;
     char detail[256]; /* human-readable reason when status != NODE_OK */
     int64_t rpc_code; /* NODE_ERR_RPC: the node's error code */
+    bool fell_back;   /* the call's fallback was asked: rpc_code and detail say why */
     bool has_int;     /* REPLY_EXPECT_ANY: the result was an integer */
     int64_t int_result;
     callset calls;    /* REPLY_EXPECT_CALLS: the records */

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct mutex {
     pthread_mutex_t mu;
@@ -23,5 +24,10 @@ void mutex_unlock(mutex *m);
 bool mutex_held(mutex *m);
 /* pthread_cond_wait on m, which the caller holds (and holds again after). */
 void mutex_wait(mutex *m, pthread_cond_t *cv);
+/* A condition variable whose timed waits read the process's clock
+ * (util/clock.h), and a wait on it until clock_now_ms() reaches
+ * deadline_ms (or a signal, or a spurious wake-up: re-check). */
+void mutex_cond_init(pthread_cond_t *cv);
+void mutex_wait_until(mutex *m, pthread_cond_t *cv, int64_t deadline_ms);
 
 #endif

@@ -27,24 +27,13 @@
 #include <unistd.h>
 
 #include "nodes/coalesce.h"
-
-/* ---- the fake node ----------------------------------------------------------------- */
+#include "fake_node.h"
 
 typedef enum { HOLD_NONE, HOLD_WAITING, HOLD_INFLIGHT } hold_kind;
 
-static int listen_fd = -1;
-static char endpoint[64];
-static atomic_int requests;
 static atomic_int hold_kind_v;   /* what a reply waits for */
 static atomic_size_t hold_count; /* ... and how many */
-static atomic_bool stopping;
-static atomic_bool released; /* the awaited state was seen: reply to everything */
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {0, (long)ms * 1000000L};
-    nanosleep(&ts, NULL);
-}
+static atomic_bool released;     /* the awaited state was seen: reply to everything */
 
 /* hold(kind, count): the replies to come wait for this state (latched). */
 static void hold(hold_kind k, size_t count)
@@ -70,78 +59,19 @@ static void hold_reply(void)
     }
 }
 
-/* One connection: netstring requests in, one-call replies out, until EOF. */
-static void *serve_conn(void *arg)
-{
-    int fd = (int)(intptr_t)arg;
-    char in[4096];
-    size_t have = 0;
-    for (;;) {
-        ssize_t r = read(fd, in + have, sizeof in - 1 - have);
-        if (r <= 0) break;
-        have += (size_t)r;
-        in[have] = '\0';
-        char *colon = strchr(in, ':');
-        if (!colon) continue;
-        size_t len = strtoul(in, NULL, 10);
-        size_t total = (size_t)(colon - in) + 1 + len + 1;
-        if (have < total) continue;
-        const char *idp = strstr(in, "\"id\":");
-        long long id = idp ? strtoll(idp + 5, NULL, 10) : 0;
-        atomic_fetch_add(&requests, 1);
-        hold_reply();
-        char json[256], out[300];
-        int jn = snprintf(json, sizeof json,
-                          "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":"
-                          "[{\"local_tag\":\"tag-%lld\",\"duration\":1.5}]}",
-                          id, id);
-        int on = snprintf(out, sizeof out, "%d:%s,", jn, json);
-        if (write(fd, out, (size_t)on) != on) break;
-        memmove(in, in + total, have - total);
-        have -= total;
-    }
-    close(fd);
-    return NULL;
-}
-
-static void *accept_loop(void *arg)
-{
-    while (!atomic_load(&stopping)) {
-        struct pollfd p = {listen_fd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0) continue;
-        int fd = accept(listen_fd, NULL, NULL);
-        if (fd < 0) continue;
-        pthread_t t;
-        if (pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)fd) == 0)
-            pthread_detach(t);
-        else
-            close(fd);
-    }
-    return NULL;
-}
-
-static pthread_t acceptor;
 static node_pool *pool;
 
 static int setup(void **state)
 {
-    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof a;
-    if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(listen_fd, 64) != 0 || getsockname(listen_fd, (struct sockaddr *)&a, &alen) != 0)
-        return -1;
-    snprintf(endpoint, sizeof endpoint, "127.0.0.1:%u", ntohs(a.sin_port));
+    fake_node_hold = hold_reply;
     pool = node_pool_new(1 << 20, SIZE_MAX, 16, NULL);
-    return pthread_create(&acceptor, NULL, accept_loop, NULL) == 0 && pool ? 0 : -1;
+    return pool && fake_node_start() == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     node_pool_free(pool);
-    atomic_store(&stopping, true);
-    pthread_join(acceptor, NULL);
-    close(listen_fd);
+    fake_node_stop();
     return 0;
 }
 
@@ -163,7 +93,7 @@ static void caller_init(caller *c, size_t n, const int64_t *ids, size_t nparams)
     c->n = n;
     for (size_t i = 0; i < n; i++) {
         c->targets[i] = (node_target){ids[i], "node", endpoint};
-        c->calls[i] = (node_call){"yeti.show.calls", params_a, nparams, REPLY_EXPECT_CALLS};
+        c->calls[i] = (node_call){"yeti.show.calls", params_a, nparams, REPLY_EXPECT_CALLS, NULL};
         node_result_init(&c->results[i]);
     }
 }

@@ -211,7 +211,7 @@ static void make_calls(calls *c, size_t n)
     }
     c->refs = calloc(n ? n : 1, sizeof *c->refs);
     assert_non_null(c->refs);
-    for (size_t i = 0; i < n; i++) c->refs[i] = (call_ref_rec){(int64_t)(i % 2) + 1, &c->cs.recs[i]};
+    for (size_t i = 0; i < n; i++) c->refs[i] = (call_ref_rec){(int64_t)(i % 2) + 1, &c->cs.recs[i], 0};
 }
 
 static void free_calls(calls *c)

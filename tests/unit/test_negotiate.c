@@ -336,6 +336,32 @@ static void test_accepts_gzip(void **state)
     NO(http_accepts_gzip("*;q=0, *;q=0.000"));
 }
 
+static void test_max_age(void **state)
+{
+    (void)state;
+    assert_int_equal(http_max_age(NULL), -1);
+    assert_int_equal(http_max_age(""), -1);
+    assert_int_equal(http_max_age("max-age=5"), 5);
+    assert_int_equal(http_max_age("MAX-AGE=0"), 0);
+    assert_int_equal(http_max_age("max-age=\"30\""), 30);
+    assert_int_equal(http_max_age("  max-stale=10 ,max-age=7 , min-fresh=1"), 7);
+    assert_int_equal(http_max_age("max-age=999999999"), 999999999);
+    /* fresh: no directive, malformed, too long, negative, repeated */
+    assert_int_equal(http_max_age("private"), -1);
+    assert_int_equal(http_max_age("max-age"), -1);
+    assert_int_equal(http_max_age("max-age="), -1);
+    assert_int_equal(http_max_age("max-age=1000000000"), -1);
+    assert_int_equal(http_max_age("max-age=-1"), -1);
+    assert_int_equal(http_max_age("max-age=5s"), -1);
+    assert_int_equal(http_max_age("max-age=1.5"), -1);
+    assert_int_equal(http_max_age("max-age=5, max-age=5"), -1);
+    assert_int_equal(http_max_age("max-ages=5"), -1);
+    /* no-cache and no-store win wherever they stand */
+    assert_int_equal(http_max_age("max-age=5, no-cache"), -1);
+    assert_int_equal(http_max_age("no-store,max-age=5"), -1);
+    assert_int_equal(http_max_age("max-age=5, no-cache=\"x\""), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_etag_matches),
         cmocka_unit_test(test_etag_mismatch),
         cmocka_unit_test(test_accepts_gzip),
+        cmocka_unit_test(test_max_age),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

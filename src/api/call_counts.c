@@ -1,0 +1,333 @@
+/* call_counts: GET /api/rest/admin/active-call-counts (docs/API.md,
+ * "Grouped counts").
+ *
+ * The calls that pass the listing's filters are grouped by the keys of
+ * `group-by` (the node, its pop, and the calls' related ids) in one pass,
+ * with an open-addressing hash table on the tuple of key values. A group
+ * counts its calls, those connected, the longest duration, and what the
+ * calls cost so far for the customer and the vendor (call_cost). The
+ * groups are then ordered (`sort`, top-k for a page; by default in order
+ * of first appearance, i.e. the listing's order) and paged like calls,
+ * and written as resources of type active-call-counts, whose id is the
+ * key values joined by commas ("null" for a call without that id). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "api/listing.h"
+#include "util/grow.h"
+#include "util/topk.h"
+
+enum { CK_COUNT = REL_COUNT, CK_CONNECTED, CK_LONGEST, CK_CUSTOMER_PRICE, CK_VENDOR_PRICE, CK_END };
+
+static const char *const measure_names[CK_END - CK_COUNT] = {"count", "connected-count", "longest-duration",
+                                                             "customer-price", "vendor-price"};
+
+/* name[0..len) equals want, with '_' as good as '-'. */
+static bool key_is(const char *name, size_t len, const char *want, const char *suffix)
+{
+    size_t wl = strlen(want), sl = strlen(suffix);
+    if (len != wl + sl) return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i] == '_' ? '-' : name[i];
+        if (c != (i < wl ? want[i] : suffix[i - wl])) return false;
+    }
+    return true;
+}
+
+int counts_sort_index(const char *name, size_t len)
+{
+    for (int r = 0; r < REL_COUNT; r++)
+        if (key_is(name, len, call_rels[r].name, "-id")) return r;
+    for (int m = CK_COUNT; m < CK_END; m++)
+        if (key_is(name, len, measure_names[m - CK_COUNT], "")) return m;
+    return -1;
+}
+
+/* ---- cost ------------------------------------------------------------------ */
+
+/* A rate, interval or fee as the node sent it: a JSON number or a string
+ * holding one. 0 when null or not a plain decimal. */
+static double attr_number(const callset *cs, const call_record *r, call_attr a)
+{
+    call_span s = r->attr[a];
+    if (s.len == 0) return 0;
+    const char *p = callset_text(cs, s), *end = p + s.len;
+    if (*p == '"') p++, end--;
+    bool neg = p < end && *p == '-';
+    if (neg) p++;
+    double v = 0, scale = 1;
+    bool digits = false, frac = false;
+    for (; p < end; p++) {
+        if (*p == '.' && !frac) {
+            frac = true;
+            continue;
+        }
+        if (*p < '0' || *p > '9') return 0;
+        digits = true;
+        v = v * 10 + (*p - '0');
+        if (frac) scale *= 10;
+    }
+    return digits ? (neg ? -v : v) / scale : 0;
+}
+
+/* What a call has cost so far, by yeti's formula: the fee, the initial
+ * interval at the initial rate, then each started next interval at the
+ * next rate (rates per minute). A call not yet connected costs nothing. */
+static double call_cost(const callset *cs, const call_record *r, bool vendor)
+{
+    if (r->duration == CALL_DURATION_NULL) return 0;
+    call_attr fee = vendor ? ATTR_DIALPEER_FEE : ATTR_DESTINATION_FEE;
+    call_attr ii = vendor ? ATTR_DIALPEER_INITIAL_INTERVAL : ATTR_DESTINATION_INITIAL_INTERVAL;
+    call_attr ir = vendor ? ATTR_DIALPEER_INITIAL_RATE : ATTR_DESTINATION_INITIAL_RATE;
+    call_attr ni = vendor ? ATTR_DIALPEER_NEXT_INTERVAL : ATTR_DESTINATION_NEXT_INTERVAL;
+    call_attr nr = vendor ? ATTR_DIALPEER_NEXT_RATE : ATTR_DESTINATION_NEXT_RATE;
+    double initial = attr_number(cs, r, ii), next = attr_number(cs, r, ni);
+    double cost = attr_number(cs, r, fee) + initial * attr_number(cs, r, ir) / 60;
+    double d = (double)r->duration;
+    if (d > initial && next > 0) cost += ceil((d - initial) / next) * next * attr_number(cs, r, nr) / 60;
+    return cost;
+}
+
+/* ---- groups ---------------------------------------------------------------- */
+
+typedef struct group {
+    int64_t key[REL_COUNT]; /* [0..ngroup): the values, CALL_ID_NONE for none */
+    uint64_t count, connected;
+    int64_t longest; /* CALL_DURATION_NULL: no call connected */
+    double price[2]; /* customer, vendor */
+    size_t seq;      /* order of first appearance */
+} group;
+
+typedef struct grouping {
+    const int *keys;
+    size_t nkeys;
+    group *g;
+    size_t n, cap;
+    uint32_t *slot; /* 0: empty, else group index + 1 */
+    size_t nslots;  /* a power of two, over twice the groups */
+} grouping;
+
+static uint64_t key_hash(const int64_t *key, size_t n) { return XXH3_64bits(key, n * sizeof *key); }
+
+static bool rehash(grouping *gr, size_t nslots)
+{
+    uint32_t *slot = calloc(nslots, sizeof *slot);
+    if (!slot) return false;
+    for (size_t i = 0; i < gr->n; i++) {
+        size_t h = key_hash(gr->g[i].key, gr->nkeys) & (nslots - 1);
+        while (slot[h]) h = (h + 1) & (nslots - 1);
+        slot[h] = (uint32_t)i + 1;
+    }
+    free(gr->slot);
+    gr->slot = slot;
+    gr->nslots = nslots;
+    return true;
+}
+
+/* The group of these key values, made if new; NULL when out of memory. */
+static group *group_of(grouping *gr, const int64_t *key)
+{
+    size_t h = key_hash(key, gr->nkeys) & (gr->nslots - 1);
+    for (; gr->slot[h]; h = (h + 1) & (gr->nslots - 1)) {
+        group *g = &gr->g[gr->slot[h] - 1];
+        if (memcmp(g->key, key, gr->nkeys * sizeof *key) == 0) return g;
+    }
+    if (gr->n >= UINT32_MAX - 1 || !grow((void **)&gr->g, &gr->cap, gr->n + 1, sizeof *gr->g, 64))
+        return NULL;
+    group *g = &gr->g[gr->n];
+    memset(g, 0, sizeof *g);
+    memcpy(g->key, key, gr->nkeys * sizeof *key);
+    g->longest = CALL_DURATION_NULL;
+    g->seq = gr->n;
+    gr->slot[h] = (uint32_t)++gr->n;
+    if (gr->n * 2 > gr->nslots && !rehash(gr, gr->nslots * 2)) return NULL;
+    return g;
+}
+
+static bool group_calls(grouping *gr, const fanout_plan *plan, const call_ref_rec *calls, size_t n)
+{
+    if (!rehash(gr, 64)) return false;
+    int64_t key[REL_COUNT];
+    for (size_t i = 0; i < n; i++) {
+        const call_record *r = calls[i].rec;
+        const callset *cs = &plan->results[calls[i].node].calls;
+        for (size_t k = 0; k < gr->nkeys; k++) {
+            int rel = gr->keys[k];
+            key[k] = rel == REL_NODE ? calls[i].node_id
+                : rel == REL_POP     ? plan->pop_ids[calls[i].node]
+                                     : r->rel_id[rel];
+        }
+        group *g = group_of(gr, key);
+        if (!g) return false;
+        g->count++;
+        if (r->attr[ATTR_CONNECT_TIME].len) g->connected++;
+        if (r->duration != CALL_DURATION_NULL &&
+            (g->longest == CALL_DURATION_NULL || r->duration > g->longest))
+            g->longest = r->duration;
+        g->price[0] += call_cost(cs, r, false);
+        g->price[1] += call_cost(cs, r, true);
+    }
+    return true;
+}
+
+/* ---- order ----------------------------------------------------------------- */
+
+typedef struct gorder {
+    const grouping *gr;
+    const sort_spec *sort;
+} gorder;
+
+/* -1/0/1 on two values of measure or key `k`; *null_a, *null_b set. */
+static int measure_cmp(const grouping *gr, const group *a, const group *b, int k, bool *na, bool *nb)
+{
+    *na = *nb = false;
+    if (k < REL_COUNT) {
+        size_t at = 0;
+        while (at < gr->nkeys && gr->keys[at] != k) at++;
+        int64_t x = a->key[at], y = b->key[at];
+        *na = x == CALL_ID_NONE;
+        *nb = y == CALL_ID_NONE;
+        return (x > y) - (x < y);
+    }
+    switch (k) {
+    case CK_COUNT: return (a->count > b->count) - (a->count < b->count);
+    case CK_CONNECTED: return (a->connected > b->connected) - (a->connected < b->connected);
+    case CK_LONGEST:
+        *na = a->longest == CALL_DURATION_NULL;
+        *nb = b->longest == CALL_DURATION_NULL;
+        return (a->longest > b->longest) - (a->longest < b->longest);
+    default: {
+        double x = a->price[k - CK_CUSTOMER_PRICE], y = b->price[k - CK_CUSTOMER_PRICE];
+        return (x > y) - (x < y);
+    }
+    }
+}
+
+static int group_cmp(const void *x, const void *y, void *arg)
+{
+    const group *a = x, *b = y;
+    const gorder *o = arg;
+    for (size_t i = 0; i < o->sort->n; i++) {
+        bool na, nb;
+        int c = measure_cmp(o->gr, a, b, o->sort->keys[i].key, &na, &nb);
+        if (na || nb) {
+            if (na != nb) return na ? 1 : -1; /* nulls last */
+            continue;
+        }
+        if (c) return o->sort->keys[i].desc ? -c : c;
+    }
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* ---- the document ---------------------------------------------------------- */
+
+static void put_key_value(buf *out, int64_t v)
+{
+    if (v == CALL_ID_NONE)
+        buf_puts(out, "null");
+    else
+        buf_put_i64(out, v);
+}
+
+static void put_price(buf *out, double v)
+{
+    char num[64];
+    snprintf(num, sizeof num, "%.6f", v);
+    buf_puts(out, num);
+}
+
+static void write_group(buf *out, const grouping *gr, const group *g)
+{
+    buf_puts(out, "{\"type\":\"active-call-counts\",\"id\":\"");
+    if (gr->nkeys == 0) buf_puts(out, "all");
+    for (size_t k = 0; k < gr->nkeys; k++) {
+        if (k) buf_putc(out, ',');
+        put_key_value(out, g->key[k]);
+    }
+    buf_puts(out, "\",\"attributes\":{");
+    bool first = true;
+    for (size_t k = 0; k < gr->nkeys; k++) {
+        const char *name = call_rels[gr->keys[k]].name;
+        buf_puts(out, first ? "\"" : ",\"");
+        buf_puts(out, name);
+        buf_puts(out, "-id\":");
+        put_key_value(out, g->key[k]);
+        first = false;
+    }
+    for (int m = CK_COUNT; m < CK_END; m++) {
+        buf_puts(out, first ? "\"" : ",\"");
+        buf_puts(out, measure_names[m - CK_COUNT]);
+        buf_puts(out, "\":");
+        switch (m) {
+        case CK_COUNT: buf_put_i64(out, (int64_t)g->count); break;
+        case CK_CONNECTED: buf_put_i64(out, (int64_t)g->connected); break;
+        case CK_LONGEST: put_key_value(out, g->longest); break;
+        default: put_price(out, g->price[m - CK_CUSTOMER_PRICE]); break;
+        }
+        first = false;
+    }
+    buf_puts(out, "}}");
+}
+
+/* A sort key that is a group key must be one of this request's. */
+static bool sort_keys_grouped(const api_params *p, http_response *res)
+{
+    for (size_t i = 0; i < p->sort.n; i++) {
+        int k = p->sort.keys[i].key;
+        if (k >= REL_COUNT) continue;
+        bool grouped = false;
+        for (size_t g = 0; g < p->ngroup; g++) grouped |= p->group[g] == k;
+        if (grouped) continue;
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s-id is not a valid sort criteria for active-call-counts",
+                 call_rels[k].name);
+        jsonapi_errors e;
+        jerr_init(&e);
+        jerr_add(&e, 400, "114", "Invalid sort criteria", "%s", detail);
+        res->status = 400;
+        jerr_document(&e, &res->body);
+        jerr_free(&e);
+        return false;
+    }
+    return true;
+}
+
+void counts_write(app *a, const http_request *req, const fanout_plan *plan, const api_params *p,
+                  http_response *res)
+{
+    if (!sort_keys_grouped(p, res)) return;
+    doc_base base;
+    char base_text[300];
+    if (!app_base_url(a, req, res, base_text, &base)) return;
+    size_t n;
+    call_ref_rec *calls = listing_matching(plan, &p->filters, &n);
+    grouping gr = {.keys = p->group, .nkeys = p->ngroup};
+    bool ok = calls && group_calls(&gr, plan, calls, n);
+    size_t from = 0, count = 0;
+    if (ok) {
+        listing_page(&p->page, gr.n, &from, &count);
+        gorder o = {&gr, &p->sort};
+        ok = !p->sort.n || topk_sort(gr.g, gr.n, sizeof *gr.g, from + count, group_cmp, &o);
+    }
+    if (ok) {
+        buf_puts(&res->body, "{\"data\":[");
+        for (size_t i = from; i < from + count; i++) {
+            if (i > from) buf_putc(&res->body, ',');
+            write_group(&res->body, &gr, &gr.g[i]);
+        }
+        buf_putc(&res->body, ']');
+        listing_links(&res->body, base, req, p, gr.n);
+        listing_meta(&res->body, gr.n, plan);
+        ok = !res->body.oom;
+    }
+    if (ok)
+        res->status = 200;
+    else
+        http_error(res, 500, "Internal server error", "Out of memory.");
+    free(gr.g);
+    free(gr.slot);
+    free(calls);
+}
