@@ -255,6 +255,9 @@ static val_class classify(const char *t, size_t len, decnum *num)
 int call_attr_cmp(const callset *ca, const call_record *a, const callset *cb, const call_record *b,
                   call_attr attr)
 {
+    /* the duration's text is written from the integer: compare that */
+    if (attr == ATTR_DURATION && a->duration != CALL_DURATION_NULL && b->duration != CALL_DURATION_NULL)
+        return (a->duration > b->duration) - (a->duration < b->duration);
     call_span sa = a->attr[attr], sb = b->attr[attr];
     const char *ta = callset_text(ca, sa), *tb = callset_text(cb, sb);
     decnum na, nb;
