@@ -1,6 +1,8 @@
 /* page: page[...] parameters and the links of a paged answer; see page.h. */
 #include "jsonapi/page.h"
 
+#include "jsonapi/query.h"
+
 #include <string.h>
 
 #include "util/decimal.h"
@@ -70,6 +72,7 @@ static void put_link(buf *out, const char *name, const char *self_base, const qu
     for (size_t i = 0; i < n; i++) {
         bool is_number = strcmp(params[i].key, PAGE_NUMBER) == 0;
         if (is_number && numbered) continue;
+        if (query_key_of(params[i].key) == QUERY_KEY_TOKEN) continue; /* a credential is never echoed */
         put_param(out, &sep, params[i].key, is_number ? NULL : params[i].value, number);
         numbered |= is_number;
     }

@@ -60,6 +60,8 @@ static void refused_as(const char *params_text, const char *want)
 
 /* Whether the rules of params pick the record; *written gets the record
  * written with the named fields (caller frees) when it is not NULL. */
+static bool fixed_duration = true; /* the records below are a file's */
+
 static bool picks(const char *params_text, const char *record, char **written)
 {
     json_t *params = params_of(params_text);
@@ -68,7 +70,7 @@ static bool picks(const char *params_text, const char *record, char **written)
     buf_init(&msg);
     if (sim_query_parse(&q, params, NOW, &msg) != 0)
         fail_msg("%s refused: %.*s", params_text, (int)msg.len, msg.data);
-    bool picked = sim_query_select(&q, record, strlen(record));
+    bool picked = sim_query_select(&q, record, strlen(record), fixed_duration);
     if (written) {
         buf out;
         buf_init(&out);
@@ -191,6 +193,51 @@ static void integers(void **state)
 
 /* duration>N is connect_time < now - N, in whole seconds; a call not
  * connected meets no duration or connect_time rule. */
+/* A file's record keeps its duration: judged at connect_time + duration,
+ * not at now; a generated one at now. */
+static void durations_of_file_records(void **state)
+{
+    (void)state;
+    const char *old = "{\"connect_time\":994999.5,\"duration\":10.5}"; /* described at 995010 */
+    assert_picks("[\"duration\",\"WHERE\",\"duration>5\"]", old, true);
+    assert_picks("[\"duration\",\"WHERE\",\"duration<=11\"]", old, true);
+    assert_picks("[\"duration\",\"WHERE\",\"duration>11\"]", old, false);
+    fixed_duration = false; /* the same text, generated: 5001 s at NOW */
+    assert_picks("[\"duration\",\"WHERE\",\"duration<=11\"]", old, false);
+    assert_picks("[\"duration\",\"WHERE\",\"duration>5000\"]", old, true);
+    fixed_duration = true;
+}
+
+/* The early look at a generated call's connect time agrees with reading it. */
+static void may_select(void **state)
+{
+    (void)state;
+    const char *rules[] = {
+        "[\"duration\",\"WHERE\",\"duration>10\"]", "[\"duration\",\"WHERE\",\"duration<=10\"]",
+        "[\"duration\",\"WHERE\",\"connect_time>=999990\"]", "[\"duration\",\"WHERE\",\"attempt_num=1\"]"};
+    const int64_t connects[] = {0, 999980, 999989, 999990, 999991, 1000000};
+    for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
+        json_t *params = params_of(rules[r]);
+        sim_query q;
+        buf msg;
+        buf_init(&msg);
+        assert_int_equal(sim_query_parse(&q, params, NOW, &msg), 0);
+        for (size_t c = 0; c < sizeof connects / sizeof connects[0]; c++) {
+            char record[128];
+            snprintf(record, sizeof record, "{\"connect_time\":%lld.5,\"attempt_num\":1}",
+                     (long long)connects[c]);
+            bool read = sim_query_select(&q, record, strlen(record), false);
+            bool early = sim_query_may_select(&q, connects[c] * 1000000 + 500000);
+            if (early != read)
+                fail_msg("%s, connected at %lld: read %d, early %d", rules[r], (long long)connects[c], read,
+                         early);
+        }
+        sim_query_free(&q);
+        buf_free(&msg);
+        json_decref(params);
+    }
+}
+
 static void durations(void **state)
 {
     (void)state;
@@ -371,9 +418,16 @@ static void fields(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(refusals),    cmocka_unit_test(operators), cmocka_unit_test(integers),
-        cmocka_unit_test(durations),   cmocka_unit_test(strings),   cmocka_unit_test(written),
-        cmocka_unit_test(record_walk), cmocka_unit_test(fields),
+        cmocka_unit_test(refusals),
+        cmocka_unit_test(operators),
+        cmocka_unit_test(integers),
+        cmocka_unit_test(durations),
+        cmocka_unit_test(strings),
+        cmocka_unit_test(written),
+        cmocka_unit_test(record_walk),
+        cmocka_unit_test(fields),
+        cmocka_unit_test(durations_of_file_records),
+        cmocka_unit_test(may_select),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

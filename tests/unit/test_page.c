@@ -212,7 +212,7 @@ static void test_links_keep_params(void **state)
     expect_link(l, "next",
                 BASE "filter%5Bnode-id-eq%5D=1,2&sort=-duration&" NUM "3"
                      "&filter%5Borig-call-id-eq%5D=a%26b%3Dc%2Bd%3Be%23f%25g%20h/?%C3%A9%22%5C"
-                     "&token=x.y_z-~&flag=");
+                     "&flag="); /* the token is not echoed */
     json_decref(l);
 
     /* without page[number] (only page[size] given), it comes last */

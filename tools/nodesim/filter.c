@@ -496,7 +496,17 @@ static bool rule_holds(const sim_rule *r, bool have, sim_span v)
     return false;
 }
 
-bool sim_query_select(sim_query *q, const char *rec, size_t n)
+bool sim_query_may_select(const sim_query *q, int64_t connect_us)
+{
+    int64_t x = connect_us / 1000000; /* whole seconds, as rule_holds cuts them */
+    for (size_t i = 0; i < q->nrules; i++) {
+        const sim_rule *r = &q->rules[i];
+        if (r->test == SIM_TEST_SECONDS && (x == 0 || !compare(x, r->op, r->num))) return false;
+    }
+    return true;
+}
+
+bool sim_query_select(sim_query *q, const char *rec, size_t n, bool fixed_duration)
 {
     memset(q->have, 0, q->nwant * sizeof *q->have);
     size_t pos = 0;
@@ -513,7 +523,7 @@ bool sim_query_select(sim_query *q, const char *rec, size_t n)
     for (size_t i = 0; i < q->nrules; i++) {
         sim_rule r = q->rules[i];
         double connect, dur;
-        if (r.by_duration && q->have[r.want] && q->have[r.dur_want] &&
+        if (fixed_duration && r.by_duration && q->have[r.want] && q->have[r.dur_want] &&
             sim_span_number(q->found[r.want], &connect) && sim_span_number(q->found[r.dur_want], &dur))
             r.num = cut_seconds((double)cut_seconds(connect + dur) - r.dur); /* the record's own now */
         if (!rule_holds(&r, q->have[r.want], q->found[r.want])) return false;

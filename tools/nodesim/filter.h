@@ -93,8 +93,15 @@ typedef struct sim_query {
 int sim_query_parse(sim_query *q, const json_t *params, int64_t now_sec, buf *msg);
 void sim_query_free(sim_query *q);
 
-/* Reads the record rec[0..n) and tells whether it meets every rule. */
-bool sim_query_select(sim_query *q, const char *rec, size_t n);
+/* Reads the record rec[0..n) and tells whether it meets every rule. A
+ * record whose duration is fixed (from a calls file: fixed_duration) has
+ * its duration rules judged at the moment it describes, connect_time +
+ * duration; others at the query's now. */
+bool sim_query_select(sim_query *q, const char *rec, size_t n, bool fixed_duration);
+/* False when a call connected at connect_us (0: not connected) cannot meet
+ * the query's connect_time and duration rules as of the query's now: such
+ * a call need not be rendered and read at all (a node walks thousands). */
+bool sim_query_may_select(const sim_query *q, int64_t connect_us);
 /* Appends the record last selected as an object of the named fields. */
 void sim_query_write(const sim_query *q, buf *out);
 

@@ -150,9 +150,12 @@ static void show_filtered(sim_calls *calls, buf *b, const json_t *params, const 
     result_begin(b);
     buf_putc(b, '[');
     for (size_t i = 0; i < calls->n && !rec.oom; i++) {
+        const sim_call *c = calls->v[i];
+        bool fixed = c->slot == SIZE_MAX; /* a duration of its own (a file's), or none */
+        if (!fixed && !sim_query_may_select(&q, c->connect_us)) continue;
         buf_reset(&rec);
-        sim_calls_write_one(calls->v[i], &rec, now);
-        if (!sim_query_select(&q, rec.data, rec.len)) continue;
+        sim_calls_write_one(c, &rec, now);
+        if (!sim_query_select(&q, rec.data, rec.len, fixed)) continue;
         if (!first) buf_putc(b, ',');
         first = false;
         sim_query_write(&q, b);
