@@ -81,7 +81,9 @@ app *app_new(const app_config *cfg, store *st, char err[256])
         a->live = live_new(a->pool, (live_source){live_nodes_get, live_nodes_done, a},
                            cfg->refresh_ms > 0 ? cfg->refresh_ms : 1000, cfg->node_timeout_ms);
     a->pushdown = pushdown_new();
-    if (!a->secret || !a->reg || !a->pool || !a->thr || !a->docs || !a->live || !a->pushdown) {
+    a->docs_cache = snapcache_new();
+    if (!a->secret || !a->reg || !a->pool || !a->thr || !a->docs || !a->live || !a->pushdown ||
+        !a->docs_cache) {
         snprintf(err, 256, "out of memory");
         app_free(a);
         return NULL;
@@ -111,6 +113,7 @@ void app_free(app *a)
     pool_free(a->cpu);
     budget_free(a->docs);
     pushdown_free(a->pushdown);
+    snapcache_free(a->docs_cache);
     login_throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);

@@ -8,6 +8,7 @@
 #include "api/params.h"
 #include "api/pushdown.h"
 #include "api/registry.h"
+#include "api/snapcache.h"
 #include "auth/cidr.h"
 #include "auth/policy.h"
 #include "auth/throttle.h"
@@ -36,10 +37,11 @@ struct app {
     store *st;
     registry *reg;
     node_pool *pool;
-    live_view *live;    /* the latest snapshot of the cluster (live/live.h) */
-    pushdown *pushdown; /* nodes that refused filtered listings lately */
-    worker_pool *cpu;   /* CPU work of requests: parsing big replies, writing big documents */
-    budget *docs;       /* bytes of listing documents being written */
+    live_view *live;       /* the latest snapshot of the cluster (live/live.h) */
+    pushdown *pushdown;    /* nodes that refused filtered listings lately */
+    snapcache *docs_cache; /* documents of the newest snapshot */
+    worker_pool *cpu;      /* CPU work of requests: parsing big replies, writing big documents */
+    budget *docs;          /* bytes of listing documents being written */
     policy *pol;
     cidr_list trusted;
     login_throttle *thr;

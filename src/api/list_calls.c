@@ -594,6 +594,13 @@ static void listing_free(listing *l)
     free(l);
 }
 
+/* How old an answer from a snapshot is (RFC 9111 §5.1). */
+static void set_age(http_response *res, const live_snap *snap)
+{
+    res->has_age = true;
+    res->age = (clock_now_ms() - snap->started_ms) / 1000;
+}
+
 /* Calls a listing may have to be written on the loop thread: writing them
  * takes about as long as handing the step to a worker and back. */
 #define LOOP_WRITE_MAX 32
@@ -617,16 +624,20 @@ static void listing_write(void *arg)
      * timeout) does not get a document of 100 MB written for nobody; nor
      * does one that leaves while it is written (write_calls). A small
      * document is cheaper to write than to ask the socket. */
-    if (l->live) { /* how old the answer is (RFC 9111 §5.1) */
-        l->res->has_age = true;
-        l->res->age = (clock_now_ms() - l->live->started_ms) / 1000;
-    }
+    if (l->live) set_age(l->res, l->live);
     if (l->counts)
         counts_write(l->a, l->req, &l->plan, &l->p, l->res);
     else if (plan_calls(&l->plan) >= WRITE_SLICE_MIN && http_client_gone(l->req))
         client_gone(l->res);
     else if (!write_listing(l->a, l->req, &l->plan, &l->p, l->base, l->res))
-        return; /* moved */
+        return;    /* moved */
+    if (l->live) { /* the same question of this snapshot gets this document (api/snapcache.h) */
+        buf key;
+        buf_init(&key);
+        snapcache_key(&key, l->req, l->base.url, l->base.len);
+        snapcache_put(l->a->docs_cache, l->live->seq, &key, l->res);
+        buf_free(&key);
+    }
     listing_free(l);
 }
 
@@ -645,6 +656,22 @@ static void listing_snapshot_ready(void *arg, live_snap *snap)
     l->live = snap;
     l->oom = !snap || !plan_from_snapshot(&l->plan, snap, &l->p.filters);
     http_continue(l->req, listing_write, l);
+}
+
+/* A document this snapshot already gave for the same question: the answer
+ * at once (l is freed); false when there is none. */
+static bool answer_from_cache(listing *l, live_snap *snap)
+{
+    buf key;
+    buf_init(&key);
+    snapcache_key(&key, l->req, l->base.url, l->base.len);
+    bool hit = snapcache_get(l->a->docs_cache, snap->seq, &key, l->res);
+    buf_free(&key);
+    if (!hit) return false;
+    set_age(l->res, snap);
+    live_release(snap);
+    listing_free(l);
+    return true;
 }
 
 /* The listing and the counts: the parameters, then a snapshot that is
@@ -676,9 +703,12 @@ static void listing_start(app *a, const http_request *req, http_response *res, b
     }
     int64_t max_age = http_max_age(req->cache_control);
     if (max_age >= 0) { /* a snapshot may do (docs/API.md, "The live view") */
+        live_snap *young = live_young(a->live, max_age * 1000);
+        if (young && answer_from_cache(l, young)) return;
         http_defer(req);
         live_nodes nodes = {l->snap->n, l->snap->targets, l->snap->pop_ids};
-        live_snap *snap = live_get(a->live, max_age * 1000, &nodes, listing_snapshot_ready, l);
+        live_snap *snap =
+            young ? young : live_get(a->live, max_age * 1000, &nodes, listing_snapshot_ready, l);
         if (snap) listing_snapshot_ready(l, snap);
         return;
     }

@@ -234,16 +234,33 @@ static bool refresh_start(live_view *v, const live_nodes *nodes, waiter *w)
     return true;
 }
 
+/* The latest snapshot, referenced, when it is young enough; the lock held. */
+static live_snap *young_locked(live_view *v, int64_t max_age_ms)
+{
+    assert(mutex_held(&v->mu));
+    snap_full *l = v->latest;
+    if (!l || clock_now_ms() - l->pub.started_ms > max_age_ms) return NULL;
+    v->stats.served++;
+    return live_retain(&l->pub);
+}
+
+live_snap *live_young(live_view *v, int64_t max_age_ms)
+{
+    assert(v && max_age_ms >= 0);
+    mutex_lock(&v->mu);
+    live_snap *s = young_locked(v, max_age_ms);
+    mutex_unlock(&v->mu);
+    return s;
+}
+
 live_snap *live_get(live_view *v, int64_t max_age_ms, const live_nodes *nodes, live_ready ready, void *arg)
 {
     assert(v && nodes && ready && max_age_ms >= 0);
     mutex_lock(&v->mu);
-    snap_full *l = v->latest;
-    if (l && clock_now_ms() - l->pub.started_ms <= max_age_ms) {
-        v->stats.served++;
-        live_retain(&l->pub);
+    live_snap *young = young_locked(v, max_age_ms);
+    if (young) {
         mutex_unlock(&v->mu);
-        return &l->pub;
+        return young;
     }
     waiter *w = malloc(sizeof *w);
     if (!w) {

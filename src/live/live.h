@@ -77,6 +77,10 @@ typedef void (*live_ready)(void *arg, live_snap *snap);
  * `nodes` (the caller's current node list). */
 live_snap *live_get(live_view *v, int64_t max_age_ms, const live_nodes *nodes, live_ready ready, void *arg);
 
+/* The latest snapshot when its round started no more than max_age_ms ago
+ * (a reference), else NULL: live_get without the waiting. */
+live_snap *live_young(live_view *v, int64_t max_age_ms);
+
 /* The latest snapshot, however old, or NULL when there is none yet. */
 live_snap *live_latest(live_view *v);
 

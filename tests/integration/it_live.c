@@ -89,11 +89,21 @@ static void test_snapshots(void **state)
     assert_string_equal(h_ids(a), h_ids(fresh)); /* the same calls, the same order */
     assert_int_equal(requests_seen(&c, "method=yeti.show.calls"), asked + 1);
 
-    /* any number of reads within max-age: the nodes are not asked again */
+    /* any number of reads within max-age: the nodes are not asked again,
+     * and the same question gets the same document (written once) */
+    h_response *first = get(&c, LISTING "?filter%5Bnode-id-eq%5D=1", "max-age=60");
     for (int i = 0; i < 5; i++) {
         h_response *b = get(&c, LISTING "?filter%5Bnode-id-eq%5D=1", "max-age=60");
         assert_string_equal(snapshot_at(b), at);
+        assert_string_equal(b->body, first->body);
+        assert_string_equal(h_header_value(b, "etag"), h_header_value(first, "etag"));
     }
+    /* another Host: other links, not the cached document */
+    const char *other_host[] = {"Host: other.example", "Cache-Control: max-age=60", NULL};
+    h_response *o = h_http("GET", h_url(c.server, LISTING "?filter%5Bnode-id-eq%5D=1"), other_host, NULL);
+    assert_int_equal(o->status, 200);
+    assert_true(strstr(o->body, "http://other.example/") != NULL);
+    assert_null(strstr(o->body, "http://example.org/"));
     h_raw *many = h_raw_get_concurrently(c.server, LISTING,
                                          (const char *const[]){"Cache-Control: max-age=60", NULL}, 16);
     for (int i = 0; i < 16; i++) {
