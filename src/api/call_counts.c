@@ -320,7 +320,7 @@ void counts_write(app *a, const http_request *req, const fanout_plan *plan, cons
         }
         buf_putc(&res->body, ']');
         listing_links(&res->body, base, req, p, gr.n);
-        listing_meta(&res->body, gr.n, plan);
+        listing_meta(&res->body, gr.n, plan, NULL);
         ok = !res->body.oom;
     }
     if (ok)

@@ -66,11 +66,13 @@ static bool plan_alloc(fanout_plan *p, size_t n)
  * filter[id] by tag; the others, when the filters give node rules, with
  * the filtered method (falling back to the plain one), unless the node
  * refused it lately (api/pushdown.h). */
-static bool plan_build(fanout_plan *p, const node_snapshot *snap, const listing_query *q, pushdown *pd)
+static bool plan_build(fanout_plan *p, const node_snapshot *snap, const listing_query *q, pushdown *pd,
+                       const sort_spec *narrow)
 {
     if (!plan_alloc(p, snap->n)) return false;
     size_t nrules = listing_query_rules(q, &p->rules), nfparams = 0;
-    if (nrules && !(p->fparams = pushdown_params(p->rules, nrules, &nfparams))) return false;
+    if ((nrules || narrow) && !(p->fparams = pushdown_params(p->rules, nrules, narrow, &nfparams)))
+        return false;
     for (size_t i = 0; i < snap->n; i++) {
         const store_node *nd = &snap->nodes[i];
         if (!listing_query_wants_node(q, nd->id, nd->pop_id)) continue;
@@ -105,7 +107,7 @@ static bool plan_from_snapshot(fanout_plan *p, const live_snap *snap, const list
     return true;
 }
 
-void listing_meta(buf *out, size_t total, const fanout_plan *p)
+void listing_meta(buf *out, size_t total, const fanout_plan *p, const fanout_plan *also)
 {
     buf_puts(out, ",\"meta\":{\"total-count\":");
     buf_put_i64(out, (int64_t)total);
@@ -121,13 +123,17 @@ void listing_meta(buf *out, size_t total, const fanout_plan *p)
         buf_putc(out, '"');
     }
     int failed = 0, skipped = 0;
-    for (size_t i = 0; i < p->n; i++) {
-        const node_result *r = &p->results[i];
+    /* by node id: the plans list their nodes so, and a node is in one of them at most failed */
+    for (size_t i = 0, j = 0; i < p->n || (also && j < also->n);) {
+        bool mine = i < p->n && (!also || j >= also->n || p->targets[i].id < also->targets[j].id);
+        const fanout_plan *q = mine ? p : also;
+        size_t k = mine ? i++ : j++;
+        const node_result *r = &q->results[k];
         if (r->status == NODE_OK) continue;
         buf_puts(out, failed++ ? ",{\"id\":\"" : ",\"failed-nodes\":[{\"id\":\"");
-        buf_put_i64(out, p->targets[i].id);
+        buf_put_i64(out, q->targets[k].id);
         buf_puts(out, "\",\"name\":");
-        buf_put_json_str(out, p->targets[i].name, strlen(p->targets[i].name));
+        buf_put_json_str(out, q->targets[k].name, strlen(q->targets[k].name));
         buf_puts(out, ",\"error\":\"");
         buf_puts(out, node_status_code(r->status));
         buf_puts(out, "\",\"detail\":");
@@ -135,11 +141,12 @@ void listing_meta(buf *out, size_t total, const fanout_plan *p)
         buf_putc(out, '}');
     }
     if (failed) buf_putc(out, ']');
-    for (size_t i = 0; i < p->n; i++) {
-        const node_result *r = &p->results[i];
+    const fanout_plan *first = also ? also : p; /* the round that read every node's records */
+    for (size_t i = 0; i < first->n; i++) {
+        const node_result *r = &first->results[i];
         if (r->status != NODE_OK || r->calls.skipped == 0) continue;
         buf_puts(out, skipped++ ? ",{\"id\":\"" : ",\"skipped-records\":[{\"id\":\"");
-        buf_put_i64(out, p->targets[i].id);
+        buf_put_i64(out, first->targets[i].id);
         buf_puts(out, "\",\"count\":");
         buf_put_i64(out, (int64_t)r->calls.skipped);
         buf_puts(out, ",\"reason\":\"no local_tag\"}");
@@ -486,24 +493,55 @@ static bool reserve(app *a, const http_request *req, uint64_t total, http_respon
     return false;
 }
 
-/* False when the step moved to a worker (http_to_worker) before it wrote
- * anything: it runs again there. */
+/* The calls a document lists: calls[0..n), in order, of `matched` that
+ * the filters keep in all. all[0..nall) (NULL: not known) are every
+ * matched call with the page at all + from, so that the count can leave
+ * out every call of a node that fails as document-too-large; without
+ * them only the page's leave it. also: the plan of an earlier round
+ * whose failed nodes meta names too (NULL: none). */
+typedef struct doc_calls {
+    call_ref_rec *calls;
+    size_t n, matched;
+    const call_ref_rec *all;
+    size_t from;
+    const fanout_plan *also;
+} doc_calls;
+
+static bool write_document(app *a, const http_request *req, fanout_plan *plan, const api_params *p,
+                           doc_base base, http_response *res, doc_calls dc);
+
 static bool write_listing(app *a, const http_request *req, fanout_plan *plan, const api_params *p,
                           doc_base base, http_response *res)
 {
-    bool moved = false;
-    doc_call_opts opts = {p->fields.calls, p->include.call_rels};
     size_t matched, from, n;
     call_ref_rec *all = listing_matching(plan, &p->filters, &matched);
+    listing_page(&p->page, matched, &from, &n);
+    if (!all || !listing_order(plan, all, matched, &p->sort, from + n)) {
+        http_error(res, 500, "Internal server error", "Out of memory.");
+        free(all);
+        return true;
+    }
+    bool done =
+        write_document(a, req, plan, p, base, res, (doc_calls){all + from, n, matched, all, from, NULL});
+    free(all);
+    return done;
+}
+
+/* False when the step moved to a worker (http_to_worker) before it wrote
+ * anything: it runs again there. */
+static bool write_document(app *a, const http_request *req, fanout_plan *plan, const api_params *p,
+                           doc_base base, http_response *res, doc_calls dc)
+{
+    bool moved = false;
+    doc_call_opts opts = {p->fields.calls, p->include.call_rels};
+    call_ref_rec *calls = dc.calls;
+    size_t n = dc.n, matched = dc.matched, from = dc.from;
     doc_sizes z = {NULL, NULL, NULL};
     included inc;
     memset(&inc, 0, sizeof inc);
     buf tail;
     buf_init(&tail);
-    listing_page(&p->page, matched, &from, &n);
-    call_ref_rec *calls = all ? all + from : NULL; /* the page */
-    if (!all || !listing_order(plan, all, matched, &p->sort, from + n) ||
-        !sizes_measure(&z, plan, calls, n, base, &opts)) {
+    if (!sizes_measure(&z, plan, calls, n, base, &opts)) {
         http_error(res, 500, "Internal server error", "Out of memory.");
         goto done;
     }
@@ -513,11 +551,13 @@ static bool write_listing(app *a, const http_request *req, fanout_plan *plan, co
         a->cfg.max_node_document_bytes < doc_limit ? a->cfg.max_node_document_bytes : doc_limit;
     size_t page_n = n;
     n = drop_oversized_nodes(plan, &z, calls, n, node_limit);
-    if (n != page_n) {   /* the calls of the nodes that failed leave the count too */
-        size_t kept = n; /* the page's, compacted; the others are where they were */
+    if (n != page_n && dc.all) { /* the calls of the nodes that failed leave the count too */
+        size_t kept = n;         /* the page's, compacted; the others are where they were */
         for (size_t i = 0; i < matched; i++)
-            if (i < from || i >= from + page_n) kept += plan->results[all[i].node].status == NODE_OK;
+            if (i < from || i >= from + page_n) kept += plan->results[dc.all[i].node].status == NODE_OK;
         matched = kept;
+    } else {
+        matched -= page_n - n;
     }
     phase_lap(PHASE_FILTER);
 
@@ -537,7 +577,7 @@ static bool write_listing(app *a, const http_request *req, fanout_plan *plan, co
     }
     size_t included_bytes = tail.len - included_at;
     listing_links(&tail, base, req, p, matched);
-    listing_meta(&tail, matched, plan);
+    listing_meta(&tail, matched, plan, dc.also);
     if (tail.oom) {
         http_error(res, 500, "Internal server error", "Out of memory.");
         goto done;
@@ -564,7 +604,6 @@ done:
     buf_free(&tail);
     included_free(&inc);
     sizes_free(&z);
-    free(all);
     return !moved;
 }
 
@@ -582,12 +621,27 @@ typedef struct listing {
     live_snap *live; /* served from this snapshot of the live view, or NULL */
     bool oom;        /* the live view could not make a snapshot */
     bool counts;     /* GET /active-call-counts: groups, not calls */
+    /* a sorted page asked fresh: a first round reads what orders and
+     * counts the calls (plan), a second the page's calls in full */
+    bool narrow;
+    int64_t started_ms;
+    fanout_plan page_plan;
+    coalesce_round *page_shared;
+    call_ref_rec *page; /* the page's calls, in order, as the first round has them */
+    size_t npage, matched;
+    size_t *page_node; /* per node of the first round: its index in page_plan, or SIZE_MAX */
+    char *tag_text;    /* the page's tags, each NUL-terminated: the second round's params */
 } listing;
 
 static void listing_free(listing *l)
 {
     coalesce_release(l->shared, l->plan.n, l->plan.results); /* before plan_free: the results are shared */
     plan_free(&l->plan);
+    coalesce_release(l->page_shared, l->page_plan.n, l->page_plan.results);
+    plan_free(&l->page_plan);
+    free(l->page);
+    free(l->page_node);
+    free(l->tag_text);
     live_release(l->live);
     registry_release(l->a->reg, l->snap);
     api_params_free(&l->p);
@@ -607,12 +661,32 @@ static void set_age(http_response *res, const live_snap *snap)
 
 /* Once the nodes have answered (or the deadline passed): on the loop for
  * a small listing without related resources, else on a worker. */
+static void page_round_done(void *arg);
+static bool page_round_start(listing *l);
+static bool write_page(listing *l);
+
 static void listing_write(void *arg)
 {
     listing *l = arg;
     if (l->oom) {
         http_error(l->res, 500, "Internal server error", "Out of memory.");
         listing_free(l);
+        return;
+    }
+    if (l->narrow) { /* the first round is in: order, count, ask for the page */
+        if (plan_calls(&l->plan) > LOOP_WRITE_MAX && http_to_worker(l->req)) return;
+        l->narrow = false;
+        if (page_round_start(l)) return;
+        if (l->oom) {
+            http_error(l->res, 500, "Internal server error", "Out of memory.");
+            listing_free(l);
+            return;
+        }
+        /* nothing on the page: the empty page is written from the first round */
+    }
+    if (l->page_plan.targets) {
+        if ((l->npage > LOOP_WRITE_MAX || l->p.include.n) && http_to_worker(l->req)) return;
+        if (write_page(l)) listing_free(l);
         return;
     }
     if ((plan_calls(&l->plan) > LOOP_WRITE_MAX || l->p.include.n) && http_to_worker(l->req)) return;
@@ -639,6 +713,114 @@ static void listing_write(void *arg)
         buf_free(&key);
     }
     listing_free(l);
+}
+
+/* Orders and counts the first round's calls and asks the nodes of the
+ * page for its calls in full: true when that round started (the request
+ * waits for it), false when the page is empty or memory ran out (then the
+ * page is written from the first round, or the 500 is). */
+static bool page_round_start(listing *l)
+{
+    size_t from, n;
+    call_ref_rec *all = listing_matching(&l->plan, &l->p.filters, &l->matched);
+    listing_page(&l->p.page, l->matched, &from, &n);
+    if (!all || !listing_order(&l->plan, all, l->matched, &l->p.sort, from + n)) {
+        free(all);
+        l->oom = true;
+        return false;
+    }
+    memmove(all, all + from, n * sizeof *all);
+    l->page = all;
+    l->npage = n;
+    if (n == 0) return false;
+    size_t text = 0;
+    l->page_node = malloc(l->plan.n * sizeof *l->page_node);
+    size_t *per_node = calloc(l->plan.n, sizeof *per_node);
+    for (size_t i = 0; i < n; i++) {
+        text += l->page[i].rec->tag.len + 1;
+        if (per_node) per_node[l->page[i].node]++;
+    }
+    l->tag_text = malloc(text);
+    if (!l->page_node || !per_node || !l->tag_text || !plan_alloc(&l->page_plan, l->plan.n)) {
+        free(per_node);
+        l->oom = true;
+        return false;
+    }
+    for (size_t i = 0; i < l->plan.n; i++) {
+        l->page_node[i] = SIZE_MAX;
+        if (!per_node[i]) continue;
+        size_t k = l->page_plan.n++;
+        l->page_node[i] = k;
+        l->page_plan.targets[k] = l->plan.targets[i];
+        l->page_plan.pop_ids[k] = l->plan.pop_ids[i];
+        l->page_plan.tags[k] = calloc(per_node[i], sizeof *l->page_plan.tags[k]);
+        if (!l->page_plan.tags[k]) {
+            free(per_node);
+            l->oom = true;
+            return false;
+        }
+        node_result_init(&l->page_plan.results[k]);
+    }
+    free(per_node);
+    char *t = l->tag_text;
+    for (size_t i = 0; i < n; i++) { /* each node's tags, in page order */
+        const callset *cs = &l->plan.results[l->page[i].node].calls;
+        size_t k = l->page_node[l->page[i].node];
+        node_call *c = &l->page_plan.calls[k];
+        memcpy(t, callset_text(cs, l->page[i].rec->tag), l->page[i].rec->tag.len);
+        t[l->page[i].rec->tag.len] = '\0';
+        l->page_plan.tags[k][c->nparams++] = t;
+        t += l->page[i].rec->tag.len + 1;
+    }
+    for (size_t k = 0; k < l->page_plan.n; k++)
+        l->page_plan.calls[k] = (node_call){"yeti.show.calls", l->page_plan.tags[k],
+                                            l->page_plan.calls[k].nparams, REPLY_EXPECT_CALLS, NULL};
+    /* what is left of the listing's deadline, and never less than a tenth of it */
+    int left = l->a->cfg.node_timeout_ms - (int)(clock_now_ms() - l->started_ms);
+    if (left < l->a->cfg.node_timeout_ms / 10) left = l->a->cfg.node_timeout_ms / 10 + 1;
+    http_defer(l->req);
+    coalesce_start(l->a->pool, l->page_plan.n, l->page_plan.targets, l->page_plan.calls, left,
+                   l->page_plan.results, &l->page_shared, page_round_done, l);
+    return true;
+}
+
+/* The page's calls in full, in the first round's order, each still
+ * passing the filters (a call may have ended or changed in between). */
+static bool write_page(listing *l)
+{
+    call_ref_rec *calls = malloc((l->npage ? l->npage : 1) * sizeof *calls);
+    if (!calls) {
+        http_error(l->res, 500, "Internal server error", "Out of memory.");
+        return true;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < l->npage; i++) {
+        const call_ref_rec *want = &l->page[i];
+        const char *tag = callset_text(&l->plan.results[want->node].calls, want->rec->tag);
+        size_t k = l->page_node[want->node];
+        const node_result *r = &l->page_plan.results[k];
+        if (r->status != NODE_OK) continue;
+        for (size_t j = 0; j < r->calls.n; j++) {
+            const call_record *rec = &r->calls.recs[j];
+            if (rec->tag.len != want->rec->tag.len ||
+                memcmp(callset_text(&r->calls, rec->tag), tag, rec->tag.len))
+                continue;
+            if (listing_query_match(&l->p.filters, want->node_id, &r->calls, rec))
+                calls[n++] = (call_ref_rec){want->node_id, rec, k};
+            break;
+        }
+    }
+    size_t matched = l->matched - (l->npage - n); /* those that went in between leave the count */
+    bool done = write_document(l->a, l->req, &l->page_plan, &l->p, l->base, l->res,
+                               (doc_calls){calls, n, matched, NULL, 0, &l->plan});
+    free(calls);
+    return done;
+}
+
+static void page_round_done(void *arg)
+{
+    listing *l = arg;
+    http_continue(l->req, listing_write, l);
 }
 
 /* On the node pool's loop: the rest is the request's next step. */
@@ -712,7 +894,9 @@ static void listing_start(app *a, const http_request *req, http_response *res, b
         if (snap) listing_snapshot_ready(l, snap);
         return;
     }
-    if (!plan_build(&l->plan, l->snap, &l->p.filters, a->pushdown)) {
+    l->narrow = !counts && l->p.sort.n && l->p.page.given;
+    l->started_ms = clock_now_ms();
+    if (!plan_build(&l->plan, l->snap, &l->p.filters, a->pushdown, l->narrow ? &l->p.sort : NULL)) {
         http_error(res, 500, "Internal server error", "Out of memory.");
         listing_free(l);
         return;

@@ -40,8 +40,9 @@ bool listing_order(const fanout_plan *plan, call_ref_rec *calls, size_t n, const
 void listing_page(const page_spec *page, size_t total, size_t *from, size_t *count);
 
 /* The document's end: `,"meta":{"total-count":total, ...}}` with the
- * nodes that failed, the records skipped, and the snapshot's time. */
-void listing_meta(buf *out, size_t total, const fanout_plan *plan);
+ * nodes that failed (in plan, or in `also`, an earlier round of the same
+ * listing: NULL for none), the records skipped, and the snapshot's time. */
+void listing_meta(buf *out, size_t total, const fanout_plan *plan, const fanout_plan *also);
 
 /* The page's links member, `,"links":{...}` (nothing without a page). */
 void listing_links(buf *out, doc_base base, const http_request *req, const api_params *p, size_t total);

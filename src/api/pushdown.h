@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jsonapi/sort.h"
 #include "nodes/fanout.h"
 
 #define PUSHDOWN_FORGET_MS (5 * 60 * 1000)
@@ -23,9 +24,14 @@ typedef struct pushdown pushdown;
 pushdown *pushdown_new(void);
 void pushdown_free(pushdown *pd);
 
-/* The parameters of a filtered call: the fields, "WHERE", the rules (which
- * they point into). One malloc'd array (free it); NULL when out of memory. */
-const char **pushdown_params(char *const *rules, size_t nrules, size_t *n);
+/* The parameters of a filtered call: the fields, then "WHERE" and the
+ * rules (which they point into) when there are some. The fields are every
+ * node field a document reads; with `narrow`, only those a first round
+ * that orders and counts calls needs: local_tag, the fields the filters
+ * read (duration, connect_time, the relationships' ids, the routing
+ * prefixes, orig_call_id) and the fields of narrow's keys. One malloc'd
+ * array (free it); NULL when out of memory. */
+const char **pushdown_params(char *const *rules, size_t nrules, const sort_spec *narrow, size_t *n);
 
 /* The plain call every listing falls back to. */
 extern const node_call pushdown_plain;

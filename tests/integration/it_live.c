@@ -148,6 +148,14 @@ static void test_snapshot_names_failed_nodes(void **state)
     assert_string_equal(h_failed(r), "2/node-2/timeout");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(h_json(r), "meta"), "total-count")),
                      5);
+    /* a fresh sorted page (two rounds) names it too */
+    const char *fresh[] = {"Host: example.org", NULL};
+    r = h_http("GET", h_url(server, LISTING "?sort=-duration&page%5Bsize%5D=2"), fresh, NULL);
+    assert_int_equal(r->status, 200);
+    assert_string_equal(h_failed(r), "2/node-2/timeout");
+    assert_int_equal(json_array_size(json_object_get(h_json(r), "data")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(h_json(r), "meta"), "total-count")),
+                     5);
     assert_int_equal(h_stop(server), 0);
 }
 
@@ -216,6 +224,17 @@ static void test_sort_and_pages(void **state)
     json_t *all = data_of(get(&c, LISTING, "max-age=60"));
     size_t total = json_array_size(all);
     assert_true(total >= 6);
+
+    /* a fresh sorted page: a first round of the fields that order and
+     * count, then the page's calls by tag */
+    int narrow =
+        h_log_count(c.node[1], "method=yeti.show.calls.filtered params=[\"connect_time\",\"duration\"");
+    int by_tag = h_log_count(c.node[1], "method=yeti.show.calls params=[\"n1-");
+    get(&c, LISTING "?sort=-duration&page%5Bsize%5D=2", NULL);
+    assert_int_equal(
+        h_log_count(c.node[1], "method=yeti.show.calls.filtered params=[\"connect_time\",\"duration\""),
+        narrow + 1);
+    assert_int_equal(h_log_count(c.node[1], "method=yeti.show.calls params=[\"n1-"), by_tag + 1);
 
     const char *const cc[] = {NULL, "max-age=60"}; /* fresh and from the snapshot */
     for (int v = 0; v < 2; v++) {

@@ -30,6 +30,7 @@ static void call_free(sim_call *c)
     free(c->json);
     free(c->tag);
     free(c->gen);
+    free(c->fields);
     free(c);
 }
 
@@ -121,6 +122,8 @@ static int render_into(sim_call *c, const sim_gen_call *g)
     char *shrunk = realloc(json, len + 1); /* give back the doubling slack */
     if (shrunk) json = shrunk;
     free(c->json);
+    free(c->fields); /* it pointed into the old text */
+    c->fields = NULL;
     c->json = json;
     c->len = len;
     c->slot = slot;
@@ -190,6 +193,11 @@ static void put_seconds(buf *b, int64_t us)
         us /= 10;
     } while (us);
     buf_append(b, p, (size_t)(end - p));
+}
+
+void sim_calls_write_duration(const sim_call *c, buf *b, int64_t now_us)
+{
+    if (c->slot != SIZE_MAX) put_seconds(b, now_us - c->connect_us);
 }
 
 void sim_calls_write_one(const sim_call *c, buf *out, int64_t now_us)

@@ -17,6 +17,9 @@
 #include "rng.h"
 #include "util/buf.h"
 
+/* filter.h */
+typedef struct sim_field_index sim_field_index;
+
 typedef struct sim_call {
     char *json; /* the whole record; duration goes at `slot` */
     size_t len;
@@ -28,6 +31,9 @@ typedef struct sim_call {
     struct sim_call *hnext;
     uint64_t mark; /* last reply that listed it (dedups repeated tags) */
     size_t idx;    /* position in sim_calls.v */
+    /* where each field's value is in json, for the filtered methods: built
+     * by them on first use, dropped when json changes (filter.h) */
+    sim_field_index *fields;
 } sim_call;
 
 typedef struct sim_calls {
@@ -56,6 +62,9 @@ void sim_calls_remove(sim_calls *t, sim_call *c);
 
 /* Appends one record, with its duration as of now_us. */
 void sim_calls_write_one(const sim_call *c, buf *out, int64_t now_us);
+/* The duration now, as sim_calls_write_one writes it, into b (nothing when
+ * the call has no live duration). */
+void sim_calls_write_duration(const sim_call *c, buf *b, int64_t now_us);
 /* Appends the JSON array of all records. */
 void sim_calls_write_all(const sim_calls *t, buf *out, int64_t now_us);
 /* Starts a new reply for the dedup marks: returns its mark. */

@@ -506,6 +506,41 @@ bool sim_query_may_select(const sim_query *q, int64_t connect_us)
     return true;
 }
 
+sim_field_index *sim_index_build(const char *rec, size_t n, size_t slot, size_t dlen)
+{
+    if (n >= UINT32_MAX) return NULL;
+    sim_field_index *ix = calloc(1, sizeof *ix + 2 * sim_field_count * sizeof ix->at[0]);
+    if (!ix) return NULL;
+    size_t pos = 0;
+    sim_span key, val;
+    while (sim_record_next(rec, n, &pos, &key, &val)) {
+        size_t f = 0;
+        while (f < sim_field_count && !sim_span_is(key, sim_fields[f].name)) f++;
+        if (f == sim_field_count || ix->at[2 * f]) continue; /* unknown, or given twice: the first counts */
+        size_t off = (size_t)(val.p - rec);
+        if (slot != SIZE_MAX && off == slot && dlen)
+            ix->at[2 * f] = SIM_AT_DURATION;
+        else
+            ix->at[2 * f] = (uint32_t)(off >= slot && slot != SIZE_MAX ? off - dlen : off) + 1;
+        ix->at[2 * f + 1] = (uint32_t)val.n;
+        ix->n++;
+    }
+    return ix;
+}
+
+void sim_query_load(sim_query *q, const char *text, const sim_field_index *ix, sim_span duration)
+{
+    for (size_t i = 0; i < q->nwant; i++) {
+        size_t f = (size_t)(q->want[i] - sim_fields);
+        uint32_t at = ix->at[2 * f];
+        q->have[i] = at != 0;
+        if (at == SIM_AT_DURATION)
+            q->found[i] = duration;
+        else if (at)
+            q->found[i] = (sim_span){text + at - 1, ix->at[2 * f + 1]};
+    }
+}
+
 bool sim_query_select(sim_query *q, const char *rec, size_t n, bool fixed_duration)
 {
     memset(q->have, 0, q->nwant * sizeof *q->have);
@@ -520,6 +555,11 @@ bool sim_query_select(sim_query *q, const char *rec, size_t n, bool fixed_durati
             }
         }
     }
+    return sim_query_holds(q, fixed_duration);
+}
+
+bool sim_query_holds(const sim_query *q, bool fixed_duration)
+{
     for (size_t i = 0; i < q->nrules; i++) {
         sim_rule r = q->rules[i];
         double connect, dur;

@@ -93,6 +93,28 @@ typedef struct sim_query {
 int sim_query_parse(sim_query *q, const json_t *params, int64_t now_sec, buf *msg);
 void sim_query_free(sim_query *q);
 
+/* Where each field's value lies in a call's text, so that a node's walk
+ * reads no text but the fields it names: per field of sim_fields, at[2f]
+ * is the value's offset + 1 (0: the record lacks the field;
+ * SIM_AT_DURATION: the live duration, written apart) and at[2f + 1] its
+ * length. Built from one rendered record (sim_index_build). */
+struct sim_field_index {
+    uint32_t n;    /* fields found */
+    uint32_t at[]; /* 2 * sim_field_count */
+};
+typedef struct sim_field_index sim_field_index;
+#define SIM_AT_DURATION UINT32_MAX
+
+/* The index of a record rendered as rec[0..n) whose text without the live
+ * duration is the same but for the dlen bytes at slot (SIZE_MAX: none);
+ * NULL when out of memory or a record is over 4 GiB. */
+sim_field_index *sim_index_build(const char *rec, size_t n, size_t slot, size_t dlen);
+/* Sets the query's fields from a call's text and index instead of reading
+ * a record (sim_query_select); duration is the live duration's text. */
+void sim_query_load(sim_query *q, const char *text, const sim_field_index *ix, sim_span duration);
+/* Whether the fields set last meet every rule (fixed_duration as below). */
+bool sim_query_holds(const sim_query *q, bool fixed_duration);
+
 /* Reads the record rec[0..n) and tells whether it meets every rule. A
  * record whose duration is fixed (from a calls file: fixed_duration) has
  * its duration rules judged at the moment it describes, connect_time +
