@@ -41,25 +41,30 @@ static void plan_free(fanout_plan *p)
         free(p->tags[i]);
         if (!p->snap) node_result_free(&p->results[i]);
     }
-    free(p->targets);
-    free(p->pop_ids);
     free(p->rules);
     free(p->fparams);
-    free(p->calls);
-    free(p->tags);
-    free(p->results);
+    free(p->results); /* the arrays' one block */
 }
 
+/* The plan's arrays for n nodes, in one block (results first). */
 static bool plan_alloc(fanout_plan *p, size_t n)
 {
+    _Static_assert(sizeof(node_result) % _Alignof(node_target) == 0 &&
+                       sizeof(node_target) % _Alignof(node_call) == 0 &&
+                       sizeof(node_call) % _Alignof(const char **) == 0 &&
+                       sizeof(const char **) % _Alignof(int64_t) == 0,
+                   "each array of a plan starts aligned");
     memset(p, 0, sizeof *p);
     size_t cap = n ? n : 1;
-    p->targets = calloc(cap, sizeof *p->targets);
-    p->pop_ids = calloc(cap, sizeof *p->pop_ids);
-    p->calls = calloc(cap, sizeof *p->calls);
-    p->tags = calloc(cap, sizeof *p->tags);
-    p->results = calloc(cap, sizeof *p->results);
-    return p->targets && p->pop_ids && p->calls && p->tags && p->results;
+    p->results = calloc(cap,
+                        sizeof *p->results + sizeof *p->targets + sizeof *p->calls + sizeof *p->tags +
+                            sizeof *p->pop_ids);
+    if (!p->results) return false;
+    p->targets = (node_target *)(void *)(p->results + cap);
+    p->calls = (node_call *)(void *)(p->targets + cap);
+    p->tags = (const char ***)(void *)(p->calls + cap);
+    p->pop_ids = (int64_t *)(void *)(p->tags + cap);
+    return true;
 }
 
 /* The nodes the filters want, each asked for its calls: the ones named by
@@ -71,7 +76,7 @@ static bool plan_build(fanout_plan *p, const node_snapshot *snap, const listing_
 {
     if (!plan_alloc(p, snap->n)) return false;
     size_t nrules = listing_query_rules(q, &p->rules), nfparams = 0;
-    if ((nrules || narrow) && !(p->fparams = pushdown_params(p->rules, nrules, narrow, &nfparams)))
+    if ((nrules || narrow) && !(p->fparams = pushdown_params(p->rules, nrules, q, narrow, &nfparams)))
         return false;
     for (size_t i = 0; i < snap->n; i++) {
         const store_node *nd = &snap->nodes[i];

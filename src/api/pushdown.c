@@ -44,27 +44,23 @@ void pushdown_free(pushdown *pd)
  * the relationships' ids (docs/CONTRACT.md §2). */
 #define NFIELDS (ATTR_COUNT + REL_FROM_RECORD)
 
-/* The attributes the filters read (jsonapi/query.h), besides the ids. */
-static const call_attr filtered_attrs[] = {ATTR_LOCAL_TAG,          ATTR_DURATION,
-                                           ATTR_CONNECT_TIME,       ATTR_SRC_PREFIX_ROUTING,
-                                           ATTR_DST_PREFIX_ROUTING, ATTR_ORIG_CALL_ID};
-
-const char **pushdown_params(char *const *rules, size_t nrules, const sort_spec *narrow, size_t *n)
+const char **pushdown_params(char *const *rules, size_t nrules, const listing_query *q,
+                             const sort_spec *narrow, size_t *n)
 {
     const char **p = malloc((NFIELDS + 1 + nrules) * sizeof *p);
     if (!p) return NULL;
-    size_t k = 0;
+    bool attrs[ATTR_COUNT], rels[REL_COUNT];
+    for (int i = 0; i < ATTR_COUNT; i++) attrs[i] = !narrow;
+    for (int i = 0; i < REL_COUNT; i++) rels[i] = !narrow;
     if (narrow) {
-        bool want[ATTR_COUNT] = {false};
-        for (size_t i = 0; i < sizeof filtered_attrs / sizeof filtered_attrs[0]; i++)
-            want[filtered_attrs[i]] = true;
-        for (size_t i = 0; i < narrow->n; i++) want[narrow->keys[i].key] = true;
-        for (int i = 0; i < ATTR_COUNT; i++)
-            if (want[i]) p[k++] = call_attrs[i].field;
-    } else {
-        for (int i = 0; i < ATTR_COUNT; i++) p[k++] = call_attrs[i].field;
+        listing_query_fields(q, attrs, rels);
+        for (size_t i = 0; i < narrow->n; i++) attrs[narrow->keys[i].key] = true;
     }
-    for (int i = 0; i < REL_FROM_RECORD; i++) p[k++] = call_rels[i].field;
+    size_t k = 0;
+    for (int i = 0; i < ATTR_COUNT; i++)
+        if (attrs[i]) p[k++] = call_attrs[i].field;
+    for (int i = 0; i < REL_FROM_RECORD; i++)
+        if (rels[i]) p[k++] = call_rels[i].field;
     if (nrules) p[k++] = "WHERE";
     for (size_t i = 0; i < nrules; i++) p[k++] = rules[i];
     *n = k;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jsonapi/query.h"
 #include "jsonapi/sort.h"
 #include "nodes/fanout.h"
 
@@ -27,11 +28,11 @@ void pushdown_free(pushdown *pd);
 /* The parameters of a filtered call: the fields, then "WHERE" and the
  * rules (which they point into) when there are some. The fields are every
  * node field a document reads; with `narrow`, only those a first round
- * that orders and counts calls needs: local_tag, the fields the filters
- * read (duration, connect_time, the relationships' ids, the routing
- * prefixes, orig_call_id) and the fields of narrow's keys. One malloc'd
- * array (free it); NULL when out of memory. */
-const char **pushdown_params(char *const *rules, size_t nrules, const sort_spec *narrow, size_t *n);
+ * that orders and counts calls needs: local_tag, the fields the filters of
+ * q read (listing_query_fields) and the fields of narrow's keys. One
+ * malloc'd array (free it); NULL when out of memory. */
+const char **pushdown_params(char *const *rules, size_t nrules, const listing_query *q,
+                             const sort_spec *narrow, size_t *n);
 
 /* The plain call every listing falls back to. */
 extern const node_call pushdown_plain;

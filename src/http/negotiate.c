@@ -147,6 +147,19 @@ bool http_etag_matches(const char *inm, const char *etag)
     return false;
 }
 
+/* The next item of a comma-separated header list at *p: its name (up to
+ * `stop`, a comma, a space or a tab) in *name, *nlen; *p moves past the
+ * name. False at the end of the list. */
+static bool list_item(const char **p, const char *stop, const char **name, size_t *nlen)
+{
+    while (**p == ' ' || **p == '\t' || **p == ',') (*p)++;
+    if (!**p) return false;
+    *name = *p;
+    while (**p && **p != *stop && **p != ',' && **p != ' ' && **p != '\t') (*p)++;
+    *nlen = (size_t)(*p - *name);
+    return true;
+}
+
 /* Whether an Accept-Encoding value allows gzip: `gzip` or `x-gzip` with
  * q > 0, or, when neither is named, `*` with q > 0 (RFC 9110 §12.5.3).
  * A coding named more than once counts with its best q, in any order. */
@@ -154,13 +167,9 @@ bool http_accepts_gzip(const char *ae)
 {
     if (!ae) return false;
     double gzip_q = -1, star_q = -1;
-    const char *p = ae;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        if (!*p) break;
-        const char *name = p;
-        while (*p && *p != ';' && *p != ',' && *p != ' ' && *p != '\t') p++;
-        size_t nlen = (size_t)(p - name);
+    const char *p = ae, *name;
+    size_t nlen;
+    while (list_item(&p, ";", &name, &nlen)) {
         double q = 1.0;
         while (*p && *p != ',') {
             while (*p == ' ' || *p == '\t' || *p == ';') p++;
@@ -186,13 +195,9 @@ int64_t http_max_age(const char *cc)
     if (!cc) return -1;
     int64_t age = -1;
     int seen = 0;
-    const char *p = cc;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        if (!*p) break;
-        const char *name = p;
-        while (*p && *p != '=' && *p != ',' && *p != ' ' && *p != '\t') p++;
-        size_t nlen = (size_t)(p - name);
+    const char *p = cc, *name;
+    size_t nlen;
+    while (list_item(&p, "=", &name, &nlen)) {
         const char *val = NULL;
         size_t vlen = 0;
         if (*p == '=') {

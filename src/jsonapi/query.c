@@ -453,6 +453,29 @@ static bool attr_match(const query_cond *c, const callset *cs, const call_record
     return attr_string(cs, r, c->attr, &s, &len) && strs_match(c, s, len, c->kind == COND_ATTR_PREFIX);
 }
 
+void listing_query_fields(const listing_query *q, bool attrs[ATTR_COUNT], bool rels[REL_COUNT])
+{
+    attrs[ATTR_LOCAL_TAG] = true;
+    for (size_t i = 0; i < q->n; i++) {
+        const query_cond *c = &q->conds[i];
+        switch (c->kind) {
+        case COND_REL_IN: rels[c->rel] = true; break;
+        case COND_DURATION_EQ:
+        case COND_DURATION_GT:
+        case COND_DURATION_LT:
+        case COND_DURATION_GTEQ:
+        case COND_DURATION_LTEQ: attrs[ATTR_DURATION] = true; break;
+        case COND_ATTR_PREFIX:
+        case COND_ATTR_EQ: attrs[c->attr] = true; break;
+        case COND_CONNECTED: attrs[ATTR_CONNECT_TIME] = true; break;
+        case COND_NODE_IN:
+        case COND_POP_IN:
+        case COND_ID_IN:
+        case COND_TAG_EQ: break; /* the node, or the local tag */
+        }
+    }
+}
+
 bool listing_query_match(const listing_query *q, int64_t node_id, const callset *cs, const call_record *r)
 {
     for (size_t i = 0; i < q->n; i++) {

@@ -107,6 +107,10 @@ bool query_list_next(const char **p, const char **item, size_t *len);
 int listing_query_parse(listing_query *q, const query_param *params, size_t n, jsonapi_errors *errs);
 void listing_query_free(listing_query *q);
 
+/* The record fields the per-call conditions read: attrs[a] / rels[r] set
+ * for each (the local tag is always read; node and pop are not fields). */
+void listing_query_fields(const listing_query *q, bool attrs[ATTR_COUNT], bool rels[REL_COUNT]);
+
 /* Should this node be asked at all? */
 bool listing_query_wants_node(const listing_query *q, int64_t node_id, int64_t pop_id);
 /* The local tags to ask the node for (from filter[id]); *n = 0 means all calls.

@@ -14,8 +14,8 @@
  *   otherwise the caller joins the refresh in flight or starts one. When
  *   the round ends (on the node pool's loop), the new snapshot replaces
  *   the latest under the lock, then each waiter gets its reference.
- * - The view's thread exists for the consumers. It sleeps while none is
- *   subscribed. Otherwise it hands each new snapshot to every consumer,
+ * - The view's thread exists for the consumers: the first one starts it,
+ *   and it sleeps while none is subscribed. Otherwise it hands each new snapshot to every consumer,
  *   and when the latest snapshot is `refresh_ms` old and no refresh is in
  *   flight it starts one with the node list from its source. A snapshot a
  *   reader caused counts as a refresh: the period runs from the latest
@@ -39,16 +39,23 @@
 #include "util/log.h"
 #include "util/mutex.h"
 
+/* One allocation: the struct, then its arrays, then the names and
+ * endpoints targets[] point into. */
 typedef struct snap_full {
     live_snap pub; /* first: a live_snap * is a snap_full * */
     atomic_int refs;
     coalesce_round *shared;
-    node_target *targets;
-    int64_t *pop_ids;
-    node_call *calls;
     node_result *results;
-    char *strings; /* the names and endpoints targets[] point into */
+    node_target *targets;
+    node_call *calls;
+    int64_t *pop_ids;
 } snap_full;
+
+_Static_assert(sizeof(snap_full) % _Alignof(node_result) == 0 &&
+                   sizeof(node_result) % _Alignof(node_target) == 0 &&
+                   sizeof(node_target) % _Alignof(node_call) == 0 &&
+                   sizeof(node_call) % _Alignof(int64_t) == 0,
+               "each array of a snapshot starts aligned");
 
 typedef struct waiter {
     live_ready fn;
@@ -85,6 +92,7 @@ struct live_view {
     uint64_t delivered; /* the last snapshot handed to the consumers */
     live_stats stats;
     bool stop;
+    bool started; /* the thread: started with the first consumer */
     pthread_t thread;
 };
 
@@ -97,11 +105,6 @@ static void snap_free(snap_full *s)
     if (!s) return;
     coalesce_release(s->shared, s->pub.n, s->results); /* the views first: they may be shared */
     for (size_t i = 0; i < s->pub.n; i++) node_result_free(&s->results[i]);
-    free(s->targets);
-    free(s->pop_ids);
-    free(s->calls);
-    free(s->results);
-    free(s->strings);
     free(s);
 }
 
@@ -125,19 +128,15 @@ static snap_full *snap_new(const live_nodes *nodes)
     size_t n = nodes->n, text = 0;
     for (size_t i = 0; i < n; i++)
         text += strlen(nodes->targets[i].name) + strlen(nodes->targets[i].endpoint) + 2;
-    snap_full *s = calloc(1, sizeof *s);
+    /* every size a multiple of 8, so each array starts aligned */
+    size_t arrays = n * (sizeof(node_result) + sizeof(node_target) + sizeof(node_call) + sizeof(int64_t));
+    snap_full *s = calloc(1, sizeof *s + arrays + text);
     if (!s) return NULL;
-    size_t cap = n ? n : 1;
-    s->targets = calloc(cap, sizeof *s->targets);
-    s->pop_ids = calloc(cap, sizeof *s->pop_ids);
-    s->calls = calloc(cap, sizeof *s->calls);
-    s->results = calloc(cap, sizeof *s->results);
-    s->strings = malloc(text ? text : 1);
-    if (!s->targets || !s->pop_ids || !s->calls || !s->results || !s->strings) {
-        snap_free(s);
-        return NULL;
-    }
-    char *p = s->strings;
+    s->results = (node_result *)(void *)(s + 1);
+    s->targets = (node_target *)(void *)(s->results + n);
+    s->calls = (node_call *)(void *)(s->targets + n);
+    s->pop_ids = (int64_t *)(void *)(s->calls + n);
+    char *p = (char *)(s->pop_ids + n);
     for (size_t i = 0; i < n; i++) {
         const node_target *t = &nodes->targets[i];
         size_t ln = strlen(t->name) + 1, le = strlen(t->endpoint) + 1;
@@ -383,24 +382,14 @@ live_view *live_new(node_pool *pool, live_source src, int refresh_ms, int timeou
     mutex_init(&v->mu);
     mutex_cond_init(&v->wake);
     mutex_cond_init(&v->idle);
-    if (pthread_create(&v->thread, NULL, view_thread, v) != 0) {
-        mutex_destroy(&v->mu);
-        pthread_cond_destroy(&v->wake);
-        pthread_cond_destroy(&v->idle);
-        free(v);
-        return NULL;
-    }
-    return v;
+    return v; /* the thread comes with the first consumer */
 }
 
 void live_free(live_view *v)
 {
     if (!v) return;
-    mutex_lock(&v->mu);
-    v->stop = true;
-    pthread_cond_broadcast(&v->wake);
-    mutex_unlock(&v->mu);
-    pthread_join(v->thread, NULL);
+    mutex_raise(&v->mu, &v->stop, &v->wake);
+    if (v->started) pthread_join(v->thread, NULL);
     mutex_lock(&v->mu);
     while (v->inflight) mutex_wait(&v->mu, &v->idle);
     snap_full *l = v->latest;
@@ -423,6 +412,11 @@ int live_subscribe(live_view *v, live_consumer fn, void *arg)
         mutex_unlock(&v->mu);
         return -1;
     }
+    if (!v->started && pthread_create(&v->thread, NULL, view_thread, v) != 0) {
+        mutex_unlock(&v->mu);
+        return -1;
+    }
+    v->started = true;
     int h = v->next_handle++;
     v->consumers[v->nconsumers++] = (consumer){h, fn, arg};
     v->stats.consumers = v->nconsumers;
@@ -441,7 +435,7 @@ void live_unsubscribe(live_view *v, int handle)
     }
     v->stats.consumers = v->nconsumers;
     /* from the consumer itself (on the view's thread) there is nothing to wait for */
-    if (!pthread_equal(pthread_self(), v->thread))
+    if (!v->started || !pthread_equal(pthread_self(), v->thread))
         while (v->delivering == handle) mutex_wait(&v->mu, &v->idle);
     mutex_unlock(&v->mu);
 }

@@ -88,9 +88,10 @@ live_snap *live_retain(live_snap *s);
 void live_release(live_snap *s);
 
 /* A consumer: fn(arg, snap) for every snapshot made while it is
- * subscribed, in order, on the view's thread (it may block briefly; keep
- * the snapshot past the call with live_retain). Returns a handle for
- * live_unsubscribe, or -1 when memory ran out. */
+ * subscribed, in order, on the view's thread (started with the first
+ * consumer; it may block briefly; keep the snapshot past the call with
+ * live_retain). Returns a handle for live_unsubscribe, or -1 when memory
+ * or a thread could not be had. */
 typedef void (*live_consumer)(void *arg, const live_snap *snap);
 int live_subscribe(live_view *v, live_consumer fn, void *arg);
 /* After it returns, fn is not running and will not be called again. */

@@ -61,6 +61,14 @@ void mutex_cond_init(pthread_cond_t *cv)
     pthread_condattr_destroy(&ca);
 }
 
+void mutex_raise(mutex *m, bool *flag, pthread_cond_t *cv)
+{
+    mutex_lock(m);
+    *flag = true;
+    pthread_cond_broadcast(cv);
+    mutex_unlock(m);
+}
+
 void mutex_wait_until(mutex *m, pthread_cond_t *cv, int64_t deadline_ms)
 {
     struct timespec until = {.tv_sec = deadline_ms / 1000, .tv_nsec = (deadline_ms % 1000) * 1000000L};

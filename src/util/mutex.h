@@ -28,6 +28,9 @@ void mutex_wait(mutex *m, pthread_cond_t *cv);
  * (util/clock.h), and a wait on it until clock_now_ms() reaches
  * deadline_ms (or a signal, or a spurious wake-up: re-check). */
 void mutex_cond_init(pthread_cond_t *cv);
+/* Sets *flag under m and wakes every thread waiting on cv: how the owner
+ * of threads that wait for work tells them to stop. */
+void mutex_raise(mutex *m, bool *flag, pthread_cond_t *cv);
 void mutex_wait_until(mutex *m, pthread_cond_t *cv, int64_t deadline_ms);
 
 #endif

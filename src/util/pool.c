@@ -90,10 +90,7 @@ worker_pool *pool_new(size_t threads)
 void pool_free(worker_pool *p)
 {
     if (!p) return;
-    mutex_lock(&p->mu);
-    p->stopping = true;
-    pthread_cond_broadcast(&p->work);
-    mutex_unlock(&p->mu);
+    mutex_raise(&p->mu, &p->stopping, &p->work);
     for (size_t i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
     assert(!p->fifo.first);
     pthread_cond_destroy(&p->work);
