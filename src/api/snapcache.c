@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/response.h"
 #include "jsonapi/query.h"
 
 typedef struct doc {
     atomic_int refs;
+    uint64_t hash[2]; /* its ETag's (http_body_hash) */
     size_t len;
     char bytes[];
 } doc;
@@ -113,6 +115,9 @@ bool snapcache_get(snapcache *c, uint64_t seq, const buf *key, http_response *re
     if (!d) return false;
     buf_reset(&res->body);
     buf_append(&res->body, d->bytes, d->len);
+    res->hashed = true;
+    res->hash[0] = d->hash[0];
+    res->hash[1] = d->hash[1];
     doc_release(d);
     if (res->body.oom) {
         http_response_clear_body(res);
@@ -140,6 +145,7 @@ void snapcache_put(snapcache *c, uint64_t seq, const buf *key, const http_respon
     for (size_t i = 0, at = res->body.len; i < res->nmore; at += res->more[i++].len)
         memcpy(d->bytes + at, res->more[i].data, res->more[i].len);
     memcpy(k, key->data, key->len);
+    http_body_hash(d->bytes, len, d->hash);
 
     pthread_mutex_lock(&c->mu);
     advance(c, seq);

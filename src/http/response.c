@@ -110,13 +110,28 @@ static void date_header(buf *h)
 
 /* The weak ETag of the identity body (all parts, in order: the same hash
  * as of one buffer holding them); `gz` marks the gzip'd representation. */
-static void etag_of(char *const *part, const size_t *len, size_t n, bool gz, char out[48])
+void http_body_hash(const char *p, size_t n, uint64_t out[2])
 {
-    XXH3_state_t st;
-    XXH3_INITSTATE(&st);
-    XXH3_128bits_reset(&st);
-    for (size_t i = 0; i < n; i++) XXH3_128bits_update(&st, part[i], len[i]);
-    XXH128_hash_t h = XXH3_128bits_digest(&st);
+    XXH128_hash_t h = XXH3_128bits(p, n);
+    out[0] = h.high64;
+    out[1] = h.low64;
+}
+
+/* known: the body's hash when the handler gave it, else NULL. */
+static void etag_of(char *const *part, const size_t *len, size_t n, const uint64_t *known, bool gz,
+                    char out[48])
+{
+    XXH128_hash_t h;
+    if (known) {
+        h.high64 = known[0];
+        h.low64 = known[1];
+    } else {
+        XXH3_state_t st;
+        XXH3_INITSTATE(&st);
+        XXH3_128bits_reset(&st);
+        for (size_t i = 0; i < n; i++) XXH3_128bits_update(&st, part[i], len[i]);
+        h = XXH3_128bits_digest(&st);
+    }
     static const char hex[] = "0123456789abcdef";
     char *p = out;
     *p++ = 'W';
@@ -225,7 +240,8 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     bool head_only = strcmp(x->method, "HEAD") == 0;
     bool gz = has_body && w->body_len >= GZIP_MIN && http_accepts_gzip(x->accept_encoding);
     char etag[48] = "";
-    if (has_body) etag_of(w->part, w->part_len, w->nparts, gz, etag);
+    const uint64_t *known = res->hashed ? res->hash : NULL;
+    if (has_body) etag_of(w->part, w->part_len, w->nparts, known, gz, etag);
     bool not_modified = status == 200 && has_body && x->if_none_match &&
         (strcmp(x->method, "GET") == 0 || head_only) && http_etag_matches(x->if_none_match, etag);
     if (gz && !not_modified) {
@@ -241,7 +257,7 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
             w->body_len = zlen;
         } else { /* identity is always acceptable */
             gz = false;
-            etag_of(w->part, w->part_len, w->nparts, false, etag);
+            etag_of(w->part, w->part_len, w->nparts, known, false, etag);
         }
     }
     size_t content_length = w->body_len;

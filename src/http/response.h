@@ -43,6 +43,10 @@ typedef struct http_exchange {
 bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x);
 void http_wire_free(http_wire *w);
 
+/* The hash a body's ETag is made of (XXH3-128 of its bytes), for a
+ * handler that keeps a document and sends it again (res->hashed). */
+void http_body_hash(const char *p, size_t n, uint64_t out[2]);
+
 /* The reason phrase of a status ("Not Found"); "Unknown" for others. */
 const char *http_reason(int status);
 

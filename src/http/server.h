@@ -52,8 +52,10 @@ typedef struct http_response {
     const char *content_type; /* NULL = application/vnd.api+json */
     const char *allow;        /* for 405 */
     int retry_after;          /* seconds, for 429; 0 = none */
-    bool has_age;             /* an answer from a snapshot: Age header ... */
-    int64_t age;              /* ... of this many seconds */
+    bool hashed;              /* hash holds the body's hash (http_body_hash): not computed again */
+    uint64_t hash[2];
+    bool has_age; /* an answer from a snapshot: Age header ... */
+    int64_t age;  /* ... of this many seconds */
 } http_response;
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);
