@@ -264,6 +264,19 @@ static void test_sort_and_pages(void **state)
         assert_string_equal(h_ids(r), "");
     }
 
+    /* pages work with include and fields */
+    h_response *inc = get(&c,
+                          LISTING "?sort=-duration&page%5Bsize%5D=2&include=customer-acc"
+                                  "&fields%5Bactive-calls%5D=duration,customer-acc",
+                          NULL);
+    assert_string_equal(h_ids(inc), ref_ids(all, "duration", true, 0, 2));
+    json_t *res0 = json_array_get(data_of(inc), 0);
+    assert_string_equal(h_keys(json_object_get(res0, "attributes")), "duration");
+    assert_true(json_is_object(
+        json_object_get(json_object_get(json_object_get(res0, "relationships"), "customer-acc"), "data")));
+    assert_true(json_is_array(json_object_get(h_json(inc), "included")));
+    assert_non_null(link_of(inc, "next"));
+
     const char *hdrs[] = {"Host: example.org", NULL};
     h_response *bad = h_http("GET", h_url(c.server, LISTING "?sort=colour"), hdrs, NULL);
     h_assert_error(bad, 400, 0, "Invalid sort criteria",
