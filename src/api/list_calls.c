@@ -18,6 +18,7 @@
  * process-wide budget of documents being written (util/budget.h), waiting
  * briefly for room or answering 503 with Retry-After, and given back once
  * it is written. Each buffer is then reserved once, at its final size. */
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -636,6 +637,12 @@ typedef struct listing {
     size_t npage, matched;
     size_t *page_node; /* per node of the first round: its index in page_plan, or SIZE_MAX */
     char *tag_text;    /* the page's tags, each NUL-terminated: the second round's params */
+    /* the longest calls first, fresh: one round for the calls at least
+     * `threshold` long (plan) and how many the filters keep (count_plan) */
+    int64_t threshold; /* -1: not this way */
+    fanout_plan count_plan;
+    coalesce_round *count_shared;
+    atomic_int pending; /* of the two rounds */
 } listing;
 
 static void listing_free(listing *l)
@@ -644,6 +651,8 @@ static void listing_free(listing *l)
     plan_free(&l->plan);
     coalesce_release(l->page_shared, l->page_plan.n, l->page_plan.results);
     plan_free(&l->page_plan);
+    coalesce_release(l->count_shared, l->count_plan.n, l->count_plan.results);
+    plan_free(&l->count_plan);
     free(l->page);
     free(l->page_node);
     free(l->tag_text);
@@ -670,10 +679,24 @@ static void page_round_done(void *arg);
 static bool page_round_start(listing *l);
 static bool write_page(listing *l);
 
+static int threshold_write(listing *l);
+
 static void listing_write(void *arg)
 {
     listing *l = arg;
     if (l->oom) {
+        http_error(l->res, 500, "Internal server error", "Out of memory.");
+        listing_free(l);
+        return;
+    }
+    if (l->threshold >= 0) {
+        if (plan_calls(&l->plan) + plan_calls(&l->count_plan) > LOOP_WRITE_MAX && http_to_worker(l->req))
+            return;
+        int done = threshold_write(l);
+        if (done > 0) listing_free(l);
+        if (done >= 0) return;
+        /* too few calls that long now: the two rounds (waiting again), or the 500 */
+        if (!l->oom) return;
         http_error(l->res, 500, "Internal server error", "Out of memory.");
         listing_free(l);
         return;
@@ -718,6 +741,14 @@ static void listing_write(void *arg)
         buf_free(&key);
     }
     listing_free(l);
+}
+
+/* A later round of the listing gets what is left of its deadline, and
+ * never less than a tenth of it. */
+static int deadline_left(const listing *l)
+{
+    int t = l->a->cfg.node_timeout_ms, left = t - (int)(clock_now_ms() - l->started_ms);
+    return left > t / 10 ? left : t / 10 + 1;
 }
 
 /* Orders and counts the first round's calls and asks the nodes of the
@@ -780,11 +811,8 @@ static bool page_round_start(listing *l)
     for (size_t k = 0; k < l->page_plan.n; k++)
         l->page_plan.calls[k] = (node_call){"yeti.show.calls", l->page_plan.tags[k],
                                             l->page_plan.calls[k].nparams, REPLY_EXPECT_CALLS, NULL};
-    /* what is left of the listing's deadline, and never less than a tenth of it */
-    int left = l->a->cfg.node_timeout_ms - (int)(clock_now_ms() - l->started_ms);
-    if (left < l->a->cfg.node_timeout_ms / 10) left = l->a->cfg.node_timeout_ms / 10 + 1;
     http_defer(l->req);
-    coalesce_start(l->a->pool, l->page_plan.n, l->page_plan.targets, l->page_plan.calls, left,
+    coalesce_start(l->a->pool, l->page_plan.n, l->page_plan.targets, l->page_plan.calls, deadline_left(l),
                    l->page_plan.results, &l->page_shared, page_round_done, l);
     return true;
 }
@@ -826,6 +854,183 @@ static void page_round_done(void *arg)
 {
     listing *l = arg;
     http_continue(l->req, listing_write, l);
+}
+
+/* ---- the longest calls, fresh, in one round ---------------------------------
+ *
+ * A page sorted by -duration needs its first k = number × size calls. The
+ * latest snapshot, however old, hints a duration D: the 2k-th longest of
+ * the calls the filters keep there. Durations only grow, so unless k of
+ * those calls have ended since, at least k calls are still that long, and
+ * then the page is among the calls at least D long, exactly: the nodes
+ * are asked only for those (with the filters' rules and `duration>=D`), in
+ * full, and at the same time for how many calls the filters keep
+ * (`yeti.show.calls.count`, or the filter fields alone when the filters
+ * look at calls). When fewer than k come back, the page takes the two
+ * rounds (page_round_start). */
+
+static void listing_round_done(void *arg);
+
+/* Whether the filters look at the calls themselves, not only at nodes. */
+static bool filters_read_calls(const listing_query *q)
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (q->conds[i].kind != COND_NODE_IN && q->conds[i].kind != COND_POP_IN) return true;
+    return false;
+}
+
+static int cmp_desc_i64(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x < y) - (x > y);
+}
+
+/* D, or -1 when this way does not apply or the snapshot cannot tell. */
+static int64_t threshold_hint(listing *l, size_t k)
+{
+    const listing_query *q = &l->p.filters;
+    if (l->p.sort.keys[0].key != ATTR_DURATION || !l->p.sort.keys[0].desc || k == 0 || k > SIZE_MAX / 2)
+        return -1;
+    for (size_t i = 0; i < q->n; i++)
+        if (q->conds[i].kind == COND_ID_IN) return -1; /* asked by tag anyway */
+    live_snap *snap = live_latest(l->a->live);
+    if (!snap) return -1;
+    size_t total = 0;
+    for (size_t i = 0; i < snap->n; i++)
+        total += snap->results[i].status == NODE_OK ? snap->results[i].calls.n : 0;
+    int64_t *d = malloc((total ? total : 1) * sizeof *d), hint = -1;
+    size_t n = 0;
+    for (size_t i = 0; d && i < snap->n; i++) {
+        const callset *cs = &snap->results[i].calls;
+        if (snap->results[i].status != NODE_OK ||
+            !listing_query_wants_node(q, snap->targets[i].id, snap->pop_ids[i]))
+            continue;
+        for (size_t r = 0; r < cs->n; r++)
+            if (cs->recs[r].duration != CALL_DURATION_NULL &&
+                listing_query_match(q, snap->targets[i].id, cs, &cs->recs[r]))
+                d[n++] = cs->recs[r].duration;
+    }
+    if (d && n >= 2 * k && topk_sort(d, n, sizeof *d, 2 * k, cmp_desc_i64, NULL)) hint = d[2 * k - 1];
+    free(d);
+    live_release(snap);
+    return hint;
+}
+
+static void threshold_round_done(void *arg)
+{
+    listing *l = arg;
+    if (atomic_fetch_sub(&l->pending, 1) != 1) return;
+    pushdown_note(l->a->pushdown, l->plan.n, l->plan.targets, l->plan.results);
+    http_continue(l->req, listing_write, l);
+}
+
+/* Starts the two rounds; false when memory ran out (nothing started). */
+static bool threshold_start(listing *l, int64_t d)
+{
+    const listing_query *q = &l->p.filters;
+    query_cond *conds = malloc((q->n + 1) * sizeof *conds);
+    if (!conds) return false;
+    if (q->n) memcpy(conds, q->conds, q->n * sizeof *conds);
+    int64_t at_least = d;
+    conds[q->n] = (query_cond){.kind = COND_DURATION_GTEQ, .vals = &at_least, .nvals = 1};
+    listing_query longer = {conds, q->n + 1};
+    bool ok = plan_build(&l->plan, l->snap, &longer, l->a->pushdown, NULL);
+    free(conds);
+    static const sort_spec none = {.n = 0};
+    if (ok && filters_read_calls(q)) {
+        ok = plan_build(&l->count_plan, l->snap, q, l->a->pushdown, &none);
+    } else if (ok) {
+        ok = plan_alloc(&l->count_plan, l->plan.n);
+        for (size_t i = 0; ok && i < l->plan.n; i++) {
+            l->count_plan.targets[i] = l->plan.targets[i];
+            l->count_plan.pop_ids[i] = l->plan.pop_ids[i];
+            l->count_plan.calls[i] = (node_call){"yeti.show.calls.count", NULL, 0, REPLY_EXPECT_ANY, NULL};
+            node_result_init(&l->count_plan.results[i]);
+        }
+        if (ok) l->count_plan.n = l->plan.n;
+    }
+    if (!ok) {
+        plan_free(&l->plan);
+        plan_free(&l->count_plan);
+        memset(&l->plan, 0, sizeof l->plan);
+        memset(&l->count_plan, 0, sizeof l->count_plan);
+        return false;
+    }
+    assert(l->count_plan.n == l->plan.n);
+    l->threshold = d;
+    atomic_init(&l->pending, 2);
+    http_defer(l->req);
+    coalesce_start(l->a->pool, l->plan.n, l->plan.targets, l->plan.calls, l->a->cfg.node_timeout_ms,
+                   l->plan.results, &l->shared, threshold_round_done, l);
+    coalesce_start(l->a->pool, l->count_plan.n, l->count_plan.targets, l->count_plan.calls,
+                   l->a->cfg.node_timeout_ms, l->count_plan.results, &l->count_shared, threshold_round_done,
+                   l);
+    return true;
+}
+
+/* 1: written (or moved to a worker: 0); -1: too few calls that long now,
+ * and the two rounds were started instead (or l->oom). */
+static int threshold_write(listing *l)
+{
+    size_t total = 0, longer = 0;
+    for (size_t i = 0; i < l->plan.n; i++) {
+        node_result *r = &l->plan.results[i];
+        const node_result *c = &l->count_plan.results[i];
+        if (r->status == NODE_OK && c->status != NODE_OK) { /* the node failed: its calls leave */
+            r->status = c->status;
+            snprintf(r->detail, sizeof r->detail, "%s", c->detail);
+        }
+        bool counted = l->count_plan.calls[i].expect == REPLY_EXPECT_ANY;
+        if (r->status == NODE_OK && counted && (!c->has_int || c->int_result < 0)) {
+            r->status = NODE_ERR_INVALID;
+            snprintf(r->detail, sizeof r->detail, "yeti.show.calls.count did not answer a count");
+        }
+        if (r->status != NODE_OK) continue;
+        if (counted) {
+            total += (size_t)c->int_result;
+        } else {
+            for (size_t k = 0; k < c->calls.n; k++)
+                total +=
+                    listing_query_match(&l->p.filters, l->plan.targets[i].id, &c->calls, &c->calls.recs[k]);
+        }
+        for (size_t k = 0; k < r->calls.n; k++)
+            longer += r->calls.recs[k].duration >= l->threshold &&
+                listing_query_match(&l->p.filters, l->plan.targets[i].id, &r->calls, &r->calls.recs[k]);
+    }
+    size_t from, n;
+    listing_page(&l->p.page, total, &from, &n);
+    if (longer >= from + n) {
+        size_t matched;
+        call_ref_rec *all = listing_matching(&l->plan, &l->p.filters, &matched);
+        if (!all || matched < from + n || !listing_order(&l->plan, all, matched, &l->p.sort, from + n)) {
+            free(all);
+            http_error(l->res, 500, "Internal server error", "Out of memory.");
+            return 1;
+        }
+        bool done = write_document(l->a, l->req, &l->plan, &l->p, l->base, l->res,
+                                   (doc_calls){all + from, n, total, NULL, 0, NULL});
+        free(all);
+        return done ? 1 : 0;
+    }
+    /* the two rounds, within what is left of the deadline */
+    coalesce_release(l->shared, l->plan.n, l->plan.results);
+    plan_free(&l->plan);
+    coalesce_release(l->count_shared, l->count_plan.n, l->count_plan.results);
+    plan_free(&l->count_plan);
+    memset(&l->plan, 0, sizeof l->plan);
+    memset(&l->count_plan, 0, sizeof l->count_plan);
+    l->shared = l->count_shared = NULL;
+    l->threshold = -1;
+    l->narrow = true;
+    if (!plan_build(&l->plan, l->snap, &l->p.filters, l->a->pushdown, &l->p.sort)) {
+        l->oom = true;
+        return -1;
+    }
+    http_defer(l->req);
+    coalesce_start(l->a->pool, l->plan.n, l->plan.targets, l->plan.calls, deadline_left(l), l->plan.results,
+                   &l->shared, listing_round_done, l);
+    return -1;
 }
 
 /* On the node pool's loop: the rest is the request's next step. */
@@ -870,7 +1075,7 @@ static void listing_start(app *a, const http_request *req, http_response *res, b
         http_error(res, 500, "Internal server error", "Out of memory.");
         return;
     }
-    *l = (listing){.a = a, .req = req, .res = res, .counts = counts};
+    *l = (listing){.a = a, .req = req, .res = res, .counts = counts, .threshold = -1};
     char err[STORE_ERR_LEN] = "";
     if (!api_params_parse(req, counts ? PARAMS_COUNTS : PARAMS_LISTING, !counts, &a->limits, &l->p, res) ||
         !app_base_url(a, req, res, l->base_text, &l->base)) {
@@ -901,6 +1106,15 @@ static void listing_start(app *a, const http_request *req, http_response *res, b
     }
     l->narrow = !counts && l->p.sort.n && l->p.page.given;
     l->started_ms = clock_now_ms();
+    if (l->narrow) { /* the longest calls in one round, when the latest snapshot hints how long */
+        size_t from, n;
+        listing_page(&l->p.page, SIZE_MAX, &from, &n);
+        int64_t d = threshold_hint(l, from + n);
+        if (d >= 0 && threshold_start(l, d)) {
+            l->narrow = false;
+            return;
+        }
+    }
     if (!plan_build(&l->plan, l->snap, &l->p.filters, a->pushdown, l->narrow ? &l->p.sort : NULL)) {
         http_error(res, 500, "Internal server error", "Out of memory.");
         listing_free(l);

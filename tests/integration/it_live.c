@@ -230,11 +230,34 @@ static void test_sort_and_pages(void **state)
     int narrow =
         h_log_count(c.node[1], "method=yeti.show.calls.filtered params=[\"duration\",\"local_tag\"]");
     int by_tag = h_log_count(c.node[1], "method=yeti.show.calls params=[\"n1-");
-    get(&c, LISTING "?sort=-duration&page%5Bsize%5D=2", NULL);
+    h_response *two = get(&c, LISTING "?sort=duration&page%5Bsize%5D=2", NULL);
+    assert_string_equal(h_ids(two), ref_ids(all, "duration", false, 0, 2));
     assert_int_equal(
         h_log_count(c.node[1], "method=yeti.show.calls.filtered params=[\"duration\",\"local_tag\"]"),
         narrow + 1);
     assert_int_equal(h_log_count(c.node[1], "method=yeti.show.calls params=[\"n1-"), by_tag + 1);
+
+    /* the longest calls first, with a snapshot to hint how long: one round
+     * for the calls at least that long, beside the nodes' counts */
+    int counts = h_log_count(c.node[1], "method=yeti.show.calls.count");
+    int longer = h_log_count(c.node[1], "\"WHERE\",\"duration>=");
+    h_response *one = get(&c, LISTING "?sort=-duration&page%5Bsize%5D=2", NULL);
+    assert_string_equal(h_ids(one), ref_ids(all, "duration", true, 0, 2));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(h_json(one), "meta"), "total-count")),
+                     (json_int_t)total);
+    assert_int_equal(h_log_count(c.node[1], "method=yeti.show.calls.count"), counts + 1);
+    assert_int_equal(h_log_count(c.node[1], "\"WHERE\",\"duration>="), longer + 1);
+    assert_int_equal(h_log_count(c.node[1], "method=yeti.show.calls params=[\"n1-"),
+                     by_tag + 1); /* no 2nd round */
+    /* with a filter on the calls, the count is the filter fields' */
+    h_response *f =
+        get(&c, LISTING "?sort=-duration&page%5Bsize%5D=1&filter%5Bcustomer-acc-id-eq%5D=3002", NULL);
+    h_response *fs = get(&c, LISTING "?sort=-duration&filter%5Bcustomer-acc-id-eq%5D=3002", "max-age=60");
+    assert_int_equal(json_array_size(data_of(f)), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(data_of(f), 0), "id")),
+                        json_string_value(json_object_get(json_array_get(data_of(fs), 0), "id")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(h_json(f), "meta"), "total-count")),
+                     (json_int_t)json_array_size(data_of(fs)));
 
     const char *const cc[] = {NULL, "max-age=60"}; /* fresh and from the snapshot */
     for (int v = 0; v < 2; v++) {
