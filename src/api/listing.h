@@ -26,6 +26,22 @@ typedef struct fanout_plan {
     const char **fparams;  /* the filtered call's parameters (pointing into rules) */
 } fanout_plan;
 
+void listing_plan_free(fanout_plan *p);
+/* The plan's arrays for n nodes, in one block; false when out of memory. */
+bool listing_plan_alloc(fanout_plan *p, size_t n);
+/* The nodes of snap the filters want, each asked for its calls: the ones
+ * named by filter[id] by tag; the others, when the filters give node
+ * rules, with the filtered method (falling back to the plain one) unless
+ * the node refused it lately (api/pushdown.h); with `narrow`, the filtered
+ * method for only the fields that order and count the calls. */
+bool listing_plan_build(fanout_plan *p, const node_snapshot *snap, const listing_query *q, pushdown *pd,
+                        const sort_spec *narrow);
+/* The nodes of a snapshot the filters want, their results shared with it
+ * (read only but for this plan's own copies of their status). */
+bool listing_plan_from_snapshot(fanout_plan *p, const live_snap *snap, const listing_query *q);
+/* How many calls the nodes sent (before filters). */
+size_t listing_plan_calls(const fanout_plan *plan);
+
 /* The calls of the plan's nodes that pass the filters, in document order
  * (node order, then each node's own). */
 call_ref_rec *listing_matching(const fanout_plan *plan, const listing_query *q, size_t *n);
@@ -46,6 +62,36 @@ void listing_meta(buf *out, size_t total, const fanout_plan *plan, const fanout_
 
 /* The page's links member, `,"links":{...}` (nothing without a page). */
 void listing_links(buf *out, doc_base base, const http_request *req, const api_params *p, size_t total);
+
+/* ---- the document (list_doc.c) ---- */
+
+/* Calls a big document is written in slices of, one thread each. */
+#define LISTING_SLICE_MIN 1000
+
+/* The calls a document lists: calls[0..n), in order, of `matched` that
+ * the filters keep in all. all[0..nall) (NULL: not known) are every
+ * matched call with the page at all + from, so that the count can leave
+ * out every call of a node that fails as document-too-large; without
+ * them only the page's leave it. also: the plan of an earlier round
+ * whose failed nodes meta names too (NULL: none). */
+typedef struct doc_calls {
+    call_ref_rec *calls;
+    size_t n, matched;
+    const call_ref_rec *all;
+    size_t from;
+    const fanout_plan *also;
+} doc_calls;
+
+/* The document of dc's calls. False when the step moved to a worker
+ * (http_to_worker) before it wrote anything: it runs again there. */
+bool listing_write_calls(app *a, const http_request *req, fanout_plan *plan, const api_params *p,
+                         doc_base base, http_response *res, doc_calls dc);
+/* The same for every call of the plan that passes the filters, in order,
+ * the page's. */
+bool listing_write_all(app *a, const http_request *req, fanout_plan *plan, const api_params *p, doc_base base,
+                       http_response *res);
+/* 499: the client left, nothing is written. */
+void listing_client_gone(http_response *res);
 
 /* GET /active-call-counts, once the plan's nodes have answered. */
 void counts_write(app *a, const http_request *req, const fanout_plan *plan, const api_params *p,
