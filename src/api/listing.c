@@ -2,6 +2,7 @@
  * a request's nodes (a fresh round's, or a snapshot's), the calls that pass
  * its filters, their order and the page, and the document's links and
  * meta. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +200,11 @@ void listing_page(const page_spec *page, size_t total, size_t *from, size_t *cou
     *from = 0;
     *count = total;
     if (!page->given) return;
-    uint64_t first = (uint64_t)(page->number - 1) * (uint64_t)page->size; /* both bounded by parsing */
-    *from = first < total ? (size_t)first : total;
+    assert(page->number >= 1 && page->size >= 1);
+    uint64_t before = (uint64_t)(page->number - 1), size = (uint64_t)page->size;
+    /* page[number] may be any positive int64: past the end without overflowing */
+    *from = before <= (uint64_t)total / size ? (size_t)(before * size) : total;
+    if (*from > total) *from = total;
     *count = total - *from < (size_t)page->size ? total - *from : (size_t)page->size;
 }
 

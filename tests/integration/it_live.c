@@ -285,6 +285,13 @@ static void test_sort_and_pages(void **state)
         assert_null(link_of(r, "next"));
         r = get(&c, LISTING "?page%5Bsize%5D=2&page%5Bnumber%5D=99", cc[v]);
         assert_string_equal(h_ids(r), "");
+        /* the largest page number: past the end, no overflow */
+        r = get(&c, LISTING "?sort=-duration&page%5Bsize%5D=1000&page%5Bnumber%5D=9223372036854775807",
+                cc[v]);
+        assert_string_equal(h_ids(r), "");
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(h_json(r), "meta"), "total-count")),
+            (json_int_t)total);
     }
 
     /* pages work with include and fields */
