@@ -102,9 +102,8 @@ static void listing_write(void *arg)
         return;
     }
     if (l->threshold >= 0) {
-        if (listing_plan_calls(&l->plan) + listing_plan_calls(&l->count_plan) > LOOP_WRITE_MAX &&
-            http_to_worker(l->req))
-            return;
+        size_t asked = listing_plan_calls(&l->plan) + listing_plan_calls(&l->count_plan);
+        if ((asked > LOOP_WRITE_MAX || l->p.include.n) && http_to_worker(l->req)) return;
         int done = threshold_write(l);
         if (done > 0) listing_free(l);
         if (done >= 0) return;
