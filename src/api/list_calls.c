@@ -298,7 +298,11 @@ static int cmp_desc_i64(const void *a, const void *b, void *ctx)
     return (x < y) - (x > y);
 }
 
-/* D, or -1 when this way does not apply or the snapshot cannot tell. */
+#define HINT_MOVED (-2) /* threshold_hint moved the step to a worker */
+
+/* D, or -1 when this way does not apply or the snapshot cannot tell, or
+ * HINT_MOVED: reading a big snapshot is work for a worker, where the
+ * request's step runs again. */
 static int64_t threshold_hint(listing *l, size_t k)
 {
     const listing_query *q = &l->p.filters;
@@ -311,6 +315,10 @@ static int64_t threshold_hint(listing *l, size_t k)
     size_t total = 0;
     for (size_t i = 0; i < snap->n; i++)
         total += snap->results[i].status == NODE_OK ? snap->results[i].calls.n : 0;
+    if (total > LISTING_SLICE_MIN && http_to_worker(l->req)) {
+        live_release(snap);
+        return HINT_MOVED;
+    }
     int64_t *d = malloc((total ? total : 1) * sizeof *d), hint = -1;
     size_t n = 0;
     for (size_t i = 0; d && i < snap->n; i++) {
@@ -522,6 +530,10 @@ static void listing_start(app *a, const http_request *req, http_response *res, b
         size_t from, n;
         listing_page(&l->p.page, SIZE_MAX, &from, &n);
         int64_t d = threshold_hint(l, from + n);
+        if (d == HINT_MOVED) {
+            listing_free(l);
+            return;
+        }
         if (d >= 0 && threshold_start(l, d)) {
             l->narrow = false;
             return;
