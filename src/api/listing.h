@@ -1,7 +1,9 @@
 /* listing: what the listing of calls and the grouped counts share (inside
  * api/ only): the nodes a request asks, or the snapshot it reads; the
- * calls that pass its filters, put in the order it asks for; and the meta
- * member that names the nodes that failed. */
+ * calls that pass its filters, put in the order it asks for; the page's
+ * links and the meta member that names the nodes that failed (listing.c);
+ * and the document of calls (list_doc.c). A request's steps are
+ * list_calls.c's; the counts' document is call_counts.c's. */
 #ifndef AC_API_LISTING_H
 #define AC_API_LISTING_H
 
