@@ -25,53 +25,16 @@ enum { CK_COUNT = REL_COUNT, CK_CONNECTED, CK_LONGEST, CK_CUSTOMER_PRICE, CK_VEN
 static const char *const measure_names[CK_END - CK_COUNT] = {"count", "connected-count", "longest-duration",
                                                              "customer-price", "vendor-price"};
 
-/* name[0..len) equals want, with '_' as good as '-'. */
-static bool key_is(const char *name, size_t len, const char *want, const char *suffix)
+int counts_sort_index(const char *name, size_t len) /* sort_parse hands it dashed */
 {
-    size_t wl = strlen(want), sl = strlen(suffix);
-    if (len != wl + sl) return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i] == '_' ? '-' : name[i];
-        if (c != (i < wl ? want[i] : suffix[i - wl])) return false;
-    }
-    return true;
-}
-
-int counts_sort_index(const char *name, size_t len)
-{
-    for (int r = 0; r < REL_COUNT; r++)
-        if (key_is(name, len, call_rels[r].name, "-id")) return r;
-    for (int m = CK_COUNT; m < CK_END; m++)
-        if (key_is(name, len, measure_names[m - CK_COUNT], "")) return m;
-    return -1;
+    int k = params_rel_key(name, len);
+    for (int m = CK_COUNT; k < 0 && m < CK_END; m++)
+        if (strlen(measure_names[m - CK_COUNT]) == len && memcmp(measure_names[m - CK_COUNT], name, len) == 0)
+            k = m;
+    return k;
 }
 
 /* ---- cost ------------------------------------------------------------------ */
-
-/* A rate, interval or fee as the node sent it: a JSON number or a string
- * holding one. 0 when null or not a plain decimal. */
-static double attr_number(const callset *cs, const call_record *r, call_attr a)
-{
-    call_span s = r->attr[a];
-    if (s.len == 0) return 0;
-    const char *p = callset_text(cs, s), *end = p + s.len;
-    if (*p == '"') p++, end--;
-    bool neg = p < end && *p == '-';
-    if (neg) p++;
-    double v = 0, scale = 1;
-    bool digits = false, frac = false;
-    for (; p < end; p++) {
-        if (*p == '.' && !frac) {
-            frac = true;
-            continue;
-        }
-        if (*p < '0' || *p > '9') return 0;
-        digits = true;
-        v = v * 10 + (*p - '0');
-        if (frac) scale *= 10;
-    }
-    return digits ? (neg ? -v : v) / scale : 0;
-}
 
 /* What a call has cost so far, by yeti's formula: the fee, the initial
  * interval at the initial rate, then each started next interval at the
@@ -84,10 +47,10 @@ static double call_cost(const callset *cs, const call_record *r, bool vendor)
     call_attr ir = vendor ? ATTR_DIALPEER_INITIAL_RATE : ATTR_DESTINATION_INITIAL_RATE;
     call_attr ni = vendor ? ATTR_DIALPEER_NEXT_INTERVAL : ATTR_DESTINATION_NEXT_INTERVAL;
     call_attr nr = vendor ? ATTR_DIALPEER_NEXT_RATE : ATTR_DESTINATION_NEXT_RATE;
-    double initial = attr_number(cs, r, ii), next = attr_number(cs, r, ni);
-    double cost = attr_number(cs, r, fee) + initial * attr_number(cs, r, ir) / 60;
+    double initial = call_attr_number(cs, r, ii), next = call_attr_number(cs, r, ni);
+    double cost = call_attr_number(cs, r, fee) + initial * call_attr_number(cs, r, ir) / 60;
     double d = (double)r->duration;
-    if (d > initial && next > 0) cost += ceil((d - initial) / next) * next * attr_number(cs, r, nr) / 60;
+    if (d > initial && next > 0) cost += ceil((d - initial) / next) * next * call_attr_number(cs, r, nr) / 60;
     return cost;
 }
 
@@ -272,36 +235,9 @@ static void write_group(buf *out, const grouping *gr, const group *g)
     buf_puts(out, "}}");
 }
 
-/* A sort key that is a group key must be one of this request's. */
-static bool sort_keys_grouped(const api_params *p, http_response *res)
-{
-    for (size_t i = 0; i < p->sort.n; i++) {
-        int k = p->sort.keys[i].key;
-        if (k >= REL_COUNT) continue;
-        bool grouped = false;
-        for (size_t g = 0; g < p->ngroup; g++) grouped |= p->group[g] == k;
-        if (grouped) continue;
-        char detail[160];
-        snprintf(detail, sizeof detail, "%s-id is not a valid sort criteria for active-call-counts",
-                 call_rels[k].name);
-        jsonapi_errors e;
-        jerr_init(&e);
-        jerr_add(&e, 400, "114", "Invalid sort criteria", "%s", detail);
-        res->status = 400;
-        jerr_document(&e, &res->body);
-        jerr_free(&e);
-        return false;
-    }
-    return true;
-}
-
-void counts_write(app *a, const http_request *req, const fanout_plan *plan, const api_params *p,
+void counts_write(const http_request *req, const fanout_plan *plan, const api_params *p, doc_base base,
                   http_response *res)
 {
-    if (!sort_keys_grouped(p, res)) return;
-    doc_base base;
-    char base_text[300];
-    if (!app_base_url(a, req, res, base_text, &base)) return;
     size_t n;
     call_ref_rec *calls = listing_matching(plan, &p->filters, &n);
     grouping gr = {.keys = p->group, .nkeys = p->ngroup};

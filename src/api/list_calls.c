@@ -54,6 +54,7 @@ typedef struct listing {
     fanout_plan count_plan;
     coalesce_round *count_shared;
     atomic_int pending; /* of the two rounds */
+    buf cache_key;      /* its document's key in the snapshot cache, once made */
 } listing;
 
 static void listing_free(listing *l)
@@ -68,6 +69,7 @@ static void listing_free(listing *l)
     free(l->page);
     free(l->page_node);
     free(l->tag_text);
+    buf_free(&l->cache_key);
     live_release(l->live);
     registry_release(l->a->reg, l->snap);
     api_params_free(&l->p);
@@ -140,17 +142,14 @@ static void listing_write(void *arg)
      * document is cheaper to write than to ask the socket. */
     if (l->live) set_age(l->res, l->live);
     if (l->counts)
-        counts_write(l->a, l->req, &l->plan, &l->p, l->res);
+        counts_write(l->req, &l->plan, &l->p, l->base, l->res);
     else if (listing_plan_calls(&l->plan) >= LISTING_SLICE_MIN && http_client_gone(l->req))
         listing_client_gone(l->res);
     else if (!listing_write_all(l->a, l->req, &l->plan, &l->p, l->base, l->res))
         return;    /* moved */
     if (l->live) { /* the same question of this snapshot gets this document (api/snapcache.h) */
-        buf key;
-        buf_init(&key);
-        snapcache_key(&key, l->req, l->base.url, l->base.len);
-        snapcache_put(l->a->docs_cache, l->live->seq, &key, l->res);
-        buf_free(&key);
+        if (!l->cache_key.len) snapcache_key(&l->cache_key, l->req, l->base.url, l->base.len);
+        snapcache_put(l->a->docs_cache, l->live->seq, &l->cache_key, l->res);
     }
     listing_free(l);
 }
@@ -393,7 +392,7 @@ static bool threshold_start(listing *l, int64_t d)
  * and the two rounds were started instead (or l->oom). */
 static int threshold_write(listing *l)
 {
-    size_t total = 0, longer = 0;
+    size_t total = 0;
     for (size_t i = 0; i < l->plan.n; i++) {
         node_result *r = &l->plan.results[i];
         const node_result *c = &l->count_plan.results[i];
@@ -414,25 +413,26 @@ static int threshold_write(listing *l)
                 total +=
                     listing_query_match(&l->p.filters, l->plan.targets[i].id, &c->calls, &c->calls.recs[k]);
         }
-        for (size_t k = 0; k < r->calls.n; k++)
-            longer += r->calls.recs[k].duration >= l->threshold &&
-                listing_query_match(&l->p.filters, l->plan.targets[i].id, &r->calls, &r->calls.recs[k]);
     }
-    size_t from, n;
+    size_t matched, from, n, longer = 0;
+    call_ref_rec *all = listing_matching(&l->plan, &l->p.filters, &matched);
+    if (!all) {
+        http_error(l->res, 500, "Internal server error", "Out of memory.");
+        return 1;
+    }
+    for (size_t i = 0; i < matched; i++) longer += all[i].rec->duration >= l->threshold;
     listing_page(&l->p.page, total, &from, &n);
     if (longer >= from + n) {
-        size_t matched;
-        call_ref_rec *all = listing_matching(&l->plan, &l->p.filters, &matched);
-        if (!all || matched < from + n || !listing_order(&l->plan, all, matched, &l->p.sort, from + n)) {
-            free(all);
+        bool done = true;
+        if (listing_order(&l->plan, all, matched, &l->p.sort, from + n))
+            done = listing_write_calls(l->a, l->req, &l->plan, &l->p, l->base, l->res,
+                                       (doc_calls){all + from, n, total, NULL, 0, NULL});
+        else
             http_error(l->res, 500, "Internal server error", "Out of memory.");
-            return 1;
-        }
-        bool done = listing_write_calls(l->a, l->req, &l->plan, &l->p, l->base, l->res,
-                                        (doc_calls){all + from, n, total, NULL, 0, NULL});
         free(all);
         return done ? 1 : 0;
     }
+    free(all);
     /* the two rounds, within what is left of the deadline */
     coalesce_release(l->shared, l->plan.n, l->plan.results);
     listing_plan_free(&l->plan);
@@ -474,12 +474,8 @@ static void listing_snapshot_ready(void *arg, live_snap *snap)
  * at once (l is freed); false when there is none. */
 static bool answer_from_cache(listing *l, live_snap *snap)
 {
-    buf key;
-    buf_init(&key);
-    snapcache_key(&key, l->req, l->base.url, l->base.len);
-    bool hit = snapcache_get(l->a->docs_cache, snap->seq, &key, l->res);
-    buf_free(&key);
-    if (!hit) return false;
+    snapcache_key(&l->cache_key, l->req, l->base.url, l->base.len); /* kept: a miss puts under it */
+    if (!snapcache_get(l->a->docs_cache, snap->seq, &l->cache_key, l->res)) return false;
     set_age(l->res, snap);
     live_release(snap);
     listing_free(l);

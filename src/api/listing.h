@@ -96,7 +96,7 @@ bool listing_write_all(app *a, const http_request *req, fanout_plan *plan, const
 void listing_client_gone(http_response *res);
 
 /* GET /active-call-counts, once the plan's nodes have answered. */
-void counts_write(app *a, const http_request *req, const fanout_plan *plan, const api_params *p,
+void counts_write(const http_request *req, const fanout_plan *plan, const api_params *p, doc_base base,
                   http_response *res);
 /* The sort keys of the counts: the group keys, count, ... (params_limits). */
 int counts_sort_index(const char *name, size_t len);

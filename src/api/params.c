@@ -1,6 +1,7 @@
 /* params: shared query-parameter parsing; see params.h. */
 #include "api/params.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define ECHO_MAX 100 /* longest user text echoed back in an error detail */
@@ -10,7 +11,12 @@ static int attr_index(const char *name, size_t len) { return call_attr_index(nam
 
 static int no_index(const char *name, size_t len) { return -1; }
 
-/* group-by: `<relationship>-id` names relationship k (node-id, pop-id too). */
+int params_rel_key(const char *name, size_t len)
+{
+    return len > 3 && memcmp(name + len - 3, "-id", 3) == 0 ? call_rel_index(name, len - 3) : -1;
+}
+
+/* group-by: a comma list of params_rel_key names, dashes or underscores. */
 static void group_parse(api_params *p, const char *value, jsonapi_errors *errs)
 {
     const char *next = value, *item;
@@ -18,9 +24,7 @@ static void group_parse(api_params *p, const char *value, jsonapi_errors *errs)
     while (query_list_next(&next, &item, &len)) {
         if (len == 0) continue;
         char name[64];
-        bool named = len > 3 && query_name_dashed(item, len, name, sizeof name) &&
-            memcmp(name + len - 3, "-id", 3) == 0;
-        int k = named ? call_rel_index(name, len - 3) : -1;
+        int k = query_name_dashed(item, len, name, sizeof name) ? params_rel_key(name, len) : -1;
         if (k < 0) {
             jerr_add(errs, 400, "103", "Invalid field value", "%.*s%s is not a valid group-by key for %s",
                      (int)(len > ECHO_MAX ? ECHO_MAX : len), item, len > ECHO_MAX ? "..." : "", COUNTS_TYPE);
@@ -82,6 +86,15 @@ bool api_params_parse(const http_request *req, params_kind kind, bool allow_incl
         case QUERY_KEY_GROUP_BY: group_parse(p, value, &errs); break;
         default: break; /* filters: above; token: the guard's */
         }
+    }
+    for (size_t i = 0; kind == PARAMS_COUNTS && i < p->sort.n; i++) { /* a key sorts by it: it groups by it */
+        int k = p->sort.keys[i].key;
+        bool grouped = k >= REL_COUNT; /* a measure */
+        for (size_t g = 0; g < p->ngroup; g++) grouped |= p->group[g] == k;
+        if (grouped) continue;
+        char name[64];
+        int n = snprintf(name, sizeof name, "%s-id", call_rels[k].name);
+        sort_criteria_refused(&errs, name, (size_t)n, COUNTS_TYPE);
     }
     bool ok = errs.n == 0;
     if (!ok) {

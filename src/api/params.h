@@ -25,8 +25,11 @@ typedef enum {
 
 /* What the app sets for every request (app_internal.h, struct app). */
 typedef struct params_limits {
-    int64_t default_page_size, max_page_size;       /* page[size] when absent; its largest */
-    int (*counts_sort_index)(const char *, size_t); /* the counts' sort keys (dashed), or NULL: none */
+    int64_t default_page_size, max_page_size; /* page[size] when absent; its largest */
+    /* the counts' sort keys (dashed), or NULL: none. A group key is its
+     * REL_* (params_rel_key), a measure REL_COUNT or more; sorting by a group
+     * key the request does not group by is a 114 */
+    int (*counts_sort_index)(const char *, size_t);
 } params_limits;
 
 typedef struct api_params {
@@ -54,6 +57,10 @@ typedef struct api_params {
  * dashed or underscored; an empty value (or item) names none; any other
  * key is a 400 code 103 "Invalid field value", `<key> is not a valid
  * group-by key for active-call-counts`. */
+/* The relationship a dashed key `<relationship>-id` (node-id and pop-id
+ * too) names, or -1: the keys of group-by, and of the counts' sort. */
+int params_rel_key(const char *name, size_t len);
+
 bool api_params_parse(const http_request *req, params_kind kind, bool allow_include, const params_limits *lim,
                       api_params *p, http_response *res);
 void api_params_free(api_params *p);

@@ -8,8 +8,7 @@
 #define ECHO_MAX 100 /* longest user text echoed back in an error detail */
 #define NAME_MAX_LEN 64
 
-/* The 400 for criteria text[0..n) (cut at ECHO_MAX bytes, marked "..."). */
-static void bad_criteria(jsonapi_errors *errs, const char *text, size_t n, const char *type)
+void sort_criteria_refused(jsonapi_errors *errs, const char *text, size_t n, const char *type)
 {
     jerr_add(errs, 400, "114", "Invalid sort criteria", "%.*s%s is not a valid sort criteria for %s",
              (int)(n > ECHO_MAX ? ECHO_MAX : n), text, n > ECHO_MAX ? "..." : "", type);
@@ -40,7 +39,7 @@ int sort_parse(sort_spec *s, const char *value, int (*key_index)(const char *nam
         char name[NAME_MAX_LEN];
         int key = query_name_dashed(item, len, name, sizeof name) ? key_index(name, len) : -1;
         if (key < 0) {
-            bad_criteria(errs, item, len, type);
+            sort_criteria_refused(errs, item, len, type);
             continue;
         }
         bool seen = false;
@@ -52,6 +51,6 @@ int sort_parse(sort_spec *s, const char *value, int (*key_index)(const char *nam
         }
         s->keys[s->n++] = (sort_key){key, desc};
     }
-    if (!list_ok) bad_criteria(errs, value, strlen(value), type);
+    if (!list_ok) sort_criteria_refused(errs, value, strlen(value), type);
     return errs->n - before;
 }

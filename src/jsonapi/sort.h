@@ -36,6 +36,10 @@ typedef struct sort_spec {
  *     "<value> is not a valid sort criteria for <type>", the whole value.
  * A value that is empty or only spaces sorts by nothing. The same key
  * twice: the first wins ("a,-a" is "a"). */
+/* The 400 for criteria text[0..n) of `type` (code 114, cut at 100 bytes,
+ * marked "..."), for a key an endpoint refuses after parsing too. */
+void sort_criteria_refused(jsonapi_errors *errs, const char *text, size_t n, const char *type);
+
 int sort_parse(sort_spec *s, const char *value, int (*key_index)(const char *name, size_t len),
                const char *type, jsonapi_errors *errs);
 

@@ -3,6 +3,7 @@
  * for the parser, the filters and the document writer. */
 #include "model/calls.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,21 @@ static val_class classify(const char *t, size_t len, decnum *num)
     if (len == 0) return VAL_NULL;
     if (t[0] == '"' && len >= 2) return decnum_parse(t + 1, len - 2, num) ? VAL_NUMBER : VAL_STRING;
     return decnum_parse(t, len, num) ? VAL_NUMBER : VAL_OTHER;
+}
+
+double call_attr_number(const callset *cs, const call_record *r, call_attr attr)
+{
+    call_span sp = r->attr[attr];
+    decnum x;
+    if (classify(callset_text(cs, sp), sp.len, &x) != VAL_NUMBER || x.zero) return 0;
+    double v = 0;
+    int64_t used = 0;
+    for (size_t k = x.first; k < x.mlen && used < 17; used++) { /* a double's worth of digits */
+        char d = decnum_digit(&x, &k);
+        v = v * 10 + (d - '0');
+    }
+    v *= pow(10.0, (double)(x.exp10 - used));
+    return x.neg ? -v : v;
 }
 
 int call_attr_cmp(const callset *ca, const call_record *a, const callset *cb, const call_record *b,

@@ -149,6 +149,10 @@ int64_t call_rel_id_parse(const char *text);
 int call_attr_cmp(const callset *ca, const call_record *a, const callset *cb, const call_record *b,
                   call_attr attr);
 bool call_attr_is_null(const call_record *r, call_attr attr);
+/* The attribute's value as a number, as call_attr_cmp reads numbers (a JSON
+ * number, or a string holding a decimal one, e.g. rates "0.11"); 0 when it
+ * is null or no number. */
+double call_attr_number(const callset *cs, const call_record *r, call_attr attr);
 
 /* Index of an attribute / relationship by API name, or -1. */
 int call_attr_index(const char *name, size_t len);

@@ -123,8 +123,15 @@ static void test_snapshots(void **state)
     usleep(600 * 1000);
     assert_int_equal(requests_seen(&c, "method=yeti.show.calls"), asked + 2);
 
-    /* max-age=0: a new snapshot */
+    /* the same snapshot, older now: Age counts from its round, and the
+     * cached document is the same */
     usleep(1100 * 1000);
+    h_response *older = get(&c, LISTING "?filter%5Bnode-id-eq%5D=1", "max-age=60");
+    assert_true(atoi(h_header_value(older, "age")) >= 1);
+    assert_string_equal(snapshot_at(older), at);
+    assert_string_equal(older->body, first->body);
+
+    /* max-age=0: a new snapshot */
     h_response *z = get(&c, LISTING, "max-age=0");
     assert_non_null(snapshot_at(z));
     assert_string_not_equal(snapshot_at(z), at);

@@ -61,6 +61,35 @@ static void equal(const char *a, const char *b)
     if (c != 0) fail_msg("%s == %s: got %d", a ? a : "null", b ? b : "null", c);
 }
 
+/* call_attr_number of the JSON text t. */
+static double number_of(const char *t)
+{
+    callset cs;
+    callset_init(&cs);
+    double v = call_attr_number(&cs, rec(&cs, t), ATTR_DESTINATION_NEXT_RATE);
+    callset_free(&cs);
+    return v;
+}
+
+static void test_number_values(void **state)
+{
+    (void)state;
+    assert_true(number_of("\"0.11\"") == 0.11);
+    assert_true(number_of("\"0.0123\"") == 0.0123);
+    assert_true(number_of("60") == 60);
+    assert_true(number_of("-1.5") == -1.5);
+    assert_true(number_of("\"007.50\"") == 7.5);
+    assert_true(number_of("1e2") == 100);
+    assert_true(number_of("2.5E-1") == 0.25);
+    assert_true(number_of("0.000") == 0);
+    /* no number: 0 */
+    assert_true(number_of(NULL) == 0);
+    assert_true(number_of("\"abc\"") == 0);
+    assert_true(number_of("\"\"") == 0);
+    assert_true(number_of("true") == 0);
+    assert_true(number_of("\"1.\"") == 0);
+}
+
 static void test_numbers(void **state)
 {
     less("1", "2");
@@ -229,9 +258,10 @@ static void test_total_order(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_numbers), cmocka_unit_test(test_decimal_strings),
-        cmocka_unit_test(test_strings), cmocka_unit_test(test_classes),
-        cmocka_unit_test(test_is_null), cmocka_unit_test(test_total_order),
+        cmocka_unit_test(test_numbers),       cmocka_unit_test(test_decimal_strings),
+        cmocka_unit_test(test_strings),       cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_is_null),       cmocka_unit_test(test_total_order),
+        cmocka_unit_test(test_number_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,8 @@
 
 static int counts_index(const char *name, size_t len)
 {
-    return len == 5 && memcmp(name, "count", 5) == 0 ? 7 : -1;
+    if (len == 5 && memcmp(name, "count", 5) == 0) return REL_COUNT + 7; /* a measure */
+    return params_rel_key(name, len);                                    /* a group key */
 }
 
 static const params_limits lim = {20, 50, counts_index};
@@ -140,7 +141,7 @@ static void test_counts(void **state)
     assert_int_equal(o.p.group[1], REL_NODE);
     assert_int_equal(o.p.group[2], REL_POP);
     assert_int_equal(o.p.sort.n, 1);
-    assert_int_equal(o.p.sort.keys[0].key, 7);
+    assert_int_equal(o.p.sort.keys[0].key, REL_COUNT + 7);
     assert_true(o.p.sort.keys[0].desc);
     assert_int_equal(o.p.page.size, 50);
     assert_int_equal(o.p.page.number, 1);
@@ -155,6 +156,14 @@ static void test_counts(void **state)
     expect_error(&o, 2, "103", "customer is not a valid group-by key for active-call-counts");
     expect_error(&o, 3, "103", "foo-id is not a valid group-by key for active-call-counts");
     expect_error(&o, 4, "103", "node is not a valid group-by key for active-call-counts");
+    done(&o);
+
+    /* a group key sorts only what it groups, whatever the order of the parameters */
+    query_param ungrouped[] = {{"sort", "node-id,-customer_acc_id"}, {"group-by", "node-id"}};
+    run(&o, ungrouped, 2, PARAMS_COUNTS, false, &lim);
+    assert_false(o.ok);
+    assert_int_equal(json_array_size(o.errors), 1);
+    expect_error(&o, 0, "114", "customer-acc-id is not a valid sort criteria for active-call-counts");
     done(&o);
 
     /* no counts' sort keys: every key is unknown */
