@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <assert.h>
 #include <string.h>
 
 void buf_init(buf *b) { memset(b, 0, sizeof *b); }
@@ -249,3 +250,11 @@ void buf_put_url_segment(buf *b, const void *p, size_t n) { url_encode(b, p, n, 
 void buf_put_url_query_part(buf *b, const void *p, size_t n) { url_encode(b, p, n, url_query_keeps); }
 
 size_t buf_url_segment_len(const void *p, size_t n) { return url_encode(NULL, p, n, url_segment_keeps); }
+
+void str_copy(char *dst, size_t cap, const char *src)
+{
+    assert(dst && cap > 0 && src);
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}

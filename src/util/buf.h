@@ -82,4 +82,8 @@ void buf_put_url_query_part(buf *b, const void *p, size_t n);
 size_t buf_json_chars_len(const void *p, size_t n);
 size_t buf_url_segment_len(const void *p, size_t n);
 
+/* Copies src into dst (cap bytes, cap > 0), cut to fit and always
+ * terminated: snprintf(dst, cap, "%s", src) without the printf. */
+void str_copy(char *dst, size_t cap, const char *src);
+
 #endif

@@ -780,10 +780,26 @@ static void test_escaped_lengths(void **state)
     }
 }
 
+/* str_copy cuts to fit and always terminates. */
+static void test_str_copy(void **state)
+{
+    (void)state;
+    char d[6];
+    str_copy(d, sizeof d, "abc");
+    assert_string_equal(d, "abc");
+    str_copy(d, sizeof d, "abcdefgh");
+    assert_string_equal(d, "abcde");
+    str_copy(d, 1, "abc");
+    assert_string_equal(d, "");
+    str_copy(d, sizeof d, "");
+    assert_string_equal(d, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_empty),
+        cmocka_unit_test(test_str_copy),
         cmocka_unit_test(test_append_puts_putc_printf),
         cmocka_unit_test(test_printf_long),
         cmocka_unit_test(test_growth_doubles_and_keeps_data),
