@@ -132,7 +132,10 @@ bool app_base_url(const app *a, const http_request *req, http_response *res, cha
     } else if (!req->host) {
         base->url = a->cfg.fallback_base;
     } else if (http_host_valid(req->host)) {
-        snprintf(storage, 300, "http://%s", req->host);
+        size_t n = strlen(req->host);
+        assert(n + 8 <= 300); /* a valid host has at most 255 bytes */
+        memcpy(storage, "http://", 7);
+        memcpy(storage + 7, req->host, n + 1);
         base->url = storage;
     } else {
         http_error(res, 400, "Bad request", "The Host header is not a valid host name.");

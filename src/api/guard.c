@@ -63,8 +63,8 @@ static bool load_user(app *a, int64_t id, cached_user *c, char err[STORE_ERR_LEN
     }
     c->found = true;
     c->enabled = u.enabled;
-    snprintf(c->username, sizeof c->username, "%s", u.username);
-    snprintf(c->roles, sizeof c->roles, "%s", u.roles);
+    str_copy(c->username, sizeof c->username, u.username);
+    str_copy(c->roles, sizeof c->roles, u.roles);
     return true;
 }
 
@@ -198,7 +198,7 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     }
 
     who->id = sub;
-    snprintf(who->username, sizeof who->username, "%s", u.username);
+    str_copy(who->username, sizeof who->username, u.username);
     if (!policy_allows(a->pol, u.roles, POLICY_SECTION, action)) {
         char detail[160];
         snprintf(detail, sizeof detail, "Your roles do not allow %s on active calls.", action);

@@ -2,8 +2,9 @@
  *
  * A short array under a mutex, searched linearly (64 entries at most:
  * cheaper than the hash it would need). An entry's document is shared by
- * reference, so a hit copies it outside the lock and a big copy never
- * holds up other readers; the last reference frees it. */
+ * reference: a hit hands it to the answer as it is (http_response_share,
+ * no copy), and the last reference, the cache's or a sending answer's,
+ * frees it. */
 #include "api/snapcache.h"
 
 #include <pthread.h>
@@ -42,6 +43,8 @@ static void doc_release(doc *d)
     if (d && atomic_fetch_sub(&d->refs, 1) == 1) free(d);
 }
 
+static void doc_done(void *d) { doc_release(d); }
+
 snapcache *snapcache_new(void)
 {
     snapcache *c = calloc(1, sizeof *c);
@@ -72,9 +75,12 @@ void snapcache_key(buf *key, const http_request *req, const char *base, size_t b
     for (size_t i = 0; i < req->nparams; i++) { /* each part after its length: no two lists read alike */
         const char *k = req->params[i].key, *v = req->params[i].value;
         if (query_key_of(k) == QUERY_KEY_TOKEN) continue;
-        buf_printf(key, "\n%zu:", strlen(k));
+        buf_putc(key, '\n');
+        buf_put_i64(key, (int64_t)strlen(k));
+        buf_putc(key, ':');
         buf_puts(key, k);
-        buf_printf(key, "%zu:", strlen(v));
+        buf_put_i64(key, (int64_t)strlen(v));
+        buf_putc(key, ':');
         buf_puts(key, v);
     }
 }
@@ -113,16 +119,10 @@ bool snapcache_get(snapcache *c, uint64_t seq, const buf *key, http_response *re
     }
     pthread_mutex_unlock(&c->mu);
     if (!d) return false;
-    buf_reset(&res->body);
-    buf_append(&res->body, d->bytes, d->len);
+    http_response_share(res, d->bytes, d->len, doc_done, d); /* our reference goes with it */
     res->hashed = true;
     res->hash[0] = d->hash[0];
     res->hash[1] = d->hash[1];
-    doc_release(d);
-    if (res->body.oom) {
-        http_response_clear_body(res);
-        return false;
-    }
     res->status = 200;
     return true;
 }

@@ -32,8 +32,8 @@ void snapcache_free(snapcache *c);
  * parameters in order (the token left out: it never changes a document). */
 void snapcache_key(buf *key, const http_request *req, const char *base, size_t base_len);
 
-/* Copies the document of (seq, key) into res->body and sets res->status:
- * true on a hit. */
+/* Makes the document of (seq, key) res's body (shared, not copied) and
+ * sets res->status: true on a hit. */
 bool snapcache_get(snapcache *c, uint64_t seq, const buf *key, http_response *res);
 /* Keeps res's document (200, body and its more[] parts) for (seq, key). */
 void snapcache_put(snapcache *c, uint64_t seq, const buf *key, const http_response *res);

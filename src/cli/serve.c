@@ -36,7 +36,7 @@ static const char usage_text[] =
     "                         [--trusted-proxies CIDR,...] [--user-cache-ms MS]\n"
     "                         [--login-max-failures N] [--login-max-address-failures N]\n"
     "                         [--login-window S]\n"
-    "                         [--workers N] [--max-connections N] [--max-connections-per-ip N]\n"
+    "                         [--loops N] [--workers N] [--max-connections N] [--max-connections-per-ip N]\n"
     "                         [--request-timeout-ms MS] [--keepalive-timeout-ms MS]\n"
     "                         [--send-timeout-ms MS] [--max-head-bytes N] [--max-body-bytes N]\n"
     "                         [--max-unsent-bytes N] [--refresh-ms MS]\n"
@@ -69,6 +69,7 @@ static const char usage_text[] =
     "                     failed logins from one address (IPv6: /64), any usernames,\n"
     "                     before it gets 429 (default 20)\n"
     "  --login-window     seconds those failures are counted for (default 60)\n"
+    "  --loops            event loop threads holding the connections (default: one per core, 8 at most)\n"
     "  --workers          threads running the steps of requests that block (default 16)\n"
     "  --max-connections  open connections in all (default 16384; the open-file limit is raised)\n"
     "  --max-connections-per-ip\n"
@@ -278,6 +279,10 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
         ok = parse_range(arg, 1, 4096, &v);
         lim->workers = (size_t)v;
         break;
+    case 1009:
+        ok = parse_range(arg, 1, HTTP_LOOPS_MAX, &v);
+        lim->loops = (size_t)v;
+        break;
     case 1001:
         ok = parse_range(arg, 1, 10000000, &v);
         lim->max_connections = (size_t)v;
@@ -345,6 +350,7 @@ int cli_serve(int argc, char **argv)
         {"login-max-address-failures", required_argument, NULL, 'A'},
         {"login-window", required_argument, NULL, 'W'},
         {"workers", required_argument, NULL, 1000},
+        {"loops", required_argument, NULL, 1009},
         {"max-connections", required_argument, NULL, 1001},
         {"max-connections-per-ip", required_argument, NULL, 1002},
         {"request-timeout-ms", required_argument, NULL, 1003},

@@ -161,10 +161,20 @@ static void server_timing(buf *h, const phase_rec *ph)
     buf_append(h, "\r\n", 2);
 }
 
+/* Lets go of the body's parts: freed, or given back when shared. */
+static void drop_parts(http_wire *w)
+{
+    for (size_t i = w->shared_done ? 1 : 0; i < w->nparts; i++) free(w->part[i]);
+    if (w->shared_done) w->shared_done(w->shared_arg);
+    w->shared_done = NULL;
+    w->nparts = 0;
+    w->body_len = 0;
+}
+
 void http_wire_free(http_wire *w)
 {
     buf_free(&w->head);
-    for (size_t i = 0; i < w->nparts; i++) free(w->part[i]);
+    drop_parts(w);
     free(w->part);
     w->part = NULL;
     w->part_len = NULL;
@@ -183,8 +193,22 @@ bool http_response_more(http_response *res, size_t n)
     return true;
 }
 
+void http_response_share(http_response *res, const char *p, size_t n, void (*done)(void *), void *arg)
+{
+    assert(res && p && n && done);
+    http_response_clear_body(res);
+    res->shared = p;
+    res->shared_len = n;
+    res->shared_done = done;
+    res->shared_arg = arg;
+}
+
 void http_response_clear_body(http_response *res)
 {
+    if (res->shared_done) res->shared_done(res->shared_arg);
+    res->shared = NULL;
+    res->shared_len = 0;
+    res->shared_done = NULL;
     buf_reset(&res->body);
     for (size_t i = 0; i < res->nmore; i++) buf_free(&res->more[i]);
     free(res->more);
@@ -200,6 +224,19 @@ static bool take_parts(http_wire *w, http_response *res)
     w->part = malloc(n * (sizeof *w->part + sizeof *w->part_len));
     bool ok = w->part != NULL;
     if (ok) w->part_len = (size_t *)(w->part + n);
+    if (res->shared_done) { /* the whole body: body and more[] are empty */
+        assert(res->body.len == 0 && res->nmore == 0);
+        if (ok) {
+            w->part[0] = (char *)res->shared;
+            w->part_len[0] = res->shared_len;
+            w->nparts = 1;
+            w->body_len = res->shared_len;
+            w->shared_done = res->shared_done;
+            w->shared_arg = res->shared_arg;
+            res->shared_done = NULL;
+        }
+        http_response_clear_body(res); /* gives it back when it was not taken */
+    }
     for (size_t i = 0; i < n; i++) {
         buf *src = i == 0 ? &res->body : &res->more[i - 1];
         if (!ok || !src->len) {
@@ -250,7 +287,7 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
         char *z = http_gzip((const char *const *)w->part, w->part_len, w->nparts, &zlen);
         if (x->phases) phase_add(PHASE_GZIP, clock_now_us() - t0);
         if (z) {
-            for (size_t i = 0; i < w->nparts; i++) free(w->part[i]);
+            drop_parts(w);
             w->part[0] = z;
             w->part_len[0] = zlen;
             w->nparts = 1;
@@ -262,11 +299,7 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     }
     size_t content_length = w->body_len;
     if (not_modified) status = 304;
-    if (not_modified || head_only) { /* no body on the wire */
-        for (size_t i = 0; i < w->nparts; i++) free(w->part[i]);
-        w->nparts = 0;
-        w->body_len = 0;
-    }
+    if (not_modified || head_only) drop_parts(w); /* no body on the wire */
     w->status = status;
 
     buf *h = &w->head;

@@ -20,9 +20,11 @@
 
 typedef struct http_wire {
     buf head;    /* status line and headers, up to the empty line */
-    char **part; /* the body's parts, owned (one allocation with part_len) */
+    char **part; /* the body's parts, owned (one allocation with part_len) ... */
     size_t *part_len;
     size_t nparts;
+    void (*shared_done)(void *arg); /* ... but part[0], when set: a shared body (http_response_share) */
+    void *shared_arg;
     size_t body_len; /* bytes sent after the head */
     int status;      /* as sent (304 when the ETag matched) */
 } http_wire;

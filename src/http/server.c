@@ -1,6 +1,16 @@
-/* server: the event loop and the life of a connection; see server.h.
+/* server: the event loops and the life of a connection; see server.h.
  *
- * A connection moves through these states, all driven by the loop thread:
+ * Loops. Each loop is a thread with its own epoll set, deadline lists and
+ * mailbox; all of them watch the one listening socket (EPOLLEXCLUSIVE: a
+ * new connection wakes one loop that is waiting, so connections spread
+ * over the idle loops). The loop that accepts a connection owns it, and
+ * every request on it, for life: nothing of a connection is ever touched
+ * by two loops. What the loops share is counted for the caps: the
+ * connection count and the unsent bytes (atomic), the per-address table
+ * (under a mutex, taken at accept and close only). On two cores, one loop
+ * per core doubles what a cached answer costs to serve (BENCHMARKS.md).
+ *
+ * A connection moves through these states, all driven by its loop:
  *
  *   HEAD ──> BODY ──> HANDLER ──> WRITE ──> HEAD (keep-alive) ...
  *     └─────────────────┴─ refusal ─> WRITE ──> LINGER ──> closed
@@ -101,6 +111,7 @@ typedef struct ip_slot {
 } ip_slot;
 
 typedef struct conn conn;
+typedef struct hloop hloop;
 
 /* Headers the request path reads (collect_headers); the first four must
  * not repeat. */
@@ -120,7 +131,7 @@ enum {
  * the connection handles it; the worker owns it during HANDLER. */
 typedef struct req_work {
     conn *c;
-    http_server *s;
+    hloop *l; /* the loop of its connection */
     http_head head;
     http_request req;
     http_response res;
@@ -159,6 +170,8 @@ struct conn {
     chunk_decoder chunk;
     uint64_t body_left; /* Content-Length bytes still to read */
     bool peer_closed;
+    bool drained; /* the socket had nothing more at the last read: no read until the next event */
+    bool rdhup;   /* the peer's FIN is in: read on until recv says 0 */
     bool dead;    /* closed; freed at the end of the loop's round */
     bool closing; /* the answer being written ends the connection */
     /* WRITE */
@@ -178,52 +191,66 @@ typedef struct tlist_head {
     int ms;
 } tlist_head;
 
-struct http_server {
-    http_limits lim;
-    http_handler handler;
-    void *app;
-    int listen_fd, ep, reserve_fd;
-    pthread_t loop;
-    worker_pool *workers;
-    atomic_bool stopping;
-    atomic_size_t nconns;
+/* One event loop: a thread, its epoll set and the connections it
+ * accepted. A connection stays on its loop for life; every field here is
+ * the loop thread's own, except the mailbox. */
+struct hloop {
+    http_server *s;
+    int ep;
+    pthread_t thread;
     dlist all;
     dlist graveyard; /* closed this round (linked through alink) */
     tlist_head lists[TL_COUNT];
-    ip_slot *ips[IP_BUCKETS];
-    atomic_size_t unsent;          /* answer bytes reserved and not yet sent */
-    size_t in_handler;             /* loop thread only */
+    size_t in_handler;
     mailbox done;                  /* answers and steps posted by other threads */
     mail_link *ready, *ready_last; /* the same, queued by the loop itself (FIFO) */
 };
 
-/* The server whose loop this thread runs, if any. */
-static _Thread_local http_server *loop_of;
+/* What the loops share: limits, handler, workers, the counts that the
+ * caps read (atomic, or under accept_mu). */
+struct http_server {
+    http_limits lim;
+    http_handler handler;
+    void *app;
+    int listen_fd;
+    worker_pool *workers;
+    atomic_bool stopping;
+    atomic_size_t nconns;
+    atomic_size_t unsent;      /* answer bytes reserved and not yet sent */
+    pthread_mutex_t accept_mu; /* the per-address table and the reserve descriptor */
+    int reserve_fd;
+    ip_slot *ips[IP_BUCKETS];
+    size_t nloops;
+    hloop *loops;
+};
+
+/* The loop this thread runs, if any. */
+static _Thread_local hloop *loop_of;
 
 /* ---- deadline lists -------------------------------------------------------- */
 
-static void tl_remove(http_server *s, conn *c)
+static void tl_remove(hloop *l, conn *c)
 {
     if (c->tl == TL_NONE) return;
-    dlist_unlink(&s->lists[c->tl].q, &c->tlink);
+    dlist_unlink(&l->lists[c->tl].q, &c->tlink);
     c->tl = TL_NONE;
 }
 
-/* The connection due first on list l, or NULL. */
-static conn *tl_first(http_server *s, int l)
+/* The connection due first on list `which`, or NULL. */
+static conn *tl_first(hloop *l, int which)
 {
-    dlink *d = s->lists[l].q.first;
+    dlink *d = l->lists[which].q.first;
     return d ? DLIST_ITEM(d, conn, tlink) : NULL;
 }
 
 /* Puts c at the end of list `which`, due its timeout from now. */
-static void tl_set(http_server *s, conn *c, int which)
+static void tl_set(hloop *l, conn *c, int which)
 {
-    tl_remove(s, c);
-    tlist_head *l = &s->lists[which];
-    c->deadline_ms = clock_now_ms() + l->ms;
+    tl_remove(l, c);
+    tlist_head *h = &l->lists[which];
+    c->deadline_ms = clock_now_ms() + h->ms;
     c->tl = which;
-    dlist_push(&l->q, &c->tlink);
+    dlist_push(&h->q, &c->tlink);
 }
 
 /* ---- per-address counts ---------------------------------------------------- */
@@ -247,43 +274,43 @@ static size_t addr_bucket(const unsigned char a[16])
 }
 
 /* Counts one more connection from ss; NULL with *over set when that would
- * pass the cap (or memory ran out). */
+ * pass the cap (or memory ran out). Any loop's thread: the table is shared,
+ * so that the cap holds per address whichever loops its connections are on. */
 static ip_slot *ip_acquire(http_server *s, const struct sockaddr_storage *ss, bool *over)
 {
     unsigned char a[16];
     addr_key(ss, a);
     size_t b = addr_bucket(a);
+    size_t cap = s->lim.max_connections_per_ip ? s->lim.max_connections_per_ip : SIZE_MAX;
+    *over = false;
+    pthread_mutex_lock(&s->accept_mu);
     ip_slot *e = s->ips[b];
     while (e && memcmp(e->addr, a, 16) != 0) e = e->next;
-    *over = false;
-    size_t cap = s->lim.max_connections_per_ip ? s->lim.max_connections_per_ip : SIZE_MAX;
-    if (e && e->n >= cap) {
-        *over = true;
-        return NULL;
-    }
-    if (!e) {
-        if (!(e = calloc(1, sizeof *e))) {
-            *over = true;
-            return NULL;
-        }
+    if (e && e->n >= cap)
+        e = NULL;
+    else if (!e && (e = calloc(1, sizeof *e))) {
         memcpy(e->addr, a, 16);
         e->next = s->ips[b];
         s->ips[b] = e;
     }
-    e->n++;
+    if (e) e->n++;
+    pthread_mutex_unlock(&s->accept_mu);
+    *over = !e;
     return e;
 }
 
 static void ip_release(http_server *s, ip_slot *e)
 {
     if (!e) return;
+    pthread_mutex_lock(&s->accept_mu);
     assert(e->n > 0);
-    if (--e->n) return;
-    size_t b = addr_bucket(e->addr);
-    ip_slot **pp = &s->ips[b];
-    while (*pp != e) pp = &(*pp)->next;
-    *pp = e->next;
-    free(e);
+    if (--e->n == 0) {
+        ip_slot **pp = &s->ips[addr_bucket(e->addr)];
+        while (*pp != e) pp = &(*pp)->next;
+        *pp = e->next;
+        free(e);
+    }
+    pthread_mutex_unlock(&s->accept_mu);
 }
 
 /* ---- connections ----------------------------------------------------------- */
@@ -308,14 +335,14 @@ static void wire_release(conn *c)
     c->niov = c->iov_at = 0;
 }
 
-static void conn_close(http_server *s, conn *c)
+static void conn_close(hloop *l, conn *c)
 {
     assert(c->st != CS_HANDLER && !c->dead);
-    tl_remove(s, c);
-    dlist_unlink(&s->all, &c->alink);
+    tl_remove(l, c);
+    dlist_unlink(&l->all, &c->alink);
     close(c->fd);
-    ip_release(s, c->ip);
-    atomic_fetch_sub(&s->unsent, c->accounted);
+    ip_release(l->s, c->ip);
+    atomic_fetch_sub(&l->s->unsent, c->accounted);
     wire_release(c);
     work_free(c->w);
     buf_free(&c->body);
@@ -325,26 +352,26 @@ static void conn_close(http_server *s, conn *c)
     c->dead = true;
     /* freed after this round of events: a later event of the same
      * epoll_wait batch may still name it */
-    dlist_push(&s->graveyard, &c->alink);
-    atomic_fetch_sub(&s->nconns, 1);
+    dlist_push(&l->graveyard, &c->alink);
+    atomic_fetch_sub(&l->s->nconns, 1);
 }
 
-static void bury(http_server *s)
+static void bury(hloop *l)
 {
-    while (s->graveyard.first) {
-        conn *c = DLIST_ITEM(s->graveyard.first, conn, alink);
-        dlist_unlink(&s->graveyard, &c->alink);
+    while (l->graveyard.first) {
+        conn *c = DLIST_ITEM(l->graveyard.first, conn, alink);
+        dlist_unlink(&l->graveyard, &c->alink);
         free(c);
     }
 }
 
-static void conn_process(http_server *s, conn *c);
-static void conn_write(http_server *s, conn *c);
+static void conn_process(hloop *l, conn *c);
+static void conn_write(hloop *l, conn *c);
 
 /* Starts sending w (taken over) on c; `closing`: the connection ends after
  * it. `reserved`: bytes of it already counted in s->unsent (the rest is
  * counted here). */
-static void start_write(http_server *s, conn *c, http_wire *w, bool closing, size_t reserved)
+static void start_write(hloop *l, conn *c, http_wire *w, bool closing, size_t reserved)
 {
     c->wire = *w;
     memset(w, 0, sizeof *w);
@@ -352,8 +379,8 @@ static void start_write(http_server *s, conn *c, http_wire *w, bool closing, siz
     c->niov = 0;
     c->iov = 1 + c->wire.nparts <= 2 ? c->iov_two : malloc((1 + c->wire.nparts) * sizeof *c->iov);
     if (!c->iov) { /* out of memory: the answer cannot go out */
-        atomic_fetch_sub(&s->unsent, reserved);
-        conn_close(s, c);
+        atomic_fetch_sub(&l->s->unsent, reserved);
+        conn_close(l, c);
         return;
     }
     c->iov[c->niov++] = (struct iovec){c->wire.head.data, c->wire.head.len};
@@ -362,18 +389,18 @@ static void start_write(http_server *s, conn *c, http_wire *w, bool closing, siz
     c->iov_at = 0;
     c->accounted = c->wire.head.len + c->wire.body_len;
     if (c->accounted > reserved)
-        atomic_fetch_add(&s->unsent, c->accounted - reserved);
+        atomic_fetch_add(&l->s->unsent, c->accounted - reserved);
     else
-        atomic_fetch_sub(&s->unsent, reserved - c->accounted);
+        atomic_fetch_sub(&l->s->unsent, reserved - c->accounted);
     c->queued_us = clock_now_us();
     c->st = CS_WRITE;
-    tl_set(s, c, TL_SEND);
-    conn_write(s, c);
+    tl_set(l, c, TL_SEND);
+    conn_write(l, c);
 }
 
 /* Answers at the HTTP layer (before or instead of the handler): a JSON:API
  * error, counted as a refusal; the connection closes after it. */
-static void refuse(http_server *s, conn *c, int status, const char *detail, refuse_reason why)
+static void refuse(hloop *l, conn *c, int status, const char *detail, refuse_reason why)
 {
     const bool keep = false; /* a refused request ends its connection (no pipelined retries) */
     http_response res = {.status = status};
@@ -390,12 +417,12 @@ static void refuse(http_server *s, conn *c, int status, const char *detail, refu
     if (!keep) c->in_len = 0; /* the rest of what it sent is not read as requests */
     if (!http_wire_build(&w, &res, &x)) {
         buf_free(&res.body);
-        conn_close(s, c);
+        conn_close(l, c);
         return;
     }
-    snprintf(c->request_id, sizeof c->request_id, "%s", rid);
+    str_copy(c->request_id, sizeof c->request_id, rid);
     c->timed = false;
-    start_write(s, c, &w, !keep, 0);
+    start_write(l, c, &w, !keep, 0);
 }
 
 /* Moves c's input down over the `used` bytes already consumed. */
@@ -408,10 +435,10 @@ static void in_consume(conn *c, size_t used)
 
 /* Reads what the socket has (up to the buffer's limit). Returns false when
  * the connection is finished (closed by the peer or broken). */
-static bool conn_read(http_server *s, conn *c)
+static bool conn_read(hloop *l, conn *c)
 {
-    size_t limit = s->lim.max_head_bytes > 65536 ? s->lim.max_head_bytes : 65536;
-    for (;;) {
+    size_t limit = l->s->lim.max_head_bytes > 65536 ? l->s->lim.max_head_bytes : 65536;
+    while (!c->drained) {
         if (c->in_len == c->in_cap) {
             if (c->in_cap >= limit) return true; /* full: the parser decides */
             size_t cap = c->in_cap ? c->in_cap * 2 : IN_FIRST;
@@ -421,11 +448,16 @@ static bool conn_read(http_server *s, conn *c)
             c->in = n;
             c->in_cap = cap;
         }
-        ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        size_t room = c->in_cap - c->in_len;
+        ssize_t r = recv(c->fd, c->in + c->in_len, room, 0);
         if (r > 0) {
             if (c->in_len == 0 && c->st == CS_HEAD && c->tl == TL_IDLE)
-                tl_set(s, c, TL_REQUEST); /* a request begins: its deadline runs from now */
+                tl_set(l, c, TL_REQUEST); /* a request begins: its deadline runs from now */
             c->in_len += (size_t)r;
+            /* less than asked: the socket is empty now, and anything that
+             * comes later is a new edge (saves the recv that says EAGAIN);
+             * not after a FIN, whose 0 must still be read */
+            if ((size_t)r < room && !c->rdhup) c->drained = true;
             continue;
         }
         if (r == 0) {
@@ -433,10 +465,14 @@ static bool conn_read(http_server *s, conn *c)
             return c->in_len > 0 && c->st != CS_LINGER;
         }
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->drained = true;
+            return true;
+        }
         c->peer_closed = true;
         return false;
     }
+    return true;
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -484,7 +520,7 @@ static void start_request(req_work *w);
 
 /* The head and body are in: check what the request says and hand it to a
  * worker, or answer it here. */
-static void dispatch(http_server *s, conn *c)
+static void dispatch(hloop *l, conn *c)
 {
     req_work *w = c->w;
     http_head *h = &w->head;
@@ -492,12 +528,12 @@ static void dispatch(http_server *s, conn *c)
     if (!collect_headers(w, &bad)) {
         char d[96];
         snprintf(d, sizeof d, bad ? "More than one %s header." : "Out of memory.", bad);
-        refuse(s, c, bad ? 400 : 500, d, REFUSE_MALFORMED);
+        refuse(l, c, bad ? 400 : 500, d, REFUSE_MALFORMED);
         return;
     }
     const char *host = h->authority ? h->authority : w->known[KH_HOST];
     if (h->minor >= 1 && !host) {
-        refuse(s, c, 400, "An HTTP/1.1 request needs a Host header.", REFUSE_MALFORMED);
+        refuse(l, c, 400, "An HTTP/1.1 request needs a Host header.", REFUSE_MALFORMED);
         return;
     }
     /* the target: path, then the query (decoded in place) */
@@ -505,20 +541,20 @@ static void dispatch(http_server *s, conn *c)
     char *q = strchr(target, '?');
     if (q) *q++ = '\0';
     if (!http_percent_decode(target, false)) {
-        refuse(s, c, 400, "The request path has a malformed or NUL percent-escape.", REFUSE_MALFORMED);
+        refuse(l, c, 400, "The request path has a malformed or NUL percent-escape.", REFUSE_MALFORMED);
         return;
     }
     size_t np = 0;
     switch (q ? http_parse_query(q, w->params, MAX_PARAMS, &np) : QUERY_OK) {
     case QUERY_OK: break;
-    case QUERY_TOO_MANY: refuse(s, c, 400, "Too many query parameters.", REFUSE_MALFORMED); return;
+    case QUERY_TOO_MANY: refuse(l, c, 400, "Too many query parameters.", REFUSE_MALFORMED); return;
     case QUERY_MALFORMED:
-        refuse(s, c, 400, "The query has a malformed or NUL percent-escape.", REFUSE_MALFORMED);
+        refuse(l, c, 400, "The query has a malformed or NUL percent-escape.", REFUSE_MALFORMED);
         return;
     }
     const char *rid = w->known[KH_REQUEST_ID];
     if (http_request_id_sane(rid))
-        snprintf(w->request_id, sizeof w->request_id, "%s", rid);
+        str_copy(w->request_id, sizeof w->request_id, rid);
     else
         http_new_request_id(w->request_id);
     if (w->forwarded.len) buf_putc(&w->forwarded, '\0');
@@ -541,29 +577,29 @@ static void dispatch(http_server *s, conn *c)
     };
     w->close_after = !h->keep_alive;
     w->c = c;
-    w->s = s;
+    w->l = l;
     c->st = CS_HANDLER;
-    tl_remove(s, c);
-    s->in_handler++;
+    tl_remove(l, c);
+    l->in_handler++;
     start_request(w);
 }
 
 /* Content-Length or chunked bytes from the input into the body; dispatches
  * when the body is whole. */
-static void read_body(http_server *s, conn *c)
+static void read_body(hloop *l, conn *c)
 {
     req_work *w = c->w;
     if (w->head.chunked) {
         size_t used = 0, produced = 0;
         chunk_result r = chunk_decode(&c->chunk, c->in, c->in_len, c->in, &used, &produced);
-        if (produced && c->body.len + produced > s->lim.max_body_bytes) {
-            refuse(s, c, 413, "The request body is too large.", REFUSE_TOO_LARGE);
+        if (produced && c->body.len + produced > l->s->lim.max_body_bytes) {
+            refuse(l, c, 413, "The request body is too large.", REFUSE_TOO_LARGE);
             return;
         }
         buf_append(&c->body, c->in, produced);
         in_consume(c, used);
         if (r == CHUNK_ERROR) {
-            refuse(s, c, 400, "Malformed chunked body.", REFUSE_MALFORMED);
+            refuse(l, c, 400, "Malformed chunked body.", REFUSE_MALFORMED);
             return;
         }
         if (r == CHUNK_MORE) return;
@@ -575,18 +611,18 @@ static void read_body(http_server *s, conn *c)
         if (c->body_left) return;
     }
     if (c->body.oom) {
-        refuse(s, c, 500, "Out of memory.", REFUSE_BUSY);
+        refuse(l, c, 500, "Out of memory.", REFUSE_BUSY);
         return;
     }
-    dispatch(s, c);
+    dispatch(l, c);
 }
 
 /* A head is complete in c->in: parse it and go on with the body. */
-static void begin_request(http_server *s, conn *c)
+static void begin_request(hloop *l, conn *c)
 {
     req_work *w = malloc(sizeof *w);
     if (!w) {
-        refuse(s, c, 500, "Out of memory.", REFUSE_BUSY);
+        refuse(l, c, 500, "Out of memory.", REFUSE_BUSY);
         return;
     }
     memset(w, 0, offsetof(req_work, params)); /* params: only [0, nparams) is ever read */
@@ -597,10 +633,10 @@ static void begin_request(http_server *s, conn *c)
     int status = 0;
     const char *detail = NULL;
     head_result r =
-        http_parse_head(c->in, c->in_len, s->lim.max_head_bytes, &w->head, &used, &status, &detail);
+        http_parse_head(c->in, c->in_len, l->s->lim.max_head_bytes, &w->head, &used, &status, &detail);
     assert(r != HEAD_INCOMPLETE);
     if (r == HEAD_ERROR) {
-        refuse(s, c, status, detail, status == 414 || status == 431 ? REFUSE_TOO_LARGE : REFUSE_MALFORMED);
+        refuse(l, c, status, detail, status == 414 || status == 431 ? REFUSE_TOO_LARGE : REFUSE_MALFORMED);
         return;
     }
     /* the head stays at the start of c->in (the request points into it);
@@ -609,7 +645,7 @@ static void begin_request(http_server *s, conn *c)
     size_t rest_len = c->in_len - used;
     size_t cap = rest_len > IN_FIRST ? rest_len : IN_FIRST;
     if (!(rest = malloc(cap))) {
-        refuse(s, c, 500, "Out of memory.", REFUSE_BUSY);
+        refuse(l, c, 500, "Out of memory.", REFUSE_BUSY);
         return;
     }
     memcpy(rest, c->in + used, rest_len);
@@ -621,8 +657,8 @@ static void begin_request(http_server *s, conn *c)
 
     buf_init(&c->body);
     http_head *h = &w->head;
-    if (h->has_length && h->content_length > s->lim.max_body_bytes) {
-        refuse(s, c, 413, "The request body is too large.", REFUSE_TOO_LARGE);
+    if (h->has_length && h->content_length > l->s->lim.max_body_bytes) {
+        refuse(l, c, 413, "The request body is too large.", REFUSE_TOO_LARGE);
         return;
     }
     c->st = CS_BODY;
@@ -633,11 +669,11 @@ static void begin_request(http_server *s, conn *c)
     if (pending && h->expect_continue && h->minor >= 1) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         if (send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(sizeof cont - 1)) {
-            refuse(s, c, 500, "Cannot write to the connection.", REFUSE_MALFORMED);
+            refuse(l, c, 500, "Cannot write to the connection.", REFUSE_MALFORMED);
             return;
         }
     }
-    read_body(s, c);
+    read_body(l, c);
 }
 
 /* Whether c->in holds a whole head (the empty line after the headers);
@@ -656,20 +692,20 @@ static bool head_complete(conn *c)
 }
 
 /* Advances c as far as its buffered input allows. */
-static void conn_process(http_server *s, conn *c)
+static void conn_process(hloop *l, conn *c)
 {
     while (c->st == CS_HEAD || c->st == CS_BODY) {
         if (c->st == CS_HEAD) {
-            if (c->in_len == 0 || (!head_complete(c) && c->in_len < s->lim.max_head_bytes)) {
-                if (c->peer_closed) conn_close(s, c);
+            if (c->in_len == 0 || (!head_complete(c) && c->in_len < l->s->lim.max_head_bytes)) {
+                if (c->peer_closed) conn_close(l, c);
                 return;
             }
             c->scan_from = 0;
-            begin_request(s, c); /* parses; refuses an overlong or malformed head */
+            begin_request(l, c); /* parses; refuses an overlong or malformed head */
         } else {
-            read_body(s, c);
+            read_body(l, c);
             if (c->st == CS_BODY) {
-                if (c->peer_closed) conn_close(s, c);
+                if (c->peer_closed) conn_close(l, c);
                 return;
             }
         }
@@ -680,15 +716,15 @@ static void conn_process(http_server *s, conn *c)
  * edge-triggered: while the input buffer fills up before the socket runs
  * dry (a body bigger than the buffer), the body consumes it and reading
  * goes on here, since no new event would come for bytes already there. */
-static void read_and_process(http_server *s, conn *c)
+static void read_and_process(hloop *l, conn *c)
 {
     for (;;) {
-        if (!conn_read(s, c)) {
-            conn_close(s, c);
+        if (!conn_read(l, c)) {
+            conn_close(l, c);
             return;
         }
         bool full = c->in_len == c->in_cap;
-        conn_process(s, c);
+        conn_process(l, c);
         if (c->dead || !full || (c->st != CS_HEAD && c->st != CS_BODY)) return;
     }
 }
@@ -696,7 +732,7 @@ static void read_and_process(http_server *s, conn *c)
 /* ---- writing ------------------------------------------------------------- */
 
 /* The answer is out: log its timing, then close, linger or take the next request. */
-static void write_done(http_server *s, conn *c)
+static void write_done(hloop *l, conn *c)
 {
     if (c->timed) {
         buf line;
@@ -710,31 +746,32 @@ static void write_done(http_server *s, conn *c)
         log_kv(&line, "request_id", c->request_id);
         log_end(&line, LOG_DEBUG);
     }
-    atomic_fetch_sub(&s->unsent, c->accounted);
+    atomic_fetch_sub(&l->s->unsent, c->accounted);
     c->accounted = 0;
     wire_release(c);
     work_free(c->w);
     c->w = NULL;
     buf_free(&c->body);
-    if (c->closing || c->peer_closed || atomic_load(&s->stopping)) {
+    /* after the client's FIN, the requests it sent before are still answered */
+    if (c->closing || (c->peer_closed && c->in_len == 0) || atomic_load(&l->s->stopping)) {
         /* our side is done; read and drop what the client still sends, so
          * it sees the answer rather than a reset */
         shutdown(c->fd, SHUT_WR);
         c->st = CS_LINGER;
         c->in_len = 0;
-        tl_set(s, c, TL_LINGER);
-        if (!conn_read(s, c) || c->peer_closed)
-            conn_close(s, c);
+        tl_set(l, c, TL_LINGER);
+        if (!conn_read(l, c) || c->peer_closed)
+            conn_close(l, c);
         else
             c->in_len = 0;
         return;
     }
     c->st = CS_HEAD;
-    tl_set(s, c, c->in_len ? TL_REQUEST : TL_IDLE);
-    read_and_process(s, c);
+    tl_set(l, c, c->in_len ? TL_REQUEST : TL_IDLE);
+    read_and_process(l, c);
 }
 
-static void conn_write(http_server *s, conn *c)
+static void conn_write(hloop *l, conn *c)
 {
     while (c->iov_at < c->niov) {
         ssize_t n = writev(c->fd, c->iov + c->iov_at, (int)(c->niov - c->iov_at));
@@ -744,7 +781,7 @@ static void conn_write(http_server *s, conn *c)
             c->peer_closed = true;
             c->iov_at = c->niov;
             c->st = CS_LINGER; /* nothing more to read either */
-            conn_close(s, c);
+            conn_close(l, c);
             return;
         }
         size_t left = (size_t)n;
@@ -760,26 +797,27 @@ static void conn_write(http_server *s, conn *c)
                 left = 0;
             }
         }
-        tl_set(s, c, TL_SEND); /* progress: the send deadline starts again */
+        tl_set(l, c, TL_SEND); /* progress: the send deadline starts again */
     }
-    write_done(s, c);
+    write_done(l, c);
 }
 
 /* ---- workers ------------------------------------------------------------- */
 
 /* w's mail (its answer, or a step to run) for the loop: queued directly
  * on the loop thread, through the mailbox from any other. */
-static void post(http_server *s, req_work *w)
+static void post(req_work *w)
 {
-    if (loop_of == s) {
+    hloop *l = w->l;
+    if (loop_of == l) {
         w->done.next = NULL;
-        if (s->ready_last)
-            s->ready_last->next = &w->done;
+        if (l->ready_last)
+            l->ready_last->next = &w->done;
         else
-            s->ready = &w->done;
-        s->ready_last = &w->done;
+            l->ready = &w->done;
+        l->ready_last = &w->done;
     } else {
-        mailbox_post(&s->done, &w->done);
+        mailbox_post(&l->done, &w->done);
     }
 }
 
@@ -815,7 +853,7 @@ static _Thread_local size_t last_body;
  * line, then back to the loop. */
 static void finish_request(req_work *w)
 {
-    http_server *s = w->s;
+    http_server *s = w->l->s;
     http_response *res = &w->res;
     last_body = res->body.len;
     if (phase_get()->used) {
@@ -845,7 +883,7 @@ static void finish_request(req_work *w)
     }
     if (w->timed) w->phases = *phase_get();
     w->step_queued = false;
-    post(s, w);
+    post(w);
 }
 
 /* Set by http_defer and http_to_worker on the thread running a step; read
@@ -864,7 +902,7 @@ static void run_step(req_work *w)
     if (w->then)
         w->then(w->then_arg);
     else
-        w->s->handler(w->s->app, &w->req, &w->res);
+        w->l->s->handler(w->l->s->app, &w->req, &w->res);
     running = NULL;
     if (deferred) {
         deferred = false;
@@ -905,7 +943,7 @@ bool http_to_worker(const http_request *req)
     assert(!deferred && running == w && w->res.status == 500 && w->res.body.len == 0);
     w->phases = *phase_get();
     deferred = true;
-    pool_submit_item(w->s->workers, &w->job, run_on_worker, w);
+    pool_submit_item(w->l->s->workers, &w->job, run_on_worker, w);
     return true;
 }
 
@@ -916,26 +954,26 @@ void http_continue(const http_request *req, void (*fn)(void *arg), void *arg)
     w->then = fn;
     w->then_arg = arg;
     w->step_queued = true;
-    post(w->s, w);
+    post(w);
 }
 
 /* On the loop: what other threads posted, then everything queued here,
  * until nothing is left (a step run here may queue its answer, an answer
  * sent may start the next pipelined request). */
-static void take_done(http_server *s, bool mail)
+static void take_done(hloop *l, bool mail)
 {
     if (mail) {
-        mail_link *list = mailbox_take(&s->done);
+        mail_link *list = mailbox_take(&l->done);
         while (list) {
             mail_link *next = list->next;
-            post(s, MAIL_ITEM(list, req_work, done));
+            post(MAIL_ITEM(list, req_work, done));
             list = next;
         }
     }
-    while (s->ready) {
-        req_work *w = MAIL_ITEM(s->ready, req_work, done);
-        s->ready = s->ready->next;
-        if (!s->ready) s->ready_last = NULL;
+    while (l->ready) {
+        req_work *w = MAIL_ITEM(l->ready, req_work, done);
+        l->ready = l->ready->next;
+        if (!l->ready) l->ready_last = NULL;
         conn *c = w->c;
         assert(c->st == CS_HANDLER && c->w == w);
         if (w->step_queued) {
@@ -944,17 +982,20 @@ static void take_done(http_server *s, bool mail)
             run_step(w);
             continue;
         }
-        s->in_handler--;
+        l->in_handler--;
         c->st = CS_BODY; /* out of HANDLER: the loop owns it again */
-        if (w->res.status == 499 || c->peer_closed) {
-            atomic_fetch_sub(&s->unsent, w->reserved);
-            conn_close(s, c);
+        /* a client that only shut down its side (its FIN read: peer_closed)
+         * still gets its answer, then the close; one that is gone makes the
+         * write fail */
+        if (w->res.status == 499) {
+            atomic_fetch_sub(&l->s->unsent, w->reserved);
+            conn_close(l, c);
             continue;
         }
         c->timed = w->timed;
         c->phases = w->phases;
-        snprintf(c->request_id, sizeof c->request_id, "%s", w->request_id);
-        start_write(s, c, &w->wire, w->close_after, w->reserved);
+        str_copy(c->request_id, sizeof c->request_id, w->request_id);
+        start_write(l, c, &w->wire, w->close_after, w->reserved);
     }
 }
 
@@ -991,29 +1032,39 @@ static void refuse_socket(int fd, const struct sockaddr_storage *peer, refuse_re
 /* Connections accepted per wakeup: a burst of thousands (a slowloris
  * cycle) is taken in slices between the other connections' events, so
  * served clients do not wait behind it. The listener is level-triggered:
- * the rest is there on the next round. */
+ * the rest is there on the next round. With several loops, each takes one
+ * per wakeup: the kernel wakes a loop that is waiting (EPOLLEXCLUSIVE), so
+ * new connections go to the idle loops and a burst is spread over all. */
 #define ACCEPT_BATCH 64
 
-static void accept_all(http_server *s)
+static void accept_all(hloop *l)
 {
-    for (int taken = 0; taken < ACCEPT_BATCH; taken++) {
+    http_server *s = l->s;
+    int batch = s->nloops > 1 ? 1 : ACCEPT_BATCH;
+    for (int taken = 0; taken < batch; taken++) {
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if ((errno == EMFILE || errno == ENFILE) && s->reserve_fd >= 0) {
+            if (errno == EMFILE || errno == ENFILE) {
                 /* out of descriptors: free the reserve, answer one, take it back */
-                close(s->reserve_fd);
-                fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
-                if (fd >= 0)
-                    refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server is at its connection limit.");
-                s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                pthread_mutex_lock(&s->accept_mu);
+                if (s->reserve_fd >= 0) {
+                    close(s->reserve_fd);
+                    fd = accept4(s->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+                    if (fd >= 0)
+                        refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server is at its connection limit.");
+                    s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                }
+                pthread_mutex_unlock(&s->accept_mu);
                 continue;
             }
             return; /* EAGAIN, or an error the next readiness retries */
         }
-        if (atomic_load(&s->nconns) >= s->lim.max_connections) {
+        /* counted first, so that loops accepting at once never pass the cap together */
+        if (atomic_fetch_add(&s->nconns, 1) >= s->lim.max_connections) {
+            atomic_fetch_sub(&s->nconns, 1);
             refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server is at its connection limit.");
             continue;
         }
@@ -1023,6 +1074,7 @@ static void accept_all(http_server *s)
             bool over;
             ip = ip_acquire(s, &peer, &over);
             if (over) {
+                atomic_fetch_sub(&s->nconns, 1);
                 refuse_socket(fd, &peer, REFUSE_PER_IP, "Too many connections from this address.");
                 continue;
             }
@@ -1030,6 +1082,7 @@ static void accept_all(http_server *s)
         conn *c = calloc(1, sizeof *c);
         if (!c) {
             ip_release(s, ip);
+            atomic_fetch_sub(&s->nconns, 1);
             refuse_socket(fd, &peer, REFUSE_GLOBAL, "Out of memory.");
             continue;
         }
@@ -1042,41 +1095,43 @@ static void accept_all(http_server *s)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
-        if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
             ip_release(s, ip);
+            atomic_fetch_sub(&s->nconns, 1);
             free(c);
             refuse_socket(fd, &peer, REFUSE_GLOBAL, "The server cannot watch more connections.");
             continue;
         }
-        dlist_push(&s->all, &c->alink);
-        atomic_fetch_add(&s->nconns, 1);
-        tl_set(s, c, TL_REQUEST); /* the first request's deadline runs from the accept */
+        dlist_push(&l->all, &c->alink);
+        tl_set(l, c, TL_REQUEST); /* the first request's deadline runs from the accept */
     }
 }
 
-static void on_conn_event(http_server *s, conn *c, uint32_t ev)
+static void on_conn_event(hloop *l, conn *c, uint32_t ev)
 {
     if (c->dead) return;
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->drained = false; /* something to read */
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->rdhup = true;
     if (ev & (EPOLLHUP | EPOLLERR)) c->peer_closed = true;
     switch (c->st) {
     case CS_HEAD:
-    case CS_BODY: read_and_process(s, c); return;
+    case CS_BODY: read_and_process(l, c); return;
     case CS_HANDLER:
         /* the worker has the request; a client that hung up is noticed
-         * here and its answer dropped when it comes */
+         * here (a handler may ask: http_client_gone) */
         if (ev & EPOLLRDHUP) c->peer_closed = true;
         return;
     case CS_WRITE:
         if (ev & EPOLLOUT)
-            conn_write(s, c);
+            conn_write(l, c);
         else if (c->peer_closed) {
             c->st = CS_LINGER;
-            conn_close(s, c);
+            conn_close(l, c);
         }
         return;
     case CS_LINGER:
-        if (!conn_read(s, c) || c->peer_closed) {
-            conn_close(s, c);
+        if (!conn_read(l, c) || c->peer_closed) {
+            conn_close(l, c);
             return;
         }
         c->in_len = 0;
@@ -1085,33 +1140,33 @@ static void on_conn_event(http_server *s, conn *c, uint32_t ev)
 }
 
 /* Connections past their deadline; returns ms until the next one (or 1000). */
-static int expire(http_server *s)
+static int expire(hloop *l)
 {
     int64_t now = clock_now_ms();
     int64_t next = now + 1000;
-    for (int l = 0; l < TL_COUNT; l++) {
+    for (int which = 0; which < TL_COUNT; which++) {
         conn *c;
-        while ((c = tl_first(s, l)) && c->deadline_ms <= now) {
-            switch (l) {
+        while ((c = tl_first(l, which)) && c->deadline_ms <= now) {
+            switch (which) {
             case TL_REQUEST:
-                refuse(s, c, 408, "The request did not arrive in time.", REFUSE_HEAD_TIMEOUT);
+                refuse(l, c, 408, "The request did not arrive in time.", REFUSE_HEAD_TIMEOUT);
                 if (c->st == CS_WRITE) { c->closing = true; } /* best effort: one write, then gone */
                 break;
             case TL_IDLE:
                 http_refused(REFUSE_IDLE_TIMEOUT, NULL);
                 c->st = CS_LINGER;
-                conn_close(s, c);
+                conn_close(l, c);
                 break;
             case TL_SEND:
                 http_refused(REFUSE_SEND_TIMEOUT, (const struct sockaddr *)&c->peer);
                 c->st = CS_LINGER;
-                conn_close(s, c);
+                conn_close(l, c);
                 break;
-            default: conn_close(s, c); break;
+            default: conn_close(l, c); break;
             }
-            if (tl_first(s, l) == c) break; /* still there (a 408 being written): next round */
+            if (tl_first(l, which) == c) break; /* still there (a 408 being written): next round */
         }
-        if ((c = tl_first(s, l)) && c->deadline_ms < next) next = c->deadline_ms;
+        if ((c = tl_first(l, which)) && c->deadline_ms < next) next = c->deadline_ms;
     }
     http_refusals_flush(now, false);
     int64_t wait = next - now;
@@ -1120,37 +1175,41 @@ static int expire(http_server *s)
 
 static void *loop_main(void *arg)
 {
-    http_server *s = arg;
-    loop_of = s;
+    hloop *l = arg;
+    http_server *s = l->s;
+    loop_of = l;
     pool_loop_thread();
+    log_hold(true); /* request lines go out once per round (log_flush below) */
     struct epoll_event evs[256];
     int timeout = 1000;
     for (;;) {
         bool stopping = atomic_load(&s->stopping);
-        if (stopping && s->in_handler == 0) break;
-        int n = epoll_wait(s->ep, evs, 256, timeout);
+        if (stopping && l->in_handler == 0) break;
+        int n = epoll_wait(l->ep, evs, 256, timeout);
         bool mail = false;
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
             if (tag == TAG_LISTEN) {
-                if (!stopping) accept_all(s);
+                if (!stopping) accept_all(l);
             } else if (tag == TAG_EVENT)
                 mail = true;
             else
-                on_conn_event(s, tag, evs[i].events);
-            if (s->ready) take_done(s, false); /* answered here: out before the next event */
+                on_conn_event(l, tag, evs[i].events);
+            if (l->ready) take_done(l, false); /* answered here: out before the next event */
         }
-        take_done(s, mail);
-        timeout = expire(s);
-        bury(s);
+        take_done(l, mail);
+        timeout = expire(l);
+        bury(l);
+        log_flush();
     }
-    while (s->all.first) {
-        conn *c = DLIST_ITEM(s->all.first, conn, alink);
+    while (l->all.first) {
+        conn *c = DLIST_ITEM(l->all.first, conn, alink);
         if (c->st == CS_WRITE || c->st == CS_HANDLER) c->st = CS_LINGER;
-        conn_close(s, c);
+        conn_close(l, c);
     }
-    bury(s);
+    bury(l);
     http_refusals_flush(clock_now_ms(), true);
+    log_hold(false);
     return NULL;
 }
 
@@ -1176,80 +1235,122 @@ static void raise_fd_limit(http_server *s)
     }
 }
 
-http_server *http_server_start(int listen_fd, const http_limits *lim, http_handler handler, void *app,
-                               char err[256])
+/* The number of loops: as asked, else one per core; at most HTTP_LOOPS_MAX. */
+static size_t loops_wanted(const http_limits *lim)
 {
-    assert(lim && handler);
-    http_server *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, 256, "out of memory");
-        close(listen_fd);
-        return NULL;
+    size_t n = lim->loops;
+    if (!n) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (size_t)cores : 1;
     }
-    s->lim = *lim;
-    s->handler = handler;
-    s->app = app;
-    s->listen_fd = listen_fd;
-    s->ep = s->reserve_fd = -1;
-    s->done.fd = -1;
-    const char *lvl = getenv("ACTIVECALLS_LOG_LEVEL");
-    if (lvl && strcmp(lvl, "debug") == 0) log_set_level(LOG_DEBUG);
-    s->lists[TL_REQUEST].ms = lim->request_timeout_ms;
-    s->lists[TL_IDLE].ms = lim->keepalive_timeout_ms;
-    s->lists[TL_SEND].ms = lim->send_timeout_ms;
-    s->lists[TL_LINGER].ms = LINGER_MS;
-    raise_fd_limit(s);
-    int fl = fcntl(listen_fd, F_GETFL);
-    s->ep = epoll_create1(EPOLL_CLOEXEC);
-    bool mb = mailbox_init(&s->done);
-    s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    struct epoll_event le = {.events = EPOLLIN, .data.ptr = TAG_LISTEN};
-    struct epoll_event ee = {.events = EPOLLIN, .data.ptr = TAG_EVENT};
-    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0 || s->ep < 0 || !mb ||
-        epoll_ctl(s->ep, EPOLL_CTL_ADD, listen_fd, &le) < 0 ||
-        epoll_ctl(s->ep, EPOLL_CTL_ADD, s->done.fd, &ee) < 0) {
-        snprintf(err, 256, "cannot set up the event loop: %s", strerror(errno));
-        goto fail;
-    }
-    s->workers = pool_new(lim->workers ? lim->workers : 1);
-    if (!s->workers) {
-        snprintf(err, 256, "cannot start worker threads");
-        goto fail;
-    }
-    if (pthread_create(&s->loop, NULL, loop_main, s) != 0) {
-        snprintf(err, 256, "cannot start the event loop thread");
-        pool_free(s->workers);
-        goto fail;
-    }
-    return s;
-fail:
-    if (s->ep >= 0) close(s->ep);
-    mailbox_destroy(&s->done);
-    if (s->reserve_fd >= 0) close(s->reserve_fd);
-    close(listen_fd);
-    free(s);
-    return NULL;
+    return n > HTTP_LOOPS_MAX ? HTTP_LOOPS_MAX : n;
 }
 
-void http_server_stop(http_server *s)
+/* Sets up loop l's epoll set (the shared listener, its own mailbox). */
+static bool loop_init(http_server *s, hloop *l)
 {
-    if (!s) return;
+    l->s = s;
+    l->lists[TL_REQUEST].ms = s->lim.request_timeout_ms;
+    l->lists[TL_IDLE].ms = s->lim.keepalive_timeout_ms;
+    l->lists[TL_SEND].ms = s->lim.send_timeout_ms;
+    l->lists[TL_LINGER].ms = LINGER_MS;
+    l->done.fd = -1;
+    l->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (l->ep < 0 || !mailbox_init(&l->done)) return false;
+    /* EPOLLEXCLUSIVE: a new connection wakes one waiting loop, not all */
+    struct epoll_event le = {.events = EPOLLIN | (s->nloops > 1 ? EPOLLEXCLUSIVE : 0),
+                             .data.ptr = TAG_LISTEN};
+    struct epoll_event ee = {.events = EPOLLIN, .data.ptr = TAG_EVENT};
+    return epoll_ctl(l->ep, EPOLL_CTL_ADD, s->listen_fd, &le) == 0 &&
+        epoll_ctl(l->ep, EPOLL_CTL_ADD, l->done.fd, &ee) == 0;
+}
+
+static void loop_destroy(hloop *l)
+{
+    if (l->ep >= 0) close(l->ep);
+    mailbox_destroy(&l->done);
+}
+
+/* Stops and frees what start made: the first `started` loops run and are
+ * joined (each waits for its requests in the workers). */
+static void server_free(http_server *s, size_t started)
+{
     atomic_store(&s->stopping, true);
-    epoll_ctl(s->ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
-    close(s->listen_fd); /* no new connections from here on */
-    mailbox_wake(&s->done);
-    pthread_join(s->loop, NULL); /* it waits for the requests in the workers */
-    pool_free(s->workers);
+    /* no new connections from here on: the listener stops listening (its
+     * queue is reset) but its number stays ours until the loops are gone */
+    shutdown(s->listen_fd, SHUT_RDWR);
+    for (size_t i = 0; i < started; i++) {
+        epoll_ctl(s->loops[i].ep, EPOLL_CTL_DEL, s->listen_fd, NULL);
+        mailbox_wake(&s->loops[i].done);
+    }
+    for (size_t i = 0; i < started; i++) pthread_join(s->loops[i].thread, NULL);
+    if (s->workers) pool_free(s->workers);
+    for (size_t i = 0; i < s->nloops; i++) loop_destroy(&s->loops[i]);
     for (size_t b = 0; b < IP_BUCKETS; b++)
         while (s->ips[b]) {
             ip_slot *e = s->ips[b];
             s->ips[b] = e->next;
             free(e);
         }
-    close(s->ep);
-    mailbox_destroy(&s->done);
+    close(s->listen_fd);
     if (s->reserve_fd >= 0) close(s->reserve_fd);
+    pthread_mutex_destroy(&s->accept_mu);
+    free(s->loops);
     free(s);
+}
+
+http_server *http_server_start(int listen_fd, const http_limits *lim, http_handler handler, void *app,
+                               char err[256])
+{
+    assert(lim && handler);
+    http_server *s = calloc(1, sizeof *s);
+    size_t n = loops_wanted(lim);
+    hloop *loops = calloc(n, sizeof *loops);
+    if (!s || !loops) {
+        snprintf(err, 256, "out of memory");
+        close(listen_fd);
+        free(s);
+        free(loops);
+        return NULL;
+    }
+    s->lim = *lim;
+    s->handler = handler;
+    s->app = app;
+    s->listen_fd = listen_fd;
+    s->loops = loops;
+    s->nloops = n;
+    pthread_mutex_init(&s->accept_mu, NULL);
+    for (size_t i = 0; i < n; i++) s->loops[i].ep = -1, s->loops[i].done.fd = -1;
+    const char *lvl = getenv("ACTIVECALLS_LOG_LEVEL");
+    if (lvl && strcmp(lvl, "debug") == 0) log_set_level(LOG_DEBUG);
+    raise_fd_limit(s);
+    s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fl = fcntl(listen_fd, F_GETFL);
+    bool ok = fl >= 0 && fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) == 0;
+    for (size_t i = 0; ok && i < n; i++) ok = loop_init(s, &s->loops[i]);
+    if (!ok) {
+        snprintf(err, 256, "cannot set up the event loops: %s", strerror(errno));
+        server_free(s, 0);
+        return NULL;
+    }
+    s->workers = pool_new(lim->workers ? lim->workers : 1);
+    if (!s->workers) {
+        snprintf(err, 256, "cannot start worker threads");
+        server_free(s, 0);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0) {
+            snprintf(err, 256, "cannot start the event loop threads");
+            server_free(s, i);
+            return NULL;
+        }
+    return s;
+}
+
+void http_server_stop(http_server *s)
+{
+    if (s) server_free(s, s->nloops);
 }
 
 bool http_client_gone(const http_request *req)

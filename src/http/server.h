@@ -1,8 +1,10 @@
 /* server: the HTTP/1.1 front end, event-driven.
  *
- * One event loop (epoll) owns every connection: it accepts, reads and
- * parses requests (http/request.h), enforces the limits below, and writes
- * answers. A complete request's handler runs on the loop too, unless it
+ * A few event loops (epoll, one thread each: one per core by default)
+ * share the listening socket; the loop that accepts a connection owns it
+ * for life: it reads and parses its requests (http/request.h), enforces
+ * the limits below (the caps count across loops), and writes its answers.
+ * A complete request's handler runs on that loop too, unless it
  * would block or work long: then it moves to a fixed pool of worker
  * threads (util/pool.h, http_to_worker below). Its http_response becomes
  * bytes (http/response.h), which the loop sends. So an idle or slow
@@ -56,6 +58,12 @@ typedef struct http_response {
     uint64_t hash[2];
     bool has_age; /* an answer from a snapshot: Age header ... */
     int64_t age;  /* ... of this many seconds */
+    /* A body that res does not own (http_response_share): sent as it is,
+     * without a copy, then given back with shared_done(shared_arg). */
+    const char *shared;
+    size_t shared_len;
+    void (*shared_done)(void *arg);
+    void *shared_arg;
 } http_response;
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);
@@ -63,12 +71,17 @@ typedef void (*http_handler)(void *app, const http_request *req, http_response *
 /* Gives res n more (empty) body buffers after those it has; false when
  * memory ran out. */
 bool http_response_more(http_response *res, size_t n);
-/* Empties the body: res->body reset (its memory kept), the others freed. */
+/* Empties the body: res->body reset (its memory kept), the others freed,
+ * a shared body given back. */
 void http_response_clear_body(http_response *res);
+/* Makes the n bytes at p res's whole body, not copied: they must stay as
+ * they are until done(arg), which the server calls once, when they are
+ * sent or dropped. */
+void http_response_share(http_response *res, const char *p, size_t n, void (*done)(void *), void *arg);
 
 /* A request runs as steps: the handler, then a continuation after each
- * wait. Every step starts on the server's event loop thread, where it
- * must not block. A step that would block (the store, bcrypt, waiting for
+ * wait. Every step starts on its connection's event loop thread, where
+ * it must not block. A step that would block (the store, bcrypt, waiting for
  * memory) or work long (a big document) first calls http_to_worker(req):
  * true means the step will run again, from its start, on a worker thread,
  * and must return at once without touching req or res (it has not written
@@ -91,8 +104,11 @@ bool http_client_gone(const http_request *req);
 
 typedef struct http_server http_server;
 
+#define HTTP_LOOPS_MAX 8 /* event loops at most */
+
 typedef struct http_limits {
     size_t workers;                /* threads running the steps that block (http_to_worker) */
+    size_t loops;                  /* event loops (threads) sharing the connections; 0 = one per core */
     size_t max_connections;        /* open connections, all clients together */
     size_t max_connections_per_ip; /* per client address (exempt: below); 0 = no cap */
     int request_timeout_ms;        /* a request's line, headers and body, from its first byte */

@@ -37,10 +37,12 @@ static const char *lookup(snapcache *c, uint64_t seq, const buf *key)
     static char text[256];
     http_response r = response(0, "");
     bool hit = snapcache_get(c, seq, key, &r);
-    if (hit) {
+    if (hit) { /* shared, not copied into the body */
         assert_int_equal(r.status, 200);
-        snprintf(text, sizeof text, "%.*s", (int)r.body.len, r.body.data);
+        assert_int_equal(r.body.len, 0);
+        snprintf(text, sizeof text, "%.*s", (int)r.shared_len, r.shared);
     }
+    http_response_clear_body(&r); /* gives the document back */
     buf_free(&r.body);
     return hit ? text : NULL;
 }
@@ -109,6 +111,17 @@ static void hits_and_snapshots(void **state)
     http_response_clear_body(&r);
     buf_free(&r.body);
     assert_string_equal(lookup(c, 2, &k2), "{\"data\":[1,2]}");
+    /* an answer holding a document keeps it alive after the cache drops it */
+    put(c, 3, &k1, 200, "{\"held\":3}");
+    http_response held = response(0, "");
+    assert_true(snapcache_get(c, 3, &k1, &held));
+    put(c, 4, &k2, 200, "{\"newer\":4}"); /* snapshot 3's documents are dropped */
+    assert_null(lookup(c, 3, &k1));
+    assert_int_equal(held.shared_len, strlen("{\"held\":3}"));
+    assert_memory_equal(held.shared, "{\"held\":3}", held.shared_len);
+    http_response_clear_body(&held); /* the last reference: freed (ASan checks) */
+    assert_null(held.shared);
+    buf_free(&held.body);
     snapcache_stats st = snapcache_get_stats(c);
     assert_true(st.hits >= 2 && st.misses >= 4);
     buf_free(&k1);
