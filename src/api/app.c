@@ -91,6 +91,12 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     memcpy(a->secret, cfg->secret, cfg->secret_len);
     a->cfg.secret = a->secret;
 
+    if (!(a->metrics =
+              metrics_state_new(cfg->metrics_allow, cfg->metrics_token_file,
+                                cfg->metrics_keep_gone_s > 0 ? cfg->metrics_keep_gone_s : 900, err))) {
+        app_free(a);
+        return NULL;
+    }
     char cerr[160];
     if (cidr_list_parse(cfg->trusted_proxies ? cfg->trusted_proxies : "", &a->trusted, cerr) != 0) {
         snprintf(err, 256, "--trusted-proxies: %s", cerr);
@@ -114,6 +120,7 @@ void app_free(app *a)
     budget_free(a->docs);
     pushdown_free(a->pushdown);
     snapcache_free(a->docs_cache);
+    metrics_state_free(a->metrics);
     login_throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);
@@ -189,7 +196,16 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
 {
     app *a = ctx;
     const char *path = req->path;
+    if (strcmp(path, "/metrics") == 0) {
+        res->route = "metrics";
+        if (is_get(req->method))
+            api_metrics(a, req, res);
+        else
+            app_method_not_allowed(res, req->method, "GET, HEAD");
+        return;
+    }
     if (strcmp(path, ADMIN_PREFIX "auth") == 0) {
+        res->route = "auth";
         if (!negotiate(req, true, res)) return;
         if (strcmp(req->method, "POST") != 0) {
             app_method_not_allowed(res, req->method, "POST");
@@ -214,6 +230,8 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     const char *rest = path + strlen(ADMIN_PREFIX);
     for (size_t i = 0; i < sizeof collections / sizeof collections[0]; i++) {
         if (strcmp(rest, collections[i].path) != 0) continue;
+        res->route = collections[i].path;
+        res->listing = i == 0;
         if (is_get(req->method))
             collections[i].get(a, req, res);
         else
@@ -221,12 +239,14 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
         return;
     }
     if (strncmp(rest, "active-calls/", 13) == 0) {
+        res->route = "active-calls/:id";
         api_call(a, req, &who, rest + 13, res); /* it answers 405s itself: Allow depends on the path */
         return;
     }
     const char *slash = strchr(rest, '/');
     int type = slash ? res_type_find(rest, (size_t)(slash - rest)) : -1;
     if (type >= 0 && !strchr(slash + 1, '/')) {
+        res->route = "related";
         if (is_get(req->method))
             api_show_resource(a, req, type, slash + 1, res);
         else

@@ -24,6 +24,10 @@ typedef struct app_config {
     int64_t default_page_size; /* page[size] when only page[number] is given */
     int64_t max_page_size;     /* a larger page[size] is a 400 */
     int refresh_ms;            /* the live view's period while consumers watch it */
+    /* GET /metrics (docs/METRICS.md) */
+    const char *metrics_allow;      /* CIDR list that may read it; NULL = loopback */
+    const char *metrics_token_file; /* a bearer token that may read it from anywhere; NULL = none */
+    int metrics_keep_gone_s;        /* a series gone is written as 0 this long, then dropped */
 
     /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */

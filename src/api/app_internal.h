@@ -29,6 +29,8 @@ typedef struct cached_user {
     int64_t loaded_ms;
 } cached_user;
 
+typedef struct metrics_state metrics_state;
+
 struct app {
     app_config cfg;
     char public_url[512];
@@ -37,11 +39,12 @@ struct app {
     store *st;
     registry *reg;
     node_pool *pool;
-    live_view *live;       /* the latest snapshot of the cluster (live/live.h) */
-    pushdown *pushdown;    /* nodes that refused filtered listings lately */
-    snapcache *docs_cache; /* documents of the newest snapshot */
-    worker_pool *cpu;      /* CPU work of requests: parsing big replies, writing big documents */
-    budget *docs;          /* bytes of listing documents being written */
+    live_view *live;        /* the latest snapshot of the cluster (live/live.h) */
+    pushdown *pushdown;     /* nodes that refused filtered listings lately */
+    snapcache *docs_cache;  /* documents of the newest snapshot */
+    metrics_state *metrics; /* /metrics: access, the snapshot's text, series gone (api/metrics_page.c) */
+    worker_pool *cpu;       /* CPU work of requests: parsing big replies, writing big documents */
+    budget *docs;           /* bytes of listing documents being written */
     policy *pol;
     cidr_list trusted;
     login_throttle *thr;
@@ -50,6 +53,11 @@ struct app {
     size_t nusers;
     params_limits limits; /* of query parameters: page sizes from cfg; the counts' sort keys */
 };
+
+/* GET /metrics (api/metrics_page.c) */
+metrics_state *metrics_state_new(const char *allow, const char *token_file, int keep_gone_s, char err[256]);
+void metrics_state_free(metrics_state *m);
+void api_metrics(app *a, const http_request *req, http_response *res);
 
 /* Who is asking, once the guard let the request through. */
 typedef struct auth_subject {

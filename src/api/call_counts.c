@@ -5,7 +5,8 @@
  * `group-by` (the node, its pop, and the calls' related ids) in one pass,
  * with an open-addressing hash table on the tuple of key values. A group
  * counts its calls, those connected, the longest duration, and what the
- * calls cost so far for the customer and the vendor (call_cost). The
+ * calls cost so far for the customer and the vendor (model/calls.h:
+ * call_cost). The
  * groups are then ordered (`sort`, top-k for a page; by default in order
  * of first appearance, i.e. the listing's order) and paged like calls,
  * and written as resources of type active-call-counts, whose id is the
@@ -32,26 +33,6 @@ int counts_sort_index(const char *name, size_t len) /* sort_parse hands it dashe
         if (strlen(measure_names[m - CK_COUNT]) == len && memcmp(measure_names[m - CK_COUNT], name, len) == 0)
             k = m;
     return k;
-}
-
-/* ---- cost ------------------------------------------------------------------ */
-
-/* What a call has cost so far, by yeti's formula: the fee, the initial
- * interval at the initial rate, then each started next interval at the
- * next rate (rates per minute). A call not yet connected costs nothing. */
-static double call_cost(const callset *cs, const call_record *r, bool vendor)
-{
-    if (r->duration == CALL_DURATION_NULL) return 0;
-    call_attr fee = vendor ? ATTR_DIALPEER_FEE : ATTR_DESTINATION_FEE;
-    call_attr ii = vendor ? ATTR_DIALPEER_INITIAL_INTERVAL : ATTR_DESTINATION_INITIAL_INTERVAL;
-    call_attr ir = vendor ? ATTR_DIALPEER_INITIAL_RATE : ATTR_DESTINATION_INITIAL_RATE;
-    call_attr ni = vendor ? ATTR_DIALPEER_NEXT_INTERVAL : ATTR_DESTINATION_NEXT_INTERVAL;
-    call_attr nr = vendor ? ATTR_DIALPEER_NEXT_RATE : ATTR_DESTINATION_NEXT_RATE;
-    double initial = call_attr_number(cs, r, ii), next = call_attr_number(cs, r, ni);
-    double cost = call_attr_number(cs, r, fee) + initial * call_attr_number(cs, r, ir) / 60;
-    double d = (double)r->duration;
-    if (d > initial && next > 0) cost += ceil((d - initial) / next) * next * call_attr_number(cs, r, nr) / 60;
-    return cost;
 }
 
 /* ---- groups ---------------------------------------------------------------- */
@@ -130,8 +111,8 @@ static bool group_calls(grouping *gr, const fanout_plan *plan, const call_ref_re
         if (r->duration != CALL_DURATION_NULL &&
             (g->longest == CALL_DURATION_NULL || r->duration > g->longest))
             g->longest = r->duration;
-        g->price[0] += call_cost(cs, r, false);
-        g->price[1] += call_cost(cs, r, true);
+        g->price[0] += call_cost(cs, r, false, 0);
+        g->price[1] += call_cost(cs, r, true, 0);
     }
     return true;
 }

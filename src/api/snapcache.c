@@ -119,6 +119,7 @@ bool snapcache_get(snapcache *c, uint64_t seq, const buf *key, http_response *re
     }
     pthread_mutex_unlock(&c->mu);
     if (!d) return false;
+    http_response_clear_body(res);
     http_response_share(res, d->bytes, d->len, doc_done, d); /* our reference goes with it */
     res->hashed = true;
     res->hash[0] = d->hash[0];

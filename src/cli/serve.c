@@ -40,6 +40,8 @@ static const char usage_text[] =
     "                         [--request-timeout-ms MS] [--keepalive-timeout-ms MS]\n"
     "                         [--send-timeout-ms MS] [--max-head-bytes N] [--max-body-bytes N]\n"
     "                         [--max-unsent-bytes N] [--refresh-ms MS]\n"
+    "                         [--metrics-allow CIDR,...] [--metrics-token-file FILE] [--metrics-keep-gone-s "
+    "S]\n"
     "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
     "  --db               database (default $ACTIVECALLS_DB or " CLI_DEFAULT_DB ")\n"
     "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
@@ -84,6 +86,9 @@ static const char usage_text[] =
     "  --max-body-bytes   request body (default 1048576: else 413)\n"
     "  --max-unsent-bytes answers waiting for slow readers, in all (default 1073741824: else 503)\n"
     "  --refresh-ms       how often the live view asks the nodes while something watches it\n"
+    "  --metrics-allow    addresses that may read /metrics (default 127.0.0.0/8,::1/128)\n"
+    "  --metrics-token-file  a bearer token that may read /metrics from any address\n"
+    "  --metrics-keep-gone-s how long a gone account's series stays, at 0 (default 900)\n"
     "                     (metrics, history, events, monitor; default 1000)\n";
 
 /* A real switch node carries at most a few tens of thousands of calls, and
@@ -228,9 +233,10 @@ static void tune_malloc(void) { mallopt(M_MMAP_THRESHOLD, 1 << 20); }
 /* What the options say, with the defaults (docs/API.md). */
 typedef struct serve_opts {
     const char *listen_spec, *db, *public_url, *secret_file, *policy_file, *trusted;
+    const char *metrics_allow, *metrics_token_file;
     long long timeout_ms, max_reply, cache_ms, max_node_calls, max_node_doc, max_doc;
     long long max_inflight, inflight_wait_ms, lifetime, user_cache_ms, max_failures, window_s;
-    long long max_address_failures, max_page_size, refresh_ms;
+    long long max_address_failures, max_page_size, refresh_ms, metrics_keep_gone_s;
     http_limits lim;
 } serve_opts;
 
@@ -275,6 +281,9 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 'A': ok = parse_range(arg, 1, THROTTLE_MAX_FAILURES, &o->max_address_failures); break;
     case 'W': ok = parse_range(arg, 1, 86400, &o->window_s); break;
     case 'R': ok = parse_range(arg, 100, 3600000, &o->refresh_ms); break;
+    case 1010: o->metrics_allow = arg; break;
+    case 1011: o->metrics_token_file = arg; break;
+    case 1012: ok = parse_range(arg, 1, 30 * 86400, &o->metrics_keep_gone_s); break;
     case 1000:
         ok = parse_range(arg, 1, 4096, &v);
         lim->workers = (size_t)v;
@@ -360,6 +369,9 @@ int cli_serve(int argc, char **argv)
         {"max-body-bytes", required_argument, NULL, 1007},
         {"max-unsent-bytes", required_argument, NULL, 1008},
         {"refresh-ms", required_argument, NULL, 'R'},
+        {"metrics-allow", required_argument, NULL, 1010},
+        {"metrics-token-file", required_argument, NULL, 1011},
+        {"metrics-keep-gone-s", required_argument, NULL, 1012},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -381,6 +393,7 @@ int cli_serve(int argc, char **argv)
         .max_address_failures = 20,
         .max_page_size = DEFAULT_MAX_PAGE_SIZE,
         .refresh_ms = 1000,
+        .metrics_keep_gone_s = 900,
     };
     http_limits_default(&o.lim);
     int rc = cli_getopt(argc, argv, opts, "serve", usage_text, serve_option, &o);
@@ -428,6 +441,9 @@ int cli_serve(int argc, char **argv)
         .default_page_size = o.max_page_size < DEFAULT_PAGE_SIZE ? o.max_page_size : DEFAULT_PAGE_SIZE,
         .max_page_size = o.max_page_size,
         .refresh_ms = (int)o.refresh_ms,
+        .metrics_allow = o.metrics_allow,
+        .metrics_token_file = o.metrics_token_file,
+        .metrics_keep_gone_s = (int)o.metrics_keep_gone_s,
         .secret = secret,
         .secret_len = secret_len,
         .token_lifetime_s = (int)o.lifetime,

@@ -195,8 +195,7 @@ bool http_response_more(http_response *res, size_t n)
 
 void http_response_share(http_response *res, const char *p, size_t n, void (*done)(void *), void *arg)
 {
-    assert(res && p && n && done);
-    http_response_clear_body(res);
+    assert(res && p && n && done && !res->shared_done);
     res->shared = p;
     res->shared_len = n;
     res->shared_done = done;
@@ -221,22 +220,24 @@ void http_response_clear_body(http_response *res)
 static bool take_parts(http_wire *w, http_response *res)
 {
     size_t n = 1 + res->nmore;
-    w->part = malloc(n * (sizeof *w->part + sizeof *w->part_len));
+    bool shared = res->shared_done != NULL;
+    w->part = malloc((n + shared) * (sizeof *w->part + sizeof *w->part_len));
     bool ok = w->part != NULL;
-    if (ok) w->part_len = (size_t *)(w->part + n);
-    if (res->shared_done) { /* the whole body: body and more[] are empty */
-        assert(res->body.len == 0 && res->nmore == 0);
-        if (ok) {
-            w->part[0] = (char *)res->shared;
-            w->part_len[0] = res->shared_len;
-            w->nparts = 1;
-            w->body_len = res->shared_len;
-            w->shared_done = res->shared_done;
-            w->shared_arg = res->shared_arg;
-            res->shared_done = NULL;
-        }
-        http_response_clear_body(res); /* gives it back when it was not taken */
+    if (ok) w->part_len = (size_t *)(w->part + n + shared);
+    if (shared && ok) { /* first: the shared bytes */
+        w->part[0] = (char *)res->shared;
+        w->part_len[0] = res->shared_len;
+        w->nparts = 1;
+        w->body_len = res->shared_len;
+        w->shared_done = res->shared_done;
+        w->shared_arg = res->shared_arg;
+        res->shared_done = NULL;
+    } else if (shared) {
+        res->shared_done(res->shared_arg); /* out of memory: given back */
+        res->shared_done = NULL;
     }
+    res->shared = NULL;
+    res->shared_len = 0;
     for (size_t i = 0; i < n; i++) {
         buf *src = i == 0 ? &res->body : &res->more[i - 1];
         if (!ok || !src->len) {

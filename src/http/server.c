@@ -71,6 +71,7 @@
 #include "http/negotiate.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "metrics/counters.h"
 #include "util/clock.h"
 #include "util/dlist.h"
 #include "util/log.h"
@@ -874,9 +875,11 @@ static void finish_request(req_work *w)
         http_log_request(w->req.method, w->req.path, 499, 0, clock_now_us() - w->started_us, w->request_id,
                          (const struct sockaddr *)&w->req.peer);
     } else if (build_reserved(s, w, &x)) {
-        http_log_request(w->req.method, w->req.path, w->wire.status, w->wire.body_len,
-                         clock_now_us() - w->started_us, w->request_id,
+        int64_t us = clock_now_us() - w->started_us;
+        http_log_request(w->req.method, w->req.path, w->wire.status, w->wire.body_len, us, w->request_id,
                          (const struct sockaddr *)&w->req.peer);
+        counters_http(res->route, w->wire.status, us, w->wire.body_len,
+                      res->listing && w->wire.status == 200);
     } else {
         w->res.status = 499; /* out of memory for the answer: drop the connection */
         log_msg(LOG_ERROR, "out of memory writing an answer");
@@ -1179,7 +1182,6 @@ static void *loop_main(void *arg)
     http_server *s = l->s;
     loop_of = l;
     pool_loop_thread();
-    log_hold(true); /* request lines go out once per round (log_flush below) */
     struct epoll_event evs[256];
     int timeout = 1000;
     for (;;) {
@@ -1200,7 +1202,6 @@ static void *loop_main(void *arg)
         take_done(l, mail);
         timeout = expire(l);
         bury(l);
-        log_flush();
     }
     while (l->all.first) {
         conn *c = DLIST_ITEM(l->all.first, conn, alink);
@@ -1209,7 +1210,6 @@ static void *loop_main(void *arg)
     }
     bury(l);
     http_refusals_flush(clock_now_ms(), true);
-    log_hold(false);
     return NULL;
 }
 

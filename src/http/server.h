@@ -56,10 +56,13 @@ typedef struct http_response {
     int retry_after;          /* seconds, for 429; 0 = none */
     bool hashed;              /* hash holds the body's hash (http_body_hash): not computed again */
     uint64_t hash[2];
-    bool has_age; /* an answer from a snapshot: Age header ... */
-    int64_t age;  /* ... of this many seconds */
-    /* A body that res does not own (http_response_share): sent as it is,
-     * without a copy, then given back with shared_done(shared_arg). */
+    const char *route; /* a constant naming the route, for the metrics (NULL: "other") */
+    bool listing;      /* the body is a listing document (its bytes are counted) */
+    bool has_age;      /* an answer from a snapshot: Age header ... */
+    int64_t age;       /* ... of this many seconds */
+    /* The body's first bytes, which res does not own (http_response_share):
+     * sent as they are, without a copy, then given back with
+     * shared_done(shared_arg). */
     const char *shared;
     size_t shared_len;
     void (*shared_done)(void *arg);
@@ -74,9 +77,10 @@ bool http_response_more(http_response *res, size_t n);
 /* Empties the body: res->body reset (its memory kept), the others freed,
  * a shared body given back. */
 void http_response_clear_body(http_response *res);
-/* Makes the n bytes at p res's whole body, not copied: they must stay as
- * they are until done(arg), which the server calls once, when they are
- * sent or dropped. */
+/* Makes the n bytes at p the start of res's body, not copied (what
+ * res->body and more[] hold follows them): they must stay as they are
+ * until done(arg), which the server calls once, when they are sent or
+ * dropped. One shared part per answer. */
 void http_response_share(http_response *res, const char *p, size_t n, void (*done)(void *), void *arg);
 
 /* A request runs as steps: the handler, then a continuation after each

@@ -48,6 +48,16 @@ const call_attr_def call_attrs[ATTR_COUNT] = {
     {"leg-b-remote-port", "legB_remote_port"},
 };
 
+const char *const call_extra_fields[XF_COUNT] = {
+    [XF_CUSTOMER_ACC_EXTERNAL_ID] = "customer_acc_external_id",
+    [XF_VENDOR_ACC_EXTERNAL_ID] = "vendor_acc_external_id",
+    [XF_CUSTOMER_AUTH_EXTERNAL_ID] = "customer_auth_external_id",
+    [XF_CUSTOMER_AUTH_EXTERNAL_TYPE] = "customer_auth_external_type",
+    [XF_CUSTOMER_ACC_VAT] = "customer_acc_vat",
+    [XF_DESTINATION_REVERSE_BILLING] = "destination_reverse_billing",
+    [XF_DIALPEER_REVERSE_BILLING] = "dialpeer_reverse_billing",
+};
+
 const call_rel_def call_rels[REL_COUNT] = {
     {"customer", "contractors", "customer_id"},
     {"vendor", "contractors", "vendor_id"},
@@ -90,6 +100,7 @@ call_record *callset_push(callset *cs)
     if (!grow((void **)&cs->recs, &cs->cap, cs->n + 1, sizeof *cs->recs, 64)) return NULL;
     call_record *r = &cs->recs[cs->n++];
     memset(r->attr, 0, sizeof r->attr);
+    memset(r->extra, 0, sizeof r->extra);
     r->tag.off = r->tag.len = 0;
     for (int i = 0; i < REL_FROM_RECORD; i++) r->rel_id[i] = CALL_ID_NONE;
     r->duration = CALL_DURATION_NULL;
@@ -255,7 +266,42 @@ static val_class classify(const char *t, size_t len, decnum *num)
 
 double call_attr_number(const callset *cs, const call_record *r, call_attr attr)
 {
-    call_span sp = r->attr[attr];
+    return call_span_number(cs, r->attr[attr]);
+}
+
+double call_cost(const callset *cs, const call_record *r, bool vendor, int64_t ahead)
+{
+    if (r->duration == CALL_DURATION_NULL) return 0;
+    call_attr fee = vendor ? ATTR_DIALPEER_FEE : ATTR_DESTINATION_FEE;
+    call_attr ii = vendor ? ATTR_DIALPEER_INITIAL_INTERVAL : ATTR_DESTINATION_INITIAL_INTERVAL;
+    call_attr ir = vendor ? ATTR_DIALPEER_INITIAL_RATE : ATTR_DESTINATION_INITIAL_RATE;
+    call_attr ni = vendor ? ATTR_DIALPEER_NEXT_INTERVAL : ATTR_DESTINATION_NEXT_INTERVAL;
+    call_attr nr = vendor ? ATTR_DIALPEER_NEXT_RATE : ATTR_DESTINATION_NEXT_RATE;
+    double initial = call_attr_number(cs, r, ii), next = call_attr_number(cs, r, ni);
+    double cost = call_attr_number(cs, r, fee) + initial * call_attr_number(cs, r, ir) / 60;
+    double d = (double)r->duration + (double)ahead;
+    if (d > initial && next > 0) cost += ceil((d - initial) / next) * next * call_attr_number(cs, r, nr) / 60;
+    return cost;
+}
+
+bool call_span_true(const callset *cs, call_span s)
+{
+    return s.len == 4 && memcmp(callset_text(cs, s), "true", 4) == 0;
+}
+
+void call_span_text(buf *out, const callset *cs, call_span s)
+{
+    const char *t = callset_text(cs, s);
+    if (s.len < 2 || t[0] != '"') {
+        buf_append(out, t, s.len);
+        return;
+    }
+    json_bytes it = {t + 1, t + s.len - 1, {0}, 0};
+    for (int c; (c = json_bytes_next(&it)) >= 0;) buf_putc(out, (char)c);
+}
+
+double call_span_number(const callset *cs, call_span sp)
+{
     decnum x;
     if (classify(callset_text(cs, sp), sp.len, &x) != VAL_NUMBER || x.zero) return 0;
     double v = 0;

@@ -80,7 +80,23 @@ typedef enum {
 } call_rel;
 
 #define REL_FROM_RECORD REL_NODE /* relationships 0..REL_NODE-1 are record fields */
-#define CALL_ID_NONE INT64_MIN   /* field missing, null or not an integer */
+
+/* Record fields the service reads beyond the API's attributes and
+ * relationships: the labels and prices of the metrics (docs/METRICS.md).
+ * Kept as attributes are (JSON text), never printed in a document. */
+typedef enum {
+    XF_CUSTOMER_ACC_EXTERNAL_ID,
+    XF_VENDOR_ACC_EXTERNAL_ID,
+    XF_CUSTOMER_AUTH_EXTERNAL_ID,
+    XF_CUSTOMER_AUTH_EXTERNAL_TYPE,
+    XF_CUSTOMER_ACC_VAT,
+    XF_DESTINATION_REVERSE_BILLING,
+    XF_DIALPEER_REVERSE_BILLING,
+    XF_COUNT
+} call_extra;
+
+extern const char *const call_extra_fields[XF_COUNT]; /* node record field names */
+#define CALL_ID_NONE INT64_MIN                        /* field missing, null or not an integer */
 #define CALL_DURATION_NULL INT64_MIN
 
 typedef struct call_attr_def {
@@ -104,6 +120,7 @@ typedef struct call_span {
 
 typedef struct call_record {
     call_span attr[ATTR_COUNT];
+    call_span extra[XF_COUNT];
     call_span tag;                   /* the raw local_tag bytes (unescaped) */
     int64_t rel_id[REL_FROM_RECORD]; /* CALL_ID_NONE when absent */
     int64_t duration;                /* truncated seconds, CALL_DURATION_NULL */
@@ -153,6 +170,20 @@ bool call_attr_is_null(const call_record *r, call_attr attr);
  * number, or a string holding a decimal one, e.g. rates "0.11"); 0 when it
  * is null or no number. */
 double call_attr_number(const callset *cs, const call_record *r, call_attr attr);
+/* The same for any span of a record (an extra field). */
+double call_span_number(const callset *cs, call_span s);
+/* Whether the span holds the literal true. */
+bool call_span_true(const callset *cs, call_span s);
+/* Appends the value as text: a string's bytes unescaped, anything else as
+ * its JSON text, nothing for null (as yeti's labels write them). */
+void call_span_text(buf *out, const callset *cs, call_span s);
+
+/* What a call costs after `ahead` seconds more, by yeti's formula: the
+ * fee, the initial interval at the initial rate, then each started next
+ * interval at the next rate (rates per minute); the customer's side
+ * (destination_*) or the vendor's (dialpeer_*). A call not yet connected
+ * costs nothing. No VAT: the caller applies it where it belongs. */
+double call_cost(const callset *cs, const call_record *r, bool vendor, int64_t ahead);
 
 /* Index of an attribute / relationship by API name, or -1. */
 int call_attr_index(const char *name, size_t len);

@@ -19,6 +19,7 @@
  * bytes) is dropped. If a reused connection still dies before the first
  * reply byte, the job reconnects once — the node restarted, not failed. */
 #include "nodes/fanout.h"
+#include "metrics/counters.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -560,6 +561,7 @@ struct node_round {
     size_t n, pending; /* jobs; jobs without an outcome yet */
     job *jobs;
     int64_t deadline_ms;
+    int64_t started_us;
     int timeout_ms;
     node_round_done done;
     void *arg;
@@ -645,8 +647,10 @@ static void round_check(node_round *rd)
             *pp = rd->next;
             break;
         }
+    counters_round(clock_now_us() - rd->started_us);
     for (size_t i = 0; i < rd->n; i++) {
         job *j = &rd->jobs[i];
+        if (j->res->status != NODE_OK) counters_node_failure(j->target->id, node_status_code(j->res->status));
         reply_parser_free(j->rp);
         buf_free(&j->req);
         pool_give_spare(p, j->target->id, j->target->endpoint, &j->payload);
@@ -778,6 +782,7 @@ void node_pool_start(node_pool *pool, size_t n, const node_target *targets, cons
                        .pending = n,
                        .jobs = jobs,
                        .deadline_ms = clock_now_ms() + timeout_ms,
+                       .started_us = clock_now_us(),
                        .timeout_ms = timeout_ms,
                        .done = done,
                        .arg = arg};

@@ -79,7 +79,8 @@
 
 /* ---- tables built once ---------------------------------------------------- */
 
-typedef enum { F_NONE, F_ATTR, F_TIME, F_DURATION, F_TAG, F_REL } field_kind;
+/* F_EXTRA: kept as F_ATTR is, in the record's extra[] (model/calls.h) */
+typedef enum { F_NONE, F_ATTR, F_TIME, F_DURATION, F_TAG, F_REL, F_EXTRA } field_kind;
 
 typedef struct field_slot {
     const char *name;
@@ -89,7 +90,7 @@ typedef struct field_slot {
     uint8_t bit;   /* its bit in a record's word of fields seen (duplicate keys) */
 } field_slot;
 
-#define FIELD_SLOTS 256 /* power of two, well above the ~55 names */
+#define FIELD_SLOTS 256 /* power of two, well above the ~60 names */
 static field_slot field_table[FIELD_SLOTS];
 
 /* byte classes inside a string */
@@ -122,7 +123,7 @@ static uint32_t name_hash(const unsigned char *s, size_t n)
     return h;
 }
 
-_Static_assert(ATTR_COUNT + REL_FROM_RECORD <= 64, "a record's fields seen fit in one word");
+_Static_assert(ATTR_COUNT + REL_FROM_RECORD + XF_COUNT <= 64, "a record's fields seen fit in one word");
 
 static void field_put(const char *name, field_kind kind, int index, int bit)
 {
@@ -145,6 +146,8 @@ static void tables_build(void)
         field_put(call_attrs[a].field, k, a, a);
     }
     for (int r = 0; r < REL_FROM_RECORD; r++) field_put(call_rels[r].field, F_REL, r, ATTR_COUNT + r);
+    for (int x = 0; x < XF_COUNT; x++)
+        field_put(call_extra_fields[x], F_EXTRA, x, ATTR_COUNT + REL_FROM_RECORD + x);
 
     for (int c = 0x20; c < 256; c++) {
         if (c == '"' || c == '\\') continue;
@@ -763,6 +766,7 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
         size_t k;
         const unsigned char *t;
         switch (kind) {
+        case F_EXTRA:
         case F_ATTR: put_string(p, a, &v); break;
         case F_TAG: /* the raw bytes for the call id, then the attribute */
             r->tag = (call_span){0, 0};
@@ -792,6 +796,7 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
         int64_t v;
         switch (kind) {
         case F_TAG: r->tag = (call_span){0, 0}; __attribute__((fallthrough));
+        case F_EXTRA:
         case F_ATTR: buf_append(a, t, k); break;
         case F_REL:
             if (!parse_int(t, k, &r->rel_id[f->index])) r->rel_id[f->index] = CALL_ID_NONE;
@@ -822,6 +827,7 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
         if (!k) return false;
         switch (kind) {
         case F_TAG: r->tag = (call_span){0, 0}; __attribute__((fallthrough));
+        case F_EXTRA:
         case F_ATTR:
             if (c != 'n') buf_append(a, p->s + from, k); /* null stays a null span */
             break;
@@ -832,6 +838,7 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
     } else if (c == '{' || c == '[') {
         switch (kind) {
         case F_TAG: r->tag = (call_span){0, 0}; __attribute__((fallthrough));
+        case F_EXTRA:
         case F_ATTR:
             if (!walk_value(p, RECORD_DEPTH, a)) return false;
             break;
@@ -844,7 +851,8 @@ static bool record_value(reply_parser *p, call_record *r, const field_slot *f)
     } else {
         return unexpected(p, "a value");
     }
-    r->attr[f->index] = (call_span){(uint32_t)start, (uint32_t)(a->len - start)};
+    call_span *dst = kind == F_EXTRA ? &r->extra[f->index] : &r->attr[f->index];
+    *dst = (call_span){(uint32_t)start, (uint32_t)(a->len - start)};
     return true;
 }
 

@@ -5,11 +5,8 @@
  * start a line or forge a field, however the log is read. */
 #include "util/log.h"
 
-#include <errno.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,51 +114,12 @@ void log_kv_ms(buf *line, const char *key, double ms)
     buf_printf(line, " %s=%.3f", key, ms);
 }
 
-#define HOLD_MAX (64 * 1024)
-
-/* Lines held on this thread (log_hold); whole lines only. */
-static _Thread_local char *held; /* HOLD_MAX bytes while holding */
-static _Thread_local size_t held_len;
-
-static void write_all(const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(STDERR_FILENO, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return; /* stderr is gone: nothing better to do */
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-void log_flush(void)
-{
-    if (held_len) write_all(held, held_len);
-    held_len = 0;
-}
-
-void log_hold(bool on)
-{
-    log_flush();
-    if (on && !held) held = malloc(HOLD_MAX); /* no memory: lines go out one by one */
-    if (!on) {
-        free(held);
-        held = NULL;
-    }
-}
-
 void log_end(buf *line, log_level lvl)
 {
     if (line->len > 0 && lvl >= min_level && !line->oom) {
         buf_putc(line, '\n');
-        if (!held || line->len > HOLD_MAX) {
-            log_flush(); /* after what is held, in order */
-            write_all(line->data, line->len);
-        } else {
-            if (held_len + line->len > HOLD_MAX) log_flush();
-            memcpy(held + held_len, line->data, line->len);
-            held_len += line->len;
-        }
+        ssize_t w = write(STDERR_FILENO, line->data, line->len);
+        (void)w;
     }
     buf_free(line);
 }

@@ -5,11 +5,10 @@
  * when it holds spaces, quotes, control characters (C0, DEL, C1, U+2028,
  * U+2029: escaped) or bytes that are not valid UTF-8 (written as \ufffd),
  * so a line is always one line. Never pass passwords or tokens. Thread-safe: a line is built
- * in memory and written with one write(2) (or held: log_hold). */
+ * in memory and written with one write(2). */
 #ifndef AC_UTIL_LOG_H
 #define AC_UTIL_LOG_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/buf.h"
@@ -30,14 +29,6 @@ void log_kv_ms(buf *line, const char *key, double ms);
 void log_value(buf *line, const char *v, size_t n);
 /* Ends the line, writes it, and frees the buffer. */
 void log_end(buf *line, log_level lvl);
-
-/* log_hold(true): lines ended on this thread are held in a buffer of its
- * own and written together by log_flush (or when 64 KiB are held),
- * instead of one write(2) each. For an event loop, which flushes before it
- * waits again, so that a line is never held past the loop's current round.
- * log_hold(false) writes what is held and frees the buffer. */
-void log_hold(bool on);
-void log_flush(void);
 
 /* Convenience: one message with printf-style free text as msg=... */
 void log_msg(log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

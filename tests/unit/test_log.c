@@ -4,8 +4,7 @@
  * U+2029 escaped in the JSON style the log uses; other UTF-8 kept readable;
  * bytes that are not valid UTF-8 written as \ufffd; and, for thousands of
  * random values, one line of printable ASCII and harmless UTF-8 whose
- * value decodes back to the input; lines held by a loop (log_hold) come
- * out whole and in order. */
+ * value decodes back to the input. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -242,54 +241,12 @@ static void random_values(void **state)
     }
 }
 
-/* Held lines (log_hold): nothing reaches stderr until log_flush, then the
- * lines come in order, whole; a line too big to hold goes out at once,
- * after the held ones; more than the buffer holds is flushed on the way;
- * log_hold(false) writes what is left. */
-static void held_lines(void **state)
-{
-    (void)state;
-    int saved;
-    int fd = capture_begin(&saved);
-    log_hold(true);
-    log_msg(LOG_INFO, "one");
-    log_msg(LOG_INFO, "two");
-    off_t before = lseek(fd, 0, SEEK_END);
-    log_flush();
-    off_t flushed = lseek(fd, 0, SEEK_END);
-    log_msg(LOG_INFO, "three");
-    char big[70 * 1024];
-    memset(big, 'x', sizeof big - 1);
-    big[sizeof big - 1] = '\0';
-    buf line;
-    log_begin(&line, LOG_INFO, "big");
-    log_kv(&line, "v", big);
-    log_end(&line, LOG_INFO); /* over 64 KiB: written at once, after "three" */
-    for (int i = 0; i < 2000; i++) log_msg(LOG_INFO, "many %d", i); /* ~100 KiB: flushed on the way */
-    log_hold(false);
-    assert_int_equal(before, 0);
-    assert_true(flushed > 0);
-    char *text = capture_end(fd, saved);
-    const char *want[] = {"msg=one\n",     "msg=two\n",        "msg=three\n",
-                          "msg=big v=xxx", "msg=\"many 0\"\n", "msg=\"many 1999\"\n"};
-    const char *at = text;
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        const char *p = strstr(at, want[i]);
-        if (!p) fail_msg("%s is missing or out of order", want[i]);
-        at = p;
-    }
-    size_t lines = 0;
-    for (const char *p = text; *p; p++) lines += *p == '\n';
-    assert_int_equal(lines, 2004);
-    free(text);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plain_and_c0),       cmocka_unit_test(del_c1_and_separators),
         cmocka_unit_test(readable_utf8_kept), cmocka_unit_test(invalid_utf8),
-        cmocka_unit_test(random_values),      cmocka_unit_test(held_lines),
+        cmocka_unit_test(random_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -276,6 +276,7 @@ static void gen_any(buf *j, int depth)
 typedef struct want_record {
     bool attr_set[ATTR_COUNT];
     buf attr[ATTR_COUNT]; /* the printed text; empty when null */
+    buf extra[XF_COUNT];  /* the same for the extra fields */
     bool has_tag;
     buf tag;
     int64_t rel[REL_FROM_RECORD];
@@ -286,6 +287,7 @@ static void want_init(want_record *w)
 {
     memset(w, 0, sizeof *w);
     for (int a = 0; a < ATTR_COUNT; a++) buf_init(&w->attr[a]);
+    for (int x = 0; x < XF_COUNT; x++) buf_init(&w->extra[x]);
     buf_init(&w->tag);
     for (int k = 0; k < REL_FROM_RECORD; k++) w->rel[k] = CALL_ID_NONE;
     w->duration = CALL_DURATION_NULL;
@@ -294,6 +296,7 @@ static void want_init(want_record *w)
 static void want_free(want_record *w)
 {
     for (int a = 0; a < ATTR_COUNT; a++) buf_free(&w->attr[a]);
+    for (int x = 0; x < XF_COUNT; x++) buf_free(&w->extra[x]);
     buf_free(&w->tag);
 }
 
@@ -373,6 +376,8 @@ static void gen_rel_value(buf *j, int64_t *id)
     }
 }
 
+static void gen_plain_value(buf *j, buf *out, want_record *tag_of);
+
 /* A value for attribute field a (of its kind); updates w. */
 static void gen_attr_value(buf *j, want_record *w, int a)
 {
@@ -400,7 +405,16 @@ static void gen_attr_value(buf *j, want_record *w, int a)
         }
         return;
     }
-    bool is_tag = a == ATTR_LOCAL_TAG;
+    gen_plain_value(j, out, a == ATTR_LOCAL_TAG ? w : NULL);
+}
+
+/* A value as a plain kept field reads it (attributes but times and the
+ * duration, and the extra fields), into out; for local_tag (tag_of: its
+ * record) also the tag's raw bytes. */
+static void gen_plain_value(buf *j, buf *out, want_record *tag_of)
+{
+    bool is_tag = tag_of != NULL;
+    want_record *w = tag_of;
     if (is_tag) {
         w->has_tag = false;
         buf_reset(&w->tag);
@@ -468,7 +482,8 @@ static void gen_key(buf *j, const char *name)
 
 /* Fields of one record: 0..ATTR_COUNT-1 attributes, then relationships,
  * then unknown fields. */
-#define FIELD_CHOICES (ATTR_COUNT + REL_FROM_RECORD + (int)(sizeof unknown_fields / sizeof unknown_fields[0]))
+#define KEPT_FIELDS (ATTR_COUNT + REL_FROM_RECORD + XF_COUNT) /* field choices below this are kept */
+#define FIELD_CHOICES (KEPT_FIELDS + (int)(sizeof unknown_fields / sizeof unknown_fields[0]))
 
 static void gen_record(buf *j, want_record *w, const int *order, int nfields)
 {
@@ -486,8 +501,13 @@ static void gen_record(buf *j, want_record *w, const int *order, int nfields)
         } else if (f < ATTR_COUNT + REL_FROM_RECORD) {
             gen_key(j, call_rels[f - ATTR_COUNT].field);
             gen_rel_value(j, &w->rel[f - ATTR_COUNT]);
+        } else if (f < KEPT_FIELDS) {
+            buf *out = &w->extra[f - ATTR_COUNT - REL_FROM_RECORD];
+            gen_key(j, call_extra_fields[f - ATTR_COUNT - REL_FROM_RECORD]);
+            buf_reset(out);
+            gen_plain_value(j, out, NULL);
         } else {
-            gen_key(j, unknown_fields[f - ATTR_COUNT - REL_FROM_RECORD]);
+            gen_key(j, unknown_fields[f - KEPT_FIELDS]);
             gen_any(j, 4);
         }
         gen_ws(j);
@@ -500,8 +520,7 @@ static int gen_order(int *order, int cap)
 {
     int n = 0;
     for (int f = 0; f < FIELD_CHOICES && n < cap; f++)
-        if (f == ATTR_LOCAL_TAG ? chance(95) : chance(f < ATTR_COUNT + REL_FROM_RECORD ? 75 : 20))
-            order[n++] = f;
+        if (f == ATTR_LOCAL_TAG ? chance(95) : chance(f < KEPT_FIELDS ? 75 : 20)) order[n++] = f;
     for (int k = n - 1; k > 0; k--) {
         int m = pick(k + 1), t = order[k];
         order[k] = order[m];
@@ -527,10 +546,13 @@ typedef struct gen_reply {
 static const char *repeated_kept_field(const int *order, int nfields)
 {
     int last = nfields ? order[nfields - 1] : -1;
-    if (last < 0 || last >= ATTR_COUNT + REL_FROM_RECORD) return NULL;
+    if (last < 0 || last >= KEPT_FIELDS) return NULL;
     for (int k = 0; k < nfields - 1; k++)
         if (order[k] == last)
-            return last < ATTR_COUNT ? call_attrs[last].field : call_rels[last - ATTR_COUNT].field;
+            return last < ATTR_COUNT ? call_attrs[last].field
+                : last < ATTR_COUNT + REL_FROM_RECORD
+                ? call_rels[last - ATTR_COUNT].field
+                : call_extra_fields[last - ATTR_COUNT - REL_FROM_RECORD];
     return NULL;
 }
 
@@ -655,6 +677,8 @@ static void check_generated(const gen_reply *g, const callset *cs)
         const call_record *rec = &cs->recs[kept];
         for (int a = 0; a < ATTR_COUNT; a++)
             assert_span(cs, rec->attr[a], &w->attr[a], call_attrs[a].name, kept);
+        for (int x = 0; x < XF_COUNT; x++)
+            assert_span(cs, rec->extra[x], &w->extra[x], call_extra_fields[x], kept);
         assert_span(cs, rec->tag, &w->tag, "tag", kept);
         for (int k = 0; k < REL_FROM_RECORD; k++)
             if (rec->rel_id[k] != w->rel[k])

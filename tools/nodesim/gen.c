@@ -287,10 +287,18 @@ void sim_gen_render(const sim_gen_call *g, buf *out, size_t *slot)
     kv_int(out, "vendor_external_id", 1000 + g->vendor);
     kv_int(out, "customer_acc_id", g->customer);
     kv_int(out, "customer_acc_external_id", 2000 + g->customer);
+    kv_str(out, "customer_acc_vat", g->customer % 3 == 0 ? "20.0" : "0.0");
+    kv_raw(out, "customer_acc_check_balance", "true");
     kv_int(out, "vendor_acc_id", g->vendor);
     kv_int(out, "vendor_acc_external_id", 2000 + g->vendor);
     kv_int(out, "customer_auth_id", g->auth);
-    kv_raw(out, "customer_auth_external_id", "null");
+    if (g->auth % 2) {
+        kv_int(out, "customer_auth_external_id", 4000 + g->auth);
+        kv_str(out, "customer_auth_external_type", "term");
+    } else {
+        kv_raw(out, "customer_auth_external_id", "null");
+        kv_raw(out, "customer_auth_external_type", "null");
+    }
     kv_int(out, "destination_id", g->destination);
     kv_int(out, "dialpeer_id", g->dialpeer);
     kv_int(out, "orig_gw_id", g->customer);

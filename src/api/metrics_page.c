@@ -1,0 +1,565 @@
+/* metrics_page: GET /metrics (docs/METRICS.md).
+ *
+ * Design. A scrape reads the live view: a snapshot no older than the
+ * refresh period (live_get), so any number of scrapers cost at most one
+ * node round per --refresh-ms. What a snapshot says (yeti's families and
+ * the per-node ones) is rendered once per snapshot and format, then kept:
+ * every later scrape of the same snapshot shares those bytes with its
+ * answer (http_response_share) and only writes what changes by the
+ * moment after them: the snapshot's age, the process, the service's
+ * counters (metrics/counters.h).
+ *
+ * yeti's families (lib/prometheus/active_calls_collector.rb and
+ * Jobs::CallsMonitoring in yeti-web) are grouped per customer account,
+ * vendor account and customers auth by sorting the calls' indices on the
+ * group's id, once per snapshot. A label set seen before and absent now
+ * is written as 0 until --metrics-keep-gone-s have passed since it was
+ * last seen, then dropped, so series of accounts that are gone fall to 0
+ * on a dashboard and cardinality does not grow for ever.
+ *
+ * Access: a client address inside --metrics-allow (loopback by default),
+ * or the bearer token of --metrics-token-file. */
+#include <dirent.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "api/app_internal.h"
+#include "http/response.h"
+#include "live/live.h"
+#include "metrics/counters.h"
+#include "metrics/expo.h"
+#include "util/clock.h"
+#include "util/grow.h"
+
+#define PREFIX "ruby_yeti_ac"
+#define AHEAD_S 60 /* yeti's accounts' prices look one monitoring interval ahead */
+
+typedef enum { K_ORIG_ACC, K_TERM_ACC, K_CA, K_COUNT } kind;
+
+/* A label set seen in an earlier snapshot. */
+typedef struct seen {
+    char *labels;    /* "{...}" as written */
+    int64_t last_ms; /* wall time of the last snapshot that had it */
+    uint64_t mark;   /* the render that saw it last */
+} seen;
+
+typedef struct rendered {
+    atomic_int refs;
+    size_t len;
+    char bytes[];
+} rendered;
+
+struct metrics_state {
+    pthread_mutex_t mu;
+    cidr_list allow;
+    char token[512];
+    size_t token_len;
+    int64_t keep_gone_ms;
+    uint64_t seq[2];     /* the snapshot of text[om] */
+    rendered *text[2];   /* [openmetrics] */
+    seen *seen[K_COUNT]; /* open addressing, power-of-two capacity */
+    size_t nseen[K_COUNT], capseen[K_COUNT];
+    uint64_t renders;
+};
+
+static const char *const gauge_names[K_COUNT][4] = {
+    {"account_originated", "account_originated_unique_src", "account_originated_unique_dst",
+     "account_price_originated"},
+    {"account_terminated", "account_price_terminated", NULL, NULL},
+    {"ca", "ca_price_originated", NULL, NULL},
+};
+static const char *const gauge_help[K_COUNT][4] = {
+    {"total calls originated by account", "qty of unique src_routing_number originated by account",
+     "qty of unique dst_routing_number originated by account",
+     "total origination price for calls originated by account"},
+    {"total calls terminated to account", "total termination price for calls originated by account", NULL,
+     NULL},
+    {"total calls originated by customer auth",
+     "total origination price for calls originated by customer auth", NULL, NULL},
+};
+static const int ngauges[K_COUNT] = {4, 2, 2};
+
+static void rendered_release(void *p)
+{
+    rendered *r = p;
+    if (r && atomic_fetch_sub(&r->refs, 1) == 1) free(r);
+}
+
+metrics_state *metrics_state_new(const char *allow, const char *token_file, int keep_gone_s, char err[256])
+{
+    metrics_state *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, 256, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&m->mu, NULL);
+    m->keep_gone_ms = (int64_t)keep_gone_s * 1000;
+    char cerr[160];
+    if (cidr_list_parse(allow && *allow ? allow : "127.0.0.0/8,::1/128", &m->allow, cerr) != 0) {
+        snprintf(err, 256, "--metrics-allow: %s", cerr);
+        metrics_state_free(m);
+        return NULL;
+    }
+    if (token_file) {
+        FILE *f = fopen(token_file, "r");
+        size_t n = f ? fread(m->token, 1, sizeof m->token - 1, f) : 0;
+        if (f) fclose(f);
+        while (n && (m->token[n - 1] == '\n' || m->token[n - 1] == '\r' || m->token[n - 1] == ' ')) n--;
+        if (!f || n < 16) {
+            snprintf(err, 256, "--metrics-token-file %s: %s", token_file,
+                     f ? "the token must have 16 bytes or more" : "cannot be read");
+            metrics_state_free(m);
+            return NULL;
+        }
+        m->token_len = n;
+    }
+    return m;
+}
+
+void metrics_state_free(metrics_state *m)
+{
+    if (!m) return;
+    for (int k = 0; k < K_COUNT; k++) {
+        for (size_t i = 0; i < m->capseen[k]; i++) free(m->seen[k][i].labels);
+        free(m->seen[k]);
+    }
+    rendered_release(m->text[0]);
+    rendered_release(m->text[1]);
+    cidr_list_free(&m->allow);
+    explicit_bzero(m->token, sizeof m->token);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+/* ---- the memory of label sets ---------------------------------------------- */
+
+static size_t label_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+/* Marks labels[0..n) seen now; false when memory ran out. */
+static bool seen_mark(metrics_state *m, kind k, const char *labels, size_t n, int64_t now_ms)
+{
+    if ((m->nseen[k] + 1) * 2 > m->capseen[k]) { /* grow to keep it half empty */
+        size_t cap = m->capseen[k] ? m->capseen[k] * 2 : 256;
+        seen *t = calloc(cap, sizeof *t);
+        if (!t) return false;
+        for (size_t i = 0; i < m->capseen[k]; i++) {
+            seen *e = &m->seen[k][i];
+            if (!e->labels) continue;
+            size_t j = label_hash(e->labels, strlen(e->labels)) & (cap - 1);
+            while (t[j].labels) j = (j + 1) & (cap - 1);
+            t[j] = *e;
+        }
+        free(m->seen[k]);
+        m->seen[k] = t;
+        m->capseen[k] = cap;
+    }
+    size_t cap = m->capseen[k], j = label_hash(labels, n) & (cap - 1);
+    seen *t = m->seen[k];
+    while (t[j].labels && !(strlen(t[j].labels) == n && memcmp(t[j].labels, labels, n) == 0))
+        j = (j + 1) & (cap - 1);
+    if (!t[j].labels) {
+        if (!(t[j].labels = strndup(labels, n))) return false;
+        m->nseen[k]++;
+    }
+    t[j].last_ms = now_ms;
+    t[j].mark = m->renders;
+    return true;
+}
+
+/* Drops what was last seen before `cutoff`, and rebuilds the table. */
+static void seen_expire(metrics_state *m, kind k, int64_t cutoff)
+{
+    size_t cap = m->capseen[k];
+    seen *old = m->seen[k];
+    bool any = false;
+    for (size_t i = 0; i < cap && !any; i++) any = old[i].labels && old[i].last_ms < cutoff;
+    if (!any) return;
+    seen *t = calloc(cap, sizeof *t);
+    if (!t) return; /* kept one more render */
+    size_t n = 0;
+    for (size_t i = 0; i < cap; i++) {
+        if (!old[i].labels) continue;
+        if (old[i].last_ms < cutoff) {
+            free(old[i].labels);
+            continue;
+        }
+        size_t j = label_hash(old[i].labels, strlen(old[i].labels)) & (cap - 1);
+        while (t[j].labels) j = (j + 1) & (cap - 1);
+        t[j] = old[i];
+        n++;
+    }
+    free(old);
+    m->seen[k] = t;
+    m->nseen[k] = n;
+}
+
+/* ---- yeti's families from a snapshot ---------------------------------------- */
+
+typedef struct ref {
+    int64_t key;
+    const callset *cs;
+    const call_record *r;
+} ref;
+
+static int ref_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const ref *)a)->key, y = ((const ref *)b)->key;
+    return (x > y) - (x < y);
+}
+
+/* Sorts spans' texts to count the distinct ones. */
+typedef struct text_ref {
+    const char *p;
+    size_t n;
+} text_ref;
+
+static int text_cmp(const void *a, const void *b)
+{
+    const text_ref *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static size_t distinct(const ref *g, size_t n, call_attr attr, text_ref *scratch)
+{
+    for (size_t i = 0; i < n; i++) {
+        call_span s = g[i].r->attr[attr];
+        scratch[i] = (text_ref){callset_text(g[i].cs, s), s.len};
+    }
+    qsort(scratch, n, sizeof *scratch, text_cmp);
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++) d += i == 0 || text_cmp(&scratch[i - 1], &scratch[i]) != 0;
+    return d;
+}
+
+/* A call's price for the family: yeti's formula, VAT on the customer's
+ * side, reverse-billed calls counted negative. */
+static double signed_price(const ref *c, bool vendor, int64_t ahead)
+{
+    double p = call_cost(c->cs, c->r, vendor, ahead);
+    if (!vendor) p *= 1 + call_span_number(c->cs, c->r->extra[XF_CUSTOMER_ACC_VAT]) / 100;
+    call_extra rb = vendor ? XF_DIALPEER_REVERSE_BILLING : XF_DESTINATION_REVERSE_BILLING;
+    return call_span_true(c->cs, c->r->extra[rb]) ? -p : p;
+}
+
+/* The label set of a group, "{...}", into lb. */
+static void group_labels(buf *lb, kind k, const ref *first)
+{
+    expo e = {lb, false};
+    buf_reset(lb);
+    buf_putc(lb, '{');
+    buf tmp;
+    buf_init(&tmp);
+    const callset *cs = first->cs;
+    const call_record *r = first->r;
+    if (k == K_CA) {
+        expo_label_i64(&e, "id", first->key);
+        call_span_text(&tmp, cs, r->extra[XF_CUSTOMER_AUTH_EXTERNAL_ID]);
+        expo_label(&e, "external_id", tmp.data ? tmp.data : "", tmp.len);
+        buf_reset(&tmp);
+        call_span_text(&tmp, cs, r->extra[XF_CUSTOMER_AUTH_EXTERNAL_TYPE]);
+        expo_label(&e, "external_type", tmp.data ? tmp.data : "", tmp.len);
+        buf_reset(&tmp);
+    }
+    call_extra ext = k == K_TERM_ACC ? XF_VENDOR_ACC_EXTERNAL_ID : XF_CUSTOMER_ACC_EXTERNAL_ID;
+    call_span_text(&tmp, cs, r->extra[ext]);
+    expo_label(&e, "account_external_id", tmp.data ? tmp.data : "", tmp.len);
+    int64_t acc = k == K_CA ? r->rel_id[REL_CUSTOMER_ACC] : first->key;
+    if (acc == CALL_ID_NONE)
+        expo_label(&e, "account_id", "", 0);
+    else
+        expo_label_i64(&e, "account_id", acc);
+    buf_putc(lb, '}');
+    buf_free(&tmp);
+}
+
+/* One sample line of a yeti gauge: ruby_yeti_ac_<name>{labels} value. */
+static void sample(buf *out, const char *name, const char *labels, size_t len, double v)
+{
+    char full[96];
+    snprintf(full, sizeof full, PREFIX "_%s", name);
+    expo e = {out, false};
+    expo_sample_raw(&e, full, labels, len, v);
+}
+
+/* The yeti families and the per-node ones of snapshot s, into out. */
+static bool render_snapshot(metrics_state *m, const live_snap *s, buf *out, bool om)
+{
+    expo e = {out, om};
+    size_t total = 0, ok_calls = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->results[i].status == NODE_OK) ok_calls += s->results[i].calls.n;
+    ref *refs = malloc((ok_calls ? ok_calls : 1) * sizeof *refs);
+    text_ref *scratch = malloc((ok_calls ? ok_calls : 1) * sizeof *scratch);
+    buf lb;
+    buf_init(&lb);
+    bool ok = refs && scratch;
+
+    expo_family(&e, PREFIX, "gauge", "total active calls by all accounts");
+    for (size_t i = 0; i < s->n; i++)
+        if (s->results[i].status == NODE_OK) total += s->results[i].calls.n;
+    expo_sample_begin(&e, PREFIX, NULL);
+    expo_sample_end_i64(&e, (int64_t)total);
+
+    m->renders++;
+    for (int k = 0; ok && k < K_COUNT; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            if (s->results[i].status != NODE_OK) continue;
+            const callset *cs = &s->results[i].calls;
+            for (size_t j = 0; j < cs->n; j++) {
+                const call_record *r = &cs->recs[j];
+                int64_t key = r->rel_id[k == K_ORIG_ACC       ? REL_CUSTOMER_ACC
+                                            : k == K_TERM_ACC ? REL_VENDOR_ACC
+                                                              : REL_CUSTOMER_AUTH];
+                if (key != CALL_ID_NONE) refs[n++] = (ref){key, cs, r};
+            }
+        }
+        qsort(refs, n, sizeof *refs, ref_cmp);
+        buf lines[4];
+        for (int g = 0; g < 4; g++) buf_init(&lines[g]);
+        for (size_t a = 0, b; a < n; a = b) {
+            for (b = a + 1; b < n && refs[b].key == refs[a].key; b++) continue;
+            group_labels(&lb, k, &refs[a]);
+            ok = ok && !lb.oom && seen_mark(m, k, lb.data, lb.len, s->wall_ms);
+            double price = 0;
+            bool vendor = k == K_TERM_ACC;
+            for (size_t c = a; c < b; c++) price += signed_price(&refs[c], vendor, k == K_CA ? 0 : AHEAD_S);
+            double v[4] = {(double)(b - a), price, 0, 0};
+            if (k == K_ORIG_ACC) {
+                v[1] = (double)distinct(refs + a, b - a, ATTR_SRC_PREFIX_ROUTING, scratch);
+                v[2] = (double)distinct(refs + a, b - a, ATTR_DST_PREFIX_ROUTING, scratch);
+                v[3] = price;
+            }
+            for (int g = 0; g < ngauges[k]; g++) sample(&lines[g], gauge_names[k][g], lb.data, lb.len, v[g]);
+        }
+        /* label sets seen before and gone now: 0 while they are remembered */
+        seen_expire(m, k, s->wall_ms - m->keep_gone_ms);
+        for (size_t i = 0; i < m->capseen[k]; i++) {
+            const seen *x = &m->seen[k][i];
+            if (!x->labels || x->mark == m->renders) continue;
+            for (int g = 0; g < ngauges[k]; g++)
+                sample(&lines[g], gauge_names[k][g], x->labels, strlen(x->labels), 0);
+        }
+        for (int g = 0; g < ngauges[k]; g++) {
+            char name[96];
+            snprintf(name, sizeof name, PREFIX "_%s", gauge_names[k][g]);
+            expo_family(&e, name, "gauge", gauge_help[k][g]);
+            buf_append(out, lines[g].data, lines[g].len);
+            ok = ok && !lines[g].oom;
+            buf_free(&lines[g]);
+        }
+    }
+
+    expo_family(&e, "activecalls_node_up", "gauge", "1 when the node answered the snapshot's round, else 0.");
+    for (size_t i = 0; i < s->n; i++) {
+        expo_sample_begin(&e, "activecalls_node_up", NULL);
+        expo_label_i64(&e, "node_id", s->targets[i].id);
+        expo_label(&e, "node_name", s->targets[i].name, strlen(s->targets[i].name));
+        expo_label_i64(&e, "pop_id", s->pop_ids[i]);
+        expo_sample_end_i64(&e, s->results[i].status == NODE_OK);
+    }
+    expo_family(&e, "activecalls_node_calls", "gauge", "Active calls of a node that answered.");
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->results[i].status != NODE_OK) continue;
+        expo_sample_begin(&e, "activecalls_node_calls", NULL);
+        expo_label_i64(&e, "node_id", s->targets[i].id);
+        expo_label(&e, "node_name", s->targets[i].name, strlen(s->targets[i].name));
+        expo_label_i64(&e, "pop_id", s->pop_ids[i]);
+        expo_sample_end_i64(&e, (int64_t)s->results[i].calls.n);
+    }
+    buf_free(&lb);
+    free(refs);
+    free(scratch);
+    return ok && !out->oom;
+}
+
+/* The rendered text of snapshot s in format om, shared (a reference). */
+static rendered *snapshot_text(metrics_state *m, const live_snap *s, bool om)
+{
+    pthread_mutex_lock(&m->mu);
+    rendered *r = m->text[om];
+    if (!r || m->seq[om] != s->seq) {
+        r = NULL;
+        buf out;
+        buf_init(&out);
+        if (render_snapshot(m, s, &out, om) && (r = malloc(sizeof *r + out.len))) {
+            atomic_init(&r->refs, 1);
+            r->len = out.len;
+            memcpy(r->bytes, out.data, out.len);
+            if (s->seq >= m->seq[om]) { /* never replaced by an older snapshot's */
+                rendered_release(m->text[om]);
+                m->text[om] = r;
+                m->seq[om] = s->seq;
+                atomic_fetch_add(&r->refs, 1);
+            }
+        }
+        buf_free(&out);
+    } else {
+        atomic_fetch_add(&r->refs, 1);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return r;
+}
+
+/* ---- the process ---------------------------------------------------------------- */
+
+static void process_families(expo *e)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    long rss = 0, threads = 0;
+    unsigned long long ut = 0, st = 0, start = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        long size;
+        if (fscanf(f, "%ld %ld", &size, &rss) != 2) rss = 0;
+        fclose(f);
+    }
+    f = fopen("/proc/self/stat", "r");
+    if (f) {
+        char line[1024];
+        const char *p = fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+        /* after ") ": state(3) ... utime(14) stime(15) ... num_threads(20) ... starttime(22) */
+        if (!p ||
+            sscanf(p + 2,
+                   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %ld %*d %llu", &ut,
+                   &st, &threads, &start) != 4)
+            threads = 0;
+        fclose(f);
+    }
+    size_t fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        for (struct dirent *de; (de = readdir(d));) fds += de->d_name[0] != '.';
+        closedir(d);
+        fds--; /* the directory's own */
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    expo_family(e, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    expo_sample_begin(e, "process_resident_memory_bytes", NULL);
+    expo_sample_end_i64(e, (int64_t)rss * page);
+    expo_family(e, "process_open_fds", "gauge", "Number of open file descriptors.");
+    expo_sample_begin(e, "process_open_fds", NULL);
+    expo_sample_end_i64(e, (int64_t)fds);
+    expo_family(e, "process_threads", "gauge", "Number of OS threads in the process.");
+    expo_sample_begin(e, "process_threads", NULL);
+    expo_sample_end_i64(e, threads);
+    expo_family(e, "process_cpu_seconds", "counter", "Total user and system CPU time spent in seconds.");
+    expo_sample_begin(e, "process_cpu_seconds", "_total");
+    expo_sample_end(e, hz > 0 ? (double)(ut + st) / (double)hz : 0);
+}
+
+/* ---- the request ---------------------------------------------------------------- */
+
+typedef struct scrape {
+    app *a;
+    const http_request *req;
+    http_response *res;
+    node_snapshot *nodes;
+    live_snap *snap;
+    bool om;
+} scrape;
+
+static void scrape_write(void *arg);
+
+static void scrape_ready(void *arg, live_snap *snap)
+{
+    scrape *sc = arg;
+    sc->snap = snap;
+    http_continue(sc->req, scrape_write, sc);
+}
+
+/* Whether snapshot s's text in format om is kept already. */
+static bool rendered_already(metrics_state *m, const live_snap *s, bool om)
+{
+    pthread_mutex_lock(&m->mu);
+    bool yes = m->text[om] && m->seq[om] == s->seq;
+    pthread_mutex_unlock(&m->mu);
+    return yes;
+}
+
+/* The answer: the snapshot's text (rendered on a worker when it is not
+ * kept yet), then what changes from one scrape to the next. */
+static void scrape_write(void *arg)
+{
+    scrape *sc = arg;
+    http_response *res = sc->res;
+    live_snap *snap = sc->snap;
+    if (snap && !rendered_already(sc->a->metrics, snap, sc->om) && http_to_worker(sc->req)) return;
+    rendered *r = snap ? snapshot_text(sc->a->metrics, snap, sc->om) : NULL;
+    if (!snap) {
+        http_error(res, 503, "Service unavailable", "No snapshot of the nodes could be taken.");
+    } else if (!r) {
+        http_error(res, 500, "Internal server error", "Out of memory.");
+    } else {
+        http_response_clear_body(res);
+        http_response_share(res, r->bytes, r->len, rendered_release, r);
+        expo e = {&res->body, sc->om};
+        expo_family(&e, "activecalls_snapshot_age_seconds", "gauge",
+                    "Age of the snapshot these figures come from.");
+        expo_sample_begin(&e, "activecalls_snapshot_age_seconds", NULL);
+        expo_sample_end(&e, (double)(clock_now_ms() - snap->started_ms) / 1000.0);
+        process_families(&e);
+        counters_write(&e);
+        expo_finish(&e);
+        res->status = 200;
+        res->content_type = sc->om ? EXPO_OPENMETRICS_TYPE : EXPO_TEXT_TYPE;
+    }
+    if (snap) live_release(snap);
+    registry_release(sc->a->reg, sc->nodes);
+    free(sc);
+}
+
+/* Whether the request may read the metrics; else res holds the refusal. */
+static bool allowed(app *a, const http_request *req, http_response *res)
+{
+    metrics_state *m = a->metrics;
+    const char *auth = req->authorization;
+    if (m->token_len && auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        const char *t = auth + 7;
+        if (strlen(t) == m->token_len && CRYPTO_memcmp(t, m->token, m->token_len) == 0) return true;
+        http_error(res, 401, "Unauthorized", "The metrics token is not valid.");
+        return false;
+    }
+    struct sockaddr_storage client;
+    cidr_client_address((const struct sockaddr *)&req->peer, req->forwarded_for, &a->trusted, &client);
+    if (cidr_list_contains(&m->allow, (const struct sockaddr *)&client)) return true;
+    http_error(res, 403, "Forbidden",
+               m->token_len ? "This address may not read the metrics without the metrics token."
+                            : "This address may not read the metrics (--metrics-allow).");
+    return false;
+}
+
+void api_metrics(app *a, const http_request *req, http_response *res)
+{
+    if (!allowed(a, req, res)) return;
+    char err[STORE_ERR_LEN] = "";
+    bool moved;
+    node_snapshot *nodes = registry_for_request(a->reg, req, &moved, err);
+    if (moved) return;
+    if (!nodes) {
+        http_error(res, 503, "Store unavailable", err);
+        return;
+    }
+    scrape *sc = calloc(1, sizeof *sc);
+    if (!sc) {
+        registry_release(a->reg, nodes);
+        http_error(res, 500, "Internal server error", "Out of memory.");
+        return;
+    }
+    *sc = (scrape){.a = a, .req = req, .res = res, .nodes = nodes, .om = expo_wants_openmetrics(req->accept)};
+    http_defer(req);
+    live_nodes ln = {nodes->n, nodes->targets, nodes->pop_ids};
+    live_snap *snap = live_get(a->live, a->cfg.refresh_ms, &ln, scrape_ready, sc);
+    if (snap) scrape_ready(sc, snap);
+}
