@@ -91,9 +91,10 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     memcpy(a->secret, cfg->secret, cfg->secret_len);
     a->cfg.secret = a->secret;
 
-    if (!(a->metrics =
-              metrics_state_new(cfg->metrics_allow, cfg->metrics_token_file,
-                                cfg->metrics_keep_gone_s > 0 ? cfg->metrics_keep_gone_s : 900, err))) {
+    int refresh_ms = cfg->refresh_ms > 0 ? cfg->refresh_ms : 1000;
+    int keep_gone_s = cfg->metrics_keep_gone_s > 0 ? cfg->metrics_keep_gone_s : 900;
+    if (!(a->metrics = metrics_state_new(a->live, refresh_ms, cfg->metrics_allow, cfg->metrics_token_file,
+                                         keep_gone_s, err))) {
         app_free(a);
         return NULL;
     }
@@ -113,14 +114,14 @@ app *app_new(const app_config *cfg, store *st, char err[256])
 void app_free(app *a)
 {
     if (!a) return;
-    live_free(a->live); /* before the node pool its rounds run on, and the registry it reads */
+    metrics_state_free(a->metrics); /* first: it is one of the live view's consumers */
+    live_free(a->live);             /* before the node pool its rounds run on, and the registry it reads */
     registry_free(a->reg);
     node_pool_free(a->pool);
     pool_free(a->cpu);
     budget_free(a->docs);
     pushdown_free(a->pushdown);
     snapcache_free(a->docs_cache);
-    metrics_state_free(a->metrics);
     login_throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);

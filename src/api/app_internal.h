@@ -55,7 +55,8 @@ struct app {
 };
 
 /* GET /metrics (api/metrics_page.c) */
-metrics_state *metrics_state_new(const char *allow, const char *token_file, int keep_gone_s, char err[256]);
+metrics_state *metrics_state_new(live_view *live, int refresh_ms, const char *allow, const char *token_file,
+                                 int keep_gone_s, char err[256]);
 void metrics_state_free(metrics_state *m);
 void api_metrics(app *a, const http_request *req, http_response *res);
 

@@ -29,6 +29,8 @@
 #include <openssl/crypto.h>
 
 #include "api/app_internal.h"
+#include "http/compress.h"
+#include "http/negotiate.h"
 #include "http/response.h"
 #include "live/live.h"
 #include "metrics/counters.h"
@@ -50,21 +52,31 @@ typedef struct seen {
 
 typedef struct rendered {
     atomic_int refs;
+    pthread_mutex_t gz_mu;
+    http_gzip_head gz; /* the gzip of its bytes, made when a scraper first asks (under gz_mu) */
     size_t len;
     char bytes[];
 } rendered;
 
 struct metrics_state {
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;        /* the kept texts, the consumer's fields */
+    pthread_mutex_t render_mu; /* one render at a time: the memory of label sets */
     cidr_list allow;
     char token[512];
     size_t token_len;
     int64_t keep_gone_ms;
-    uint64_t seq[2];     /* the snapshot of text[om] */
-    rendered *text[2];   /* [openmetrics] */
-    seen *seen[K_COUNT]; /* open addressing, power-of-two capacity */
+    uint64_t seq[2];       /* the snapshot of text[om] ... */
+    int64_t started_ms[2]; /* ... and when its round started (monotonic) */
+    rendered *text[2];     /* [openmetrics] */
+    seen *seen[K_COUNT];   /* open addressing, power-of-two capacity */
     size_t nseen[K_COUNT], capseen[K_COUNT];
     uint64_t renders;
+    /* the live view's consumer, while scrapers come (metrics_consume) */
+    live_view *live;
+    int64_t idle_ms;        /* no scrape for this long: unsubscribed */
+    int handle;             /* -1: not subscribed */
+    int64_t last_scrape_ms; /* monotonic */
+    bool want[2], want_gz;  /* the formats and encoding scrapers asked for lately */
 };
 
 static const char *const gauge_names[K_COUNT][4] = {
@@ -87,10 +99,15 @@ static const int ngauges[K_COUNT] = {4, 2, 2};
 static void rendered_release(void *p)
 {
     rendered *r = p;
-    if (r && atomic_fetch_sub(&r->refs, 1) == 1) free(r);
+    if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
+        http_gzip_head_free(&r->gz);
+        pthread_mutex_destroy(&r->gz_mu);
+        free(r);
+    }
 }
 
-metrics_state *metrics_state_new(const char *allow, const char *token_file, int keep_gone_s, char err[256])
+metrics_state *metrics_state_new(live_view *live, int refresh_ms, const char *allow, const char *token_file,
+                                 int keep_gone_s, char err[256])
 {
     metrics_state *m = calloc(1, sizeof *m);
     if (!m) {
@@ -98,6 +115,10 @@ metrics_state *metrics_state_new(const char *allow, const char *token_file, int 
         return NULL;
     }
     pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->render_mu, NULL);
+    m->live = live;
+    m->handle = -1;
+    m->idle_ms = 10LL * refresh_ms > 60000 ? 10LL * refresh_ms : 60000;
     m->keep_gone_ms = (int64_t)keep_gone_s * 1000;
     char cerr[160];
     if (cidr_list_parse(allow && *allow ? allow : "127.0.0.0/8,::1/128", &m->allow, cerr) != 0) {
@@ -124,6 +145,7 @@ metrics_state *metrics_state_new(const char *allow, const char *token_file, int 
 void metrics_state_free(metrics_state *m)
 {
     if (!m) return;
+    if (m->handle >= 0) live_unsubscribe(m->live, m->handle);
     for (int k = 0; k < K_COUNT; k++) {
         for (size_t i = 0; i < m->capseen[k]; i++) free(m->seen[k][i].labels);
         free(m->seen[k]);
@@ -133,6 +155,7 @@ void metrics_state_free(metrics_state *m)
     cidr_list_free(&m->allow);
     explicit_bzero(m->token, sizeof m->token);
     pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->render_mu);
     free(m);
 }
 
@@ -385,31 +408,111 @@ static bool render_snapshot(metrics_state *m, const live_snap *s, buf *out, bool
 }
 
 /* The rendered text of snapshot s in format om, shared (a reference). */
-static rendered *snapshot_text(metrics_state *m, const live_snap *s, bool om)
+/* The kept text of snapshot s in format om (a reference), or NULL. */
+static rendered *kept_text(metrics_state *m, const live_snap *s, bool om)
 {
     pthread_mutex_lock(&m->mu);
     rendered *r = m->text[om];
-    if (!r || m->seq[om] != s->seq) {
-        r = NULL;
-        buf out;
-        buf_init(&out);
-        if (render_snapshot(m, s, &out, om) && (r = malloc(sizeof *r + out.len))) {
-            atomic_init(&r->refs, 1);
-            r->len = out.len;
-            memcpy(r->bytes, out.data, out.len);
-            if (s->seq >= m->seq[om]) { /* never replaced by an older snapshot's */
-                rendered_release(m->text[om]);
-                m->text[om] = r;
-                m->seq[om] = s->seq;
-                atomic_fetch_add(&r->refs, 1);
-            }
-        }
-        buf_free(&out);
-    } else {
+    if (r && m->seq[om] == s->seq)
         atomic_fetch_add(&r->refs, 1);
-    }
+    else
+        r = NULL;
     pthread_mutex_unlock(&m->mu);
     return r;
+}
+
+/* The rendered text of snapshot s in format om, shared (a reference).
+ * Renders run one at a time under render_mu (the memory of label sets is
+ * theirs), outside mu, so that scrapes of the kept text never wait. */
+static rendered *snapshot_text(metrics_state *m, const live_snap *s, bool om)
+{
+    rendered *r = kept_text(m, s, om);
+    if (r) return r;
+    pthread_mutex_lock(&m->render_mu);
+    if ((r = kept_text(m, s, om))) { /* rendered meanwhile */
+        pthread_mutex_unlock(&m->render_mu);
+        return r;
+    }
+    buf out;
+    buf_init(&out);
+    if (render_snapshot(m, s, &out, om) && (r = malloc(sizeof *r + out.len))) {
+        atomic_init(&r->refs, 1);
+        pthread_mutex_init(&r->gz_mu, NULL);
+        memset(&r->gz, 0, sizeof r->gz);
+        r->len = out.len;
+        memcpy(r->bytes, out.data, out.len);
+        pthread_mutex_lock(&m->mu);
+        if (s->seq >= m->seq[om]) { /* never replaced by an older snapshot's */
+            rendered_release(m->text[om]);
+            m->text[om] = r;
+            m->seq[om] = s->seq;
+            m->started_ms[om] = s->started_ms;
+            atomic_fetch_add(&r->refs, 1);
+        }
+        pthread_mutex_unlock(&m->mu);
+    }
+    buf_free(&out);
+    pthread_mutex_unlock(&m->render_mu);
+    return r;
+}
+
+static bool gz_ready(rendered *r)
+{
+    pthread_mutex_lock(&r->gz_mu);
+    bool yes = r->gz.data != NULL;
+    pthread_mutex_unlock(&r->gz_mu);
+    return yes;
+}
+
+/* The head of r's gzip body, made once; NULL when zlib failed. */
+static const http_gzip_head *rendered_gz(rendered *r)
+{
+    pthread_mutex_lock(&r->gz_mu);
+    if (!r->gz.data) http_gzip_head_make(&r->gz, r->bytes, r->len);
+    pthread_mutex_unlock(&r->gz_mu);
+    return r->gz.data ? &r->gz : NULL;
+}
+
+/* The live view's consumer while scrapers come: each new snapshot is
+ * rendered here, in the formats they asked for, so that a scrape finds
+ * it ready; after idle_ms without a scrape it unsubscribes, and nothing
+ * is polled for the metrics any more. */
+static void metrics_consume(void *arg, const live_snap *snap)
+{
+    metrics_state *m = arg;
+    pthread_mutex_lock(&m->mu);
+    bool idle = clock_now_ms() - m->last_scrape_ms > m->idle_ms;
+    int h = m->handle;
+    bool want[2] = {m->want[0], m->want[1]}, gz = m->want_gz;
+    if (idle) m->handle = -1;
+    pthread_mutex_unlock(&m->mu);
+    if (idle) {
+        live_unsubscribe(m->live, h); /* from the consumer itself: allowed */
+        return;
+    }
+    for (int om = 0; om < 2; om++) {
+        if (!want[om]) continue;
+        rendered *r = snapshot_text(m, snap, om);
+        if (r && gz) rendered_gz(r);
+        rendered_release(r);
+    }
+}
+
+/* Notes a scrape (format, encoding) and subscribes when not yet. */
+static void note_scrape(metrics_state *m, bool om, bool gz)
+{
+    pthread_mutex_lock(&m->mu);
+    m->last_scrape_ms = clock_now_ms();
+    m->want[om] = true;
+    m->want_gz |= gz;
+    bool subscribe = m->handle < 0;
+    if (subscribe) m->handle = -2; /* being subscribed */
+    pthread_mutex_unlock(&m->mu);
+    if (!subscribe) return;
+    int h = live_subscribe(m->live, metrics_consume, m); /* outside m->mu: the consumer takes it */
+    pthread_mutex_lock(&m->mu);
+    m->handle = h; /* -1 on failure: the next scrape tries again */
+    pthread_mutex_unlock(&m->mu);
 }
 
 /* ---- the process ---------------------------------------------------------------- */
@@ -467,7 +570,7 @@ typedef struct scrape {
     http_response *res;
     node_snapshot *nodes;
     live_snap *snap;
-    bool om;
+    bool om, gz;
 } scrape;
 
 static void scrape_write(void *arg);
@@ -479,45 +582,75 @@ static void scrape_ready(void *arg, live_snap *snap)
     http_continue(sc->req, scrape_write, sc);
 }
 
-/* Whether snapshot s's text in format om is kept already. */
-static bool rendered_already(metrics_state *m, const live_snap *s, bool om)
+/* The answer from r (a reference, handed to res) of a snapshot whose
+ * round started at started_ms: its text, then what changes from one
+ * scrape to the next; gzip'd when gz. */
+static void answer(rendered *r, int64_t started_ms, bool om, bool gz, http_response *res)
 {
-    pthread_mutex_lock(&m->mu);
-    bool yes = m->text[om] && m->seq[om] == s->seq;
-    pthread_mutex_unlock(&m->mu);
-    return yes;
+    buf tail;
+    buf_init(&tail);
+    expo e = {&tail, om};
+    expo_family(&e, "activecalls_snapshot_age_seconds", "gauge",
+                "Age of the snapshot these figures come from.");
+    expo_sample_begin(&e, "activecalls_snapshot_age_seconds", NULL);
+    expo_sample_end(&e, (double)(clock_now_ms() - started_ms) / 1000.0);
+    process_families(&e);
+    counters_write(&e);
+    expo_finish(&e);
+    http_response_clear_body(res);
+    /* gzip: the snapshot's half, kept, then the tail's (http/compress.h) */
+    const http_gzip_head *head = gz ? rendered_gz(r) : NULL;
+    size_t zlen = 0;
+    char *ztail = head ? http_gzip_tail(head, tail.data ? tail.data : "", tail.len, &zlen) : NULL;
+    if (ztail) {
+        http_response_share(res, head->data, head->len, rendered_release, r);
+        buf_append(&res->body, ztail, zlen);
+        res->gzipped = true;
+        free(ztail);
+    } else {
+        http_response_share(res, r->bytes, r->len, rendered_release, r);
+        buf_append(&res->body, tail.data, tail.len);
+    }
+    buf_free(&tail);
+    res->status = 200;
+    res->content_type = om ? EXPO_OPENMETRICS_TYPE : EXPO_TEXT_TYPE;
 }
 
-/* The answer: the snapshot's text (rendered on a worker when it is not
- * kept yet), then what changes from one scrape to the next. */
+/* After a wait for a snapshot: render it (on a worker when it is not
+ * kept yet) and answer. */
 static void scrape_write(void *arg)
 {
     scrape *sc = arg;
     http_response *res = sc->res;
     live_snap *snap = sc->snap;
-    if (snap && !rendered_already(sc->a->metrics, snap, sc->om) && http_to_worker(sc->req)) return;
-    rendered *r = snap ? snapshot_text(sc->a->metrics, snap, sc->om) : NULL;
-    if (!snap) {
+    rendered *r = snap ? kept_text(sc->a->metrics, snap, sc->om) : NULL;
+    if (snap && !r && http_to_worker(sc->req)) return; /* a render: not on the loop */
+    if (snap && !r) r = snapshot_text(sc->a->metrics, snap, sc->om);
+    if (!snap)
         http_error(res, 503, "Service unavailable", "No snapshot of the nodes could be taken.");
-    } else if (!r) {
+    else if (!r)
         http_error(res, 500, "Internal server error", "Out of memory.");
-    } else {
-        http_response_clear_body(res);
-        http_response_share(res, r->bytes, r->len, rendered_release, r);
-        expo e = {&res->body, sc->om};
-        expo_family(&e, "activecalls_snapshot_age_seconds", "gauge",
-                    "Age of the snapshot these figures come from.");
-        expo_sample_begin(&e, "activecalls_snapshot_age_seconds", NULL);
-        expo_sample_end(&e, (double)(clock_now_ms() - snap->started_ms) / 1000.0);
-        process_families(&e);
-        counters_write(&e);
-        expo_finish(&e);
-        res->status = 200;
-        res->content_type = sc->om ? EXPO_OPENMETRICS_TYPE : EXPO_TEXT_TYPE;
-    }
+    else
+        answer(r, snap->started_ms, sc->om, sc->gz, res);
     if (snap) live_release(snap);
     registry_release(sc->a->reg, sc->nodes);
     free(sc);
+}
+
+/* The text kept for format om when its snapshot is no older than
+ * max_age_ms (a reference, and *started_ms), else NULL. */
+static rendered *young_text(metrics_state *m, bool om, int64_t max_age_ms, int64_t *started_ms)
+{
+    pthread_mutex_lock(&m->mu);
+    rendered *r = m->text[om];
+    if (r && clock_now_ms() - m->started_ms[om] <= max_age_ms) {
+        atomic_fetch_add(&r->refs, 1);
+        *started_ms = m->started_ms[om];
+    } else {
+        r = NULL;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return r;
 }
 
 /* Whether the request may read the metrics; else res holds the refusal. */
@@ -543,6 +676,22 @@ static bool allowed(app *a, const http_request *req, http_response *res)
 void api_metrics(app *a, const http_request *req, http_response *res)
 {
     if (!allowed(a, req, res)) return;
+    bool om = expo_wants_openmetrics(req->accept), gz = http_accepts_gzip(req->accept_encoding);
+    note_scrape(a->metrics, om, gz);
+    /* while scrapers come, the consumer renders every snapshot as it is
+     * made: the latest text is then at most a period and a round old, and
+     * served at once */
+    int64_t started_ms;
+    rendered *r = young_text(a->metrics, om, 2LL * a->cfg.refresh_ms, &started_ms);
+    if (r && gz && !gz_ready(r)) { /* deflating the text is a worker's work */
+        rendered_release(r);
+        if (http_to_worker(req)) return;
+        r = young_text(a->metrics, om, 2LL * a->cfg.refresh_ms, &started_ms);
+    }
+    if (r) {
+        answer(r, started_ms, om, gz, res);
+        return;
+    }
     char err[STORE_ERR_LEN] = "";
     bool moved;
     node_snapshot *nodes = registry_for_request(a->reg, req, &moved, err);
@@ -557,9 +706,9 @@ void api_metrics(app *a, const http_request *req, http_response *res)
         http_error(res, 500, "Internal server error", "Out of memory.");
         return;
     }
-    *sc = (scrape){.a = a, .req = req, .res = res, .nodes = nodes, .om = expo_wants_openmetrics(req->accept)};
-    http_defer(req);
+    *sc = (scrape){.a = a, .req = req, .res = res, .nodes = nodes, .om = om, .gz = gz};
+    http_defer(req); /* a round, when the metrics were idle */
     live_nodes ln = {nodes->n, nodes->targets, nodes->pop_ids};
-    live_snap *snap = live_get(a->live, a->cfg.refresh_ms, &ln, scrape_ready, sc);
+    live_snap *snap = live_get(a->live, 2LL * a->cfg.refresh_ms, &ln, scrape_ready, sc);
     if (snap) scrape_ready(sc, snap);
 }

@@ -276,13 +276,14 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     int status = res->status;
     bool has_body = w->body_len > 0;
     bool head_only = strcmp(x->method, "HEAD") == 0;
-    bool gz = has_body && w->body_len >= GZIP_MIN && http_accepts_gzip(x->accept_encoding);
+    bool pre = has_body && res->gzipped; /* the handler's own gzip: sent as it is */
+    bool gz = pre || (has_body && w->body_len >= GZIP_MIN && http_accepts_gzip(x->accept_encoding));
     char etag[48] = "";
     const uint64_t *known = res->hashed ? res->hash : NULL;
     if (has_body) etag_of(w->part, w->part_len, w->nparts, known, gz, etag);
     bool not_modified = status == 200 && has_body && x->if_none_match &&
         (strcmp(x->method, "GET") == 0 || head_only) && http_etag_matches(x->if_none_match, etag);
-    if (gz && !not_modified) {
+    if (gz && !pre && !not_modified) {
         int64_t t0 = clock_now_us();
         size_t zlen = 0;
         char *z = http_gzip((const char *const *)w->part, w->part_len, w->nparts, &zlen);

@@ -564,6 +564,7 @@ static void dispatch(hloop *l, conn *c)
         .path = target,
         .host = host,
         .accept = w->known[KH_ACCEPT],
+        .accept_encoding = w->known[KH_ACCEPT_ENCODING],
         .content_type = w->known[KH_CONTENT_TYPE],
         .authorization = w->known[KH_AUTHORIZATION],
         .cache_control = w->known[KH_CACHE_CONTROL],

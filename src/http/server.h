@@ -29,6 +29,7 @@ typedef struct http_request {
     const char *path; /* percent-decoded, without the query */
     const char *host; /* NULL when absent, as are the other headers */
     const char *accept;
+    const char *accept_encoding;
     const char *content_type;
     const char *authorization;
     const char *cache_control; /* one line; "no-cache" when repeated (http_max_age) */
@@ -58,6 +59,8 @@ typedef struct http_response {
     uint64_t hash[2];
     const char *route; /* a constant naming the route, for the metrics (NULL: "other") */
     bool listing;      /* the body is a listing document (its bytes are counted) */
+    bool gzipped;      /* the body is gzip already (members in order): sent with
+                        * Content-Encoding: gzip, never compressed again */
     bool has_age;      /* an answer from a snapshot: Age header ... */
     int64_t age;       /* ... of this many seconds */
     /* The body's first bytes, which res does not own (http_response_share):

@@ -2,13 +2,17 @@
  * simulated nodes on loopback: yeti's families agree with the listing
  * (the total, the calls per account add up to it), each node's up and
  * calls, the text passes `promtool check metrics` (Debian's prometheus
- * package), OpenMetrics when asked for, and access: loopback by default,
- * --metrics-allow and the bearer token of --metrics-token-file. */
+ * package), OpenMetrics when asked for, gzip as one member any client
+ * reads, the series of an account that is gone written as 0 and then
+ * dropped, and access: loopback by default, --metrics-allow and the
+ * bearer token of --metrics-token-file. */
 #include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 static h_proc *node1, *node2, *server;
 
@@ -95,6 +99,88 @@ static void test_families(void **state)
     stop();
 }
 
+/* One gzip member, inflated (fails unless it is exactly one). */
+static char *gunzip(const char *z, size_t n)
+{
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(inflateInit2(&s, 31), Z_OK);
+    size_t cap = 4 << 20;
+    char *out = h_strf("%*s", (int)cap, "");
+    s.next_in = (Bytef *)(uintptr_t)z;
+    s.avail_in = (uInt)n;
+    s.next_out = (Bytef *)out;
+    s.avail_out = (uInt)cap - 1;
+    int rc = inflate(&s, Z_FINISH);
+    if (rc != Z_STREAM_END || s.avail_in != 0) fail_msg("not one gzip member (%d, %u left)", rc, s.avail_in);
+    out[s.total_out] = '\0';
+    inflateEnd(&s);
+    return out;
+}
+
+static void test_gzip(void **state)
+{
+    start(NULL, NULL, NULL, NULL);
+    const char *gz[] = {"Authorization:", "Accept-Encoding: gzip", NULL};
+    for (int i = 0; i < 3; i++) { /* the first waits for a round; the next come from the kept text */
+        h_response *r = h_http("GET", h_url(server, "/metrics"), gz, NULL);
+        assert_int_equal(r->status, 200);
+        assert_string_equal(h_header_value(r, "content-encoding"), "gzip");
+        char *text = gunzip(r->body, r->body_len);
+        assert_true(value_of(text, "ruby_yeti_ac ") == 65);
+        assert_non_null(strstr(text, "activecalls_snapshot_age_seconds "));
+        const char *path = h_strf("%s/gz%d.txt", h_tmpdir(), i);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+        if (system(h_strf("promtool check metrics < '%s' >/dev/null 2>&1", path)) != 0)
+            fail_msg("promtool check metrics failed on the gzip'd text %s", path);
+    }
+    stop();
+}
+
+/* An account that is gone (its node removed) is written as 0 for
+ * --metrics-keep-gone-s, then dropped. */
+static void test_gone(void **state)
+{
+    const char *db = h_db_path();
+    const char *calls = h_strf("%s/calls.json", h_tmpdir());
+    FILE *f = fopen(calls, "w");
+    assert_non_null(f);
+    fputs("[{\"local_tag\":\"gone-1\",\"customer_acc_id\":777,\"customer_acc_external_id\":7770,"
+          "\"vendor_acc_id\":778,\"customer_auth_id\":779,\"duration\":5}]",
+          f);
+    fclose(f);
+    node1 = h_start_nodesim(1, 1, "--calls", "5", "--seed", "1", NULL);
+    node2 = h_start_nodesim(2, 1, "--calls-file", calls, NULL);
+    h_add_pop(db, 1);
+    h_add_node(db, 1, node1->addr, 1);
+    h_add_node(db, 2, node2->addr, 1);
+    server = h_start_server(db, "--metrics-keep-gone-s", "2", "--refresh-ms", "200", "--node-cache-ms", "200",
+                            NULL);
+    const char *none[] = {"Authorization:", NULL};
+    const char *line = "ruby_yeti_ac_account_originated{account_external_id=\"7770\",account_id=\"777\"} ";
+    h_response *r = h_http("GET", h_url(server, "/metrics"), none, NULL);
+    assert_true(value_of(r->body, line) == 1);
+    char *out, *err;
+    assert_int_equal(h_cli(&out, &err, "node", "remove", "--db", db, "--id", "2", NULL), 0);
+    /* within the keep time: 0; after it: gone (bounded waits) */
+    bool zero = false, dropped = false;
+    double end = h_now_ms() + 15000;
+    while (!dropped && h_now_ms() < end) {
+        usleep(100 * 1000);
+        r = h_http("GET", h_url(server, "/metrics"), none, NULL);
+        assert_int_equal(r->status, 200);
+        double v = value_of(r->body, line);
+        if (v == 0) zero = true;
+        if (v < 0 && zero) dropped = true;
+        if (v < 0 && !zero) fail_msg("the gone account's series vanished without being written as 0");
+    }
+    if (!zero || !dropped) fail_msg("the gone account's series: zero %d, dropped %d", zero, dropped);
+    stop();
+}
+
 static void test_access(void **state)
 {
     const char *tok = h_strf("%s/metrics-token", h_tmpdir());
@@ -120,6 +206,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_families, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_gzip, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_gone, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_access, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);

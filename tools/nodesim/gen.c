@@ -77,6 +77,10 @@ void sim_gen_new_tag(sim_gen_call *g, sim_rng *r)
     t[57] = '\0';
 }
 
+static int spread; /* sim_gen_spread */
+
+void sim_gen_spread(int n) { spread = n; }
+
 void sim_gen_make(sim_gen_call *g, sim_rng *r, int64_t node_id, int64_t pop_id, int64_t now_us,
                   bool established)
 {
@@ -111,6 +115,13 @@ void sim_gen_make(sim_gen_call *g, sim_rng *r, int64_t node_id, int64_t pop_id, 
     g->dialpeer =
         pick_matching(r, DEMO_DIALPEER_FIRST, DEMO_DIALPEER_LAST, demo_dp_routing_group, g->routing_group);
     g->vendor = demo_dp_vendor(g->dialpeer);
+    g->customer_acc = g->customer;
+    g->vendor_acc = g->vendor;
+    g->auth_out = g->auth;
+    if (spread > 0) { /* drawn only here, so the demo's calls stay as they were */
+        g->customer_acc = g->auth_out = pick(r, 1, spread);
+        g->vendor_acc = pick(r, 1, spread);
+    }
     g->dst_country = demo_dest_country(g->destination);
     g->dst_network =
         pick_matching(r, DEMO_NETWORK_FIRST, DEMO_NETWORK_LAST, demo_net_country, g->dst_country);
@@ -285,15 +296,15 @@ void sim_gen_render(const sim_gen_call *g, buf *out, size_t *slot)
     kv_int(out, "customer_external_id", 1000 + g->customer);
     kv_int(out, "vendor_id", g->vendor);
     kv_int(out, "vendor_external_id", 1000 + g->vendor);
-    kv_int(out, "customer_acc_id", g->customer);
-    kv_int(out, "customer_acc_external_id", 2000 + g->customer);
-    kv_str(out, "customer_acc_vat", g->customer % 3 == 0 ? "20.0" : "0.0");
+    kv_int(out, "customer_acc_id", g->customer_acc);
+    kv_int(out, "customer_acc_external_id", 2000 + g->customer_acc);
+    kv_str(out, "customer_acc_vat", g->customer_acc % 3 == 0 ? "20.0" : "0.0");
     kv_raw(out, "customer_acc_check_balance", "true");
-    kv_int(out, "vendor_acc_id", g->vendor);
-    kv_int(out, "vendor_acc_external_id", 2000 + g->vendor);
-    kv_int(out, "customer_auth_id", g->auth);
-    if (g->auth % 2) {
-        kv_int(out, "customer_auth_external_id", 4000 + g->auth);
+    kv_int(out, "vendor_acc_id", g->vendor_acc);
+    kv_int(out, "vendor_acc_external_id", 2000 + g->vendor_acc);
+    kv_int(out, "customer_auth_id", g->auth_out);
+    if (g->auth_out % 2) {
+        kv_int(out, "customer_auth_external_id", 4000 + g->auth_out);
         kv_str(out, "customer_auth_external_type", "term");
     } else {
         kv_raw(out, "customer_auth_external_id", "null");

@@ -23,6 +23,7 @@ typedef struct sim_gen_call {
     int time_limit, dump_level_id, attempt_num;
     bool audio_record;
     int auth, customer, vendor, destination, dialpeer;
+    int customer_acc, vendor_acc, auth_out; /* as rendered: the demo's, or spread (sim_gen_spread) */
     int rateplan, routing_plan, routing_group;
     int src_country, src_network, dst_country, dst_network;
     int lega_remote_port, lega_local_port, legb_local_port, legb_remote_port;
@@ -43,6 +44,10 @@ typedef struct sim_gen_call {
  * otherwise a call that starts ringing now. */
 void sim_gen_make(sim_gen_call *g, sim_rng *r, int64_t node_id, int64_t pop_id, int64_t now_us,
                   bool established);
+/* From now on, calls made get customer and vendor accounts (and the
+ * customer's auth, one per account) drawn from 1..n instead of the demo
+ * data's few: many accounts for the metrics' benchmark. 0: the demo's. */
+void sim_gen_spread(int n);
 /* Draws a fresh local tag (for the rare collision). */
 void sim_gen_new_tag(sim_gen_call *g, sim_rng *r);
 /* Renders the record into out (appending). *slot is the offset in out where

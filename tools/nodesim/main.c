@@ -33,7 +33,7 @@ static void on_stop_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: activecalls-nodesim [--listen HOST:PORT] [--node-id N] [--pop-id P]\n"
-          "           [--calls K] [--seed S] [--churn] [--calls-file FILE]\n"
+          "           [--calls K] [--seed S] [--churn] [--calls-file FILE] [--accounts N]\n"
           "           [--delay-ms MS] [--blackhole | --close | --garbage | --oversize]\n"
           "           [--log-requests] [--without-filtered]\n"
           "\n"
@@ -46,6 +46,8 @@ static void usage(FILE *f)
           "  --seed S            generator seed; same seed, same calls (default: node id)\n"
           "  --churn             every 200 ms some calls end and new ones start\n"
           "  --calls-file FILE   serve this JSON array of call objects as given\n"
+          "  --accounts N        generated calls' customer and vendor accounts drawn from 1..N\n"
+          "                      (default: the demo data's)\n"
           "  --delay-ms MS       send every reply MS ms after its request arrived\n"
           "  --blackhole         read requests, never answer\n"
           "  --close             close the connection when a request arrives\n"
@@ -89,6 +91,7 @@ enum {
     OPT_SEED,
     OPT_CHURN,
     OPT_CALLS_FILE,
+    OPT_ACCOUNTS,
     OPT_DELAY_MS,
     OPT_BLACKHOLE,
     OPT_CLOSE,
@@ -107,6 +110,7 @@ static const struct option long_options[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"churn", no_argument, NULL, OPT_CHURN},
     {"calls-file", required_argument, NULL, OPT_CALLS_FILE},
+    {"accounts", required_argument, NULL, OPT_ACCOUNTS},
     {"delay-ms", required_argument, NULL, OPT_DELAY_MS},
     {"blackhole", no_argument, NULL, OPT_BLACKHOLE},
     {"close", no_argument, NULL, OPT_CLOSE},
@@ -162,6 +166,12 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case OPT_CHURN: o->server.churn = true; break;
         case OPT_CALLS_FILE: o->calls_file = optarg; break;
+        case OPT_ACCOUNTS: {
+            long long n;
+            if (!parse_int(optarg, 1, 1000000, &n)) return bad_value("accounts", optarg);
+            sim_gen_spread((int)n);
+            break;
+        }
         case OPT_DELAY_MS: {
             long long v;
             if (!parse_int(optarg, 0, 3600000, &v)) return bad_value("delay-ms", optarg);
