@@ -1,21 +1,28 @@
 /* metrics_page: GET /metrics (docs/METRICS.md).
  *
- * Design. A scrape reads the live view: a snapshot no older than the
- * refresh period (live_get), so any number of scrapers cost at most one
- * node round per --refresh-ms. What a snapshot says (yeti's families and
- * the per-node ones) is rendered once per snapshot and format, then kept:
- * every later scrape of the same snapshot shares those bytes with its
- * answer (http_response_share) and only writes what changes by the
- * moment after them: the snapshot's age, the process, the service's
- * counters (metrics/counters.h).
+ * Design. The metrics are one of the live view's consumers while scrapers
+ * come (note_scrape subscribes; metrics_consume unsubscribes after idle_ms
+ * without a scrape). Each snapshot is rendered once per format as its round
+ * ends (yeti's families and the per-node ones), and kept with its gzip
+ * head (http/compress.h). A scrape takes the kept text when it is at most
+ * two refresh periods old, without waiting, and shares those bytes with its
+ * answer (http_response_share). It then writes only what changes from one
+ * scrape to the next: the snapshot's age, the process, the service's
+ * counters (metrics/counters.h). Only an idle start waits for a round
+ * (live_get). Any number of scrapers thus cost at most one node round per
+ * --refresh-ms.
+ *
+ * Locks. `mu` guards the kept texts and the consumer's fields, and is held
+ * for microseconds. `render_mu` runs renders one at a time, with the
+ * memory of label sets they update, so scrapes never wait for a render.
  *
  * yeti's families (lib/prometheus/active_calls_collector.rb and
  * Jobs::CallsMonitoring in yeti-web) are grouped per customer account,
- * vendor account and customers auth by sorting the calls' indices on the
- * group's id, once per snapshot. A label set seen before and absent now
- * is written as 0 until --metrics-keep-gone-s have passed since it was
- * last seen, then dropped, so series of accounts that are gone fall to 0
- * on a dashboard and cardinality does not grow for ever.
+ * vendor account and customers auth, by sorting the calls on the group's
+ * id, once per snapshot. A label set seen before and absent now is written
+ * as 0 until --metrics-keep-gone-s have passed since it was last seen,
+ * then dropped. Series of accounts that are gone therefore fall to 0 on a
+ * dashboard, and cardinality does not grow for ever.
  *
  * Access: a client address inside --metrics-allow (loopback by default),
  * or the bearer token of --metrics-token-file. */
@@ -36,7 +43,6 @@
 #include "metrics/counters.h"
 #include "metrics/expo.h"
 #include "util/clock.h"
-#include "util/grow.h"
 
 #define PREFIX "ruby_yeti_ac"
 #define AHEAD_S 60 /* yeti's accounts' prices look one monitoring interval ahead */
