@@ -24,6 +24,7 @@ typedef struct app_config {
     int64_t default_page_size; /* page[size] when only page[number] is given */
     int64_t max_page_size;     /* a larger page[size] is a 400 */
     int refresh_ms;            /* the live view's period while consumers watch it */
+    store *history_store;      /* the samples charts read (docs/API.md, "History"); NULL = the store */
 
     /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */
@@ -41,6 +42,11 @@ typedef struct app app;
 
 app *app_new(const app_config *cfg, store *st, char err[256]);
 void app_free(app *a);
+
+/* A snapshot of the live view at most max_age_ms old, waited for: for a
+ * thread that may block (history/history.h, history_snapshot_fn; ctx is
+ * the app). */
+struct live_snap *app_snapshot_wait(void *ctx, int64_t max_age_ms, char err[256]);
 
 /* The http_handler: routes and answers one request. */
 void app_handle(void *app, const http_request *req, http_response *res);
