@@ -3,7 +3,7 @@
  * billing and public.contractors; docs/CONTRACT.md §8) where they are missing, so a new
  * empty PostgreSQL database can be used; safe to repeat. On SQLite the file
  * is created and migrated as any command opens it. `--history` creates only
- * the active-call history's tables (stats.*, docs/CONTRACT.md §9), for
+ * the active-call history's tables (stats.*, docs/CONTRACT.md §10), for
  * yeti's CDR database, where the rest does not belong.
  *
  * Same conventions as cli_store.c: --db as there ($ACTIVECALLS_DB, else

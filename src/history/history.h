@@ -1,6 +1,6 @@
 /* history: the per-minute history of active calls in yeti's stats.*
  * tables, written by one instance among many (docs/API.md, "History";
- * docs/CONTRACT.md §9).
+ * docs/CONTRACT.md §10).
  *
  * Every interval one sample: a row per node, per account (originated and
  * terminated calls), per originating and per terminating gateway that has

@@ -95,7 +95,7 @@ typedef struct sql_dialect {
     bool truncate;          /* a replace empties its tables in one TRUNCATE, else DELETE each */
     const char *schema;     /* the `db init` script; NULL when open creates the schema */
     const char *random_hex; /* an SQL expression: 32 random hex digits (dummy secrets) */
-    /* the history (docs/CONTRACT.md §9): its `db init --history` script
+    /* the history (docs/CONTRACT.md §10): its `db init --history` script
      * (NULL when open creates it), and the statement that tries the
      * writer's session lock, placeholder 1 the key, answering 1 or 0 (NULL:
      * no such lock, every writer may write) */

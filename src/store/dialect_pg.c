@@ -55,7 +55,7 @@
  * their exact types (bigserial is yeti's bigint id with its own sequence),
  * the slots written (each once: its primary key), and indexes on
  * (subject, created_at) and created_at for charts and retention where
- * yeti has none (docs/CONTRACT.md §9). */
+ * yeti has none (docs/CONTRACT.md §10). */
 #define HISTORY_DDL                                                                              \
     "CREATE SCHEMA IF NOT EXISTS stats;"                                                         \
     "CREATE TABLE IF NOT EXISTS stats.active_calls ("                                            \

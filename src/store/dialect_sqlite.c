@@ -185,7 +185,7 @@ static const char *const migrations[] = {
     "CREATE TABLE sys_networks ("
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL UNIQUE);",
-    /* 4: the active-call history (yeti's stats.*; docs/CONTRACT.md §9):
+    /* 4: the active-call history (yeti's stats.*; docs/CONTRACT.md §10):
      * created_at ISO TEXT as every time here; the slots written, each once
      * (its primary key), and the indexes charts and retention read by */
     "CREATE TABLE stats_active_calls ("

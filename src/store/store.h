@@ -127,7 +127,7 @@ store_status store_user_set_enabled(store *s, const char *username, bool enabled
 /* Ordered by id; the password hashes are left empty. */
 store_status store_user_list(store *s, store_admin_user **out, size_t *n, char err[STORE_ERR_LEN]);
 
-/* ---- active-call history (stats.*; docs/CONTRACT.md §9) ----------------- */
+/* ---- active-call history (stats.*; docs/CONTRACT.md §10) ----------------- */
 
 /* What a sample counts calls by: the four tables of yeti's history. */
 typedef enum {

@@ -120,7 +120,7 @@ enum {
     Q_COUNT
 };
 
-/* The history's tables (docs/CONTRACT.md §9): yeti's name, the subject
+/* The history's tables (docs/CONTRACT.md §10): yeti's name, the subject
  * column and the count columns (count2 only for accounts). */
 static const struct {
     const char *table, *subject, *count, *count2;
@@ -1062,7 +1062,7 @@ store_status sql_replace(store *s, const replace_set *set, char err[STORE_ERR_LE
     return st;
 }
 
-/* ---- history (docs/CONTRACT.md §9) ---- */
+/* ---- history (docs/CONTRACT.md §10) ---- */
 
 /* The history's writer: its own connection where the dialect has one
  * (the session lock lives there), else the shared one per operation. */
