@@ -30,7 +30,7 @@ live_snap *app_snapshot_wait(void *ctx, int64_t max_age_ms, char err[256])
     char e[STORE_ERR_LEN] = "";
     node_snapshot *ns = registry_acquire(a->reg, e);
     if (!ns) {
-        snprintf(err, 256, "no node list: %s", e);
+        snprintf(err, 256, "no node list: %.200s", e);
         return NULL;
     }
     live_nodes nodes = {ns->n, ns->targets, ns->pop_ids};
