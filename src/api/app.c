@@ -191,6 +191,7 @@ static const struct {
 } collections[] = {
     {"active-calls", api_list_calls},
     {"active-call-counts", api_call_counts},
+    {"active-call-samples", api_call_samples},
 };
 
 void app_handle(void *ctx, const http_request *req, http_response *res)

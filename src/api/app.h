@@ -28,6 +28,7 @@ typedef struct app_config {
     const char *metrics_allow;      /* CIDR list that may read it; NULL = loopback */
     const char *metrics_token_file; /* a bearer token that may read it from anywhere; NULL = none */
     int metrics_keep_gone_s;        /* a series gone is written as 0 this long, then dropped */
+    store *history_store;           /* the samples charts read (docs/API.md, "History"); NULL = the store */
 
     /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */
@@ -45,6 +46,11 @@ typedef struct app app;
 
 app *app_new(const app_config *cfg, store *st, char err[256]);
 void app_free(app *a);
+
+/* A snapshot of the live view at most max_age_ms old, waited for: for a
+ * thread that may block (history/history.h, history_snapshot_fn; ctx is
+ * the app). */
+struct live_snap *app_snapshot_wait(void *ctx, int64_t max_age_ms, char err[256]);
 
 /* The http_handler: routes and answers one request. */
 void app_handle(void *app, const http_request *req, http_response *res);

@@ -98,5 +98,7 @@ void app_method_not_allowed(http_response *res, const char *method, const char *
 void api_list_calls(app *a, const http_request *req, http_response *res);
 /* GET /api/rest/admin/active-call-counts */
 void api_call_counts(app *a, const http_request *req, http_response *res);
+/* GET /api/rest/admin/active-call-samples (api/samples.c) */
+void api_call_samples(app *a, const http_request *req, http_response *res);
 
 #endif

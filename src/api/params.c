@@ -48,6 +48,8 @@ static bool takes(params_kind kind, query_key q, bool allow_include)
     case QUERY_KEY_SORT:
     case QUERY_KEY_PAGE: return kind != PARAMS_CALL;
     case QUERY_KEY_GROUP_BY: return kind == PARAMS_COUNTS;
+    case QUERY_KEY_HOURS:
+    case QUERY_KEY_BUCKET: /* the charts' (api/samples.c) */
     case QUERY_KEY_UNKNOWN: return false;
     }
     return false;

@@ -21,6 +21,7 @@
 #include "api/app.h"
 #include "auth/throttle.h"
 #include "cli/cli.h"
+#include "history/history.h"
 #include "http/server.h"
 #include "store/store.h"
 #include "util/endpoint.h"
@@ -42,6 +43,7 @@ static const char usage_text[] =
     "                         [--max-unsent-bytes N] [--refresh-ms MS]\n"
     "                         [--metrics-allow CIDR,...] [--metrics-token-file FILE] [--metrics-keep-gone-s "
     "S]\n"
+    "                         [--history-interval-s N] [--history-db URI] [--history-keep-days N]\n"
     "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
     "  --db               database (default $ACTIVECALLS_DB or " CLI_DEFAULT_DB ")\n"
     "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
@@ -86,10 +88,15 @@ static const char usage_text[] =
     "  --max-body-bytes   request body (default 1048576: else 413)\n"
     "  --max-unsent-bytes answers waiting for slow readers, in all (default 1073741824: else 503)\n"
     "  --refresh-ms       how often the live view asks the nodes while something watches it\n"
+    "                     (metrics, history, events, monitor; default 1000)\n"
     "  --metrics-allow    addresses that may read /metrics (default 127.0.0.0/8,::1/128)\n"
     "  --metrics-token-file  a bearer token that may read /metrics from any address\n"
     "  --metrics-keep-gone-s how long a gone account's series stays, at 0 (default 900)\n"
-    "                     (metrics, history, events, monitor; default 1000)\n";
+    "  --history-interval-s\n"
+    "                     seconds between samples of the active-call history (default 60; 0 = off)\n"
+    "  --history-db       where the history goes (default: --db; usually yeti's CDR database)\n"
+    "  --history-keep-days\n"
+    "                     days of history kept (default 31)\n";
 
 /* A real switch node carries at most a few tens of thousands of calls, and
  * a real record is 2-3 KB of reply, so the default --max-reply-bytes
@@ -237,6 +244,8 @@ typedef struct serve_opts {
     long long timeout_ms, max_reply, cache_ms, max_node_calls, max_node_doc, max_doc;
     long long max_inflight, inflight_wait_ms, lifetime, user_cache_ms, max_failures, window_s;
     long long max_address_failures, max_page_size, refresh_ms, metrics_keep_gone_s;
+    long long history_interval_s, history_keep_days;
+    const char *history_db;
     http_limits lim;
 } serve_opts;
 
@@ -284,6 +293,9 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 1010: o->metrics_allow = arg; break;
     case 1011: o->metrics_token_file = arg; break;
     case 1012: ok = parse_range(arg, 1, 30 * 86400, &o->metrics_keep_gone_s); break;
+    case 1013: ok = parse_range(arg, 0, 86400, &o->history_interval_s); break;
+    case 1014: o->history_db = arg; break;
+    case 1015: ok = parse_range(arg, 1, 36500, &o->history_keep_days); break;
     case 1000:
         ok = parse_range(arg, 1, 4096, &v);
         lim->workers = (size_t)v;
@@ -372,6 +384,9 @@ int cli_serve(int argc, char **argv)
         {"metrics-allow", required_argument, NULL, 1010},
         {"metrics-token-file", required_argument, NULL, 1011},
         {"metrics-keep-gone-s", required_argument, NULL, 1012},
+        {"history-interval-s", required_argument, NULL, 1013},
+        {"history-db", required_argument, NULL, 1014},
+        {"history-keep-days", required_argument, NULL, 1015},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -394,6 +409,8 @@ int cli_serve(int argc, char **argv)
         .max_page_size = DEFAULT_MAX_PAGE_SIZE,
         .refresh_ms = 1000,
         .metrics_keep_gone_s = 900,
+        .history_interval_s = 60,
+        .history_keep_days = 31,
     };
     http_limits_default(&o.lim);
     int rc = cli_getopt(argc, argv, opts, "serve", usage_text, serve_option, &o);
@@ -418,9 +435,16 @@ int cli_serve(int argc, char **argv)
         return 1;
     }
 
+    store *hist = o.history_db ? store_open(o.history_db, err) : st;
+    if (!hist) {
+        fprintf(stderr, "activecalls: --history-db: %s\n", err);
+        store_close(st);
+        return 1;
+    }
     char bound[128];
     int fd = open_listener(o.listen_spec, bound, sizeof bound);
     if (fd < 0) {
+        if (hist != st) store_close(hist);
         store_close(st);
         return 1;
     }
@@ -444,6 +468,7 @@ int cli_serve(int argc, char **argv)
         .metrics_allow = o.metrics_allow,
         .metrics_token_file = o.metrics_token_file,
         .metrics_keep_gone_s = (int)o.metrics_keep_gone_s,
+        .history_store = hist,
         .secret = secret,
         .secret_len = secret_len,
         .token_lifetime_s = (int)o.lifetime,
@@ -460,24 +485,43 @@ int cli_serve(int argc, char **argv)
     char cerr[160];
     if (a && cidr_list_parse(o.trusted, &exempt, cerr) == 0) o.lim.exempt = &exempt;
     http_server *srv = a ? http_server_start(fd, &o.lim, app_handle, a, err) : NULL;
+    history *hw = NULL;
+    if (srv && o.history_interval_s > 0) {
+        char instance[128];
+        snprintf(instance, sizeof instance, "%.60s pid %ld", bound, (long)getpid());
+        history_config hc = {(int)o.history_interval_s, (int)o.history_keep_days, o.refresh_ms, instance};
+        if (!(hw = history_start(hist, &hc, app_snapshot_wait, a, err))) {
+            http_server_stop(srv); /* closes the listener */
+            srv = NULL;
+            app_free(a);
+            a = NULL;
+            fd = -1;
+        }
+    }
     if (!srv) {
         fprintf(stderr, "activecalls: %s\n", err);
         cidr_list_free(&exempt);
-        if (!a) close(fd);
+        if (!a && fd >= 0) close(fd);
         app_free(a);
+        if (hist != st) store_close(hist);
         store_close(st);
         return 1;
     }
     printf("listening %s\n", bound);
     fflush(stdout);
     log_msg(LOG_INFO, "serving on %s, node deadline %lld ms", bound, o.timeout_ms);
+    if (hw)
+        log_msg(LOG_INFO, "history: a sample every %lld s, kept %lld days", o.history_interval_s,
+                o.history_keep_days);
 
     int sig = 0;
     sigwait(&stop, &sig);
     log_msg(LOG_INFO, "signal %d: shutting down", sig);
+    history_stop(hw); /* before the app whose live view it reads */
     http_server_stop(srv);
     cidr_list_free(&exempt);
     app_free(a);
+    if (hist != st) store_close(hist);
     store_close(st);
     return 0;
 }

@@ -142,6 +142,8 @@ query_key query_key_of(const char *key)
     if (strcmp(key, "sort") == 0) return QUERY_KEY_SORT;
     if (strncmp(key, "page[", 5) == 0) return QUERY_KEY_PAGE;
     if (strcmp(key, "group-by") == 0) return QUERY_KEY_GROUP_BY;
+    if (strcmp(key, "hours") == 0) return QUERY_KEY_HOURS;
+    if (strcmp(key, "bucket") == 0) return QUERY_KEY_BUCKET;
     return QUERY_KEY_UNKNOWN;
 }
 

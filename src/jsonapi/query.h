@@ -79,6 +79,8 @@ typedef enum {
     QUERY_KEY_SORT,     /* sort (jsonapi/sort.h) */
     QUERY_KEY_PAGE,     /* page[...] (jsonapi/page.h) */
     QUERY_KEY_GROUP_BY, /* group-by (api/params.c) */
+    QUERY_KEY_HOURS,    /* hours: the charts' range (api/samples.c) */
+    QUERY_KEY_BUCKET,   /* bucket: the charts' aggregation (api/samples.c) */
     QUERY_KEY_UNKNOWN,
 } query_key;
 

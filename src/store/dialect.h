@@ -95,6 +95,12 @@ typedef struct sql_dialect {
     bool truncate;          /* a replace empties its tables in one TRUNCATE, else DELETE each */
     const char *schema;     /* the `db init` script; NULL when open creates the schema */
     const char *random_hex; /* an SQL expression: 32 random hex digits (dummy secrets) */
+    /* the history (docs/CONTRACT.md §10): its `db init --history` script
+     * (NULL when open creates it), and the statement that tries the
+     * writer's session lock, placeholder 1 the key, answering 1 or 0 (NULL:
+     * no such lock, every writer may write) */
+    const char *history_schema;
+    const char *try_lock;
 
     /* ---- rendering: appended to b ---- */
     /* placeholder i (1-based) read as a value of type t */
@@ -103,6 +109,8 @@ typedef struct sql_dialect {
     void (*column)(buf *b, const char *column, sql_type t);
     /* "column is one of the ids in placeholder i" (an id list parameter) */
     void (*id_in)(buf *b, const char *column, size_t i);
+    /* a time column as whole Unix seconds (an integer expression) */
+    void (*epoch)(buf *b, const char *column);
 
     /* ---- connection ---- */
     /* The handle for location, or NULL with err set. SQLite creates and
@@ -118,6 +126,12 @@ typedef struct sql_dialect {
     /* Runs q on c: STORE_OK (with *changes, rows a write changed, when
      * changes is not NULL), STORE_CONFLICT or STORE_ERR with e filled. */
     store_status (*exec)(sql_conn *c, const sql_query *q, uint64_t *changes, sql_error *e);
+    /* A connection of the caller's own, outside the pool, kept until
+     * own_close (the history writer's, whose session lock lives with it);
+     * NULL when the dialect has none (the caller then acquires and
+     * releases as for anything else). */
+    store_status (*own)(sql_conn *c, sql_error *e);
+    void (*own_close)(sql_conn *c);
 } sql_dialect;
 
 extern const sql_dialect sql_sqlite; /* dialect_sqlite.c */

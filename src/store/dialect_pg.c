@@ -51,148 +51,198 @@
 #define POOL_MAX 4
 #define ERRMSG_MAX 160
 
+/* The active-call history: yeti's stats.* tables of its CDR database with
+ * their exact types (bigserial is yeti's bigint id with its own sequence),
+ * the slots written (each once: its primary key), and indexes on
+ * (subject, created_at) and created_at for charts and retention where
+ * yeti has none (docs/CONTRACT.md §10). */
+#define HISTORY_DDL                                                                              \
+    "CREATE SCHEMA IF NOT EXISTS stats;"                                                         \
+    "CREATE TABLE IF NOT EXISTS stats.active_calls ("                                            \
+    "  id bigserial PRIMARY KEY,"                                                                \
+    "  node_id integer NOT NULL,"                                                                \
+    "  count integer NOT NULL,"                                                                  \
+    "  created_at timestamp with time zone);"                                                    \
+    "CREATE TABLE IF NOT EXISTS stats.active_call_accounts ("                                    \
+    "  id bigserial PRIMARY KEY,"                                                                \
+    "  account_id integer NOT NULL,"                                                             \
+    "  originated_count integer NOT NULL,"                                                       \
+    "  terminated_count integer NOT NULL,"                                                       \
+    "  created_at timestamp with time zone);"                                                    \
+    "CREATE TABLE IF NOT EXISTS stats.active_call_orig_gateways ("                               \
+    "  id bigserial PRIMARY KEY,"                                                                \
+    "  gateway_id integer NOT NULL,"                                                             \
+    "  count integer NOT NULL,"                                                                  \
+    "  created_at timestamp with time zone);"                                                    \
+    "CREATE TABLE IF NOT EXISTS stats.active_call_term_gateways ("                               \
+    "  id bigserial PRIMARY KEY,"                                                                \
+    "  gateway_id integer NOT NULL,"                                                             \
+    "  count integer NOT NULL,"                                                                  \
+    "  created_at timestamp with time zone);"                                                    \
+    "CREATE TABLE IF NOT EXISTS stats.active_call_slots ("                                       \
+    "  created_at timestamp with time zone PRIMARY KEY,"                                         \
+    "  writer varchar NOT NULL DEFAULT '');"                                                     \
+    "CREATE INDEX IF NOT EXISTS active_calls_node_id_created_at_idx"                             \
+    "  ON stats.active_calls (node_id, created_at);"                                             \
+    "CREATE INDEX IF NOT EXISTS active_calls_created_at_idx ON stats.active_calls (created_at);" \
+    "CREATE INDEX IF NOT EXISTS active_call_accounts_account_id_created_at_idx"                  \
+    "  ON stats.active_call_accounts (account_id, created_at);"                                  \
+    "CREATE INDEX IF NOT EXISTS active_call_accounts_created_at_idx"                             \
+    "  ON stats.active_call_accounts (created_at);"                                              \
+    "CREATE INDEX IF NOT EXISTS active_call_orig_gateways_gateway_id_created_at_idx"             \
+    "  ON stats.active_call_orig_gateways (gateway_id, created_at);"                             \
+    "CREATE INDEX IF NOT EXISTS active_call_orig_gateways_created_at_idx"                        \
+    "  ON stats.active_call_orig_gateways (created_at);"                                         \
+    "CREATE INDEX IF NOT EXISTS active_call_term_gateways_gateway_id_created_at_idx"             \
+    "  ON stats.active_call_term_gateways (gateway_id, created_at);"                             \
+    "CREATE INDEX IF NOT EXISTS active_call_term_gateways_created_at_idx"                        \
+    "  ON stats.active_call_term_gateways (created_at);"
+
+static const char history_ddl[] = HISTORY_DDL;
+
 /* The subset of yeti's schema the service uses, with yeti's native types.
  * Foreign keys as yeti has them where both tables are here. */
-static const char schema_ddl[] = "CREATE SCHEMA IF NOT EXISTS sys;"
-                                 "CREATE SCHEMA IF NOT EXISTS gui;"
-                                 "CREATE SCHEMA IF NOT EXISTS class4;"
-                                 "CREATE SCHEMA IF NOT EXISTS billing;"
-                                 "CREATE TABLE IF NOT EXISTS sys.pops ("
-                                 "  id bigint PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE);"
-                                 "CREATE TABLE IF NOT EXISTS sys.nodes ("
-                                 "  id bigint PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE,"
-                                 "  rpc_endpoint varchar NOT NULL,"
-                                 "  pop_id bigint NOT NULL REFERENCES sys.pops(id));"
-                                 "CREATE INDEX IF NOT EXISTS nodes_pop_id_idx ON sys.nodes(pop_id);"
-                                 "CREATE TABLE IF NOT EXISTS gui.admin_users ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  username varchar NOT NULL UNIQUE,"
-                                 "  encrypted_password varchar NOT NULL DEFAULT '',"
-                                 "  enabled boolean NOT NULL DEFAULT true,"
-                                 "  roles varchar[] NOT NULL DEFAULT '{}',"
-                                 "  allowed_ips inet[]);"
-                                 "CREATE TABLE IF NOT EXISTS sys.smtp_connections ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE,"
-                                 "  host varchar NOT NULL,"
-                                 "  port integer NOT NULL DEFAULT 25,"
-                                 "  from_address varchar NOT NULL,"
-                                 "  auth_user varchar,"
-                                 "  auth_password varchar,"
-                                 "  global boolean NOT NULL DEFAULT true);"
-                                 "CREATE TABLE IF NOT EXISTS public.contractors ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE,"
-                                 "  enabled boolean NOT NULL DEFAULT true,"
-                                 "  vendor boolean NOT NULL DEFAULT false,"
-                                 "  customer boolean NOT NULL DEFAULT false,"
-                                 "  description varchar,"
-                                 "  address varchar,"
-                                 "  phones varchar,"
-                                 "  smtp_connection_id bigint REFERENCES sys.smtp_connections(id),"
-                                 "  external_id bigint UNIQUE);"
-                                 "CREATE TABLE IF NOT EXISTS billing.accounts ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  contractor_id bigint NOT NULL REFERENCES public.contractors(id),"
-                                 "  name varchar NOT NULL UNIQUE,"
-                                 "  balance numeric NOT NULL DEFAULT 0,"
-                                 "  min_balance numeric NOT NULL DEFAULT 0,"
-                                 "  max_balance numeric NOT NULL DEFAULT 0,"
-                                 "  vat numeric NOT NULL DEFAULT 0,"
-                                 "  origination_capacity smallint,"
-                                 "  termination_capacity smallint,"
-                                 "  total_capacity smallint,"
-                                 "  external_id bigint UNIQUE,"
-                                 "  uuid uuid NOT NULL UNIQUE,"
-                                 "  timezone varchar NOT NULL DEFAULT 'UTC');"
-                                 "CREATE TABLE IF NOT EXISTS class4.rateplans ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE,"
-                                 "  profit_control_mode_id smallint NOT NULL DEFAULT 1,"
-                                 "  external_id bigint UNIQUE);"
-                                 "CREATE TABLE IF NOT EXISTS class4.routing_groups ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE);"
-                                 "CREATE TABLE IF NOT EXISTS class4.routing_plans ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE,"
-                                 "  sorting_id bigint NOT NULL DEFAULT 1,"
-                                 "  rate_delta_max numeric NOT NULL DEFAULT 0,"
-                                 "  use_lnp boolean NOT NULL DEFAULT false,"
-                                 "  max_rerouting_attempts smallint NOT NULL DEFAULT 9,"
-                                 "  external_id bigint UNIQUE);"
-                                 "CREATE TABLE IF NOT EXISTS class4.gateways ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE,"
-                                 "  enabled boolean NOT NULL DEFAULT true,"
-                                 "  host varchar,"
-                                 "  port integer,"
-                                 "  contractor_id bigint NOT NULL REFERENCES public.contractors(id),"
-                                 "  pop_id bigint,"
-                                 "  allow_origination boolean NOT NULL DEFAULT true,"
-                                 "  allow_termination boolean NOT NULL DEFAULT true,"
-                                 "  origination_capacity smallint,"
-                                 "  termination_capacity smallint,"
-                                 "  external_id bigint UNIQUE,"
-                                 "  auth_user varchar,"
-                                 "  auth_password varchar,"
-                                 "  incoming_auth_password varchar);"
-                                 "CREATE TABLE IF NOT EXISTS class4.customers_auth ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE,"
-                                 "  enabled boolean NOT NULL DEFAULT true,"
-                                 "  customer_id bigint NOT NULL REFERENCES public.contractors(id),"
-                                 "  account_id bigint NOT NULL REFERENCES billing.accounts(id),"
-                                 "  rateplan_id bigint NOT NULL REFERENCES class4.rateplans(id),"
-                                 "  routing_plan_id bigint NOT NULL REFERENCES class4.routing_plans(id),"
-                                 "  gateway_id bigint NOT NULL REFERENCES class4.gateways(id),"
-                                 "  pop_id bigint,"
-                                 "  ip inet[] NOT NULL DEFAULT '{}',"
-                                 "  reject_calls boolean NOT NULL DEFAULT false,"
-                                 "  capacity smallint,"
-                                 "  cps_limit numeric,"
-                                 "  external_id bigint UNIQUE);"
-                                 "CREATE TABLE IF NOT EXISTS class4.destinations ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  prefix varchar NOT NULL DEFAULT '',"
-                                 "  enabled boolean NOT NULL DEFAULT true,"
-                                 "  initial_rate numeric NOT NULL,"
-                                 "  next_rate numeric NOT NULL,"
-                                 "  initial_interval integer NOT NULL DEFAULT 1,"
-                                 "  next_interval integer NOT NULL DEFAULT 1,"
-                                 "  connect_fee numeric NOT NULL DEFAULT 0,"
-                                 "  rate_policy_id smallint NOT NULL DEFAULT 1,"
-                                 "  reject_calls boolean NOT NULL DEFAULT false,"
-                                 "  valid_from timestamptz,"
-                                 "  valid_till timestamptz,"
-                                 "  external_id bigint);"
-                                 "CREATE TABLE IF NOT EXISTS class4.dialpeers ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  prefix varchar NOT NULL DEFAULT '',"
-                                 "  enabled boolean NOT NULL DEFAULT true,"
-                                 "  gateway_id bigint REFERENCES class4.gateways(id),"
-                                 "  routing_group_id bigint NOT NULL REFERENCES class4.routing_groups(id),"
-                                 "  vendor_id bigint NOT NULL REFERENCES public.contractors(id),"
-                                 "  account_id bigint NOT NULL REFERENCES billing.accounts(id),"
-                                 "  priority integer NOT NULL DEFAULT 100,"
-                                 "  capacity smallint,"
-                                 "  initial_rate numeric NOT NULL,"
-                                 "  next_rate numeric NOT NULL,"
-                                 "  initial_interval integer NOT NULL DEFAULT 1,"
-                                 "  next_interval integer NOT NULL DEFAULT 1,"
-                                 "  connect_fee numeric NOT NULL DEFAULT 0,"
-                                 "  valid_from timestamptz,"
-                                 "  valid_till timestamptz,"
-                                 "  external_id bigint);"
-                                 "CREATE TABLE IF NOT EXISTS sys.countries ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE,"
-                                 "  iso2 varchar(2) NOT NULL UNIQUE);"
-                                 "CREATE TABLE IF NOT EXISTS sys.networks ("
-                                 "  id bigserial PRIMARY KEY,"
-                                 "  name varchar NOT NULL UNIQUE);";
+static const char schema_ddl[] =
+    HISTORY_DDL "CREATE SCHEMA IF NOT EXISTS sys;"
+                "CREATE SCHEMA IF NOT EXISTS gui;"
+                "CREATE SCHEMA IF NOT EXISTS class4;"
+                "CREATE SCHEMA IF NOT EXISTS billing;"
+                "CREATE TABLE IF NOT EXISTS sys.pops ("
+                "  id bigint PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE);"
+                "CREATE TABLE IF NOT EXISTS sys.nodes ("
+                "  id bigint PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE,"
+                "  rpc_endpoint varchar NOT NULL,"
+                "  pop_id bigint NOT NULL REFERENCES sys.pops(id));"
+                "CREATE INDEX IF NOT EXISTS nodes_pop_id_idx ON sys.nodes(pop_id);"
+                "CREATE TABLE IF NOT EXISTS gui.admin_users ("
+                "  id bigserial PRIMARY KEY,"
+                "  username varchar NOT NULL UNIQUE,"
+                "  encrypted_password varchar NOT NULL DEFAULT '',"
+                "  enabled boolean NOT NULL DEFAULT true,"
+                "  roles varchar[] NOT NULL DEFAULT '{}',"
+                "  allowed_ips inet[]);"
+                "CREATE TABLE IF NOT EXISTS sys.smtp_connections ("
+                "  id bigserial PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE,"
+                "  host varchar NOT NULL,"
+                "  port integer NOT NULL DEFAULT 25,"
+                "  from_address varchar NOT NULL,"
+                "  auth_user varchar,"
+                "  auth_password varchar,"
+                "  global boolean NOT NULL DEFAULT true);"
+                "CREATE TABLE IF NOT EXISTS public.contractors ("
+                "  id bigserial PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE,"
+                "  enabled boolean NOT NULL DEFAULT true,"
+                "  vendor boolean NOT NULL DEFAULT false,"
+                "  customer boolean NOT NULL DEFAULT false,"
+                "  description varchar,"
+                "  address varchar,"
+                "  phones varchar,"
+                "  smtp_connection_id bigint REFERENCES sys.smtp_connections(id),"
+                "  external_id bigint UNIQUE);"
+                "CREATE TABLE IF NOT EXISTS billing.accounts ("
+                "  id bigserial PRIMARY KEY,"
+                "  contractor_id bigint NOT NULL REFERENCES public.contractors(id),"
+                "  name varchar NOT NULL UNIQUE,"
+                "  balance numeric NOT NULL DEFAULT 0,"
+                "  min_balance numeric NOT NULL DEFAULT 0,"
+                "  max_balance numeric NOT NULL DEFAULT 0,"
+                "  vat numeric NOT NULL DEFAULT 0,"
+                "  origination_capacity smallint,"
+                "  termination_capacity smallint,"
+                "  total_capacity smallint,"
+                "  external_id bigint UNIQUE,"
+                "  uuid uuid NOT NULL UNIQUE,"
+                "  timezone varchar NOT NULL DEFAULT 'UTC');"
+                "CREATE TABLE IF NOT EXISTS class4.rateplans ("
+                "  id bigserial PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE,"
+                "  profit_control_mode_id smallint NOT NULL DEFAULT 1,"
+                "  external_id bigint UNIQUE);"
+                "CREATE TABLE IF NOT EXISTS class4.routing_groups ("
+                "  id bigserial PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE);"
+                "CREATE TABLE IF NOT EXISTS class4.routing_plans ("
+                "  id bigserial PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE,"
+                "  sorting_id bigint NOT NULL DEFAULT 1,"
+                "  rate_delta_max numeric NOT NULL DEFAULT 0,"
+                "  use_lnp boolean NOT NULL DEFAULT false,"
+                "  max_rerouting_attempts smallint NOT NULL DEFAULT 9,"
+                "  external_id bigint UNIQUE);"
+                "CREATE TABLE IF NOT EXISTS class4.gateways ("
+                "  id bigserial PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE,"
+                "  enabled boolean NOT NULL DEFAULT true,"
+                "  host varchar,"
+                "  port integer,"
+                "  contractor_id bigint NOT NULL REFERENCES public.contractors(id),"
+                "  pop_id bigint,"
+                "  allow_origination boolean NOT NULL DEFAULT true,"
+                "  allow_termination boolean NOT NULL DEFAULT true,"
+                "  origination_capacity smallint,"
+                "  termination_capacity smallint,"
+                "  external_id bigint UNIQUE,"
+                "  auth_user varchar,"
+                "  auth_password varchar,"
+                "  incoming_auth_password varchar);"
+                "CREATE TABLE IF NOT EXISTS class4.customers_auth ("
+                "  id bigserial PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE,"
+                "  enabled boolean NOT NULL DEFAULT true,"
+                "  customer_id bigint NOT NULL REFERENCES public.contractors(id),"
+                "  account_id bigint NOT NULL REFERENCES billing.accounts(id),"
+                "  rateplan_id bigint NOT NULL REFERENCES class4.rateplans(id),"
+                "  routing_plan_id bigint NOT NULL REFERENCES class4.routing_plans(id),"
+                "  gateway_id bigint NOT NULL REFERENCES class4.gateways(id),"
+                "  pop_id bigint,"
+                "  ip inet[] NOT NULL DEFAULT '{}',"
+                "  reject_calls boolean NOT NULL DEFAULT false,"
+                "  capacity smallint,"
+                "  cps_limit numeric,"
+                "  external_id bigint UNIQUE);"
+                "CREATE TABLE IF NOT EXISTS class4.destinations ("
+                "  id bigserial PRIMARY KEY,"
+                "  prefix varchar NOT NULL DEFAULT '',"
+                "  enabled boolean NOT NULL DEFAULT true,"
+                "  initial_rate numeric NOT NULL,"
+                "  next_rate numeric NOT NULL,"
+                "  initial_interval integer NOT NULL DEFAULT 1,"
+                "  next_interval integer NOT NULL DEFAULT 1,"
+                "  connect_fee numeric NOT NULL DEFAULT 0,"
+                "  rate_policy_id smallint NOT NULL DEFAULT 1,"
+                "  reject_calls boolean NOT NULL DEFAULT false,"
+                "  valid_from timestamptz,"
+                "  valid_till timestamptz,"
+                "  external_id bigint);"
+                "CREATE TABLE IF NOT EXISTS class4.dialpeers ("
+                "  id bigserial PRIMARY KEY,"
+                "  prefix varchar NOT NULL DEFAULT '',"
+                "  enabled boolean NOT NULL DEFAULT true,"
+                "  gateway_id bigint REFERENCES class4.gateways(id),"
+                "  routing_group_id bigint NOT NULL REFERENCES class4.routing_groups(id),"
+                "  vendor_id bigint NOT NULL REFERENCES public.contractors(id),"
+                "  account_id bigint NOT NULL REFERENCES billing.accounts(id),"
+                "  priority integer NOT NULL DEFAULT 100,"
+                "  capacity smallint,"
+                "  initial_rate numeric NOT NULL,"
+                "  next_rate numeric NOT NULL,"
+                "  initial_interval integer NOT NULL DEFAULT 1,"
+                "  next_interval integer NOT NULL DEFAULT 1,"
+                "  connect_fee numeric NOT NULL DEFAULT 0,"
+                "  valid_from timestamptz,"
+                "  valid_till timestamptz,"
+                "  external_id bigint);"
+                "CREATE TABLE IF NOT EXISTS sys.countries ("
+                "  id bigserial PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE,"
+                "  iso2 varchar(2) NOT NULL UNIQUE);"
+                "CREATE TABLE IF NOT EXISTS sys.networks ("
+                "  id bigserial PRIMARY KEY,"
+                "  name varchar NOT NULL UNIQUE);";
 
 typedef struct pg {
     char *uri;
@@ -476,6 +526,26 @@ static void pg_id_in(buf *b, const char *column, size_t i)
     buf_printf(b, "%s = ANY($%zu::bigint[])", column, i);
 }
 
+static void pg_epoch(buf *b, const char *column)
+{
+    buf_printf(b, "floor(extract(epoch FROM %s))::bigint", column);
+}
+
+/* The writer's own connection: outside the pool, closed by own_close (its
+ * session's advisory lock goes with it). */
+static store_status pg_own(sql_conn *sc, sql_error *e)
+{
+    assert(sc->db);
+    sc->c = connect_new(sc->db, e);
+    return sc->c ? STORE_OK : STORE_ERR;
+}
+
+static void pg_own_close(sql_conn *sc)
+{
+    PQfinish(sc->c);
+    sc->c = NULL;
+}
+
 const sql_dialect sql_pg = {
     .name = "postgresql",
     .schema_sep = '.',
@@ -488,13 +558,18 @@ const sql_dialect sql_pg = {
     .truncate = true,
     .schema = schema_ddl,
     .random_hex = "md5(random()::text)",
+    .history_schema = history_ddl,
+    .try_lock = "SELECT pg_try_advisory_lock($1::bigint)::int",
     .param = pg_param,
     .column = pg_column,
     .id_in = pg_id_in,
+    .epoch = pg_epoch,
     .open = pg_open,
     .close = pg_close,
     .acquire = pg_acquire,
     .release = pg_release,
     .in_transaction = pg_in_transaction,
     .exec = pg_exec,
+    .own = pg_own,
+    .own_close = pg_own_close,
 };

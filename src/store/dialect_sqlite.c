@@ -185,10 +185,50 @@ static const char *const migrations[] = {
     "CREATE TABLE sys_networks ("
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL UNIQUE);",
+    /* 4: the active-call history (yeti's stats.*; docs/CONTRACT.md §10):
+     * created_at ISO TEXT as every time here; the slots written, each once
+     * (its primary key), and the indexes charts and retention read by */
+    "CREATE TABLE stats_active_calls ("
+    "  id INTEGER PRIMARY KEY,"
+    "  node_id INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  created_at TEXT);"
+    "CREATE TABLE stats_active_call_accounts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  account_id INTEGER NOT NULL,"
+    "  originated_count INTEGER NOT NULL,"
+    "  terminated_count INTEGER NOT NULL,"
+    "  created_at TEXT);"
+    "CREATE TABLE stats_active_call_orig_gateways ("
+    "  id INTEGER PRIMARY KEY,"
+    "  gateway_id INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  created_at TEXT);"
+    "CREATE TABLE stats_active_call_term_gateways ("
+    "  id INTEGER PRIMARY KEY,"
+    "  gateway_id INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  created_at TEXT);"
+    "CREATE TABLE stats_active_call_slots ("
+    "  created_at TEXT PRIMARY KEY,"
+    "  writer TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX stats_active_calls_node_id_created_at_idx ON stats_active_calls(node_id, created_at);"
+    "CREATE INDEX stats_active_calls_created_at_idx ON stats_active_calls(created_at);"
+    "CREATE INDEX stats_active_call_accounts_account_id_created_at_idx"
+    "  ON stats_active_call_accounts(account_id, created_at);"
+    "CREATE INDEX stats_active_call_accounts_created_at_idx ON stats_active_call_accounts(created_at);"
+    "CREATE INDEX stats_active_call_orig_gateways_gateway_id_created_at_idx"
+    "  ON stats_active_call_orig_gateways(gateway_id, created_at);"
+    "CREATE INDEX stats_active_call_orig_gateways_created_at_idx ON "
+    "stats_active_call_orig_gateways(created_at);"
+    "CREATE INDEX stats_active_call_term_gateways_gateway_id_created_at_idx"
+    "  ON stats_active_call_term_gateways(gateway_id, created_at);"
+    "CREATE INDEX stats_active_call_term_gateways_created_at_idx ON "
+    "stats_active_call_term_gateways(created_at);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-#define CACHE_MAX 64 /* statements kept prepared: the store has 33, a demo load 24 more */
+#define CACHE_MAX 96 /* statements kept prepared: the store has 50, a demo load 24 more */
 
 typedef struct lite {
     sqlite3 *db;
@@ -441,6 +481,11 @@ static void lite_id_in(buf *b, const char *column, size_t i)
     buf_printf(b, "%s IN (SELECT value FROM json_each(?%zu))", column, i);
 }
 
+static void lite_epoch(buf *b, const char *column)
+{
+    buf_printf(b, "CAST(strftime('%%s', %s) AS INTEGER)", column);
+}
+
 const sql_dialect sql_sqlite = {
     .name = "sqlite",
     .schema_sep = '_',
@@ -452,13 +497,18 @@ const sql_dialect sql_sqlite = {
     .truncate = false,
     .schema = NULL, /* created and migrated at open */
     .random_hex = "lower(hex(randomblob(16)))",
+    .history_schema = NULL, /* migration 4, at open */
+    .try_lock = NULL,       /* BEGIN IMMEDIATE and the slot check keep samples single */
     .param = lite_param,
     .column = lite_column,
     .id_in = lite_id_in,
+    .epoch = lite_epoch,
     .open = lite_open,
     .close = lite_close,
     .acquire = lite_acquire,
     .release = lite_release,
     .in_transaction = lite_in_transaction,
     .exec = lite_exec,
+    .own = NULL,
+    .own_close = NULL,
 };

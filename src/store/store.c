@@ -558,4 +558,60 @@ store_status store_schema_init(store *s, char err[STORE_ERR_LEN])
     return st == STORE_OK ? sql_schema_init(s, err) : st;
 }
 
+/* ---- history ---- */
+
+store_writer *store_writer_new(store *s) { return s ? sql_writer_new(s) : NULL; }
+
+void store_writer_free(store_writer *w) { sql_writer_free(w); }
+
+store_status store_writer_lock(store_writer *w, int64_t key, bool *held, char err[STORE_ERR_LEN])
+{
+    if (held) *held = false;
+    if (err) err[0] = '\0';
+    if (!w || !held) return store_fail(err, STORE_ERR, "no writer given");
+    return sql_writer_lock(w, key, held, err);
+}
+
+store_status store_sample_write(store_writer *w, const store_sample *smp, const char *writer, bool *written,
+                                char err[STORE_ERR_LEN])
+{
+    if (written) *written = false;
+    if (err) err[0] = '\0';
+    if (!w || !smp || !writer || !written) return store_fail(err, STORE_ERR, "no sample given");
+    for (int k = 0; k < STORE_HIST_KINDS; k++)
+        if (smp->n[k] && !smp->rows[k]) return store_fail(err, STORE_ERR, "a sample without its rows");
+    return sql_sample_write(w, smp, writer, written, err);
+}
+
+store_status store_history_prune(store_writer *w, int64_t before_s, int batch, int max_batches,
+                                 uint64_t *deleted, char err[STORE_ERR_LEN])
+{
+    if (deleted) *deleted = 0;
+    if (err) err[0] = '\0';
+    if (!w || !deleted || batch < 1 || max_batches < 1)
+        return store_fail(err, STORE_ERR, "retention: bad arguments");
+    return sql_history_prune(w, before_s, batch, max_batches, deleted, err);
+}
+
+store_status store_history_read(store *s, const store_hist_query *q, store_hist_point **out, size_t *n,
+                                char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    if (st == STORE_OK && (!q || !out || !n)) st = store_fail(err, STORE_ERR, "no query given");
+    if (st != STORE_OK) return st;
+    *out = NULL;
+    *n = 0;
+    if ((int)q->kind < 0 || q->kind >= STORE_HIST_KINDS || q->bucket_s < 1 || q->limit < 1 ||
+        (!q->total && q->nids && !q->ids))
+        return store_fail(err, STORE_ERR, "a history query out of range");
+    if (!q->total && q->nids == 0) return STORE_OK; /* no subject: no query */
+    return sql_history_read(s, q, out, n, err);
+}
+
+store_status store_history_init(store *s, char err[STORE_ERR_LEN])
+{
+    store_status st = begin(s, err);
+    return st == STORE_OK ? sql_history_init(s, err) : st;
+}
+
 uint64_t store_query_count(const store *s) { return s ? sql_query_count(s) : 0; }

@@ -127,4 +127,79 @@ store_status store_user_set_enabled(store *s, const char *username, bool enabled
 /* Ordered by id; the password hashes are left empty. */
 store_status store_user_list(store *s, store_admin_user **out, size_t *n, char err[STORE_ERR_LEN]);
 
+/* ---- active-call history (stats.*; docs/CONTRACT.md §10) ----------------- */
+
+/* What a sample counts calls by: the four tables of yeti's history. */
+typedef enum {
+    STORE_HIST_NODES,    /* stats.active_calls: node_id, count */
+    STORE_HIST_ACCOUNTS, /* stats.active_call_accounts: account_id, originated_count, terminated_count */
+    STORE_HIST_ORIG_GW,  /* stats.active_call_orig_gateways: gateway_id, count */
+    STORE_HIST_TERM_GW,  /* stats.active_call_term_gateways: gateway_id, count */
+    STORE_HIST_KINDS
+} store_hist_kind;
+
+/* One row of a sample: a subject and its calls (count2: an account's
+ * terminated calls; 0 elsewhere). */
+typedef struct store_hist_row {
+    int64_t subject;
+    int64_t count, count2;
+} store_hist_row;
+
+/* One sample: every table's rows, all at the slot's time. */
+typedef struct store_sample {
+    int64_t at_s; /* created_at, Unix seconds */
+    const store_hist_row *rows[STORE_HIST_KINDS];
+    size_t n[STORE_HIST_KINDS];
+} store_sample;
+
+/* The history's writer: a connection of its own (PostgreSQL: outside the
+ * pool, so a session advisory lock lives as long as it does). */
+typedef struct store_writer store_writer;
+
+store_writer *store_writer_new(store *s);
+void store_writer_free(store_writer *w);
+/* Whether this writer may write: PostgreSQL tries the session advisory
+ * lock `key` on the writer's connection (held until that connection
+ * closes; true at once when already held); SQLite has none (always true:
+ * the slot check alone keeps samples single). A broken connection is
+ * dropped, the lock with it (*held false). */
+store_status store_writer_lock(store_writer *w, int64_t key, bool *held, char err[STORE_ERR_LEN]);
+/* Writes the sample in one transaction, unless its slot (at_s) is already
+ * written, checked in the same transaction (stats.active_call_slots):
+ * *written says which. `writer` names the instance in the slot's row. */
+store_status store_sample_write(store_writer *w, const store_sample *smp, const char *writer, bool *written,
+                                char err[STORE_ERR_LEN]);
+/* Deletes rows older than before_s from the history tables, `batch` rows
+ * a statement, at most max_batches statements; *deleted: rows gone. */
+store_status store_history_prune(store_writer *w, int64_t before_s, int batch, int max_batches,
+                                 uint64_t *deleted, char err[STORE_ERR_LEN]);
+
+/* A chart's question: the samples of some subjects of one kind (or, with
+ * total, the sum over all nodes per slot), from_s <= created_at <= to_s,
+ * grouped in buckets of bucket_s seconds (1: every sample alone). */
+typedef struct store_hist_query {
+    store_hist_kind kind;
+    bool total; /* the cluster's total: kind and ids are not read */
+    const int64_t *ids;
+    size_t nids;
+    int64_t from_s, to_s;
+    int64_t bucket_s;
+    size_t limit; /* rows read at most */
+} store_hist_query;
+
+/* One point: a subject's bucket, its largest count(s), their sums and the
+ * number of samples in it. */
+typedef struct store_hist_point {
+    int64_t subject; /* 0 for the total */
+    int64_t at_s;    /* the bucket's start */
+    int64_t max, max2, sum, sum2, samples;
+} store_hist_point;
+
+/* *out: one malloc'd array ordered by time, then subject (NULL when empty). */
+store_status store_history_read(store *s, const store_hist_query *q, store_hist_point **out, size_t *n,
+                                char err[STORE_ERR_LEN]);
+/* Creates only the history tables where they are missing (`db init
+ * --history`, on yeti's CDR database); a no-op on SQLite. */
+store_status store_history_init(store *s, char err[STORE_ERR_LEN]);
+
 #endif

@@ -38,6 +38,7 @@
 
 #include "util/buf.h"
 #include "util/pool.h"
+#include "util/timefmt.h"
 
 #define NULL_OFF SIZE_MAX
 
@@ -108,10 +109,29 @@ enum {
     Q_USER_GET,
     Q_USER_FIND,
     Q_USER_ADD,
-    Q_USER_SET,                              /* + sql_user_change */
-    Q_FETCH = Q_USER_SET + SQL_USER_CHANGES, /* + res_type_id */
-    Q_COUNT = Q_FETCH + RT_COUNT
+    Q_USER_SET,                                    /* + sql_user_change */
+    Q_FETCH = Q_USER_SET + SQL_USER_CHANGES,       /* + res_type_id */
+    Q_HIST_ADD = Q_FETCH + RT_COUNT,               /* + store_hist_kind */
+    Q_HIST_READ = Q_HIST_ADD + STORE_HIST_KINDS,   /* + store_hist_kind */
+    Q_HIST_PRUNE = Q_HIST_READ + STORE_HIST_KINDS, /* + store_hist_kind; + STORE_HIST_KINDS: the slots */
+    Q_HIST_TOTAL = Q_HIST_PRUNE + STORE_HIST_KINDS + 1,
+    Q_HIST_SLOT,
+    Q_HIST_LOCK, /* none when the dialect has no lock */
+    Q_COUNT
 };
+
+/* The history's tables (docs/CONTRACT.md §10): yeti's name, the subject
+ * column and the count columns (count2 only for accounts). */
+static const struct {
+    const char *table, *subject, *count, *count2;
+} hist_tables[STORE_HIST_KINDS] = {
+    [STORE_HIST_NODES] = {"stats.active_calls", "node_id", "count", NULL},
+    [STORE_HIST_ACCOUNTS] = {"stats.active_call_accounts", "account_id", "originated_count",
+                             "terminated_count"},
+    [STORE_HIST_ORIG_GW] = {"stats.active_call_orig_gateways", "gateway_id", "count", NULL},
+    [STORE_HIST_TERM_GW] = {"stats.active_call_term_gateways", "gateway_id", "count", NULL},
+};
+#define HIST_SLOTS "stats.active_call_slots"
 
 typedef struct entity {
     const char *what;    /* "pop", for messages */
@@ -297,6 +317,89 @@ static void put_fetch(const store *s, buf *b, const res_type *rt)
     buf_puts(b, " ORDER BY id");
 }
 
+/* "INSERT INTO t (subject, count[, count2], created_at) VALUES (P1, ...)" */
+static void put_hist_add(const store *s, buf *b, store_hist_kind k)
+{
+    buf_puts(b, "INSERT INTO ");
+    put_table(s, b, hist_tables[k].table);
+    buf_printf(b, " (%s, %s", hist_tables[k].subject, hist_tables[k].count);
+    if (hist_tables[k].count2) buf_printf(b, ", %s", hist_tables[k].count2);
+    buf_puts(b, ", created_at) VALUES (");
+    size_t n = hist_tables[k].count2 ? 3 : 2;
+    for (size_t i = 1; i <= n; i++) {
+        s->d->param(b, i, SQLT_INT);
+        buf_puts(b, ", ");
+    }
+    s->d->param(b, n + 1, SQLT_TIME);
+    buf_puts(b, ")");
+}
+
+/* "P<from> <= created_at AND created_at <= P<from + 1>" */
+static void put_hist_range(const store *s, buf *b, size_t from)
+{
+    buf_puts(b, "created_at >= ");
+    s->d->param(b, from, SQLT_TIME);
+    buf_puts(b, " AND created_at <= ");
+    s->d->param(b, from + 1, SQLT_TIME);
+}
+
+/* Per subject and bucket (P4 seconds) of the subjects in P1 within
+ * [P2, P3]: subject, bucket, max, max2, sum, sum2, samples; P5 rows. */
+static void put_hist_read(const store *s, buf *b, store_hist_kind k)
+{
+    const char *c1 = hist_tables[k].count, *c2 = hist_tables[k].count2;
+    buf_printf(b, "SELECT %s, (", hist_tables[k].subject);
+    s->d->epoch(b, "created_at");
+    buf_puts(b, " / ");
+    s->d->param(b, 4, SQLT_INT);
+    buf_puts(b, ") * ");
+    s->d->param(b, 4, SQLT_INT);
+    if (c2)
+        buf_printf(b, " AS b, max(%s), max(%s), sum(%s), sum(%s), count(*) FROM ", c1, c2, c1, c2);
+    else
+        buf_printf(b, " AS b, max(%s), 0, sum(%s), 0, count(*) FROM ", c1, c1);
+    put_table(s, b, hist_tables[k].table);
+    buf_puts(b, " WHERE ");
+    s->d->id_in(b, hist_tables[k].subject, 1);
+    buf_puts(b, " AND ");
+    put_hist_range(s, b, 2);
+    buf_printf(b, " GROUP BY %s, b ORDER BY b, %s LIMIT ", hist_tables[k].subject, hist_tables[k].subject);
+    s->d->param(b, 5, SQLT_INT);
+}
+
+/* The nodes' total per slot within [P1, P2], per bucket of P3 seconds:
+ * the same columns as put_hist_read, subject 0; P4 rows. */
+static void put_hist_total(const store *s, buf *b)
+{
+    buf_puts(b, "SELECT 0, (t / ");
+    s->d->param(b, 3, SQLT_INT);
+    buf_puts(b, ") * ");
+    s->d->param(b, 3, SQLT_INT);
+    buf_puts(b, " AS b, max(c), 0, sum(c), 0, count(*) FROM (SELECT ");
+    s->d->epoch(b, "created_at");
+    buf_puts(b, " AS t, sum(count) AS c FROM ");
+    put_table(s, b, hist_tables[STORE_HIST_NODES].table);
+    buf_puts(b, " WHERE ");
+    put_hist_range(s, b, 1);
+    buf_puts(b, " GROUP BY created_at) x GROUP BY b ORDER BY b LIMIT ");
+    s->d->param(b, 4, SQLT_INT);
+}
+
+/* "DELETE FROM t WHERE key IN (SELECT key FROM t WHERE created_at < P1
+ * LIMIT P2)": one batch of old rows. */
+static void put_hist_prune(const store *s, buf *b, const char *table, const char *key)
+{
+    buf_puts(b, "DELETE FROM ");
+    put_table(s, b, table);
+    buf_printf(b, " WHERE %s IN (SELECT %s FROM ", key, key);
+    put_table(s, b, table);
+    buf_puts(b, " WHERE created_at < ");
+    s->d->param(b, 1, SQLT_TIME);
+    buf_puts(b, " LIMIT ");
+    s->d->param(b, 2, SQLT_INT);
+    buf_puts(b, ")");
+}
+
 /* Makes b statement q of s (b is empty afterwards); false when memory ran
  * out. */
 static bool keep(store *s, int q, buf *b, const char *table)
@@ -341,6 +444,31 @@ static bool build_sql(store *s)
     for (int t = 0; t < RT_COUNT; t++) {
         put_fetch(s, &b, &res_types[t]);
         ok &= keep(s, Q_FETCH + t, &b, res_types[t].table);
+    }
+    for (int k = 0; k < STORE_HIST_KINDS; k++) {
+        put_hist_add(s, &b, (store_hist_kind)k);
+        ok &= keep(s, Q_HIST_ADD + k, &b, hist_tables[k].table);
+        put_hist_read(s, &b, (store_hist_kind)k);
+        ok &= keep(s, Q_HIST_READ + k, &b, hist_tables[k].table);
+        put_hist_prune(s, &b, hist_tables[k].table, "id");
+        ok &= keep(s, Q_HIST_PRUNE + k, &b, hist_tables[k].table);
+    }
+    put_hist_prune(s, &b, HIST_SLOTS, "created_at");
+    ok &= keep(s, Q_HIST_PRUNE + STORE_HIST_KINDS, &b, HIST_SLOTS);
+    put_hist_total(s, &b);
+    ok &= keep(s, Q_HIST_TOTAL, &b, hist_tables[STORE_HIST_NODES].table);
+    /* a slot already written changes no row */
+    buf_puts(&b, "INSERT INTO ");
+    put_table(s, &b, HIST_SLOTS);
+    buf_puts(&b, " (created_at, writer) VALUES (");
+    s->d->param(&b, 1, SQLT_TIME);
+    buf_puts(&b, ", ");
+    s->d->param(&b, 2, SQLT_TEXT);
+    buf_puts(&b, ") ON CONFLICT DO NOTHING");
+    ok &= keep(s, Q_HIST_SLOT, &b, HIST_SLOTS);
+    if (s->d->try_lock) {
+        buf_puts(&b, s->d->try_lock);
+        ok &= keep(s, Q_HIST_LOCK, &b, "the history lock");
     }
     return ok;
 }
@@ -932,4 +1060,250 @@ store_status sql_replace(store *s, const replace_set *set, char err[STORE_ERR_LE
         st = store_fail(err, STORE_ERR, "out of memory");
     free_replace(&r);
     return st;
+}
+
+/* ---- history (docs/CONTRACT.md §10) ---- */
+
+/* The history's writer: its own connection where the dialect has one
+ * (the session lock lives there), else the shared one per operation. */
+struct store_writer {
+    store *s;
+    sql_conn c;
+    bool open; /* own connection made */
+    bool held; /* the lock is ours on it */
+};
+
+store_writer *sql_writer_new(store *s)
+{
+    store_writer *w = calloc(1, sizeof *w);
+    if (w) w->s = s;
+    return w;
+}
+
+/* Drops the own connection (and the lock with it). */
+static void writer_disconnect(store_writer *w)
+{
+    if (w->open) w->s->d->own_close(&w->c);
+    w->open = w->held = false;
+}
+
+void sql_writer_free(store_writer *w)
+{
+    if (!w) return;
+    writer_disconnect(w);
+    free(w);
+}
+
+/* A connection for a run of the writer's statements. */
+static store_status writer_hold(store_writer *w, sql_error *e)
+{
+    if (!w->s->d->own) return hold(w->s, &w->c, e);
+    assert(pool_may_block());
+    memset(e, 0, sizeof *e);
+    if (w->open) return STORE_OK;
+    w->c = (sql_conn){.db = w->s->db};
+    store_status st = w->s->d->own(&w->c, e);
+    w->open = st == STORE_OK;
+    w->held = false;
+    return st;
+}
+
+/* Ends a run: a failed one leaves no transaction open, and on an own
+ * connection drops it (a broken session cannot be trusted with the lock). */
+static void writer_done(store_writer *w, store_status st)
+{
+    sql_error e;
+    if (st != STORE_OK && w->s->d->in_transaction(&w->c)) {
+        sql_query q = {"ROLLBACK", NULL, 0, NULL, NULL, NULL};
+        run(w->s, &w->c, &q, NULL, &e);
+    }
+    if (!w->s->d->own)
+        w->s->d->release(&w->c);
+    else if (st != STORE_OK)
+        writer_disconnect(w);
+}
+
+store_status sql_writer_lock(store_writer *w, int64_t key, bool *held, char err[STORE_ERR_LEN])
+{
+    *held = false;
+    if (!w->s->d->try_lock) {
+        *held = true;
+        return STORE_OK;
+    }
+    sql_error e;
+    store_status st = writer_hold(w, &e);
+    if (st == STORE_OK && !w->held) {
+        char kt[24];
+        const char *param = int_text(key, kt);
+        int64_t got = 0;
+        sql_query q = {w->s->q[Q_HIST_LOCK].sql, w->s->q[Q_HIST_LOCK].table, 1, &param, read_int, &got};
+        st = run(w->s, &w->c, &q, NULL, &e);
+        w->held = st == STORE_OK && got == 1;
+    }
+    writer_done(w, st);
+    *held = w->held;
+    return st == STORE_OK ? STORE_OK : store_fail(err, st, "taking the history lock: %s", e.msg);
+}
+
+/* Runs the writer's statement id with params on its connection. */
+static store_status writer_run(store_writer *w, int id, size_t n, const char *const *params,
+                               uint64_t *changes, sql_error *e)
+{
+    sql_query q = {w->s->q[id].sql, w->s->q[id].table, n, params, NULL, NULL};
+    return run(w->s, &w->c, &q, changes, e);
+}
+
+static bool iso_text(int64_t secs, char out[TIMEFMT_ISO_LEN + 1])
+{
+    if (!timefmt_iso_utc(secs, out)) return false;
+    out[TIMEFMT_ISO_LEN] = '\0';
+    return true;
+}
+
+/* The sample's rows, once its slot is claimed. */
+static store_status sample_rows(store_writer *w, const store_sample *smp, const char *at, sql_error *e)
+{
+    store_status st = STORE_OK;
+    for (int k = 0; k < STORE_HIST_KINDS && st == STORE_OK; k++) {
+        for (size_t i = 0; i < smp->n[k] && st == STORE_OK; i++) {
+            const store_hist_row *r = &smp->rows[k][i];
+            char a[24], b[24], c[24];
+            const char *params[4] = {int_text(r->subject, a), int_text(r->count, b), int_text(r->count2, c),
+                                     at};
+            if (!hist_tables[k].count2) params[2] = at;
+            st = writer_run(w, Q_HIST_ADD + k, hist_tables[k].count2 ? 4 : 3, params, NULL, e);
+        }
+    }
+    return st;
+}
+
+store_status sql_sample_write(store_writer *w, const store_sample *smp, const char *writer, bool *written,
+                              char err[STORE_ERR_LEN])
+{
+    *written = false;
+    char at[TIMEFMT_ISO_LEN + 1];
+    if (!iso_text(smp->at_s, at)) return store_fail(err, STORE_INVALID, "a sample time out of range");
+    sql_error e;
+    const char *doing = "starting a transaction";
+    store_status st = writer_hold(w, &e);
+    if (st == STORE_OK) {
+        sql_query q = {w->s->d->begin, NULL, 0, NULL, NULL, NULL};
+        st = run(w->s, &w->c, &q, NULL, &e);
+    }
+    uint64_t claimed = 0;
+    if (st == STORE_OK) {
+        doing = "checking the slot";
+        const char *params[2] = {at, writer};
+        st = writer_run(w, Q_HIST_SLOT, 2, params, &claimed, &e);
+    }
+    if (st == STORE_OK && claimed) {
+        doing = "adding the rows";
+        st = sample_rows(w, smp, at, &e);
+    }
+    if (st == STORE_OK) {
+        doing = claimed ? "committing" : "ending the transaction";
+        sql_query q = {claimed ? "COMMIT" : "ROLLBACK", NULL, 0, NULL, NULL, NULL};
+        st = run(w->s, &w->c, &q, NULL, &e);
+    }
+    writer_done(w, st);
+    if (st != STORE_OK) return store_fail(err, st, "writing the sample of %s: %s: %s", at, doing, e.msg);
+    *written = claimed != 0;
+    return STORE_OK;
+}
+
+store_status sql_history_prune(store_writer *w, int64_t before_s, int batch, int max_batches,
+                               uint64_t *deleted, char err[STORE_ERR_LEN])
+{
+    *deleted = 0;
+    char at[TIMEFMT_ISO_LEN + 1], bt[24];
+    if (!iso_text(before_s, at)) return store_fail(err, STORE_INVALID, "a retention time out of range");
+    const char *params[2] = {at, int_text(batch, bt)};
+    sql_error e;
+    store_status st = STORE_OK;
+    for (int t = 0; t <= STORE_HIST_KINDS && st == STORE_OK; t++) {
+        uint64_t gone = (uint64_t)batch;
+        for (int i = 0; i < max_batches && gone == (uint64_t)batch && st == STORE_OK; i++) {
+            st = writer_hold(w, &e); /* each batch its own statement, committed alone */
+            if (st == STORE_OK) st = writer_run(w, Q_HIST_PRUNE + t, 2, params, &gone, &e);
+            writer_done(w, st);
+            if (st == STORE_OK) *deleted += gone;
+        }
+    }
+    return st == STORE_OK ? STORE_OK : store_fail(err, st, "deleting old samples: %s", e.msg);
+}
+
+/* Points as they come, into a growing array. */
+typedef struct point_reader {
+    buf all;
+    size_t n;
+} point_reader;
+
+static int read_point(void *ctx, size_t ncols, const char *const *vals, const size_t *lens)
+{
+    point_reader *r = ctx;
+    assert(ncols == 7);
+    int64_t v[7];
+    for (size_t i = 0; i < 7; i++) v[i] = vals[i] ? strtoll(vals[i], NULL, 10) : 0;
+    store_hist_point p = {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+    buf_append(&r->all, &p, sizeof p);
+    if (r->all.oom) return -1;
+    r->n++;
+    return 0;
+}
+
+store_status sql_history_read(store *s, const store_hist_query *q, store_hist_point **out, size_t *n,
+                              char err[STORE_ERR_LEN])
+{
+    char from[TIMEFMT_ISO_LEN + 1], to[TIMEFMT_ISO_LEN + 1], bucket[24], limit[24];
+    if (!iso_text(q->from_s, from) || !iso_text(q->to_s, to))
+        return store_fail(err, STORE_INVALID, "a time out of range");
+    int_text(q->bucket_s, bucket);
+    int_text((int64_t)q->limit, limit);
+    buf list; /* the ids as one list parameter, as sql_fetch's */
+    buf_init(&list);
+    if (!q->total) {
+        buf_putc(&list, s->d->list_open);
+        for (size_t i = 0; i < q->nids; i++) {
+            if (i) buf_putc(&list, ',');
+            buf_put_i64(&list, q->ids[i]);
+        }
+        buf_putc(&list, s->d->list_close);
+        buf_putc(&list, '\0');
+        if (list.oom) {
+            buf_free(&list);
+            return store_fail(err, STORE_ERR, "out of memory");
+        }
+    }
+    const char *kinds[] = {list.data, from, to, bucket, limit};
+    const char *totals[] = {from, to, bucket, limit};
+    point_reader r = {.n = 0};
+    buf_init(&r.all);
+    sql_error e;
+    store_status st = q->total ? once(s, Q_HIST_TOTAL, 4, totals, read_point, &r, NULL, &e)
+                               : once(s, Q_HIST_READ + (int)q->kind, 5, kinds, read_point, &r, NULL, &e);
+    buf_free(&list);
+    if (r.all.oom)
+        st = store_fail(err, STORE_ERR, "out of memory reading samples");
+    else if (st != STORE_OK)
+        st = store_fail(err, st, "reading samples: %s", e.msg);
+    if (st != STORE_OK || r.n == 0) {
+        buf_free(&r.all);
+        return st;
+    }
+    *out = (store_hist_point *)(void *)buf_steal(&r.all);
+    *n = r.n;
+    if (!*out) return store_fail(err, STORE_ERR, "out of memory reading samples");
+    return STORE_OK;
+}
+
+static store_status create_history(tx *t, const void *arg)
+{
+    snprintf(t->doing, sizeof t->doing, "creating the history tables");
+    return exec_tx(t, t->s->d->history_schema, "the database");
+}
+
+store_status sql_history_init(store *s, char err[STORE_ERR_LEN])
+{
+    if (!s->d->history_schema) return STORE_OK; /* the dialect made it at open */
+    return transaction(s, "db init --history", create_history, NULL, err);
 }

@@ -71,4 +71,17 @@ typedef struct replace_set {
 
 store_status sql_replace(store *s, const replace_set *set, char err[STORE_ERR_LEN]);
 
+/* The history (store.h, "active-call history"): arguments checked by
+ * store.c. */
+store_writer *sql_writer_new(store *s);
+void sql_writer_free(store_writer *w);
+store_status sql_writer_lock(store_writer *w, int64_t key, bool *held, char err[STORE_ERR_LEN]);
+store_status sql_sample_write(store_writer *w, const store_sample *smp, const char *writer, bool *written,
+                              char err[STORE_ERR_LEN]);
+store_status sql_history_prune(store_writer *w, int64_t before_s, int batch, int max_batches,
+                               uint64_t *deleted, char err[STORE_ERR_LEN]);
+store_status sql_history_read(store *s, const store_hist_query *q, store_hist_point **out, size_t *n,
+                              char err[STORE_ERR_LEN]);
+store_status sql_history_init(store *s, char err[STORE_ERR_LEN]);
+
 #endif

@@ -579,6 +579,9 @@ static h_proc *start_server_v(const char *db, bool with_auth, va_list ap)
         argv[n++] = "--secret-file";
         argv[n++] = h_secret_file();
     }
+    /* no history unless a test asks for it: its rounds would count in theirs */
+    argv[n++] = "--history-interval-s";
+    argv[n++] = "0";
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL) {
         if (n + 1 >= H_MAX_ARGS) fail_msg("too many arguments");

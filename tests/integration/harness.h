@@ -127,13 +127,13 @@ int h_log_count(const h_proc *p, const char *needle);
 h_proc *h_start_nodesim(int node_id, int pop_id, ...) __attribute__((sentinel));
 /* The same on a given port (to restart a node where it was). */
 h_proc *h_start_nodesim_on(int port, int node_id, int pop_id, ...) __attribute__((sentinel));
-/* activecalls serve --listen 127.0.0.1:0 --db DB --secret-file <h_secret_file()>,
- * then the extra arguments (a later option overrides, e.g. --listen [::1]:0);
+/* activecalls serve --listen 127.0.0.1:0 --db DB --secret-file <h_secret_file()>
+ * --history-interval-s 0 (no history unless asked), then the extra arguments (a later option overrides, e.g. --listen [::1]:0);
  * with the root admin created first (h_admin_id) and logged in afterwards
  * (h_proc.token). */
 h_proc *h_start_server(const char *db, ...) __attribute__((sentinel));
-/* activecalls serve --listen 127.0.0.1:0 --db DB, then the extra arguments
- * only: no secret, no admin user, no login. */
+/* activecalls serve --listen 127.0.0.1:0 --db DB --history-interval-s 0,
+ * then the extra arguments only: no secret, no admin user, no login. */
 h_proc *h_start_server_bare(const char *db, ...) __attribute__((sentinel));
 
 /* Runs `activecalls ARGS...` (NULL-terminated) to completion (10 s bound),

@@ -113,7 +113,7 @@ static inline int tpg_fresh(const char *tag, char *out, size_t cap)
     PGconn *c = tpg_connect(out);
     if (!c) return -1;
     int rc = tpg_exec_on(c,
-                         "DROP SCHEMA IF EXISTS sys, gui, class4, billing CASCADE;"
+                         "DROP SCHEMA IF EXISTS sys, gui, class4, billing, stats CASCADE;"
                          "DROP TABLE IF EXISTS public.contractors CASCADE;");
     PQfinish(c);
     if (rc != 0) return -1;
@@ -128,11 +128,11 @@ static inline int tpg_fresh(const char *tag, char *out, size_t cap)
     return 0;
 }
 
-/* sql with sys_/gui_/public_/class4_/billing_ table prefixes (at a word
+/* sql with sys_/gui_/public_/class4_/billing_/stats_ table prefixes (at a word
  * start) turned into schema names; malloc'd. */
 static inline char *tpg_map(const char *sql)
 {
-    static const char *const pre[] = {"sys_", "gui_", "public_", "class4_", "billing_"};
+    static const char *const pre[] = {"sys_", "gui_", "public_", "class4_", "billing_", "stats_"};
     size_t n = strlen(sql);
     char *out = malloc(n + 1);
     if (!out) return NULL;

@@ -79,7 +79,7 @@ static const char *const spec_rels[] = {
 };
 
 /* Each related type's fields in column order (docs/CONTRACT.md §8 minus id, dasherized,
- * relationship columns under their docs/CONTRACT.md §9 name). */
+ * relationship columns under their docs/CONTRACT.md §10 name). */
 static const struct {
     res_type_id type;
     const char *name;

@@ -2,7 +2,7 @@
  * docs/API.md "One call, relationships, includes").
  *
  * Every one of the 18 active-calls relationships is includable at depth 1
- * and reaches the docs/CONTRACT.md §2 type; every nested step of docs/CONTRACT.md §9 (checked
+ * and reaches the docs/CONTRACT.md §2 type; every nested step of docs/CONTRACT.md §10 (checked
  * against a table written here from the contract (docs/CONTRACT.md), not from res_types) is
  * includable at depth 2 and 3, and all 49 valid paths fit in one tree;
  * repeated paths and shared prefixes merge into one tree node (also across
@@ -60,7 +60,7 @@ static const struct {
     {"node", RT_NODES},
 };
 
-/* docs/CONTRACT.md §9: each type's own relationships (name -> type). */
+/* docs/CONTRACT.md §10: each type's own relationships (name -> type). */
 typedef struct spec_rel {
     res_type_id from;
     const char *name;
@@ -281,7 +281,7 @@ static void test_spec_tables(void **state)
         assert_string_equal(call_rels[k].name, spec_call_rels[k].name);
         assert_string_equal(call_rels[k].type, type_name(spec_call_rels[k].type));
     }
-    /* each type's relationships are exactly docs/CONTRACT.md §9's */
+    /* each type's relationships are exactly docs/CONTRACT.md §10's */
     for (int t = 0; t < RT_COUNT; t++) {
         size_t nrel = 0;
         for (size_t i = 0; i < res_types[t].ncols; i++) {
@@ -290,7 +290,7 @@ static void test_spec_tables(void **state)
             nrel++;
             res_type_id to;
             if (!spec_has_rel(t, c->rel_name, &to))
-                fail_msg("%s has relationship %s, not in docs/CONTRACT.md §9", type_name(t), c->rel_name);
+                fail_msg("%s has relationship %s, not in docs/CONTRACT.md §10", type_name(t), c->rel_name);
             assert_string_equal(c->rel_type, type_name(to));
         }
         size_t want = 0;
@@ -326,7 +326,7 @@ static void test_all_call_rels_one_value(void **state)
     check_tree_sane(&t);
 }
 
-/* Every docs/CONTRACT.md §9 step after every call relationship reaching that type. */
+/* Every docs/CONTRACT.md §10 step after every call relationship reaching that type. */
 static void test_every_nested_step_depth2(void **state)
 {
     int checked = 0;
@@ -556,7 +556,7 @@ static void test_unknown_first_step(void **state)
 }
 
 /* For every type reachable at depth 2 or 3: every name that is not one of
- * its docs/CONTRACT.md §9 relationships is refused, naming that type. */
+ * its docs/CONTRACT.md §10 relationships is refused, naming that type. */
 static void test_unknown_nested_step_every_type(void **state)
 {
     for (int k = 0; k < REL_COUNT; k++) {

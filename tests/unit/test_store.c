@@ -98,7 +98,7 @@ static void test_create_migrate_reopen(void **state)
     f->s = NULL;
 
     /* yeti's names with the schema prefix mapped to '_', and a version */
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3); /* v1 -> 2 -> 3 */
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4); /* v1 -> 2 -> 3 -> 4 */
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                              " AND name IN ('sys_pops', 'sys_nodes')"),

@@ -524,7 +524,7 @@ static void test_migration_from_v1(void **state)
                      0);
 
     f->s = open_ok(f);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3); /* 2, then 3 */
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4); /* 2, 3, then 4 */
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM pragma_table_info('gui_admin_users')"
                              " WHERE name IN ('id', 'username', 'encrypted_password',"
@@ -542,7 +542,7 @@ static void test_migration_from_v1(void **state)
 
     store_close(f->s); /* and a second open migrates nothing more */
     f->s = open_ok(f);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
     assert_int_equal(count_users(f->s), 1);
 }
 
