@@ -82,8 +82,9 @@ app *app_new(const app_config *cfg, store *st, char err[256])
                            cfg->refresh_ms > 0 ? cfg->refresh_ms : 1000, cfg->node_timeout_ms);
     a->pushdown = pushdown_new();
     a->docs_cache = snapcache_new();
+    a->charts_cache = snapcache_new();
     if (!a->secret || !a->reg || !a->pool || !a->thr || !a->docs || !a->live || !a->pushdown ||
-        !a->docs_cache) {
+        !a->docs_cache || !a->charts_cache) {
         snprintf(err, 256, "out of memory");
         app_free(a);
         return NULL;
@@ -122,6 +123,7 @@ void app_free(app *a)
     budget_free(a->docs);
     pushdown_free(a->pushdown);
     snapcache_free(a->docs_cache);
+    snapcache_free(a->charts_cache);
     login_throttle_free(a->thr);
     policy_free(a->pol);
     cidr_list_free(&a->trusted);

@@ -28,6 +28,7 @@ typedef struct app_config {
     const char *metrics_allow;      /* CIDR list that may read it; NULL = loopback */
     const char *metrics_token_file; /* a bearer token that may read it from anywhere; NULL = none */
     int metrics_keep_gone_s;        /* a series gone is written as 0 this long, then dropped */
+    int history_interval_s;         /* the samples' grid (slot k at k * interval s); 0 = 60 */
     store *history_store;           /* the samples charts read (docs/API.md, "History"); NULL = the store */
 
     /* authentication (docs/CONTRACT.md §6) */

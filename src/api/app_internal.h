@@ -39,12 +39,13 @@ struct app {
     store *st;
     registry *reg;
     node_pool *pool;
-    live_view *live;        /* the latest snapshot of the cluster (live/live.h) */
-    pushdown *pushdown;     /* nodes that refused filtered listings lately */
-    snapcache *docs_cache;  /* documents of the newest snapshot */
-    metrics_state *metrics; /* /metrics: access, the snapshot's text, series gone (api/metrics_page.c) */
-    worker_pool *cpu;       /* CPU work of requests: parsing big replies, writing big documents */
-    budget *docs;           /* bytes of listing documents being written */
+    live_view *live;         /* the latest snapshot of the cluster (live/live.h) */
+    pushdown *pushdown;      /* nodes that refused filtered listings lately */
+    snapcache *docs_cache;   /* documents of the newest snapshot */
+    snapcache *charts_cache; /* charts of the newest complete slot (api/samples.c) */
+    metrics_state *metrics;  /* /metrics: access, the snapshot's text, series gone (api/metrics_page.c) */
+    worker_pool *cpu;        /* CPU work of requests: parsing big replies, writing big documents */
+    budget *docs;            /* bytes of listing documents being written */
     policy *pol;
     cidr_list trusted;
     login_throttle *thr;

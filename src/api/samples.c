@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "api/app_internal.h"
+#include "api/snapcache.h"
 #include "jsonapi/query.h"
 #include "util/decimal.h"
 #include "util/log.h"
@@ -193,6 +194,7 @@ int samples_params_parse(const query_param *params, size_t n, int64_t now_s, sam
                  "filter[created-at-gteq] is after filter[created-at-lteq].");
     q->total = subject < 0;
     q->kind = subject < 0 ? STORE_HIST_NODES : (store_hist_kind)subject;
+    q->to_given = times[1];
     return errs->n - before;
 }
 
@@ -210,17 +212,25 @@ static void put_time(buf *b, int64_t t)
 /* ",\"<name>\":<max>[,\"<name>-avg\":<sum/samples>]" */
 static void put_count(buf *b, const char *name, int64_t max, int64_t sum, int64_t samples, bool bucket)
 {
-    buf_printf(b, ",\"%s\":%lld", name, (long long)max);
+    buf_puts(b, ",\"");
+    buf_puts(b, name);
+    buf_puts(b, "\":");
+    buf_put_i64(b, max);
     if (bucket) buf_printf(b, ",\"%s-avg\":%.2f", name, samples ? (double)sum / (double)samples : 0.0);
 }
 
 static void put_point(buf *b, const samples_query *q, const store_hist_point *p)
 {
     bool bucket = q->bucket_s > 1;
-    const char *prefix = q->total ? "total" : subjects[q->kind].id_prefix;
-    buf_printf(b, "{\"type\":\"" SAMPLES_TYPE "\",\"id\":\"%s-", prefix);
-    if (!q->total) buf_printf(b, "%lld-", (long long)p->subject);
-    buf_printf(b, "%lld\",\"attributes\":{\"created-at\":", (long long)p->at_s);
+    buf_puts(b, "{\"type\":\"" SAMPLES_TYPE "\",\"id\":\"");
+    buf_puts(b, q->total ? "total" : subjects[q->kind].id_prefix);
+    buf_putc(b, '-');
+    if (!q->total) {
+        buf_put_i64(b, p->subject);
+        buf_putc(b, '-');
+    }
+    buf_put_i64(b, p->at_s);
+    buf_puts(b, "\",\"attributes\":{\"created-at\":");
     put_time(b, p->at_s);
     if (!q->total && q->kind == STORE_HIST_ACCOUNTS) {
         put_count(b, "originated-count", p->max, p->sum, p->samples, bucket);
@@ -228,11 +238,20 @@ static void put_point(buf *b, const samples_query *q, const store_hist_point *p)
     } else {
         put_count(b, "count", p->max, p->sum, p->samples, bucket);
     }
-    if (bucket) buf_printf(b, ",\"samples\":%lld", (long long)p->samples);
+    if (bucket) {
+        buf_puts(b, ",\"samples\":");
+        buf_put_i64(b, p->samples);
+    }
     buf_putc(b, '}');
-    if (!q->total)
-        buf_printf(b, ",\"relationships\":{\"%s\":{\"data\":{\"type\":\"%s\",\"id\":\"%lld\"}}}",
-                   subjects[q->kind].rel, subjects[q->kind].type, (long long)p->subject);
+    if (!q->total) {
+        buf_puts(b, ",\"relationships\":{\"");
+        buf_puts(b, subjects[q->kind].rel);
+        buf_puts(b, "\":{\"data\":{\"type\":\"");
+        buf_puts(b, subjects[q->kind].type);
+        buf_puts(b, "\",\"id\":\"");
+        buf_put_i64(b, p->subject);
+        buf_puts(b, "\"}}}");
+    }
     buf_putc(b, '}');
 }
 
@@ -250,19 +269,52 @@ static void write_document(buf *b, const samples_query *q, const store_hist_poin
     buf_printf(b, ",\"bucket\":%lld,\"total-count\":%zu}}", (long long)q->bucket_s, n);
 }
 
+/* Relative ranges (no created-at-lteq: they end now) are aligned to the
+ * samples' grid (slot k at k * interval seconds, history/history.h): from
+ * the first slot at or after the start to the last slot begun. Such a
+ * chart then changes only when a slot is written, and the one of the
+ * newest slot is kept (charts_cache), once that slot is SETTLE_S old (its
+ * writer has had time to write it), until the next slot begins. Returns
+ * the slot number to keep the chart under, or -1 when it is not to be kept. */
+#define SETTLE_S 5
+
+static int64_t align(const app *a, samples_query *q, bool relative, int64_t now_s)
+{
+    if (!relative) return -1;
+    int64_t grid = a->cfg.history_interval_s > 0 ? a->cfg.history_interval_s : 60;
+    int64_t slot = now_s / grid;
+    q->to_s = slot * grid;
+    q->from_s = (q->from_s + grid - 1) / grid * grid;
+    return now_s - q->to_s >= SETTLE_S ? slot : -1;
+}
+
 void api_call_samples(app *a, const http_request *req, http_response *res)
 {
-    if (http_to_worker(req)) return; /* a store query */
     jsonapi_errors errs;
     jerr_init(&errs);
     samples_query q;
-    if (samples_params_parse(req->params, req->nparams, (int64_t)time(NULL), &q, &errs) != 0) {
+    int64_t now_s = (int64_t)time(NULL);
+    if (samples_params_parse(req->params, req->nparams, now_s, &q, &errs) != 0) {
         res->status = errs.status;
         jerr_document(&errs, &res->body);
         jerr_free(&errs);
         return;
     }
     jerr_free(&errs);
+    int64_t keep = align(a, &q, !q.to_given, now_s);
+    buf key;
+    buf_init(&key);
+    if (keep >= 0) {
+        snapcache_key(&key, req, "", 0);
+        if (snapcache_get(a->charts_cache, (uint64_t)keep, &key, res)) { /* kept: no store query */
+            buf_free(&key);
+            return;
+        }
+    }
+    if (http_to_worker(req)) { /* a store query */
+        buf_free(&key);
+        return;
+    }
     store_hist_query sq = {q.kind,   q.total, q.ids,      q.nids,
                            q.from_s, q.to_s,  q.bucket_s, SAMPLES_MAX_POINTS + 1};
     store_hist_point *pts = NULL;
@@ -272,9 +324,7 @@ void api_call_samples(app *a, const http_request *req, http_response *res)
     if (store_history_read(st, &sq, &pts, &n, err) != STORE_OK) {
         http_error(res, 503, "Store unavailable", "The history cannot be read right now.");
         log_msg(LOG_ERROR, "history read failed: %s", err);
-        return;
-    }
-    if (n > SAMPLES_MAX_POINTS) {
+    } else if (n > SAMPLES_MAX_POINTS) {
         char detail[200];
         snprintf(detail, sizeof detail,
                  "Over %d samples match: give a larger bucket, a shorter range or fewer ids.",
@@ -283,7 +333,11 @@ void api_call_samples(app *a, const http_request *req, http_response *res)
     } else {
         write_document(&res->body, &q, pts, n);
         res->status = res->body.oom ? 500 : 200;
-        if (res->body.oom) http_error(res, 500, "Internal error", "Out of memory writing the document.");
+        if (res->body.oom)
+            http_error(res, 500, "Internal error", "Out of memory writing the document.");
+        else if (keep >= 0)
+            snapcache_put(a->charts_cache, (uint64_t)keep, &key, res);
     }
     free(pts);
+    buf_free(&key);
 }

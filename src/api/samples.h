@@ -24,6 +24,7 @@ typedef struct samples_query {
     int64_t ids[SAMPLES_MAX_IDS];
     size_t nids;
     int64_t from_s, to_s; /* inclusive */
+    bool to_given;        /* filter[created-at-lteq] gave to_s; else it is now */
     int64_t bucket_s;     /* 1: every sample; else 60, 300 or 3600 */
 } samples_query;
 

@@ -468,6 +468,7 @@ int cli_serve(int argc, char **argv)
         .metrics_allow = o.metrics_allow,
         .metrics_token_file = o.metrics_token_file,
         .metrics_keep_gone_s = (int)o.metrics_keep_gone_s,
+        .history_interval_s = (int)o.history_interval_s,
         .history_store = hist,
         .secret = secret,
         .secret_len = secret_len,

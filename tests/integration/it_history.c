@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/buf.h"
 #include "util/timefmt.h"
 
 #define WAIT_MS 60000 /* a bound for what should take seconds */
@@ -226,6 +227,71 @@ static void wait_slots(const char *uri, long long n)
     }
 }
 
+static void sql_exec(const char *db, const char *sql)
+{
+    sqlite3 *d = NULL;
+    assert_int_equal(sqlite3_open(db, &d), SQLITE_OK);
+    sqlite3_busy_timeout(d, 5000);
+    char *err = NULL;
+    if (sqlite3_exec(d, sql, NULL, NULL, &err) != SQLITE_OK) fail_msg("%s: %.200s", err, sql);
+    sqlite3_close(d);
+}
+
+static char *iso_at(int64_t t)
+{
+    char iso[TIMEFMT_ISO_LEN + 1] = "";
+    assert_true(timefmt_iso_utc(t, iso));
+    return h_strf("%.*s", TIMEFMT_ISO_LEN, iso);
+}
+
+/* A relative chart (hours=) is aligned to the samples' grid (60 s without
+ * a writer) and, once its newest slot is settled, kept until the next slot
+ * begins: a row changed meanwhile is seen by an absolute chart only. */
+static void test_sqlite_chart_kept(void **state)
+{
+    const char *db = h_db_path();
+    h_add_pop(db, 1);
+    h_proc *srv = h_start_server(db, NULL); /* no writer: the rows below are all there is */
+    /* inside a minute, away from its edges (at most ~10 s of waiting) */
+    while (time(NULL) % 60 < 6 || time(NULL) % 60 > 50) usleep(200 * 1000);
+    int64_t slot = (int64_t)time(NULL) / 60 * 60;
+    buf sql;
+    buf_init(&sql);
+    buf_puts(&sql, "INSERT INTO stats_active_calls (node_id, count, created_at) VALUES ");
+    for (int k = 0; k < 120; k++)
+        buf_printf(&sql, "%s(7, %d, '%s')", k ? "," : "", 100 + k, iso_at(slot - 60LL * k));
+    buf_putc(&sql, '\0');
+    sql_exec(db, sql.data);
+    buf_free(&sql);
+    const char *const hdrs[] = {"Accept: application/vnd.api+json", NULL};
+    const char *url = h_url(srv, "/api/rest/admin/active-call-samples?filter[node-id-eq]=7&hours=1");
+    h_response *a = h_http("GET", url, hdrs, NULL);
+    assert_int_equal(a->status, 200);
+    json_t *meta = json_object_get(h_json(a), "meta");
+    assert_string_equal(json_string_value(json_object_get(meta, "to")), iso_at(slot));
+    /* the first slot at or after an hour ago (now is past `slot`) */
+    assert_string_equal(json_string_value(json_object_get(meta, "from")), iso_at(slot - 3600 + 60));
+    assert_int_equal(json_array_size(json_object_get(h_json(a), "data")), 60); /* both ends included */
+    /* the newest row changes: the kept chart stays until the next slot */
+    sql_exec(db,
+             h_strf("UPDATE stats_active_calls SET count = 5 WHERE node_id = 7 AND created_at = '%s'",
+                    iso_at(slot)));
+    h_response *b = h_http("GET", url, hdrs, NULL);
+    assert_int_equal(b->status, 200);
+    assert_string_equal(b->body, a->body);
+    /* an absolute range is read each time */
+    h_response *c = h_http(
+        "GET",
+        h_url(srv,
+              h_strf("/api/rest/admin/active-call-samples?filter[node-id-eq]=7&filter[created-at-gteq]=%s"
+                     "&filter[created-at-lteq]=%s",
+                     iso_at(slot), iso_at(slot))),
+        hdrs, NULL);
+    assert_int_equal(c->status, 200);
+    assert_int_equal(attr(json_array_get(json_object_get(h_json(c), "data"), 0), "count"), 5);
+    assert_int_equal(h_stop(srv), 0);
+}
+
 static void test_pg_one_writer(void **state)
 {
     const char *uri = pg_fresh();
@@ -272,6 +338,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sqlite_samples, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_chart_kept, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_pg_one_writer, h_setup, h_teardown),
         cmocka_unit_test(h_test_validate_documents),
     };
