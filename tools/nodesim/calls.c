@@ -24,6 +24,12 @@ void sim_calls_init(sim_calls *t, uint64_t seed, int64_t node_id, int64_t pop_id
     t->target = target;
 }
 
+/* One line of the --churn-log (calls.h). Tags are generated: no space or newline. */
+static void log_change(const sim_calls *t, const char *what, const sim_call *c, int64_t now_us)
+{
+    if (t->log) fprintf(t->log, "%lld %s %.*s\n", (long long)now_us, what, (int)c->tag_len, c->tag);
+}
+
 static void call_free(sim_call *c)
 {
     if (!c) return;
@@ -93,6 +99,7 @@ fail:
 
 void sim_calls_remove(sim_calls *t, sim_call *c)
 {
+    log_change(t, "end", c, sim_now_real_us());
     sim_call **pp = &t->buckets[tag_hash(c->tag, c->tag_len) & (t->nbuckets - 1)];
     while (*pp && *pp != c) pp = &(*pp)->hnext;
     if (*pp) *pp = c->hnext;
@@ -143,7 +150,10 @@ static int add_generated(sim_calls *t, int64_t now_us, bool established)
     c->tag = strdup(c->gen->local_tag);
     c->tag_len = tl;
     if (!c->tag || render_into(c, c->gen) != 0) goto fail;
-    return insert(t, c);
+    if (insert(t, c) != 0) return -1;
+    log_change(t, "start", c, now_us);
+    if (c->gen->connect_us) log_change(t, "connect", c, now_us);
+    return 0;
 fail:
     call_free(c);
     return -1;
@@ -245,6 +255,7 @@ int sim_calls_churn(sim_calls *t, int64_t now_us)
             continue;
         }
         t->bytes = t->bytes - old + c->len;
+        log_change(t, "connect", c, now_us);
     }
 
     int64_t jitter = (int64_t)(k / 50);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "gen.h"
 #include "rng.h"
@@ -46,6 +47,10 @@ typedef struct sim_calls {
     sim_rng rng;
     int64_t node_id, pop_id;
     size_t target; /* --calls, what churn keeps the count around */
+    /* --churn-log: every generated call's start and connect, and every
+     * call's end, one line each, `<unix us> start|connect|end <tag>`,
+     * line-buffered (so each is on disk once written); NULL: none */
+    FILE *log;
 } sim_calls;
 
 void sim_calls_init(sim_calls *t, uint64_t seed, int64_t node_id, int64_t pop_id, size_t target);

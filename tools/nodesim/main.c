@@ -33,7 +33,8 @@ static void on_stop_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: activecalls-nodesim [--listen HOST:PORT] [--node-id N] [--pop-id P]\n"
-          "           [--calls K] [--seed S] [--churn] [--calls-file FILE] [--accounts N]\n"
+          "           [--calls K] [--seed S] [--churn [--churn-log FILE]] [--calls-file FILE]\n"
+          "           [--accounts N]\n"
           "           [--delay-ms MS] [--blackhole | --close | --garbage | --oversize]\n"
           "           [--log-requests] [--without-filtered]\n"
           "\n"
@@ -45,6 +46,8 @@ static void usage(FILE *f)
           "  --calls K           number of generated calls (default 10)\n"
           "  --seed S            generator seed; same seed, same calls (default: node id)\n"
           "  --churn             every 200 ms some calls end and new ones start\n"
+          "  --churn-log FILE    with --churn: write every start, connect and end to FILE,\n"
+          "                      one line each as it happens, `<unix us> start|connect|end <tag>`\n"
           "  --calls-file FILE   serve this JSON array of call objects as given\n"
           "  --accounts N        generated calls' customer and vendor accounts drawn from 1..N\n"
           "                      (default: the demo data's)\n"
@@ -90,6 +93,7 @@ enum {
     OPT_CALLS,
     OPT_SEED,
     OPT_CHURN,
+    OPT_CHURN_LOG,
     OPT_CALLS_FILE,
     OPT_ACCOUNTS,
     OPT_DELAY_MS,
@@ -109,6 +113,7 @@ static const struct option long_options[] = {
     {"calls", required_argument, NULL, OPT_CALLS},
     {"seed", required_argument, NULL, OPT_SEED},
     {"churn", no_argument, NULL, OPT_CHURN},
+    {"churn-log", required_argument, NULL, OPT_CHURN_LOG},
     {"calls-file", required_argument, NULL, OPT_CALLS_FILE},
     {"accounts", required_argument, NULL, OPT_ACCOUNTS},
     {"delay-ms", required_argument, NULL, OPT_DELAY_MS},
@@ -128,6 +133,7 @@ typedef struct options {
     uint64_t seed;
     bool seed_given;
     const char *calls_file;
+    const char *churn_log;
     sim_server_opts server;
 } options;
 
@@ -165,6 +171,7 @@ static int parse_options(int argc, char **argv, options *o)
             o->seed_given = true;
             break;
         case OPT_CHURN: o->server.churn = true; break;
+        case OPT_CHURN_LOG: o->churn_log = optarg; break;
         case OPT_CALLS_FILE: o->calls_file = optarg; break;
         case OPT_ACCOUNTS: {
             long long n;
@@ -214,6 +221,10 @@ static int parse_options(int argc, char **argv, options *o)
         fputs("activecalls-nodesim: --churn cannot be used with --calls-file\n", stderr);
         return 2;
     }
+    if (o->churn_log && !o->server.churn) {
+        fputs("activecalls-nodesim: --churn-log needs --churn\n", stderr);
+        return 2;
+    }
     if (!o->seed_given) o->seed = (uint64_t)o->node_id;
     o->server.node_id = o->node_id;
     return 0;
@@ -249,6 +260,14 @@ int main(int argc, char **argv)
     sim_calls calls;
     sim_calls_init(&calls, o.seed, o.node_id, o.pop_id, (size_t)o.calls);
     char err[512];
+    if (o.churn_log) {
+        calls.log = fopen(o.churn_log, "w");
+        if (!calls.log) {
+            fprintf(stderr, "activecalls-nodesim: --churn-log %s: %s\n", o.churn_log, strerror(errno));
+            return 1;
+        }
+        setvbuf(calls.log, NULL, _IOLBF, 0); /* each line written whole as it happens */
+    }
     if (o.calls_file) {
         if (sim_callsfile_load(&calls, o.calls_file, err, sizeof err) != 0) {
             fprintf(stderr, "activecalls-nodesim: %s\n", err);
@@ -257,6 +276,7 @@ int main(int argc, char **argv)
         }
     } else if (sim_calls_generate(&calls, sim_now_real_us()) != 0) {
         fputs("activecalls-nodesim: out of memory generating calls\n", stderr);
+        if (calls.log) fclose(calls.log);
         sim_calls_free(&calls);
         return 1;
     }
@@ -265,6 +285,7 @@ int main(int argc, char **argv)
     int lfd = sim_listen(host, port, bound, sizeof bound, err, sizeof err);
     if (lfd < 0) {
         fprintf(stderr, "activecalls-nodesim: %s\n", err);
+        if (calls.log) fclose(calls.log);
         sim_calls_free(&calls);
         return 1;
     }
@@ -272,6 +293,8 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     int rc = sim_server_run(lfd, &calls, &o.server, &stop_requested, &waitmask);
+    FILE *log = calls.log;
     sim_calls_free(&calls);
+    if (log) fclose(log);
     return rc == 0 ? 0 : 1;
 }
