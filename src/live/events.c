@@ -657,12 +657,13 @@ static ev_round *ring_evict(events *e)
 }
 
 /* Views no one has watched for the ring's age go (their streams could not
- * resume anyway). Under e->mu; the feeding thread only. */
+ * resume anyway; without an age bound, at the next round). Under e->mu;
+ * the feeding thread only. */
 static void views_expire(events *e, int64_t now_ms)
 {
     for (ev_view **p = &e->views; *p;) {
         ev_view *v = *p;
-        if (v->subscribers == 0 && now_ms - v->idle_since_ms > e->cfg.ring_age_ms) {
+        if (v->subscribers == 0 && now_ms - v->idle_since_ms >= e->cfg.ring_age_ms) {
             *p = v->next;
             e->nviews--;
             view_free(v);

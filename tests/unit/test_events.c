@@ -29,7 +29,7 @@ typedef struct snapb {
     node_target targets[MAX_NODES];
     int64_t pops[MAX_NODES];
     node_result results[MAX_NODES];
-    char names[MAX_NODES][16];
+    char names[MAX_NODES][32];
 } snapb;
 
 static snapb *snaps[MAX_SNAPS];
@@ -193,6 +193,37 @@ static void test_start_connect_end(void **state)
     assert_true(events_feed(e, &s3->pub));
     expect_events(e, NULL, upto, "", &upto);
     assert_int_equal(upto, 5);
+    events_free(e);
+}
+
+static void test_removed_node_and_repeated_tag(void **state)
+{
+    (void)state;
+    events *e = engine(0, 0);
+    snapb *s1 = snap_new(2, 1000);
+    call_add(s1, 1, "a", false, 0, 5);
+    call_add(s1, 1, "a", true, 3, 5);  /* listed twice: one call, as first listed */
+    call_add(s1, 2, "a", false, 0, 5); /* the same tag on another node: another call */
+    assert_true(events_feed(e, &s1->pub));
+    uint64_t upto;
+    expect_events(e, NULL, 0, "started:a started:a", &upto);
+    ev_current cur;
+    assert_true(events_current(e, NULL, &cur));
+    assert_int_equal(cur.n, 2);
+    assert_int_equal(cur.calls[0].node_id, 1);
+    assert_true(call_attr_is_null(cur.calls[0].rec, ATTR_CONNECT_TIME));
+    assert_int_equal(cur.calls[1].node_id, 2);
+    ev_current_free(&cur);
+
+    snapb *s2 = snap_new(1, 2000); /* node 2 left the registry: its calls end */
+    call_add(s2, 1, "a", false, 1, 5);
+    assert_true(events_feed(e, &s2->pub));
+    ev_batch b;
+    assert_int_equal(events_read(e, NULL, upto, 0, &b), EV_READ_OK);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.events[0]->kind, EV_CALL_ENDED);
+    assert_int_equal(b.events[0]->node_id, 2);
+    ev_batch_free(&b);
     events_free(e);
 }
 
@@ -430,10 +461,10 @@ static void test_render_once_per_field_set(void **state)
     assert_int_equal(strlen(f1), l1);
     buf_free(&want);
     buf_free(&scratch);
-    ev_batch_free(&b1);
-    events_free(e); /* b2 keeps its round alive past the engine */
+    ev_batch_free(&b1); /* b2 still holds the round: its frames stay */
     assert_int_equal(memcmp(f3, "id: 1\n", 6), 0);
     ev_batch_free(&b2);
+    events_free(e);
 }
 
 /* ---- random sequences ------------------------------------------------------------------ */
@@ -556,6 +587,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_start_connect_end, teardown),
+        cmocka_unit_test_teardown(test_removed_node_and_repeated_tag, teardown),
         cmocka_unit_test_teardown(test_node_failure_reconciled, teardown),
         cmocka_unit_test_teardown(test_filter_exit_and_entry, teardown),
         cmocka_unit_test_teardown(test_ring_by_count, teardown),
