@@ -929,7 +929,8 @@ const char *events_render(const ev_event *ev, uint64_t fields, doc_base base, si
         if (!b.oom && (f = malloc(sizeof *f + b.len + 1)) && (f->base = strndup(base.url, base.len))) {
             f->fields = fields;
             f->len = b.len;
-            memcpy(f->text, b.data, b.len + 1);
+            memcpy(f->text, b.data, b.len);
+            f->text[b.len] = '\0';
             f->next = r->frames[ev->index];
             r->frames[ev->index] = f;
             atomic_fetch_add(r->renders, 1);

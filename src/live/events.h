@@ -115,8 +115,8 @@ void ev_current_free(ev_current *c);
 /* The event as one Server-Sent Events frame, `id: N\nevent: NAME\ndata:
  * JSON\n\n`: its call as the listing renders it with `fields`
  * (fields[active-calls] bits, jsonapi/fields.h) and links under `base`.
- * Rendered once per distinct (fields, base) and shared: valid while the
- * batch holding ev is. NULL when memory ran out. */
+ * Rendered once per distinct (fields, base) and shared, NUL-terminated:
+ * valid while the batch holding ev is. NULL when memory ran out. */
 const char *events_render(const ev_event *ev, uint64_t fields, doc_base base, size_t *len);
 
 typedef struct events_stats {
