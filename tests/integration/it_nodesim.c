@@ -7,6 +7,9 @@
  * line per request, whatever the params hold). No timings are asserted:
  * the calls' connect times are minutes away from every rule's bound. */
 #include "harness.h"
+#include "util/buf.h"
+
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +298,81 @@ static void test_log_requests(void **state)
     assert_int_equal(json_array_size(request_lines(quiet)), 0);
 }
 
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    buf b;
+    buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&b, chunk, n);
+    fclose(f);
+    buf_putc(&b, '\0');
+    char *s = h_strf("%s", b.data);
+    buf_free(&b);
+    return s;
+}
+
+/* --churn --churn-log: every start, connect and end, one line each with
+ * its time (a call going on at startup: its own start, in the past); no
+ * end or connect without its start, no start twice; and the calls the log
+ * says are going on are exactly those the node lists. */
+static void test_churn_log(void **state)
+{
+    const char *log = h_strf("%s/churn.log", h_tmpdir());
+    h_proc *node = h_start_nodesim(1, 1, "--calls", "20", "--churn", "--churn-log", log, NULL);
+    double end = h_now_ms() + 20000;
+    json_t *listed = NULL;
+    char *text = NULL;
+    for (;;) { /* until a call has ended (churn runs every 200 ms) */
+        if (h_now_ms() > end) fail_msg("no call ended within 20 s");
+        usleep(300 * 1000);
+        /* the log, the listing, the log: when both reads agree, nothing
+         * changed in between, and the listing is the log's state */
+        const char *before = read_file(log);
+        listed = result_of(h_node_rpc(node->addr, "yeti.show.calls", "[]"), "show.calls");
+        text = read_file(log);
+        if (strcmp(before, text) == 0 && strstr(text, " end ")) break;
+    }
+    /* replay the log */
+    json_t *live = json_object();
+    int starts = 0, connects = 0, ends = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        long long us;
+        char what[16], tag[128];
+        if (sscanf(line, "%lld %15s %127s", &us, what, tag) != 3) fail_msg("bad line: %s", line);
+        if (us <= 0) fail_msg("no time: %s", line);
+        bool known = json_object_get(live, tag) != NULL;
+        if (strcmp(what, "start") == 0) {
+            if (known) fail_msg("started twice: %s", tag);
+            json_object_set_new(live, tag, json_true());
+            starts++;
+        } else if (strcmp(what, "connect") == 0) {
+            if (!known) fail_msg("connect before start: %s", tag);
+            connects++;
+        } else if (strcmp(what, "end") == 0) {
+            if (!known) fail_msg("end before start: %s", tag);
+            json_object_del(live, tag);
+            ends++;
+        } else {
+            fail_msg("unknown kind: %s", line);
+        }
+    }
+    assert_true(starts >= 20 && ends >= 1 && connects >= 1);
+    assert_int_equal(json_object_size(live), json_array_size(listed));
+    size_t i;
+    json_t *c;
+    json_array_foreach(listed, i, c)
+    {
+        const char *tag = json_string_value(json_object_get(c, "local_tag"));
+        if (!tag || !json_object_get(live, tag))
+            fail_msg("listed but not live in the log: %s", tag ? tag : "?");
+    }
+    json_decref(live);
+    assert_int_equal(h_stop(node), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_generated, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_fields, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_log_requests, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_churn_log, h_setup, h_teardown),
         /* no h_test_validate_documents: no HTTP document is asked for here */
     };
     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
