@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <xxhash.h>
 
 #include "api/app_internal.h"
 #include "http/compress.h"
@@ -51,7 +52,9 @@ typedef enum { K_ORIG_ACC, K_TERM_ACC, K_CA, K_COUNT } kind;
 
 /* A label set seen in an earlier snapshot. */
 typedef struct seen {
-    char *labels;    /* "{...}" as written */
+    char *labels; /* "{...}" as written; NULL: an empty slot */
+    size_t len;
+    uint64_t hash;   /* of the labels (XXH3) */
     int64_t last_ms; /* wall time of the last snapshot that had it */
     uint64_t mark;   /* the render that saw it last */
 } seen;
@@ -86,10 +89,10 @@ struct metrics_state {
 };
 
 static const char *const gauge_names[K_COUNT][4] = {
-    {"account_originated", "account_originated_unique_src", "account_originated_unique_dst",
-     "account_price_originated"},
-    {"account_terminated", "account_price_terminated", NULL, NULL},
-    {"ca", "ca_price_originated", NULL, NULL},
+    {PREFIX "_account_originated", PREFIX "_account_originated_unique_src",
+     PREFIX "_account_originated_unique_dst", PREFIX "_account_price_originated"},
+    {PREFIX "_account_terminated", PREFIX "_account_price_terminated", NULL, NULL},
+    {PREFIX "_ca", PREFIX "_ca_price_originated", NULL, NULL},
 };
 static const char *const gauge_help[K_COUNT][4] = {
     {"total calls originated by account", "qty of unique src_routing_number originated by account",
@@ -167,37 +170,53 @@ void metrics_state_free(metrics_state *m)
 
 /* ---- the memory of label sets ---------------------------------------------- */
 
-static size_t label_hash(const char *s, size_t n)
+/* Puts x in the free slot its hash probes to, in t (cap slots, a power of two). */
+static void seen_put(seen *t, size_t cap, seen x)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return (size_t)h;
+    size_t j = (size_t)x.hash & (cap - 1);
+    while (t[j].labels) j = (j + 1) & (cap - 1);
+    t[j] = x;
+}
+
+/* Rebuilds kind k's table in cap slots, without the entries last seen
+ * before `cutoff`; false (the table as it was) when memory ran out. */
+static bool seen_rebuild(metrics_state *m, kind k, size_t cap, int64_t cutoff)
+{
+    seen *t = calloc(cap, sizeof *t);
+    if (!t) return false;
+    size_t n = 0;
+    for (size_t i = 0; i < m->capseen[k]; i++) {
+        seen *e = &m->seen[k][i];
+        if (!e->labels) continue;
+        if (e->last_ms < cutoff) {
+            free(e->labels);
+            continue;
+        }
+        seen_put(t, cap, *e);
+        n++;
+    }
+    free(m->seen[k]);
+    m->seen[k] = t;
+    m->capseen[k] = cap;
+    m->nseen[k] = n;
+    return true;
 }
 
 /* Marks labels[0..n) seen now; false when memory ran out. */
 static bool seen_mark(metrics_state *m, kind k, const char *labels, size_t n, int64_t now_ms)
 {
-    if ((m->nseen[k] + 1) * 2 > m->capseen[k]) { /* grow to keep it half empty */
-        size_t cap = m->capseen[k] ? m->capseen[k] * 2 : 256;
-        seen *t = calloc(cap, sizeof *t);
-        if (!t) return false;
-        for (size_t i = 0; i < m->capseen[k]; i++) {
-            seen *e = &m->seen[k][i];
-            if (!e->labels) continue;
-            size_t j = label_hash(e->labels, strlen(e->labels)) & (cap - 1);
-            while (t[j].labels) j = (j + 1) & (cap - 1);
-            t[j] = *e;
-        }
-        free(m->seen[k]);
-        m->seen[k] = t;
-        m->capseen[k] = cap;
-    }
-    size_t cap = m->capseen[k], j = label_hash(labels, n) & (cap - 1);
+    if ((m->nseen[k] + 1) * 2 > m->capseen[k] && /* keep it half empty */
+        !seen_rebuild(m, k, m->capseen[k] ? m->capseen[k] * 2 : 256, INT64_MIN))
+        return false;
+    uint64_t h = XXH3_64bits(labels, n);
+    size_t cap = m->capseen[k], j = (size_t)h & (cap - 1);
     seen *t = m->seen[k];
-    while (t[j].labels && !(strlen(t[j].labels) == n && memcmp(t[j].labels, labels, n) == 0))
+    while (t[j].labels && !(t[j].hash == h && t[j].len == n && memcmp(t[j].labels, labels, n) == 0))
         j = (j + 1) & (cap - 1);
     if (!t[j].labels) {
         if (!(t[j].labels = strndup(labels, n))) return false;
+        t[j].len = n;
+        t[j].hash = h;
         m->nseen[k]++;
     }
     t[j].last_ms = now_ms;
@@ -205,31 +224,13 @@ static bool seen_mark(metrics_state *m, kind k, const char *labels, size_t n, in
     return true;
 }
 
-/* Drops what was last seen before `cutoff`, and rebuilds the table. */
+/* Drops what was last seen before `cutoff`. */
 static void seen_expire(metrics_state *m, kind k, int64_t cutoff)
 {
-    size_t cap = m->capseen[k];
-    seen *old = m->seen[k];
     bool any = false;
-    for (size_t i = 0; i < cap && !any; i++) any = old[i].labels && old[i].last_ms < cutoff;
-    if (!any) return;
-    seen *t = calloc(cap, sizeof *t);
-    if (!t) return; /* kept one more render */
-    size_t n = 0;
-    for (size_t i = 0; i < cap; i++) {
-        if (!old[i].labels) continue;
-        if (old[i].last_ms < cutoff) {
-            free(old[i].labels);
-            continue;
-        }
-        size_t j = label_hash(old[i].labels, strlen(old[i].labels)) & (cap - 1);
-        while (t[j].labels) j = (j + 1) & (cap - 1);
-        t[j] = old[i];
-        n++;
-    }
-    free(old);
-    m->seen[k] = t;
-    m->nseen[k] = n;
+    for (size_t i = 0; i < m->capseen[k] && !any; i++)
+        any = m->seen[k][i].labels && m->seen[k][i].last_ms < cutoff;
+    if (any) seen_rebuild(m, k, m->capseen[k], cutoff); /* out of memory: kept one more render */
 }
 
 /* ---- yeti's families from a snapshot ---------------------------------------- */
@@ -312,15 +313,6 @@ static void group_labels(buf *lb, kind k, const ref *first)
     buf_free(&tmp);
 }
 
-/* One sample line of a yeti gauge: ruby_yeti_ac_<name>{labels} value. */
-static void sample(buf *out, const char *name, const char *labels, size_t len, double v)
-{
-    char full[96];
-    snprintf(full, sizeof full, PREFIX "_%s", name);
-    expo e = {out, false};
-    expo_sample_raw(&e, full, labels, len, v);
-}
-
 /* The yeti families and the per-node ones of snapshot s, into out. */
 static bool render_snapshot(metrics_state *m, const live_snap *s, buf *out, bool om)
 {
@@ -370,20 +362,23 @@ static bool render_snapshot(metrics_state *m, const live_snap *s, buf *out, bool
                 v[2] = (double)distinct(refs + a, b - a, ATTR_DST_PREFIX_ROUTING, scratch);
                 v[3] = price;
             }
-            for (int g = 0; g < ngauges[k]; g++) sample(&lines[g], gauge_names[k][g], lb.data, lb.len, v[g]);
+            for (int g = 0; g < ngauges[k]; g++) {
+                expo le = {&lines[g], false};
+                expo_sample_raw(&le, gauge_names[k][g], lb.data, lb.len, v[g]);
+            }
         }
         /* label sets seen before and gone now: 0 while they are remembered */
         seen_expire(m, k, s->wall_ms - m->keep_gone_ms);
         for (size_t i = 0; i < m->capseen[k]; i++) {
             const seen *x = &m->seen[k][i];
             if (!x->labels || x->mark == m->renders) continue;
-            for (int g = 0; g < ngauges[k]; g++)
-                sample(&lines[g], gauge_names[k][g], x->labels, strlen(x->labels), 0);
+            for (int g = 0; g < ngauges[k]; g++) {
+                expo le = {&lines[g], false};
+                expo_sample_raw(&le, gauge_names[k][g], x->labels, x->len, 0);
+            }
         }
         for (int g = 0; g < ngauges[k]; g++) {
-            char name[96];
-            snprintf(name, sizeof name, PREFIX "_%s", gauge_names[k][g]);
-            expo_family(&e, name, "gauge", gauge_help[k][g]);
+            expo_family(&e, gauge_names[k][g], "gauge", gauge_help[k][g]);
             buf_append(out, lines[g].data, lines[g].len);
             ok = ok && !lines[g].oom;
             buf_free(&lines[g]);
