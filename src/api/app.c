@@ -99,6 +99,16 @@ app *app_new(const app_config *cfg, store *st, char err[256])
         app_free(a);
         return NULL;
     }
+    event_hub_config ec = {
+        .ring_events = cfg->events_ring ? cfg->events_ring : 100000,
+        .ring_age_s = cfg->events_ring_age_s > 0 ? cfg->events_ring_age_s : 300,
+        .queue_bytes = cfg->stream_queue_bytes ? cfg->stream_queue_bytes : (size_t)1 << 20,
+        .refresh_ms = refresh_ms,
+    };
+    if (!(a->events = event_hub_new(a->live, &ec, err))) {
+        app_free(a);
+        return NULL;
+    }
     char cerr[160];
     if (cidr_list_parse(cfg->trusted_proxies ? cfg->trusted_proxies : "", &a->trusted, cerr) != 0) {
         snprintf(err, 256, "--trusted-proxies: %s", cerr);
@@ -116,6 +126,7 @@ void app_free(app *a)
 {
     if (!a) return;
     metrics_state_free(a->metrics); /* first: it is one of the live view's consumers */
+    event_hub_free(a->events);      /* so is this; it holds snapshots too */
     live_free(a->live);             /* before the node pool its rounds run on, and the registry it reads */
     registry_free(a->reg);
     node_pool_free(a->pool);
@@ -229,9 +240,14 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
     auth_subject who;
     const char *action = strcmp(req->method, "DELETE") == 0 ? "remove" : "read";
     if (!guard_request(a, req, action, res, &who)) return;
+    const char *rest = path + strlen(ADMIN_PREFIX);
+    if (strcmp(rest, "active-call-events") == 0) { /* text/event-stream: its own negotiation */
+        res->route = "active-call-events";
+        api_call_events(a, req, &who, res);
+        return;
+    }
     if (!negotiate(req, false, res)) return;
 
-    const char *rest = path + strlen(ADMIN_PREFIX);
     for (size_t i = 0; i < sizeof collections / sizeof collections[0]; i++) {
         if (strcmp(rest, collections[i].path) != 0) continue;
         res->route = collections[i].path;

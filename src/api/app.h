@@ -30,6 +30,10 @@ typedef struct app_config {
     int metrics_keep_gone_s;        /* a series gone is written as 0 this long, then dropped */
     int history_interval_s;         /* the samples' grid (slot k at k * interval s); 0 = 60 */
     store *history_store;           /* the samples charts read (docs/API.md, "History"); NULL = the store */
+    /* the event stream (docs/API.md, "The event stream") */
+    size_t events_ring;        /* events kept for resuming, at most ... */
+    int events_ring_age_s;     /* ... and no older than this */
+    size_t stream_queue_bytes; /* a stream's unsent bytes above this when events come: overflow */
 
     /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */

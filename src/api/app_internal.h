@@ -30,6 +30,7 @@ typedef struct cached_user {
 } cached_user;
 
 typedef struct metrics_state metrics_state;
+typedef struct event_hub event_hub;
 
 struct app {
     app_config cfg;
@@ -44,6 +45,7 @@ struct app {
     snapcache *docs_cache;   /* documents of the newest snapshot */
     snapcache *charts_cache; /* charts of the newest complete slot (api/samples.c) */
     metrics_state *metrics;  /* /metrics: access, the snapshot's text, series gone (api/metrics_page.c) */
+    event_hub *events;       /* the event stream (api/event_stream.c) */
     worker_pool *cpu;        /* CPU work of requests: parsing big replies, writing big documents */
     budget *docs;            /* bytes of listing documents being written */
     policy *pol;
@@ -61,11 +63,30 @@ metrics_state *metrics_state_new(live_view *live, int refresh_ms, const char *al
 void metrics_state_free(metrics_state *m);
 void api_metrics(app *a, const http_request *req, http_response *res);
 
+/* The event stream (api/event_stream.c): the live view's consumer that
+ * feeds the event engine and wakes the streams. */
+typedef struct event_hub_config {
+    size_t ring_events; /* the engine's ring: events at most ... */
+    int ring_age_s;     /* ... and rounds this young (docs/API.md) */
+    size_t queue_bytes; /* a stream's unsent bytes above this when events come: overflow */
+    int refresh_ms;     /* the live view's period (how long the hub lingers) */
+} event_hub_config;
+typedef struct event_hub_stats {
+    size_t streams;
+    uint64_t overflows, expired; /* streams closed for either, so far */
+    uint64_t events, renders;    /* the engine's (live/events.h) */
+} event_hub_stats;
+event_hub *event_hub_new(live_view *live, const event_hub_config *cfg, char err[256]);
+/* After the server stopped (every stream closed). */
+void event_hub_free(event_hub *h);
+event_hub_stats event_hub_get_stats(event_hub *h);
+
 /* Who is asking, once the guard let the request through. */
 typedef struct auth_subject {
     int64_t id;
     char username[STORE_NAME_MAX];
     char client[64];
+    int64_t token_until; /* unix second at which the token is expired */
 } auth_subject;
 
 #define POLICY_SECTION "RealtimeData/ActiveCall"
@@ -99,6 +120,8 @@ void app_method_not_allowed(http_response *res, const char *method, const char *
 void api_list_calls(app *a, const http_request *req, http_response *res);
 /* GET /api/rest/admin/active-call-counts */
 void api_call_counts(app *a, const http_request *req, http_response *res);
+/* GET /api/rest/admin/active-call-events (api/event_stream.c): negotiates itself */
+void api_call_events(app *a, const http_request *req, const auth_subject *who, http_response *res);
 /* GET /api/rest/admin/active-call-samples (api/samples.c) */
 void api_call_samples(app *a, const http_request *req, http_response *res);
 

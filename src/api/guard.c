@@ -167,7 +167,8 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
         return false;
     }
     int64_t sub = 0;
-    jwt_status js = jwt_verify_cached(a->secret, a->cfg.secret_len, token, (int64_t)time(NULL), &sub);
+    int64_t until = 0;
+    jwt_status js = jwt_verify_cached_until(a->secret, a->cfg.secret_len, token, (int64_t)time(NULL), &sub, &until);
     if (js != JWT_OK) {
         refuse(res, req, who->client, jwt_status_reason(js), 0);
         return false;
@@ -198,6 +199,7 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     }
 
     who->id = sub;
+    who->token_until = until;
     str_copy(who->username, sizeof who->username, u.username);
     if (!policy_allows(a->pol, u.roles, POLICY_SECTION, action)) {
         char detail[160];

@@ -127,7 +127,7 @@ metrics_state *metrics_state_new(live_view *live, int refresh_ms, const char *al
     pthread_mutex_init(&m->render_mu, NULL);
     m->live = live;
     m->handle = -1;
-    m->idle_ms = 10LL * refresh_ms > 60000 ? 10LL * refresh_ms : 60000;
+    m->idle_ms = live_linger_ms(refresh_ms);
     m->keep_gone_ms = (int64_t)keep_gone_s * 1000;
     char cerr[160];
     if (cidr_list_parse(allow && *allow ? allow : "127.0.0.0/8,::1/128", &m->allow, cerr) != 0) {

@@ -44,9 +44,9 @@ static bool takes(params_kind kind, query_key q, bool allow_include)
     case QUERY_KEY_INCLUDE: return allow_include;
     case QUERY_KEY_FIELDS:
     case QUERY_KEY_TOKEN: return true;
-    case QUERY_KEY_FILTER:
+    case QUERY_KEY_FILTER: return kind != PARAMS_CALL;
     case QUERY_KEY_SORT:
-    case QUERY_KEY_PAGE: return kind != PARAMS_CALL;
+    case QUERY_KEY_PAGE: return kind != PARAMS_CALL && kind != PARAMS_EVENTS;
     case QUERY_KEY_GROUP_BY: return kind == PARAMS_COUNTS;
     case QUERY_KEY_HOURS:
     case QUERY_KEY_BUCKET: /* the charts' (api/samples.c) */

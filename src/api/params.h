@@ -21,6 +21,7 @@ typedef enum {
     PARAMS_CALL,    /* one call, its relationships, a related resource */
     PARAMS_LISTING, /* the listing of calls */
     PARAMS_COUNTS,  /* the counts of calls */
+    PARAMS_EVENTS,  /* the event stream */
 } params_kind;
 
 /* What the app sets for every request (app_internal.h, struct app). */
@@ -52,6 +53,8 @@ typedef struct api_params {
  *   - PARAMS_COUNTS: filters, sort (lim->counts_sort_index, type
  *     "active-call-counts"), page, group-by, fields; include is a 105
  *     (pass allow_include false).
+ *   - PARAMS_EVENTS: filters, fields; include (pass false), sort, page and
+ *     group-by are each a 105.
  * group-by is a comma list of `node-id`, `pop-id` and `<relationship>-id`
  * for every relationship of a call (customer-id, ..., dst-network-id),
  * dashed or underscored; an empty value (or item) names none; any other

@@ -276,12 +276,31 @@ typedef struct cached_token {
 static _Thread_local cached_token tcache[CACHE_WAYS];
 static _Thread_local unsigned tcache_next;
 
+/* The first second at which a valid token is expired: exp, rounded up. */
+static int64_t expiry_of(const validity *v)
+{
+    if (v->exp.kind == CLAIM_INT) return v->exp.i;
+    if (v->exp.r >= 9.2e18) return INT64_MAX;
+    int64_t t = (int64_t)v->exp.r; /* > now >= 0 once verified */
+    return (double)t < v->exp.r ? t + 1 : t;
+}
+
 jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const char *token, int64_t now,
                              int64_t *sub)
 {
-    if (token == NULL || key == NULL || key_len == 0) return jwt_verify(key, key_len, token, now, sub);
-    size_t n = strnlen(token, CACHE_TOKEN_MAX + 1);
-    if (n > CACHE_TOKEN_MAX) return jwt_verify(key, key_len, token, now, sub);
+    return jwt_verify_cached_until(key, key_len, token, now, sub, NULL);
+}
+
+jwt_status jwt_verify_cached_until(const unsigned char *key, size_t key_len, const char *token, int64_t now,
+                                   int64_t *sub, int64_t *until)
+{
+    size_t n = token && key && key_len ? strnlen(token, CACHE_TOKEN_MAX + 1) : CACHE_TOKEN_MAX + 1;
+    if (n > CACHE_TOKEN_MAX) { /* not cached: no key, no token, or a long one */
+        validity v;
+        jwt_status st = verify(key, key_len, token, now, sub, &v);
+        if (st == JWT_OK && until) *until = expiry_of(&v);
+        return st;
+    }
     XXH128_hash_t fp = XXH3_128bits(key, key_len);
     for (int i = 0; i < CACHE_WAYS; i++) {
         cached_token *c = &tcache[i];
@@ -294,6 +313,7 @@ jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const cha
             return st;
         }
         if (sub != NULL) *sub = c->sub;
+        if (until) *until = expiry_of(&c->valid);
         return JWT_OK;
     }
     validity v;
@@ -308,6 +328,7 @@ jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const cha
     c->sub = subject;
     c->valid = v;
     if (sub != NULL) *sub = subject;
+    if (until) *until = expiry_of(&v);
     return JWT_OK;
 }
 

@@ -47,6 +47,11 @@ jwt_status jwt_verify(const unsigned char *key, size_t key_len, const char *toke
  * jwt_verify for every input. */
 jwt_status jwt_verify_cached(const unsigned char *key, size_t key_len, const char *token, int64_t now,
                              int64_t *sub);
+/* The same, and on JWT_OK *until (when not NULL): the first unix second
+ * at which the token is expired (its exp, rounded up), for what lasts
+ * longer than a request (an event stream). */
+jwt_status jwt_verify_cached_until(const unsigned char *key, size_t key_len, const char *token, int64_t now,
+                                   int64_t *sub, int64_t *until);
 /* Empties this thread's cache (tests). */
 void jwt_cache_clear(void);
 

@@ -44,6 +44,8 @@ static const char usage_text[] =
     "                         [--metrics-allow CIDR,...] [--metrics-token-file FILE] [--metrics-keep-gone-s "
     "S]\n"
     "                         [--history-interval-s N] [--history-db URI] [--history-keep-days N]\n"
+    "                         [--max-streams N] [--stream-queue-bytes N] [--events-ring N]\n"
+    "                         [--events-ring-age-s S]\n"
     "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
     "  --db               database (default $ACTIVECALLS_DB or " CLI_DEFAULT_DB ")\n"
     "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
@@ -96,7 +98,14 @@ static const char usage_text[] =
     "                     seconds between samples of the active-call history (default 60; 0 = off)\n"
     "  --history-db       where the history goes (default: --db; usually yeti's CDR database)\n"
     "  --history-keep-days\n"
-    "                     days of history kept (default 31)\n";
+    "                     days of history kept (default 31)\n"
+    "  --max-streams      open event streams in all (default 4096; else 503)\n"
+    "  --stream-queue-bytes\n"
+    "                     a stream's bytes its client has not taken when new events come:\n"
+    "                     above this it gets `overflow` and is closed (default 1048576)\n"
+    "  --events-ring      events kept for streams that resume (default 100000) ...\n"
+    "  --events-ring-age-s\n"
+    "                     ... and for how long (default 300)\n";
 
 /* A real switch node carries at most a few tens of thousands of calls, and
  * a real record is 2-3 KB of reply, so the default --max-reply-bytes
@@ -245,6 +254,7 @@ typedef struct serve_opts {
     long long max_inflight, inflight_wait_ms, lifetime, user_cache_ms, max_failures, window_s;
     long long max_address_failures, max_page_size, refresh_ms, metrics_keep_gone_s;
     long long history_interval_s, history_keep_days;
+    long long stream_queue_bytes, events_ring, events_ring_age_s;
     const char *history_db;
     http_limits lim;
 } serve_opts;
@@ -296,6 +306,13 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 1013: ok = parse_range(arg, 0, 86400, &o->history_interval_s); break;
     case 1014: o->history_db = arg; break;
     case 1015: ok = parse_range(arg, 1, 36500, &o->history_keep_days); break;
+    case 1016:
+        ok = parse_range(arg, 0, 1000000, &v);
+        lim->max_streams = (size_t)v;
+        break;
+    case 1017: ok = parse_range(arg, 4096, 1LL << 32, &o->stream_queue_bytes); break;
+    case 1018: ok = parse_range(arg, 1, 100000000, &o->events_ring); break;
+    case 1019: ok = parse_range(arg, 1, 86400, &o->events_ring_age_s); break;
     case 1000:
         ok = parse_range(arg, 1, 4096, &v);
         lim->workers = (size_t)v;
@@ -387,6 +404,10 @@ int cli_serve(int argc, char **argv)
         {"history-interval-s", required_argument, NULL, 1013},
         {"history-db", required_argument, NULL, 1014},
         {"history-keep-days", required_argument, NULL, 1015},
+        {"max-streams", required_argument, NULL, 1016},
+        {"stream-queue-bytes", required_argument, NULL, 1017},
+        {"events-ring", required_argument, NULL, 1018},
+        {"events-ring-age-s", required_argument, NULL, 1019},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -411,6 +432,9 @@ int cli_serve(int argc, char **argv)
         .metrics_keep_gone_s = 900,
         .history_interval_s = 60,
         .history_keep_days = 31,
+        .stream_queue_bytes = 1 << 20,
+        .events_ring = 100000,
+        .events_ring_age_s = 300,
     };
     http_limits_default(&o.lim);
     int rc = cli_getopt(argc, argv, opts, "serve", usage_text, serve_option, &o);
@@ -470,6 +494,9 @@ int cli_serve(int argc, char **argv)
         .metrics_keep_gone_s = (int)o.metrics_keep_gone_s,
         .history_interval_s = (int)o.history_interval_s,
         .history_store = hist,
+        .events_ring = (size_t)o.events_ring,
+        .events_ring_age_s = (int)o.events_ring_age_s,
+        .stream_queue_bytes = (size_t)o.stream_queue_bytes,
         .secret = secret,
         .secret_len = secret_len,
         .token_lifetime_s = (int)o.lifetime,

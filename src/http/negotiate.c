@@ -23,17 +23,11 @@ static bool token_is(const char *p, const char *end, const char *lit)
     return (size_t)(end - p) == n && strncasecmp(p, lit, n) == 0;
 }
 
-/* One media range [p, end): type and its parameters. `also` is a second
- * acceptable type (parameters allowed), or NULL. */
-static bool range_ok(const char *p, const char *end, const char *also)
+/* Whether a media range's parameters (from its first ';', or NULL, to
+ * end) refuse it: q=0 does; `strict`: so does any other parameter (the
+ * JSON:API type takes none). */
+static bool params_refuse(const char *semi, const char *end, bool strict)
 {
-    const char *semi = memchr(p, ';', (size_t)(end - p));
-    const char *type_end = semi ? semi : end;
-    bool wildcard = token_is(p, type_end, "*/*") || token_is(p, type_end, "application/*") ||
-        (also && token_is(p, type_end, also));
-    bool jsonapi = token_is(p, type_end, JSONAPI_MEDIA_TYPE);
-    if (!wildcard && !jsonapi) return false;
-    /* parameters: q is allowed (q=0 refuses); any other makes the JSON:API type unusable */
     while (semi) {
         const char *param = skip_ws(semi + 1);
         semi = memchr(param, ';', (size_t)(end - param));
@@ -45,16 +39,40 @@ static bool range_ok(const char *p, const char *end, const char *also)
                 bool zero = v < pend && *v == '0';
                 for (const char *d = v + 1; zero && d < pend && *d != ' ' && *d != '\t'; d++)
                     if (*d != '.' && *d != '0') zero = false;
-                if (zero) return false;
+                if (zero) return true;
                 continue;
             }
         }
-        if (jsonapi) return false;
+        if (strict) return true;
     }
-    return true;
+    return false;
 }
 
-static bool accept_with(const char *accept, const char *also)
+/* One media range [p, end): type and its parameters. `also` is a second
+ * acceptable type (parameters allowed), or NULL. */
+static bool range_ok(const char *p, const char *end, const char *also)
+{
+    const char *semi = memchr(p, ';', (size_t)(end - p));
+    const char *type_end = semi ? semi : end;
+    bool wildcard = token_is(p, type_end, "*/*") || token_is(p, type_end, "application/*") ||
+        (also && token_is(p, type_end, also));
+    bool jsonapi = token_is(p, type_end, JSONAPI_MEDIA_TYPE);
+    if (!wildcard && !jsonapi) return false;
+    return !params_refuse(semi, end, jsonapi);
+}
+
+/* One media range [p, end) that allows an event stream. */
+static bool event_range_ok(const char *p, const char *end, const char *unused)
+{
+    (void)unused;
+    const char *semi = memchr(p, ';', (size_t)(end - p));
+    const char *type_end = semi ? semi : end;
+    bool type = token_is(p, type_end, "*/*") || token_is(p, type_end, "text/*") ||
+        token_is(p, type_end, EVENT_STREAM_MEDIA_TYPE);
+    return type && !params_refuse(semi, end, false);
+}
+
+static bool accept_with(const char *accept, bool (*ok)(const char *, const char *, const char *), const char *also)
 {
     if (!accept) return true;
     const char *p = skip_ws(accept);
@@ -62,16 +80,18 @@ static bool accept_with(const char *accept, const char *also)
     while (*p) {
         const char *comma = strchr(p, ',');
         const char *end = comma ? comma : p + strlen(p);
-        if (range_ok(p, end, also)) return true;
+        if (ok(p, end, also)) return true;
         if (!comma) break;
         p = comma + 1;
     }
     return false;
 }
 
-bool http_accept_ok(const char *accept) { return accept_with(accept, NULL); }
+bool http_accept_ok(const char *accept) { return accept_with(accept, range_ok, NULL); }
 
-bool http_accept_json_ok(const char *accept) { return accept_with(accept, "application/json"); }
+bool http_accept_json_ok(const char *accept) { return accept_with(accept, range_ok, "application/json"); }
+
+bool http_accept_event_stream(const char *accept) { return accept_with(accept, event_range_ok, NULL); }
 
 bool http_content_type_is(const char *ct, const char *type)
 {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define JSONAPI_MEDIA_TYPE "application/vnd.api+json"
+#define EVENT_STREAM_MEDIA_TYPE "text/event-stream"
 
 /* Accept allows a JSON:API answer: absent/empty, or a media range that is
  * any type, any application type, or the JSON:API type without parameters
@@ -16,6 +17,10 @@
 bool http_accept_ok(const char *accept);
 /* The same, also allowing application/json (the login answers plain JSON). */
 bool http_accept_json_ok(const char *accept);
+
+/* Accept allows an event stream: absent/empty, or any type, any text type or
+ * text/event-stream, with any parameters but a q of 0. */
+bool http_accept_event_stream(const char *accept);
 
 /* Content-Type is exactly `type` (case-insensitive), with no parameters
  * (JSON:API forbids them) — `application/json; charset=utf-8` is allowed

@@ -263,6 +263,7 @@ static bool take_parts(http_wire *w, http_response *res)
 bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
 {
     assert(w && res && x && x->method);
+    assert(!res->stream || (res->body.len == 0 && res->nmore == 0 && !res->shared));
     memset(w, 0, sizeof *w);
     buf_init(&w->head);
     bool oom = res->body.oom;
@@ -310,7 +311,7 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     buf_putc(h, ' ');
     buf_puts(h, http_reason(status));
     buf_append(h, "\r\n", 2);
-    if (status != 304 && status != 204) {
+    if (status != 304 && status != 204 && !res->stream) { /* a stream's body ends with the connection */
         buf_puts(h, "content-length: ");
         buf_put_i64(h, (int64_t)content_length);
         buf_append(h, "\r\n", 2);
@@ -333,8 +334,12 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
         buf_put_i64(h, res->retry_after);
         buf_append(h, "\r\n", 2);
     }
+    if (res->stream) {
+        hdr(h, "content-type", res->content_type ? res->content_type : JSONAPI_MEDIA_TYPE);
+        hdr(h, "x-accel-buffering", "no"); /* nginx: pass each event on at once */
+    }
     hdr(h, "vary", gz ? "Accept, Accept-Encoding" : "Accept");
-    hdr(h, "cache-control", "max-age=0, private, must-revalidate");
+    hdr(h, "cache-control", res->stream ? "no-cache" : "max-age=0, private, must-revalidate");
     hdr(h, "x-request-id", x->request_id);
     buf_puts(h, "x-runtime: ");
     put_fixed(h, clock_now_us() - x->started_us, 6);
@@ -344,7 +349,7 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     hdr(h, "x-content-type-options", "nosniff");
     hdr(h, "x-permitted-cross-domain-policies", "none");
     hdr(h, "referrer-policy", "strict-origin-when-cross-origin");
-    if (x->close) hdr(h, "connection", "close");
+    if (x->close || res->stream) hdr(h, "connection", "close");
     buf_append(h, "\r\n", 2);
     if (h->oom) {
         http_wire_free(w);

@@ -85,6 +85,8 @@
 #define FORWARDED_MAX 8192        /* all X-Forwarded-For lines together */
 #define BODY_HINT_MAX (64 * 1024) /* largest body buffer reserved up front */
 #define IP_BUCKETS 4096
+#define STREAM_TICK_MS 1000       /* every open stream is pulled this often */
+#define STREAM_IOV 64             /* pieces of a stream sent with one writev */
 
 void http_limits_default(http_limits *l)
 {
@@ -98,11 +100,12 @@ void http_limits_default(http_limits *l)
         .max_head_bytes = 32 * 1024,
         .max_body_bytes = 1024 * 1024,
         .max_unsent_bytes = (size_t)1 << 30,
+        .max_streams = 4096,
         .exempt = NULL,
     };
 }
 
-enum cstate { CS_HEAD, CS_BODY, CS_HANDLER, CS_WRITE, CS_LINGER };
+enum cstate { CS_HEAD, CS_BODY, CS_HANDLER, CS_WRITE, CS_STREAM, CS_LINGER };
 enum tlist { TL_NONE = -1, TL_REQUEST, TL_IDLE, TL_SEND, TL_LINGER, TL_COUNT };
 
 typedef struct ip_slot {
@@ -125,6 +128,7 @@ enum {
     KH_ACCEPT_ENCODING,
     KH_IF_NONE_MATCH,
     KH_CACHE_CONTROL,
+    KH_LAST_EVENT_ID,
     KH_COUNT
 };
 
@@ -151,6 +155,7 @@ typedef struct req_work {
     bool step_queued; /* `done` carries a step to run, not an answer */
     mail_link done;   /* in the mailbox or the ready list: a step or the answer */
     char *head_buf;   /* the bytes head, req and params point into */
+    http_stream *stream; /* its answer is a stream's head (http_stream_open) */
     query_param params[MAX_PARAMS];
 } req_work;
 
@@ -185,6 +190,33 @@ struct conn {
     phase_rec phases;
     int64_t queued_us;
     char request_id[201];
+    http_stream *stream; /* STREAM */
+};
+
+/* A piece of a stream's body, queued by reference (http_stream_put). */
+typedef struct seg {
+    const char *p;
+    size_t n;
+    void (*release)(void *);
+    void *arg;
+} seg;
+
+struct http_stream {
+    atomic_int refs;   /* the caller's, the server's (until closed), one per wake in the mailbox */
+    atomic_bool woken; /* a wake is in the loop's mailbox */
+    mail_link wake;
+    hloop *l;
+    http_stream_source src;
+    void *arg;
+    /* the loop's own */
+    conn *c;      /* while it streams (from the head's sending on) */
+    bool over;    /* src.closed was called */
+    bool ending;  /* pull said so: closed once the queue is sent */
+    dlink link;   /* on the loop's streams while c is set */
+    seg *q;       /* the queue: q[(head + i) % cap], i < n */
+    size_t qhead, qn, qcap;
+    size_t off;     /* bytes of the first piece already sent */
+    size_t pending; /* bytes queued, not sent */
 };
 
 typedef struct tlist_head {
@@ -205,6 +237,9 @@ struct hloop {
     size_t in_handler;
     mailbox done;                  /* answers and steps posted by other threads */
     mail_link *ready, *ready_last; /* the same, queued by the loop itself (FIFO) */
+    mailbox wakes;                 /* streams woken (http_stream_wake) */
+    dlist streams;                 /* its open streams, pulled every STREAM_TICK_MS */
+    int64_t tick_ms;               /* the next such pull */
 };
 
 /* What the loops share: limits, handler, workers, the counts that the
@@ -218,6 +253,7 @@ struct http_server {
     atomic_bool stopping;
     atomic_size_t nconns;
     atomic_size_t unsent;      /* answer bytes reserved and not yet sent */
+    atomic_size_t nstreams;
     pthread_mutex_t accept_mu; /* the per-address table and the reserve descriptor */
     int reserve_fd;
     ip_slot *ips[IP_BUCKETS];
@@ -316,9 +352,12 @@ static void ip_release(http_server *s, ip_slot *e)
 
 /* ---- connections ----------------------------------------------------------- */
 
+static void stream_end(hloop *l, http_stream *st);
+
 static void work_free(req_work *w)
 {
     if (!w) return;
+    if (w->stream) stream_end(w->l, w->stream); /* its head never went out */
     http_response_clear_body(&w->res);
     buf_free(&w->res.body);
     http_wire_free(&w->wire);
@@ -344,6 +383,7 @@ static void conn_close(hloop *l, conn *c)
     close(c->fd);
     ip_release(l->s, c->ip);
     atomic_fetch_sub(&l->s->unsent, c->accounted);
+    if (c->stream) stream_end(l, c->stream);
     wire_release(c);
     work_free(c->w);
     buf_free(&c->body);
@@ -487,7 +527,7 @@ static bool collect_headers(req_work *w, const char **bad)
     /* the first four must not repeat; the rest: their first line */
     static const char *const names[KH_COUNT] = {"Host",          "Authorization", "Content-Type",
                                                 "X-Request-Id",  "Accept",        "Accept-Encoding",
-                                                "If-None-Match", "Cache-Control"};
+                                                "If-None-Match", "Cache-Control", "Last-Event-ID"};
     bool xff_invalid = false;
     for (size_t i = 0; i < w->head.nheaders; i++) {
         const http_header *h = &w->head.headers[i];
@@ -568,6 +608,7 @@ static void dispatch(hloop *l, conn *c)
         .content_type = w->known[KH_CONTENT_TYPE],
         .authorization = w->known[KH_AUTHORIZATION],
         .cache_control = w->known[KH_CACHE_CONTROL],
+        .last_event_id = w->known[KH_LAST_EVENT_ID],
         .forwarded_for = w->forwarded.len ? w->forwarded.data : NULL,
         .params = w->params,
         .nparams = np,
@@ -733,6 +774,22 @@ static void read_and_process(hloop *l, conn *c)
 
 /* ---- writing ------------------------------------------------------------- */
 
+/* Our side is done: shut down, then read and drop what the client still
+ * sends for a moment, so that it sees the answer rather than a reset. */
+static void linger(hloop *l, conn *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->st = CS_LINGER;
+    c->in_len = 0;
+    tl_set(l, c, TL_LINGER);
+    if (!conn_read(l, c) || c->peer_closed)
+        conn_close(l, c);
+    else
+        c->in_len = 0;
+}
+
+static void stream_begin(hloop *l, conn *c, http_stream *st);
+
 /* The answer is out: log its timing, then close, linger or take the next request. */
 static void write_done(hloop *l, conn *c)
 {
@@ -751,21 +808,18 @@ static void write_done(hloop *l, conn *c)
     atomic_fetch_sub(&l->s->unsent, c->accounted);
     c->accounted = 0;
     wire_release(c);
+    http_stream *st = c->w ? c->w->stream : NULL;
+    if (st) c->w->stream = NULL; /* the head is out: the stream is the connection's now */
     work_free(c->w);
     c->w = NULL;
     buf_free(&c->body);
+    if (st) {
+        stream_begin(l, c, st);
+        return;
+    }
     /* after the client's FIN, the requests it sent before are still answered */
     if (c->closing || (c->peer_closed && c->in_len == 0) || atomic_load(&l->s->stopping)) {
-        /* our side is done; read and drop what the client still sends, so
-         * it sees the answer rather than a reset */
-        shutdown(c->fd, SHUT_WR);
-        c->st = CS_LINGER;
-        c->in_len = 0;
-        tl_set(l, c, TL_LINGER);
-        if (!conn_read(l, c) || c->peer_closed)
-            conn_close(l, c);
-        else
-            c->in_len = 0;
+        linger(l, c);
         return;
     }
     c->st = CS_HEAD;
@@ -804,6 +858,196 @@ static void conn_write(hloop *l, conn *c)
     write_done(l, c);
 }
 
+/* ---- streams ------------------------------------------------------------- */
+
+void http_stream_release(http_stream *st)
+{
+    if (!st || atomic_fetch_sub(&st->refs, 1) != 1) return;
+    assert(st->over && st->qn == 0);
+    free(st->q);
+    free(st);
+}
+
+void http_stream_wake(http_stream *st)
+{
+    assert(st);
+    if (atomic_exchange(&st->woken, true)) return; /* one wake in the mailbox is enough */
+    atomic_fetch_add(&st->refs, 1);
+    mailbox_post(&st->l->wakes, &st->wake);
+}
+
+size_t http_stream_pending(const http_stream *st) { return st->pending; }
+
+bool http_stream_put(http_stream *st, const char *p, size_t n, void (*release)(void *), void *arg)
+{
+    assert(st && !st->over && (p || !n));
+    if (st->qn == st->qcap) {
+        size_t cap = st->qcap ? st->qcap * 2 : 16;
+        seg *q = malloc(cap * sizeof *q);
+        if (!q) {
+            if (release) release(arg);
+            return false;
+        }
+        for (size_t i = 0; i < st->qn; i++) q[i] = st->q[(st->qhead + i) % st->qcap];
+        free(st->q);
+        st->q = q;
+        st->qcap = cap;
+        st->qhead = 0;
+    }
+    st->q[(st->qhead + st->qn++) % st->qcap] = (seg){p, n, release, arg};
+    st->pending += n;
+    atomic_fetch_add(&st->l->s->unsent, n);
+    return true;
+}
+
+/* The first piece is sent (or dropped): give it back. */
+static void stream_pop(http_stream *st)
+{
+    seg *g = &st->q[st->qhead];
+    if (g->release) g->release(g->arg);
+    st->qhead = (st->qhead + 1) % st->qcap;
+    st->qn--;
+    st->off = 0;
+}
+
+/* The stream is over: its queue dropped, its source told, the server's
+ * reference given back. Once; on the loop. */
+static void stream_end(hloop *l, http_stream *st)
+{
+    if (st->over) return;
+    st->over = true;
+    if (st->c) {
+        dlist_unlink(&l->streams, &st->link);
+        st->c->stream = NULL;
+        st->c = NULL;
+    }
+    atomic_fetch_sub(&l->s->unsent, st->pending);
+    st->pending = 0;
+    while (st->qn) stream_pop(st);
+    st->src.closed(st->arg);
+    atomic_fetch_sub(&l->s->nstreams, 1);
+    http_stream_release(st);
+}
+
+/* Sends what the socket takes; a stream that ended and is sent closes. */
+static void stream_flush(hloop *l, http_stream *st)
+{
+    conn *c = st->c;
+    while (st->qn) {
+        struct iovec v[STREAM_IOV];
+        int k = 0;
+        for (size_t i = 0; i < st->qn && k < STREAM_IOV; i++) {
+            const seg *g = &st->q[(st->qhead + i) % st->qcap];
+            size_t skip = i == 0 ? st->off : 0;
+            v[k++] = (struct iovec){(char *)g->p + skip, g->n - skip};
+        }
+        ssize_t n = writev(c->fd, v, k);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (c->tl != TL_SEND) tl_set(l, c, TL_SEND); /* no progress: its deadline runs on */
+                return;
+            }
+            c->peer_closed = true;
+            c->st = CS_LINGER;
+            conn_close(l, c);
+            return;
+        }
+        size_t left = (size_t)n;
+        st->pending -= left;
+        atomic_fetch_sub(&l->s->unsent, left);
+        while (left) {
+            const seg *g = &st->q[st->qhead];
+            if (left >= g->n - st->off) {
+                left -= g->n - st->off;
+                stream_pop(st);
+            } else {
+                st->off += left;
+                left = 0;
+            }
+        }
+        while (st->qn && st->q[st->qhead].n == 0) stream_pop(st);
+        tl_set(l, c, TL_SEND); /* progress: the send deadline starts again */
+    }
+    tl_remove(l, c); /* all sent: a stream waits for nothing */
+    if (st->ending) {
+        stream_end(l, st);
+        linger(l, c);
+    }
+}
+
+/* Runs the source, then sends what it put. */
+static void stream_pull(hloop *l, http_stream *st)
+{
+    if (st->over || !st->c || st->ending) return;
+    if (!st->src.pull(st->arg, st)) st->ending = true;
+    stream_flush(l, st);
+}
+
+/* The head is out: the connection carries the stream from now on. */
+static void stream_begin(hloop *l, conn *c, http_stream *st)
+{
+    if (c->peer_closed || atomic_load(&l->s->stopping)) {
+        stream_end(l, st);
+        if (c->peer_closed) {
+            c->st = CS_LINGER;
+            conn_close(l, c);
+        } else {
+            linger(l, c);
+        }
+        return;
+    }
+    c->st = CS_STREAM;
+    c->stream = st;
+    c->in_len = 0; /* requests pipelined behind it are never answered */
+    st->c = c;
+    dlist_push(&l->streams, &st->link);
+    tl_remove(l, c);
+    stream_pull(l, st);
+}
+
+/* What the client sends on a stream is read and dropped; its FIN or an
+ * error ends the stream. */
+static void stream_read(hloop *l, conn *c)
+{
+    bool ok;
+    do {
+        ok = conn_read(l, c);
+        c->in_len = 0;
+    } while (ok && !c->drained && !c->peer_closed);
+    if (!ok || c->peer_closed || c->rdhup) {
+        c->st = CS_LINGER;
+        conn_close(l, c);
+    }
+}
+
+/* The streams woken since the last look. */
+static void take_wakes(hloop *l)
+{
+    mail_link *list = mailbox_take(&l->wakes);
+    while (list) {
+        mail_link *next = list->next; /* before the stream may be posted again */
+        http_stream *st = MAIL_ITEM(list, http_stream, wake);
+        atomic_store(&st->woken, false);
+        stream_pull(l, st);
+        http_stream_release(st);
+        list = next;
+    }
+}
+
+/* Every open stream, once per STREAM_TICK_MS: the sources keep time. */
+static void tick_streams(hloop *l, int64_t now)
+{
+    if (now < l->tick_ms) return;
+    l->tick_ms = now + STREAM_TICK_MS;
+    for (dlink *d = l->streams.first; d;) {
+        http_stream *st = DLIST_ITEM(d, http_stream, link);
+        d = d->next; /* pulling may end this stream, never another */
+        stream_pull(l, st);
+    }
+}
+
+
 /* ---- workers ------------------------------------------------------------- */
 
 /* w's mail (its answer, or a step to run) for the loop: queued directly
@@ -829,10 +1073,12 @@ static void post(req_work *w)
  * otherwise a budget below one document would refuse every document. */
 static bool build_reserved(http_server *s, req_work *w, const http_exchange *x)
 {
+    assert(!w->stream == !w->res.stream);
     if (!http_wire_build(&w->wire, &w->res, x)) return false;
     size_t size = w->wire.head.len + w->wire.body_len;
     size_t before = atomic_fetch_add(&s->unsent, size);
-    if (before == 0 || before + size <= s->lim.max_unsent_bytes) {
+    /* a stream's head is a few hundred bytes; its body is the stream's own to bound */
+    if (before == 0 || before + size <= s->lim.max_unsent_bytes || w->stream) {
         w->reserved = size;
         return true;
     }
@@ -961,6 +1207,33 @@ void http_continue(const http_request *req, void (*fn)(void *arg), void *arg)
     post(w);
 }
 
+http_stream *http_stream_open(const http_request *req, http_response *res, const http_stream_source *src,
+                              void *arg)
+{
+    req_work *w = (req_work *)((char *)req - offsetof(req_work, req));
+    assert(src && src->pull && src->closed && !w->stream && running == w);
+    http_server *s = w->l->s;
+    if (atomic_fetch_add(&s->nstreams, 1) >= s->lim.max_streams) {
+        atomic_fetch_sub(&s->nstreams, 1);
+        return NULL;
+    }
+    http_stream *st = calloc(1, sizeof *st);
+    if (!st) {
+        atomic_fetch_sub(&s->nstreams, 1);
+        return NULL;
+    }
+    atomic_init(&st->refs, 2);
+    atomic_init(&st->woken, false);
+    st->l = w->l;
+    st->src = *src;
+    st->arg = arg;
+    w->stream = st;
+    http_response_clear_body(res);
+    res->status = 200;
+    res->stream = true;
+    return st;
+}
+
 /* On the loop: what other threads posted, then everything queued here,
  * until nothing is left (a step run here may queue its answer, an answer
  * sent may start the next pipelined request). */
@@ -999,7 +1272,7 @@ static void take_done(hloop *l, bool mail)
         c->timed = w->timed;
         c->phases = w->phases;
         str_copy(c->request_id, sizeof c->request_id, w->request_id);
-        start_write(l, c, &w->wire, w->close_after, w->reserved);
+        start_write(l, c, &w->wire, w->close_after && !w->stream, w->reserved);
     }
 }
 
@@ -1007,6 +1280,7 @@ static void take_done(hloop *l, bool mail)
 
 #define TAG_LISTEN ((void *)1)
 #define TAG_EVENT ((void *)2)
+#define TAG_WAKE ((void *)3)
 
 /* A best-effort JSON:API answer on a socket that is not a connection of
  * ours (over a cap), then closed. */
@@ -1133,6 +1407,13 @@ static void on_conn_event(hloop *l, conn *c, uint32_t ev)
             conn_close(l, c);
         }
         return;
+    case CS_STREAM:
+        if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            stream_read(l, c);
+            if (c->dead) return;
+        }
+        if (ev & EPOLLOUT) stream_flush(l, c->stream);
+        return;
     case CS_LINGER:
         if (!conn_read(l, c) || c->peer_closed) {
             conn_close(l, c);
@@ -1172,6 +1453,8 @@ static int expire(hloop *l)
         }
         if ((c = tl_first(l, which)) && c->deadline_ms < next) next = c->deadline_ms;
     }
+    tick_streams(l, now);
+    if (l->streams.first && l->tick_ms < next) next = l->tick_ms;
     http_refusals_flush(now, false);
     int64_t wait = next - now;
     return wait < 1 ? 1 : (int)wait;
@@ -1196,6 +1479,8 @@ static void *loop_main(void *arg)
                 if (!stopping) accept_all(l);
             } else if (tag == TAG_EVENT)
                 mail = true;
+            else if (tag == TAG_WAKE)
+                take_wakes(l);
             else
                 on_conn_event(l, tag, evs[i].events);
             if (l->ready) take_done(l, false); /* answered here: out before the next event */
@@ -1206,8 +1491,12 @@ static void *loop_main(void *arg)
     }
     while (l->all.first) {
         conn *c = DLIST_ITEM(l->all.first, conn, alink);
-        if (c->st == CS_WRITE || c->st == CS_HANDLER) c->st = CS_LINGER;
+        if (c->st == CS_WRITE || c->st == CS_HANDLER || c->st == CS_STREAM) c->st = CS_LINGER;
         conn_close(l, c);
+    }
+    for (mail_link *m = mailbox_take(&l->wakes), *next; m; m = next) { /* every stream is over */
+        next = m->next;
+        http_stream_release(MAIL_ITEM(m, http_stream, wake));
     }
     bury(l);
     http_refusals_flush(clock_now_ms(), true);
@@ -1255,21 +1544,24 @@ static bool loop_init(http_server *s, hloop *l)
     l->lists[TL_IDLE].ms = s->lim.keepalive_timeout_ms;
     l->lists[TL_SEND].ms = s->lim.send_timeout_ms;
     l->lists[TL_LINGER].ms = LINGER_MS;
-    l->done.fd = -1;
+    l->done.fd = l->wakes.fd = -1;
     l->ep = epoll_create1(EPOLL_CLOEXEC);
-    if (l->ep < 0 || !mailbox_init(&l->done)) return false;
+    if (l->ep < 0 || !mailbox_init(&l->done) || !mailbox_init(&l->wakes)) return false;
     /* EPOLLEXCLUSIVE: a new connection wakes one waiting loop, not all */
     struct epoll_event le = {.events = EPOLLIN | (s->nloops > 1 ? EPOLLEXCLUSIVE : 0),
                              .data.ptr = TAG_LISTEN};
     struct epoll_event ee = {.events = EPOLLIN, .data.ptr = TAG_EVENT};
+    struct epoll_event we = {.events = EPOLLIN, .data.ptr = TAG_WAKE};
     return epoll_ctl(l->ep, EPOLL_CTL_ADD, s->listen_fd, &le) == 0 &&
-        epoll_ctl(l->ep, EPOLL_CTL_ADD, l->done.fd, &ee) == 0;
+        epoll_ctl(l->ep, EPOLL_CTL_ADD, l->done.fd, &ee) == 0 &&
+        epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wakes.fd, &we) == 0;
 }
 
 static void loop_destroy(hloop *l)
 {
     if (l->ep >= 0) close(l->ep);
     mailbox_destroy(&l->done);
+    mailbox_destroy(&l->wakes);
 }
 
 /* Stops and frees what start made: the first `started` loops run and are
@@ -1321,7 +1613,7 @@ http_server *http_server_start(int listen_fd, const http_limits *lim, http_handl
     s->loops = loops;
     s->nloops = n;
     pthread_mutex_init(&s->accept_mu, NULL);
-    for (size_t i = 0; i < n; i++) s->loops[i].ep = -1, s->loops[i].done.fd = -1;
+    for (size_t i = 0; i < n; i++) s->loops[i].ep = -1, s->loops[i].done.fd = s->loops[i].wakes.fd = -1;
     const char *lvl = getenv("ACTIVECALLS_LOG_LEVEL");
     if (lvl && strcmp(lvl, "debug") == 0) log_set_level(LOG_DEBUG);
     raise_fd_limit(s);

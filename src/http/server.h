@@ -34,6 +34,7 @@ typedef struct http_request {
     const char *authorization;
     const char *cache_control; /* one line; "no-cache" when repeated (http_max_age) */
     const char *forwarded_for; /* X-Forwarded-For */
+    const char *last_event_id; /* an event stream's resume point */
     const query_param *params; /* query arguments in order */
     size_t nparams;
     const char *body;
@@ -70,6 +71,7 @@ typedef struct http_response {
     size_t shared_len;
     void (*shared_done)(void *arg);
     void *shared_arg;
+    bool stream; /* the head of a stream (http_stream_open): no body, no length */
 } http_response;
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);
@@ -109,6 +111,48 @@ void http_continue(const http_request *req, void (*fn)(void *arg), void *arg);
  * sent (a pipelined request) do not count as gone. */
 bool http_client_gone(const http_request *req);
 
+/* Streams: an answer that stays open (the event stream, docs/API.md).
+ *
+ * A handler step may make its answer a stream: the head goes out as soon
+ * as the step ends (status 200, res->content_type, no Content-Length: the
+ * body ends when the connection closes, which it does after the stream),
+ * and then the connection carries whatever the stream's source puts, until
+ * the source ends it, the client leaves, a send makes no progress for
+ * send_timeout_ms, or the server stops. The source runs on the
+ * connection's loop: when woken (http_stream_wake, from any thread) and
+ * once a second (it keeps its own time: heartbeats, expiries), so it never
+ * needs a timer or a thread of its own. What it puts is queued by
+ * reference, sent with writev, and counted in max_unsent_bytes; how much a
+ * stream may queue is the source's decision (http_stream_pending). */
+typedef struct http_stream http_stream;
+
+typedef struct http_stream_source {
+    /* Puts what is due (http_stream_put); false: the stream ends once
+     * what was put is sent. */
+    bool (*pull)(void *arg, http_stream *st);
+    /* The stream is over (or never opened: its request failed). Called
+     * once, on the loop; the server does not use arg afterwards. */
+    void (*closed)(void *arg);
+} http_stream_source;
+
+/* In a handler step: makes res the head of a stream fed by src with arg,
+ * and returns it with one reference for the caller (http_stream_release),
+ * which keeps the stream's memory, never its connection. NULL when the
+ * server has max_streams open, or memory ran out: res is then unchanged
+ * and src is not used. */
+http_stream *http_stream_open(const http_request *req, http_response *res, const http_stream_source *src,
+                              void *arg);
+/* Any thread, while the caller holds its reference: pull runs soon on
+ * the stream's loop (once, however many wakes came meanwhile). */
+void http_stream_wake(http_stream *st);
+void http_stream_release(http_stream *st);
+/* In pull: queues the n bytes at p after what was put before, not copied:
+ * they stay as they are until release(arg) (NULL: nothing to call), once,
+ * when sent or dropped. False when memory ran out (release is called). */
+bool http_stream_put(http_stream *st, const char *p, size_t n, void (*release)(void *), void *arg);
+/* In pull: the bytes put and not yet taken by the client's socket. */
+size_t http_stream_pending(const http_stream *st);
+
 typedef struct http_server http_server;
 
 #define HTTP_LOOPS_MAX 8 /* event loops at most */
@@ -124,6 +168,7 @@ typedef struct http_limits {
     size_t max_head_bytes;         /* request line (else 414) and headers (else 431) */
     size_t max_body_bytes;         /* request body (else 413) */
     size_t max_unsent_bytes;       /* response bytes waiting for slow readers, in total */
+    size_t max_streams;            /* open streams (http_stream_open), all clients together */
     const cidr_list *exempt;       /* addresses without a per-address cap (proxies), or NULL */
 } http_limits;
 

@@ -875,6 +875,47 @@ void ev_current_free(ev_current *c)
 
 /* ---- rendering ------------------------------------------------------------ */
 
+/* A frame's `id:` and `event:` lines and the start of its `data:` line;
+ * returns where the data begins. */
+static size_t frame_begin(buf *b, uint64_t id, const char *name)
+{
+    buf_puts(b, "id: ");
+    buf_put_i64(b, (int64_t)id);
+    buf_puts(b, "\nevent: ");
+    buf_puts(b, name);
+    buf_puts(b, "\ndata: ");
+    return b->len;
+}
+
+/* Ends the frame whose data began at data_at: the data is one line (a
+ * newline can only be whitespace between JSON tokens, never raw in a
+ * string), then the empty line. */
+static void frame_end(buf *b, size_t data_at)
+{
+    for (size_t i = data_at; i < b->len; i++)
+        if (b->data[i] == '\n' || b->data[i] == '\r') b->data[i] = ' ';
+    buf_puts(b, "\n\n");
+}
+
+bool events_render_reset(const ev_current *c, uint64_t fields, doc_base base, buf *out)
+{
+    size_t data_at = frame_begin(out, c->upto, "reset");
+    buf scratch;
+    buf_init(&scratch);
+    doc_call_opts opts = {fields, 0};
+    buf_puts(out, "{\"data\":[");
+    for (size_t i = 0; i < c->n; i++) {
+        if (i) buf_putc(out, ',');
+        doc_call_resource(out, &scratch, base, c->calls[i].node_id, c->calls[i].cs, c->calls[i].rec, &opts);
+    }
+    buf_puts(out, "],\"meta\":{\"total-count\":");
+    buf_put_i64(out, (int64_t)c->n);
+    buf_puts(out, "}}");
+    buf_free(&scratch);
+    frame_end(out, data_at);
+    return !out->oom;
+}
+
 static void render_data(buf *out, const ev_event *ev, uint64_t fields, doc_base base)
 {
     if (ev->rec) {
@@ -915,17 +956,9 @@ const char *events_render(const ev_event *ev, uint64_t fields, doc_base base, si
     if (!f) {
         buf b;
         buf_init(&b);
-        buf_puts(&b, "id: ");
-        buf_put_i64(&b, (int64_t)ev->id);
-        buf_puts(&b, "\nevent: ");
-        buf_puts(&b, ev_kind_name(ev->kind));
-        buf_puts(&b, "\ndata: ");
-        size_t data_at = b.len;
+        size_t data_at = frame_begin(&b, ev->id, ev_kind_name(ev->kind));
         render_data(&b, ev, fields, base);
-        /* one line: a newline can only be whitespace between JSON tokens (never raw in a string) */
-        for (size_t i = data_at; i < b.len; i++)
-            if (b.data[i] == '\n' || b.data[i] == '\r') b.data[i] = ' ';
-        buf_puts(&b, "\n\n");
+        frame_end(&b, data_at);
         if (!b.oom && (f = malloc(sizeof *f + b.len + 1)) && (f->base = strndup(base.url, base.len))) {
             f->fields = fields;
             f->len = b.len;

@@ -119,6 +119,11 @@ void ev_current_free(ev_current *c);
  * valid while the batch holding ev is. NULL when memory ran out. */
 const char *events_render(const ev_event *ev, uint64_t fields, doc_base base, size_t *len);
 
+/* The `reset` frame of a stream that starts over from c: `id: c->upto`,
+ * `event: reset`, data `{"data":[its calls as the listing renders them],
+ * "meta":{"total-count":n}}`, appended to out. False when memory ran out. */
+bool events_render_reset(const ev_current *c, uint64_t fields, doc_base base, buf *out);
+
 typedef struct events_stats {
     uint64_t rounds, events; /* fed, made */
     uint64_t renders;        /* frames rendered (not served from the cache) */

@@ -447,3 +447,5 @@ live_stats live_get_stats(live_view *v)
     mutex_unlock(&v->mu);
     return s;
 }
+
+int64_t live_linger_ms(int refresh_ms) { return 10LL * refresh_ms > 60000 ? 10LL * refresh_ms : 60000; }

@@ -97,6 +97,11 @@ int live_subscribe(live_view *v, live_consumer fn, void *arg);
 /* After it returns, fn is not running and will not be called again. */
 void live_unsubscribe(live_view *v, int handle);
 
+/* How long a consumer that serves clients (the metrics' scrapers, the
+ * event streams) stays subscribed after its last client: max(60 s, ten
+ * refreshes), so a client that comes back finds it warm. */
+int64_t live_linger_ms(int refresh_ms);
+
 typedef struct live_stats {
     uint64_t rounds;  /* refreshes made */
     uint64_t served;  /* live_get answered at once from the latest snapshot */

@@ -850,6 +850,12 @@ static void record_document(const char *method, const h_response *r)
     fclose(f);
 }
 
+void h_record_json(const char *what, const char *text)
+{
+    h_response r = {.status = 200, .body = (char *)text, .body_len = strlen(text), .url = (char *)what};
+    record_document("SSE", &r);
+}
+
 /* The path of url is the login's (query string ignored). */
 static bool is_auth_url(const char *url)
 {

@@ -182,6 +182,10 @@ h_response *h_listing(const h_proc *server, const char *query);
 /* The body as a JSON document; fails the test when it does not parse. */
 json_t *h_json(const h_response *r);
 
+/* Saves a JSON:API document received some other way (an event's data)
+ * for the schema check at the end; `what` names it in the index. */
+void h_record_json(const char *what, const char *text);
+
 /* "id1,id2,..." of data[] in order; fails unless data is an array of
  * objects with string ids. */
 const char *h_ids(const h_response *r);
