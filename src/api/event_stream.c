@@ -67,11 +67,11 @@ typedef struct subscriber {
     uint64_t fields;
     doc_base base;
     char base_url[BASE_MAX];
-    uint64_t after;   /* the last event id put */
-    bool started;     /* its first events (or reset) were put */
-    bool resume;      /* Last-Event-ID was given: start after it */
-    bool linked;      /* on the hub's list */
-    int64_t until_s;  /* the token's expiry (unix seconds) */
+    uint64_t after;  /* the last event id put */
+    bool started;    /* its first events (or reset) were put */
+    bool resume;     /* Last-Event-ID was given: start after it */
+    bool linked;     /* on the hub's list */
+    int64_t until_s; /* the token's expiry (unix seconds) */
     int64_t last_put_ms, opened_ms;
     uint64_t events, bytes;
     const char *end; /* why it ended, for the log: NULL while it lasts */
@@ -257,8 +257,9 @@ static bool stream_pull(void *arg, http_stream *st)
     int64_t now = clock_now_ms();
     size_t before = s->bytes;
     if ((int64_t)time(NULL) >= s->until_s) {
-        put_text(s, "event: unauthorized\ndata: {\"errors\":[{\"status\":\"401\",\"title\":\"Unauthorized\","
-                    "\"detail\":\"The token expired: log in again and resume with Last-Event-ID.\"}]}\n\n");
+        put_text(s,
+                 "event: unauthorized\ndata: {\"errors\":[{\"status\":\"401\",\"title\":\"Unauthorized\","
+                 "\"detail\":\"The token expired: log in again and resume with Last-Event-ID.\"}]}\n\n");
         atomic_fetch_add(&s->hub->expired, 1);
         s->end = "token-expired";
         return false;

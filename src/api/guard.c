@@ -168,7 +168,8 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
     }
     int64_t sub = 0;
     int64_t until = 0;
-    jwt_status js = jwt_verify_cached_until(a->secret, a->cfg.secret_len, token, (int64_t)time(NULL), &sub, &until);
+    jwt_status js =
+        jwt_verify_cached_until(a->secret, a->cfg.secret_len, token, (int64_t)time(NULL), &sub, &until);
     if (js != JWT_OK) {
         refuse(res, req, who->client, jwt_status_reason(js), 0);
         return false;

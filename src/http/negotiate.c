@@ -72,7 +72,8 @@ static bool event_range_ok(const char *p, const char *end, const char *unused)
     return type && !params_refuse(semi, end, false);
 }
 
-static bool accept_with(const char *accept, bool (*ok)(const char *, const char *, const char *), const char *also)
+static bool accept_with(const char *accept, bool (*ok)(const char *, const char *, const char *),
+                        const char *also)
 {
     if (!accept) return true;
     const char *p = skip_ws(accept);

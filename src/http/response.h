@@ -6,7 +6,9 @@
  * with "-gz" inside the quotes for the gzip form) and the 304 it allows,
  * gzip when the client accepts it and the body is worth it, Server-Timing
  * when the handler marked phases, and `connection: close` when the
- * connection ends after this answer. The body's parts are handed over, not
+ * connection ends after this answer. A stream's head (res->stream) has
+ * no Content-Length, no ETag and no gzip: its body ends with the
+ * connection. The body's parts are handed over, not
  * copied: the head goes out first, then each part, with one writev. */
 #ifndef AC_HTTP_RESPONSE_H
 #define AC_HTTP_RESPONSE_H

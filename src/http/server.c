@@ -14,6 +14,7 @@
  *
  *   HEAD ──> BODY ──> HANDLER ──> WRITE ──> HEAD (keep-alive) ...
  *     └─────────────────┴─ refusal ─> WRITE ──> LINGER ──> closed
+ *                                       └─> STREAM ──> LINGER ──> closed
  *
  * HEAD reads until the request head parses (http/request.h). BODY reads
  * Content-Length bytes or a chunked body. HANDLER: the request's steps run
@@ -22,7 +23,11 @@
  * sends the head and the body's parts with writev. LINGER: after an
  * answer that closes the connection, our side is shut down and what the
  * client still sends is read and dropped for a moment, so that it gets
- * the answer instead of a reset.
+ * the answer instead of a reset. STREAM: after a stream's head
+ * (http_stream_open), the connection carries what its source puts:
+ * pieces queued by reference and sent with writev; the source is pulled
+ * when woken through the loop's second mailbox and once a second; what
+ * the client sends is dropped, and its FIN ends the stream.
  *
  * Deadlines. Each waiting state has one fixed timeout, so a list per
  * timeout in the order connections entered it is also in deadline order:
@@ -85,8 +90,8 @@
 #define FORWARDED_MAX 8192        /* all X-Forwarded-For lines together */
 #define BODY_HINT_MAX (64 * 1024) /* largest body buffer reserved up front */
 #define IP_BUCKETS 4096
-#define STREAM_TICK_MS 1000       /* every open stream is pulled this often */
-#define STREAM_IOV 64             /* pieces of a stream sent with one writev */
+#define STREAM_TICK_MS 1000 /* every open stream is pulled this often */
+#define STREAM_IOV 64       /* pieces of a stream sent with one writev */
 
 void http_limits_default(http_limits *l)
 {
@@ -152,9 +157,9 @@ typedef struct req_work {
     pool_item job;               /* its turn on a worker (a step moved there) */
     void (*then)(void *);        /* the step to run: NULL the handler, else a continuation */
     void *then_arg;
-    bool step_queued; /* `done` carries a step to run, not an answer */
-    mail_link done;   /* in the mailbox or the ready list: a step or the answer */
-    char *head_buf;   /* the bytes head, req and params point into */
+    bool step_queued;    /* `done` carries a step to run, not an answer */
+    mail_link done;      /* in the mailbox or the ready list: a step or the answer */
+    char *head_buf;      /* the bytes head, req and params point into */
     http_stream *stream; /* its answer is a stream's head (http_stream_open) */
     query_param params[MAX_PARAMS];
 } req_work;
@@ -209,11 +214,11 @@ struct http_stream {
     http_stream_source src;
     void *arg;
     /* the loop's own */
-    conn *c;      /* while it streams (from the head's sending on) */
-    bool over;    /* src.closed was called */
-    bool ending;  /* pull said so: closed once the queue is sent */
-    dlink link;   /* on the loop's streams while c is set */
-    seg *q;       /* the queue: q[(head + i) % cap], i < n */
+    conn *c;     /* while it streams (from the head's sending on) */
+    bool over;   /* src.closed was called */
+    bool ending; /* pull said so: closed once the queue is sent */
+    dlink link;  /* on the loop's streams while c is set */
+    seg *q;      /* the queue: q[(head + i) % cap], i < n */
     size_t qhead, qn, qcap;
     size_t off;     /* bytes of the first piece already sent */
     size_t pending; /* bytes queued, not sent */
@@ -252,7 +257,7 @@ struct http_server {
     worker_pool *workers;
     atomic_bool stopping;
     atomic_size_t nconns;
-    atomic_size_t unsent;      /* answer bytes reserved and not yet sent */
+    atomic_size_t unsent; /* answer bytes reserved and not yet sent */
     atomic_size_t nstreams;
     pthread_mutex_t accept_mu; /* the per-address table and the reserve descriptor */
     int reserve_fd;
@@ -1046,7 +1051,6 @@ static void tick_streams(hloop *l, int64_t now)
         stream_pull(l, st);
     }
 }
-
 
 /* ---- workers ------------------------------------------------------------- */
 

@@ -73,8 +73,8 @@ static sse *sse_open_status(const h_proc *srv, const char *query, const char *to
     const char *q = query && query[0] ? query : "";
     const char *path = token ? h_strf("%s?%s%stoken=%s", EVENTS, q, q[0] ? "&" : "", token)
                              : h_strf("%s%s%s", EVENTS, q[0] ? "?" : "", q);
-    const char *req = h_strf("GET %s HTTP/1.1\r\nHost: example.org\r\nAccept: text/event-stream\r\n%s%s\r\n", path,
-                             token ? "" : h_strf("Authorization: Bearer %s\r\n", srv->token),
+    const char *req = h_strf("GET %s HTTP/1.1\r\nHost: example.org\r\nAccept: text/event-stream\r\n%s%s\r\n",
+                             path, token ? "" : h_strf("Authorization: Bearer %s\r\n", srv->token),
                              last_id ? h_strf("Last-Event-ID: %s\r\n", last_id) : "");
     assert_int_equal(send(s->fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
     s->cap = 1 << 16;
@@ -319,9 +319,9 @@ static void test_node_failure(void **state)
     node[2] = h_start_nodesim_on(port, 2, 1, "--calls", "5", NULL);
     assert_true(until_event(s, "node-recovered", 5000, &ev, &calls));
     h_record_json(ev.name, ev.data);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(json_object_get(ev.json, "meta"), "node"), "id")),
-                        "2");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(json_object_get(ev.json, "meta"), "node"), "id")),
+        "2");
     assert_false(until_event(s, "call-ended", 1000, &ev, &calls));
     assert_int_equal(calls, 0);
 
@@ -363,7 +363,8 @@ static void test_filter(void **state)
     json_t *calls = json_object_get(ev.json, "data");
     assert_int_equal(json_array_size(calls), 5);
     for (size_t i = 0; i < 5; i++)
-        assert_true(strncmp(json_string_value(json_object_get(json_array_get(calls, i), "id")), "2*", 2) == 0);
+        assert_true(strncmp(json_string_value(json_object_get(json_array_get(calls, i), "id")), "2*", 2) ==
+                    0);
     /* node 1 churns, node 2 does not: nothing for this stream */
     assert_false(sse_next(one, 1500, &ev));
 
@@ -377,9 +378,11 @@ static void test_filter(void **state)
         if (!sse_next(young, 1000, &ev)) continue;
         assert_true(strncmp(call_id(&ev), "1*", 2) == 0);
         json_t *meta = json_object_get(ev.json, "meta");
-        if (strcmp(ev.name, "call-ended") != 0 || !json_is_true(json_object_get(meta, "filter-exit"))) continue;
+        if (strcmp(ev.name, "call-ended") != 0 || !json_is_true(json_object_get(meta, "filter-exit")))
+            continue;
         h_record_json("filter-exit", ev.data);
-        json_t *d = json_object_get(json_object_get(json_object_get(ev.json, "data"), "attributes"), "duration");
+        json_t *d =
+            json_object_get(json_object_get(json_object_get(ev.json, "data"), "attributes"), "duration");
         assert_true(json_is_number(d) && json_number_value(d) >= 2);
         exit_seen = true;
     }
@@ -449,7 +452,7 @@ static void test_slow_consumer(void **state)
     long status;
     sse *slow = sse_open_status(srv, NULL, NULL, NULL, 4096, &status, NULL);
     assert_int_equal(status, 200);
-    sse *fast = sse_open(srv, NULL, NULL, NULL);
+    sse *fast = sse_open(srv, "fields%5Bactive-calls%5D=duration", NULL, NULL);
     /* the slow one reads nothing while the fast one takes every event */
     sse_event ev;
     double until = h_now_ms() + 3000;
@@ -481,9 +484,8 @@ static void test_expired_token(void **state)
     h_proc *node[2];
     setup_nodes(1, node, NULL);
     h_proc *srv = h_start_server(h_db_path(), "--refresh-ms", "200", NULL);
-    const char *token = h_jwt_hs256(
-        h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":%lld}", (long long)h_admin_id(h_db_path()),
-               (long long)time(NULL) + 3));
+    const char *token = h_jwt_hs256(h_strf("{\"sub\":%lld,\"aud\":[\"admin\"],\"exp\":%lld}",
+                                           (long long)h_admin_id(h_db_path()), (long long)time(NULL) + 3));
     h_sensitive(token);
     sse *s = sse_open(srv, NULL, token, NULL);
     sse_event ev;
@@ -491,9 +493,9 @@ static void test_expired_token(void **state)
     assert_string_equal(ev.name, "reset");
     assert_true(until_event(s, "unauthorized", 8000, &ev, NULL));
     h_record_json("unauthorized", ev.data);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(ev.json, "errors"), 0),
-                                                          "status")),
-                        "401");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(ev.json, "errors"), 0), "status")),
+        "401");
     assert_false(sse_next(s, 3000, &ev));
     assert_true(s->eof);
     /* the same token, expired, opens nothing */
@@ -522,9 +524,9 @@ static void test_refusals(void **state)
     const char *stream[] = {"Accept: text/event-stream", NULL};
     r = h_http("GET", h_url(srv, EVENTS "?filter%5Bnope%5D=1"), stream, NULL);
     assert_int_equal(r->status, 400);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(h_json(r), "errors"), 0),
-                                                          "code")),
-                        "102");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(h_json(r), "errors"), 0), "code")),
+        "102");
     r = h_http("GET", h_url(srv, EVENTS "?sort=duration"), stream, NULL);
     assert_int_equal(r->status, 400);
     r = h_http("DELETE", url, stream, NULL);

@@ -538,6 +538,34 @@ static void reasons(void **state)
 }
 
 /* jwt_verify_cached answers as jwt_verify does, from the cache or not. */
+/* The expiry handed out with a valid token: its exp, a real one rounded
+ * up; the same cached or not, and nothing for a token refused. */
+static void verify_until(void **state)
+{
+    (void)state;
+    jwt_cache_clear();
+    char tok[512];
+    assert_true(jwt_sign(KEY, KEYLEN, 42, NOW + 600, tok, sizeof tok) > 0);
+    for (int i = 0; i < 2; i++) { /* verified, then from the cache */
+        int64_t sub = 0, until = 0;
+        assert_int_equal(jwt_verify_cached_until(KEY, KEYLEN, tok, NOW, &sub, &until), JWT_OK);
+        assert_int_equal(sub, 42);
+        assert_int_equal(until, NOW + 600);
+    }
+    char payload[128];
+    snprintf(payload, sizeof payload, "{\"sub\":7,\"aud\":\"admin\",\"exp\":%lld.25}", (long long)NOW + 10);
+    char *real = mint("{\"alg\":\"HS256\"}", payload, KEY, KEYLEN);
+    int64_t until = 0;
+    assert_int_equal(jwt_verify_cached_until(KEY, KEYLEN, real, NOW, NULL, &until), JWT_OK);
+    assert_int_equal(until, NOW + 11); /* still valid at NOW + 10: expired from NOW + 11 */
+    assert_int_equal(jwt_verify_cached_until(KEY, KEYLEN, real, NOW + 10, NULL, &until), JWT_OK);
+    assert_int_equal(jwt_verify_cached_until(KEY, KEYLEN, real, NOW + 11, NULL, &until), JWT_EXPIRED);
+    free(real);
+    until = -5;
+    assert_int_equal(jwt_verify_cached_until(KEY, KEYLEN, "x.y.z", NOW, NULL, &until), JWT_MALFORMED);
+    assert_int_equal(until, -5);
+}
+
 static void cached_verify(void **state)
 {
     (void)state;
@@ -615,7 +643,8 @@ int main(void)
         cmocka_unit_test(expired),           cmocka_unit_test(audience),
         cmocka_unit_test(subject),           cmocka_unit_test(structure),
         cmocka_unit_test(huge_token),        cmocka_unit_test(reasons),
-        cmocka_unit_test(cached_verify),     cmocka_unit_test(not_before),
+        cmocka_unit_test(cached_verify),     cmocka_unit_test(verify_until),
+        cmocka_unit_test(not_before),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,6 +78,23 @@ static void test_accept_refused(void **state)
     NO(http_accept_ok("application/vnd.api+json;charset=utf-8;q=0.5"));
 }
 
+static void test_accept_event_stream(void **state)
+{
+    (void)state;
+    YES(http_accept_event_stream(NULL));
+    YES(http_accept_event_stream(""));
+    YES(http_accept_event_stream("text/event-stream"));
+    YES(http_accept_event_stream("Text/Event-Stream; charset=utf-8"));
+    YES(http_accept_event_stream("text/*"));
+    YES(http_accept_event_stream("*/*"));
+    YES(http_accept_event_stream("application/json, text/event-stream;q=0.5"));
+    NO(http_accept_event_stream("text/event-stream;q=0"));
+    NO(http_accept_event_stream("application/vnd.api+json"));
+    NO(http_accept_event_stream("application/*"));
+    NO(http_accept_event_stream("text/html"));
+    NO(http_accept_event_stream("text/event-streamx"));
+}
+
 static void test_accept_q_zero(void **state)
 {
     /* q=0 means "not acceptable" */
@@ -365,19 +382,13 @@ static void test_max_age(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accept_absent_or_empty),
-        cmocka_unit_test(test_accept_allowed),
-        cmocka_unit_test(test_accept_refused),
-        cmocka_unit_test(test_accept_q_zero),
-        cmocka_unit_test(test_accept_lists),
-        cmocka_unit_test(test_content_type),
-        cmocka_unit_test(test_host_valid),
-        cmocka_unit_test(test_host_refused),
-        cmocka_unit_test(test_request_id),
-        cmocka_unit_test(test_etag_matches),
-        cmocka_unit_test(test_etag_mismatch),
-        cmocka_unit_test(test_accepts_gzip),
-        cmocka_unit_test(test_max_age),
+        cmocka_unit_test(test_accept_absent_or_empty), cmocka_unit_test(test_accept_allowed),
+        cmocka_unit_test(test_accept_refused),         cmocka_unit_test(test_accept_q_zero),
+        cmocka_unit_test(test_accept_event_stream),    cmocka_unit_test(test_accept_lists),
+        cmocka_unit_test(test_content_type),           cmocka_unit_test(test_host_valid),
+        cmocka_unit_test(test_host_refused),           cmocka_unit_test(test_request_id),
+        cmocka_unit_test(test_etag_matches),           cmocka_unit_test(test_etag_mismatch),
+        cmocka_unit_test(test_accepts_gzip),           cmocka_unit_test(test_max_age),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
