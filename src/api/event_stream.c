@@ -74,7 +74,8 @@ typedef struct subscriber {
     int64_t until_s; /* the token's expiry (unix seconds) */
     int64_t last_put_ms, opened_ms;
     uint64_t events, bytes;
-    const char *end; /* why it ended, for the log: NULL while it lasts */
+    uint64_t reset_end; /* bytes put up to the end of the last reset */
+    const char *end;    /* why it ended, for the log: NULL while it lasts */
     dlink link;
     char client[64];
     char request_id[201];
@@ -132,8 +133,19 @@ event_hub_stats event_hub_get_stats(event_hub *h)
 static void hub_consume(void *arg, const live_snap *snap)
 {
     event_hub *h = arg;
+    uint64_t first = events_get_stats(h->ev).next_id;
     events_consume(h->ev, snap);
+    uint64_t next = events_get_stats(h->ev).next_id;
     atomic_store(&h->fed, true);
+    /* the round's ids, and when it ended (wall clock): what a client
+     * measures its delivery latency from */
+    buf line;
+    log_begin(&line, LOG_INFO, "events-round");
+    log_kv_i64(&line, "seq", (int64_t)snap->seq);
+    log_kv_i64(&line, "first_id", (int64_t)first);
+    log_kv_i64(&line, "events", (int64_t)(next - first));
+    log_kv_i64(&line, "end_unix_ms", snap->wall_ms + (snap->finished_ms - snap->started_ms));
+    log_end(&line, LOG_INFO);
     pthread_mutex_lock(&h->mu);
     for (dlink *d = h->subs.first; d; d = d->next) http_stream_wake(DLIST_ITEM(d, subscriber, link)->st);
     bool idle = h->nsubs == 0 && clock_now_ms() - h->idle_since_ms > h->linger_ms && h->handle >= 0;
@@ -188,6 +200,7 @@ static bool put_reset(subscriber *s)
         return false;
     }
     put_buf(s, &b);
+    s->reset_end = s->bytes;
     return true;
 }
 
@@ -228,8 +241,11 @@ static bool put_events(subscriber *s)
         free(b);
         return rc == EV_READ_OK;
     }
+    /* the bound is on what waits behind a reset: a reset goes whole */
     size_t queued = http_stream_pending(s->st);
-    if (queued > s->hub->queue_bytes) {
+    uint64_t sent = s->bytes - queued;
+    uint64_t reset_left = s->reset_end > sent ? s->reset_end - sent : 0;
+    if (queued - reset_left > s->hub->queue_bytes) {
         batch_release(b);
         put_overflow(s, queued);
         return false;

@@ -91,7 +91,7 @@
 #define BODY_HINT_MAX (64 * 1024) /* largest body buffer reserved up front */
 #define IP_BUCKETS 4096
 #define STREAM_TICK_MS 1000 /* every open stream is pulled this often */
-#define STREAM_IOV 64       /* pieces of a stream sent with one writev */
+#define STREAM_IOV 512      /* pieces of a stream sent with one writev (IOV_MAX is 1024) */
 
 void http_limits_default(http_limits *l)
 {

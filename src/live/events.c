@@ -982,7 +982,7 @@ const char *events_render(const ev_event *ev, uint64_t fields, doc_base base, si
 events_stats events_get_stats(events *e)
 {
     pthread_mutex_lock(&e->mu);
-    events_stats s = {e->rounds, e->made, atomic_load(&e->renders), e->ring, e->nviews};
+    events_stats s = {e->rounds, e->made, atomic_load(&e->renders), e->ring, e->nviews, e->next_id};
     pthread_mutex_unlock(&e->mu);
     return s;
 }

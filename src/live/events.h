@@ -129,6 +129,7 @@ typedef struct events_stats {
     uint64_t renders;        /* frames rendered (not served from the cache) */
     size_t ring;             /* events in the ring now */
     size_t views;
+    uint64_t next_id; /* the id the next event will have */
 } events_stats;
 
 events_stats events_get_stats(events *e);

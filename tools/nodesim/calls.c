@@ -30,6 +30,11 @@ static void log_change(const sim_calls *t, const char *what, const sim_call *c, 
     if (t->log) fprintf(t->log, "%lld %s %.*s\n", (long long)now_us, what, (int)c->tag_len, c->tag);
 }
 
+void sim_calls_log_listing(const sim_calls *t, int64_t now_us)
+{
+    if (t->log) fprintf(t->log, "%lld list\n", (long long)now_us);
+}
+
 static void call_free(sim_call *c)
 {
     if (!c) return;

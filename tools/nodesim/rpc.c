@@ -97,6 +97,7 @@ static void show_calls(sim_calls *calls, buf *b, const json_t *params, const jso
     result_begin(b);
     if (!params || json_array_size(params) == 0) {
         sim_calls_write_all(calls, b, now);
+        sim_calls_log_listing(calls, now);
     } else {
         uint64_t mark = sim_calls_new_mark(calls);
         bool first = true;
