@@ -100,8 +100,8 @@ app *app_new(const app_config *cfg, store *st, char err[256])
         return NULL;
     }
     event_hub_config ec = {
-        .ring_events = cfg->events_ring ? cfg->events_ring : 100000,
-        .ring_age_s = cfg->events_ring_age_s > 0 ? cfg->events_ring_age_s : 300,
+        .ring_events = cfg->events_ring ? cfg->events_ring : 50000,
+        .ring_age_s = cfg->events_ring_age_s > 0 ? cfg->events_ring_age_s : 120,
         .queue_bytes = cfg->stream_queue_bytes ? cfg->stream_queue_bytes : (size_t)1 << 20,
         .refresh_ms = refresh_ms,
     };

@@ -236,7 +236,7 @@ static bool put_events(subscriber *s)
         return put_reset(s);
     }
     if (rc == EV_READ_NOMEM || b->n == 0) {
-        s->after = b->upto > s->after ? b->upto : s->after;
+        if (rc == EV_READ_OK && b->upto > s->after) s->after = b->upto; /* nothing of its own meanwhile */
         ev_batch_free(b);
         free(b);
         return rc == EV_READ_OK;

@@ -586,7 +586,27 @@ static void scrape_ready(void *arg, live_snap *snap)
 /* The answer from r (a reference, handed to res) of a snapshot whose
  * round started at started_ms: its text, then what changes from one
  * scrape to the next; gzip'd when gz. */
-static void answer(rendered *r, int64_t started_ms, bool om, bool gz, http_response *res)
+/* The event streams' own (api/event_stream.c). */
+static void stream_families(expo *e, event_hub *hub)
+{
+    event_hub_stats st = event_hub_get_stats(hub);
+    expo_family(e, "activecalls_event_streams", "gauge", "Event streams open.");
+    expo_sample_begin(e, "activecalls_event_streams", NULL);
+    expo_sample_end_i64(e, (int64_t)st.streams);
+    expo_family(e, "activecalls_events", "counter", "Call and node events made from the live view's rounds.");
+    expo_sample_begin(e, "activecalls_events", "_total");
+    expo_sample_end_i64(e, (int64_t)st.events);
+    expo_family(e, "activecalls_event_stream_overflows", "counter",
+                "Event streams closed because their client fell behind.");
+    expo_sample_begin(e, "activecalls_event_stream_overflows", "_total");
+    expo_sample_end_i64(e, (int64_t)st.overflows);
+    expo_family(e, "activecalls_event_stream_expired", "counter",
+                "Event streams closed because their token expired.");
+    expo_sample_begin(e, "activecalls_event_stream_expired", "_total");
+    expo_sample_end_i64(e, (int64_t)st.expired);
+}
+
+static void answer(rendered *r, int64_t started_ms, bool om, bool gz, event_hub *hub, http_response *res)
 {
     buf tail;
     buf_init(&tail);
@@ -597,6 +617,7 @@ static void answer(rendered *r, int64_t started_ms, bool om, bool gz, http_respo
     expo_sample_end(&e, (double)(clock_now_ms() - started_ms) / 1000.0);
     process_families(&e);
     counters_write(&e);
+    stream_families(&e, hub);
     expo_finish(&e);
     http_response_clear_body(res);
     /* gzip: the snapshot's half, kept, then the tail's (http/compress.h) */
@@ -632,7 +653,7 @@ static void scrape_write(void *arg)
     else if (!r)
         http_error(res, 500, "Internal server error", "Out of memory.");
     else
-        answer(r, snap->started_ms, sc->om, sc->gz, res);
+        answer(r, snap->started_ms, sc->om, sc->gz, sc->a->events, res);
     if (snap) live_release(snap);
     registry_release(sc->a->reg, sc->nodes);
     free(sc);
@@ -690,7 +711,7 @@ void api_metrics(app *a, const http_request *req, http_response *res)
         r = young_text(a->metrics, om, 2LL * a->cfg.refresh_ms, &started_ms);
     }
     if (r) {
-        answer(r, started_ms, om, gz, res);
+        answer(r, started_ms, om, gz, a->events, res);
         return;
     }
     char err[STORE_ERR_LEN] = "";

@@ -103,9 +103,9 @@ static const char usage_text[] =
     "  --stream-queue-bytes\n"
     "                     a stream's bytes its client has not taken when new events come:\n"
     "                     above this it gets `overflow` and is closed (default 1048576)\n"
-    "  --events-ring      events kept for streams that resume (default 100000) ...\n"
+    "  --events-ring      events kept for streams that resume (default 50000) ...\n"
     "  --events-ring-age-s\n"
-    "                     ... and for how long (default 300)\n";
+    "                     ... and for how long (default 120)\n";
 
 /* A real switch node carries at most a few tens of thousands of calls, and
  * a real record is 2-3 KB of reply, so the default --max-reply-bytes
@@ -433,8 +433,8 @@ int cli_serve(int argc, char **argv)
         .history_interval_s = 60,
         .history_keep_days = 31,
         .stream_queue_bytes = 1 << 20,
-        .events_ring = 100000,
-        .events_ring_age_s = 300,
+        .events_ring = 50000,
+        .events_ring_age_s = 120,
     };
     http_limits_default(&o.lim);
     int rc = cli_getopt(argc, argv, opts, "serve", usage_text, serve_option, &o);

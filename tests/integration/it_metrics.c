@@ -129,6 +129,8 @@ static void test_gzip(void **state)
         char *text = gunzip(r->body, r->body_len);
         assert_true(value_of(text, "ruby_yeti_ac ") == 65);
         assert_non_null(strstr(text, "activecalls_snapshot_age_seconds "));
+        assert_non_null(strstr(text, "\nactivecalls_event_streams 0\n"));
+        assert_non_null(strstr(text, "\nactivecalls_event_stream_overflows_total 0\n"));
         const char *path = h_strf("%s/gz%d.txt", h_tmpdir(), i);
         FILE *f = fopen(path, "w");
         assert_non_null(f);
