@@ -197,6 +197,16 @@ static bool negotiate(const http_request *req, bool plain_json_too, http_respons
 
 #define ADMIN_PREFIX "/api/rest/admin/"
 
+/* GET /api/rest/admin/active-call-permissions: what the token's user may
+ * do with calls (the console shows Drop only when it may). */
+static void permissions(const auth_subject *who, http_response *res)
+{
+    buf_puts(&res->body, "{\"meta\":{\"actions\":{\"read\":true,\"remove\":");
+    buf_puts(&res->body, who->may_remove ? "true" : "false");
+    buf_puts(&res->body, "}}}");
+    res->status = 200;
+}
+
 /* The read-only collections under the admin prefix. */
 static const struct {
     const char *path;
@@ -211,6 +221,10 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
 {
     app *a = ctx;
     const char *path = req->path;
+    if (strcmp(path, "/") == 0 || strcmp(path, "/console") == 0 || strncmp(path, "/console/", 9) == 0) {
+        api_console(a, req, res);
+        return;
+    }
     if (strcmp(path, "/metrics") == 0) {
         res->route = "metrics";
         if (is_get(req->method))
@@ -247,6 +261,14 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
         return;
     }
     if (!negotiate(req, false, res)) return;
+    if (strcmp(rest, "active-call-permissions") == 0) {
+        res->route = "active-call-permissions";
+        if (is_get(req->method))
+            permissions(&who, res);
+        else
+            app_method_not_allowed(res, req->method, "GET, HEAD");
+        return;
+    }
 
     for (size_t i = 0; i < sizeof collections / sizeof collections[0]; i++) {
         if (strcmp(rest, collections[i].path) != 0) continue;

@@ -34,6 +34,7 @@ typedef struct app_config {
     size_t events_ring;        /* events kept for resuming, at most ... */
     int events_ring_age_s;     /* ... and no older than this */
     size_t stream_queue_bytes; /* a stream's unsent bytes above this when events come: overflow */
+    const char *console_dir;   /* serve the console's files from here (NULL: the built-in ones) */
 
     /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */

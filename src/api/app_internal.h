@@ -87,6 +87,7 @@ typedef struct auth_subject {
     char username[STORE_NAME_MAX];
     char client[64];
     int64_t token_until; /* unix second at which the token is expired */
+    bool may_remove;     /* the roles allow `remove` too */
 } auth_subject;
 
 #define POLICY_SECTION "RealtimeData/ActiveCall"
@@ -120,6 +121,8 @@ void app_method_not_allowed(http_response *res, const char *method, const char *
 void api_list_calls(app *a, const http_request *req, http_response *res);
 /* GET /api/rest/admin/active-call-counts */
 void api_call_counts(app *a, const http_request *req, http_response *res);
+/* /, /console and /console/<file>: the operator console (api/console.c) */
+void api_console(app *a, const http_request *req, http_response *res);
 /* GET /api/rest/admin/active-call-events (api/event_stream.c): negotiates itself */
 void api_call_events(app *a, const http_request *req, const auth_subject *who, http_response *res);
 /* GET /api/rest/admin/active-call-samples (api/samples.c) */

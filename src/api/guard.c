@@ -201,6 +201,7 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
 
     who->id = sub;
     who->token_until = until;
+    who->may_remove = policy_allows(a->pol, u.roles, POLICY_SECTION, "remove");
     str_copy(who->username, sizeof who->username, u.username);
     if (!policy_allows(a->pol, u.roles, POLICY_SECTION, action)) {
         char detail[160];

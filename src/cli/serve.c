@@ -45,7 +45,7 @@ static const char usage_text[] =
     "S]\n"
     "                         [--history-interval-s N] [--history-db URI] [--history-keep-days N]\n"
     "                         [--max-streams N] [--stream-queue-bytes N] [--events-ring N]\n"
-    "                         [--events-ring-age-s S]\n"
+    "                         [--events-ring-age-s S] [--console-dir DIR]\n"
     "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
     "  --db               database (default $ACTIVECALLS_DB or " CLI_DEFAULT_DB ")\n"
     "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
@@ -105,7 +105,9 @@ static const char usage_text[] =
     "                     above this it gets `overflow` and is closed (default 1048576)\n"
     "  --events-ring      events kept for streams that resume (default 50000) ...\n"
     "  --events-ring-age-s\n"
-    "                     ... and for how long (default 120)\n";
+    "                     ... and for how long (default 120)\n"
+    "  --console-dir      serve the console's files from DIR instead of the built-in ones\n"
+    "                     (for working on the console; default: built in)\n";
 
 /* A real switch node carries at most a few tens of thousands of calls, and
  * a real record is 2-3 KB of reply, so the default --max-reply-bytes
@@ -256,6 +258,7 @@ typedef struct serve_opts {
     long long history_interval_s, history_keep_days;
     long long stream_queue_bytes, events_ring, events_ring_age_s;
     const char *history_db;
+    const char *console_dir;
     http_limits lim;
 } serve_opts;
 
@@ -313,6 +316,7 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 1017: ok = parse_range(arg, 4096, 1LL << 32, &o->stream_queue_bytes); break;
     case 1018: ok = parse_range(arg, 1, 100000000, &o->events_ring); break;
     case 1019: ok = parse_range(arg, 1, 86400, &o->events_ring_age_s); break;
+    case 1020: o->console_dir = arg; break;
     case 1000:
         ok = parse_range(arg, 1, 4096, &v);
         lim->workers = (size_t)v;
@@ -408,6 +412,7 @@ int cli_serve(int argc, char **argv)
         {"stream-queue-bytes", required_argument, NULL, 1017},
         {"events-ring", required_argument, NULL, 1018},
         {"events-ring-age-s", required_argument, NULL, 1019},
+        {"console-dir", required_argument, NULL, 1020},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -497,6 +502,7 @@ int cli_serve(int argc, char **argv)
         .events_ring = (size_t)o.events_ring,
         .events_ring_age_s = (int)o.events_ring_age_s,
         .stream_queue_bytes = (size_t)o.stream_queue_bytes,
+        .console_dir = o.console_dir,
         .secret = secret,
         .secret_len = secret_len,
         .token_lifetime_s = (int)o.lifetime,

@@ -24,6 +24,7 @@ const char *http_reason(int status)
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 302: return "Found";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -324,6 +325,7 @@ bool http_wire_build(http_wire *w, http_response *res, const http_exchange *x)
     }
     if (x->phases) server_timing(h, x->phases);
     if (res->allow) hdr(h, "allow", res->allow);
+    if (res->headers) buf_puts(h, res->headers);
     if (res->has_age) {
         buf_puts(h, "age: ");
         buf_put_i64(h, res->age);

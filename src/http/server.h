@@ -72,6 +72,9 @@ typedef struct http_response {
     void (*shared_done)(void *arg);
     void *shared_arg;
     bool stream; /* the head of a stream (http_stream_open): no body, no length */
+    /* More header lines, "name: value\r\n" each, sent as they are (a
+     * constant of the handler's: Location, Content-Security-Policy), or NULL. */
+    const char *headers;
 } http_response;
 
 typedef void (*http_handler)(void *app, const http_request *req, http_response *res);
