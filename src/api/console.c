@@ -22,6 +22,9 @@
     "object-src 'none'\r\n"
 #define FILE_MAX (4 << 20) /* a --console-dir file larger than this is refused */
 
+/* The type of a console file by its extension; NULL for any other file
+ * (never served: a --console-dir that holds more than the console, say a
+ * secret, gives away nothing but these kinds). */
 static const char *type_of(const char *name)
 {
     static const struct {
@@ -33,17 +36,16 @@ static const char *type_of(const char *name)
         {".svg", "image/svg+xml"},
         {".png", "image/png"},
         {".ico", "image/x-icon"},
-        {".json", "application/json"},
-        {".txt", "text/plain; charset=utf-8"},
     };
     const char *dot = strrchr(name, '.');
     for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
         if (strcmp(dot, types[i].ext) == 0) return types[i].type;
-    return "application/octet-stream";
+    return NULL;
 }
 
 /* A file name the console may have: [A-Za-z0-9._-], not starting with a
- * dot (so never "..", never a hidden file), at most 100 bytes. */
+ * dot (so never "..", never a hidden file), at most 100 bytes; and it must
+ * be of a kind type_of knows. */
 static bool name_ok(const char *name)
 {
     size_t n = strlen(name);
@@ -99,7 +101,8 @@ void api_console(app *a, const http_request *req, http_response *res)
     }
     const char *name = path + strlen("/console/");
     if (!*name) name = "index.html";
-    bool found = name_ok(name) &&
+    const char *type = type_of(name);
+    bool found = name_ok(name) && type &&
         (a->cfg.console_dir ? read_dir_file(a->cfg.console_dir, name, res) : embedded_file(name, res));
     if (!found) {
         char detail[160];
@@ -112,5 +115,5 @@ void api_console(app *a, const http_request *req, http_response *res)
         return;
     }
     res->status = 200;
-    res->content_type = type_of(name);
+    res->content_type = type;
 }
