@@ -850,6 +850,15 @@ static void record_document(const char *method, const h_response *r)
     fclose(f);
 }
 
+const char *h_write_file(const char *name, const char *text)
+{
+    const char *path = h_strf("%s/%s", h_tmpdir(), name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(text, 1, strlen(text), f) != strlen(text) || fclose(f) != 0)
+        fail_msg("cannot write %s", path);
+    return path;
+}
+
 void h_record_json(const char *what, const char *text)
 {
     h_response r = {.status = 200, .body = (char *)text, .body_len = strlen(text), .url = (char *)what};

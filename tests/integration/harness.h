@@ -76,6 +76,8 @@ void h_validate_documents(void);
 const char *h_tmpdir(void);                /* the current test's temp dir */
 const char *h_db_path(void);               /* <tmpdir>/activecalls.db */
 const char *h_data_path(const char *name); /* <AC_SOURCE_DIR>/tests/data/<name> */
+/* Writes text to <tmpdir>/<name> (fails the test when it cannot); returns the path. */
+const char *h_write_file(const char *name, const char *text);
 /* printf into a string owned by the harness (freed at teardown). */
 char *h_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double h_now_ms(void); /* monotonic clock, milliseconds */

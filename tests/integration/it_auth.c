@@ -170,15 +170,6 @@ static const char *claims(long long sub, long long ttl)
 /* A token for sub from the independent minter, valid for 5 minutes. */
 static const char *mint_for(long long sub) { return h_jwt_hs256(claims(sub, 300)); }
 
-static const char *write_file(const char *name, const char *text)
-{
-    const char *path = h_strf("%s/%s", h_tmpdir(), name);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(text, 1, strlen(text), f) != strlen(text) || fclose(f) != 0)
-        fail_msg("cannot write %s", path);
-    return path;
-}
-
 /* Loops over many cases report every case that fails, then fail once. */
 static char problems[16384];
 
@@ -583,7 +574,7 @@ static void test_refuse_no_token(void **state)
     /* Outside /api/rest/admin/ there is nothing to guard: 404 as before. */
     h_assert_error(get_as(s, "/nope", NULL, NULL), 404, 0, "Not found", NULL, "404");
     h_assert_error(get_as(s, "/api/rest/admin", NULL, NULL), 404, 0, "Not found", NULL, "404");
-    h_assert_error(get_as(s, "/", NULL, NULL), 404, 0, "Not found", NULL, "404");
+    h_assert_error(get_as(s, "/console/nope.js", NULL, NULL), 404, 0, "Not found", NULL, "404");
 
     expect_ok(get_as(s, LISTING, good, NULL), "the minted token");
     /* One log line per refusal (at least the 15 above). */
@@ -1205,7 +1196,7 @@ static void test_roles_read_not_remove(void **state)
 {
     const char *db = h_db_path();
     h_add_user(db, "op", PW_USER, "operator", NULL);
-    const char *policy = write_file("policy_roles.yml", POLICY_OPERATOR);
+    const char *policy = h_write_file("policy_roles.yml", POLICY_OPERATOR);
     h_proc *s = h_start_server(db, "--policy", policy, NULL);
     const char *op = bearer(h_login_token(s, "op", PW_USER));
 
@@ -1224,16 +1215,16 @@ static void test_roles_default_fallback(void **state)
     const char *db = h_db_path();
     h_add_user(db, "viewer", PW_USER, "viewer", NULL);
     h_add_user(db, "auditor", PW_ALICE, "auditor", NULL);
-    const char *policy = write_file("policy_roles.yml",
-                                    "viewer:\n"
-                                    "  Default:\n"
-                                    "    read: true\n"
-                                    "auditor:\n"
-                                    "  Default:\n"
-                                    "    read: true\n"
-                                    "    remove: true\n"
-                                    "  RealtimeData/ActiveCall:\n"
-                                    "    read: false\n");
+    const char *policy = h_write_file("policy_roles.yml",
+                                      "viewer:\n"
+                                      "  Default:\n"
+                                      "    read: true\n"
+                                      "auditor:\n"
+                                      "  Default:\n"
+                                      "    read: true\n"
+                                      "    remove: true\n"
+                                      "  RealtimeData/ActiveCall:\n"
+                                      "    read: false\n");
     h_proc *s = h_start_server(db, "--policy", policy, NULL);
     const char *viewer = bearer(h_login_token(s, "viewer", PW_USER));
     const char *auditor = bearer(h_login_token(s, "auditor", PW_ALICE));
@@ -1251,7 +1242,7 @@ static void test_roles_unknown_role(void **state)
     const char *db = h_db_path();
     h_add_user(db, "guest", PW_USER, "guest", NULL);
     h_add_user(db, "both", PW_ALICE, "guest,operator", NULL);
-    const char *policy = write_file("policy_roles.yml", POLICY_OPERATOR);
+    const char *policy = h_write_file("policy_roles.yml", POLICY_OPERATOR);
     h_proc *s = h_start_server(db, "--policy", policy, NULL);
     const char *guest = bearer(h_login_token(s, "guest", PW_USER));
 
@@ -1298,7 +1289,7 @@ static const char *serve_refused(const char *what, const char *a1, const char *a
 
 static void expect_policy_error(const char *name, const char *text, int line)
 {
-    const char *path = write_file(name, text);
+    const char *path = h_write_file(name, text);
     const char *err = serve_refused(name, "--secret-file", h_secret_file(), "--policy", path);
     const char *want = h_strf("%s:%d:", path, line);
     if (strstr(err, want) == NULL) fail_msg("policy %s: stderr does not name \"%s\":\n%s", name, want, err);
@@ -1419,11 +1410,11 @@ static void test_secret_too_short(void **state)
     h_admin_id(db);
     env_secret(NULL);
     const char *fifteen = "0123456789abcde";
-    const char *f1 = write_file("short", fifteen);
+    const char *f1 = h_write_file("short", fifteen);
     const char *err = serve_refused("15-byte secret file", "--secret-file", f1, NULL, NULL);
     assert_int_equal(last_rc, 1);
     if (strstr(err, fifteen) != NULL) fail_msg("the refusal prints the secret:\n%s", err);
-    const char *f2 = write_file("short-nl", h_strf("%s\n", fifteen));
+    const char *f2 = h_write_file("short-nl", h_strf("%s\n", fifteen));
     serve_refused("15 bytes and a newline", "--secret-file", f2, NULL, NULL);
     assert_int_equal(last_rc, 1);
     env_secret(fifteen);
@@ -1435,7 +1426,7 @@ static void test_secret_too_short(void **state)
     /* 16 bytes are enough: a token minted with exactly them works. */
     const char *sixteen = "0123456789abcdef";
     h_sensitive(sixteen);
-    const char *f3 = write_file("sixteen", h_strf("%s\n", sixteen));
+    const char *f3 = h_write_file("sixteen", h_strf("%s\n", sixteen));
     h_proc *s = h_start_server_bare(db, "--secret-file", f3, NULL);
     const char *tok = h_login_token(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD);
     if (!h_jwt_signature_ok(tok, sixteen))

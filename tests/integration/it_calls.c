@@ -156,15 +156,6 @@ static const char *write_json(const char *name, const json_t *v)
     return path;
 }
 
-static const char *write_text(const char *name, const char *text)
-{
-    const char *path = h_strf("%s/%s", h_tmpdir(), name);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(text, 1, strlen(text), f) != strlen(text) || fclose(f) != 0)
-        fail_msg("cannot write %s", path);
-    return path;
-}
-
 static void load_demo_data(const char *db)
 {
     char *out, *err;
@@ -916,11 +907,11 @@ static void test_drop_needs_remove(void **state)
     h_add_pop(db, 1);
     h_add_node(db, 1, node->addr, 1);
     h_add_user(db, "op", "Operator-pw-4xQ8sz", "operator", NULL);
-    const char *policy = write_text("policy_roles.yml",
-                                    "operator:\n"
-                                    "  RealtimeData/ActiveCall:\n"
-                                    "    read: true\n"
-                                    "    remove: false\n");
+    const char *policy = h_write_file("policy_roles.yml",
+                                      "operator:\n"
+                                      "  RealtimeData/ActiveCall:\n"
+                                      "    read: true\n"
+                                      "    remove: false\n");
     h_proc *server = h_start_server(db, "--policy", policy, NULL);
     const char *tok = h_login_token(server, "op", "Operator-pw-4xQ8sz");
     const char *auth = h_strf("Authorization: Bearer %s", tok);

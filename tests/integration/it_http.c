@@ -360,7 +360,7 @@ static void test_unknown_path_and_method(void **state)
     start_fx(&f, NULL, NULL);
     const char *accept = "Accept: application/vnd.api+json";
 
-    const char *const paths[] = {"/api/rest/admin/active-callz", "/nope", "/api/rest/admin", "/"};
+    const char *const paths[] = {"/api/rest/admin/active-callz", "/nope", "/api/rest/admin", "/consoles"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         h_response *r = get(&f, paths[i], accept, NULL);
         h_assert_error(r, 404, 0, "Not found", NULL, "404");
