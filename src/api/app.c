@@ -109,6 +109,14 @@ app *app_new(const app_config *cfg, store *st, char err[256])
         app_free(a);
         return NULL;
     }
+    if (cfg->monitor.mode != MONITOR_OFF) {
+        monitor_config mc = cfg->monitor;
+        mc.node_timeout_ms = cfg->node_timeout_ms;
+        if (!(a->monitor = monitor_new(&mc, a->live, st, a->pool, err))) {
+            app_free(a);
+            return NULL;
+        }
+    }
     char cerr[160];
     if (cidr_list_parse(cfg->trusted_proxies ? cfg->trusted_proxies : "", &a->trusted, cerr) != 0) {
         snprintf(err, 256, "--trusted-proxies: %s", cerr);
@@ -125,9 +133,10 @@ app *app_new(const app_config *cfg, store *st, char err[256])
 void app_free(app *a)
 {
     if (!a) return;
-    metrics_state_free(a->metrics); /* first: it is one of the live view's consumers */
-    event_hub_free(a->events);      /* so is this; it holds snapshots too */
-    live_free(a->live);             /* before the node pool its rounds run on, and the registry it reads */
+    monitor_free(a->monitor); /* first: these are the live view's consumers */
+    metrics_state_free(a->metrics);
+    event_hub_free(a->events); /* so is this; it holds snapshots too */
+    live_free(a->live);        /* before the node pool its rounds run on, and the registry it reads */
     registry_free(a->reg);
     node_pool_free(a->pool);
     pool_free(a->cpu);
@@ -215,6 +224,7 @@ static const struct {
     {"active-calls", api_list_calls},
     {"active-call-counts", api_call_counts},
     {"active-call-samples", api_call_samples},
+    {"monitor-decisions", api_monitor_decisions},
 };
 
 void app_handle(void *ctx, const http_request *req, http_response *res)

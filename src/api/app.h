@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "http/server.h"
+#include "monitor/monitor.h"
 #include "store/store.h"
 
 typedef struct app_config {
@@ -35,6 +36,7 @@ typedef struct app_config {
     int events_ring_age_s;     /* ... and no older than this */
     size_t stream_queue_bytes; /* a stream's unsent bytes above this when events come: overflow */
     const char *console_dir;   /* serve the console's files from here (NULL: the built-in ones) */
+    monitor_config monitor;    /* the calls monitor (docs/API.md); mode OFF: none */
 
     /* authentication (docs/CONTRACT.md §6) */
     const unsigned char *secret; /* HS256 key bytes (copied) */

@@ -46,6 +46,7 @@ struct app {
     snapcache *charts_cache; /* charts of the newest complete slot (api/samples.c) */
     metrics_state *metrics;  /* /metrics: access, the snapshot's text, series gone (api/metrics_page.c) */
     event_hub *events;       /* the event stream (api/event_stream.c) */
+    monitor *monitor;        /* the calls monitor, or NULL when off (monitor/monitor.h) */
     worker_pool *cpu;        /* CPU work of requests: parsing big replies, writing big documents */
     budget *docs;            /* bytes of listing documents being written */
     policy *pol;
@@ -125,6 +126,8 @@ void api_call_counts(app *a, const http_request *req, http_response *res);
 void api_console(app *a, const http_request *req, http_response *res);
 /* GET /api/rest/admin/active-call-events (api/event_stream.c): negotiates itself */
 void api_call_events(app *a, const http_request *req, const auth_subject *who, http_response *res);
+/* GET /api/rest/admin/monitor-decisions (api/monitor_page.c) */
+void api_monitor_decisions(app *a, const http_request *req, http_response *res);
 /* GET /api/rest/admin/active-call-samples (api/samples.c) */
 void api_call_samples(app *a, const http_request *req, http_response *res);
 

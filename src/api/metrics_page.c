@@ -606,7 +606,36 @@ static void stream_families(expo *e, event_hub *hub)
     expo_sample_end_i64(e, (int64_t)st.expired);
 }
 
-static void answer(rendered *r, int64_t started_ms, bool om, bool gz, event_hub *hub, http_response *res)
+/* The calls monitor's (monitor/monitor.h), when it runs. */
+static void monitor_families(expo *e, monitor *m)
+{
+    if (!m) return;
+    monitor_stats st = monitor_get_stats(m);
+    expo_family(e, "activecalls_monitor_runs", "counter", "Calls monitor runs.");
+    expo_sample_begin(e, "activecalls_monitor_runs", "_total");
+    expo_sample_end_i64(e, (int64_t)st.runs);
+    expo_family(e, "activecalls_monitor_decisions", "counter",
+                "Calls monitor decisions, by rule and outcome.");
+    for (int r = 0; r < MR_COUNT; r++)
+        for (int o = 0; o < MO_COUNT; o++) {
+            if (!st.decisions[r][o]) continue;
+            expo_sample_begin(e, "activecalls_monitor_decisions", "_total");
+            expo_label(e, "rule", monitor_rule_names[r], strlen(monitor_rule_names[r]));
+            expo_label(e, "outcome", monitor_outcome_names[o], strlen(monitor_outcome_names[o]));
+            expo_sample_end_i64(e, (int64_t)st.decisions[r][o]);
+        }
+    expo_family(
+        e, "activecalls_monitor_cap_exceeded", "counter",
+        "Calls monitor runs that would have dropped more than --monitor-max-drops (and dropped none).");
+    expo_sample_begin(e, "activecalls_monitor_cap_exceeded", "_total");
+    expo_sample_end_i64(e, (int64_t)st.cap_exceeded);
+    expo_family(e, "activecalls_monitor_accounts_below_min", "gauge",
+                "Accounts projected below their minimum balance at the last monitor run.");
+    expo_sample_begin(e, "activecalls_monitor_accounts_below_min", NULL);
+    expo_sample_end_i64(e, (int64_t)st.below_min);
+}
+
+static void answer(rendered *r, int64_t started_ms, bool om, bool gz, const app *a, http_response *res)
 {
     buf tail;
     buf_init(&tail);
@@ -617,7 +646,8 @@ static void answer(rendered *r, int64_t started_ms, bool om, bool gz, event_hub 
     expo_sample_end(&e, (double)(clock_now_ms() - started_ms) / 1000.0);
     process_families(&e);
     counters_write(&e);
-    stream_families(&e, hub);
+    stream_families(&e, a->events);
+    monitor_families(&e, a->monitor);
     expo_finish(&e);
     http_response_clear_body(res);
     /* gzip: the snapshot's half, kept, then the tail's (http/compress.h) */
@@ -653,7 +683,7 @@ static void scrape_write(void *arg)
     else if (!r)
         http_error(res, 500, "Internal server error", "Out of memory.");
     else
-        answer(r, snap->started_ms, sc->om, sc->gz, sc->a->events, res);
+        answer(r, snap->started_ms, sc->om, sc->gz, sc->a, res);
     if (snap) live_release(snap);
     registry_release(sc->a->reg, sc->nodes);
     free(sc);
@@ -711,7 +741,7 @@ void api_metrics(app *a, const http_request *req, http_response *res)
         r = young_text(a->metrics, om, 2LL * a->cfg.refresh_ms, &started_ms);
     }
     if (r) {
-        answer(r, started_ms, om, gz, a->events, res);
+        answer(r, started_ms, om, gz, a, res);
         return;
     }
     char err[STORE_ERR_LEN] = "";

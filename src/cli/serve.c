@@ -23,6 +23,7 @@
 #include "cli/cli.h"
 #include "history/history.h"
 #include "http/server.h"
+#include "jsonapi/query.h"
 #include "store/store.h"
 #include "util/endpoint.h"
 #include "util/log.h"
@@ -46,6 +47,10 @@ static const char usage_text[] =
     "                         [--history-interval-s N] [--history-db URI] [--history-keep-days N]\n"
     "                         [--max-streams N] [--stream-queue-bytes N] [--events-ring N]\n"
     "                         [--events-ring-age-s S] [--console-dir DIR]\n"
+    "                         [--monitor off|dry-run|enforce] [--monitor-interval-ms MS] [--monitor-ahead-s "
+    "S]\n"
+    "                         [--monitor-max-drops N] [--monitor-skip RULE,...] [--monitor-random-after-s "
+    "S]\n"
     "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
     "  --db               database (default $ACTIVECALLS_DB or " CLI_DEFAULT_DB ")\n"
     "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
@@ -107,7 +112,17 @@ static const char usage_text[] =
     "  --events-ring-age-s\n"
     "                     ... and for how long (default 120)\n"
     "  --console-dir      serve the console's files from DIR instead of the built-in ones\n"
-    "                     (for working on the console; default: built in)\n";
+    "                     (for working on the console; default: built in)\n"
+    "  --monitor          the calls monitor: yeti's balance and teardown rules (default off;\n"
+    "                     dry-run reports, enforce drops)\n"
+    "  --monitor-interval-ms\n"
+    "                     a monitor run every MS, at least --refresh-ms (default 5000)\n"
+    "  --monitor-ahead-s  costs projected this many seconds ahead (default 60)\n"
+    "  --monitor-max-drops\n"
+    "                     a run that would drop more drops nothing (default 100)\n"
+    "  --monitor-skip     rules switched off, e.g. customer-auth-rejects,orig-gw-disabled\n"
+    "  --monitor-random-after-s\n"
+    "                     random-disconnect: calls longer than S s, 10% a run (default 0: off)\n";
 
 /* A real switch node carries at most a few tens of thousands of calls, and
  * a real record is 2-3 KB of reply, so the default --max-reply-bytes
@@ -259,6 +274,7 @@ typedef struct serve_opts {
     long long stream_queue_bytes, events_ring, events_ring_age_s;
     const char *history_db;
     const char *console_dir;
+    monitor_config monitor;
     http_limits lim;
 } serve_opts;
 
@@ -269,6 +285,7 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     serve_opts *o = ctx;
     http_limits *lim = &o->lim;
     long long v = 0;
+    size_t len = 0;
     bool ok = true;
     switch (opt->val) {
     case 'l': o->listen_spec = arg; break;
@@ -317,6 +334,37 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 1018: ok = parse_range(arg, 1, 100000000, &o->events_ring); break;
     case 1019: ok = parse_range(arg, 1, 86400, &o->events_ring_age_s); break;
     case 1020: o->console_dir = arg; break;
+    case 1021:
+        o->monitor.mode = strcmp(arg, "off") == 0 ? MONITOR_OFF
+            : strcmp(arg, "dry-run") == 0         ? MONITOR_DRY_RUN
+            : strcmp(arg, "enforce") == 0         ? MONITOR_ENFORCE
+                                                  : (ok = false, MONITOR_OFF);
+        break;
+    case 1022:
+        ok = parse_range(arg, 100, 3600000, &v);
+        o->monitor.interval_ms = (int)v;
+        break;
+    case 1023:
+        ok = parse_range(arg, 0, 86400, &v);
+        o->monitor.ahead_s = (int)v;
+        break;
+    case 1024:
+        ok = parse_range(arg, 0, 1000000, &v);
+        o->monitor.max_drops = (int)v;
+        break;
+    case 1025:
+        for (const char *p = arg, *item; ok && query_list_next(&p, &item, &len);) {
+            int r = monitor_rule_find(item, len);
+            if (r < 0)
+                ok = false;
+            else
+                o->monitor.skip[r] = true;
+        }
+        break;
+    case 1026:
+        ok = parse_range(arg, 0, 86400 * 30, &v);
+        o->monitor.random_after_s = (int)v;
+        break;
     case 1000:
         ok = parse_range(arg, 1, 4096, &v);
         lim->workers = (size_t)v;
@@ -413,6 +461,12 @@ int cli_serve(int argc, char **argv)
         {"events-ring", required_argument, NULL, 1018},
         {"events-ring-age-s", required_argument, NULL, 1019},
         {"console-dir", required_argument, NULL, 1020},
+        {"monitor", required_argument, NULL, 1021},
+        {"monitor-interval-ms", required_argument, NULL, 1022},
+        {"monitor-ahead-s", required_argument, NULL, 1023},
+        {"monitor-max-drops", required_argument, NULL, 1024},
+        {"monitor-skip", required_argument, NULL, 1025},
+        {"monitor-random-after-s", required_argument, NULL, 1026},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -440,10 +494,18 @@ int cli_serve(int argc, char **argv)
         .stream_queue_bytes = 1 << 20,
         .events_ring = 50000,
         .events_ring_age_s = 120,
+        .monitor = {.mode = MONITOR_OFF, .interval_ms = 5000, .ahead_s = 60, .max_drops = 100},
     };
     http_limits_default(&o.lim);
     int rc = cli_getopt(argc, argv, opts, "serve", usage_text, serve_option, &o);
     if (rc != CLI_CONTINUE) return rc;
+    if (o.monitor.mode != MONITOR_OFF && o.monitor.interval_ms < o.refresh_ms) {
+        fprintf(stderr,
+                "activecalls: --monitor-interval-ms %d is shorter than --refresh-ms %lld: a run needs a new "
+                "snapshot\n",
+                o.monitor.interval_ms, o.refresh_ms);
+        return CLI_USAGE;
+    }
 
     /* every thread started from here on inherits this mask */
     sigset_t stop;
@@ -503,6 +565,7 @@ int cli_serve(int argc, char **argv)
         .events_ring_age_s = (int)o.events_ring_age_s,
         .stream_queue_bytes = (size_t)o.stream_queue_bytes,
         .console_dir = o.console_dir,
+        .monitor = o.monitor,
         .secret = secret,
         .secret_len = secret_len,
         .token_lifetime_s = (int)o.lifetime,

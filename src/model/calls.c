@@ -56,6 +56,7 @@ const char *const call_extra_fields[XF_COUNT] = {
     [XF_CUSTOMER_ACC_VAT] = "customer_acc_vat",
     [XF_DESTINATION_REVERSE_BILLING] = "destination_reverse_billing",
     [XF_DIALPEER_REVERSE_BILLING] = "dialpeer_reverse_billing",
+    [XF_CUSTOMER_ACC_CHECK_BALANCE] = "customer_acc_check_balance",
 };
 
 const call_rel_def call_rels[REL_COUNT] = {

@@ -82,7 +82,8 @@ typedef enum {
 #define REL_FROM_RECORD REL_NODE /* relationships 0..REL_NODE-1 are record fields */
 
 /* Record fields the service reads beyond the API's attributes and
- * relationships: the labels and prices of the metrics (docs/METRICS.md).
+ * relationships: the labels and prices of the metrics (docs/METRICS.md)
+ * and what the calls monitor judges (docs/API.md).
  * Kept as attributes are (JSON text), never printed in a document. */
 typedef enum {
     XF_CUSTOMER_ACC_EXTERNAL_ID,
@@ -92,6 +93,7 @@ typedef enum {
     XF_CUSTOMER_ACC_VAT,
     XF_DESTINATION_REVERSE_BILLING,
     XF_DIALPEER_REVERSE_BILLING,
+    XF_CUSTOMER_ACC_CHECK_BALANCE, /* the calls monitor's (docs/API.md) */
     XF_COUNT
 } call_extra;
 
