@@ -112,6 +112,7 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     if (cfg->monitor.mode != MONITOR_OFF) {
         monitor_config mc = cfg->monitor;
         mc.node_timeout_ms = cfg->node_timeout_ms;
+        mc.refresh_ms = refresh_ms;
         if (!(a->monitor = monitor_new(&mc, a->live, st, a->pool, err))) {
             app_free(a);
             return NULL;

@@ -227,16 +227,37 @@ struct monitor {
 
 /* ---- one run ------------------------------------------------------------------ */
 
+/* A set of ids (> 0): open addressing while it is filled (calls name the
+ * same few thousand accounts and gateways over and over), then sorted in
+ * place by ids_settle. */
 typedef struct ids {
-    int64_t *v;
+    int64_t *v; /* slots (0: empty), then, settled, the n ids in order */
     size_t n, cap;
 } ids;
 
 static bool ids_add(ids *x, int64_t id)
 {
     if (id == CALL_ID_NONE || id <= 0) return true;
-    if (!grow((void **)&x->v, &x->cap, x->n + 1, sizeof *x->v, 64)) return false;
-    x->v[x->n++] = id;
+    if (2 * (x->n + 1) > x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 256;
+        int64_t *v = calloc(cap, sizeof *v);
+        if (!v) return false;
+        for (size_t i = 0; i < x->cap; i++) {
+            if (!x->v[i]) continue;
+            size_t j = (size_t)((uint64_t)x->v[i] * 0x9E3779B97F4A7C15ULL >> 20) & (cap - 1);
+            while (v[j]) j = (j + 1) & (cap - 1);
+            v[j] = x->v[i];
+        }
+        free(x->v);
+        x->v = v;
+        x->cap = cap;
+    }
+    size_t j = (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 20) & (x->cap - 1);
+    while (x->v[j] && x->v[j] != id) j = (j + 1) & (x->cap - 1);
+    if (!x->v[j]) {
+        x->v[j] = id;
+        x->n++;
+    }
     return true;
 }
 
@@ -246,15 +267,14 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Sorted and unique. */
+/* The set as the n ids in order, in v[0..n); no more ids_add after. */
 static void ids_settle(ids *x)
 {
-    if (!x->n) return;
-    qsort(x->v, x->n, sizeof *x->v, cmp_i64);
-    size_t k = 1;
-    for (size_t i = 1; i < x->n; i++)
-        if (x->v[i] != x->v[k - 1]) x->v[k++] = x->v[i];
-    x->n = k;
+    size_t k = 0;
+    for (size_t i = 0; i < x->cap; i++)
+        if (x->v[i]) x->v[k++] = x->v[i];
+    assert(k == x->n);
+    if (k) qsort(x->v, k, sizeof *x->v, cmp_i64);
 }
 
 /* The row of id among rows (ordered by id), or NULL. */
@@ -288,8 +308,11 @@ static bool val_true(const res_row *r, int c)
 
 static double val_num(const res_row *r, int c) { return r->vals[c] ? strtod(r->vals[c], NULL) : 0; }
 
-/* An account's sums over the run. */
+/* An account over the run: its row's numbers and flags, read once, and
+ * the sums of its calls. */
 typedef struct acc_sum {
+    double balance, min, max;
+    bool side_ok[2];              /* its contractor is enabled and a customer [0] / vendor [1] */
     double normal[2], reverse[2]; /* [0] customer side, [1] vendor side */
     bool incomplete;
 } acc_sum;
@@ -310,6 +333,7 @@ typedef struct run {
     verdict *v;
     size_t nv, vcap;
     uint8_t **marked; /* [node][call]: judged already */
+    double **costs;   /* [node][2 * call + side]: projected costs, of the calls that check the balance */
     size_t below_min;
 } run;
 
@@ -477,9 +501,24 @@ static bool judge(run *r)
     int g_en = cl->g_en, g_orig = cl->g_orig, g_term = cl->g_term;
     r->sums = calloc(r->accounts.n ? r->accounts.n : 1, sizeof *r->sums);
     r->marked = calloc(s->n ? s->n : 1, sizeof *r->marked);
-    if (!r->sums || !r->marked) return false;
+    r->costs = calloc(s->n ? s->n : 1, sizeof *r->costs);
+    if (!r->sums || !r->marked || !r->costs) return false;
     for (size_t i = 0; i < s->n; i++)
-        if (!node_failed(s, i) && !(r->marked[i] = calloc(s->results[i].calls.n + 1, 1))) return false;
+        if (!node_failed(s, i) &&
+            (!(r->marked[i] = calloc(s->results[i].calls.n + 1, 1)) ||
+             !(r->costs[i] = calloc(2 * s->results[i].calls.n + 2, sizeof(double)))))
+            return false;
+    for (size_t a = 0; a < r->accounts.n; a++) { /* each account's row, read once */
+        const res_row *acc = &r->accounts.rows[a];
+        acc_sum *sum = &r->sums[a];
+        sum->balance = val_num(acc, a_bal);
+        sum->min = val_num(acc, a_min);
+        sum->max = val_num(acc, a_max);
+        const char *cv = acc->vals[a_contr];
+        const res_row *ct = cv ? row_of(&r->contractor_rows, call_rel_id_parse(cv)) : NULL;
+        sum->side_ok[0] = ct && val_true(ct, c_en) && val_true(ct, c_cust);
+        sum->side_ok[1] = ct && val_true(ct, c_en) && val_true(ct, c_vend);
+    }
     mark_incomplete(r);
     /* the sums */
     for (size_t i = 0; i < s->n; i++) {
@@ -492,7 +531,7 @@ static bool judge(run *r)
                 const res_row *acc = row_of(&r->accounts, c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC]);
                 if (!acc) continue;
                 acc_sum *sum = &r->sums[acc - r->accounts.rows];
-                double cost = cost_of(r, cs, c, v);
+                double cost = r->costs[i][2 * k + (size_t)v] = cost_of(r, cs, c, v);
                 if (reverse_billed(cs, c, v))
                     sum->reverse[v] += cost;
                 else
@@ -503,8 +542,7 @@ static bool judge(run *r)
     /* accounts below their minimum (the gauge), complete ones */
     for (size_t a = 0; a < r->accounts.n; a++) {
         const acc_sum *sum = &r->sums[a];
-        const res_row *acc = &r->accounts.rows[a];
-        double bal = val_num(acc, a_bal), min = val_num(acc, a_min);
+        double bal = sum->balance, min = sum->min;
         if (!sum->incomplete &&
             (bal - sum->normal[0] + sum->reverse[0] < min || bal + sum->normal[1] - sum->reverse[1] < min))
             r->below_min++;
@@ -522,32 +560,29 @@ static bool judge(run *r)
                 if (!acc) continue;
                 const acc_sum *sum = &r->sums[acc - r->accounts.rows];
                 if (sum->incomplete) continue;
-                double bal = val_num(acc, a_bal);
+                double bal = sum->balance;
                 double projected =
                     v ? bal + sum->normal[1] - sum->reverse[1] : bal - sum->normal[0] + sum->reverse[0];
+                if (projected >= sum->min && projected <= sum->max) continue; /* the usual case */
                 bool rev = reverse_billed(cs, c, v);
                 monitor_rule rule = MR_COUNT;
-                if (projected < val_num(acc, a_min) && rev == (v == 1))
+                if (projected < sum->min && rev == (v == 1))
                     rule = v ? MR_VENDOR_MIN : MR_CUSTOMER_MIN;
-                else if (projected > val_num(acc, a_max) && rev == (v == 0))
+                else if (projected > sum->max && rev == (v == 0))
                     rule = v ? MR_VENDOR_MAX : MR_CUSTOMER_MAX;
                 if (rule == MR_COUNT || cfg->skip[rule] || r->marked[i][k]) continue;
                 if (!add_verdict(r, i, k, rule, acc_id, v ? SIDE_VENDOR : SIDE_CUSTOMER)) return false;
-                set_numbers(r, acc, projected, cost_of(r, cs, c, v));
+                set_numbers(r, acc, projected, r->costs[i][2 * k + (size_t)v]);
             }
             for (int v = 0; v < 2; v++) { /* the accounts and their contractors */
                 int64_t acc_id = c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC];
                 if (acc_id == CALL_ID_NONE || acc_id <= 0) continue;
                 const res_row *acc = row_of(&r->accounts, acc_id);
                 monitor_rule rule = MR_COUNT;
-                if (!acc) {
+                if (!acc)
                     rule = MR_ACCOUNT_MISSING;
-                } else {
-                    const char *cv = acc->vals[a_contr];
-                    const res_row *ct = cv ? row_of(&r->contractor_rows, call_rel_id_parse(cv)) : NULL;
-                    if (!ct || !val_true(ct, c_en) || !val_true(ct, v ? c_vend : c_cust))
-                        rule = MR_CONTRACTOR_DISABLED;
-                }
+                else if (!r->sums[acc - r->accounts.rows].side_ok[v])
+                    rule = MR_CONTRACTOR_DISABLED;
                 if (rule != MR_COUNT && !cfg->skip[rule] &&
                     !add_verdict(r, i, k, rule, acc_id, v ? SIDE_VENDOR : SIDE_CUSTOMER))
                     return false;
@@ -708,7 +743,9 @@ static void run_free(run *r)
     res_rows_free(&r->gw_rows);
     free(r->sums);
     for (size_t i = 0; r->marked && i < r->snap->n; i++) free(r->marked[i]);
+    for (size_t i = 0; r->costs && i < r->snap->n; i++) free(r->costs[i]);
     free(r->marked);
+    free(r->costs);
     for (size_t i = 0; i < r->nv; i++) free(r->v[i].d.call_id);
     free(r->v);
 }
@@ -751,16 +788,19 @@ static void run_once(monitor *m, const live_snap *snap)
         run_free(&r);
         return;
     }
+    int64_t t_fetch = clock_now_us();
     if (!fetch(&r, err)) {
         log_skip("store", err);
         run_free(&r);
         return;
     }
+    int64_t t_judge = clock_now_us();
     if (!judge(&r)) {
         log_skip("memory", NULL);
         run_free(&r);
         return;
     }
+    int64_t t_judged = clock_now_us();
     size_t incomplete = 0;
     for (size_t a = 0; a < r.accounts.n; a++) incomplete += r.sums[a].incomplete;
     bool capped = r.nv > (size_t)m->cfg.max_drops;
@@ -814,6 +854,8 @@ static void run_once(monitor *m, const live_snap *snap)
     log_kv_i64(&line, "incomplete_accounts", (int64_t)incomplete);
     log_kv_i64(&line, "decisions", (int64_t)r.nv);
     log_kv_i64(&line, "drops", (int64_t)drops);
+    log_kv_ms(&line, "store_ms", (double)(t_judge - t_fetch) / 1000.0);
+    log_kv_ms(&line, "judge_ms", (double)(t_judged - t_judge) / 1000.0);
     log_kv_ms(&line, "ms", (double)(clock_now_us() - t0) / 1000.0);
     log_end(&line, LOG_INFO);
     run_free(&r);
@@ -826,7 +868,10 @@ static void consume(void *arg, const live_snap *snap)
     monitor *m = arg;
     int64_t now = clock_now_ms();
     pthread_mutex_lock(&m->mu);
-    if (now - m->last_handed_ms >= m->cfg.interval_ms) {
+    /* rounds come every refresh_ms, give or take: one due within half a
+     * period is taken, or an interval equal to the refresh would skip
+     * every other round */
+    if (now - m->last_handed_ms >= m->cfg.interval_ms - m->cfg.refresh_ms / 2) {
         if (m->pending) live_release(m->pending); /* the thread is behind: the newest wins */
         m->pending = live_retain((live_snap *)snap);
         m->last_handed_ms = now;

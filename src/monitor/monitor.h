@@ -43,6 +43,7 @@ int monitor_rule_find(const char *name, size_t len);
 typedef struct monitor_config {
     monitor_mode mode;
     int interval_ms;     /* a run at most this often */
+    int refresh_ms;      /* the live view's period (a snapshot due within half of it is taken) */
     int ahead_s;         /* costs projected this far */
     int max_drops;       /* a run over this drops nothing */
     int random_after_s;  /* random-disconnect: calls longer than this (0: off) */
