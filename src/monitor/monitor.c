@@ -19,8 +19,9 @@
  *      nothing is; in enforce the calls not already dropped or in flight
  *      get `yeti.request.call.disconnect`, one node round for all of them;
  *   6. every decision is logged, counted and kept in a ring for the API.
- * Calls dropped stay remembered while their node still lists them, so a
- * call is asked to go once, not once per run.
+ * Calls decided (dropped, or reported in dry-run) stay remembered while
+ * their node still lists them, so a call is asked to go (or reported) once,
+ * not once per run.
  *
  * Threads. The consumer takes `mu` to hand over a snapshot; the run holds
  * nothing but the ring's `ring_mu` while it records; readers of the ring
@@ -376,8 +377,8 @@ static bool add_verdict(run *r, size_t node, size_t k, monitor_rule rule, int64_
     buf_putc(&b, '\0');
     if (b.oom) return false;
     id = b.data;
-    if (r->m->cfg.mode == MONITOR_ENFORCE && gone_has(&r->m->gone, id, true)) {
-        free(id); /* asked to go already and still listed: not again, not a new decision */
+    if (gone_has(&r->m->gone, id, true)) {
+        free(id); /* decided already and still listed: not again, not a new decision */
         return true;
     }
     r->v[r->nv++] = (verdict){node, rec,
@@ -815,8 +816,12 @@ static void run_once(monitor *m, const live_snap *snap)
         pthread_mutex_lock(&m->ring_mu);
         m->stats.cap_exceeded++;
         pthread_mutex_unlock(&m->ring_mu);
-    } else if (m->cfg.mode == MONITOR_DRY_RUN) {
-        for (size_t i = 0; i < r.nv; i++) r.v[i].d.outcome = MO_DRY_RUN;
+    } else if (m->cfg.mode == MONITOR_DRY_RUN) { /* reported once, as enforce drops once */
+        for (size_t i = 0; i < r.nv; i++) {
+            r.v[i].d.outcome = MO_DRY_RUN;
+            if (!gone_add(&m->gone, r.v[i].d.call_id, r.v[i].d.node_id))
+                log_msg(LOG_ERROR, "monitor: out of memory remembering a decision");
+        }
     } else {
         drop(&r);
     }

@@ -7,7 +7,8 @@ against the real server and simulated nodes, all on 127.0.0.1
 Steps, each with a screenshot under SHOT_DIR (NN-step.png):
   log in; see the rows; sort by duration; filter by customer; page; open a
   call; drop it (the row goes, and the node logged the disconnect); a failed
-  node's banner when a node stops; switch the counts' grouping; the chart.
+  node's banner when a node stops; switch the counts' grouping; the calls
+  monitor's decisions (dry-run); the chart.
 Fails on any error in the browser's console, a CSP violation among them.
 
 Usage: console_test.py BIN NODESIM SHOT_DIR   (ctest passes them)"""
@@ -94,7 +95,8 @@ def main():
         run([BIN, "node", "add", "--db", db, "--id", str(n), "--name", f"node-{n}", "--endpoint", addr,
              "--pop-id", "1"])
     server, addr = spawn("server", [BIN, "serve", "--listen", "127.0.0.1:0", "--db", db, "--secret-file", secret,
-                                    "--history-interval-s", "0", "--refresh-ms", "500", "--node-timeout-ms", "1000"])
+                                    "--history-interval-s", "0", "--refresh-ms", "500", "--node-timeout-ms", "1000",
+                                    "--monitor", "dry-run", "--monitor-interval-ms", "500"])
     token = api(addr, "/api/rest/admin/auth", method="POST",
                 body={"auth": {"username": "admin", "password": PASSWORD}})["jwt"]
 
@@ -209,6 +211,12 @@ def main():
         Select(css("#counts-group")).select_by_value("vendor-id")
         wait.until(lambda _: len(d.find_elements(By.CSS_SELECTOR, "#counts-bars .count-bar")) > 0)
         shot("counts-vendor")
+
+        # the calls monitor's decisions (dry-run: the demo data has a customer account below its minimum)
+        wait.until(lambda _: css("#monitor-panel").is_displayed()
+                   and "customer-min-balance" in css("#monitor-decisions").text)
+        assert "dry run" in css("#monitor-mode").text, css("#monitor-mode").text
+        shot("monitor")
 
         # the chart
         wait.until(lambda _: len(d.find_elements(By.CSS_SELECTOR, "#chart svg path, #chart svg polyline, "

@@ -11,6 +11,7 @@ import { view, listingParams, buildFilters, readFilters, setFilterInput, clearFi
 import { openDetails, wireDetails, setAfterDrop } from './details.js';
 import { refreshCounts, refreshNodes, noteFailedNodes, nodeFailed, nodeRecovered, resetHealth } from './counts.js';
 import { addLivePoint, loadHistory, resetChart, wireChart } from './chart.js';
+import { refreshDecisions } from './decisions.js';
 
 const $ = id => document.getElementById(id);
 const MIN_GAP_MS = 1000, POLL_MS = 5000, SIDE_MS = 5000, STREAM_RETRY_MS = 30000, DURATION_SORT_MS = 2000;
@@ -243,7 +244,7 @@ function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
 async function refreshSide() {
   if (!running) return;
   try {
-    const [, nodes] = await Promise.all([refreshCounts(accepted, pickFilter), refreshNodes()]);
+    const [, nodes] = await Promise.all([refreshCounts(accepted, pickFilter), refreshNodes(), refreshDecisions()]);
     if (nodes) addLivePoint(nodes.at, nodes.counts);
   } catch (e) {
     if (!(e instanceof Unauthorized)) $('counts-error').textContent = 'The server could not be reached.';
