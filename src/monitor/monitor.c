@@ -316,7 +316,26 @@ typedef struct acc_sum {
     bool side_ok[2];              /* its contractor is enabled and a customer [0] / vendor [1] */
     double normal[2], reverse[2]; /* [0] customer side, [1] vendor side */
     bool incomplete;
+    bool noted[2]; /* incomplete and past a bound: logged this run */
 } acc_sum;
+
+/* An account a failed node carried, whose projection on the calls that
+ * are known passes a bound: it is not judged, and the log says so. */
+static void note_incomplete(acc_sum *sum, int64_t account, int side, double projected)
+{
+    if (sum->noted[side]) return;
+    sum->noted[side] = true;
+    char num[64];
+    buf line;
+    log_begin(&line, LOG_WARN, "monitor-incomplete");
+    log_kv_i64(&line, "account_id", account);
+    log_kv(&line, "side", side ? "vendor" : "customer");
+    snprintf(num, sizeof num, "%.6f", projected);
+    log_kv(&line, "projected", num);
+    log_kv_i64(&line, "incomplete", 1);
+    log_kv(&line, "detail", "a node that carried its calls failed: not judged on partial data");
+    log_end(&line, LOG_WARN);
+}
 
 /* A call to drop, and why. */
 typedef struct verdict {
@@ -335,6 +354,7 @@ typedef struct run {
     size_t nv, vcap;
     uint8_t **marked; /* [node][call]: judged already */
     double **costs;   /* [node][2 * call + side]: projected costs, of the calls that check the balance */
+    bool oom;         /* memory ran out: the run is skipped */
     size_t below_min;
 } run;
 
@@ -360,12 +380,19 @@ static bool reverse_billed(const callset *cs, const call_record *rec, bool vendo
                           rec->extra[vendor ? XF_DIALPEER_REVERSE_BILLING : XF_DESTINATION_REVERSE_BILLING]);
 }
 
-static bool add_verdict(run *r, size_t node, size_t k, monitor_rule rule, int64_t account, monitor_side side)
+/* Call k of node gets rule's decision, unless it has one already (this
+ * run, or decided before and still listed): then NULL, as when memory ran
+ * out (r->oom says which). */
+static monitor_decision *add_verdict(run *r, size_t node, size_t k, monitor_rule rule, int64_t account,
+                                     monitor_side side)
 {
     const callset *cs = &r->snap->results[node].calls;
-    if (r->marked[node][k]) return true;
+    if (r->marked[node][k]) return NULL;
     r->marked[node][k] = 1;
-    if (!grow((void **)&r->v, &r->vcap, r->nv + 1, sizeof *r->v, 16)) return false;
+    if (!grow((void **)&r->v, &r->vcap, r->nv + 1, sizeof *r->v, 16)) {
+        r->oom = true;
+        return NULL;
+    }
     const call_record *rec = &cs->recs[k];
     char *id = NULL;
     size_t tl = rec->tag.len;
@@ -375,11 +402,14 @@ static bool add_verdict(run *r, size_t node, size_t k, monitor_rule rule, int64_
     buf_putc(&b, '*');
     buf_append(&b, callset_text(cs, rec->tag), tl);
     buf_putc(&b, '\0');
-    if (b.oom) return false;
+    if (b.oom) {
+        r->oom = true;
+        return NULL;
+    }
     id = b.data;
     if (gone_has(&r->m->gone, id, true)) {
         free(id); /* decided already and still listed: not again, not a new decision */
-        return true;
+        return NULL;
     }
     r->v[r->nv++] = (verdict){node, rec,
                               (monitor_decision){.rule = rule,
@@ -388,14 +418,13 @@ static bool add_verdict(run *r, size_t node, size_t k, monitor_rule rule, int64_
                                                  .call_id = id,
                                                  .account_id = account,
                                                  .side = side}};
-    return true;
+    return &r->v[r->nv - 1].d;
 }
 
-/* The balance rule's numbers on the verdict just added. */
-static void set_numbers(run *r, const res_row *acc, double projected, double cost)
+/* A balance rule's numbers on its decision. */
+static void set_numbers(const run *r, monitor_decision *d, const res_row *acc, double projected, double cost)
 {
     const cols *c = &r->m->c;
-    monitor_decision *d = &r->v[r->nv - 1].d;
     d->has_numbers = true;
     d->balance = val_num(acc, c->a_bal);
     d->min_balance = val_num(acc, c->a_min);
@@ -559,12 +588,15 @@ static bool judge(run *r)
                 int64_t acc_id = c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC];
                 const res_row *acc = row_of(&r->accounts, acc_id);
                 if (!acc) continue;
-                const acc_sum *sum = &r->sums[acc - r->accounts.rows];
-                if (sum->incomplete) continue;
+                acc_sum *sum = &r->sums[acc - r->accounts.rows];
                 double bal = sum->balance;
                 double projected =
                     v ? bal + sum->normal[1] - sum->reverse[1] : bal - sum->normal[0] + sum->reverse[0];
                 if (projected >= sum->min && projected <= sum->max) continue; /* the usual case */
+                if (sum->incomplete) {
+                    note_incomplete(sum, acc_id, v, projected);
+                    continue;
+                }
                 bool rev = reverse_billed(cs, c, v);
                 monitor_rule rule = MR_COUNT;
                 if (projected < sum->min && rev == (v == 1))
@@ -572,8 +604,9 @@ static bool judge(run *r)
                 else if (projected > sum->max && rev == (v == 0))
                     rule = v ? MR_VENDOR_MAX : MR_CUSTOMER_MAX;
                 if (rule == MR_COUNT || cfg->skip[rule] || r->marked[i][k]) continue;
-                if (!add_verdict(r, i, k, rule, acc_id, v ? SIDE_VENDOR : SIDE_CUSTOMER)) return false;
-                set_numbers(r, acc, projected, r->costs[i][2 * k + (size_t)v]);
+                monitor_decision *d = add_verdict(r, i, k, rule, acc_id, v ? SIDE_VENDOR : SIDE_CUSTOMER);
+                if (d) set_numbers(r, d, acc, projected, r->costs[i][2 * k + (size_t)v]);
+                if (r->oom) return false;
             }
             for (int v = 0; v < 2; v++) { /* the accounts and their contractors */
                 int64_t acc_id = c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC];
@@ -584,31 +617,26 @@ static bool judge(run *r)
                     rule = MR_ACCOUNT_MISSING;
                 else if (!r->sums[acc - r->accounts.rows].side_ok[v])
                     rule = MR_CONTRACTOR_DISABLED;
-                if (rule != MR_COUNT && !cfg->skip[rule] &&
-                    !add_verdict(r, i, k, rule, acc_id, v ? SIDE_VENDOR : SIDE_CUSTOMER))
-                    return false;
+                if (rule != MR_COUNT && !cfg->skip[rule])
+                    add_verdict(r, i, k, rule, acc_id, v ? SIDE_VENDOR : SIDE_CUSTOMER);
             }
             const res_row *au = row_of(&r->auth_rows, c->rel_id[REL_CUSTOMER_AUTH]);
-            if (au && val_true(au, au_rej) && !cfg->skip[MR_CUSTOMER_AUTH_REJECTS] &&
-                !add_verdict(r, i, k, MR_CUSTOMER_AUTH_REJECTS, 0, SIDE_NONE))
-                return false;
+            if (au && val_true(au, au_rej) && !cfg->skip[MR_CUSTOMER_AUTH_REJECTS])
+                add_verdict(r, i, k, MR_CUSTOMER_AUTH_REJECTS, 0, SIDE_NONE);
             const res_row *og = row_of(&r->gw_rows, c->rel_id[REL_ORIG_GW]);
-            if (og && (!val_true(og, g_en) || !val_true(og, g_orig)) && !cfg->skip[MR_ORIG_GW_DISABLED] &&
-                !add_verdict(r, i, k, MR_ORIG_GW_DISABLED, 0, SIDE_NONE))
-                return false;
+            if (og && (!val_true(og, g_en) || !val_true(og, g_orig)) && !cfg->skip[MR_ORIG_GW_DISABLED])
+                add_verdict(r, i, k, MR_ORIG_GW_DISABLED, 0, SIDE_NONE);
             const res_row *tg = row_of(&r->gw_rows, c->rel_id[REL_TERM_GW]);
-            if (tg && (!val_true(tg, g_en) || !val_true(tg, g_term)) && !cfg->skip[MR_TERM_GW_DISABLED] &&
-                !add_verdict(r, i, k, MR_TERM_GW_DISABLED, 0, SIDE_NONE))
-                return false;
+            if (tg && (!val_true(tg, g_en) || !val_true(tg, g_term)) && !cfg->skip[MR_TERM_GW_DISABLED])
+                add_verdict(r, i, k, MR_TERM_GW_DISABLED, 0, SIDE_NONE);
             if (cfg->random_after_s > 0 && !cfg->skip[MR_RANDOM] && c->duration != CALL_DURATION_NULL &&
                 c->duration > cfg->random_after_s) {
                 r->m->rng = r->m->rng * 6364136223846793005ULL + 1442695040888963407ULL;
-                if ((r->m->rng >> 33) % 100 < 10 && !add_verdict(r, i, k, MR_RANDOM, 0, SIDE_NONE))
-                    return false;
+                if ((r->m->rng >> 33) % 100 < 10) add_verdict(r, i, k, MR_RANDOM, 0, SIDE_NONE);
             }
         }
     }
-    return true;
+    return !r->oom;
 }
 
 /* ---- dropping ---------------------------------------------------------------- */

@@ -317,4 +317,19 @@ void h_fake_node_fail(h_fake_node *n, const char *method, int code, const char *
  * sent as raw bytes. */
 void h_fake_node_reply_raw(h_fake_node *n, const char *reply, bool frame);
 
+/* ---- PostgreSQL (harness_pg.c) ---- */
+
+/* One statement on uri; fails the test unless it succeeds. */
+void h_pg_exec(const char *uri, const char *sql);
+/* The first column of the first row of a query, as an integer. */
+long long h_pg_int(const char *uri, const char *sql);
+/* A fresh database `name` with the service's schema on the shared test
+ * cluster (ACTIVECALLS_TEST_PG: a URI or a file holding one); its URI, or
+ * NULL when the variable is not set (the test skips). */
+const char *h_pg_fresh(const char *name);
+
+/* The server's /metrics text, read raw (it is no JSON:API document, so it
+ * is not saved for the schema check); fails unless 200. */
+const char *h_metrics_text(const h_proc *server);
+
 #endif

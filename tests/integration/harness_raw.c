@@ -3,6 +3,14 @@
  * several identical requests sent at once (see harness.h, "raw HTTP"). */
 #include "harness.h"
 
+#include <unistd.h>
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,4 +163,23 @@ const char *h_raw_header(const h_raw *r, const char *name)
         if (p) p++;
     }
     return NULL;
+}
+
+const char *h_metrics_text(const h_proc *srv)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv->port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char *req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    size_t cap = 1 << 20, len = 0;
+    char *text = h_own(malloc(cap), free);
+    ssize_t r;
+    while (len + 1 < cap && (r = recv(fd, text + len, cap - 1 - len, 0)) > 0) len += (size_t)r;
+    close(fd);
+    text[len] = '\0';
+    assert_true(strncmp(text, "HTTP/1.1 200", 12) == 0);
+    return text;
 }

@@ -223,26 +223,6 @@ static void setup_nodes(int n, h_proc **node, const char *const *args)
     }
 }
 
-/* The server's /metrics text (read raw: it is no JSON:API document). */
-static const char *metrics_text(const h_proc *srv)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv->port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    const char *req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
-    size_t cap = 1 << 20, len = 0;
-    char *text = h_own(malloc(cap), free);
-    ssize_t r;
-    while (len + 1 < cap && (r = recv(fd, text + len, cap - 1 - len, 0)) > 0) len += (size_t)r;
-    close(fd);
-    text[len] = '\0';
-    assert_true(strncmp(text, "HTTP/1.1 200", 12) == 0);
-    return text;
-}
-
 /* ---- started, connected, ended ------------------------------------------------------ */
 
 static void test_lifecycle(void **state)
@@ -490,7 +470,7 @@ static void test_slow_consumer(void **state)
     h_record_json("overflow", ev.data);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(ev.json, "meta"), "limit")), 262144);
     assert_int_equal(h_log_count(srv, "msg=stream-overflow"), 1);
-    assert_true(h_matches(metrics_text(srv), "\nactivecalls_event_stream_overflows_total 1\n"));
+    assert_true(h_matches(h_metrics_text(srv), "\nactivecalls_event_stream_overflows_total 1\n"));
     /* the fast one was not held up */
     assert_true(sse_next(fast, 2000, &ev));
     assert_int_equal(h_stop(srv_ok), 0);
@@ -519,7 +499,7 @@ static void test_expired_token(void **state)
         "401");
     assert_false(sse_next(s, 3000, &ev));
     assert_true(s->eof);
-    assert_true(h_matches(metrics_text(srv), "\nactivecalls_event_stream_expired_total 1\n"));
+    assert_true(h_matches(h_metrics_text(srv), "\nactivecalls_event_stream_expired_total 1\n"));
     /* the same token, expired, opens nothing */
     long status;
     sse_open_status(srv, NULL, token, NULL, 0, &status, NULL);

@@ -10,7 +10,6 @@
  *    mid-run is replaced with no slot missing or doubled. */
 #include "harness.h"
 
-#include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -166,62 +165,11 @@ static void test_sqlite_samples(void **state)
 
 /* ---- PostgreSQL ---- */
 
-static PGconn *pg_connect(const char *uri)
-{
-    PGconn *c = PQconnectdb(uri);
-    if (PQstatus(c) != CONNECTION_OK) fail_msg("connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-static long long pg_int(const char *uri, const char *sql)
-{
-    PGconn *c = pg_connect(uri);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) fail_msg("%s: %s", sql, PQerrorMessage(c));
-    long long v = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-    return v;
-}
-
-static void pg_exec(const char *uri, const char *sql)
-{
-    PGconn *c = pg_connect(uri);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-}
-
-/* A fresh database with the service's schema; its URI (NULL: skipped). */
-static const char *pg_fresh(void)
-{
-    const char *v = getenv("ACTIVECALLS_TEST_PG");
-    if (!v || !*v) return NULL;
-    static char base[256];
-    FILE *f = strncmp(v, "postgres", 8) == 0 ? NULL : fopen(v, "r");
-    if (f) {
-        if (!fgets(base, sizeof base, f)) base[0] = '\0';
-        fclose(f);
-    } else {
-        snprintf(base, sizeof base, "%s", v);
-    }
-    base[strcspn(base, "\r\n")] = '\0';
-    pg_exec(base, "DROP DATABASE IF EXISTS ac_it_history WITH (FORCE)");
-    pg_exec(base, "CREATE DATABASE ac_it_history");
-    char *slash = strrchr(base, '/');
-    assert_non_null(slash);
-    const char *uri = h_strf("%.*s/ac_it_history", (int)(slash - base), base);
-    char *err = NULL;
-    if (h_cli(NULL, &err, "db", "init", "--db", uri, NULL) != 0) fail_msg("db init: %s", err);
-    return uri;
-}
-
 /* Waits until the slots written reach n. */
 static void wait_slots(const char *uri, long long n)
 {
     double t0 = h_now_ms();
-    while (pg_int(uri, "SELECT count(*) FROM stats.active_call_slots") < n) {
+    while (h_pg_int(uri, "SELECT count(*) FROM stats.active_call_slots") < n) {
         if (h_now_ms() - t0 > WAIT_MS) fail_msg("fewer than %lld slots after %d ms", n, WAIT_MS);
         usleep(200 * 1000);
     }
@@ -294,7 +242,7 @@ static void test_sqlite_chart_kept(void **state)
 
 static void test_pg_one_writer(void **state)
 {
-    const char *uri = pg_fresh();
+    const char *uri = h_pg_fresh("ac_it_history");
     if (!uri) {
         skip();
         return;
@@ -310,7 +258,7 @@ static void test_pg_one_writer(void **state)
     assert_int_equal(h_log_count(writer, "this instance writes the samples"), 1);
     assert_int_equal(h_log_count(other, "this instance writes the samples"), 0);
     /* the writer dies without a word: its session, and the lock, go */
-    long long before = pg_int(uri, "SELECT count(*) FROM stats.active_call_slots");
+    long long before = h_pg_int(uri, "SELECT count(*) FROM stats.active_call_slots");
     assert_int_equal(kill(writer->pid, SIGKILL), 0);
     int status = 0;
     assert_int_equal(waitpid(writer->pid, &status, 0), writer->pid);
@@ -319,18 +267,19 @@ static void test_pg_one_writer(void **state)
     assert_int_equal(h_log_count(other, "this instance writes the samples"), 1);
     assert_int_equal(h_stop(other), 0);
     /* every slot from the first to the last, each once, with the node's calls */
-    assert_int_equal(pg_int(uri, "SELECT count(*) - count(DISTINCT created_at) FROM stats.active_calls"),
+    assert_int_equal(h_pg_int(uri, "SELECT count(*) - count(DISTINCT created_at) FROM stats.active_calls"),
                      0); /* one node */
-    assert_int_equal(pg_int(uri,
-                            "SELECT (extract(epoch FROM max(created_at) - min(created_at)) / 2 + 1)::bigint "
-                            "- count(*) FROM stats.active_call_slots"),
-                     0);
-    assert_int_equal(pg_int(uri, "SELECT count(*) FROM stats.active_calls"),
-                     pg_int(uri, "SELECT count(*) FROM stats.active_call_slots"));
-    assert_int_equal(pg_int(uri, "SELECT count(*) FROM stats.active_calls WHERE count <> 4"), 0);
-    assert_int_equal(pg_int(uri,
-                            "SELECT count(*) FROM stats.active_call_slots WHERE "
-                            "extract(epoch FROM created_at)::bigint % 2 <> 0"),
+    assert_int_equal(
+        h_pg_int(uri,
+                 "SELECT (extract(epoch FROM max(created_at) - min(created_at)) / 2 + 1)::bigint "
+                 "- count(*) FROM stats.active_call_slots"),
+        0);
+    assert_int_equal(h_pg_int(uri, "SELECT count(*) FROM stats.active_calls"),
+                     h_pg_int(uri, "SELECT count(*) FROM stats.active_call_slots"));
+    assert_int_equal(h_pg_int(uri, "SELECT count(*) FROM stats.active_calls WHERE count <> 4"), 0);
+    assert_int_equal(h_pg_int(uri,
+                              "SELECT count(*) FROM stats.active_call_slots WHERE "
+                              "extract(epoch FROM created_at)::bigint % 2 <> 0"),
                      0);
 }
 
