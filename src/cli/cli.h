@@ -25,6 +25,8 @@ int cli_demo(int argc, char **argv);
 /* activecalls db init [--db LOCATION] (cli_db.c): creates the tables the
  * service uses where they are missing (an empty PostgreSQL database). */
 int cli_db(int argc, char **argv);
+/* `activecalls config check FILE` (cli/serve.c: serve's options) */
+int cli_config(int argc, char **argv);
 
 /* The database when neither --db nor $ACTIVECALLS_DB names one. */
 #define CLI_DEFAULT_DB "./activecalls.db"
@@ -65,6 +67,18 @@ typedef int (*cli_option_fn)(void *ctx, const struct option *opt, const char *ar
  * process. CLI_CONTINUE when every argument was taken. */
 int cli_getopt(int argc, char **argv, const struct option *opts, const char *what, const char *usage,
                cli_option_fn on_option, void *ctx);
+
+/* Reads a config file of `key = value` lines as the long options of opts
+ * (each key an option's name without its dashes): blank lines and lines
+ * starting with '#' are skipped, spaces around key and value dropped. An
+ * unknown key, a key given twice, a line without '=', a key of an option
+ * that takes no value, a key in `refused` (NULL-terminated: options a file
+ * may not set) or a value on_option refuses is an error naming FILE:LINE
+ * (CLI_USAGE). CLI_CONTINUE when every line was taken. The values given
+ * to on_option point into *text (the file, read whole): the caller frees
+ * it once done with them, whatever the outcome. */
+int cli_config_file(const char *path, const struct option *opts, const char *const *refused,
+                    cli_option_fn on_option, void *ctx, char **text);
 
 /* An option of a command made of verbs (node, pop, user): its getopt
  * value, its bit in a verb's accepts/requires masks, its flag as printed. */

@@ -92,6 +92,80 @@ int cli_getopt(int argc, char **argv, const struct option *opts, const char *wha
     return CLI_CONTINUE;
 }
 
+#define CONFIG_MAX (1 << 20) /* a config file larger than this is refused */
+
+int cli_config_file(const char *path, const struct option *opts, const char *const *refused,
+                    cli_option_fn on_option, void *ctx, char **text)
+{
+    assert(path && opts && on_option && text);
+    *text = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "activecalls: %s: %s\n", path, strerror(errno));
+        return CLI_USAGE;
+    }
+    /* the whole file, parsed in place: the values handed to on_option
+     * point into it and live until the caller frees *text */
+    char *buf = malloc(CONFIG_MAX + 1);
+    size_t len = buf ? fread(buf, 1, CONFIG_MAX + 1, f) : 0;
+    bool failed = !buf || ferror(f);
+    fclose(f);
+    if (failed || len > CONFIG_MAX) {
+        fprintf(stderr, "activecalls: %s: %s\n", path, failed ? "cannot be read" : "larger than 1 MiB");
+        free(buf);
+        return failed ? CLI_RUNTIME : CLI_USAGE;
+    }
+    buf[len] = '\0';
+    *text = buf;
+    size_t nopts = 0;
+    while (opts[nopts].name) nopts++;
+    unsigned *seen_at = calloc(nopts + 1, sizeof *seen_at); /* the line each option was set on */
+    if (!seen_at) return CLI_RUNTIME;
+    int rc = CLI_CONTINUE;
+    unsigned no = 0;
+    for (char *line = buf, *next; rc == CLI_CONTINUE && line && *line; line = next) {
+        no++;
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        char *p = line + strspn(line, " \t");
+        p[strcspn(p, "\r")] = '\0';
+        if (*p == '\0' || *p == '#') continue;
+        char *eq = strchr(p, '=');
+        if (!eq) {
+            fprintf(stderr, "activecalls: %s:%u: expected `key = value`\n", path, no);
+            rc = CLI_USAGE;
+            break;
+        }
+        char *kend = eq;
+        while (kend > p && (kend[-1] == ' ' || kend[-1] == '\t')) kend--;
+        *kend = '\0';
+        char *value = eq + 1 + strspn(eq + 1, " \t");
+        size_t vlen = strlen(value);
+        while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t')) value[--vlen] = '\0';
+        size_t k = 0;
+        while (k < nopts && strcmp(opts[k].name, p) != 0) k++;
+        bool refuse = false;
+        for (size_t r = 0; refused && refused[r] && !refuse; r++) refuse = strcmp(refused[r], p) == 0;
+        if (k == nopts || refuse || opts[k].has_arg != required_argument) {
+            fprintf(stderr, "activecalls: %s:%u: unknown key '%s'\n", path, no, p);
+            rc = CLI_USAGE;
+        } else if (seen_at[k]) {
+            fprintf(stderr, "activecalls: %s:%u: '%s' is set twice (first on line %u)\n", path, no, p,
+                    seen_at[k]);
+            rc = CLI_USAGE;
+        } else {
+            seen_at[k] = no;
+            int r = on_option(ctx, &opts[k], value);
+            if (r != CLI_CONTINUE) {
+                fprintf(stderr, "activecalls: %s:%u: invalid value for '%s'\n", path, no, p);
+                rc = r == CLI_OK ? CLI_USAGE : r;
+            }
+        }
+    }
+    free(seen_at);
+    return rc;
+}
+
 typedef struct verb_state {
     const cli_verb_opts *vo;
     unsigned seen;

@@ -16,6 +16,8 @@ static void usage(FILE *f)
             "  user add|passwd|enable|disable|list  manage admin users\n"
             "  demo-data                 fill the related tables with demo data\n"
             "  db init                   create the tables on an empty database\n"
+            "  config check FILE         check a serve config file without starting anything\n"
+            "  --version                 print the version\n"
             "Run `activecalls <command> --help` for a command's options.\n");
 }
 
@@ -32,6 +34,11 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "user") == 0) return cli_user(argc - 1, argv + 1);
     if (strcmp(cmd, "demo-data") == 0) return cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "db") == 0) return cli_db(argc - 1, argv + 1);
+    if (strcmp(cmd, "config") == 0) return cli_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("activecalls %s\n", ACTIVECALLS_VERSION);
+        return 0;
+    }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

@@ -51,6 +51,8 @@ static const char usage_text[] =
     "S]\n"
     "                         [--monitor-max-drops N] [--monitor-skip RULE,...] [--monitor-random-after-s "
     "S]\n"
+    "  --config           read options from FILE first: `key = value` lines, one key per long\n"
+    "                     option below (listen = 127.0.0.1:8080); options given here override it\n"
     "  --listen           address to serve on (default 127.0.0.1:8080; port 0 = any free port)\n"
     "  --db               database (default $ACTIVECALLS_DB or " CLI_DEFAULT_DB ")\n"
     "  --node-timeout-ms  deadline for asking all nodes (default 2000)\n"
@@ -365,6 +367,7 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
         ok = parse_range(arg, 0, 86400 * 30, &v);
         o->monitor.random_after_s = (int)v;
         break;
+    case 1027: break; /* --config: read before the other options (serve_parse) */
     case 1000:
         ok = parse_range(arg, 1, 4096, &v);
         lim->workers = (size_t)v;
@@ -415,62 +418,64 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     return CLI_CONTINUE;
 }
 
-int cli_serve(int argc, char **argv)
+static const struct option serve_options[] = {
+    {"listen", required_argument, NULL, 'l'},
+    {"db", required_argument, NULL, 'd'},
+    {"node-timeout-ms", required_argument, NULL, 't'},
+    {"public-url", required_argument, NULL, 'u'},
+    {"max-reply-bytes", required_argument, NULL, 'm'},
+    {"max-node-calls", required_argument, NULL, 'n'},
+    {"max-node-document-bytes", required_argument, NULL, 'N'},
+    {"max-document-bytes", required_argument, NULL, 'D'},
+    {"max-inflight-bytes", required_argument, NULL, 'I'},
+    {"inflight-wait-ms", required_argument, NULL, 'w'},
+    {"max-page-size", required_argument, NULL, 'S'},
+    {"node-cache-ms", required_argument, NULL, 'c'},
+    {"secret-file", required_argument, NULL, 's'},
+    {"token-lifetime", required_argument, NULL, 'T'},
+    {"policy", required_argument, NULL, 'p'},
+    {"trusted-proxies", required_argument, NULL, 'P'},
+    {"user-cache-ms", required_argument, NULL, 'U'},
+    {"login-max-failures", required_argument, NULL, 'F'},
+    {"login-max-address-failures", required_argument, NULL, 'A'},
+    {"login-window", required_argument, NULL, 'W'},
+    {"workers", required_argument, NULL, 1000},
+    {"loops", required_argument, NULL, 1009},
+    {"max-connections", required_argument, NULL, 1001},
+    {"max-connections-per-ip", required_argument, NULL, 1002},
+    {"request-timeout-ms", required_argument, NULL, 1003},
+    {"keepalive-timeout-ms", required_argument, NULL, 1004},
+    {"send-timeout-ms", required_argument, NULL, 1005},
+    {"max-head-bytes", required_argument, NULL, 1006},
+    {"max-body-bytes", required_argument, NULL, 1007},
+    {"max-unsent-bytes", required_argument, NULL, 1008},
+    {"refresh-ms", required_argument, NULL, 'R'},
+    {"metrics-allow", required_argument, NULL, 1010},
+    {"metrics-token-file", required_argument, NULL, 1011},
+    {"metrics-keep-gone-s", required_argument, NULL, 1012},
+    {"history-interval-s", required_argument, NULL, 1013},
+    {"history-db", required_argument, NULL, 1014},
+    {"history-keep-days", required_argument, NULL, 1015},
+    {"max-streams", required_argument, NULL, 1016},
+    {"stream-queue-bytes", required_argument, NULL, 1017},
+    {"events-ring", required_argument, NULL, 1018},
+    {"events-ring-age-s", required_argument, NULL, 1019},
+    {"console-dir", required_argument, NULL, 1020},
+    {"monitor", required_argument, NULL, 1021},
+    {"monitor-interval-ms", required_argument, NULL, 1022},
+    {"monitor-ahead-s", required_argument, NULL, 1023},
+    {"monitor-max-drops", required_argument, NULL, 1024},
+    {"monitor-skip", required_argument, NULL, 1025},
+    {"monitor-random-after-s", required_argument, NULL, 1026},
+    {"config", required_argument, NULL, 1027},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The defaults (docs/API.md), before a config file and the options. */
+static void serve_defaults(serve_opts *o)
 {
-    tune_malloc();
-    static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"db", required_argument, NULL, 'd'},
-        {"node-timeout-ms", required_argument, NULL, 't'},
-        {"public-url", required_argument, NULL, 'u'},
-        {"max-reply-bytes", required_argument, NULL, 'm'},
-        {"max-node-calls", required_argument, NULL, 'n'},
-        {"max-node-document-bytes", required_argument, NULL, 'N'},
-        {"max-document-bytes", required_argument, NULL, 'D'},
-        {"max-inflight-bytes", required_argument, NULL, 'I'},
-        {"inflight-wait-ms", required_argument, NULL, 'w'},
-        {"max-page-size", required_argument, NULL, 'S'},
-        {"node-cache-ms", required_argument, NULL, 'c'},
-        {"secret-file", required_argument, NULL, 's'},
-        {"token-lifetime", required_argument, NULL, 'T'},
-        {"policy", required_argument, NULL, 'p'},
-        {"trusted-proxies", required_argument, NULL, 'P'},
-        {"user-cache-ms", required_argument, NULL, 'U'},
-        {"login-max-failures", required_argument, NULL, 'F'},
-        {"login-max-address-failures", required_argument, NULL, 'A'},
-        {"login-window", required_argument, NULL, 'W'},
-        {"workers", required_argument, NULL, 1000},
-        {"loops", required_argument, NULL, 1009},
-        {"max-connections", required_argument, NULL, 1001},
-        {"max-connections-per-ip", required_argument, NULL, 1002},
-        {"request-timeout-ms", required_argument, NULL, 1003},
-        {"keepalive-timeout-ms", required_argument, NULL, 1004},
-        {"send-timeout-ms", required_argument, NULL, 1005},
-        {"max-head-bytes", required_argument, NULL, 1006},
-        {"max-body-bytes", required_argument, NULL, 1007},
-        {"max-unsent-bytes", required_argument, NULL, 1008},
-        {"refresh-ms", required_argument, NULL, 'R'},
-        {"metrics-allow", required_argument, NULL, 1010},
-        {"metrics-token-file", required_argument, NULL, 1011},
-        {"metrics-keep-gone-s", required_argument, NULL, 1012},
-        {"history-interval-s", required_argument, NULL, 1013},
-        {"history-db", required_argument, NULL, 1014},
-        {"history-keep-days", required_argument, NULL, 1015},
-        {"max-streams", required_argument, NULL, 1016},
-        {"stream-queue-bytes", required_argument, NULL, 1017},
-        {"events-ring", required_argument, NULL, 1018},
-        {"events-ring-age-s", required_argument, NULL, 1019},
-        {"console-dir", required_argument, NULL, 1020},
-        {"monitor", required_argument, NULL, 1021},
-        {"monitor-interval-ms", required_argument, NULL, 1022},
-        {"monitor-ahead-s", required_argument, NULL, 1023},
-        {"monitor-max-drops", required_argument, NULL, 1024},
-        {"monitor-skip", required_argument, NULL, 1025},
-        {"monitor-random-after-s", required_argument, NULL, 1026},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    serve_opts o = {
+    *o = (serve_opts){
         .listen_spec = "127.0.0.1:8080",
         .trusted = "",
         .timeout_ms = 2000,
@@ -496,17 +501,75 @@ int cli_serve(int argc, char **argv)
         .events_ring_age_s = 120,
         .monitor = {.mode = MONITOR_OFF, .interval_ms = 5000, .ahead_s = 60, .max_drops = 100},
     };
-    http_limits_default(&o.lim);
-    int rc = cli_getopt(argc, argv, opts, "serve", usage_text, serve_option, &o);
-    if (rc != CLI_CONTINUE) return rc;
-    if (o.monitor.mode != MONITOR_OFF && o.monitor.interval_ms < o.refresh_ms) {
+    http_limits_default(&o->lim);
+}
+
+/* What the options cannot check one by one. CLI_CONTINUE or CLI_USAGE. */
+static int serve_validate(const serve_opts *o)
+{
+    if (o->monitor.mode != MONITOR_OFF && o->monitor.interval_ms < o->refresh_ms) {
         fprintf(stderr,
                 "activecalls: --monitor-interval-ms %d is shorter than --refresh-ms %lld: a run needs a new "
                 "snapshot\n",
-                o.monitor.interval_ms, o.refresh_ms);
+                o->monitor.interval_ms, o->refresh_ms);
         return CLI_USAGE;
     }
+    return CLI_CONTINUE;
+}
 
+/* Options a config file may not set. */
+static const char *const file_refused[] = {"config", "help", NULL};
+
+/* The defaults, then --config's file, then the options (which override
+ * it). *text: the file's text, which the options may point into (freed by
+ * the caller). */
+static int serve_parse(int argc, char **argv, serve_opts *o, char **text)
+{
+    *text = NULL;
+    serve_defaults(o);
+    const char *config = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *file = NULL;
+        if (strcmp(a, "--") == 0) break;
+        if (strcmp(a, "--config") == 0 && i + 1 < argc)
+            file = argv[++i];
+        else if (strncmp(a, "--config=", 9) == 0)
+            file = a + 9;
+        if (!file) continue;
+        if (config) return cli_usage_error("serve", usage_text, "--config is given twice");
+        config = file;
+    }
+    if (config) {
+        int rc = cli_config_file(config, serve_options, file_refused, serve_option, o, text);
+        if (rc != CLI_CONTINUE) return rc;
+    }
+    int rc = cli_getopt(argc, argv, serve_options, "serve", usage_text, serve_option, o);
+    return rc != CLI_CONTINUE ? rc : serve_validate(o);
+}
+
+int cli_config(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "check") != 0) {
+        fputs("usage: activecalls config check FILE\n"
+              "  checks a serve config file (`key = value`, one key per long option of serve)\n"
+              "  without starting anything\n",
+              argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return argc == 2 && strcmp(argv[1], "--help") == 0 ? CLI_OK : CLI_USAGE;
+    }
+    serve_opts o;
+    serve_defaults(&o);
+    char *text = NULL;
+    int rc = cli_config_file(argv[2], serve_options, file_refused, serve_option, &o, &text);
+    if (rc == CLI_CONTINUE) rc = serve_validate(&o);
+    free(text);
+    if (rc != CLI_CONTINUE) return rc;
+    printf("%s: ok\n", argv[2]);
+    return CLI_OK;
+}
+
+/* Runs the server with these options until a stop signal. */
+static int serve_main(serve_opts o)
+{
     /* every thread started from here on inherits this mask */
     sigset_t stop;
     sigemptyset(&stop);
@@ -621,4 +684,15 @@ int cli_serve(int argc, char **argv)
     if (hist != st) store_close(hist);
     store_close(st);
     return 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    tune_malloc();
+    serve_opts o;
+    char *text = NULL;
+    int rc = serve_parse(argc, argv, &o, &text);
+    if (rc == CLI_CONTINUE) rc = serve_main(o);
+    free(text);
+    return rc;
 }

@@ -218,6 +218,53 @@ static void test_option_driver(void **state)
     assert_int_equal(access(db, F_OK), -1);
 }
 
+/* serve --config FILE: `key = value` lines as serve's long options, the
+ * command line overriding them; `config check` validates a file alone and
+ * names FILE:LINE of what is wrong; --version prints the one version. */
+static void test_config_file(void **state)
+{
+    (void)state;
+    char *out, *err;
+    const char *good = h_write_file("good.conf",
+                                    "# activecalls serve\n"
+                                    "\n"
+                                    "  refresh-ms = 500\n"
+                                    "monitor = dry-run\n"
+                                    "monitor-interval-ms=500\n");
+    assert_int_equal(h_cli(&out, &err, "config", "check", good, NULL), 0);
+    assert_string_equal(out, h_strf("%s: ok\n", good));
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"refresh-ms = 500\nnope = 1\n", ":2: unknown key 'nope'"},
+        {"refresh-ms = 500\nrefresh-ms = 600\n", ":2: 'refresh-ms' is set twice (first on line 1)"},
+        {"\n\nrefresh-ms = abc\n", ":3: invalid value for 'refresh-ms'"},
+        {"listen\n", ":1: expected `key = value`"},
+        {"config = other.conf\n", ":1: unknown key 'config'"},
+        {"help = 1\n", ":1: unknown key 'help'"},
+        {"monitor = enforce\nmonitor-interval-ms = 200\n", "shorter than --refresh-ms"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *path = h_write_file(h_strf("bad%zu.conf", i), bad[i].text);
+        int rc = h_cli(&out, &err, "config", "check", path, NULL);
+        if (rc != 2 || !strstr(err, bad[i].says) || *out)
+            fail_msg("config check of %s: exit %d, stderr %s (expected \"%s\")", bad[i].text, rc, err,
+                     bad[i].says);
+    }
+    /* serve reads it; an option given on the command line wins */
+    const char *conf =
+        h_write_file("serve.conf", h_strf("secret-file = %s\nmetrics-allow = 10.0.0.0/8\n", h_secret_file()));
+    const char *none[] = {H_NO_AUTH, NULL};
+    h_proc *s = h_start_server_bare(h_db_path(), "--config", conf, NULL);
+    assert_int_equal(h_http("GET", h_url(s, "/metrics"), none, NULL)->status, 403);
+    assert_int_equal(h_stop(s), 0);
+    s = h_start_server_bare(h_db_path(), "--config", conf, "--metrics-allow", "127.0.0.0/8", NULL);
+    assert_non_null(strstr(h_metrics_text(s), "ruby_yeti_ac"));
+    assert_int_equal(h_stop(s), 0);
+    assert_int_equal(h_cli(&out, &err, "--version", NULL), 0);
+    assert_true(h_matches(out, "^activecalls [0-9]+\\.[0-9]+\\.[0-9]+\n$"));
+}
+
 static void test_live_changes(void **state)
 {
     char *out_, *err_;
@@ -264,6 +311,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_db_location, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_option_driver, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_live_changes, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_config_file, h_setup, h_teardown),
         cmocka_unit_test(h_test_validate_documents),
     };
     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
