@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "api/app.h"
 #include "auth/throttle.h"
 #include "cli/cli.h"
@@ -670,6 +672,8 @@ static int serve_main(serve_opts o)
     printf("listening %s\n", bound);
     fflush(stdout);
     log_msg(LOG_INFO, "serving on %s, node deadline %lld ms", bound, o.timeout_ms);
+    /* under systemd (Type=notify): started once it listens; elsewhere a no-op */
+    sd_notifyf(0, "READY=1\nSTATUS=serving on %s", bound);
     if (hw)
         log_msg(LOG_INFO, "history: a sample every %lld s, kept %lld days", o.history_interval_s,
                 o.history_keep_days);
@@ -677,6 +681,7 @@ static int serve_main(serve_opts o)
     int sig = 0;
     sigwait(&stop, &sig);
     log_msg(LOG_INFO, "signal %d: shutting down", sig);
+    sd_notify(0, "STOPPING=1");
     history_stop(hw); /* before the app whose live view it reads */
     http_server_stop(srv);
     cidr_list_free(&exempt);

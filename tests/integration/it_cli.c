@@ -7,6 +7,12 @@
  * a missing value and a stray argument, whichever command it is. */
 #include "harness.h"
 
+#include <sys/un.h>
+
+#include <sys/socket.h>
+
+#include <poll.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -265,6 +271,84 @@ static void test_config_file(void **state)
     assert_true(h_matches(out, "^activecalls [0-9]+\\.[0-9]+\\.[0-9]+\n$"));
 }
 
+/* The packaged config (packaging/activecalls.conf) names every option of
+ * serve, and checks, as it is and with every example value set. */
+static void test_packaged_config(void **state)
+{
+    (void)state;
+    const char *path = h_strf("%s/packaging/activecalls.conf", getenv("AC_SOURCE_DIR"));
+    char *out, *err, *help;
+    assert_int_equal(h_cli(&out, &err, "config", "check", path, NULL), 0);
+    assert_int_equal(h_cli(&help, &err, "serve", "--help", NULL), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char conf[65536];
+    size_t n = fread(conf, 1, sizeof conf - 1, f);
+    fclose(f);
+    conf[n] = '\0';
+    int options = 0;
+    for (const char *p = help; (p = strstr(p, "\n  --")); p++) {
+        char name[64];
+        if (sscanf(p + 5, "%63[a-z0-9-]", name) != 1 || strcmp(name, "config") == 0) continue;
+        options++;
+        if (!h_matches(conf, h_strf("(^|\n)(# )?%s =( |\n)", name)))
+            fail_msg("%s does not name %s", path, name);
+    }
+    if (options < 40) fail_msg("serve --help names only %d options", options);
+    /* every example uncommented: the values the file shows are valid */
+    static char all[65536];
+    size_t k = 0;
+    for (const char *line = conf; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+        char one[512];
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), line);
+        one[strcspn(one, "\n")] = '\0';
+        bool example = h_matches(one, "^# [a-z0-9-]+ = [^ ]+$");
+        if (example) line += 2, len -= 2;
+        if (example || line[0] != '#') {
+            memcpy(all + k, line, len);
+            k += len;
+        }
+        line += len;
+    }
+    all[k] = '\0';
+    const char *uncommented = h_write_file("all.conf", all);
+    if (h_cli(&out, &err, "config", "check", uncommented, NULL) != 0)
+        fail_msg("the packaged config with its examples set does not check:\n%s\n%s", err, all);
+}
+
+/* Under systemd (Type=notify) serve says READY=1 once it listens, and
+ * STOPPING=1 when it stops, on $NOTIFY_SOCKET. */
+static void test_sd_notify(void **state)
+{
+    (void)state;
+    const char *sock = h_strf("%s/notify.sock", h_tmpdir());
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    assert_true(strlen(sock) < sizeof a.sun_path);
+    strcpy(a.sun_path, sock);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    setenv("NOTIFY_SOCKET", sock, 1);
+    h_proc *s = h_start_server(h_db_path(), NULL);
+    unsetenv("NOTIFY_SOCKET");
+    char msg[512];
+    struct pollfd p = {fd, POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 10000), 1);
+    ssize_t r = recv(fd, msg, sizeof msg - 1, 0);
+    assert_true(r > 0);
+    msg[r] = '\0';
+    assert_string_equal(msg, h_strf("READY=1\nSTATUS=serving on %s", s->addr));
+    assert_int_equal(h_stop(s), 0);
+    assert_int_equal(poll(&p, 1, 10000), 1);
+    r = recv(fd, msg, sizeof msg - 1, 0);
+    assert_true(r > 0);
+    msg[r] = '\0';
+    assert_string_equal(msg, "STOPPING=1");
+    close(fd);
+}
+
 static void test_live_changes(void **state)
 {
     char *out_, *err_;
@@ -312,6 +396,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_option_driver, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_live_changes, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_config_file, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_packaged_config, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_sd_notify, h_setup, h_teardown),
         cmocka_unit_test(h_test_validate_documents),
     };
     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
