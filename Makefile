@@ -10,7 +10,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz test test-plain test-asan test-fuzz fuzz demo bench format format-check clean
+.PHONY: all deps build build-asan build-fuzz test test-plain test-asan test-fuzz fuzz demo bench deb deb-test format format-check clean
 
 all: build
 
@@ -52,6 +52,12 @@ fuzz: build-fuzz
 
 demo: build
 	scripts/demo
+
+deb: deps
+	scripts/make-deb
+
+deb-test: deb
+	scripts/deb-test
 
 bench: build
 	@if [ -x bench/run ]; then bench/run; else echo "bench: not built yet"; exit 1; fi
