@@ -39,6 +39,7 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     }
     a->cfg = *cfg;
     pthread_mutex_init(&a->users_mu, NULL);
+    pthread_rwlock_init(&a->pol_mu, NULL);
     if (cfg->public_url) {
         snprintf(a->public_url, sizeof a->public_url, "%s", cfg->public_url);
         size_t n = strlen(a->public_url);
@@ -131,6 +132,19 @@ app *app_new(const app_config *cfg, store *st, char err[256])
     return a;
 }
 
+bool app_reload(app *a, const app_config *next, char err[256])
+{
+    policy *pol = NULL;
+    if (next->policy_file && !(pol = policy_load(next->policy_file, err))) return false;
+    pthread_rwlock_wrlock(&a->pol_mu);
+    policy *old = a->pol;
+    a->pol = pol;
+    pthread_rwlock_unlock(&a->pol_mu);
+    policy_free(old);
+    if (a->monitor && next->monitor.mode != MONITOR_OFF) monitor_reconfigure(a->monitor, &next->monitor);
+    return true;
+}
+
 void app_free(app *a)
 {
     if (!a) return;
@@ -147,6 +161,7 @@ void app_free(app *a)
     snapcache_free(a->charts_cache);
     login_throttle_free(a->thr);
     policy_free(a->pol);
+    pthread_rwlock_destroy(&a->pol_mu);
     cidr_list_free(&a->trusted);
     guard_free_cache(a);
     if (a->secret) explicit_bzero(a->secret, a->cfg.secret_len);

@@ -55,6 +55,13 @@ typedef struct app app;
 app *app_new(const app_config *cfg, store *st, char err[256]);
 void app_free(app *a);
 
+/* SIGHUP: what may change while serving (docs/CONTRACTS.md, "Config
+ * file and version"): the policy file, read again (next->policy_file
+ * NULL: only root may act), and the monitor's reconfigurable settings
+ * when it runs. False (err filled, nothing changed) when the policy
+ * cannot be loaded. */
+bool app_reload(app *a, const app_config *next, char err[256]);
+
 /* A snapshot of the live view at most max_age_ms old, waited for: for a
  * thread that may block (history/history.h, history_snapshot_fn; ctx is
  * the app). */

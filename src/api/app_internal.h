@@ -50,6 +50,7 @@ struct app {
     worker_pool *cpu;        /* CPU work of requests: parsing big replies, writing big documents */
     budget *docs;            /* bytes of listing documents being written */
     policy *pol;
+    pthread_rwlock_t pol_mu; /* pol, which a reload swaps (app_reload) */
     cidr_list trusted;
     login_throttle *thr;
     pthread_mutex_t users_mu;

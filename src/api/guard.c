@@ -201,9 +201,12 @@ bool guard_request(app *a, const http_request *req, const char *action, http_res
 
     who->id = sub;
     who->token_until = until;
+    pthread_rwlock_rdlock(&a->pol_mu); /* a reload may swap the policy */
     who->may_remove = policy_allows(a->pol, u.roles, POLICY_SECTION, "remove");
+    bool allowed = policy_allows(a->pol, u.roles, POLICY_SECTION, action);
+    pthread_rwlock_unlock(&a->pol_mu);
     str_copy(who->username, sizeof who->username, u.username);
-    if (!policy_allows(a->pol, u.roles, POLICY_SECTION, action)) {
+    if (!allowed) {
         char detail[160];
         snprintf(detail, sizeof detail, "Your roles do not allow %s on active calls.", action);
         http_error(res, 403, "Forbidden", detail);

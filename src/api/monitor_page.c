@@ -136,7 +136,7 @@ void api_monitor_decisions(app *a, const http_request *req, http_response *res)
         put_decision(out, &d[i]);
     }
     buf_printf(out, "],\"meta\":{\"total-count\":%zu,\"mode\":\"%s\"}}", total,
-               monitor_mode_names[a->monitor ? a->cfg.monitor.mode : MONITOR_OFF]);
+               monitor_mode_names[a->monitor ? monitor_get_stats(a->monitor).mode : MONITOR_OFF]);
     monitor_decisions_free(d, n);
     free(d);
     res->status = 200;

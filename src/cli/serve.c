@@ -280,7 +280,25 @@ typedef struct serve_opts {
     const char *console_dir;
     monitor_config monitor;
     http_limits lim;
+    /* every option as given, by name (the last one wins): what a reload compares */
+    struct {
+        const char *name, *value;
+    } given[64];
+    size_t ngiven;
 } serve_opts;
+
+/* Notes name = value among o's given options. */
+static void note_given(serve_opts *o, const char *name, const char *value)
+{
+    size_t i = 0;
+    while (i < o->ngiven && strcmp(o->given[i].name, name) != 0) i++;
+    if (i == o->ngiven) {
+        if (o->ngiven == sizeof o->given / sizeof o->given[0]) return;
+        o->ngiven++;
+    }
+    o->given[i].name = name;
+    o->given[i].value = value;
+}
 
 /* Takes one option (cli_getopt): CLI_CONTINUE, or CLI_USAGE for a value
  * out of its range. */
@@ -288,6 +306,7 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
 {
     serve_opts *o = ctx;
     http_limits *lim = &o->lim;
+    if (opt->has_arg == required_argument) note_given(o, opt->name, arg);
     long long v = 0;
     size_t len = 0;
     bool ok = true;
@@ -569,14 +588,91 @@ int cli_config(int argc, char **argv)
     return CLI_OK;
 }
 
-/* Runs the server with these options until a stop signal. */
-static int serve_main(serve_opts o)
+/* The value o was given for name, or NULL. */
+static const char *given(const serve_opts *o, const char *name)
+{
+    for (size_t i = 0; i < o->ngiven; i++)
+        if (strcmp(o->given[i].name, name) == 0) return o->given[i].value;
+    return NULL;
+}
+
+/* Options a reload applies while serving (docs/CONTRACTS.md): the policy
+ * file (read again on every reload) and the monitor's settings. */
+static const char *const reloadable[] = {
+    "policy", "monitor", "monitor-max-drops", "monitor-ahead-s", "monitor-skip", "monitor-random-after-s",
+    NULL};
+
+static bool is_reloadable(const char *name)
+{
+    for (size_t i = 0; reloadable[i]; i++)
+        if (strcmp(reloadable[i], name) == 0) return true;
+    return false;
+}
+
+/* SIGHUP: the options parsed again (the file, then the same command
+ * line); what may change is applied and logged, what needs a restart is
+ * named. *o becomes the new reference; texts are kept to the end (the
+ * running service still points into the first). */
+static void reload(serve_opts *o, app *a, int argc, char **argv, char ***texts, size_t *ntexts)
+{
+    serve_opts n;
+    char *text = NULL;
+    int rc = serve_parse(argc, argv, &n, &text);
+    char **more = realloc(*texts, (*ntexts + 1) * sizeof **texts);
+    if (more) {
+        *texts = more;
+        (*texts)[(*ntexts)++] = text;
+    } else {
+        rc = CLI_RUNTIME;
+        free(text);
+    }
+    if (rc != CLI_CONTINUE) {
+        log_msg(LOG_ERROR, "reload-failed: the options do not parse (the error is above); nothing changed");
+        return;
+    }
+    if ((o->monitor.mode == MONITOR_OFF) != (n.monitor.mode == MONITOR_OFF)) {
+        log_msg(LOG_ERROR, "reload-failed: turning the monitor on or off needs a restart; nothing changed");
+        return;
+    }
+    buf changed, restart;
+    buf_init(&changed);
+    buf_init(&restart);
+    for (const struct option *opt = serve_options; opt->name; opt++) {
+        const char *was = given(o, opt->name), *now = given(&n, opt->name);
+        if ((!was && !now) || (was && now && strcmp(was, now) == 0)) continue;
+        buf *list = is_reloadable(opt->name) ? &changed : &restart;
+        if (list->len) buf_putc(list, ',');
+        buf_puts(list, opt->name);
+    }
+    app_config next = {.policy_file = n.policy_file, .monitor = n.monitor};
+    next.monitor.refresh_ms = (int)n.refresh_ms;
+    char err[256] = "";
+    if (!app_reload(a, &next, err)) {
+        log_msg(LOG_ERROR, "reload-failed: %s; nothing changed", err);
+    } else {
+        buf line;
+        log_begin(&line, LOG_INFO, "reload");
+        if (changed.len)
+            log_kvn(&line, "changed", changed.data, changed.len);
+        else
+            log_kv(&line, "changed", "none");
+        if (restart.len) log_kvn(&line, "restart_needed", restart.data, restart.len);
+        log_end(&line, LOG_INFO);
+        *o = n;
+    }
+    buf_free(&changed);
+    buf_free(&restart);
+}
+
+/* Runs the server with these options until a stop signal; SIGHUP reloads. */
+static int serve_main(serve_opts o, int argc, char **argv)
 {
     /* every thread started from here on inherits this mask */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -679,7 +775,11 @@ static int serve_main(serve_opts o)
                 o.history_keep_days);
 
     int sig = 0;
-    sigwait(&stop, &sig);
+    char **texts = NULL;
+    size_t ntexts = 0;
+    while (sigwait(&stop, &sig) == 0 && sig == SIGHUP) reload(&o, a, argc, argv, &texts, &ntexts);
+    for (size_t i = 0; i < ntexts; i++) free(texts[i]);
+    free(texts);
     log_msg(LOG_INFO, "signal %d: shutting down", sig);
     sd_notify(0, "STOPPING=1");
     history_stop(hw); /* before the app whose live view it reads */
@@ -697,7 +797,7 @@ int cli_serve(int argc, char **argv)
     serve_opts o;
     char *text = NULL;
     int rc = serve_parse(argc, argv, &o, &text);
-    if (rc == CLI_CONTINUE) rc = serve_main(o);
+    if (rc == CLI_CONTINUE) rc = serve_main(o, argc, argv);
     free(text);
     return rc;
 }

@@ -206,7 +206,9 @@ struct monitor {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    live_snap *pending; /* handed over, not yet run */
+    live_snap *pending;      /* handed over, not yet run */
+    monitor_config next_cfg; /* a reload's, taken at the next run (has_next) */
+    bool has_next;
     bool stopping;
     int64_t last_handed_ms;
     bool leader_logged, standby_logged;
@@ -913,6 +915,15 @@ static void consume(void *arg, const live_snap *snap)
     pthread_mutex_unlock(&m->mu);
 }
 
+void monitor_reconfigure(monitor *m, const monitor_config *cfg)
+{
+    assert(cfg->mode != MONITOR_OFF);
+    pthread_mutex_lock(&m->mu);
+    m->next_cfg = *cfg;
+    m->has_next = true;
+    pthread_mutex_unlock(&m->mu);
+}
+
 static void *monitor_main(void *arg)
 {
     monitor *m = arg;
@@ -921,6 +932,15 @@ static void *monitor_main(void *arg)
         while (!m->pending && !m->stopping) pthread_cond_wait(&m->cv, &m->mu);
         live_snap *snap = m->pending;
         m->pending = NULL;
+        if (m->has_next) { /* the thread's own copy changes only here, between runs */
+            monitor_config c = m->next_cfg;
+            m->cfg.mode = c.mode;
+            m->cfg.ahead_s = c.ahead_s;
+            m->cfg.max_drops = c.max_drops;
+            m->cfg.random_after_s = c.random_after_s;
+            memcpy(m->cfg.skip, c.skip, sizeof m->cfg.skip);
+            m->has_next = false;
+        }
         bool stop = m->stopping;
         pthread_mutex_unlock(&m->mu);
         if (snap) {
@@ -1033,5 +1053,8 @@ monitor_stats monitor_get_stats(monitor *m)
     pthread_mutex_lock(&m->ring_mu);
     monitor_stats s = m->stats;
     pthread_mutex_unlock(&m->ring_mu);
+    pthread_mutex_lock(&m->mu);
+    s.mode = m->has_next ? m->next_cfg.mode : m->cfg.mode;
+    pthread_mutex_unlock(&m->mu);
     return s;
 }

@@ -74,6 +74,10 @@ typedef struct monitor monitor;
 /* Starts the monitor (cfg->mode not OFF): a thread, a live-view consumer.
  * NULL (err filled) when it cannot start. */
 monitor *monitor_new(const monitor_config *cfg, live_view *live, store *st, node_pool *pool, char err[256]);
+/* What a reload may change while it runs (dry-run and enforce, the cap,
+ * the projection, the rules switched off, random-disconnect): taken at
+ * the next run. The mode stays on (off needs a restart). */
+void monitor_reconfigure(monitor *m, const monitor_config *cfg);
 /* Stops the thread (a run in flight finishes) and frees everything. */
 void monitor_free(monitor *m);
 
@@ -88,7 +92,8 @@ void monitor_decisions_free(monitor_decision *d, size_t n);
 typedef struct monitor_stats {
     uint64_t runs, cap_exceeded;
     uint64_t decisions[MR_COUNT][MO_COUNT];
-    size_t below_min; /* accounts projected below their minimum at the last run */
+    size_t below_min;  /* accounts projected below their minimum at the last run */
+    monitor_mode mode; /* now (a reload may change it) */
 } monitor_stats;
 
 monitor_stats monitor_get_stats(monitor *m);

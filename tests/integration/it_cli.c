@@ -7,6 +7,8 @@
  * a missing value and a stray argument, whichever command it is. */
 #include "harness.h"
 
+#include <signal.h>
+
 #include <sys/un.h>
 
 #include <sys/socket.h>
@@ -318,6 +320,48 @@ static void test_packaged_config(void **state)
         fail_msg("the packaged config with its examples set does not check:\n%s\n%s", err, all);
 }
 
+/* SIGHUP reads the config again: what may change is applied and logged,
+ * what needs a restart is named; a file that does not parse changes
+ * nothing, and the service goes on. */
+static void test_reload(void **state)
+{
+    (void)state;
+    const char *db = h_db_path();
+    const char *conf = h_strf("%s/reload.conf", h_tmpdir());
+    h_write_file("reload.conf", "monitor = dry-run\nmonitor-max-drops = 100\n");
+    h_proc *s = h_start_server(db, "--config", conf, NULL);
+    const char *policy =
+        h_write_file("policy.yml", "operator:\n  RealtimeData/ActiveCall:\n    read: true\n");
+    h_write_file("reload.conf",
+                 h_strf("monitor = enforce\nmonitor-max-drops = 5\nnode-timeout-ms = 900\n"
+                        "policy = %s\n",
+                        policy));
+    kill(s->pid, SIGHUP);
+    double until = h_now_ms() + 10000;
+    while (!h_log_count(s, "msg=reload ") && h_now_ms() < until) usleep(50 * 1000);
+    if (!h_log_count(s, "msg=reload changed=policy,monitor,monitor-max-drops restart_needed=node-timeout-ms"))
+        fail_msg("no reload line naming what changed");
+    assert_int_equal(h_listing(s, NULL)->status, 200); /* root, under the policy read again */
+    until = h_now_ms() + 10000;                        /* the monitor takes its new mode at its next run */
+    const char *mode = NULL;
+    while (h_now_ms() < until) {
+        h_response *r = h_http("GET", h_url(s, "/api/rest/admin/monitor-decisions"), NULL, NULL);
+        mode = json_string_value(json_object_get(json_object_get(h_json(r), "meta"), "mode"));
+        if (mode && strcmp(mode, "enforce") == 0) break;
+        usleep(100 * 1000);
+    }
+    assert_string_equal(mode, "enforce");
+    /* a file that does not parse: nothing changes, the service goes on */
+    h_write_file("reload.conf", "monitor = enforce\nnope = 1\n");
+    kill(s->pid, SIGHUP);
+    until = h_now_ms() + 10000;
+    while (!h_log_count(s, "reload-failed") && h_now_ms() < until) usleep(50 * 1000);
+    assert_int_equal(h_log_count(s, "reload-failed"), 1);
+    assert_true(h_log_count(s, "reload.conf:2: unknown key 'nope'") == 1);
+    assert_int_equal(h_listing(s, NULL)->status, 200);
+    assert_int_equal(h_stop(s), 0);
+}
+
 /* Under systemd (Type=notify) serve says READY=1 once it listens, and
  * STOPPING=1 when it stops, on $NOTIFY_SOCKET. */
 static void test_sd_notify(void **state)
@@ -398,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_file, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_packaged_config, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_sd_notify, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_reload, h_setup, h_teardown),
         cmocka_unit_test(h_test_validate_documents),
     };
     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
