@@ -40,6 +40,7 @@
 #include "http/negotiate.h"
 #include "live/events.h"
 #include "util/clock.h"
+#include "util/decimal.h"
 #include "util/dlist.h"
 #include "util/log.h"
 
@@ -70,7 +71,6 @@ typedef struct subscriber {
     uint64_t after;  /* the last event id put */
     bool started;    /* its first events (or reset) were put */
     bool resume;     /* Last-Event-ID was given: start after it */
-    bool linked;     /* on the hub's list */
     int64_t until_s; /* the token's expiry (unix seconds) */
     int64_t last_put_ms, opened_ms;
     uint64_t events, bytes;
@@ -301,11 +301,9 @@ static void stream_closed(void *arg)
 {
     subscriber *s = arg;
     event_hub *h = s->hub;
-    pthread_mutex_lock(&h->mu);
-    if (s->linked) {
-        dlist_unlink(&h->subs, &s->link);
-        if (--h->nsubs == 0) h->idle_since_ms = clock_now_ms();
-    }
+    pthread_mutex_lock(&h->mu); /* linked by its handler, which has returned */
+    dlist_unlink(&h->subs, &s->link);
+    if (--h->nsubs == 0) h->idle_since_ms = clock_now_ms();
     pthread_mutex_unlock(&h->mu);
     events_view_close(h->ev, s->view);
     buf line;
@@ -351,21 +349,13 @@ static bool view_key(const http_request *req, buf *key)
     return !key->oom;
 }
 
-/* Last-Event-ID as a cursor: decimal digits only, else none (the stream
- * starts with a reset). */
+/* Last-Event-ID as a cursor: an id as we write them (canonical decimal),
+ * else none (the stream starts with a reset). */
 static bool parse_last_id(const char *v, uint64_t *out)
 {
-    if (!v) return false;
-    while (*v == ' ' || *v == '\t') v++;
-    uint64_t n = 0;
-    const char *p = v;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (n > (UINT64_MAX - 9) / 10) return false;
-        n = n * 10 + (uint64_t)(*p - '0');
-    }
-    while (*p == ' ' || *p == '\t') p++;
-    if (p == v || *p) return false;
-    *out = n;
+    int64_t id;
+    if (!v || !decimal_positive_i64(v, strlen(v), &id)) return false;
+    *out = (uint64_t)id;
     return true;
 }
 
@@ -427,7 +417,6 @@ void api_call_events(app *a, const http_request *req, const auth_subject *who, h
     res->content_type = EVENT_STREAM_MEDIA_TYPE;
     pthread_mutex_lock(&h->mu);
     dlist_push(&h->subs, &s->link);
-    s->linked = true;
     h->nsubs++;
     bool subscribe = h->handle == -1;
     if (subscribe) h->handle = -2; /* being subscribed */

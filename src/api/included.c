@@ -33,24 +33,6 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Row with this id (rows are ordered by id), or NULL. */
-static const res_row *find_row(const res_rows *r, int64_t id, size_t *index)
-{
-    size_t lo = 0, hi = r->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r->rows[mid].id == id) {
-            *index = mid;
-            return &r->rows[mid];
-        }
-        if (r->rows[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
 static void free_vecs(id_vec *ids, int n)
 {
     for (int i = 0; i < n; i++) free(ids[i].v);
@@ -95,10 +77,9 @@ static int fetch_type(included *inc, store *st, const include_tree *tree, id_vec
     for (int i = 0; i < tree->n; i++) {
         if (tree->nodes[i].type != (int)t) continue;
         for (size_t k = 0; k < ids[i].n; k++) {
-            size_t index;
-            const res_row *row = find_row(&inc->rows[t], ids[i].v[k], &index);
+            const res_row *row = res_rows_find(&inc->rows[t], ids[i].v[k]);
             if (!row) continue;
-            inc->reached[t][index] = 1;
+            inc->reached[t][row - inc->rows[t].rows] = 1;
             for (int c = 0; c < tree->n; c++)
                 if (tree->nodes[c].parent == i &&
                     !push(&ids[c], call_rel_id_parse(row->vals[tree->nodes[c].rel])))

@@ -71,7 +71,6 @@ static void put_number(buf *out, const char *key, double v, bool has)
 
 static void put_decision(buf *out, const monitor_decision *d)
 {
-    static const char *const sides[] = {"none", "customer", "vendor"};
     char at[TIMEFMT_ISO_LEN + 1] = "";
     if (timefmt_iso_utc(d->at_ms / 1000, at)) { /* the API's one time format, with the milliseconds */
         at[TIMEFMT_ISO_LEN] = '\0';
@@ -88,7 +87,7 @@ static void put_decision(buf *out, const monitor_decision *d)
         buf_printf(out, "%" PRId64, d->account_id);
     else
         buf_puts(out, "null");
-    buf_printf(out, ",\"side\":\"%s\"", sides[d->side]);
+    buf_printf(out, ",\"side\":\"%s\"", monitor_side_names[d->side]);
     put_number(out, "balance", d->balance, d->has_numbers);
     put_number(out, "projected", d->projected, d->has_numbers);
     put_number(out, "min-balance", d->min_balance, d->has_numbers);

@@ -357,12 +357,12 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
     case 1018: ok = parse_range(arg, 1, 100000000, &o->events_ring); break;
     case 1019: ok = parse_range(arg, 1, 86400, &o->events_ring_age_s); break;
     case 1020: o->console_dir = arg; break;
-    case 1021:
-        o->monitor.mode = strcmp(arg, "off") == 0 ? MONITOR_OFF
-            : strcmp(arg, "dry-run") == 0         ? MONITOR_DRY_RUN
-            : strcmp(arg, "enforce") == 0         ? MONITOR_ENFORCE
-                                                  : (ok = false, MONITOR_OFF);
+    case 1021: {
+        int mode = monitor_mode_find(arg);
+        ok = mode >= 0;
+        if (ok) o->monitor.mode = (monitor_mode)mode;
         break;
+    }
     case 1022:
         ok = parse_range(arg, 100, 3600000, &v);
         o->monitor.interval_ms = (int)v;

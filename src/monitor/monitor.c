@@ -64,7 +64,14 @@ const char *const monitor_outcome_names[MO_COUNT] = {
     [MO_FAILED] = "failed",   [MO_CAPPED] = "capped",
 };
 const char *const monitor_mode_names[MONITOR_ENFORCE + 1] = {"off", "dry-run", "enforce"};
-static const char *const side_names[] = {"none", "customer", "vendor"};
+const char *const monitor_side_names[SIDE_VENDOR + 1] = {"none", "customer", "vendor"};
+
+int monitor_mode_find(const char *name)
+{
+    for (int i = 0; i <= MONITOR_ENFORCE; i++)
+        if (strcmp(monitor_mode_names[i], name) == 0) return i;
+    return -1;
+}
 
 int monitor_rule_find(const char *name, size_t len)
 {
@@ -280,20 +287,6 @@ static void ids_settle(ids *x)
     if (k) qsort(x->v, k, sizeof *x->v, cmp_i64);
 }
 
-/* The row of id among rows (ordered by id), or NULL. */
-static const res_row *row_of(const res_rows *rows, int64_t id)
-{
-    size_t lo = 0, hi = rows->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (rows->rows[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < rows->n && rows->rows[lo].id == id ? &rows->rows[lo] : NULL;
-}
-
 static int col(res_type_id t, const char *name)
 {
     const res_type *rt = &res_types[t];
@@ -485,7 +478,7 @@ static void mark_incomplete(run *r)
         for (size_t k = 0; k < m->nlast; k++) {
             if (m->last_good[k].node_id != r->snap->targets[i].id) continue;
             for (size_t j = 0; j < m->last_good[k].n; j++) {
-                const res_row *row = row_of(&r->accounts, m->last_good[k].ids[j]);
+                const res_row *row = res_rows_find(&r->accounts, m->last_good[k].ids[j]);
                 if (row) r->sums[row - r->accounts.rows].incomplete = true;
             }
         }
@@ -547,7 +540,7 @@ static bool judge(run *r)
         sum->min = val_num(acc, a_min);
         sum->max = val_num(acc, a_max);
         const char *cv = acc->vals[a_contr];
-        const res_row *ct = cv ? row_of(&r->contractor_rows, call_rel_id_parse(cv)) : NULL;
+        const res_row *ct = cv ? res_rows_find(&r->contractor_rows, call_rel_id_parse(cv)) : NULL;
         sum->side_ok[0] = ct && val_true(ct, c_en) && val_true(ct, c_cust);
         sum->side_ok[1] = ct && val_true(ct, c_en) && val_true(ct, c_vend);
     }
@@ -560,7 +553,8 @@ static bool judge(run *r)
             const call_record *c = &cs->recs[k];
             if (!call_span_true(cs, c->extra[XF_CUSTOMER_ACC_CHECK_BALANCE])) continue;
             for (int v = 0; v < 2; v++) {
-                const res_row *acc = row_of(&r->accounts, c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC]);
+                const res_row *acc =
+                    res_rows_find(&r->accounts, c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC]);
                 if (!acc) continue;
                 acc_sum *sum = &r->sums[acc - r->accounts.rows];
                 double cost = r->costs[i][2 * k + (size_t)v] = cost_of(r, cs, c, v);
@@ -588,7 +582,7 @@ static bool judge(run *r)
             bool check = call_span_true(cs, c->extra[XF_CUSTOMER_ACC_CHECK_BALANCE]);
             for (int v = 0; v < 2 && check; v++) {
                 int64_t acc_id = c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC];
-                const res_row *acc = row_of(&r->accounts, acc_id);
+                const res_row *acc = res_rows_find(&r->accounts, acc_id);
                 if (!acc) continue;
                 acc_sum *sum = &r->sums[acc - r->accounts.rows];
                 double bal = sum->balance;
@@ -613,7 +607,7 @@ static bool judge(run *r)
             for (int v = 0; v < 2; v++) { /* the accounts and their contractors */
                 int64_t acc_id = c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC];
                 if (acc_id == CALL_ID_NONE || acc_id <= 0) continue;
-                const res_row *acc = row_of(&r->accounts, acc_id);
+                const res_row *acc = res_rows_find(&r->accounts, acc_id);
                 monitor_rule rule = MR_COUNT;
                 if (!acc)
                     rule = MR_ACCOUNT_MISSING;
@@ -622,13 +616,13 @@ static bool judge(run *r)
                 if (rule != MR_COUNT && !cfg->skip[rule])
                     add_verdict(r, i, k, rule, acc_id, v ? SIDE_VENDOR : SIDE_CUSTOMER);
             }
-            const res_row *au = row_of(&r->auth_rows, c->rel_id[REL_CUSTOMER_AUTH]);
+            const res_row *au = res_rows_find(&r->auth_rows, c->rel_id[REL_CUSTOMER_AUTH]);
             if (au && val_true(au, au_rej) && !cfg->skip[MR_CUSTOMER_AUTH_REJECTS])
                 add_verdict(r, i, k, MR_CUSTOMER_AUTH_REJECTS, 0, SIDE_NONE);
-            const res_row *og = row_of(&r->gw_rows, c->rel_id[REL_ORIG_GW]);
+            const res_row *og = res_rows_find(&r->gw_rows, c->rel_id[REL_ORIG_GW]);
             if (og && (!val_true(og, g_en) || !val_true(og, g_orig)) && !cfg->skip[MR_ORIG_GW_DISABLED])
                 add_verdict(r, i, k, MR_ORIG_GW_DISABLED, 0, SIDE_NONE);
-            const res_row *tg = row_of(&r->gw_rows, c->rel_id[REL_TERM_GW]);
+            const res_row *tg = res_rows_find(&r->gw_rows, c->rel_id[REL_TERM_GW]);
             if (tg && (!val_true(tg, g_en) || !val_true(tg, g_term)) && !cfg->skip[MR_TERM_GW_DISABLED])
                 add_verdict(r, i, k, MR_TERM_GW_DISABLED, 0, SIDE_NONE);
             if (cfg->random_after_s > 0 && !cfg->skip[MR_RANDOM] && c->duration != CALL_DURATION_NULL &&
@@ -713,7 +707,7 @@ static void log_decision(const monitor_decision *d, bool incomplete)
     log_kv(&line, "call_id", d->call_id);
     log_kv_i64(&line, "node_id", d->node_id);
     if (d->account_id) log_kv_i64(&line, "account_id", d->account_id);
-    log_kv(&line, "side", side_names[d->side]);
+    log_kv(&line, "side", monitor_side_names[d->side]);
     if (d->has_numbers) {
         char num[64];
         const struct {

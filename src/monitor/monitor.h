@@ -52,6 +52,9 @@ typedef struct monitor_config {
 } monitor_config;
 
 typedef enum { SIDE_NONE, SIDE_CUSTOMER, SIDE_VENDOR } monitor_side;
+extern const char *const monitor_side_names[SIDE_VENDOR + 1]; /* "none", "customer", "vendor" */
+/* The mode named name ("off", "dry-run", "enforce"), or -1. */
+int monitor_mode_find(const char *name);
 
 /* One decision, as logged and listed. */
 typedef struct monitor_decision {

@@ -196,6 +196,19 @@ int res_type_find(const char *type, size_t len)
     return -1;
 }
 
+const res_row *res_rows_find(const res_rows *r, int64_t id)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->rows[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->n && r->rows[lo].id == id ? &r->rows[lo] : NULL;
+}
+
 void res_rows_free(res_rows *r)
 {
     if (!r) return;

@@ -82,6 +82,9 @@ typedef struct res_rows {
 
 void res_rows_free(res_rows *r);
 
+/* The row with this id (store_fetch orders rows by id), or NULL. */
+const res_row *res_rows_find(const res_rows *r, int64_t id);
+
 /* Reads the rows of type t whose id is in ids[0..n) — ONE query whatever n
  * is — ordered by id. Ids with no row are simply absent. */
 store_status store_fetch(store *s, res_type_id t, const int64_t *ids, size_t n, res_rows *out,
