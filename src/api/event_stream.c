@@ -228,17 +228,12 @@ static void put_overflow(subscriber *s, size_t queued)
 /* The events after the cursor, by reference; false ends the stream. */
 static bool put_events(subscriber *s)
 {
-    ev_batch *b = malloc(sizeof *b);
-    if (!b) return false;
-    ev_read rc = events_read(s->hub->ev, s->view, s->after, 0, b);
-    if (rc == EV_READ_TOO_OLD) {
-        free(b);
-        return put_reset(s);
-    }
-    if (rc == EV_READ_NOMEM || b->n == 0) {
-        if (rc == EV_READ_OK && b->upto > s->after) s->after = b->upto; /* nothing of its own meanwhile */
-        ev_batch_free(b);
-        free(b);
+    ev_batch got; /* on the heap only when it has events to hold */
+    ev_read rc = events_read(s->hub->ev, s->view, s->after, 0, &got);
+    if (rc == EV_READ_TOO_OLD) return put_reset(s);
+    if (rc == EV_READ_NOMEM || got.n == 0) {
+        if (rc == EV_READ_OK && got.upto > s->after) s->after = got.upto; /* nothing of its own meanwhile */
+        ev_batch_free(&got);
         return rc == EV_READ_OK;
     }
     /* the bound is on what waits behind a reset: a reset goes whole */
@@ -246,10 +241,16 @@ static bool put_events(subscriber *s)
     uint64_t sent = s->bytes - queued;
     uint64_t reset_left = s->reset_end > sent ? s->reset_end - sent : 0;
     if (queued - reset_left > s->hub->queue_bytes) {
-        batch_release(b);
+        ev_batch_free(&got);
         put_overflow(s, queued);
         return false;
     }
+    ev_batch *b = malloc(sizeof *b);
+    if (!b) {
+        ev_batch_free(&got);
+        return false;
+    }
+    *b = got;
     s->after = b->upto;
     size_t n = b->n;
     for (size_t i = 0; i < n; i++) {

@@ -339,6 +339,13 @@ typedef struct verdict {
     monitor_decision d;
 } verdict;
 
+/* A call's accounts (their rows' index, -1: none) and projected costs
+ * (of a call that checks the balance), by side: found once per run. */
+typedef struct call_info {
+    int32_t acc[2];
+    double cost[2];
+} call_info;
+
 typedef struct run {
     monitor *m;
     const live_snap *snap;
@@ -348,7 +355,7 @@ typedef struct run {
     verdict *v;
     size_t nv, vcap;
     uint8_t **marked; /* [node][call]: judged already */
-    double **costs;   /* [node][2 * call + side]: projected costs, of the calls that check the balance */
+    call_info **info; /* [node][call]: its accounts and costs, found and computed once a run */
     bool oom;         /* memory ran out: the run is skipped */
     size_t below_min;
 } run;
@@ -526,12 +533,12 @@ static bool judge(run *r)
     int g_en = cl->g_en, g_orig = cl->g_orig, g_term = cl->g_term;
     r->sums = calloc(r->accounts.n ? r->accounts.n : 1, sizeof *r->sums);
     r->marked = calloc(s->n ? s->n : 1, sizeof *r->marked);
-    r->costs = calloc(s->n ? s->n : 1, sizeof *r->costs);
-    if (!r->sums || !r->marked || !r->costs) return false;
+    r->info = calloc(s->n ? s->n : 1, sizeof *r->info);
+    if (!r->sums || !r->marked || !r->info) return false;
     for (size_t i = 0; i < s->n; i++)
         if (!node_failed(s, i) &&
             (!(r->marked[i] = calloc(s->results[i].calls.n + 1, 1)) ||
-             !(r->costs[i] = calloc(2 * s->results[i].calls.n + 2, sizeof(double)))))
+             !(r->info[i] = calloc(s->results[i].calls.n + 1, sizeof(call_info)))))
             return false;
     for (size_t a = 0; a < r->accounts.n; a++) { /* each account's row, read once */
         const res_row *acc = &r->accounts.rows[a];
@@ -545,19 +552,21 @@ static bool judge(run *r)
         sum->side_ok[1] = ct && val_true(ct, c_en) && val_true(ct, c_vend);
     }
     mark_incomplete(r);
-    /* the sums */
+    /* each call's accounts, once; the sums */
     for (size_t i = 0; i < s->n; i++) {
         if (node_failed(s, i)) continue;
         const callset *cs = &s->results[i].calls;
         for (size_t k = 0; k < cs->n; k++) {
             const call_record *c = &cs->recs[k];
-            if (!call_span_true(cs, c->extra[XF_CUSTOMER_ACC_CHECK_BALANCE])) continue;
+            call_info *ci = &r->info[i][k];
+            bool check = call_span_true(cs, c->extra[XF_CUSTOMER_ACC_CHECK_BALANCE]);
             for (int v = 0; v < 2; v++) {
                 const res_row *acc =
                     res_rows_find(&r->accounts, c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC]);
-                if (!acc) continue;
-                acc_sum *sum = &r->sums[acc - r->accounts.rows];
-                double cost = r->costs[i][2 * k + (size_t)v] = cost_of(r, cs, c, v);
+                ci->acc[v] = acc ? (int32_t)(acc - r->accounts.rows) : -1;
+                if (!acc || !check) continue;
+                acc_sum *sum = &r->sums[ci->acc[v]];
+                double cost = ci->cost[v] = cost_of(r, cs, c, v);
                 if (reverse_billed(cs, c, v))
                     sum->reverse[v] += cost;
                 else
@@ -579,12 +588,13 @@ static bool judge(run *r)
         const callset *cs = &s->results[i].calls;
         for (size_t k = 0; k < cs->n; k++) {
             const call_record *c = &cs->recs[k];
+            const call_info *ci = &r->info[i][k];
             bool check = call_span_true(cs, c->extra[XF_CUSTOMER_ACC_CHECK_BALANCE]);
             for (int v = 0; v < 2 && check; v++) {
                 int64_t acc_id = c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC];
-                const res_row *acc = res_rows_find(&r->accounts, acc_id);
-                if (!acc) continue;
-                acc_sum *sum = &r->sums[acc - r->accounts.rows];
+                if (ci->acc[v] < 0) continue;
+                const res_row *acc = &r->accounts.rows[ci->acc[v]];
+                acc_sum *sum = &r->sums[ci->acc[v]];
                 double bal = sum->balance;
                 double projected =
                     v ? bal + sum->normal[1] - sum->reverse[1] : bal - sum->normal[0] + sum->reverse[0];
@@ -601,17 +611,16 @@ static bool judge(run *r)
                     rule = v ? MR_VENDOR_MAX : MR_CUSTOMER_MAX;
                 if (rule == MR_COUNT || cfg->skip[rule] || r->marked[i][k]) continue;
                 monitor_decision *d = add_verdict(r, i, k, rule, acc_id, v ? SIDE_VENDOR : SIDE_CUSTOMER);
-                if (d) set_numbers(r, d, acc, projected, r->costs[i][2 * k + (size_t)v]);
+                if (d) set_numbers(r, d, acc, projected, ci->cost[v]);
                 if (r->oom) return false;
             }
             for (int v = 0; v < 2; v++) { /* the accounts and their contractors */
                 int64_t acc_id = c->rel_id[v ? REL_VENDOR_ACC : REL_CUSTOMER_ACC];
                 if (acc_id == CALL_ID_NONE || acc_id <= 0) continue;
-                const res_row *acc = res_rows_find(&r->accounts, acc_id);
                 monitor_rule rule = MR_COUNT;
-                if (!acc)
+                if (ci->acc[v] < 0)
                     rule = MR_ACCOUNT_MISSING;
-                else if (!r->sums[acc - r->accounts.rows].side_ok[v])
+                else if (!r->sums[ci->acc[v]].side_ok[v])
                     rule = MR_CONTRACTOR_DISABLED;
                 if (rule != MR_COUNT && !cfg->skip[rule])
                     add_verdict(r, i, k, rule, acc_id, v ? SIDE_VENDOR : SIDE_CUSTOMER);
@@ -768,9 +777,9 @@ static void run_free(run *r)
     res_rows_free(&r->gw_rows);
     free(r->sums);
     for (size_t i = 0; r->marked && i < r->snap->n; i++) free(r->marked[i]);
-    for (size_t i = 0; r->costs && i < r->snap->n; i++) free(r->costs[i]);
+    for (size_t i = 0; r->info && i < r->snap->n; i++) free(r->info[i]);
     free(r->marked);
-    free(r->costs);
+    free(r->info);
     for (size_t i = 0; i < r->nv; i++) free(r->v[i].d.call_id);
     free(r->v);
 }
