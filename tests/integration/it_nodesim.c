@@ -314,33 +314,42 @@ static char *read_file(const char *path)
     return s;
 }
 
-/* --churn --churn-log: every start, connect and end, one line each with
- * its time (a call going on at startup: its own start, in the past), and
- * a `list` line per listing of all calls; no end or connect without its
- * start, no start twice; and the calls the log says are going on at the
- * last listing's line are exactly those that listing returned. */
+/* --churn --churn-log: a `boot` line when a process starts (the log is
+ * appended to, so a restarted node goes on with its record), every start,
+ * connect and end, one line each with its time (a call going on at
+ * startup: its own start, in the past), and a `list` line per listing of
+ * all calls; no end or connect without its start, no start twice since
+ * the last boot; and the calls the log says are going on at the last
+ * listing's line are exactly those that listing returned. Two processes,
+ * one after the other, on the same log. */
 static void test_churn_log(void **state)
 {
     const char *log = h_strf("%s/churn.log", h_tmpdir());
-    h_proc *node = h_start_nodesim(1, 1, "--calls", "20", "--churn", "--churn-log", log, NULL);
-    double end = h_now_ms() + 20000;
     json_t *listed = NULL;
     char *text = NULL;
     int listings = 0;
-    for (;;) { /* until a call has ended (churn runs every 200 ms) */
-        if (h_now_ms() > end) fail_msg("no call ended within 20 s");
-        usleep(300 * 1000);
-        listed = result_of(h_node_rpc(node->addr, "yeti.show.calls", "[]"), "show.calls");
-        listings++;
-        text = read_file(log);
-        if (strstr(text, " end ")) break;
+    for (int run = 0; run < 2; run++) {
+        h_proc *node = h_start_nodesim(1, 1, "--calls", "20", "--seed", run ? "99" : "1", "--churn",
+                                       "--churn-log", log, NULL);
+        double end = h_now_ms() + 20000;
+        for (;;) { /* until a call of this process has ended (churn runs every 200 ms) */
+            if (h_now_ms() > end) fail_msg("no call ended within 20 s");
+            usleep(300 * 1000);
+            listed = result_of(h_node_rpc(node->addr, "yeti.show.calls", "[]"), "show.calls");
+            listings++;
+            text = read_file(log);
+            const char *boot = strstr(text, " boot\n");
+            if (run == 1 && boot) boot = strstr(boot + 1, " boot\n");
+            if (boot && strstr(boot, " end ")) break;
+        }
+        /* tagged listings are no `list` */
+        result_of(h_node_rpc(node->addr, "yeti.show.calls", "[\"no-such-tag\"]"), "show.calls");
+        assert_int_equal(h_stop(node), 0);
     }
-    /* tagged listings are no `list` */
-    result_of(h_node_rpc(node->addr, "yeti.show.calls", "[\"no-such-tag\"]"), "show.calls");
     text = read_file(log);
     /* replay the log */
     json_t *live = json_object(), *at_list = NULL;
-    int starts = 0, connects = 0, ends = 0, lists = 0;
+    int starts = 0, connects = 0, ends = 0, lists = 0, boots = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         long long us;
         char what[16], tag[128] = "";
@@ -351,8 +360,15 @@ static void test_churn_log(void **state)
             at_list = json_deep_copy(live);
             continue;
         }
+        if (got == 2 && strcmp(what, "boot") == 0) {
+            if (boots == 0 && (starts || lists)) fail_msg("the log does not begin with boot");
+            boots++;
+            json_object_clear(live);
+            continue;
+        }
         if (got != 3) fail_msg("bad line: %s", line);
         if (us <= 0) fail_msg("no time: %s", line);
+        if (boots == 0) fail_msg("a line before the first boot: %s", line);
         bool known = json_object_get(live, tag) != NULL;
         if (strcmp(what, "start") == 0) {
             if (known) fail_msg("started twice: %s", tag);
@@ -369,7 +385,8 @@ static void test_churn_log(void **state)
             fail_msg("unknown kind: %s", line);
         }
     }
-    assert_true(starts >= 20 && ends >= 1 && connects >= 1);
+    assert_int_equal(boots, 2);
+    assert_true(starts >= 40 && ends >= 2 && connects >= 1);
     assert_int_equal(lists, listings);
     assert_non_null(at_list);
     assert_int_equal(json_object_size(at_list), json_array_size(listed));
@@ -383,7 +400,6 @@ static void test_churn_log(void **state)
     }
     json_decref(live);
     json_decref(at_list);
-    assert_int_equal(h_stop(node), 0);
 }
 
 int main(void)

@@ -35,6 +35,11 @@ void sim_calls_log_listing(const sim_calls *t, int64_t now_us)
     if (t->log) fprintf(t->log, "%lld list\n", (long long)now_us);
 }
 
+void sim_calls_log_boot(const sim_calls *t, int64_t now_us)
+{
+    if (t->log) fprintf(t->log, "%lld boot\n", (long long)now_us);
+}
+
 static void call_free(sim_call *c)
 {
     if (!c) return;

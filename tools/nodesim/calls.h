@@ -47,10 +47,12 @@ typedef struct sim_calls {
     sim_rng rng;
     int64_t node_id, pop_id;
     size_t target; /* --calls, what churn keeps the count around */
-    /* --churn-log: every generated call's start and connect, and every
-     * call's end, one line each, `<unix us> start|connect|end <tag>`,
-     * and every listing of all calls, `<unix us> list`, line-buffered (so
-     * each is on disk once written); NULL: none */
+    /* --churn-log, appended to: first `<unix us> boot` (a process starts
+     * with no calls, so a reader forgets those of an earlier one), then
+     * every generated call's start and connect, and every call's end, one
+     * line each, `<unix us> start|connect|end <tag>`, and every listing
+     * of all calls, `<unix us> list`, line-buffered (so each is on disk
+     * once written); NULL: none */
     FILE *log;
 } sim_calls;
 
@@ -58,6 +60,8 @@ typedef struct sim_calls {
  * its line in the --churn-log, so that a reader knows which calls each
  * listing saw. */
 void sim_calls_log_listing(const sim_calls *t, int64_t now_us);
+/* The process starts: its `boot` line, before any call is generated. */
+void sim_calls_log_boot(const sim_calls *t, int64_t now_us);
 
 void sim_calls_init(sim_calls *t, uint64_t seed, int64_t node_id, int64_t pop_id, size_t target);
 void sim_calls_free(sim_calls *t);

@@ -46,9 +46,10 @@ static void usage(FILE *f)
           "  --calls K           number of generated calls (default 10)\n"
           "  --seed S            generator seed; same seed, same calls (default: node id)\n"
           "  --churn             every 200 ms some calls end and new ones start\n"
-          "  --churn-log FILE    with --churn: write every start, connect and end to FILE,\n"
-          "                      one line each as it happens, `<unix us> start|connect|end <tag>`,\n"
-          "                      and every listing of all calls, `<unix us> list`\n"
+          "  --churn-log FILE    with --churn: append to FILE `<unix us> boot` at the start,\n"
+          "                      then every start, connect and end, one line each as it\n"
+          "                      happens, `<unix us> start|connect|end <tag>`, and every\n"
+          "                      listing of all calls, `<unix us> list`\n"
           "  --calls-file FILE   serve this JSON array of call objects as given\n"
           "  --accounts N        generated calls' customer and vendor accounts drawn from 1..N\n"
           "                      (default: the demo data's)\n"
@@ -262,12 +263,13 @@ int main(int argc, char **argv)
     sim_calls_init(&calls, o.seed, o.node_id, o.pop_id, (size_t)o.calls);
     char err[512];
     if (o.churn_log) {
-        calls.log = fopen(o.churn_log, "w");
+        calls.log = fopen(o.churn_log, "a"); /* a restarted node goes on with its record */
         if (!calls.log) {
             fprintf(stderr, "activecalls-nodesim: --churn-log %s: %s\n", o.churn_log, strerror(errno));
             return 1;
         }
         setvbuf(calls.log, NULL, _IOLBF, 0); /* each line written whole as it happens */
+        sim_calls_log_boot(&calls, sim_now_real_us());
     }
     if (o.calls_file) {
         if (sim_callsfile_load(&calls, o.calls_file, err, sizeof err) != 0) {
