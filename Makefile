@@ -6,11 +6,12 @@
 #               for FUZZ_SECONDS (60); FUZZ_TARGETS="jwt cidr" runs only those
 #   make demo   run the service against simulated switch nodes
 #   make bench  benchmarks (see BENCHMARKS.md)
+#   make soak   SOAK_S (1800) seconds of mixed load against the ASan build (BENCHMARKS.md)
 #   make format / make format-check   clang-format the C sources / check they are
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz test test-plain test-asan test-fuzz fuzz demo bench deb deb-test format format-check clean
+.PHONY: all deps build build-asan build-fuzz test test-plain test-asan test-fuzz fuzz demo bench soak deb deb-test format format-check clean
 
 all: build
 
@@ -61,6 +62,11 @@ deb-test: deb
 
 bench: build
 	@if [ -x bench/run ]; then bench/run; else echo "bench: not built yet"; exit 1; fi
+
+# SOAK_S (1800) seconds of mixed load, faults and a database restart
+# against the ASan+UBSan build; prints a table a minute and the verdict.
+soak: build-asan
+	bench/soak
 
 format: deps
 	@scripts/format
