@@ -38,6 +38,8 @@ app *app_new(const app_config *cfg, store *st, char err[256])
         return NULL;
     }
     a->cfg = *cfg;
+    atomic_init(&a->token_lifetime_s, cfg->token_lifetime_s);
+    atomic_init(&a->inflight_wait_ms, cfg->inflight_wait_ms);
     pthread_mutex_init(&a->users_mu, NULL);
     pthread_rwlock_init(&a->pol_mu, NULL);
     if (cfg->public_url) {
@@ -142,6 +144,9 @@ bool app_reload(app *a, const app_config *next, char err[256])
     pthread_rwlock_unlock(&a->pol_mu);
     policy_free(old);
     if (a->monitor && next->monitor.mode != MONITOR_OFF) monitor_reconfigure(a->monitor, &next->monitor);
+    assert(next->token_lifetime_s >= 1 && next->inflight_wait_ms >= 0);
+    atomic_store_explicit(&a->token_lifetime_s, next->token_lifetime_s, memory_order_relaxed);
+    atomic_store_explicit(&a->inflight_wait_ms, next->inflight_wait_ms, memory_order_relaxed);
     return true;
 }
 

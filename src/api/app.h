@@ -57,9 +57,9 @@ void app_free(app *a);
 
 /* SIGHUP: what may change while serving (docs/CONTRACTS.md, "Config
  * file and version"): the policy file, read again (next->policy_file
- * NULL: only root may act), and the monitor's reconfigurable settings
- * when it runs. False (err filled, nothing changed) when the policy
- * cannot be loaded. */
+ * NULL: only root may act), the monitor's reconfigurable settings when
+ * it runs, the token lifetime and the listing's wait for room. False
+ * (err filled, nothing changed) when the policy cannot be loaded. */
 bool app_reload(app *a, const app_config *next, char err[256]);
 
 /* A snapshot of the live view at most max_age_ms old, waited for: for a

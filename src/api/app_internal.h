@@ -3,6 +3,7 @@
 #define AC_API_APP_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "api/app.h"
 #include "api/params.h"
@@ -57,6 +58,10 @@ struct app {
     cached_user *users; /* small cache, linear scan */
     size_t nusers;
     params_limits limits; /* of query parameters: page sizes from cfg; the counts' sort keys */
+    /* what a reload may change while requests read it (app_reload); read
+     * these, not cfg's copies */
+    atomic_int token_lifetime_s;
+    atomic_int inflight_wait_ms;
 };
 
 /* GET /metrics (api/metrics_page.c) */

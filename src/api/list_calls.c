@@ -530,10 +530,11 @@ static void listing_start(app *a, const http_request *req, http_response *res, b
             listing_free(l);
             return;
         }
-        if (d >= 0 && threshold_start(l, d)) {
-            l->narrow = false;
-            return;
-        }
+        /* not narrow while the threshold's rounds run; once they are
+         * started, l belongs to them (another thread may finish it) */
+        l->narrow = false;
+        if (d >= 0 && threshold_start(l, d)) return;
+        l->narrow = true;
     }
     if (!listing_plan_build(&l->plan, l->snap, &l->p.filters, a->pushdown, l->narrow ? &l->p.sort : NULL)) {
         http_error(res, 500, "Internal server error", "Out of memory.");

@@ -256,7 +256,9 @@ static bool reserve(app *a, const http_request *req, uint64_t total, http_respon
 {
     int64_t waited;
     bool on_worker = pool_may_block();
-    bool ok = budget_take(a->docs, total, on_worker ? a->cfg.inflight_wait_ms : 0, &waited);
+    bool ok = budget_take(a->docs, total,
+                          on_worker ? atomic_load_explicit(&a->inflight_wait_ms, memory_order_relaxed) : 0,
+                          &waited);
     if (!ok && !on_worker && http_to_worker(req)) {
         *moved = true;
         return false;

@@ -143,7 +143,8 @@ void api_login(app *a, const http_request *req, http_response *res)
         log_login(req, "fail", reason, username, st == STORE_OK ? u.id : 0, client_text);
     } else {
         login_throttle_success(a->thr, username, client_sa);
-        int64_t exp = (int64_t)time(NULL) + a->cfg.token_lifetime_s; /* app_new: >= 1 */
+        int64_t exp =
+            (int64_t)time(NULL) + atomic_load_explicit(&a->token_lifetime_s, memory_order_relaxed); /* >= 1 */
         char token[JWT_MAX_LEN];
         if (jwt_sign(a->secret, a->cfg.secret_len, u.id, exp, token, sizeof token) < 0) {
             http_error(res, 500, "Internal server error", "The token could not be signed.");

@@ -48,7 +48,7 @@ static const char usage_text[] =
     "S]\n"
     "                         [--history-interval-s N] [--history-db URI] [--history-keep-days N]\n"
     "                         [--max-streams N] [--stream-queue-bytes N] [--events-ring N]\n"
-    "                         [--events-ring-age-s S] [--console-dir DIR]\n"
+    "                         [--events-ring-age-s S] [--console-dir DIR] [--log-level LEVEL]\n"
     "                         [--monitor off|dry-run|enforce] [--monitor-interval-ms MS] [--monitor-ahead-s "
     "S]\n"
     "                         [--monitor-max-drops N] [--monitor-skip RULE,...] [--monitor-random-after-s "
@@ -116,6 +116,8 @@ static const char usage_text[] =
     "  --events-ring-age-s\n"
     "                     ... and for how long (default 120)\n"
     "  --console-dir      serve the console's files from DIR instead of the built-in ones\n"
+    "  --log-level        debug, info, warn or error: the least level logged\n"
+    "                     (default $ACTIVECALLS_LOG_LEVEL, else info)\n"
     "                     (for working on the console; default: built in)\n"
     "  --monitor          the calls monitor: yeti's balance and teardown rules (default off;\n"
     "                     dry-run reports, enforce drops)\n"
@@ -278,6 +280,7 @@ typedef struct serve_opts {
     long long stream_queue_bytes, events_ring, events_ring_age_s;
     const char *history_db;
     const char *console_dir;
+    int log_level; /* log_level, or -1: $ACTIVECALLS_LOG_LEVEL names none (serve_validate) */
     monitor_config monitor;
     http_limits lim;
     /* every option as given, by name (the last one wins): what a reload compares */
@@ -389,6 +392,7 @@ static int serve_option(void *ctx, const struct option *opt, const char *arg)
         o->monitor.random_after_s = (int)v;
         break;
     case 1027: break; /* --config: read before the other options (serve_parse) */
+    case 1028: ok = (o->log_level = log_level_find(arg)) >= 0; break;
     case 1000:
         ok = parse_range(arg, 1, 4096, &v);
         lim->workers = (size_t)v;
@@ -482,6 +486,7 @@ static const struct option serve_options[] = {
     {"events-ring", required_argument, NULL, 1018},
     {"events-ring-age-s", required_argument, NULL, 1019},
     {"console-dir", required_argument, NULL, 1020},
+    {"log-level", required_argument, NULL, 1028},
     {"monitor", required_argument, NULL, 1021},
     {"monitor-interval-ms", required_argument, NULL, 1022},
     {"monitor-ahead-s", required_argument, NULL, 1023},
@@ -522,12 +527,18 @@ static void serve_defaults(serve_opts *o)
         .events_ring_age_s = 120,
         .monitor = {.mode = MONITOR_OFF, .interval_ms = 5000, .ahead_s = 60, .max_drops = 100},
     };
+    const char *level = getenv("ACTIVECALLS_LOG_LEVEL");
+    o->log_level = level ? log_level_find(level) : LOG_INFO;
     http_limits_default(&o->lim);
 }
 
 /* What the options cannot check one by one. CLI_CONTINUE or CLI_USAGE. */
 static int serve_validate(const serve_opts *o)
 {
+    if (o->log_level < 0) {
+        fputs("activecalls: ACTIVECALLS_LOG_LEVEL is not debug, info, warn or error\n", stderr);
+        return CLI_USAGE;
+    }
     if (o->monitor.mode != MONITOR_OFF && o->monitor.interval_ms < o->refresh_ms) {
         fprintf(stderr,
                 "activecalls: --monitor-interval-ms %d is shorter than --refresh-ms %lld: a run needs a new "
@@ -597,10 +608,18 @@ static const char *given(const serve_opts *o, const char *name)
 }
 
 /* Options a reload applies while serving (docs/CONTRACTS.md): the policy
- * file (read again on every reload) and the monitor's settings. */
-static const char *const reloadable[] = {
-    "policy", "monitor", "monitor-max-drops", "monitor-ahead-s", "monitor-skip", "monitor-random-after-s",
-    NULL};
+ * file (read again on every reload), the monitor's settings, the log
+ * level and two limits read per request. */
+static const char *const reloadable[] = {"policy",
+                                         "monitor",
+                                         "monitor-max-drops",
+                                         "monitor-ahead-s",
+                                         "monitor-skip",
+                                         "monitor-random-after-s",
+                                         "log-level",
+                                         "token-lifetime",
+                                         "inflight-wait-ms",
+                                         NULL};
 
 static bool is_reloadable(const char *name)
 {
@@ -644,7 +663,10 @@ static void reload(serve_opts *o, app *a, int argc, char **argv, char ***texts, 
         if (list->len) buf_putc(list, ',');
         buf_puts(list, opt->name);
     }
-    app_config next = {.policy_file = n.policy_file, .monitor = n.monitor};
+    app_config next = {.policy_file = n.policy_file,
+                       .monitor = n.monitor,
+                       .token_lifetime_s = (int)n.lifetime,
+                       .inflight_wait_ms = (int)n.inflight_wait_ms};
     next.monitor.refresh_ms = (int)n.refresh_ms;
     char err[256] = "";
     if (!app_reload(a, &next, err)) {
@@ -658,6 +680,7 @@ static void reload(serve_opts *o, app *a, int argc, char **argv, char ***texts, 
             log_kv(&line, "changed", "none");
         if (restart.len) log_kvn(&line, "restart_needed", restart.data, restart.len);
         log_end(&line, LOG_INFO);
+        log_set_level((log_level)n.log_level); /* after the line: a quieter level still shows the reload */
         *o = n;
     }
     buf_free(&changed);
@@ -676,6 +699,7 @@ static int serve_main(serve_opts o, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    log_set_level((log_level)o.log_level);
     static unsigned char secret[SECRET_MAX];
     size_t secret_len = read_secret(o.secret_file, secret);
     if (!secret_len) return 1;

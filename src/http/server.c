@@ -1618,8 +1618,6 @@ http_server *http_server_start(int listen_fd, const http_limits *lim, http_handl
     s->nloops = n;
     pthread_mutex_init(&s->accept_mu, NULL);
     for (size_t i = 0; i < n; i++) s->loops[i].ep = -1, s->loops[i].done.fd = s->loops[i].wakes.fd = -1;
-    const char *lvl = getenv("ACTIVECALLS_LOG_LEVEL");
-    if (lvl && strcmp(lvl, "debug") == 0) log_set_level(LOG_DEBUG);
     raise_fd_limit(s);
     s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int fl = fcntl(listen_fd, F_GETFL);

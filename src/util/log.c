@@ -5,7 +5,9 @@
  * start a line or forge a field, however the log is read. */
 #include "util/log.h"
 
+#include <assert.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,10 +15,27 @@
 
 #include "util/timefmt.h"
 
-static log_level min_level = LOG_INFO;
+/* Atomic: a reload sets it while every thread logs. */
+static atomic_int min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void log_set_level(log_level min) { min_level = min; }
+void log_set_level(log_level min)
+{
+    assert(min >= LOG_DEBUG && min <= LOG_ERROR);
+    atomic_store_explicit(&min_level, (int)min, memory_order_relaxed);
+}
+
+static bool shown(log_level lvl)
+{
+    return (int)lvl >= atomic_load_explicit(&min_level, memory_order_relaxed);
+}
+
+int log_level_find(const char *name)
+{
+    for (int i = 0; i < (int)(sizeof level_names / sizeof level_names[0]); i++)
+        if (strcmp(level_names[i], name) == 0) return i;
+    return -1;
+}
 
 void log_value(buf *line, const char *v, size_t n)
 {
@@ -34,7 +53,7 @@ void log_value(buf *line, const char *v, size_t n)
 void log_begin(buf *line, log_level lvl, const char *msg)
 {
     buf_init(line);
-    if (lvl < min_level) return;
+    if (!shown(lvl)) return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char iso[TIMEFMT_ISO_LEN];
@@ -116,7 +135,7 @@ void log_kv_ms(buf *line, const char *key, double ms)
 
 void log_end(buf *line, log_level lvl)
 {
-    if (line->len > 0 && lvl >= min_level && !line->oom) {
+    if (line->len > 0 && shown(lvl) && !line->oom) {
         buf_putc(line, '\n');
         ssize_t w = write(STDERR_FILENO, line->data, line->len);
         (void)w;
@@ -126,7 +145,7 @@ void log_end(buf *line, log_level lvl)
 
 void log_msg(log_level lvl, const char *fmt, ...)
 {
-    if (lvl < min_level) return;
+    if (!shown(lvl)) return;
     char text[512];
     va_list ap;
     va_start(ap, fmt);

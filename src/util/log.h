@@ -15,7 +15,10 @@
 
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
+/* The least level written (LOG_INFO until set); safe while threads log. */
 void log_set_level(log_level min);
+/* The level named "debug", "info", "warn" or "error", or -1. */
+int log_level_find(const char *name);
 
 /* Starts a line in `line` (ts, level, msg). */
 void log_begin(buf *line, log_level lvl, const char *msg);

@@ -351,6 +351,24 @@ static void test_reload(void **state)
         usleep(100 * 1000);
     }
     assert_string_equal(mode, "enforce");
+    /* the log level and a limit: tokens from then on live 30 s; info
+     * lines (one per request) stop, but the reload's own line shows */
+    h_write_file("reload.conf",
+                 h_strf("monitor = enforce\nmonitor-max-drops = 5\nnode-timeout-ms = 900\n"
+                        "policy = %s\ntoken-lifetime = 30\nlog-level = warn\n",
+                        policy));
+    kill(s->pid, SIGHUP);
+    until = h_now_ms() + 10000;
+    while (h_log_count(s, "msg=reload ") < 2 && h_now_ms() < until) usleep(50 * 1000);
+    if (!h_log_count(s, "msg=reload changed=token-lifetime,log-level\n")) /* node-timeout-ms: as before */
+        fail_msg("no reload line naming the log level and the token lifetime");
+    json_t *claims = h_jwt_part(h_login_token(s, H_ADMIN_USERNAME, H_ADMIN_PASSWORD), 1);
+    assert_int_equal(json_integer_value(json_object_get(claims, "exp")) - (long long)time(NULL) <= 30, 1);
+    assert_int_equal(json_integer_value(json_object_get(claims, "exp")) - (long long)time(NULL) >= 28, 1);
+    int requests = h_log_count(s, "msg=request ");
+    assert_int_equal(h_listing(s, NULL)->status, 200);
+    usleep(200 * 1000);
+    assert_int_equal(h_log_count(s, "msg=request "), requests);
     /* a file that does not parse: nothing changes, the service goes on */
     h_write_file("reload.conf", "monitor = enforce\nnope = 1\n");
     kill(s->pid, SIGHUP);
