@@ -274,6 +274,10 @@ void app_handle(void *ctx, const http_request *req, http_response *res)
         api_login(a, req, res);
         return;
     }
+    if (strcmp(path, ADMIN_PREFIX "openapi.json") == 0) { /* describes no data: no token, like the console */
+        api_openapi(req, res);
+        return;
+    }
     if (strncmp(path, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) != 0) {
         char detail[300];
         snprintf(detail, sizeof detail, "No route matches %.16s %.200s.", req->method, path);

@@ -130,6 +130,8 @@ void api_list_calls(app *a, const http_request *req, http_response *res);
 void api_call_counts(app *a, const http_request *req, http_response *res);
 /* /, /console and /console/<file>: the operator console (api/console.c) */
 void api_console(app *a, const http_request *req, http_response *res);
+/* /api/rest/admin/openapi.json: the API's description (api/openapi.c) */
+void api_openapi(const http_request *req, http_response *res);
 /* GET /api/rest/admin/active-call-events (api/event_stream.c): negotiates itself */
 void api_call_events(app *a, const http_request *req, const auth_subject *who, http_response *res);
 /* GET /api/rest/admin/monitor-decisions (api/monitor_page.c) */

@@ -1,6 +1,7 @@
-/* console_assets: the operator console's files, built into the binary
- * (scripts/embed.cmake writes the table from web/console at build time;
- * api/console.c serves it). */
+/* console_assets: files built into the binary (scripts/embed.cmake writes
+ * each table at build time): the operator console's, from web/console
+ * (api/console.c serves them), and the API's description, docs/openapi.yaml
+ * as openapi.json (api/openapi.c). */
 #ifndef AC_API_CONSOLE_ASSETS_H
 #define AC_API_CONSOLE_ASSETS_H
 
@@ -13,5 +14,6 @@ typedef struct console_asset {
 } console_asset;
 
 extern const console_asset console_assets[];
+extern const console_asset openapi_assets[]; /* one file: openapi.json */
 
 #endif

@@ -833,20 +833,36 @@ static const char *docs_dir(void)
     return H.docs_dir;
 }
 
-/* Saves a received document for the schema check at the end. */
-static void record_document(const char *method, const h_response *r)
+/* The media type of r's content-type without its parameters, or "-". */
+static const char *media_type_of(const h_response *r, char out[128])
+{
+    const char *ct = h_header_value(r, "content-type");
+    size_t n = ct ? strcspn(ct, "; \t") : 0;
+    if (n == 0) return "-";
+    snprintf(out, 128, "%.*s", (int)(n < 127 ? n : 127), ct);
+    return out;
+}
+
+/* Notes a received response for the checks at the end (h_validate_documents):
+ * a body is saved as NNNNN.json, and index.txt gets one line per response,
+ * bodies or not: `NAME STATUS METHOD MEDIA-TYPE URL`, NAME `-` without a
+ * body, MEDIA-TYPE `-` without a content-type. */
+static void record_document(const char *method, const h_response *r, const char *media)
 {
     const char *dir = docs_dir();
-    int n = ++H.docs_n;
-    char path[PATH_MAX];
-    H_FORMAT(path, "%s/%05d.json", dir, n);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(r->body, 1, r->body_len, f) != r->body_len || fclose(f) != 0)
-        fail_msg("cannot write %s", path);
+    char path[PATH_MAX], name[32] = "-";
+    if (r->body_len > 0) {
+        int n = ++H.docs_n;
+        H_FORMAT(name, "%05d.json", n);
+        H_FORMAT(path, "%s/%s", dir, name);
+        FILE *f = fopen(path, "wb");
+        if (f == NULL || fwrite(r->body, 1, r->body_len, f) != r->body_len || fclose(f) != 0)
+            fail_msg("cannot write %s", path);
+    }
     H_FORMAT(path, "%s/index.txt", dir);
-    f = fopen(path, "a");
+    FILE *f = fopen(path, "a");
     if (f == NULL) fail_msg("cannot write %s", path);
-    fprintf(f, "%05d.json %ld %s %s\n", n, r->status, method, r->url);
+    fprintf(f, "%s %ld %s %s %s\n", name, r->status, method, media, r->url);
     fclose(f);
 }
 
@@ -859,10 +875,22 @@ const char *h_write_file(const char *name, const char *text)
     return path;
 }
 
+const char *h_openapi_json(void)
+{
+    const char *script = h_strf("%s/scripts/openapi-json", source_dir());
+    const char *yaml = h_strf("%s/docs/openapi.yaml", source_dir());
+    const char *argv[] = {"/usr/bin/python3", script, yaml, "-", NULL};
+    char *out = NULL, *err = NULL;
+    int rc = run_capture(argv, NULL, &out, NULL, &err, H_VALIDATE_TIMEOUT_MS);
+    if (rc != 0) fail_msg("openapi-json failed (exit %d): %s", rc, err);
+    free(err);
+    return h_keep(out, free);
+}
+
 void h_record_json(const char *what, const char *text)
 {
     h_response r = {.status = 200, .body = (char *)text, .body_len = strlen(text), .url = (char *)what};
-    record_document("SSE", &r);
+    record_document("SSE", &r, "application/vnd.api+json"); /* a data line is a JSON:API document */
 }
 
 /* The path of url is the login's (query string ignored). */
@@ -947,9 +975,9 @@ h_response *h_http(const char *method, const char *url, const char *const *heade
     r->body_len = b.len;
     if (rc != CURLE_OK)
         fail_msg("%s %s: %s (%s) after %.0f ms", method, url, curl_easy_strerror(rc), errbuf, r->elapsed_ms);
+    char media[128];
+    record_document(method, r, media_type_of(r, media));
     if (r->body_len > 0) {
-        /* A login's {"jwt":..} is plain JSON, not a JSON:API document. */
-        if (!(is_auth && r->status == 201)) record_document(method, r);
         json_error_t err;
         r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
         if (r->json == NULL)
@@ -1464,24 +1492,36 @@ int h_teardown(void **state)
     return 0;
 }
 
+/* Runs one validator over the saved responses; false when it failed. */
+static bool run_validator(const char *tool, const char *description, const char *what)
+{
+    char *script = NULL, *arg = NULL;
+    if (asprintf(&script, "%s/tests/tools/%s", source_dir(), tool) < 0 ||
+        asprintf(&arg, "%s/%s", source_dir(), description) < 0)
+        fail_msg("out of memory");
+    const char *argv[] = {"/usr/bin/python3", script, arg, H.docs_dir, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = run_capture(argv, NULL, &out, NULL, &err, H_VALIDATE_TIMEOUT_MS);
+    fprintf(stderr, "%s%s", out, err);
+    if (rc != 0) fprintf(stderr, "harness: %s failed (exit %d)\n", what, rc);
+    free(out);
+    free(err);
+    free(script);
+    free(arg);
+    return rc == 0;
+}
+
+/* Every saved response against the official JSON:API schema (the JSON:API
+ * documents among them) and against docs/openapi.yaml (all of them: an
+ * undescribed route, status or media type fails too). */
 void h_validate_documents(void)
 {
     if (H.docs_dir[0] == '\0' || H.docs_n == 0)
         fail_msg("no JSON documents were received: nothing to validate");
-    char *script = NULL, *schema = NULL;
-    if (asprintf(&script, "%s/tests/tools/validate_jsonapi.py", source_dir()) < 0 ||
-        asprintf(&schema, "%s/tests/data/jsonapi-1.0-schema.json", source_dir()) < 0)
-        fail_msg("out of memory");
-    const char *argv[] = {"/usr/bin/python3", script, schema, H.docs_dir, NULL};
-    char *out = NULL, *err = NULL;
-    int rc = run_capture(argv, NULL, &out, NULL, &err, H_VALIDATE_TIMEOUT_MS);
-    fprintf(stderr, "%s%s", out, err);
-    free(out);
-    free(err);
-    free(script);
-    free(schema);
-    if (rc != 0)
-        fail_msg("JSON:API schema validation failed (exit %d); documents kept in %s", rc, H.docs_dir);
+    bool ok = run_validator("validate_jsonapi.py", "tests/data/jsonapi-1.0-schema.json",
+                            "JSON:API schema validation");
+    ok &= run_validator("validate_openapi.py", "docs/openapi.yaml", "validation against docs/openapi.yaml");
+    if (!ok) fail_msg("response validation failed; documents kept in %s", H.docs_dir);
     rm_tree(H.docs_dir);
     H.docs_dir[0] = '\0';
     H.docs_n = 0;

@@ -76,6 +76,9 @@ void h_validate_documents(void);
 const char *h_tmpdir(void);                /* the current test's temp dir */
 const char *h_db_path(void);               /* <tmpdir>/activecalls.db */
 const char *h_data_path(const char *name); /* <AC_SOURCE_DIR>/tests/data/<name> */
+/* docs/openapi.yaml as the build converts it (scripts/openapi-json): the
+ * bytes the service should serve at /api/rest/admin/openapi.json. */
+const char *h_openapi_json(void);
 /* Writes text to <tmpdir>/<name> (fails the test when it cannot); returns the path. */
 const char *h_write_file(const char *name, const char *text);
 /* printf into a string owned by the harness (freed at teardown). */

@@ -380,7 +380,7 @@ static void test_filter(void **state)
         json_t *meta = json_object_get(ev.json, "meta");
         if (strcmp(ev.name, "call-ended") != 0 || !json_is_true(json_object_get(meta, "filter-exit")))
             continue;
-        h_record_json("filter-exit", ev.data);
+        h_record_json(ev.name, ev.data); /* call-ended, with meta.filter-exit */
         json_t *d =
             json_object_get(json_object_get(json_object_get(ev.json, "data"), "attributes"), "duration");
         assert_true(json_is_number(d) && json_number_value(d) >= 2);
