@@ -201,12 +201,17 @@ static void audit(const http_request *req, const auth_subject *who, const char *
 }
 
 /* DELETE, after the node said whether it has the call / after it was asked
- * to drop it. One audit line whatever the outcome. */
+ * to drop it. One audit line whatever the outcome: a call that ended
+ * between the two questions is a 404, as if it had been gone at the
+ * first (docs/API.md, "One call"). */
 static void drop_done(call_req *cr)
 {
     char result[300] = "dropped";
     if (cr->result.status == NODE_OK) {
         cr->res->status = 204;
+    } else if (cr->result.status == NODE_ERR_RPC && cr->result.rpc_code == NODE_RPC_CALL_NOT_FOUND) {
+        not_found(cr->res, cr->id);
+        snprintf(result, sizeof result, "not-found");
     } else {
         node_failed(cr->res, cr->node, &cr->result);
         snprintf(result, sizeof result, "node-error: %s", cr->result.detail);

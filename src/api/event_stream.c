@@ -275,7 +275,8 @@ static bool stream_pull(void *arg, http_stream *st)
     size_t before = s->bytes;
     if ((int64_t)time(NULL) >= s->until_s) {
         put_text(s,
-                 "event: unauthorized\ndata: {\"errors\":[{\"status\":\"401\",\"title\":\"Unauthorized\","
+                 "event: unauthorized\ndata: "
+                 "{\"errors\":[{\"status\":\"401\",\"code\":\"401\",\"title\":\"Unauthorized\","
                  "\"detail\":\"The token expired: log in again and resume with Last-Event-ID.\"}]}\n\n");
         atomic_fetch_add(&s->hub->expired, 1);
         s->end = "token-expired";
@@ -382,7 +383,7 @@ void api_call_events(app *a, const http_request *req, const auth_subject *who, h
     buf key;
     buf_init(&key);
     if (!s || !view_key(req, &key)) {
-        http_error(res, 503, "Service unavailable", "Out of memory.");
+        http_error(res, 500, "Internal server error", "Out of memory.");
         api_params_free(&p);
         buf_free(&key);
         free(s);
@@ -400,7 +401,7 @@ void api_call_events(app *a, const http_request *req, const auth_subject *who, h
     str_copy(s->request_id, sizeof s->request_id, req->request_id);
     bool filtered = key.data[0] != '\0';
     if (filtered && !(s->view = events_view_open(h->ev, key.data, &p.filters))) {
-        http_error(res, 503, "Service unavailable", "Out of memory.");
+        http_error(res, 500, "Internal server error", "Out of memory.");
         api_params_free(&p);
         buf_free(&key);
         free(s);

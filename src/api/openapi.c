@@ -3,6 +3,7 @@
  * time (scripts/openapi-json, then scripts/embed.cmake; CMakeLists.txt), so
  * the served copy is always the one the binary was built with. It describes
  * no data, so it needs no token: app_handle routes it before the guard. */
+#include <assert.h>
 #include <string.h>
 
 #include "api/app_internal.h"
@@ -18,7 +19,8 @@ void api_openapi(const http_request *req, http_response *res)
         return;
     }
     const console_asset *f = &openapi_assets[0];
-    if (f->name) http_response_share(res, (const char *)f->data, f->len, static_done, NULL);
+    assert(f->name != NULL); /* the build embeds exactly one file, or fails */
+    http_response_share(res, (const char *)f->data, f->len, static_done, NULL);
     res->status = 200;
     res->content_type = "application/json";
 }

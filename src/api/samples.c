@@ -334,7 +334,7 @@ void api_call_samples(app *a, const http_request *req, http_response *res)
         write_document(&res->body, &q, pts, n);
         res->status = res->body.oom ? 500 : 200;
         if (res->body.oom)
-            http_error(res, 500, "Internal error", "Out of memory writing the document.");
+            http_error(res, 500, "Internal server error", "Out of memory writing the document.");
         else if (keep >= 0)
             snapcache_put(a->charts_cache, (uint64_t)keep, &key, res);
     }

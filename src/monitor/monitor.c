@@ -45,7 +45,6 @@
 #define MONITOR_LOCK_KEY 27412424360031093LL /* the history writer's + 1 */
 #define RING_MAX 10000
 #define DISCONNECT "yeti.request.call.disconnect"
-#define NODE_NOT_FOUND 404 /* a node's JSON-RPC error code for a call it does not have */
 
 const char *const monitor_rule_names[MR_COUNT] = {
     [MR_CUSTOMER_MIN] = "customer-min-balance",
@@ -689,7 +688,7 @@ static void drop(run *r)
         const node_result *res = &results[j];
         if (res->status == NODE_OK)
             v->d.outcome = MO_DROPPED;
-        else if (res->status == NODE_ERR_RPC && res->rpc_code == NODE_NOT_FOUND)
+        else if (res->status == NODE_ERR_RPC && res->rpc_code == NODE_RPC_CALL_NOT_FOUND)
             v->d.outcome = MO_NOT_FOUND;
         else
             v->d.outcome = MO_FAILED;

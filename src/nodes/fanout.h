@@ -57,6 +57,10 @@ typedef enum {
     NODE_ERR_NETWORK,
 } node_status;
 
+/* The JSON-RPC error code a node gives for a call it does not have (a
+ * disconnect of a call that has just ended, say). */
+#define NODE_RPC_CALL_NOT_FOUND 404
+
 typedef struct node_result {
     node_status status;
     char detail[256]; /* human-readable reason when status != NODE_OK */

@@ -878,6 +878,13 @@ static void test_drop_protocol_and_node_errors(void **state)
         fail_msg("disconnect error: detail \"%s\" lacks the node and its message", error_detail(r));
     assert_int_equal(json_array_size(h_fake_node_requests(fake)), 2);
 
+    /* The call ends between the look-up and the disconnect: the node says
+     * it has no such call (JSON-RPC error 404), and so does the answer. */
+    h_fake_node_clear(fake);
+    h_fake_node_fail(fake, "yeti.request.call.disconnect", 404, "call not found");
+    expect_not_found(request(server, "DELETE", call_path(SEED_ID_2, NULL)), SEED_ID_2);
+    assert_int_equal(json_array_size(h_fake_node_requests(fake)), 2);
+
     /* A node that is down. */
     h_response *down = request(server, "DELETE", call_path("2*x", NULL));
     h_assert_error(down, 502, 0, "Node unavailable", NULL, "502");
@@ -887,11 +894,12 @@ static void test_drop_protocol_and_node_errors(void **state)
     assert_int_equal(h_stop(server), 0);
     assert_int_equal(h_log_count(server, audit_line(admin, SEED_ID_1, "dropped")), 1);
     assert_int_equal(h_log_count(server, audit_line(admin, SEED_ID_1, "not-found")), 1);
+    assert_int_equal(h_log_count(server, audit_line(admin, SEED_ID_2, "not-found")), 1);
     /* node-error: ... with the node's message */
     if (h_log_count(server, h_strf("call_id=%s client=127.0.0.1 result=\"node-error: ", SEED_ID_2)) != 1 ||
         h_log_count(server, "switch is busy") < 1)
         fail_msg("no audit line with result=\"node-error: ...switch is busy\"");
-    assert_int_equal(h_log_count(server, "msg=audit"), 4);
+    assert_int_equal(h_log_count(server, "msg=audit"), 5);
     /* docs/API.md: result=`node-error: ...` — also when the node fails while
      * the call is being looked up (the down node) */
     if (h_log_count(server, "call_id=2*x client=127.0.0.1 result=\"node-error: ") != 1)

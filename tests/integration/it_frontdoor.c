@@ -606,6 +606,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_reader, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_many_at_once, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_half_close, h_setup, h_teardown),
+        cmocka_unit_test(h_test_validate_documents),
     };
     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
 }

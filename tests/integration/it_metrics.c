@@ -211,6 +211,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gzip, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_gone, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_access, h_setup, h_teardown),
+        cmocka_unit_test(h_test_validate_documents),
     };
     return cmocka_run_group_tests(tests, h_group_setup, h_group_teardown);
 }
