@@ -75,14 +75,12 @@ static bool read_dir_file(const char *dir, const char *name, http_response *res)
     return ok;
 }
 
-static void static_done(void *arg) { (void)arg; } /* the built-in files live as long as the process */
-
 /* A built-in file becomes the body by reference, not copied. */
 static bool embedded_file(const char *name, http_response *res)
 {
     for (const console_asset *f = console_assets; f->name; f++)
         if (strcmp(f->name, name) == 0) {
-            if (f->len) http_response_share(res, (const char *)f->data, f->len, static_done, NULL);
+            if (f->len) http_response_share_static(res, (const char *)f->data, f->len);
             return true;
         }
     return false;

@@ -9,8 +9,6 @@
 #include "api/app_internal.h"
 #include "api/console_assets.h"
 
-static void static_done(void *arg) { (void)arg; } /* the built-in file lives as long as the process */
-
 void api_openapi(const http_request *req, http_response *res)
 {
     res->route = "openapi";
@@ -20,7 +18,7 @@ void api_openapi(const http_request *req, http_response *res)
     }
     const console_asset *f = &openapi_assets[0];
     assert(f->name != NULL); /* the build embeds exactly one file, or fails */
-    http_response_share(res, (const char *)f->data, f->len, static_done, NULL);
+    http_response_share_static(res, (const char *)f->data, f->len);
     res->status = 200;
     res->content_type = "application/json";
 }

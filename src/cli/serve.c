@@ -661,6 +661,43 @@ static bool is_reloadable(const char *name)
     return false;
 }
 
+/* What the options say of the app's configuration (api/app.h): serve's
+ * start adds what is not an option, and a reload hands app_reload the
+ * whole of it, which takes what may change. */
+static app_config config_of(const serve_opts *o)
+{
+    return (app_config){
+        .public_url = o->public_url,
+        .node_timeout_ms = (int)o->timeout_ms,
+        .max_reply_bytes = (uint64_t)o->max_reply,
+        .max_node_calls = (size_t)o->max_node_calls,
+        .max_node_document_bytes = (uint64_t)o->max_node_doc,
+        .max_document_bytes = (uint64_t)o->max_doc,
+        .max_inflight_bytes = (uint64_t)o->max_inflight,
+        .inflight_wait_ms = (int)o->inflight_wait_ms,
+        .node_cache_ms = (int)o->cache_ms,
+        .default_page_size = o->max_page_size < DEFAULT_PAGE_SIZE ? o->max_page_size : DEFAULT_PAGE_SIZE,
+        .max_page_size = o->max_page_size,
+        .refresh_ms = (int)o->refresh_ms,
+        .metrics_allow = o->metrics_allow,
+        .metrics_token_file = o->metrics_token_file,
+        .metrics_keep_gone_s = (int)o->metrics_keep_gone_s,
+        .history_interval_s = (int)o->history_interval_s,
+        .events_ring = (size_t)o->events_ring,
+        .events_ring_age_s = (int)o->events_ring_age_s,
+        .stream_queue_bytes = (size_t)o->stream_queue_bytes,
+        .console_dir = o->console_dir,
+        .monitor = o->monitor,
+        .token_lifetime_s = (int)o->lifetime,
+        .policy_file = o->policy_file,
+        .trusted_proxies = o->trusted,
+        .user_cache_ms = (int)o->user_cache_ms,
+        .login_max_failures = (int)o->max_failures,
+        .login_max_address_failures = (int)o->max_address_failures,
+        .login_window_s = (int)o->window_s,
+    };
+}
+
 /* SIGHUP: the options parsed again (the file, then the same command
  * line); what may change is applied and logged, what needs a restart is
  * named. *o becomes the new reference; texts are kept to the end (the
@@ -696,11 +733,7 @@ static void reload(serve_opts *o, app *a, int argc, char **argv, char ***texts, 
         if (list->len) buf_putc(list, ',');
         buf_puts(list, opt->name);
     }
-    app_config next = {.policy_file = n.policy_file,
-                       .monitor = n.monitor,
-                       .token_lifetime_s = (int)n.lifetime,
-                       .inflight_wait_ms = (int)n.inflight_wait_ms};
-    next.monitor.refresh_ms = (int)n.refresh_ms;
+    app_config next = config_of(&n);
     char err[256] = "";
     if (!app_reload(a, &next, err)) {
         log_msg(LOG_ERROR, "reload-failed: %s; nothing changed", err);
@@ -760,40 +793,11 @@ static int serve_main(serve_opts o, int argc, char **argv)
 
     char fallback[160];
     snprintf(fallback, sizeof fallback, "http://%s", bound);
-    app_config cfg = {
-        .public_url = o.public_url,
-        .fallback_base = fallback,
-        .node_timeout_ms = (int)o.timeout_ms,
-        .max_reply_bytes = (uint64_t)o.max_reply,
-        .max_node_calls = (size_t)o.max_node_calls,
-        .max_node_document_bytes = (uint64_t)o.max_node_doc,
-        .max_document_bytes = (uint64_t)o.max_doc,
-        .max_inflight_bytes = (uint64_t)o.max_inflight,
-        .inflight_wait_ms = (int)o.inflight_wait_ms,
-        .node_cache_ms = (int)o.cache_ms,
-        .default_page_size = o.max_page_size < DEFAULT_PAGE_SIZE ? o.max_page_size : DEFAULT_PAGE_SIZE,
-        .max_page_size = o.max_page_size,
-        .refresh_ms = (int)o.refresh_ms,
-        .metrics_allow = o.metrics_allow,
-        .metrics_token_file = o.metrics_token_file,
-        .metrics_keep_gone_s = (int)o.metrics_keep_gone_s,
-        .history_interval_s = (int)o.history_interval_s,
-        .history_store = hist,
-        .events_ring = (size_t)o.events_ring,
-        .events_ring_age_s = (int)o.events_ring_age_s,
-        .stream_queue_bytes = (size_t)o.stream_queue_bytes,
-        .console_dir = o.console_dir,
-        .monitor = o.monitor,
-        .secret = secret,
-        .secret_len = secret_len,
-        .token_lifetime_s = (int)o.lifetime,
-        .policy_file = o.policy_file,
-        .trusted_proxies = o.trusted,
-        .user_cache_ms = (int)o.user_cache_ms,
-        .login_max_failures = (int)o.max_failures,
-        .login_max_address_failures = (int)o.max_address_failures,
-        .login_window_s = (int)o.window_s,
-    };
+    app_config cfg = config_of(&o);
+    cfg.fallback_base = fallback;
+    cfg.history_store = hist;
+    cfg.secret = secret;
+    cfg.secret_len = secret_len;
     app *a = app_new(&cfg, st, err);
     explicit_bzero(secret, sizeof secret); /* the app keeps its own copy */
     cidr_list exempt = {0};

@@ -203,6 +203,13 @@ void http_response_share(http_response *res, const char *p, size_t n, void (*don
     res->shared_arg = arg;
 }
 
+static void static_done(void *arg) { (void)arg; } /* nothing to give back */
+
+void http_response_share_static(http_response *res, const char *p, size_t n)
+{
+    http_response_share(res, p, n, static_done, NULL);
+}
+
 void http_response_clear_body(http_response *res)
 {
     if (res->shared_done) res->shared_done(res->shared_arg);

@@ -90,6 +90,8 @@ void http_response_clear_body(http_response *res);
  * until done(arg), which the server calls once, when they are sent or
  * dropped. One shared part per answer. */
 void http_response_share(http_response *res, const char *p, size_t n, void (*done)(void *), void *arg);
+/* The same for bytes that live as long as the process (files built in). */
+void http_response_share_static(http_response *res, const char *p, size_t n);
 
 /* A request runs as steps: the handler, then a continuation after each
  * wait. Every step starts on its connection's event loop thread, where
